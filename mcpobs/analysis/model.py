@@ -1,0 +1,79 @@
+"""The result objects every output format is rendered from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+class Unit(Enum):
+    """How a column's values read: renderers format by this, never by name."""
+
+    TEXT = "text"
+    COUNT = "count"
+    RATE = "rate"  # a fraction 0..1
+    MS = "ms"
+    BYTES = "bytes"
+    TIME = "time"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a result table: its name in the output, its unit, what it means."""
+
+    name: str
+    unit: Unit
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One section of an analysis: a title, columns and rows of plain Python values."""
+
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as dictionaries keyed by column name."""
+        names = [c.name for c in self.columns]
+        return [dict(zip(names, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to analyze: grouping, filters, ordering, and which sections."""
+
+    by: tuple[str, ...] = ("tool",)
+    views: tuple[str, ...] = ("calls", "errors", "sessions", "traces")
+    since: datetime | None = None
+    until: datetime | None = None
+    tools: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()
+    side: str | None = None
+    sort: str = "calls"
+    top: int | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one ``analyze`` found: the sections asked for and what they cover."""
+
+    query: Query
+    tables: tuple[Table, ...]
+    spans: int
+    calls: int
+    first_start: datetime | None
+    last_end: datetime | None
+    sources: tuple[str, ...] = field(default=())
+
+    def table(self, name: str) -> Table:
+        """The section called ``name``."""
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)

@@ -1,0 +1,275 @@
+"""The SQL behind each section of an analysis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
+from mcpobs.errors import UsageError
+from mcpobs.store import Store
+
+# --by name -> the mcp_calls column it groups on.
+GROUPINGS: dict[str, str] = {
+    "tool": "tool",
+    "method": "method",
+    "server": "server",
+    "client": "client",
+    "session": "session",
+    "transport": "transport",
+    "protocol": "protocol_version",
+}
+VIEWS = ("calls", "errors", "sessions", "traces")
+
+_LATENCY = (
+    Column("latency_p50_ms", Unit.MS, "median duration of a call"),
+    Column("latency_p90_ms", Unit.MS, "90th percentile duration"),
+    Column("latency_p95_ms", Unit.MS, "95th percentile duration"),
+    Column("latency_p99_ms", Unit.MS, "99th percentile duration"),
+    Column("latency_max_ms", Unit.MS, "longest call"),
+)
+_CALL_METRICS = (
+    Column("calls", Unit.COUNT, "requests answered or failed (notifications are not calls)"),
+    Column("errors", Unit.COUNT, "calls that failed: a JSON-RPC error, an isError result, a timeout, …"),
+    Column("error_rate", Unit.RATE, "errors / calls"),
+    Column("success_rate", Unit.RATE, "1 - error_rate"),
+    *_LATENCY,
+    Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded"),
+    Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded"),
+)
+SORTABLE = tuple(c.name for c in _CALL_METRICS)
+
+
+def analyze(store: Store, query: Query) -> Analysis:
+    """Run the sections ``query`` asks for over everything in ``store``."""
+    for key in query.by:
+        if key not in GROUPINGS:
+            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(GROUPINGS)}")
+    if query.sort not in SORTABLE:
+        raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
+    where, params = _filters(query)
+    builders = {"calls": _calls, "errors": _errors, "sessions": _sessions, "traces": _traces}
+    tables = tuple(builders[v](store, query, where, params) for v in query.views)
+    spans, calls, first, last = _one(
+        store,
+        f"SELECT (SELECT count(*) FROM spans), count(*), min(start_ns), max(end_ns) FROM calls WHERE {where}",
+        params,
+    )
+    sources = tuple(r[0] for r in store.con.execute("SELECT path FROM sources ORDER BY source_id").fetchall())
+    return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources)
+
+
+def _filters(query: Query) -> tuple[str, dict[str, Any]]:
+    clauses = ["NOT is_notification"]
+    params: dict[str, Any] = {}
+    if query.since:
+        clauses.append("start_ns >= $since")
+        params["since"] = _ns(query.since)
+    if query.until:
+        clauses.append("start_ns < $until")
+        params["until"] = _ns(query.until)
+    if query.tools:
+        clauses.append("tool IN (SELECT unnest($tools))")
+        params["tools"] = list(query.tools)
+    if query.servers:
+        clauses.append("server IN (SELECT unnest($servers))")
+        params["servers"] = list(query.servers)
+    if query.side:
+        clauses.append("side = $side")
+        params["side"] = query.side
+    return " AND ".join(clauses), params
+
+
+# Every section reads the calls through this CTE, so filters and session keys agree.
+_CALLS = """
+WITH calls AS (
+    SELECT *, coalesce(session_id, 'trace:' || trace_id) AS session FROM mcp_calls
+)
+"""
+
+
+def _group(query: Query) -> tuple[list[str], str]:
+    """The grouping columns as output names, and the WHERE clause they add."""
+    columns = ["side", *query.by]
+    extra = " AND method = 'tools/call'" if "tool" in query.by else ""
+    return columns, extra
+
+
+def _select_groups(columns: list[str]) -> str:
+    return ", ".join(f"{GROUPINGS.get(c, c)} AS {c}" for c in columns)
+
+
+def _order_limit(query: Query, sort: str) -> str:
+    limit = f" LIMIT {int(query.top)}" if query.top else ""
+    return f" ORDER BY {sort} DESC NULLS LAST, 1, 2{limit}"
+
+
+def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    groups, extra = _group(query)
+    sql = f"""{_CALLS}
+    SELECT {_select_groups(groups)},
+        count(*) AS calls,
+        count(*) FILTER (failed) AS errors,
+        count(*) FILTER (failed) / count(*) AS error_rate,
+        1 - count(*) FILTER (failed) / count(*) AS success_rate,
+        quantile_cont(duration_ms, 0.5), quantile_cont(duration_ms, 0.9),
+        quantile_cont(duration_ms, 0.95), quantile_cont(duration_ms, 0.99), max(duration_ms),
+        quantile_cont(ttfr_ms, 0.5), quantile_cont(ttfr_ms, 0.95)
+    FROM calls WHERE {where}{extra}
+    GROUP BY ALL {_order_limit(query, query.sort)}
+    """
+    columns = tuple(Column(g, Unit.TEXT) for g in groups) + _CALL_METRICS
+    title = "MCP tool calls" if "tool" in query.by else "MCP calls"
+    return Table("calls", f"{title} by {', '.join(query.by)}", columns, _rows(store, sql, params))
+
+
+def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    groups, extra = _group(query)
+    keys = ", ".join(groups)
+    sql = f"""{_CALLS}
+    , grouped AS (
+        SELECT {_select_groups(groups)}, error_class, failed FROM calls WHERE {where}{extra}
+    )
+    SELECT {keys}, error_class, count(*) AS errors,
+        count(*) / any_value(total) AS error_rate,
+        count(*) / any_value(failures) AS share_of_errors
+    FROM grouped
+    JOIN (SELECT {keys}, count(*) AS total, count(*) FILTER (failed) AS failures FROM grouped GROUP BY ALL)
+        USING ({keys})
+    WHERE failed
+    GROUP BY ALL {_order_limit(query, "errors")}
+    """
+    columns = (
+        *(Column(g, Unit.TEXT) for g in groups),
+        Column(
+            "error_class",
+            Unit.TEXT,
+            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, transport/other",
+        ),
+        Column("errors", Unit.COUNT, "failed calls of this class"),
+        Column("error_rate", Unit.RATE, "errors of this class / all calls of the group"),
+        Column("share_of_errors", Unit.RATE, "errors of this class / all errors of the group"),
+    )
+    return Table("errors", "Errors by class", columns, _rows(store, sql, params))
+
+
+_SESSION_ROWS = """
+, keyed AS (
+    SELECT side, session, method, target, failed, start_ns, end_ns, server FROM calls WHERE {where}
+), ordered AS (
+    SELECT *,
+        lag(failed) OVER (PARTITION BY side, session, method, target ORDER BY start_ns) AS after_failure,
+        row_number() OVER (PARTITION BY side, session, method, target ORDER BY start_ns DESC) AS from_last
+    FROM keyed
+), sessions AS (
+    SELECT side, session, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,
+        count(*) AS calls,
+        count(*) FILTER (failed) AS errors,
+        (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+        count(*) FILTER (after_failure) AS recoveries,
+        NOT bool_or(failed AND from_last = 1) AS succeeded,
+        min(start_ns) AS start_ns
+    FROM ordered GROUP BY side, session
+)
+"""
+
+
+def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Per session when grouped by session, else one summary row per side."""
+    head = _CALLS + _SESSION_ROWS.format(where=where)
+    if "session" in query.by:
+        sql = f"""{head}
+        SELECT side, session, servers, calls, errors, duration_ms, recoveries, succeeded,
+            make_timestamp(start_ns // 1000) AS started
+        FROM sessions ORDER BY duration_ms DESC, session{f" LIMIT {int(query.top)}" if query.top else ""}
+        """
+        columns = (
+            Column("side", Unit.TEXT),
+            Column("session", Unit.TEXT),
+            Column("servers", Unit.TEXT),
+            Column("calls", Unit.COUNT),
+            Column("errors", Unit.COUNT),
+            Column("duration_ms", Unit.MS, "first call's start to last call's end"),
+            Column("recoveries", Unit.COUNT, "calls retrying a failed call (same method and target)"),
+            Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
+            Column("started", Unit.TIME),
+        )
+        return Table("sessions", "Sessions", columns, _rows(store, sql, params))
+    sql = f"""{head}
+    SELECT side, count(*) AS sessions,
+        avg(succeeded::INT) AS session_success_rate,
+        sum(recoveries) AS recoveries,
+        max(recoveries) AS session_recovery_max,
+        avg(calls) AS calls_per_session,
+        quantile_cont(duration_ms, 0.5) AS duration_p50_ms,
+        quantile_cont(duration_ms, 0.95) AS duration_p95_ms,
+        max(duration_ms) AS duration_max_ms
+    FROM sessions GROUP BY side ORDER BY side
+    """
+    columns = (
+        Column("side", Unit.TEXT),
+        Column("sessions", Unit.COUNT, "by mcp.session.id, else by trace where a revision has no sessions"),
+        Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded"),
+        Column("recoveries", Unit.COUNT, "calls retrying a failed call, all sessions"),
+        Column("session_recovery_max", Unit.COUNT, "most recoveries in one session"),
+        Column("calls_per_session", Unit.COUNT, "mean"),
+        Column("duration_p50_ms", Unit.MS),
+        Column("duration_p95_ms", Unit.MS),
+        Column("duration_max_ms", Unit.MS),
+    )
+    return Table("sessions", "Sessions", columns, _rows(store, sql, params))
+
+
+def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """The instance layer: how big and long the traces holding the selected calls are."""
+    sql = f"""{_CALLS}
+    , selected AS (SELECT DISTINCT trace_id FROM calls WHERE {where}),
+    traces AS (
+        SELECT trace_id, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+            sum(strlen(CAST(to_json(struct_pack(trace_id, span_id, parent_span_id, name, kind,
+                start_ns, end_ns, attributes, events, links, status_code, status_message)) AS VARCHAR)))
+                AS size_bytes
+        FROM spans SEMI JOIN selected USING (trace_id) GROUP BY trace_id
+    )
+    SELECT count(*) AS traces,
+        quantile_cont(spans, 0.5), quantile_cont(spans, 0.95), max(spans),
+        quantile_cont(duration_ms, 0.5), quantile_cont(duration_ms, 0.95), max(duration_ms),
+        quantile_cont(size_bytes, 0.5), quantile_cont(size_bytes, 0.95), max(size_bytes)
+    FROM traces
+    """
+    columns = (
+        Column("traces", Unit.COUNT, "traces holding at least one selected call"),
+        Column("spans_p50", Unit.COUNT, "spans per trace, all kinds"),
+        Column("spans_p95", Unit.COUNT),
+        Column("spans_max", Unit.COUNT),
+        Column("duration_p50_ms", Unit.MS, "first span's start to last span's end"),
+        Column("duration_p95_ms", Unit.MS),
+        Column("duration_max_ms", Unit.MS),
+        Column("size_p50_bytes", Unit.BYTES, "the trace's spans as compact JSON"),
+        Column("size_p95_bytes", Unit.BYTES),
+        Column("size_max_bytes", Unit.BYTES),
+    )
+    return Table("traces", "Traces", columns, _rows(store, sql, params))
+
+
+def _rows(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    cursor = store.con.cursor()
+    try:
+        return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
+    finally:
+        cursor.close()
+
+
+def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    rows = _rows(store, _CALLS + sql, params)
+    return rows[0]
+
+
+def _ns(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000_000)
+
+
+def _time(ns: int | None) -> datetime | None:
+    return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)

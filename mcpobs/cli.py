@@ -1,0 +1,325 @@
+"""The ``mcpobs`` command: parse arguments, call the library, render. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from mcpobs import __version__
+from mcpobs.analysis import GROUPINGS, SORTABLE, VIEWS, Query, analyze
+from mcpobs.errors import ExitCode, McpobsError, UsageError, exit_code_for
+from mcpobs.ingest import LoadReport, load
+from mcpobs.ingest.sources import Source
+from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
+from mcpobs.store import Store, StoreOptions
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_CODES_HELP = (
+    "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
+    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted."
+)
+
+
+def _stderr() -> Console:
+    return Console(file=sys.stderr, highlight=False)
+
+
+def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn every mcpobs error into one line on stderr and its exit code: the only place that does."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except McpobsError as error:
+            _stderr().print(f"mcpobs: error: {error}", markup=False, soft_wrap=True)
+            raise typer.Exit(exit_code_for(error)) from None
+        except KeyboardInterrupt:
+            _stderr().print("mcpobs: interrupted", markup=False)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+
+    return run
+
+
+app = typer.Typer(
+    name="mcpobs",
+    help=(
+        "MCP observability and cost monitoring: turn OpenTelemetry trace exports of agents' MCP tool "
+        "calls into latency, error and session figures.\n\n"
+        "Example: mcpobs analyze sample_traces/mcp_agent_session.jsonl\n\n" + EXIT_CODES_HELP
+    ),
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mcpobs {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """MCP observability and cost monitoring."""
+
+
+# Options shared by the commands that load files.
+Files = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="OTLP trace files (JSON lines, JSON, protobuf; .gz/.zst), directories, globs, or - for stdin.",
+        show_default=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file to keep the loaded spans in and add to (default: in memory)."),
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option("--skip-invalid", help="Leave malformed lines out (counted on stderr) instead of stopping."),
+]
+MemoryLimit = Annotated[
+    str, typer.Option("--memory-limit", help="DuckDB memory limit; past it the store spills to disk.")
+]
+
+
+def _open_store(db: Path | None, memory_limit: str) -> Store:
+    return Store(StoreOptions(path=db, memory_limit=memory_limit))
+
+
+def _load(store: Store, files: list[str], skip_invalid: bool) -> LoadReport:
+    err = _stderr()
+    if not err.is_terminal:
+        report = load(store, files, skip_invalid=skip_invalid)
+    else:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(source: Source, done: float | None) -> None:
+                if source.name not in tasks:
+                    tasks[source.name] = bar.add_task(f"loading {source.name}", total=1.0)
+                bar.update(tasks[source.name], completed=done if done is not None else 0.0)
+
+            report = load(store, files, skip_invalid=skip_invalid, progress=progress)
+    _summarize(report, err)
+    return report
+
+
+def _summarize(report: LoadReport, err: Console) -> None:
+    shown = 0
+    for source in report.sources:
+        for problem in source.skipped_lines:
+            if shown < 10:
+                err.print(f"mcpobs: skipped {source.name}:{problem.line}: {problem.message}", markup=False)
+            shown += 1
+        if source.already_loaded:
+            err.print(f"mcpobs: {source.name}: already loaded, skipped", markup=False)
+    if shown > 10:
+        err.print(f"mcpobs: … and {shown - 10} more skipped lines", markup=False)
+    files = len(report.sources)
+    parts = [f"loaded {report.spans:,} spans from {files} file{'s' if files != 1 else ''}"]
+    if report.duplicate_spans:
+        parts.append(f"{report.duplicate_spans:,} duplicate spans ignored")
+    if report.skipped_lines:
+        parts.append(f"{report.skipped_lines:,} invalid lines skipped")
+    err.print("mcpobs: " + ", ".join(parts), markup=False)
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-23T10:00Z)") from None
+
+
+@app.command(
+    "analyze",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs analyze sample_traces/mcp_agent_session.jsonl\n\n"
+        "  mcpobs analyze traces/ --by server,tool --side server --format markdown\n\n"
+        "  mcpobs analyze 'exports/*.jsonl.gz' --db obs.duckdb --view sessions --by session --top 20\n\n"
+        + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def analyze_command(
+    files: Files = None,
+    *,
+    db: DbOption = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help=f"Group by one or more of: {', '.join(GROUPINGS)} (comma-separated)."),
+    ] = None,
+    view: Annotated[
+        list[str] | None,
+        typer.Option("--view", help=f"Sections to show: {', '.join(VIEWS)} (default: all; csv: calls)."),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only calls starting at or after this ISO time.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only calls starting before this ISO time.")] = None,
+    tool: Annotated[list[str] | None, typer.Option("--tool", help="Only these tools.")] = None,
+    server: Annotated[list[str] | None, typer.Option("--server", help="Only these servers.")] = None,
+    side: Annotated[
+        str | None, typer.Option(help="Only the client or the server side of calls (default: both).")
+    ] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Show only the first N rows of each section.")] = None,
+    sort: Annotated[
+        str, typer.Option(help=f"Order call rows by this column, largest first: {', '.join(SORTABLE)}.")
+    ] = "calls",
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        OutputFormat.table
+    ),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "1GB",
+) -> None:
+    """Report MCP calls per tool, server, session or method: counts, errors by class, latency.
+
+    Latency percentiles interpolate linearly between the two nearest ranks
+    (statistics.quantiles method="inclusive"). Client and server sides of a call
+    are counted apart and never mixed. Time to first response is the first
+    progress event on a call's span, where the producer records one.
+    """
+    if side not in (None, "client", "server"):
+        raise UsageError(f"--side: {side!r} is neither client nor server")
+    views = _split(view) or (("calls",) if output_format is OutputFormat.csv else VIEWS)
+    for v in views:
+        if v not in VIEWS:
+            raise UsageError(f"--view: {v!r} is not one of {', '.join(VIEWS)}")
+    if output_format is OutputFormat.csv and len(views) != 1:
+        raise UsageError("--format csv writes one section: choose it with --view")
+    if not files and db is None:
+        raise UsageError("name the trace files to analyze, or a --db that holds them")
+    query = Query(
+        by=_split(by) or ("tool",),
+        views=views,
+        since=_moment(since, "--since"),
+        until=_moment(until, "--until"),
+        tools=_split(tool),
+        servers=_split(server),
+        side=side,
+        sort=sort,
+        top=top,
+    )
+    with _open_store(db, memory_limit) as store:
+        if files:
+            _load(store, files, skip_invalid)
+        result = analyze(store, query)
+    if output_format is OutputFormat.table and output is None:
+        render_table(result, _stdout_console())
+        return
+    if output_format is OutputFormat.table:
+        console = Console(file=None, record=True, width=160, force_terminal=False)
+        with console.capture():
+            render_table(result, console)
+        text = console.export_text()
+    elif output_format is OutputFormat.json:
+        text = render_json(result)
+    elif output_format is OutputFormat.markdown:
+        text = render_markdown(result)
+    else:
+        text = render_csv(result.tables[0])
+    _write(text, output)
+
+
+def _stdout_console() -> Console:
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    return Console(file=sys.stdout, width=width, highlight=False)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text)
+    except OSError as e:
+        raise UsageError(f"{output}: cannot write: {e.strerror or e}") from None
+    _stderr().print(f"mcpobs: wrote {output}", markup=False)
+
+
+@app.command(
+    "load",
+    epilog="Example:\n\n  mcpobs load traces/ --db obs.duckdb\n\n" + EXIT_CODES_HELP,
+)
+@_reporting_errors
+def load_command(
+    files: Files = None,
+    *,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file to load into (created if missing).")],
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "1GB",
+) -> None:
+    """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
+    if not files:
+        raise UsageError("name the trace files to load")
+    with _open_store(db, memory_limit) as store:
+        _load(store, files, skip_invalid)
+
+
+@app.command(
+    "export",
+    epilog=(
+        "Examples:\n\n  mcpobs export --db obs.duckdb --parquet out/\n\n"
+        "  mcpobs export traces.jsonl --parquet out/\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def export_command(
+    files: Files = None,
+    *,
+    parquet: Annotated[Path, typer.Option("--parquet", help="Directory to write spans, sources and mcp_calls to.")],
+    db: DbOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "1GB",
+) -> None:
+    """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
+    if not files and db is None:
+        raise UsageError("name the trace files to export, or a --db that holds them")
+    with _open_store(db, memory_limit) as store:
+        if files:
+            _load(store, files, skip_invalid)
+        try:
+            written = store.export_parquet(parquet)
+        except OSError as e:
+            raise UsageError(f"{parquet}: cannot write: {e}") from None
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

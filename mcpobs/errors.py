@@ -1,0 +1,65 @@
+"""One exception hierarchy for the whole tool, and the exit codes it maps to.
+
+The library raises these; only the CLI turns them into messages and exit codes,
+in one place (:func:`exit_code_for`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Exit statuses: a contract documented in ``--help`` and the README."""
+
+    OK = 0
+    ALERT = 1  # an alert fired, or a replay differs from its recording
+    USAGE = 2  # bad arguments or an invalid rules file
+    INPUT = 3  # unreadable or malformed input
+    UNREACHABLE = 4  # an MCP server could not be reached
+    INTERRUPTED = 130
+
+
+class McpobsError(Exception):
+    """Base of every error mcpobs reports to a user: the message is one line."""
+
+    exit_code = ExitCode.INPUT
+
+
+class UsageError(McpobsError):
+    """The request itself is wrong: an unknown option value, a missing argument."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(McpobsError):
+    """An input file cannot be read or holds something that is not what it should be.
+
+    ``line`` is 1-based; for binary formats it is the record number and ``unit``
+    says so.
+    """
+
+    exit_code = ExitCode.INPUT
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None, *, unit: str = "") -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = self.path if line is None else f"{self.path}:{unit}{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class StoreError(McpobsError):
+    """The DuckDB store cannot be opened or written (locked, corrupt, wrong schema)."""
+
+    exit_code = ExitCode.INPUT
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit status for ``error``: the one place that decides it."""
+    if isinstance(error, McpobsError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    raise TypeError(f"not an mcpobs error: {error!r}")

@@ -1,0 +1,228 @@
+"""Loading input files into the store.
+
+:func:`load` takes file arguments as a user gives them (files, directories,
+globs, ``-``), tells each file's format by its content, and loads it in one
+transaction: a file either loads whole or not at all, and what was loaded
+before stays. A file already in the store (same size and head) is skipped; a
+span already in the store (same trace and span id) is not added again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from mcpobs.errors import InputError
+from mcpobs.ingest import otlp_json, otlp_proto, validate
+from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
+from mcpobs.store import Store
+
+# progress(source, fraction done of that source, or None when unknown)
+Progress = Callable[[Source, float | None], None]
+
+
+@dataclass
+class SourceReport:
+    """What loading one file did."""
+
+    name: str
+    format: str
+    spans: int = 0
+    duplicate_spans: int = 0
+    skipped_lines: list[validate.Problem] = field(default_factory=list)
+    already_loaded: bool = False
+
+
+@dataclass
+class LoadReport:
+    """What a whole :func:`load` did, file by file."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def spans(self) -> int:
+        return sum(s.spans for s in self.sources)
+
+    @property
+    def skipped_lines(self) -> int:
+        return sum(len(s.skipped_lines) for s in self.sources)
+
+    @property
+    def duplicate_spans(self) -> int:
+        return sum(s.duplicate_spans for s in self.sources)
+
+
+def load(
+    store: Store,
+    arguments: Iterable[str],
+    *,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Load every file named by ``arguments`` into ``store``.
+
+    With ``skip_invalid`` a malformed line is left out and counted in the
+    report; without it the first one stops the load with an :class:`InputError`
+    naming its file and line (files loaded before it stay loaded).
+    """
+    report = LoadReport()
+    with spool_dir() as tmp:
+        spool = Path(tmp)
+        for source in expand(arguments, spool):
+            report.sources.append(_load_source(store, source, spool, skip_invalid, progress))
+    return report
+
+
+def _load_source(
+    store: Store, source: Source, spool: Path, skip_invalid: bool, progress: Progress | None
+) -> SourceReport:
+    result = SourceReport(source.name, source.format.value)
+    fingerprint = source.fingerprint()
+    known = store.con.execute("SELECT 1 FROM sources WHERE fingerprint = ?", [fingerprint]).fetchone()
+    if known:
+        result.already_loaded = True
+        return result
+    json_source = source
+    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED):
+        target = spool / f"proto-{len(list(spool.iterdir()))}.jsonl"
+        otlp_proto.spool_as_json_lines(source, target)
+        json_source = Source(source.name, target, target.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
+    try:
+        _insert(store, source, json_source, fingerprint, result, progress)
+    except (duckdb.Error, _InvalidRows) as failure:
+        found = list(validate.problems(json_source))
+        if not found:
+            raise InputError(source.name, f"cannot load: {_describe(failure)}") from None
+        if not skip_invalid or json_source.format is not Format.OTLP_JSON_LINES:
+            first = found[0]
+            raise InputError(source.name, first.message, first.line, unit=_unit(source)) from None
+        result.skipped_lines = found
+        cleaned = spool / f"clean-{len(list(spool.iterdir()))}.jsonl"
+        _write_without(json_source, {p.line for p in found}, cleaned)
+        clean_source = Source(source.name, cleaned, cleaned.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
+        try:
+            _insert(store, source, clean_source, fingerprint, result, progress)
+        except (duckdb.Error, _InvalidRows) as e:
+            raise InputError(source.name, f"cannot load: {_describe(e)}") from None
+    return result
+
+
+class _InvalidRows(Exception):
+    """DuckDB loaded rows that the schema allows but OTLP does not (an unknown enum name)."""
+
+
+def _insert(
+    store: Store,
+    source: Source,
+    json_source: Source,
+    fingerprint: str,
+    result: SourceReport,
+    progress: Progress | None,
+) -> None:
+    json_format = "newline_delimited" if json_source.format is Format.OTLP_JSON_LINES else "unstructured"
+    with store.transaction() as con:
+        next_id = con.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources").fetchone()
+        assert next_id is not None
+        source_id = int(next_id[0])
+        parameters: dict[str, object] = {
+            "path": str(json_source.path),
+            "compression": json_source.compression.value,
+            "source_id": source_id,
+        }
+        _run(con, otlp_json.insert_sql(json_format), parameters, source, progress)
+        row = con.execute(
+            "SELECT count(*), count(*) FILTER (kind IS NULL OR status_code IS NULL) FROM spans WHERE source_id = ?",
+            [source_id],
+        ).fetchone()
+        assert row is not None
+        loaded, invalid = int(row[0]), int(row[1])
+        if invalid:
+            raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
+        duplicates = _drop_duplicates(con, source_id)
+        result.spans = loaded - duplicates
+        result.duplicate_spans = duplicates
+        con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source_id,
+                source.name,
+                source.format.value,
+                source.size,
+                fingerprint,
+                datetime.now(UTC),
+                result.spans,
+                duplicates,
+                len(result.skipped_lines),
+            ],
+        )
+
+
+def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
+    """Delete this source's spans that the store already had, or that the source repeats."""
+    row = con.execute(
+        """
+        DELETE FROM spans WHERE source_id = $id AND rowid IN (
+            SELECT n.rowid FROM spans AS n
+            WHERE n.source_id = $id AND EXISTS (
+                SELECT 1 FROM spans AS o
+                WHERE o.source_id < $id AND o.trace_id = n.trace_id AND o.span_id = n.span_id)
+            UNION ALL
+            SELECT rowid FROM spans WHERE source_id = $id
+            QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY rowid) > 1
+        )
+        """,
+        {"id": source_id},
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    parameters: dict[str, object],
+    source: Source,
+    progress: Progress | None,
+) -> None:
+    """Execute ``sql``, reporting DuckDB's own progress while it runs."""
+    if progress is None:
+        con.execute(sql, parameters)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql, parameters)
+        except BaseException as e:
+            failure.append(e)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    progress(source, 0.0)
+    while worker.is_alive():
+        worker.join(0.1)
+        done = con.query_progress()
+        progress(source, done / 100 if done >= 0 else None)
+    progress(source, 1.0)
+    if failure:
+        raise failure[0]
+
+
+def _write_without(source: Source, lines: set[int], target: Path) -> None:
+    with source.open_binary() as f, target.open("wb") as out:
+        for number, raw in enumerate(f, start=1):
+            if number not in lines:
+                out.write(raw)
+
+
+def _unit(source: Source) -> str:
+    return "record " if source.format is Format.OTLP_PROTO_FRAMED else ""
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

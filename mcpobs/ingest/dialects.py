@@ -1,0 +1,158 @@
+"""Span dialects: how each MCP instrumentation names things, and the SQL that unifies them.
+
+Every producer of MCP spans says the same things in its own words. The table
+below maps each derived column of ``spans`` to the attribute keys that carry it,
+first match wins; the expressions after it handle what only a span name or kind
+says. Sources, checked by running each producer (see ``docs/dialects.md``):
+
+- OpenTelemetry MCP semantic conventions: ``{mcp.method.name} {target}``,
+  kind CLIENT/SERVER, ``error.type``.
+- mcp Python SDK 2.x: SERVER spans as the conventions; CLIENT spans
+  ``MCP send {method} {target}`` carrying only ``mcp.method.name`` and
+  ``jsonrpc.request.id``.
+- OpenLLMetry (traceloop): ``{tool}.tool`` and ``{method}.mcp`` spans with
+  ``traceloop.*`` attributes.
+- Pydantic Logfire: ``MCP request: {method} {target}`` with ``rpc.method``.
+- Sentry: ``mcp.tool.name``, ``mcp.session_id``, ``mcp.tool.result.is_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Derived column -> attribute keys, in order of preference.
+ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
+    "mcp_method": ("mcp.method.name", "rpc.method"),
+    "tool": ("gen_ai.tool.name", "mcp.tool.name"),
+    "prompt": ("gen_ai.prompt.name", "mcp.prompt.name"),
+    "resource_uri": ("mcp.resource.uri",),
+    "mcp_session_id": ("mcp.session.id", "mcp.session_id"),
+    "jsonrpc_request_id": ("jsonrpc.request.id", "rpc.jsonrpc.request_id", "mcp.request.id"),
+    "mcp_protocol_version": ("mcp.protocol.version",),
+    "network_transport": ("network.transport", "mcp.transport"),
+    "server_address": ("server.address", "net.peer.name"),
+    "server_port": ("server.port", "net.peer.port"),
+    "error_type": ("error.type", "rpc.jsonrpc.error_code"),
+    "gen_ai_operation": ("gen_ai.operation.name",),
+    "gen_ai_provider": ("gen_ai.provider.name", "gen_ai.system"),
+    "gen_ai_request_model": ("gen_ai.request.model", "llm.request.model"),
+    "gen_ai_response_model": ("gen_ai.response.model", "llm.response.model", "llm.model_name"),
+}
+
+# Token counts: the current GenAI conventions, then the older names producers still write.
+TOKEN_KEYS: dict[str, tuple[str, ...]] = {
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    ),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_creation_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "reasoning_tokens": (
+        "gen_ai.usage.reasoning.output_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+}
+
+# Span events that mark the first part of an answer reaching the caller.
+FIRST_RESPONSE_EVENTS = ("notifications/progress", "mcp.progress", "progress", "first_response")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def attribute_values(attrs: str) -> str:
+    """SQL for the list of a span's attribute values as text, parallel to its keys."""
+    return (
+        f"list_transform({attrs}, lambda a: coalesce(a.value.stringValue, a.value.intValue, "
+        f"CAST(a.value.boolValue AS VARCHAR), CAST(a.value.doubleValue AS VARCHAR)))"
+    )
+
+
+def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
+    """SQL for the first of ``names`` present among a span's attributes, as text.
+
+    ``keys`` and ``values`` are the SQL of the span's attribute keys and their
+    text (:func:`attribute_values`), computed once per span.
+    """
+    parts = [f"{values}[list_position({keys}, {_quote(name)})]" for name in names]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def base_columns(values: str, keys: str, name: str) -> dict[str, str]:
+    """First stage: the attributes every later column reads, and the method."""
+    a = {col: attribute_text(values, keys, names) for col, names in ATTRIBUTE_KEYS.items()}
+    a["mcp_method"] = (
+        f"coalesce({a['mcp_method']}, "
+        f"CASE WHEN {name} LIKE '%.tool' THEN 'tools/call' "
+        f"WHEN {name} LIKE '%.mcp' THEN left({name}, -4) END)"
+    )
+    for col, names in TOKEN_KEYS.items():
+        a[col] = f"TRY_CAST(TRY_CAST({attribute_text(values, keys, names)} AS DOUBLE) AS BIGINT)"
+    return a
+
+
+def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str, str]:
+    """Second stage: the derived columns of ``spans``, from the first stage's columns.
+
+    The arguments name the SQL of the span's name, kind (0..5), status code (0..2) and events.
+    """
+    # The target an attribute names, else the span name after its method:
+    # `tools/call add`, `MCP send tools/call add`, `MCP request: tools/call add`, `add.tool`.
+    bare_name = f"regexp_replace({name}, '^(MCP send |MCP request: )', '')"
+    target = (
+        "coalesce(tool, prompt, resource_uri, "
+        f"CASE WHEN {name} LIKE '%.tool' THEN left({name}, -5) "
+        f"WHEN starts_with({bare_name}, mcp_method || ' ') "
+        f"THEN nullif(substr({bare_name}, length(mcp_method) + 2), '') END)"
+    )
+    side = f"CASE {kind} WHEN 2 THEN 'server' WHEN 3 THEN 'client' ELSE 'unknown' END"
+    first_response = (
+        f"list_min(list_transform(list_filter({events}, "
+        f"lambda e: e.name IN ({', '.join(map(_quote, FIRST_RESPONSE_EVENTS))})), "
+        f"lambda e: TRY_CAST(e.timeUnixNano AS BIGINT)))"
+    )
+    # A failed span with no error attribute: the type of the exception it recorded,
+    # as the mcp SDK's client spans do for a timeout (`TimeoutError`).
+    exception_type = (
+        f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
+        "lambda a: a.key = 'exception.type')[1].value.stringValue"
+    )
+    return {
+        "mcp_method": "mcp_method",
+        "mcp_target": f"CASE WHEN mcp_method IS NOT NULL THEN {target} END",
+        "mcp_side": f"CASE WHEN mcp_method IS NOT NULL THEN {side} END",
+        "mcp_session_id": "mcp_session_id",
+        "jsonrpc_request_id": "jsonrpc_request_id",
+        "mcp_protocol_version": "mcp_protocol_version",
+        "network_transport": "network_transport",
+        "server_address": (
+            "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
+        ),
+        "error_type": f"coalesce(error_type, CASE WHEN {status} = 2 THEN {exception_type} END)",
+        "first_response_ns": first_response,
+        **{
+            col: col
+            for col in (
+                "gen_ai_operation",
+                "gen_ai_provider",
+                "gen_ai_request_model",
+                "gen_ai_response_model",
+                *TOKEN_KEYS,
+            )
+        },
+    }

@@ -1,0 +1,203 @@
+"""Where input comes from: expanding arguments into files, and telling formats apart.
+
+An argument is a file, a directory (every file below it, sorted), a glob, or
+``-`` for standard input (spooled to a temporary file, since every loader reads
+a file). Formats are told by content, not by name: gzip and zstd by their magic
+bytes, JSON by its first character, the rest is OTLP protobuf.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import shutil
+import sys
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import BinaryIO
+
+from mcpobs.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_HEAD = 1 << 16
+_HIDDEN_PREFIXES = (".", "~")
+
+
+class Compression(Enum):
+    NONE = "none"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+
+
+class Format(Enum):
+    """What a file holds, once decompressed."""
+
+    OTLP_JSON_LINES = "otlp-json-lines"  # one ExportTraceServiceRequest per line
+    OTLP_JSON = "otlp-json"  # one (possibly pretty-printed) document, or several in a row
+    OTLP_PROTO = "otlp-proto"  # one binary ExportTraceServiceRequest
+    OTLP_PROTO_FRAMED = "otlp-proto-framed"  # Collector file exporter: 4-byte length + message, repeated
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, as named by the user (``name``) and as read (``path``)."""
+
+    name: str
+    path: Path
+    size: int
+    compression: Compression
+    format: Format
+
+    def fingerprint(self) -> str:
+        """Identify the content cheaply: the size and a hash of the first 64 KiB."""
+        with self.path.open("rb") as f:
+            head = f.read(_HEAD)
+        return f"{self.size}:{hashlib.sha256(head).hexdigest()[:32]}"
+
+    def open_binary(self) -> BinaryIO:
+        """The file's content, decompressed as it is read."""
+        if self.compression is Compression.GZIP:
+            return gzip.open(self.path, "rb")  # type: ignore[return-value]
+        if self.compression is Compression.ZSTD:
+            import io
+
+            import zstandard
+
+            return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(self.path.open("rb")))
+        return self.path.open("rb")
+
+
+def expand(arguments: Iterable[str], spool_dir: Path) -> list[Source]:
+    """Turn command-line arguments into sources, in order, each file once."""
+    seen: set[Path] = set()
+    sources: list[Source] = []
+    for argument in arguments:
+        for name, path in _paths(argument, spool_dir):
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            sources.append(identify(name, path))
+    return sources
+
+
+def _paths(argument: str, spool_dir: Path) -> Iterator[tuple[str, Path]]:
+    if argument == "-":
+        target = spool_dir / "stdin"
+        with target.open("wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        yield "<stdin>", target
+        return
+    path = Path(argument)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+        if not files:
+            raise InputError(argument, "directory holds no files")
+        for p in files:
+            yield str(p), p
+        return
+    if path.exists():
+        yield argument, path
+        return
+    if glob.has_magic(argument):
+        matches = sorted(Path(m) for m in glob.glob(argument, recursive=True) if Path(m).is_file())
+        if not matches:
+            raise InputError(argument, "no file matches this pattern")
+        for p in matches:
+            yield str(p), p
+        return
+    raise InputError(argument, "no such file or directory")
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(_HIDDEN_PREFIXES) for part in relative.parts)
+
+
+def identify(name: str, path: Path) -> Source:
+    """Read the head of ``path`` and say what it is; an unreadable or empty file is an error."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            magic = f.read(4)
+            f.seek(0)
+            compression = Compression.NONE
+            if magic.startswith(GZIP_MAGIC):
+                compression = Compression.GZIP
+                head = _gunzip_head(f, name)
+            elif magic == ZSTD_MAGIC:
+                compression = Compression.ZSTD
+                head = _unzstd_head(f, name)
+            else:
+                head = f.read(_HEAD)
+    except OSError as e:
+        raise InputError(name, f"cannot read: {e.strerror or e}") from None
+    return Source(name, path, size, compression, _detect(name, head))
+
+
+def _gunzip_head(f: BinaryIO, name: str) -> bytes:
+    decompressor = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        return decompressor.decompress(f.read(_HEAD), _HEAD)
+    except zlib.error as e:
+        raise InputError(name, f"not a valid gzip file: {e}") from None
+
+
+def _unzstd_head(f: BinaryIO, name: str) -> bytes:
+    import zstandard
+
+    try:
+        with zstandard.ZstdDecompressor().stream_reader(f) as reader:
+            return reader.read(_HEAD)
+    except zstandard.ZstdError as e:
+        raise InputError(name, f"not a valid zstd file: {e}") from None
+
+
+def _detect(name: str, head: bytes) -> Format:
+    stripped = head.lstrip()
+    if not stripped:
+        raise InputError(name, "empty file" if not head else "file holds only white space")
+    first = stripped[:1]
+    if first == b"{":
+        return Format.OTLP_JSON_LINES if _first_line_is_document(stripped) else Format.OTLP_JSON
+    if first == b"[":
+        raise InputError(name, 'a JSON array: not an OTLP trace export (expected {"resourceSpans": …})', 1)
+    if head[:1] == b"\x0a":
+        return Format.OTLP_PROTO
+    if head[:1] == b"\x00" and len(head) >= 5:
+        return Format.OTLP_PROTO_FRAMED
+    if _looks_like_text(head):
+        raise InputError(name, "not OTLP: expected JSON (starting with '{') or OTLP protobuf", 1)
+    raise InputError(name, "not OTLP: binary data that is neither OTLP protobuf nor gzip/zstd")
+
+
+def _first_line_is_document(head: bytes) -> bool:
+    import json
+
+    line, newline, _ = head.partition(b"\n")
+    if not newline:  # one line, or a first line longer than the head: let DuckDB take it as lines
+        return True
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:4096]
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in sample
+
+
+def spool_dir() -> tempfile.TemporaryDirectory[str]:
+    """A private temporary directory for stdin and converted inputs."""
+    return tempfile.TemporaryDirectory(prefix="mcpobs-spool-")

@@ -1,0 +1,114 @@
+"""Render analyses: rich tables for people, JSON/CSV/Markdown for programs and documents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from mcpobs.analysis.model import Analysis, Column, Table, Unit
+
+MISSING = "—"
+
+
+def format_value(value: Any, unit: Unit) -> str:
+    """A value as a person reads it: ``12.3`` ms, ``4.0%``, ``1,204`` calls."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if unit is Unit.RATE:
+        return f"{value * 100:.1f}%"
+    if unit is Unit.MS:
+        return f"{value:,.1f}"
+    if unit in (Unit.COUNT, Unit.BYTES):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if unit is Unit.FLAG:
+        return "yes" if value else "no"
+    if unit is Unit.TIME and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _header(column: Column) -> str:
+    return column.name
+
+
+def render_table(analysis: Analysis, console: Console) -> None:
+    """Every section as a rich table on ``console``."""
+    for table in analysis.tables:
+        rich_table = RichTable(title=table.title, title_justify="left", title_style="bold")
+        for column in table.columns:
+            numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG)
+            rich_table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold")
+        for row in table.rows:
+            rich_table.add_row(*(format_value(v, c.unit) for v, c in zip(row, table.columns, strict=True)))
+        if not table.rows:
+            rich_table.caption = "no calls match"
+        console.print(rich_table)
+
+
+def render_markdown(analysis: Analysis) -> str:
+    """Every section as a GitHub-flavoured Markdown table under a heading."""
+    parts = []
+    for table in analysis.tables:
+        lines = [f"## {table.title}", ""]
+        lines.append("| " + " | ".join(c.name for c in table.columns) + " |")
+        lines.append("|" + "|".join("---" if c.unit is Unit.TEXT else "---:" for c in table.columns) + "|")
+        for row in table.rows:
+            cells = (format_value(v, c.unit).replace("|", "\\|") for v, c in zip(row, table.columns, strict=True))
+            lines.append("| " + " | ".join(cells) + " |")
+        if not table.rows:
+            lines.append("")
+            lines.append("_no calls match_")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def render_csv(table: Table) -> str:
+    """One section as CSV with a header row; numbers unformatted, empty cells for missing values."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(c.name for c in table.columns)
+    for row in table.rows:
+        writer.writerow(_plain(v) for v in row)
+    return out.getvalue()
+
+
+def render_json(analysis: Analysis) -> str:
+    """The whole analysis as one JSON document: the query, a summary, and each section's rows."""
+    query = analysis.query
+    document: dict[str, Any] = {
+        "summary": {
+            "spans": analysis.spans,
+            "calls": analysis.calls,
+            "first_start": _plain(analysis.first_start),
+            "last_end": _plain(analysis.last_end),
+            "sources": list(analysis.sources),
+        },
+        "query": {
+            "by": list(query.by),
+            "since": _plain(query.since),
+            "until": _plain(query.until),
+            "tools": list(query.tools),
+            "servers": list(query.servers),
+            "side": query.side,
+            "sort": query.sort,
+            "top": query.top,
+        },
+    }
+    for table in analysis.tables:
+        document[table.name] = [{k: _plain(v) for k, v in record.items()} for record in table.records()]
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

@@ -1,0 +1,250 @@
+"""The DuckDB store: its schema, and the only place that opens connections.
+
+Everything read from a file lands in ``spans``, one row a span, raw fields kept
+as they came (every attribute, event and link) beside the columns mcpobs
+derives from them. ``mcp_calls`` is a view that gives one model of an MCP call
+whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from mcpobs.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+# An OTLP AnyValue as DuckDB reads it from JSON. intValue is text because OTLP
+# writes 64-bit integers as strings; arrays and key-value lists stay JSON.
+ANY_VALUE = (
+    "STRUCT(stringValue VARCHAR, boolValue BOOLEAN, intValue VARCHAR, doubleValue DOUBLE, "
+    "arrayValue JSON, kvlistValue JSON, bytesValue VARCHAR)"
+)
+ATTRIBUTES = f"STRUCT(key VARCHAR, value {ANY_VALUE})[]"
+EVENTS = f"STRUCT(timeUnixNano VARCHAR, name VARCHAR, attributes {ATTRIBUTES}, droppedAttributesCount UBIGINT)[]"
+RESOURCE = f"STRUCT(attributes {ATTRIBUTES}, droppedAttributesCount UBIGINT)"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS mcpobs_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS sources (
+    source_id INTEGER PRIMARY KEY,
+    path VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    size_bytes BIGINT,
+    fingerprint VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    spans BIGINT NOT NULL,
+    duplicate_spans BIGINT NOT NULL,
+    skipped_lines BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS spans (
+    source_id INTEGER NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    parent_span_id VARCHAR,
+    trace_state VARCHAR,
+    flags UBIGINT,
+    name VARCHAR,
+    kind UTINYINT,
+    start_ns BIGINT NOT NULL,
+    end_ns BIGINT NOT NULL,
+    status_code UTINYINT,
+    status_message VARCHAR,
+    attributes {ATTRIBUTES},
+    events {EVENTS},
+    links JSON,
+    dropped_attributes_count UBIGINT,
+    dropped_events_count UBIGINT,
+    dropped_links_count UBIGINT,
+    service_name VARCHAR,
+    resource_hash UBIGINT,
+    -- the whole resource is kept once per resource block, on its first span
+    resource {RESOURCE},
+    resource_schema_url VARCHAR,
+    scope_name VARCHAR,
+    scope_version VARCHAR,
+    scope_attributes {ATTRIBUTES},
+    -- derived: one model of an MCP call, whatever the dialect
+    mcp_method VARCHAR,
+    mcp_target VARCHAR,
+    mcp_side VARCHAR,
+    mcp_session_id VARCHAR,
+    jsonrpc_request_id VARCHAR,
+    mcp_protocol_version VARCHAR,
+    network_transport VARCHAR,
+    server_address VARCHAR,
+    error_type VARCHAR,
+    first_response_ns BIGINT,
+    -- derived: GenAI usage, for the cost layer
+    gen_ai_operation VARCHAR,
+    gen_ai_provider VARCHAR,
+    gen_ai_request_model VARCHAR,
+    gen_ai_response_model VARCHAR,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    cache_read_tokens BIGINT,
+    cache_creation_tokens BIGINT,
+    reasoning_tokens BIGINT
+);
+"""
+
+# Every figure in mcpobs.analysis reads this view, never the raw columns.
+_VIEWS = """
+CREATE OR REPLACE VIEW mcp_calls AS
+WITH calls AS (
+    SELECT
+        s.trace_id, s.span_id, s.parent_span_id, s.source_id,
+        s.name AS span_name,
+        s.mcp_method AS method,
+        s.mcp_target AS target,
+        CASE WHEN s.mcp_method = 'tools/call' THEN s.mcp_target END AS tool,
+        s.mcp_side AS side,
+        s.service_name,
+        s.server_address,
+        s.mcp_session_id AS session_id,
+        s.jsonrpc_request_id AS request_id,
+        s.mcp_protocol_version AS protocol_version,
+        s.network_transport AS transport,
+        s.start_ns, s.end_ns,
+        (s.end_ns - s.start_ns) / 1e6 AS duration_ms,
+        (s.first_response_ns - s.start_ns) / 1e6 AS ttfr_ms,
+        s.status_code,
+        s.error_type,
+        s.status_message,
+        s.mcp_method LIKE 'notifications/%' AS is_notification
+    FROM spans AS s
+    WHERE s.mcp_method IS NOT NULL
+)
+SELECT
+    c.* EXCLUDE (service_name, server_address),
+    -- The server is the service that answered: itself on the server side; on
+    -- the client side the peer's service when its span is loaded too, else the
+    -- address the client called.
+    CASE WHEN c.side = 'server' THEN c.service_name
+         ELSE coalesce(peer.service_name, c.server_address, 'unknown') END AS server,
+    CASE WHEN c.side = 'server' THEN NULL ELSE c.service_name END AS client,
+    c.status_code = 2 OR c.error_type IS NOT NULL AS failed,
+    CASE
+        WHEN c.error_type IS NULL AND c.status_code IS DISTINCT FROM 2 THEN NULL
+        WHEN c.error_type = 'tool_error' THEN 'tool_error'
+        WHEN c.error_type = '-32001' OR lower(c.error_type) LIKE '%timeout%'
+            OR lower(c.error_type) LIKE '%timedout%' THEN 'timeout'
+        WHEN c.error_type IN ('-32800', 'cancelled') OR lower(c.error_type) LIKE '%cancel%' THEN 'cancelled'
+        WHEN regexp_full_match(c.error_type, '-?[0-9]+') AND c.error_type <> '-32000' THEN c.error_type
+        ELSE 'transport/other'
+    END AS error_class
+FROM calls AS c
+LEFT JOIN (
+    SELECT trace_id, parent_span_id, any_value(service_name) AS service_name
+    FROM calls WHERE side = 'server' AND parent_span_id IS NOT NULL
+    GROUP BY ALL
+) AS peer ON c.side = 'client' AND peer.trace_id = c.trace_id AND peer.parent_span_id = c.span_id;
+"""
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """How to open the store: a file to persist to (``None``: in memory) and its limits."""
+
+    path: Path | None = None
+    memory_limit: str = "1GB"
+    threads: int | None = None
+
+
+class Store:
+    """An open DuckDB store. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, options: StoreOptions | None = None) -> None:
+        self.options = options or StoreOptions()
+        self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
+        path = self.options.path
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.options.memory_limit,
+            # an in-memory store spills here instead of growing past memory_limit
+            "temp_directory": str(self._tmp),
+            "preserve_insertion_order": False,
+        }
+        if self.options.threads:
+            config["threads"] = self.options.threads
+        try:
+            self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+        except duckdb.Error as e:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    def _migrate(self) -> None:
+        con = self.con
+        try:
+            con.execute(_SCHEMA)
+            found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.Error as e:
+            raise StoreError(f"{self.options.path}: not an mcpobs database: {_first_line(e)}") from None
+        if found is None:
+            con.execute("INSERT INTO mcpobs_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(found[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
+                f"{SCHEMA_VERSION}; load the files into a new database"
+            )
+        con.execute(_VIEWS)
+
+    def close(self) -> None:
+        """Close the connection and remove the spill directory."""
+        self.con.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block atomically: on any error nothing of it stays."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def counts(self) -> tuple[int, int]:
+        """How many spans and sources the store holds."""
+        row = self.con.execute("SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM sources)").fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def export_parquet(self, directory: Path) -> list[Path]:
+        """Write every table and the ``mcp_calls`` view as Parquet files into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in ("spans", "sources", "mcp_calls"):
+            target = directory / f"{name}.parquet"
+            # COPY takes no bound parameters; the path is quoted as an SQL string literal.
+            literal = "'" + str(target).replace("'", "''") + "'"
+            self.con.execute(f"COPY (SELECT * FROM {name}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
+            written.append(target)
+        return written
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
