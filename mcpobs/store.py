@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS spans (
     network_transport VARCHAR,
     server_address VARCHAR,
     error_type VARCHAR,
+    arguments_hash UBIGINT,
     first_response_ns BIGINT,
     -- derived: GenAI usage, for the cost layer
     gen_ai_operation VARCHAR,
@@ -120,6 +121,7 @@ WITH calls AS (
         (s.first_response_ns - s.start_ns) / 1e6 AS ttfr_ms,
         s.status_code,
         s.error_type,
+        s.arguments_hash,
         s.status_message,
         s.mcp_method LIKE 'notifications/%' AS is_notification
     FROM spans AS s
@@ -137,11 +139,14 @@ SELECT
     CASE
         WHEN c.error_type IS NULL AND c.status_code IS DISTINCT FROM 2 THEN NULL
         WHEN c.error_type = 'tool_error' THEN 'tool_error'
-        WHEN c.error_type = '-32001' OR lower(c.error_type) LIKE '%timeout%'
-            OR lower(c.error_type) LIKE '%timedout%' THEN 'timeout'
-        WHEN c.error_type IN ('-32800', 'cancelled') OR lower(c.error_type) LIKE '%cancel%' THEN 'cancelled'
-        WHEN regexp_full_match(c.error_type, '-?[0-9]+') AND c.error_type <> '-32000' THEN c.error_type
-        ELSE 'transport/other'
+        WHEN c.error_type IN ('-32001', '408') OR regexp_matches(c.error_type, '(?i)time.?out')
+            OR regexp_matches(c.status_message, '(?i)timed? ?out') THEN 'timeout'
+        WHEN c.error_type = '-32800' OR regexp_matches(c.error_type, '(?i)cancel') THEN 'cancelled'
+        WHEN c.error_type = '-32000'
+            OR regexp_matches(c.error_type, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
+            THEN 'transport'
+        WHEN regexp_full_match(c.error_type, '-?[0-9]+') THEN c.error_type
+        ELSE 'other'
     END AS error_class
 FROM calls AS c
 LEFT JOIN (

@@ -7,6 +7,6 @@ Percentiles interpolate linearly between the two nearest ranks (DuckDB's
 """
 
 from mcpobs.analysis.model import Analysis, Column, Query, Table
-from mcpobs.analysis.queries import GROUPINGS, SORTABLE, VIEWS, analyze
+from mcpobs.analysis.queries import GROUPINGS, SORTABLE, VIEWS, analyze, check
 
-__all__ = ["GROUPINGS", "SORTABLE", "VIEWS", "Analysis", "Column", "Query", "Table", "analyze"]
+__all__ = ["GROUPINGS", "SORTABLE", "VIEWS", "Analysis", "Column", "Query", "Table", "analyze", "check"]

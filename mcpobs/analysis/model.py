@@ -27,6 +27,12 @@ class Column:
     name: str
     unit: Unit
     description: str = ""
+    label: str = ""  # a shorter header for tables read by people; the name where empty
+
+    @property
+    def header(self) -> str:
+        """The header of the column in a table for people."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from mcpobs.store import Store
 GROUPINGS: dict[str, str] = {
     "tool": "tool",
     "method": "method",
+    "target": "target",
     "server": "server",
     "client": "client",
     "session": "session",
@@ -22,31 +23,41 @@ GROUPINGS: dict[str, str] = {
 VIEWS = ("calls", "errors", "sessions", "traces")
 
 _LATENCY = (
-    Column("latency_p50_ms", Unit.MS, "median duration of a call"),
-    Column("latency_p90_ms", Unit.MS, "90th percentile duration"),
-    Column("latency_p95_ms", Unit.MS, "95th percentile duration"),
-    Column("latency_p99_ms", Unit.MS, "99th percentile duration"),
-    Column("latency_max_ms", Unit.MS, "longest call"),
+    Column("latency_p50_ms", Unit.MS, "median duration of a call", "p50 ms"),
+    Column("latency_p90_ms", Unit.MS, "90th percentile duration", "p90 ms"),
+    Column("latency_p95_ms", Unit.MS, "95th percentile duration", "p95 ms"),
+    Column("latency_p99_ms", Unit.MS, "99th percentile duration", "p99 ms"),
+    Column("latency_max_ms", Unit.MS, "longest call", "max ms"),
 )
 _CALL_METRICS = (
     Column("calls", Unit.COUNT, "requests answered or failed (notifications are not calls)"),
     Column("errors", Unit.COUNT, "calls that failed: a JSON-RPC error, an isError result, a timeout, …"),
-    Column("error_rate", Unit.RATE, "errors / calls"),
-    Column("success_rate", Unit.RATE, "1 - error_rate"),
+    Column("error_rate", Unit.RATE, "errors / calls", "error %"),
+    Column("success_rate", Unit.RATE, "1 - error_rate", "ok %"),
     *_LATENCY,
-    Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded"),
-    Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded"),
+    Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),
+    Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded", "ttfr p95"),
 )
 SORTABLE = tuple(c.name for c in _CALL_METRICS)
 
 
-def analyze(store: Store, query: Query) -> Analysis:
-    """Run the sections ``query`` asks for over everything in ``store``."""
+def check(query: Query) -> None:
+    """Refuse a query that names an unknown grouping, section or sort column."""
     for key in query.by:
         if key not in GROUPINGS:
             raise UsageError(f"cannot group by {key!r}: choose from {', '.join(GROUPINGS)}")
+    for view in query.views:
+        if view not in VIEWS:
+            raise UsageError(f"no section {view!r}: choose from {', '.join(VIEWS)}")
     if query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
+    if query.side not in (None, "client", "server"):
+        raise UsageError(f"side {query.side!r} is neither client nor server")
+
+
+def analyze(store: Store, query: Query) -> Analysis:
+    """Run the sections ``query`` asks for over everything in ``store``."""
+    check(query)
     where, params = _filters(query)
     builders = {"calls": _calls, "errors": _errors, "sessions": _sessions, "traces": _traces}
     tables = tuple(builders[v](store, query, where, params) for v in query.views)
@@ -99,9 +110,11 @@ def _select_groups(columns: list[str]) -> str:
     return ", ".join(f"{GROUPINGS.get(c, c)} AS {c}" for c in columns)
 
 
-def _order_limit(query: Query, sort: str) -> str:
+def _order_limit(query: Query, sort: str, keys: int) -> str:
+    """Largest first, then by every key column, so the order is the same on every run."""
     limit = f" LIMIT {int(query.top)}" if query.top else ""
-    return f" ORDER BY {sort} DESC NULLS LAST, 1, 2{limit}"
+    tie_breaks = "".join(f", {i}" for i in range(1, keys + 1))
+    return f" ORDER BY {sort} DESC NULLS LAST{tie_breaks}{limit}"
 
 
 def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
@@ -112,11 +125,15 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
         count(*) FILTER (failed) AS errors,
         count(*) FILTER (failed) / count(*) AS error_rate,
         1 - count(*) FILTER (failed) / count(*) AS success_rate,
-        quantile_cont(duration_ms, 0.5), quantile_cont(duration_ms, 0.9),
-        quantile_cont(duration_ms, 0.95), quantile_cont(duration_ms, 0.99), max(duration_ms),
-        quantile_cont(ttfr_ms, 0.5), quantile_cont(ttfr_ms, 0.95)
+        quantile_cont(duration_ms, 0.5) AS latency_p50_ms,
+        quantile_cont(duration_ms, 0.9) AS latency_p90_ms,
+        quantile_cont(duration_ms, 0.95) AS latency_p95_ms,
+        quantile_cont(duration_ms, 0.99) AS latency_p99_ms,
+        max(duration_ms) AS latency_max_ms,
+        quantile_cont(ttfr_ms, 0.5) AS ttfr_p50_ms,
+        quantile_cont(ttfr_ms, 0.95) AS ttfr_p95_ms
     FROM calls WHERE {where}{extra}
-    GROUP BY ALL {_order_limit(query, query.sort)}
+    GROUP BY ALL {_order_limit(query, query.sort, len(groups))}
     """
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + _CALL_METRICS
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
@@ -137,7 +154,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     JOIN (SELECT {keys}, count(*) AS total, count(*) FILTER (failed) AS failures FROM grouped GROUP BY ALL)
         USING ({keys})
     WHERE failed
-    GROUP BY ALL {_order_limit(query, "errors")}
+    GROUP BY ALL {_order_limit(query, "errors", len(groups) + 1)}
     """
     columns = (
         *(Column(g, Unit.TEXT) for g in groups),
@@ -147,20 +164,23 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
             "JSON-RPC error code, tool_error (isError result), timeout, cancelled, transport/other",
         ),
         Column("errors", Unit.COUNT, "failed calls of this class"),
-        Column("error_rate", Unit.RATE, "errors of this class / all calls of the group"),
-        Column("share_of_errors", Unit.RATE, "errors of this class / all errors of the group"),
+        Column("error_rate", Unit.RATE, "errors of this class / all calls of the group", "error %"),
+        Column("share_of_errors", Unit.RATE, "errors of this class / all errors of the group", "% of errors"),
     )
     return Table("errors", "Errors by class", columns, _rows(store, sql, params))
 
 
 _SESSION_ROWS = """
 , keyed AS (
-    SELECT side, session, method, target, failed, start_ns, end_ns, server FROM calls WHERE {where}
+    SELECT side, session, method, target, arguments_hash, failed, start_ns, end_ns, server
+    FROM calls WHERE {where}
 ), ordered AS (
     SELECT *,
-        lag(failed) OVER (PARTITION BY side, session, method, target ORDER BY start_ns) AS after_failure,
-        row_number() OVER (PARTITION BY side, session, method, target ORDER BY start_ns DESC) AS from_last
+        lag(failed) OVER (same_call ORDER BY start_ns) AS after_failure,
+        row_number() OVER (same_call ORDER BY start_ns DESC) AS from_last
     FROM keyed
+    -- a retry is a call to the same method and target, with the same arguments where they are recorded
+    WINDOW same_call AS (PARTITION BY side, session, method, target, arguments_hash)
 ), sessions AS (
     SELECT side, session, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,
         count(*) AS calls,
@@ -189,8 +209,13 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
             Column("servers", Unit.TEXT),
             Column("calls", Unit.COUNT),
             Column("errors", Unit.COUNT),
-            Column("duration_ms", Unit.MS, "first call's start to last call's end"),
-            Column("recoveries", Unit.COUNT, "calls retrying a failed call (same method and target)"),
+            Column("duration_ms", Unit.MS, "first call's start to last call's end", "duration ms"),
+            Column(
+                "recoveries",
+                Unit.COUNT,
+                "calls retrying a failed call (same method, target and arguments)",
+                "recoveries",
+            ),
             Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
             Column("started", Unit.TIME),
         )
@@ -209,13 +234,13 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     columns = (
         Column("side", Unit.TEXT),
         Column("sessions", Unit.COUNT, "by mcp.session.id, else by trace where a revision has no sessions"),
-        Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded"),
+        Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded", "success %"),
         Column("recoveries", Unit.COUNT, "calls retrying a failed call, all sessions"),
-        Column("session_recovery_max", Unit.COUNT, "most recoveries in one session"),
-        Column("calls_per_session", Unit.COUNT, "mean"),
-        Column("duration_p50_ms", Unit.MS),
-        Column("duration_p95_ms", Unit.MS),
-        Column("duration_max_ms", Unit.MS),
+        Column("session_recovery_max", Unit.COUNT, "most recoveries in one session", "max recov."),
+        Column("calls_per_session", Unit.COUNT, "mean", "calls/session"),
+        Column("duration_p50_ms", Unit.MS, "session duration", "p50 ms"),
+        Column("duration_p95_ms", Unit.MS, label="p95 ms"),
+        Column("duration_max_ms", Unit.MS, label="max ms"),
     )
     return Table("sessions", "Sessions", columns, _rows(store, sql, params))
 
@@ -239,15 +264,15 @@ def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     """
     columns = (
         Column("traces", Unit.COUNT, "traces holding at least one selected call"),
-        Column("spans_p50", Unit.COUNT, "spans per trace, all kinds"),
-        Column("spans_p95", Unit.COUNT),
-        Column("spans_max", Unit.COUNT),
-        Column("duration_p50_ms", Unit.MS, "first span's start to last span's end"),
-        Column("duration_p95_ms", Unit.MS),
-        Column("duration_max_ms", Unit.MS),
-        Column("size_p50_bytes", Unit.BYTES, "the trace's spans as compact JSON"),
-        Column("size_p95_bytes", Unit.BYTES),
-        Column("size_max_bytes", Unit.BYTES),
+        Column("spans_p50", Unit.COUNT, "spans per trace, all kinds", "spans p50"),
+        Column("spans_p95", Unit.COUNT, label="spans p95"),
+        Column("spans_max", Unit.COUNT, label="spans max"),
+        Column("duration_p50_ms", Unit.MS, "first span's start to last span's end", "p50 ms"),
+        Column("duration_p95_ms", Unit.MS, label="p95 ms"),
+        Column("duration_max_ms", Unit.MS, label="max ms"),
+        Column("size_p50_bytes", Unit.BYTES, "the trace's spans as compact JSON", "bytes p50"),
+        Column("size_p95_bytes", Unit.BYTES, label="bytes p95"),
+        Column("size_max_bytes", Unit.BYTES, label="bytes max"),
     )
     return Table("traces", "Traces", columns, _rows(store, sql, params))
 

@@ -12,8 +12,15 @@ says. Sources, checked by running each producer (see ``docs/dialects.md``):
   ``jsonrpc.request.id``.
 - OpenLLMetry (traceloop): ``{tool}.tool`` and ``{method}.mcp`` spans with
   ``traceloop.*`` attributes.
-- Pydantic Logfire: ``MCP request: {method} {target}`` with ``rpc.method``.
-- Sentry: ``mcp.tool.name``, ``mcp.session_id``, ``mcp.tool.result.is_error``.
+  Every span is INTERNAL; the client's ``{method}.mcp`` and ``{tool}.tool``
+  spans carry the request as JSON in ``traceloop.entity.input``; the server's
+  (with the ``fastmcp`` package) have ``traceloop.workflow.name``.
+- Pydantic Logfire: ``MCP request: {method} [{tool}]`` (client, ``rpc.method``)
+  and ``MCP server handle request: {method}`` (server), all INTERNAL, with the
+  request and response as JSON in ``request`` and ``response``; a failure may
+  show only in the response (``code``, ``isError``).
+- Sentry: server spans ``{method} {target}`` of op ``mcp.server`` with
+  ``mcp.method.name``, ``mcp.tool.name``, ``mcp.request.id``, ``mcp.session.id``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,12 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "prompt": ("gen_ai.prompt.name", "mcp.prompt.name"),
     "resource_uri": ("mcp.resource.uri",),
     "mcp_session_id": ("mcp.session.id", "mcp.session_id"),
+    "arguments": ("gen_ai.tool.call.arguments",),
+    "traceloop_input": ("traceloop.entity.input",),
+    "traceloop_workflow": ("traceloop.workflow.name",),
+    "sentry_op": ("sentry.op",),
+    "logfire_request": ("request",),
+    "logfire_response": ("response",),
     "jsonrpc_request_id": ("jsonrpc.request.id", "rpc.jsonrpc.request_id", "mcp.request.id"),
     "mcp_protocol_version": ("mcp.protocol.version",),
     "network_transport": ("network.transport", "mcp.transport"),
@@ -93,13 +106,20 @@ def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
-def base_columns(values: str, keys: str, name: str) -> dict[str, str]:
-    """First stage: the attributes every later column reads, and the method."""
+def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str]:
+    """First stage: the attributes every later column reads, and the method.
+
+    ``scope`` is the SQL of the instrumentation scope's name.
+    """
     a = {col: attribute_text(values, keys, names) for col, names in ATTRIBUTE_KEYS.items()}
+    # Logfire's generic keys mean the request and response only on its MCP spans.
+    for col in ("logfire_request", "logfire_response"):
+        a[col] = f"CASE WHEN {scope} = 'logfire.mcp' THEN {a[col]} END"
     a["mcp_method"] = (
         f"coalesce({a['mcp_method']}, "
         f"CASE WHEN {name} LIKE '%.tool' THEN 'tools/call' "
-        f"WHEN {name} LIKE '%.mcp' THEN left({name}, -4) END)"
+        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) "
+        f"WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) END)"
     )
     for col, names in TOKEN_KEYS.items():
         a[col] = f"TRY_CAST(TRY_CAST({attribute_text(values, keys, names)} AS DOUBLE) AS BIGINT)"
@@ -114,13 +134,23 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
     # The target an attribute names, else the span name after its method:
     # `tools/call add`, `MCP send tools/call add`, `MCP request: tools/call add`, `add.tool`.
     bare_name = f"regexp_replace({name}, '^(MCP send |MCP request: )', '')"
+    request = "coalesce(traceloop_input, logfire_request)"
     target = (
         "coalesce(tool, prompt, resource_uri, "
+        f"json_extract_string({request}, '$.params.name'), json_extract_string({request}, '$.params.uri'), "
         f"CASE WHEN {name} LIKE '%.tool' THEN left({name}, -5) "
         f"WHEN starts_with({bare_name}, mcp_method || ' ') "
         f"THEN nullif(substr({bare_name}, length(mcp_method) + 2), '') END)"
     )
-    side = f"CASE {kind} WHEN 2 THEN 'server' WHEN 3 THEN 'client' ELSE 'unknown' END"
+    # Kind says the side where the producer sets it; OpenLLMetry, Logfire and
+    # Sentry write INTERNAL spans, so their names and attributes say it instead.
+    side = (
+        f"CASE {kind} WHEN 2 THEN 'server' WHEN 3 THEN 'client' ELSE CASE "
+        f"WHEN sentry_op = 'mcp.server' OR {name} LIKE 'MCP server handle request: %' "
+        f"OR (traceloop_workflow IS NOT NULL AND {name} LIKE '%.tool') THEN 'server' "
+        f"WHEN {name} LIKE 'MCP request: %' OR {name} LIKE '%.tool' OR {name} LIKE '%.mcp' THEN 'client' "
+        "ELSE 'unknown' END END"
+    )
     first_response = (
         f"list_min(list_transform(list_filter({events}, "
         f"lambda e: e.name IN ({', '.join(map(_quote, FIRST_RESPONSE_EVENTS))})), "
@@ -143,7 +173,16 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         "server_address": (
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
-        "error_type": f"coalesce(error_type, CASE WHEN {status} = 2 THEN {exception_type} END)",
+        "error_type": (
+            "coalesce(error_type, json_extract_string(logfire_response, '$.code'), "
+            "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "
+            # a Logfire server span with a request and no response: the handler never answered
+            f"CASE WHEN logfire_request IS NOT NULL AND logfire_response IS NULL "
+            f"AND {name} LIKE 'MCP server handle request: %' THEN 'cancelled' END, "
+            f"CASE WHEN {status} = 2 THEN {exception_type} END)"
+        ),
+        # opt-in arguments tell a retry (same arguments) from a new call to the same tool
+        "arguments_hash": "hash(arguments)",
         "first_response_ns": first_response,
         **{
             col: col

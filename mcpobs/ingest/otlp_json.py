@@ -55,7 +55,7 @@ def insert_sql(json_format: str) -> str:
 
     ``json_format`` is DuckDB's ``format`` option: ``newline_delimited`` or ``unstructured``.
     """
-    base = base_columns(values="attr_values", keys="attr_keys", name="s.name")
+    base = base_columns(values="attr_values", keys="attr_keys", name="s.name", scope="scope.name")
     base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
     derived = derived_columns(name="s.name", kind="kind_number", status=_STATUS, events="s.events")
     derived_sql = ",\n    ".join(f"{sql} AS {column}" for column, sql in derived.items())

@@ -177,11 +177,12 @@ def _detect(name: str, head: bytes) -> Format:
 
 
 def _first_line_is_document(head: bytes) -> bool:
+    """Whether the first line alone is one JSON document: then the file is JSON lines."""
     import json
 
     line, newline, _ = head.partition(b"\n")
-    if not newline:  # one line, or a first line longer than the head: let DuckDB take it as lines
-        return True
+    if not newline and len(head) >= _HEAD:
+        return True  # a first line longer than the head: only a JSON lines file has such lines
     try:
         json.loads(line)
     except ValueError:

@@ -9,10 +9,11 @@ import math
 from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from mcpobs.analysis.model import Analysis, Column, Table, Unit
+from mcpobs.analysis.model import Analysis, Table, Unit
 
 MISSING = "—"
 
@@ -34,19 +35,31 @@ def format_value(value: Any, unit: Unit) -> str:
     return str(value)
 
 
-def _header(column: Column) -> str:
-    return column.name
+def _shown(table: Table) -> list[int]:
+    """The columns worth a person's screen: all but those with no value in any row."""
+    if not table.rows:
+        return list(range(len(table.columns)))
+    return [i for i in range(len(table.columns)) if any(row[i] is not None for row in table.rows)]
 
 
 def render_table(analysis: Analysis, console: Console) -> None:
-    """Every section as a rich table on ``console``."""
+    """Every section as a rich table on ``console``, columns with no value left out."""
     for table in analysis.tables:
-        rich_table = RichTable(title=table.title, title_justify="left", title_style="bold")
-        for column in table.columns:
+        shown = _shown(table)
+        rich_table = RichTable(
+            title=table.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        )
+        for i in shown:
+            column = table.columns[i]
             numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG)
-            rich_table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold")
+            rich_table.add_column(
+                column.header,
+                justify="right" if numeric else "left",
+                no_wrap=numeric,  # a number folded over two lines misreads; names may fold
+                overflow="fold",
+            )
         for row in table.rows:
-            rich_table.add_row(*(format_value(v, c.unit) for v, c in zip(row, table.columns, strict=True)))
+            rich_table.add_row(*(format_value(row[i], table.columns[i].unit) for i in shown))
         if not table.rows:
             rich_table.caption = "no calls match"
         console.print(rich_table)

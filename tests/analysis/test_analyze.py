@@ -1,0 +1,168 @@
+"""Sections, groupings and filters of analyze, on real generated files."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mcpobs.analysis import Query, analyze
+from mcpobs.errors import UsageError
+from mcpobs.ingest import load
+from mcpobs.store import Store
+from tests.conftest import DIALECTS, SAMPLE, request, span, write_lines
+
+SEMCONV = str(DIALECTS / "semconv.jsonl")
+
+
+@pytest.fixture
+def semconv(store: Store) -> Store:
+    load(store, [SEMCONV])
+    return store
+
+
+def test_tool_rows_hold_each_side_apart(semconv: Store) -> None:
+    rows = {(r["side"], r["tool"]): r for r in analyze(semconv, Query(views=("calls",))).table("calls").records()}
+    assert set(rows) == {
+        ("client", "get-weather"),
+        ("server", "get-weather"),
+        ("client", "search-flights"),
+        ("server", "search-flights"),
+    }
+    weather = rows[("client", "get-weather")]
+    assert (weather["calls"], weather["errors"]) == (10, 2)
+    assert weather["error_rate"] == pytest.approx(0.2)
+    assert weather["success_rate"] == pytest.approx(0.8)
+    assert weather["latency_p50_ms"] == pytest.approx(55.0)
+    assert weather["latency_p95_ms"] == pytest.approx(95.5)
+    assert weather["latency_p99_ms"] == pytest.approx(99.1)
+    assert weather["latency_max_ms"] == pytest.approx(100.0)
+    # the timeout shows only on the client; the server answered
+    assert rows[("client", "search-flights")]["errors"] == 1
+    assert rows[("server", "search-flights")]["errors"] == 0
+
+
+def test_time_to_first_response_is_the_first_progress_event(semconv: Store) -> None:
+    rows = {(r["side"], r["tool"]): r for r in analyze(semconv, Query(views=("calls",))).table("calls").records()}
+    # only one search-flights call reports progress: first event 100 ms (client), 98 ms (server) in
+    assert rows[("client", "search-flights")]["ttfr_p50_ms"] == pytest.approx(100.0)
+    assert rows[("server", "search-flights")]["ttfr_p50_ms"] == pytest.approx(98.0)
+    assert rows[("client", "get-weather")]["ttfr_p50_ms"] is None
+
+
+def test_error_classes_per_tool(semconv: Store) -> None:
+    rows = analyze(semconv, Query(views=("errors",), side="client")).table("errors").records()
+    got = {(r["tool"], r["error_class"]): (r["errors"], r["error_rate"], r["share_of_errors"]) for r in rows}
+    assert got == {
+        ("get-weather", "tool_error"): (1, pytest.approx(0.1), pytest.approx(0.5)),
+        ("get-weather", "-32602"): (1, pytest.approx(0.1), pytest.approx(0.5)),
+        ("search-flights", "timeout"): (1, pytest.approx(0.5), pytest.approx(1.0)),
+    }
+
+
+def test_group_by_method_includes_every_request_but_no_notification(semconv: Store) -> None:
+    rows = analyze(semconv, Query(by=("method",), views=("calls",), side="server")).table("calls").records()
+    methods = {r["method"]: r["calls"] for r in rows}
+    assert methods == {
+        "initialize": 2,
+        "tools/list": 2,
+        "tools/call": 12,
+        "prompts/get": 1,
+        "resources/read": 1,
+        "resources/subscribe": 1,
+    }
+
+
+def test_sessions_recoveries_and_success(semconv: Store) -> None:
+    table = analyze(semconv, Query(by=("session",), views=("sessions",), side="client")).table("sessions")
+    sessions = {r["session"]: r for r in table.records()}
+    recovered = sessions["8267461134f24305af708e66b8eda71a"]
+    assert (recovered["calls"], recovered["errors"], recovered["recoveries"], recovered["succeeded"]) == (
+        10,
+        1,
+        1,
+        True,
+    )
+    # a call after a failure with other arguments is no retry: the failure stands
+    failed = sessions["191c4850af6c49e08843a3f6c80e5046"]
+    assert (failed["recoveries"], failed["succeeded"]) == (0, False)
+
+
+def test_session_summary(semconv: Store) -> None:
+    rows = analyze(semconv, Query(views=("sessions",))).table("sessions").records()
+    assert [(r["side"], r["sessions"], r["recoveries"], r["session_success_rate"]) for r in rows] == [
+        ("client", 2, 1, 0.5),
+        ("server", 2, 1, 0.5),
+    ]
+
+
+def test_traces_section(semconv: Store) -> None:
+    row = analyze(semconv, Query(views=("traces",))).table("traces").records()[0]
+    assert row["traces"] == 2
+    assert row["spans_max"] == 23
+    assert row["size_max_bytes"] > row["size_p50_bytes"] * 0.5 > 0
+
+
+def test_filters_by_tool_server_side_and_time(semconv: Store) -> None:
+    only = analyze(semconv, Query(views=("calls",), tools=("search-flights",), side="server"))
+    assert [(r["tool"], r["calls"]) for r in only.table("calls").records()] == [("search-flights", 2)]
+    nobody = analyze(semconv, Query(views=("calls",), servers=("no-such-server",)))
+    assert nobody.table("calls").rows == ()
+    # session A runs at 09:00, session B at 09:01 (2026-11-20)
+    late = analyze(semconv, Query(views=("calls",), since=datetime(2026, 11, 20, 9, 1, tzinfo=UTC)))
+    assert sum(r["calls"] for r in late.table("calls").records()) == 2 * 6
+    early = analyze(semconv, Query(views=("calls",), until=datetime(2026, 11, 20, 9, 1)))
+    assert sum(r["calls"] for r in early.table("calls").records()) == 2 * 6
+
+
+def test_top_and_sort(semconv: Store) -> None:
+    rows = analyze(semconv, Query(views=("calls",), sort="latency_p50_ms", top=2)).table("calls").records()
+    assert [(r["side"], r["tool"]) for r in rows] == [("client", "search-flights"), ("server", "search-flights")]
+
+
+def test_group_by_server_for_the_client_side_uses_the_peer(semconv: Store) -> None:
+    rows = analyze(semconv, Query(by=("server",), views=("calls",))).table("calls").records()
+    assert {(r["side"], r["server"]) for r in rows} == {
+        ("client", "weather-mcp-server"),
+        ("server", "weather-mcp-server"),
+    }
+
+
+def test_client_spans_without_a_loaded_peer_name_the_address(store: Store, tmp_path: Path) -> None:
+    client = span(kind=3, attributes={"server.address": "mcp.example.com", "server.port": 443})
+    load(store, [str(write_lines(tmp_path / "c.jsonl", [request([client], service="agent")]))])
+    rows = analyze(store, Query(by=("server",), views=("calls",))).table("calls").records()
+    assert [(r["side"], r["server"]) for r in rows] == [("client", "mcp.example.com:443")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [Query(by=("nope",)), Query(views=("nope",)), Query(sort="nope"), Query(side="both")],
+)
+def test_bad_queries_are_usage_errors(store: Store, query: Query) -> None:
+    with pytest.raises(UsageError):
+        analyze(store, query)
+
+
+def test_sample_matches_what_its_generator_did(store: Store) -> None:
+    expected = json.loads((SAMPLE.parent / "expected.json").read_text())
+    load(store, [str(SAMPLE)])
+    for side in ("client", "server"):
+        for key, figures in expected[side].items():
+            if figures["method"].startswith("notifications/"):
+                continue
+            target_clause = "AND target = ?" if figures["target"] else ""
+            params = [side, figures["method"]] + ([figures["target"]] if target_clause else [])
+            classes = [
+                r[0]
+                for r in store.con.execute(
+                    f"SELECT error_class FROM mcp_calls WHERE side = ? AND method = ? {target_clause}", params
+                ).fetchall()
+            ]
+            assert len(classes) == figures["calls"], (side, key)
+            assert Counter(c for c in classes if c) == Counter(figures["errors"]), (side, key)
+    sessions = analyze(store, Query(views=("sessions",))).table("sessions").records()
+    assert [(r["side"], r["sessions"]) for r in sessions] == [("client", 4), ("server", 4)]

@@ -1,0 +1,108 @@
+"""Exit status 0: every output format of analyze, checked against golden files.
+
+Regenerate the golden files after an intended change with
+``MCPOBS_UPDATE_GOLDENS=1 pytest tests/test_cli_ok.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from tests.conftest import DATA, SAMPLE
+
+GOLDEN = Path(__file__).parent / "golden"
+SEMCONV = "data/dialects/semconv.jsonl"  # relative, so file names in the output are the same everywhere
+
+
+def _matches_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("MCPOBS_UPDATE_GOLDENS"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+@pytest.fixture(autouse=True)
+def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA.parent)
+
+
+@pytest.mark.parametrize(
+    ("args", "golden"),
+    [
+        ([], "analyze.table.txt"),
+        (["--format", "markdown"], "analyze.md"),
+        (["--format", "json"], "analyze.json"),
+        (["--format", "csv"], "analyze.calls.csv"),
+        (["--format", "csv", "--view", "errors", "--by", "server,method"], "analyze.errors.csv"),
+        (["--format", "csv", "--view", "sessions", "--by", "session"], "analyze.sessions.csv"),
+        (["--by", "method", "--side", "server", "--view", "calls"], "analyze.method.server.txt"),
+    ],
+)
+def test_analyze_output_formats(runner: CliRunner, args: list[str], golden: str) -> None:
+    result = runner.invoke(app, ["analyze", SEMCONV, *args])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "mcpobs: loaded 46 spans from 1 file\n"
+    _matches_golden(golden, result.stdout)
+
+
+def test_json_output_is_one_document_with_every_section(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["analyze", SEMCONV, "--format", "json"])
+    document = json.loads(result.stdout)
+    assert set(document) == {"summary", "query", "calls", "errors", "sessions", "traces"}
+    assert document["summary"]["spans"] == 46
+    assert document["summary"]["sources"] == [SEMCONV]
+
+
+def test_output_file(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "report.md"
+    result = runner.invoke(app, ["analyze", SEMCONV, "-f", "markdown", "-o", str(target)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert target.read_text() == (GOLDEN / "analyze.md").read_text()
+    assert f"wrote {target}" in result.stderr
+
+
+def test_db_persists_and_adds(runner: CliRunner, tmp_path: Path) -> None:
+    db = str(tmp_path / "obs.duckdb")
+    assert runner.invoke(app, ["load", SEMCONV, "--db", db]).exit_code == 0
+    again = runner.invoke(app, ["load", SEMCONV, "--db", db])
+    assert "already loaded" in again.stderr
+    more = runner.invoke(app, ["analyze", str(SAMPLE), "--db", db, "--format", "json"])
+    assert more.exit_code == 0, more.stderr
+    assert json.loads(more.stdout)["summary"]["spans"] == 46 + 116
+    stored = runner.invoke(app, ["analyze", "--db", db, "--format", "json"])
+    assert json.loads(stored.stdout)["summary"]["spans"] == 46 + 116
+
+
+def test_export_parquet(runner: CliRunner, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    result = runner.invoke(app, ["export", SEMCONV, "--parquet", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    written = result.stdout.split()
+    assert [Path(p).name for p in written] == ["spans.parquet", "sources.parquet", "mcp_calls.parquet"]
+    assert pq.read_table(written[0]).num_rows == 46
+    assert pq.read_table(written[2]).num_rows == 44
+
+
+def test_help_has_examples_and_exit_codes(runner: CliRunner) -> None:
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0
+    assert "Example: mcpobs analyze" in top.stdout
+    for command in ("analyze", "load", "export"):
+        result = runner.invoke(app, [command, "-h"])
+        assert result.exit_code == 0
+        assert f"mcpobs {command}" in result.stdout
+        assert "3 unreadable or malformed input" in result.stdout
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("mcpobs ")

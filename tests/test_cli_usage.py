@@ -1,0 +1,50 @@
+"""Exit status 2: the request itself is wrong, and nothing is loaded."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from tests.conftest import DIALECTS
+
+SEMCONV = str(DIALECTS / "semconv.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "colour"], "cannot group by 'colour'"),
+        (["--view", "charts"], "no section 'charts'"),
+        (["--sort", "speed"], "cannot sort by 'speed'"),
+        (["--side", "both"], "side 'both' is neither client nor server"),
+        (["--since", "yesterday"], "--since: 'yesterday' is not an ISO 8601"),
+        (["--format", "csv", "--view", "calls,errors"], "--format csv writes one section"),
+    ],
+)
+def test_bad_options_fail_before_loading(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["analyze", SEMCONV, *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("mcpobs: error: ")
+    assert message in result.stderr
+    assert "loaded" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nothing_to_analyze(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["analyze"])
+    assert result.exit_code == 2
+    assert "name the trace files to analyze" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["analyze", SEMCONV, "--colour"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_unwritable_output(runner: CliRunner, tmp_path: object) -> None:
+    result = runner.invoke(app, ["analyze", SEMCONV, "-f", "json", "-o", "/nonexistent-dir/x.json"])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr

@@ -1,0 +1,34 @@
+import pytest
+
+from mcpobs.errors import ExitCode, InputError, McpobsError, StoreError, UsageError, exit_code_for
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (UsageError("x"), ExitCode.USAGE),
+        (InputError("a.jsonl", "bad", 3), ExitCode.INPUT),
+        (StoreError("locked"), ExitCode.INPUT),
+        (KeyboardInterrupt(), ExitCode.INTERRUPTED),
+    ],
+)
+def test_exit_code_for_each_error(error: BaseException, code: ExitCode) -> None:
+    assert exit_code_for(error) == code
+
+
+def test_exit_code_for_refuses_foreign_errors() -> None:
+    with pytest.raises(TypeError):
+        exit_code_for(ValueError("not ours"))
+
+
+def test_input_error_names_file_and_line() -> None:
+    assert str(InputError("traces.jsonl", "expected a JSON object, got a list", 42)) == (
+        "traces.jsonl:42: expected a JSON object, got a list"
+    )
+    assert str(InputError("c.pb", "record is cut short", 2, unit="record ")) == "c.pb:record 2: record is cut short"
+    assert str(InputError("x.jsonl", "empty file")) == "x.jsonl: empty file"
+
+
+def test_every_error_is_an_mcpobs_error() -> None:
+    for cls in (UsageError, InputError, StoreError):
+        assert issubclass(cls, McpobsError)
