@@ -85,7 +85,12 @@ CREATE TABLE IF NOT EXISTS spans (
     server_address VARCHAR,
     error_type VARCHAR,
     arguments_hash UBIGINT,
+    mcp_failed BOOLEAN,
+    error_class VARCHAR,
+    -- a client call's server, from the server span answering it (filled in after each load)
+    peer_service VARCHAR,
     first_response_ns BIGINT,
+    approx_bytes BIGINT,
     -- derived: GenAI usage, for the cost layer
     gen_ai_operation VARCHAR,
     gen_ai_provider VARCHAR,
@@ -102,58 +107,36 @@ CREATE TABLE IF NOT EXISTS spans (
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
-WITH calls AS (
-    SELECT
-        s.trace_id, s.span_id, s.parent_span_id, s.source_id,
-        s.name AS span_name,
-        s.mcp_method AS method,
-        s.mcp_target AS target,
-        CASE WHEN s.mcp_method = 'tools/call' THEN s.mcp_target END AS tool,
-        s.mcp_side AS side,
-        s.service_name,
-        s.server_address,
-        s.mcp_session_id AS session_id,
-        s.jsonrpc_request_id AS request_id,
-        s.mcp_protocol_version AS protocol_version,
-        s.network_transport AS transport,
-        s.start_ns, s.end_ns,
-        (s.end_ns - s.start_ns) / 1e6 AS duration_ms,
-        (s.first_response_ns - s.start_ns) / 1e6 AS ttfr_ms,
-        s.status_code,
-        s.error_type,
-        s.arguments_hash,
-        s.status_message,
-        s.mcp_method LIKE 'notifications/%' AS is_notification
-    FROM spans AS s
-    WHERE s.mcp_method IS NOT NULL
-)
 SELECT
-    c.* EXCLUDE (service_name, server_address),
-    -- The server is the service that answered: itself on the server side; on
-    -- the client side the peer's service when its span is loaded too, else the
-    -- address the client called.
-    CASE WHEN c.side = 'server' THEN c.service_name
-         ELSE coalesce(peer.service_name, c.server_address, 'unknown') END AS server,
-    CASE WHEN c.side = 'server' THEN NULL ELSE c.service_name END AS client,
-    c.status_code = 2 OR c.error_type IS NOT NULL AS failed,
-    CASE
-        WHEN c.error_type IS NULL AND c.status_code IS DISTINCT FROM 2 THEN NULL
-        WHEN c.error_type = 'tool_error' THEN 'tool_error'
-        WHEN c.error_type IN ('-32001', '408') OR regexp_matches(c.error_type, '(?i)time.?out')
-            OR regexp_matches(c.status_message, '(?i)timed? ?out') THEN 'timeout'
-        WHEN c.error_type = '-32800' OR regexp_matches(c.error_type, '(?i)cancel') THEN 'cancelled'
-        WHEN c.error_type = '-32000'
-            OR regexp_matches(c.error_type, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
-            THEN 'transport'
-        WHEN regexp_full_match(c.error_type, '-?[0-9]+') THEN c.error_type
-        ELSE 'other'
-    END AS error_class
-FROM calls AS c
-LEFT JOIN (
-    SELECT trace_id, parent_span_id, any_value(service_name) AS service_name
-    FROM calls WHERE side = 'server' AND parent_span_id IS NOT NULL
-    GROUP BY ALL
-) AS peer ON c.side = 'client' AND peer.trace_id = c.trace_id AND peer.parent_span_id = c.span_id;
+    trace_id, span_id, parent_span_id, source_id,
+    name AS span_name,
+    mcp_method AS method,
+    mcp_target AS target,
+    CASE WHEN mcp_method = 'tools/call' THEN mcp_target END AS tool,
+    mcp_side AS side,
+    -- The server is the service that answered: itself on the server side; on the
+    -- client side the peer's service when its span is loaded too, else the address
+    -- the client called.
+    CASE WHEN mcp_side = 'server' THEN service_name
+         ELSE coalesce(peer_service, server_address, 'unknown') END AS server,
+    CASE WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
+    mcp_session_id AS session_id,
+    coalesce(mcp_session_id, 'trace:' || trace_id) AS session,
+    jsonrpc_request_id AS request_id,
+    mcp_protocol_version AS protocol_version,
+    network_transport AS transport,
+    start_ns, end_ns,
+    (end_ns - start_ns) / 1e6 AS duration_ms,
+    (first_response_ns - start_ns) / 1e6 AS ttfr_ms,
+    status_code,
+    status_message,
+    error_type,
+    mcp_failed AS failed,
+    error_class,
+    arguments_hash,
+    starts_with(mcp_method, 'notifications/') AS is_notification
+FROM spans
+WHERE mcp_method IS NOT NULL;
 """
 
 

@@ -52,7 +52,7 @@ def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     for args in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [ruff, *args, "mcpobs", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+            [ruff, *args, "mcpobs", "tests", "benchmarks", "sample_traces"], cwd=ROOT, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
 

@@ -93,9 +93,7 @@ def _filters(query: Query) -> tuple[str, dict[str, Any]]:
 
 # Every section reads the calls through this CTE, so filters and session keys agree.
 _CALLS = """
-WITH calls AS (
-    SELECT *, coalesce(session_id, 'trace:' || trace_id) AS session FROM mcp_calls
-)
+WITH calls AS (FROM mcp_calls)
 """
 
 
@@ -119,21 +117,25 @@ def _order_limit(query: Query, sort: str, keys: int) -> str:
 
 def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
+    # one quantile_cont with a list of fractions sorts each group once, not four times
     sql = f"""{_CALLS}
-    SELECT {_select_groups(groups)},
-        count(*) AS calls,
-        count(*) FILTER (failed) AS errors,
-        count(*) FILTER (failed) / count(*) AS error_rate,
-        1 - count(*) FILTER (failed) / count(*) AS success_rate,
-        quantile_cont(duration_ms, 0.5) AS latency_p50_ms,
-        quantile_cont(duration_ms, 0.9) AS latency_p90_ms,
-        quantile_cont(duration_ms, 0.95) AS latency_p95_ms,
-        quantile_cont(duration_ms, 0.99) AS latency_p99_ms,
-        max(duration_ms) AS latency_max_ms,
-        quantile_cont(ttfr_ms, 0.5) AS ttfr_p50_ms,
-        quantile_cont(ttfr_ms, 0.95) AS ttfr_p95_ms
-    FROM calls WHERE {where}{extra}
-    GROUP BY ALL {_order_limit(query, query.sort, len(groups))}
+    SELECT * EXCLUDE (latency, latency_max_ms, ttfr),
+        latency[1] AS latency_p50_ms, latency[2] AS latency_p90_ms,
+        latency[3] AS latency_p95_ms, latency[4] AS latency_p99_ms,
+        latency_max_ms,
+        ttfr[1] AS ttfr_p50_ms, ttfr[2] AS ttfr_p95_ms
+    FROM (
+        SELECT {_select_groups(groups)},
+            count(*) AS calls,
+            count(*) FILTER (failed) AS errors,
+            count(*) FILTER (failed) / count(*) AS error_rate,
+            1 - count(*) FILTER (failed) / count(*) AS success_rate,
+            quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
+            max(duration_ms) AS latency_max_ms,
+            quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr
+        FROM calls WHERE {where}{extra}
+        GROUP BY ALL
+    ) {_order_limit(query, query.sort, len(groups))}
     """
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + _CALL_METRICS
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
@@ -170,26 +172,27 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("errors", "Errors by class", columns, _rows(store, sql, params))
 
 
+# A retry is a call to the same server, method and target, with the same arguments
+# where they are recorded. Each call after a failed one is a recovery: that is
+# every failure of the same call but the last call, if that one failed too.
 _SESSION_ROWS = """
-, keyed AS (
-    SELECT side, session, method, target, arguments_hash, failed, start_ns, end_ns, server
-    FROM calls WHERE {where}
-), ordered AS (
-    SELECT *,
-        lag(failed) OVER (same_call ORDER BY start_ns) AS after_failure,
-        row_number() OVER (same_call ORDER BY start_ns DESC) AS from_last
-    FROM keyed
-    -- a retry is a call to the same method and target, with the same arguments where they are recorded
-    WINDOW same_call AS (PARTITION BY side, session, method, target, arguments_hash)
-), sessions AS (
-    SELECT side, session, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,
+, same_call AS (
+    SELECT side, session, server,
         count(*) AS calls,
         count(*) FILTER (failed) AS errors,
+        min(start_ns) AS start_ns, max(end_ns) AS end_ns,
+        arg_max(failed, start_ns) AS last_failed
+    FROM calls WHERE {where}
+    GROUP BY side, session, server, method, target, arguments_hash
+), sessions AS (
+    SELECT side, session, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,
+        sum(calls) AS calls,
+        sum(errors) AS errors,
         (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-        count(*) FILTER (after_failure) AS recoveries,
-        NOT bool_or(failed AND from_last = 1) AS succeeded,
+        sum(errors - last_failed::INT) AS recoveries,
+        NOT bool_or(last_failed) AS succeeded,
         min(start_ns) AS start_ns
-    FROM ordered GROUP BY side, session
+    FROM same_call GROUP BY side, session
 )
 """
 
@@ -251,9 +254,7 @@ def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     , selected AS (SELECT DISTINCT trace_id FROM calls WHERE {where}),
     traces AS (
         SELECT trace_id, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-            sum(strlen(CAST(to_json(struct_pack(trace_id, span_id, parent_span_id, name, kind,
-                start_ns, end_ns, attributes, events, links, status_code, status_message)) AS VARCHAR)))
-                AS size_bytes
+            sum(approx_bytes) AS size_bytes
         FROM spans SEMI JOIN selected USING (trace_id) GROUP BY trace_id
     )
     SELECT count(*) AS traces,

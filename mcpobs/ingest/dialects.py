@@ -91,7 +91,9 @@ def _quote(text: str) -> str:
 def attribute_values(attrs: str) -> str:
     """SQL for the list of a span's attribute values as text, parallel to its keys."""
     return (
-        f"list_transform({attrs}, lambda a: coalesce(a.value.stringValue, a.value.intValue, "
+        # intValue through HUGEINT: text that is no integer fails the load, as validate says
+        f"list_transform({attrs}, lambda a: coalesce(a.value.stringValue, "
+        f"CAST(CAST(a.value.intValue AS HUGEINT) AS VARCHAR), "
         f"CAST(a.value.boolValue AS VARCHAR), CAST(a.value.doubleValue AS VARCHAR)))"
     )
 
@@ -122,7 +124,8 @@ def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str
         f"WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) END)"
     )
     for col, names in TOKEN_KEYS.items():
-        a[col] = f"TRY_CAST(TRY_CAST({attribute_text(values, keys, names)} AS DOUBLE) AS BIGINT)"
+        text = attribute_text(values, keys, names)
+        a[col] = f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT))"
     return a
 
 
@@ -195,3 +198,38 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
             )
         },
     }
+
+
+def outcome_columns(error_type: str, status: str, status_message: str) -> dict[str, str]:
+    """Third stage: whether the call failed, and its error class, from the second stage's error type.
+
+    Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
+    error type or message saying so); ``cancelled``; ``transport`` (-32000 connection
+    closed, connection and stream errors); the JSON-RPC code itself; ``other``.
+    """
+    return {
+        "mcp_failed": f"coalesce({status} = 2, false) OR {error_type} IS NOT NULL",
+        "error_class": f"""CASE
+            WHEN {error_type} IS NULL AND {status} IS DISTINCT FROM 2 THEN NULL
+            WHEN {error_type} = 'tool_error' THEN 'tool_error'
+            WHEN {error_type} IN ('-32001', '408') OR regexp_matches({error_type}, '(?i)time.?out')
+                OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
+            WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
+            WHEN {error_type} = '-32000'
+                OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
+                THEN 'transport'
+            WHEN regexp_full_match({error_type}, '-?[0-9]+') THEN {error_type}
+            ELSE 'other'
+        END""",
+    }
+
+
+def approximate_size(name: str, keys: str, values: str, events: str) -> str:
+    """SQL for about how many bytes a span takes as OTLP JSON: its name, attribute keys and values,
+    and a fixed share for the ids, times, status and each attribute's and event's framing."""
+    return (
+        f"240 + strlen(coalesce({name}, '')) "
+        f"+ coalesce(list_sum(list_transform({keys}, lambda k: strlen(k) + 38)), 0) "
+        f"+ coalesce(list_sum(list_transform({values}, lambda v: strlen(coalesce(v, '')))), 0) "
+        f"+ 120 * coalesce(len({events}), 0)"
+    )

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from mcpobs.ingest.dialects import attribute_values, base_columns, derived_columns
+from mcpobs.ingest.dialects import (
+    approximate_size,
+    attribute_values,
+    base_columns,
+    derived_columns,
+    outcome_columns,
+)
 from mcpobs.store import ATTRIBUTES, EVENTS, RESOURCE
 
 _SPAN = (
@@ -57,8 +63,13 @@ def insert_sql(json_format: str) -> str:
     """
     base = base_columns(values="attr_values", keys="attr_keys", name="s.name", scope="scope.name")
     base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
-    derived = derived_columns(name="s.name", kind="kind_number", status=_STATUS, events="s.events")
-    derived_sql = ",\n    ".join(f"{sql} AS {column}" for column, sql in derived.items())
+    derived = derived_columns(name="s.name", kind="kind_number", status="status_number", events="s.events")
+    derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
+    outcome = outcome_columns(error_type="d_error_type", status="status_number", status_message="s.status.message")
+    final_sql = ",\n    ".join(
+        [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
+    )
+    size = approximate_size(name="s.name", keys="attr_keys", values="attr_values", events="s.events")
     return f"""
 INSERT INTO spans BY NAME
 WITH resource_spans AS (
@@ -79,13 +90,18 @@ WITH resource_spans AS (
         unnest(ss.spans) AS s, generate_subscripts(ss.spans, 1) AS span_index
     FROM scope_spans
 ), typed AS (
-    SELECT *, {_KINDS} AS kind_number, list_transform(s.attributes, lambda a: a.key) AS attr_keys,
+    SELECT *, {_KINDS} AS kind_number, {_STATUS} AS status_number,
+        list_transform(s.attributes, lambda a: a.key) AS attr_keys,
         {attribute_values("s.attributes")} AS attr_values
     FROM raw
 ), attributed AS (
     SELECT *,
         {base_sql}
     FROM typed
+), derived AS (
+    SELECT *,
+        {derived_sql}
+    FROM attributed
 )
 SELECT
     $source_id AS source_id,
@@ -96,11 +112,16 @@ SELECT
     s.flags,
     s.name,
     coalesce(kind_number, CASE WHEN s.kind IS NULL THEN 0 END) AS kind,
-    CAST(s.startTimeUnixNano AS BIGINT) AS start_ns,
-    CAST(s.endTimeUnixNano AS BIGINT) AS end_ns,
-    coalesce({_STATUS}, CASE WHEN s.status.code IS NULL THEN 0 END) AS status_code,
+    -- through UBIGINT so that a negative time fails, as validate says it should
+    CAST(CAST(s.startTimeUnixNano AS UBIGINT) AS BIGINT) AS start_ns,
+    CAST(CAST(s.endTimeUnixNano AS UBIGINT) AS BIGINT) AS end_ns,
+    coalesce(status_number, CASE WHEN s.status.code IS NULL THEN 0 END) AS status_code,
     nullif(s.status.message, '') AS status_message,
-    s.attributes, s.events, s.links,
+    s.attributes,
+    CASE WHEN list_bool_or(list_transform(s.events,
+            lambda e: e.timeUnixNano IS NOT NULL AND TRY_CAST(e.timeUnixNano AS UBIGINT) IS NULL))
+        THEN error('an event time is not an integer') ELSE s.events END AS events,
+    s.links,
     s.droppedAttributesCount AS dropped_attributes_count,
     s.droppedEventsCount AS dropped_events_count,
     s.droppedLinksCount AS dropped_links_count,
@@ -112,6 +133,7 @@ SELECT
     scope.name AS scope_name,
     scope.version AS scope_version,
     scope.attributes AS scope_attributes,
-    {derived_sql}
-FROM attributed
+    {size} AS approx_bytes,
+    {final_sql}
+FROM derived
 """

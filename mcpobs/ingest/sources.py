@@ -177,17 +177,21 @@ def _detect(name: str, head: bytes) -> Format:
 
 
 def _first_line_is_document(head: bytes) -> bool:
-    """Whether the first line alone is one JSON document: then the file is JSON lines."""
+    """Whether the file is JSON lines: its first line is one JSON document, or, when the first
+    line is broken, its next line is (so the broken line is reported as a line)."""
+    lines = [line for line in head.split(b"\n") if line.strip()]
+    if len(lines) == 1 and len(head) >= _HEAD:
+        return True  # a first line longer than the head: only a JSON lines file has such lines
+    return any(_is_object(line) for line in lines[:2])
+
+
+def _is_object(line: bytes) -> bool:
     import json
 
-    line, newline, _ = head.partition(b"\n")
-    if not newline and len(head) >= _HEAD:
-        return True  # a first line longer than the head: only a JSON lines file has such lines
     try:
-        json.loads(line)
+        return isinstance(json.loads(line), dict)
     except ValueError:
         return False
-    return True
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,7 @@ def _lines(source: Source) -> Iterator[Problem]:
                 if not raw.strip():
                     continue
                 try:
-                    document = json.loads(raw)
+                    document = json.loads(raw.rstrip(b"\r\n"))
                 except UnicodeDecodeError:
                     yield Problem(number, "not UTF-8 text")
                     continue
@@ -65,7 +66,7 @@ def _lines(source: Source) -> Iterator[Problem]:
                 message = check_request(document)
                 if message:
                     yield Problem(number, message)
-    except (EOFError, OSError) as e:
+    except (EOFError, OSError, zlib.error) as e:
         # gzip and zstd streams cut short end here, after their last whole line
         yield Problem(number + 1, f"compressed stream ends early: {e}")
 
@@ -77,7 +78,7 @@ def _documents(source: Source) -> Iterator[Problem]:
         except UnicodeDecodeError as e:
             yield Problem(1, f"not UTF-8 text (byte {e.start})")
             return
-        except (EOFError, OSError) as e:
+        except (EOFError, OSError, zlib.error) as e:
             yield Problem(1, f"compressed stream ends early: {e}")
             return
     decoder = json.JSONDecoder()
@@ -160,8 +161,10 @@ def check_span(span: Any) -> str | None:
         message = _check_uint(span.get(field), field, required=True)
         if message:
             return message
-    if not isinstance(span.get("name", ""), str):
-        return f"name: expected a string, got {_kind(span['name'])}"
+    for field in ("flags", "droppedAttributesCount", "droppedEventsCount", "droppedLinksCount"):
+        message = _check_uint(span.get(field), field, required=False)
+        if message:
+            return message
     message = _check_enum(span.get("kind"), "kind", SPAN_KINDS)
     if message:
         return message
@@ -240,10 +243,27 @@ def _check_attributes(value: Any, where: str) -> str | None:
         v = attribute.get("value")
         if v is not None and not isinstance(v, dict):
             return f"{where}[{i}] ({attribute['key']}): value must be an AnyValue object, got {_kind(v)}"
-        if isinstance(v, dict) and "intValue" in v:
-            message = _check_int(v["intValue"], f"{where}[{i}] ({attribute['key']}).intValue")
+        if isinstance(v, dict):
+            message = _check_any_value(v, f"{where}[{i}] ({attribute['key']})")
             if message:
                 return message
+    return None
+
+
+def _check_any_value(value: dict[str, Any], where: str) -> str | None:
+    if "intValue" in value:
+        return _check_int(value["intValue"], f"{where}.intValue")
+    if "doubleValue" in value:
+        v = value["doubleValue"]
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            return f"{where}.doubleValue: expected a number, got {_kind(v)}"
+        if isinstance(v, str) and v not in ("NaN", "Infinity", "-Infinity"):
+            try:
+                float(v)
+            except ValueError:
+                return f"{where}.doubleValue: expected a number, got {json.dumps(v)}"
+    if "boolValue" in value and not isinstance(value["boolValue"], bool):
+        return f"{where}.boolValue: expected true or false, got {json.dumps(value['boolValue'])}"
     return None
 
 
