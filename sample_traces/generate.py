@@ -85,9 +85,7 @@ def search_delay_ms(query: str) -> int:
 
 
 def serve(span_file: str) -> None:
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": SERVER_SERVICE, "service.version": "0.3.1"})
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVER_SERVICE, "service.version": "0.3.1"}))
     provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(span_file)))
     trace.set_tracer_provider(provider)
 
@@ -175,9 +173,7 @@ def serve(span_file: str) -> None:
 # CLIENT span. So the span is captured when the SDK starts it: the caller sets a holder in a
 # contextvar, and this processor (running synchronously in the calling task inside start_span)
 # puts the first mcp-python-sdk CLIENT span started under it into the holder.
-_capture_holder: contextvars.ContextVar[list[Span] | None] = contextvars.ContextVar(
-    "capture_holder", default=None
-)
+_capture_holder: contextvars.ContextVar[list[Span] | None] = contextvars.ContextVar("capture_holder", default=None)
 
 
 class _ProgressSpanCapture(SpanProcessor):
@@ -261,9 +257,7 @@ class AgentSession:
             outcome = "tool_error" if result.is_error else None
         finally:
             _capture_holder.reset(token)
-        slow = name == "generate_report" or (
-            name == "search_docs" and search_delay_ms(arguments["query"]) >= SLOW_MS
-        )
+        slow = name == "generate_report" or (name == "search_docs" and search_delay_ms(arguments["query"]) >= SLOW_MS)
         self._add("tools/call", name, outcome, arguments=arguments, slow=slow, progress_events=events)
         # mcp 2.3: a successful (non-isError) call_tool validates the result against the tool's
         # output schema and, if the tool is not in the session's cache yet, sends tools/list first.
@@ -381,9 +375,7 @@ async def run_agent(tmp: Path) -> list[AgentSession]:
             "gen_ai.agent.name": CLIENT_SERVICE,
             "gen_ai.conversation.id": f"conv-{SEED}-{number}",
         }
-        with tracer.start_as_current_span(
-            f"invoke_agent {CLIENT_SERVICE}", kind=SpanKind.INTERNAL, attributes=attrs
-        ):
+        with tracer.start_as_current_span(f"invoke_agent {CLIENT_SERVICE}", kind=SpanKind.INTERNAL, attributes=attrs):
             async with Client(params, mode=mode) as client:
                 s = AgentSession(client, number, mode)
                 # server/discover (mode auto, 2026-07-28) or initialize (legacy, 2025-11-25)
@@ -590,9 +582,7 @@ def self_check(out: Path, expected: dict[str, Any]) -> None:
     by_id: dict[str, tuple[str, dict[str, Any]]] = {}
     for line in out.read_text().splitlines():
         for rs in json.loads(line)["resourceSpans"]:
-            svc = next(
-                a["value"]["stringValue"] for a in rs["resource"]["attributes"] if a["key"] == "service.name"
-            )
+            svc = next(a["value"]["stringValue"] for a in rs["resource"]["attributes"] if a["key"] == "service.name")
             side = "client" if svc == CLIENT_SERVICE else "server"
             for ss in rs["scopeSpans"]:
                 for sp in ss["spans"]:
@@ -600,9 +590,7 @@ def self_check(out: Path, expected: dict[str, Any]) -> None:
                     traces.add(sp["traceId"])
                     per_trace[sp["traceId"]] += 1
                     by_id[sp["spanId"]] = (side, sp)
-                    progress[side] += sum(
-                        1 for e in sp.get("events", []) if e["name"] == "notifications/progress"
-                    )
+                    progress[side] += sum(1 for e in sp.get("events", []) if e["name"] == "notifications/progress")
                     if ss["scope"]["name"] != MCP_TRACER:
                         continue
                     name = sp["name"].removeprefix("MCP send ")
