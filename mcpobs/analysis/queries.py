@@ -145,18 +145,18 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
 def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     keys = ", ".join(groups)
+    # one pass: calls per group and class (NULL: no error), then the group's totals over them
     sql = f"""{_CALLS}
-    , grouped AS (
-        SELECT {_select_groups(groups)}, error_class, failed FROM calls WHERE {where}{extra}
+    , classes AS (
+        SELECT {_select_groups(groups)}, error_class, count(*) AS n FROM calls WHERE {where}{extra} GROUP BY ALL
     )
-    SELECT {keys}, error_class, count(*) AS errors,
-        count(*) / any_value(total) AS error_rate,
-        count(*) / any_value(failures) AS share_of_errors
-    FROM grouped
-    JOIN (SELECT {keys}, count(*) AS total, count(*) FILTER (failed) AS failures FROM grouped GROUP BY ALL)
-        USING ({keys})
-    WHERE failed
-    GROUP BY ALL {_order_limit(query, "errors", len(groups) + 1)}
+    SELECT {keys}, error_class, n AS errors, n / total AS error_rate, n / failures AS share_of_errors
+    FROM (
+        SELECT *, sum(n) OVER per_group AS total,
+            sum(n) FILTER (error_class IS NOT NULL) OVER per_group AS failures
+        FROM classes WINDOW per_group AS (PARTITION BY {keys})
+    )
+    WHERE error_class IS NOT NULL {_order_limit(query, "errors", len(groups) + 1)}
     """
     columns = (
         *(Column(g, Unit.TEXT) for g in groups),
@@ -174,37 +174,53 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
 
 # A retry is a call to the same server, method and target, with the same arguments
 # where they are recorded. Each call after a failed one is a recovery: that is
-# every failure of the same call but the last call, if that one failed too.
+# every failure of the same call but the last call, if that one failed too. Only
+# calls that failed at least once are grouped that finely: they are few.
 _SESSION_ROWS = """
-, same_call AS (
-    SELECT side, session, server,
-        count(*) AS calls,
-        count(*) FILTER (failed) AS errors,
-        min(start_ns) AS start_ns, max(end_ns) AS end_ns,
-        arg_max(failed, start_ns) AS last_failed
+, selected AS NOT MATERIALIZED (
+    -- sessions group on a hash of their id, and calls on a hash of what makes them the same
+    -- call: far cheaper than text, and 64 bits do not collide at these sizes
+    SELECT side, hash(coalesce(session_id, trace_id)) AS session, {label} server, failed, start_ns, end_ns,
+        hash(side, coalesce(session_id, trace_id), server, method, target, arguments_hash) AS call
     FROM calls WHERE {where}
-    GROUP BY side, session, server, method, target, arguments_hash
+), retried AS (
+    SELECT any_value(side) AS side, any_value(session) AS session,
+        count(*) FILTER (failed) - arg_max(failed, start_ns)::INT AS recoveries,
+        arg_max(failed, start_ns) AS last_failed
+    FROM selected GROUP BY call HAVING count(*) FILTER (failed) > 0
 ), sessions AS (
-    SELECT side, session, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,
-        sum(calls) AS calls,
-        sum(errors) AS errors,
-        (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-        sum(errors - last_failed::INT) AS recoveries,
-        NOT bool_or(last_failed) AS succeeded,
-        min(start_ns) AS start_ns
-    FROM same_call GROUP BY side, session
+    SELECT * EXCLUDE (recoveries, any_last_failed),
+        coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded
+    FROM (
+        SELECT side, session, {servers}
+            count(*) AS calls, count(*) FILTER (failed) AS errors,
+            (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns
+        FROM selected GROUP BY side, session
+    )
+    LEFT JOIN (
+        SELECT side, session, sum(recoveries) AS recoveries, bool_or(last_failed) AS any_last_failed
+        FROM retried GROUP BY side, session
+    ) USING (side, session)
 )
 """
 
 
 def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per session when grouped by session, else one summary row per side."""
-    head = _CALLS + _SESSION_ROWS.format(where=where)
-    if "session" in query.by:
+    listing = "session" in query.by
+    head = _CALLS + _SESSION_ROWS.format(
+        where=where,
+        # only a listing of sessions shows their ids and servers: the summary need not gather them
+        label="session AS label," if listing else "",
+        servers="any_value(label) AS label, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,"
+        if listing
+        else "",
+    )
+    if listing:
         sql = f"""{head}
-        SELECT side, session, servers, calls, errors, duration_ms, recoveries, succeeded,
+        SELECT side, label AS session, servers, calls, errors, duration_ms, recoveries, succeeded,
             make_timestamp(start_ns // 1000) AS started
-        FROM sessions ORDER BY duration_ms DESC, session{f" LIMIT {int(query.top)}" if query.top else ""}
+        FROM sessions ORDER BY duration_ms DESC, label{f" LIMIT {int(query.top)}" if query.top else ""}
         """
         columns = (
             Column("side", Unit.TEXT),

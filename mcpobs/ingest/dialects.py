@@ -185,7 +185,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
             f"CASE WHEN {status} = 2 THEN {exception_type} END)"
         ),
         # opt-in arguments tell a retry (same arguments) from a new call to the same tool
-        "arguments_hash": "hash(arguments)",
+        "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
         "first_response_ns": first_response,
         **{
             col: col

@@ -78,13 +78,17 @@ WITH resource_spans AS (
                    compression = $compression)
 ), scope_spans AS (
     SELECT rs.resource AS resource, rs.schemaUrl AS resource_schema_url, hash(rs.resource) AS resource_hash,
-        unnest(list_concat(
+        unnest(scope_list) AS ss, generate_subscripts(scope_list, 1) AS scope_index
+    FROM (
+        -- files from before OTLP 1.0 say instrumentationLibrarySpans; rebuilding the list
+        -- costs, so only those files pay for it
+        SELECT rs, CASE WHEN rs.instrumentationLibrarySpans IS NULL THEN rs.scopeSpans ELSE list_concat(
             rs.scopeSpans,
             list_transform(rs.instrumentationLibrarySpans,
                 lambda l: {{'scope': l.instrumentationLibrary, 'spans': l.spans, 'schemaUrl': NULL}})
-        )) AS ss,
-        generate_subscripts(list_concat(rs.scopeSpans, rs.instrumentationLibrarySpans), 1) AS scope_index
-    FROM resource_spans
+        ) END AS scope_list
+        FROM resource_spans
+    )
 ), raw AS (
     SELECT resource, resource_schema_url, resource_hash, scope_index, ss.scope AS scope,
         unnest(ss.spans) AS s, generate_subscripts(ss.spans, 1) AS span_index
