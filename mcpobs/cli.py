@@ -204,7 +204,7 @@ def analyze_command(
     ),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "1GB",
+    memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Report MCP calls per tool, server, session or method: counts, errors by class, latency.
 
@@ -277,7 +277,7 @@ def load_command(
     *,
     db: Annotated[Path, typer.Option("--db", help="DuckDB file to load into (created if missing).")],
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "1GB",
+    memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
@@ -300,7 +300,7 @@ def export_command(
     parquet: Annotated[Path, typer.Option("--parquet", help="Directory to write spans, sources and mcp_calls to.")],
     db: DbOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "1GB",
+    memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
     if not files and db is None:

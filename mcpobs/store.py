@@ -145,7 +145,7 @@ class StoreOptions:
     """How to open the store: a file to persist to (``None``: in memory) and its limits."""
 
     path: Path | None = None
-    memory_limit: str = "1GB"
+    memory_limit: str = "768MB"
     threads: int | None = None
 
 
@@ -168,7 +168,9 @@ class Store:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
         except duckdb.Error as e:
             shutil.rmtree(self._tmp, ignore_errors=True)
-            raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
+            raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None
+        # mcpobs shows its own progress on stderr, and only to a terminal
+        self.con.execute("SET enable_progress_bar = false")
         try:
             self._migrate()
         except BaseException:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from mcpobs.errors import InputError
+from mcpobs.errors import InputError, StoreError
 from mcpobs.ingest import otlp_json, otlp_proto, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
 from mcpobs.store import Store
@@ -95,6 +95,8 @@ def _load_source(
         json_source = Source(source.name, target, target.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)
+    except duckdb.OutOfMemoryException as e:
+        raise StoreError(f"{source.name}: out of memory loading it: {_describe(e)}; raise --memory-limit") from None
     except (duckdb.Error, _InvalidRows) as failure:
         found = list(validate.problems(json_source))
         if not found:
