@@ -90,9 +90,9 @@ def _load_source(
         return result
     json_source = source
     if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED):
-        target = spool / f"proto-{len(list(spool.iterdir()))}.jsonl"
+        target = _spool_file(spool)
         otlp_proto.spool_as_json_lines(source, target)
-        json_source = Source(source.name, target, target.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
+        json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)
     except duckdb.OutOfMemoryException as e:
@@ -105,14 +105,22 @@ def _load_source(
             first = found[0]
             raise InputError(source.name, first.message, first.line, unit=_unit(source)) from None
         result.skipped_lines = found
-        cleaned = spool / f"clean-{len(list(spool.iterdir()))}.jsonl"
+        cleaned = _spool_file(spool)
         _write_without(json_source, {p.line for p in found}, cleaned)
-        clean_source = Source(source.name, cleaned, cleaned.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
         try:
-            _insert(store, source, clean_source, fingerprint, result, progress)
+            _insert(store, source, _json_lines(source.name, cleaned), fingerprint, result, progress)
         except (duckdb.Error, _InvalidRows) as e:
             raise InputError(source.name, f"cannot load: {_describe(e)}") from None
     return result
+
+
+def _spool_file(spool: Path) -> Path:
+    return spool / f"spool-{len(list(spool.iterdir()))}.jsonl"
+
+
+def _json_lines(name: str, path: Path) -> Source:
+    """A spooled file of OTLP JSON lines, standing for the input called ``name``."""
+    return Source(name, path, path.stat().st_size, Compression.NONE, Format.OTLP_JSON_LINES)
 
 
 class _InvalidRows(Exception):
