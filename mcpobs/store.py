@@ -169,8 +169,8 @@ class Store:
         except duckdb.Error as e:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None
-        # mcpobs shows its own progress on stderr, and only to a terminal
-        self.con.execute("SET enable_progress_bar = false")
+        # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
+        self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         try:
             self._migrate()
         except BaseException:
