@@ -96,9 +96,11 @@ def _paths(argument: str, spool_dir: Path) -> Iterator[tuple[str, Path]]:
         return
     path = Path(argument)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)) and _export_name(p)
+        )
         if not files:
-            raise InputError(argument, "directory holds no files")
+            raise InputError(argument, f"directory holds no trace files ({', '.join(EXPORT_SUFFIXES)})")
         for p in files:
             yield str(p), p
         return
@@ -113,6 +115,19 @@ def _paths(argument: str, spool_dir: Path) -> Iterator[tuple[str, Path]]:
             yield str(p), p
         return
     raise InputError(argument, "no such file or directory")
+
+
+# In a directory only these are read (also compressed: .gz, .zst), so that scripts and notes
+# beside the exports do not stop the load; a file named on its own is always read.
+EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".pb", ".binpb", ".otlp")
+_COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
+
+
+def _export_name(path: Path) -> bool:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
+        suffixes.pop()
+    return bool(suffixes) and suffixes[-1] in EXPORT_SUFFIXES
 
 
 def _hidden(relative: Path) -> bool:

@@ -370,8 +370,8 @@ def test_files_loaded_before_a_bad_one_stay_loaded(store: Store, tmp_path: Path)
     ("argument", "message"),
     [
         ("missing.jsonl", "no such file or directory"),
-        ("empty-dir", "directory holds no files"),
-        ("hidden-only", "directory holds no files"),
+        ("empty-dir", "directory holds no trace files (.json, .jsonl, .ndjson, .pb, .binpb, .otlp)"),
+        ("hidden-only", "directory holds no trace files (.json, .jsonl, .ndjson, .pb, .binpb, .otlp)"),
         ("*.nothing", "no file matches this pattern"),
     ],
 )

@@ -145,7 +145,7 @@ def test_stdin_is_read_with_a_dash(store: Store, monkeypatch: pytest.MonkeyPatch
     assert store.con.execute("SELECT path, spans FROM sources").fetchall() == [("<stdin>", 2)]
 
 
-def test_a_directory_loads_every_file_below_it_but_hidden_ones(store: Store, tmp_path: Path) -> None:
+def test_a_directory_loads_the_exports_below_it_but_hidden_ones(store: Store, tmp_path: Path) -> None:
     root = tmp_path / "traces"
     (root / "day1" / "deep").mkdir(parents=True)
     (root / ".cache").mkdir()
@@ -156,6 +156,8 @@ def test_a_directory_loads_every_file_below_it_but_hidden_ones(store: Store, tmp
     write_lines(root / ".hidden.jsonl", [request([span(span_id=ids[3])])])
     write_lines(root / ".cache" / "d.jsonl", [request([span(span_id=ids[4])])])
     write_lines(root / "day1" / "~e.jsonl", [request([span(span_id=ids[5])])])
+    (root / "make_traces.py").write_text("print('not a trace export')\n")
+    (root / "NOTES.md").write_text("# notes beside the exports\n")
     report = load(store, [str(root)])
     assert [s.name for s in report.sources] == [
         str(root / "a.jsonl"),
@@ -410,3 +412,16 @@ def test_a_persistent_store_remembers_what_it_loaded(tmp_path: Path) -> None:
         protobuf = load(store, [str(DIALECTS / "semconv.binpb")])
         assert [(s.spans, s.duplicate_spans) for s in protobuf.sources] == [(0, SEMCONV_SPANS)]
         assert store.counts() == (SEMCONV_SPANS, 2)
+
+
+def test_a_directory_reads_compressed_and_protobuf_exports_by_name(store: Store, tmp_path: Path) -> None:
+    import gzip
+    import shutil
+
+    root = tmp_path / "exports"
+    root.mkdir()
+    shutil.copy(DIALECTS / "semconv.collector.pb", root / "traces.pb")
+    (root / "more.jsonl.gz").write_bytes(gzip.compress((DIALECTS / "logfire.jsonl").read_bytes()))
+    (root / "traces.pb.bak").write_bytes(b"\x00\x01 not an export")
+    report = load(store, [str(root)])
+    assert sorted(s.name for s in report.sources) == sorted([str(root / "traces.pb"), str(root / "more.jsonl.gz")])
