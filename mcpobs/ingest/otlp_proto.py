@@ -3,20 +3,23 @@
 Two layouts: a bare binary ``ExportTraceServiceRequest`` (``.pb``/``.binpb``),
 and the Collector file exporter's framing, where each record is a 4-byte
 big-endian length then the message, zstd-compressed or not, protobuf or JSON.
-Each message is rewritten as one line of OTLP JSON in a spool file (protobuf's
-JSON mapping: base64 ids and enum names, which the JSON loader accepts), so
-both formats share one loader and one set of checks. Record ``N`` of the input
-is line ``N`` of the spool.
+Each message is rewritten as one line of OTLP JSON in a spool file, so both
+formats share one loader and one set of checks. Record ``N`` of the input is
+line ``N`` of the spool. The rewriting reads the generated classes' fields
+directly: protobuf's own ``json_format`` walks them by reflection, at less than
+half the speed.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -75,4 +78,116 @@ def _as_json_line(source: Source, number: int, record: bytes) -> bytes:
             line,
             unit=unit,
         ) from None
-    return json_format.MessageToJson(request, indent=None).encode()
+    return json.dumps(_request(request), separators=(",", ":")).encode()
+
+
+# OTLP/JSON of the decoded message: hex ids, enums and 64-bit integers as numbers
+# (all of which the JSON loader reads), every field the loader keeps.
+def _request(m: Any) -> dict[str, Any]:
+    return {
+        "resourceSpans": [
+            {
+                "resource": _present(
+                    attributes=_attributes(rs.resource.attributes),
+                    droppedAttributesCount=rs.resource.dropped_attributes_count,
+                ),
+                **_present(schemaUrl=rs.schema_url),
+                "scopeSpans": [
+                    {
+                        "scope": _present(
+                            name=ss.scope.name, version=ss.scope.version, attributes=_attributes(ss.scope.attributes)
+                        ),
+                        **_present(schemaUrl=ss.schema_url),
+                        "spans": [_span(s) for s in ss.spans],
+                    }
+                    for ss in rs.scope_spans
+                ],
+            }
+            for rs in m.resource_spans
+        ]
+    }
+
+
+def _span(s: Any) -> dict[str, Any]:
+    span: dict[str, Any] = {
+        "traceId": s.trace_id.hex(),
+        "spanId": s.span_id.hex(),
+        "startTimeUnixNano": s.start_time_unix_nano,
+        "endTimeUnixNano": s.end_time_unix_nano,
+        **_present(
+            parentSpanId=s.parent_span_id.hex(),
+            traceState=s.trace_state,
+            flags=s.flags,
+            name=s.name,
+            kind=s.kind,
+            attributes=_attributes(s.attributes),
+            droppedAttributesCount=s.dropped_attributes_count,
+            droppedEventsCount=s.dropped_events_count,
+            droppedLinksCount=s.dropped_links_count,
+        ),
+        "status": _present(code=s.status.code, message=s.status.message),
+    }
+    if s.events:
+        span["events"] = [
+            {
+                "timeUnixNano": e.time_unix_nano,
+                **_present(
+                    name=e.name,
+                    attributes=_attributes(e.attributes),
+                    droppedAttributesCount=e.dropped_attributes_count,
+                ),
+            }
+            for e in s.events
+        ]
+    if s.links:
+        span["links"] = [
+            {
+                "traceId": link.trace_id.hex(),
+                "spanId": link.span_id.hex(),
+                **_present(
+                    traceState=link.trace_state,
+                    flags=link.flags,
+                    attributes=_attributes(link.attributes),
+                    droppedAttributesCount=link.dropped_attributes_count,
+                ),
+            }
+            for link in s.links
+        ]
+    return span
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that differ from protobuf's defaults, which OTLP/JSON leaves out as absent."""
+    return {k: v for k, v in fields.items() if v not in ("", 0, [])}
+
+
+def _attributes(pairs: Any) -> list[dict[str, Any]]:
+    return [{"key": kv.key, "value": _any_value(kv.value)} for kv in pairs]
+
+
+def _any_value(v: Any) -> dict[str, Any]:
+    kind = v.WhichOneof("value")
+    if kind == "string_value":
+        return {"stringValue": v.string_value}
+    if kind == "int_value":
+        return {"intValue": str(v.int_value)}
+    if kind == "bool_value":
+        return {"boolValue": v.bool_value}
+    if kind == "double_value":
+        return {"doubleValue": _double(v.double_value)}
+    if kind == "bytes_value":
+        return {"bytesValue": base64.b64encode(v.bytes_value).decode()}
+    if kind == "array_value":
+        return {"arrayValue": {"values": [_any_value(x) for x in v.array_value.values]}}
+    if kind == "kvlist_value":
+        return {"kvlistValue": {"values": _attributes(v.kvlist_value.values)}}
+    return {}
+
+
+def _double(x: float) -> float | str:
+    """A double as OTLP/JSON writes it: non-finite values by name."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x

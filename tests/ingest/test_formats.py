@@ -425,3 +425,18 @@ def test_a_directory_reads_compressed_and_protobuf_exports_by_name(store: Store,
     (root / "traces.pb.bak").write_bytes(b"\x00\x01 not an export")
     report = load(store, [str(root)])
     assert sorted(s.name for s in report.sources) == sorted([str(root / "traces.pb"), str(root / "more.jsonl.gz")])
+
+
+@pytest.mark.parametrize("encoded", ["semconv.binpb", "semconv.collector.pb"])
+def test_protobuf_keeps_every_field_the_json_export_has(encoded: str) -> None:
+    # every stored column, attributes, events, links and derived ones included; the whole
+    # resource is kept on the first span of its block, and the two files block spans differently
+    rows = []
+    for name in ("semconv.jsonl", encoded):
+        with Store() as store:
+            load(store, [str(DIALECTS / name)])
+            rows.append(
+                store.con.execute("SELECT * EXCLUDE (source_id, resource) FROM spans ORDER BY span_id").fetchall()
+            )
+    assert len(rows[0]) == 46
+    assert rows[0] == rows[1]
