@@ -220,6 +220,8 @@ def _build(path: str, db: str, copies: int) -> dict[str, Any]:
         columns = {row[0] for row in con.execute("DESCRIBE spans").fetchall()}
         # new trace and session ids keep every copy's traces, sessions and peers apart
         renamed = [f"{c} || '-' || $n AS {c}" for c in ("trace_id", "mcp_session_id") if c in columns]
+        # and so must the hashes that sessions and retries group on
+        renamed += [f"hash({c}, $n) AS {c}" for c in ("session_key", "call_key") if c in columns]
         for n in range(2, copies + 1):
             with store.transaction():
                 con.execute(

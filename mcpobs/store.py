@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS spans (
     error_type VARCHAR,
     arguments_hash UBIGINT,
     mcp_failed BOOLEAN,
+    session_key UBIGINT,
+    call_key UBIGINT,
     error_class VARCHAR,
     -- a client call's server, from the server span answering it (filled in after each load)
     peer_service VARCHAR,
@@ -122,6 +124,8 @@ SELECT
     CASE WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
     mcp_session_id AS session_id,
     coalesce(mcp_session_id, 'trace:' || trace_id) AS session,
+    session_key,
+    call_key,
     jsonrpc_request_id AS request_id,
     mcp_protocol_version AS protocol_version,
     network_transport AS transport,

@@ -172,22 +172,20 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("errors", "Errors by class", columns, _rows(store, sql, params))
 
 
-# A retry is a call to the same server, method and target, with the same arguments
-# where they are recorded. Each call after a failed one is a recovery: that is
-# every failure of the same call but the last call, if that one failed too. Only
-# calls that failed at least once are grouped that finely: they are few.
+# Sessions and calls group on the hashes the load made (mcpobs.ingest.dialects.keys).
+# Each call after a failed one of the same call is a recovery: that is every failure
+# of the same call but the last call, if that one failed too. Only calls that failed
+# at least once are grouped that finely: they are few.
 _SESSION_ROWS = """
-, selected AS NOT MATERIALIZED (
-    -- sessions group on a hash of their id, and calls on a hash of what makes them the same
-    -- call: far cheaper than text, and 64 bits do not collide at these sizes
-    SELECT side, hash(coalesce(session_id, trace_id)) AS session, {label} server, failed, start_ns, end_ns,
-        hash(side, coalesce(session_id, trace_id), server, method, target, arguments_hash) AS call
+, selected AS (
+    SELECT side, session_key AS session, {label} failed, start_ns, end_ns, call_key AS call
     FROM calls WHERE {where}
 ), retried AS (
     SELECT any_value(side) AS side, any_value(session) AS session,
         count(*) FILTER (failed) - arg_max(failed, start_ns)::INT AS recoveries,
         arg_max(failed, start_ns) AS last_failed
-    FROM selected GROUP BY call HAVING count(*) FILTER (failed) > 0
+    FROM selected WHERE call IN (SELECT call FROM selected WHERE failed)
+    GROUP BY call
 ), sessions AS (
     SELECT * EXCLUDE (recoveries, any_last_failed),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded
@@ -211,7 +209,7 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     head = _CALLS + _SESSION_ROWS.format(
         where=where,
         # only a listing of sessions shows their ids and servers: the summary need not gather them
-        label="session AS label," if listing else "",
+        label="session AS label, server," if listing else "",
         servers="any_value(label) AS label, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,"
         if listing
         else "",
@@ -240,15 +238,16 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
         )
         return Table("sessions", "Sessions", columns, _rows(store, sql, params))
     sql = f"""{head}
+    SELECT * EXCLUDE (duration, duration_max_ms), duration[1], duration[2], duration_max_ms FROM (
     SELECT side, count(*) AS sessions,
         avg(succeeded::INT) AS session_success_rate,
         sum(recoveries) AS recoveries,
         max(recoveries) AS session_recovery_max,
         avg(calls) AS calls_per_session,
-        quantile_cont(duration_ms, 0.5) AS duration_p50_ms,
-        quantile_cont(duration_ms, 0.95) AS duration_p95_ms,
+        quantile_cont(duration_ms, [0.5, 0.95]) AS duration,
         max(duration_ms) AS duration_max_ms
-    FROM sessions GROUP BY side ORDER BY side
+    FROM sessions GROUP BY side
+    ) ORDER BY side
     """
     columns = (
         Column("side", Unit.TEXT),
@@ -267,17 +266,19 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
 def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The instance layer: how big and long the traces holding the selected calls are."""
     sql = f"""{_CALLS}
-    , selected AS (SELECT DISTINCT trace_id FROM calls WHERE {where}),
+    , selected AS (SELECT DISTINCT hash(trace_id) AS trace FROM calls WHERE {where}),
     traces AS (
-        SELECT trace_id, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+        SELECT hash(trace_id) AS trace, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
             sum(approx_bytes) AS size_bytes
-        FROM spans SEMI JOIN selected USING (trace_id) GROUP BY trace_id
+        FROM spans GROUP BY trace
+    ), figures AS (
+        SELECT count(*) AS traces,
+            quantile_cont(spans, [0.5, 0.95]) AS s, max(spans) AS spans_max,
+            quantile_cont(duration_ms, [0.5, 0.95]) AS d, max(duration_ms) AS duration_max,
+            quantile_cont(size_bytes, [0.5, 0.95]) AS b, max(size_bytes) AS size_max
+        FROM traces SEMI JOIN selected USING (trace)
     )
-    SELECT count(*) AS traces,
-        quantile_cont(spans, 0.5), quantile_cont(spans, 0.95), max(spans),
-        quantile_cont(duration_ms, 0.5), quantile_cont(duration_ms, 0.95), max(duration_ms),
-        quantile_cont(size_bytes, 0.5), quantile_cont(size_bytes, 0.95), max(size_bytes)
-    FROM traces
+    SELECT traces, s[1], s[2], spans_max, d[1], d[2], duration_max, b[1], b[2], size_max FROM figures
     """
     columns = (
         Column("traces", Unit.COUNT, "traces holding at least one selected call"),

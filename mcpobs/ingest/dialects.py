@@ -233,3 +233,18 @@ def approximate_size(name: str, keys: str, values: str, events: str) -> str:
         f"+ coalesce(list_sum(list_transform({values}, lambda v: strlen(coalesce(v, '')))), 0) "
         f"+ 120 * coalesce(len({events}), 0)"
     )
+
+
+def keys(trace_id: str, session_id: str, side: str, method: str, target: str, arguments_hash: str) -> dict[str, str]:
+    """Hashes that sessions and retries group on: 64-bit integers group far faster than text.
+
+    A session is ``mcp.session.id``, else the trace. A retry is a call of the same side, session,
+    method and target, with the same arguments where they are recorded.
+    """
+    session = f"coalesce({session_id}, {trace_id})"
+    return {
+        "session_key": f"CASE WHEN {method} IS NOT NULL THEN hash({session}) END",
+        "call_key": (
+            f"CASE WHEN {method} IS NOT NULL THEN hash({side}, {session}, {method}, {target}, {arguments_hash}) END"
+        ),
+    }

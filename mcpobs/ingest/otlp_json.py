@@ -16,6 +16,7 @@ from mcpobs.ingest.dialects import (
     attribute_values,
     base_columns,
     derived_columns,
+    keys,
     outcome_columns,
 )
 from mcpobs.store import ATTRIBUTES, EVENTS, RESOURCE
@@ -66,6 +67,16 @@ def insert_sql(json_format: str) -> str:
     derived = derived_columns(name="s.name", kind="kind_number", status="status_number", events="s.events")
     derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
     outcome = outcome_columns(error_type="d_error_type", status="status_number", status_message="s.status.message")
+    outcome.update(
+        keys(
+            trace_id="trace_hex",
+            session_id="d_mcp_session_id",
+            side="d_mcp_side",
+            method="d_mcp_method",
+            target="d_mcp_target",
+            arguments_hash="d_arguments_hash",
+        )
+    )
     final_sql = ",\n    ".join(
         [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
     )
@@ -94,7 +105,7 @@ WITH resource_spans AS (
         unnest(ss.spans) AS s, generate_subscripts(ss.spans, 1) AS span_index
     FROM scope_spans
 ), typed AS (
-    SELECT *, {_KINDS} AS kind_number, {_STATUS} AS status_number,
+    SELECT *, {_KINDS} AS kind_number, {_STATUS} AS status_number, {_id("s.traceId", 16)} AS trace_hex,
         list_transform(s.attributes, lambda a: a.key) AS attr_keys,
         {attribute_values("s.attributes")} AS attr_values
     FROM raw
@@ -109,7 +120,7 @@ WITH resource_spans AS (
 )
 SELECT
     $source_id AS source_id,
-    {_id("s.traceId", 16)} AS trace_id,
+    trace_hex AS trace_id,
     {_id("s.spanId", 8)} AS span_id,
     {_id("s.parentSpanId", 8)} AS parent_span_id,
     nullif(s.traceState, '') AS trace_state,
