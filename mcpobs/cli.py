@@ -212,6 +212,11 @@ def analyze_command(
     (statistics.quantiles method="inclusive"). Client and server sides of a call
     are counted apart and never mixed. Time to first response is the first
     progress event on a call's span, where the producer records one.
+
+    Error classes: the JSON-RPC error code, tool_error (an isError result),
+    timeout, cancelled, transport, other. A session is mcp.session.id, else the
+    trace; a recovery is a call that retries a failed one (same method and
+    target, and the same arguments where they are recorded).
     """
     views = _split(view) or (("calls",) if output_format is OutputFormat.csv else VIEWS)
     if output_format is OutputFormat.csv and len(views) != 1:
