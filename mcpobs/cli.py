@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from mcpobs import __version__
 from mcpobs.analysis import GROUPINGS, SORTABLE, VIEWS, Query, analyze, check
-from mcpobs.errors import ExitCode, McpobsError, UsageError, exit_code_for
+from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
@@ -101,6 +101,14 @@ SkipInvalid = Annotated[
 MemoryLimit = Annotated[
     str, typer.Option("--memory-limit", help="DuckDB memory limit; past it the store spills to disk.")
 ]
+
+
+def _need_input(files: list[str] | None, db: Path | None, verb: str) -> None:
+    """Something to read: files, or a database that exists (a mistyped --db would read nothing)."""
+    if not files and db is None:
+        raise UsageError(f"name the trace files to {verb}, or a --db that holds them")
+    if not files and db is not None and not db.exists():
+        raise InputError(db, "no such database file")
 
 
 def _open_store(db: Path | None, memory_limit: str) -> Store:
@@ -221,8 +229,7 @@ def analyze_command(
     views = _split(view) or (("calls",) if output_format is OutputFormat.csv else VIEWS)
     if output_format is OutputFormat.csv and len(views) != 1:
         raise UsageError("--format csv writes one section: choose it with --view")
-    if not files and db is None:
-        raise UsageError("name the trace files to analyze, or a --db that holds them")
+    _need_input(files, db, "analyze")
     query = Query(
         by=_split(by) or ("tool",),
         views=views,
@@ -308,8 +315,7 @@ def export_command(
     memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
-    if not files and db is None:
-        raise UsageError("name the trace files to export, or a --db that holds them")
+    _need_input(files, db, "export")
     with _open_store(db, memory_limit) as store:
         if files:
             _load(store, files, skip_invalid)

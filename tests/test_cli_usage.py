@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DIALECTS, ROOT
+from tests.conftest import DIALECTS
 
 SEMCONV = str(DIALECTS / "semconv.jsonl")
 
@@ -50,19 +48,3 @@ def test_unwritable_output(runner: CliRunner, tmp_path: object) -> None:
     result = runner.invoke(app, ["analyze", SEMCONV, "-f", "json", "-o", "/nonexistent-dir/x.json"])
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
-
-
-def test_running_out_of_memory_says_so_in_one_line(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    from generate import generate  # type: ignore[import-not-found]
-
-    path = tmp_path / "big.jsonl"
-    with path.open("w") as out:
-        generate(out, 20_000, 512, 7)
-    result = runner.invoke(app, ["analyze", str(path), "--memory-limit", "4MB"])
-    assert result.exit_code == 3
-    assert result.stderr.startswith(f"mcpobs: error: {path}: out of memory loading it: ")
-    assert result.stderr.rstrip().endswith("raise --memory-limit")
-    assert len(result.stderr.strip().splitlines()) == 1
