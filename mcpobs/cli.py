@@ -18,7 +18,7 @@ from mcpobs import __version__
 from mcpobs.analysis import GROUPINGS, SORTABLE, VIEWS, Query, analyze, check
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
 from mcpobs.ingest import LoadReport, load
-from mcpobs.ingest.sources import Source
+from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
 from mcpobs.store import Store, StoreOptions
 
@@ -111,8 +111,9 @@ def _need_input(files: list[str] | None, db: Path | None, verb: str) -> None:
         raise InputError(db, "no such database file")
 
 
-def _open_store(db: Path | None, memory_limit: str) -> Store:
-    return Store(StoreOptions(path=db, memory_limit=memory_limit))
+def _open_store(db: Path | None, memory_limit: str, files: list[str] | None = None) -> Store:
+    expected = estimated_size(files) if db is None and files else 0
+    return Store(StoreOptions(path=db, memory_limit=memory_limit, expected_input_bytes=expected))
 
 
 def _load(store: Store, files: list[str], skip_invalid: bool) -> LoadReport:
@@ -242,7 +243,7 @@ def analyze_command(
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load
-    with _open_store(db, memory_limit) as store:
+    with _open_store(db, memory_limit, files) as store:
         if files:
             _load(store, files, skip_invalid)
         result = analyze(store, query)
@@ -294,7 +295,7 @@ def load_command(
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
         raise UsageError("name the trace files to load")
-    with _open_store(db, memory_limit) as store:
+    with _open_store(db, memory_limit, files) as store:
         _load(store, files, skip_invalid)
 
 
@@ -316,7 +317,7 @@ def export_command(
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
     _need_input(files, db, "export")
-    with _open_store(db, memory_limit) as store:
+    with _open_store(db, memory_limit, files) as store:
         if files:
             _load(store, files, skip_invalid)
         try:

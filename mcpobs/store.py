@@ -144,13 +144,24 @@ WHERE mcp_method IS NOT NULL;
 """
 
 
+# Past about this much input JSON an in-memory store runs out of memory_limit (DuckDB
+# cannot evict all of an in-memory table's blocks): such loads go to a temporary file.
+IN_MEMORY_INPUT_LIMIT = 2_500_000_000
+
+
 @dataclass(frozen=True)
 class StoreOptions:
-    """How to open the store: a file to persist to (``None``: in memory) and its limits."""
+    """How to open the store: a file to persist to and its limits.
+
+    With no ``path`` the store lives in memory and is gone when closed; when
+    ``expected_input_bytes`` is more than memory holds, it lives in a temporary
+    file instead, gone all the same.
+    """
 
     path: Path | None = None
     memory_limit: str = "768MB"
     threads: int | None = None
+    expected_input_bytes: int = 0
 
 
 class Store:
@@ -160,6 +171,9 @@ class Store:
         self.options = options or StoreOptions()
         self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
         path = self.options.path
+        target = str(path) if path else ":memory:"
+        if path is None and self.options.expected_input_bytes > IN_MEMORY_INPUT_LIMIT:
+            target = str(self._tmp / "store.duckdb")
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.options.memory_limit,
             # an in-memory store spills here instead of growing past memory_limit
@@ -169,7 +183,7 @@ class Store:
         if self.options.threads:
             config["threads"] = self.options.threads
         try:
-            self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+            self.con = duckdb.connect(target, config=config)
         except duckdb.Error as e:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None

@@ -87,6 +87,24 @@ def expand(arguments: Iterable[str], spool_dir: Path) -> list[Source]:
     return sources
 
 
+def estimated_size(arguments: Iterable[str]) -> int:
+    """About how many bytes of JSON the arguments name, without reading them: compressed files
+    count ten times their size; standard input and names that match nothing count nothing."""
+    total = 0
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file() and _export_name(p)]
+        elif path.is_file():
+            files = [path]
+        else:
+            files = [Path(m) for m in glob.glob(argument, recursive=True) if Path(m).is_file()]
+        for p in files:
+            size = p.stat().st_size
+            total += size * 10 if p.suffix.lower() in _COMPRESSED_SUFFIXES else size
+    return total
+
+
 def _paths(argument: str, spool_dir: Path) -> Iterator[tuple[str, Path]]:
     if argument == "-":
         target = spool_dir / "stdin"
