@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mcpobs import __version__
-from mcpobs.analysis import GROUPINGS, SORTABLE, VIEWS, Query, analyze, check
+from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
+from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
+from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
@@ -101,6 +103,30 @@ SkipInvalid = Annotated[
 MemoryLimit = Annotated[
     str, typer.Option("--memory-limit", help="DuckDB memory limit; past it the store spills to disk.")
 ]
+
+
+PricesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        help="YAML price file: prices for custom or unknown models, a fixed cost per call for tools or servers.",
+    ),
+]
+ValueAttrOption = Annotated[
+    str | None,
+    typer.Option(
+        "--value-attr",
+        help="A numeric span attribute that holds what the work was worth: reports value / cost.",
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")]
+SinceOption = Annotated[str | None, typer.Option(help="Only calls starting at or after this ISO time.")]
+UntilOption = Annotated[str | None, typer.Option(help="Only calls starting before this ISO time.")]
+ToolOption = Annotated[list[str] | None, typer.Option("--tool", help="Only these tools.")]
+ServerOption = Annotated[list[str] | None, typer.Option("--server", help="Only these servers.")]
+SideOption = Annotated[str | None, typer.Option(help="Only the client or the server side of calls (default: both).")]
+TopOption = Annotated[int | None, typer.Option(min=1, help="Show only the first N rows of each section.")]
 
 
 def _need_input(files: list[str] | None, db: Path | None, verb: str) -> None:
@@ -197,21 +223,20 @@ def analyze_command(
         list[str] | None,
         typer.Option("--view", help=f"Sections to show: {', '.join(VIEWS)} (default: all; csv: calls)."),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Only calls starting at or after this ISO time.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only calls starting before this ISO time.")] = None,
-    tool: Annotated[list[str] | None, typer.Option("--tool", help="Only these tools.")] = None,
-    server: Annotated[list[str] | None, typer.Option("--server", help="Only these servers.")] = None,
-    side: Annotated[
-        str | None, typer.Option(help="Only the client or the server side of calls (default: both).")
-    ] = None,
-    top: Annotated[int | None, typer.Option(min=1, help="Show only the first N rows of each section.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tool: ToolOption = None,
+    server: ServerOption = None,
+    side: SideOption = None,
+    top: TopOption = None,
     sort: Annotated[
         str, typer.Option(help=f"Order call rows by this column, largest first: {', '.join(SORTABLE)}.")
     ] = "calls",
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        OutputFormat.table
-    ),
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    cost: Annotated[bool, typer.Option("--cost", help="Add the cost sections (see mcpobs cost --help).")] = False,
+    prices: PricesOption = None,
+    value_attr: ValueAttrOption = None,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
 ) -> None:
@@ -227,10 +252,28 @@ def analyze_command(
     trace; a recovery is a call that retries a failed one (same method and
     target, and the same arguments where they are recorded).
     """
-    views = _split(view) or (("calls",) if output_format is OutputFormat.csv else VIEWS)
+    default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
+    query = _query(by, view, default_views, since, until, tool, server, side, top, sort, output_format)
+    _need_input(files, db, "analyze")
+    _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
+
+
+def _query(
+    by: list[str] | None,
+    view: list[str] | None,
+    default_views: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    tool: list[str] | None,
+    server: list[str] | None,
+    side: str | None,
+    top: int | None,
+    sort: str,
+    output_format: OutputFormat,
+) -> Query:
+    views = _split(view) or ((default_views[0],) if output_format is OutputFormat.csv else default_views)
     if output_format is OutputFormat.csv and len(views) != 1:
         raise UsageError("--format csv writes one section: choose it with --view")
-    _need_input(files, db, "analyze")
     query = Query(
         by=_split(by) or ("tool",),
         views=views,
@@ -243,10 +286,35 @@ def analyze_command(
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load
+    return query
+
+
+def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions:
+    """The price file is read before any load; its unusable entries are warned of, not fatal."""
+    return CostOptions(load_prices(prices) if prices else PriceBook(), value_attr)
+
+
+def _analyze(
+    files: list[str] | None,
+    db: Path | None,
+    query: Query,
+    cost: CostOptions,
+    skip_invalid: bool,
+    memory_limit: str,
+    output_format: OutputFormat,
+    output: Path | None,
+) -> None:
     with _open_store(db, memory_limit, files) as store:
         if files:
             _load(store, files, skip_invalid)
-        result = analyze(store, query)
+        result = analyze(store, query, cost)
+    err = _stderr()
+    for note in result.notes:
+        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    _render(result, output_format, output)
+
+
+def _render(result: Analysis, output_format: OutputFormat, output: Path | None) -> None:
     if output_format is OutputFormat.table and output is None:
         render_table(result, _stdout_console())
         return
@@ -278,6 +346,67 @@ def _write(text: str, output: Path | None) -> None:
     except OSError as e:
         raise UsageError(f"{output}: cannot write: {e.strerror or e}") from None
     _stderr().print(f"mcpobs: wrote {output}", markup=False)
+
+
+@app.command(
+    "cost",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs cost sample_traces/agent_cost_session.jsonl\n\n"
+        "  mcpobs cost traces/ --by server,tool --prices prices.yaml --format markdown\n\n"
+        "  mcpobs cost traces/ --by model --value-attr task.value --view call_cost,models\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def cost_command(
+    files: Files = None,
+    *,
+    db: DbOption = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help=f"Group tool-call cost by one or more of: {', '.join(COST_GROUPINGS)}."),
+    ] = None,
+    view: Annotated[
+        list[str] | None,
+        typer.Option("--view", help=f"Sections to show: {', '.join(COST_VIEWS)} (default: all; csv: cost)."),
+    ] = None,
+    prices: PricesOption = None,
+    value_attr: ValueAttrOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tool: ToolOption = None,
+    server: ServerOption = None,
+    side: SideOption = None,
+    top: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Show only the first N rows of each section (costliest: {DEFAULT_TOP})."),
+    ] = None,
+    output_format: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """Report what LLM calls cost and which MCP tool calls, servers and sessions spent it.
+
+    Each LLM call (a span with gen_ai.usage.* token counts) is priced with
+    genai-prices' bundled data at the span's own start time, or with --prices.
+    A model with no price is listed as such, never priced at zero.
+
+    Attribution: within a trace, a tool call is linked to the last LLM call
+    that ended before it started (the step that asked for it) and to the first
+    LLM call that started after it ended (the step that read its result). An
+    LLM call's cost is split equally among the tool calls linked to it; one
+    linked to none stays unattributed. token_cost = attributed + unattributed.
+
+    Figures: total_cost = token_cost + tool_cost (fixed per call, from
+    --prices). cost_per_call = the tool calls' cost / calls; cost_per_success =
+    the same / calls that did not fail; cost_per_successful_session = the same /
+    sessions whose last call to each target succeeded; value_per_cost = the sum
+    of --value-attr / total_cost. Money is USD, exact to 10^-12.
+    """
+    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, top, "calls", output_format)
+    _need_input(files, db, "cost")
+    _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
 
 
 @app.command(

@@ -7,6 +7,19 @@ Percentiles interpolate linearly between the two nearest ranks (DuckDB's
 """
 
 from mcpobs.analysis.model import Analysis, Column, Query, Table
-from mcpobs.analysis.queries import GROUPINGS, SORTABLE, VIEWS, analyze, check
+from mcpobs.analysis.queries import CALL_VIEWS, COST_VIEWS, SORTABLE, VIEWS, analyze, check
+from mcpobs.analysis.sql import GROUPINGS
 
-__all__ = ["GROUPINGS", "SORTABLE", "VIEWS", "Analysis", "Column", "Query", "Table", "analyze", "check"]
+__all__ = [
+    "CALL_VIEWS",
+    "COST_VIEWS",
+    "GROUPINGS",
+    "SORTABLE",
+    "VIEWS",
+    "Analysis",
+    "Column",
+    "Query",
+    "Table",
+    "analyze",
+    "check",
+]

@@ -18,6 +18,8 @@ class Unit(Enum):
     BYTES = "bytes"
     TIME = "time"
     FLAG = "flag"
+    MONEY = "money"  # US dollars, a Decimal
+    NUMBER = "number"  # a plain quantity, such as a user's value attribute
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Analysis:
     first_start: datetime | None
     last_end: datetime | None
     sources: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # what the data got wrong, for stderr
 
     def table(self, name: str) -> Table:
         """The section called ``name``."""

@@ -5,22 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
+from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups
+from mcpobs.cost import CostOptions, build
 from mcpobs.errors import UsageError
 from mcpobs.store import Store
 
-# --by name -> the mcp_calls column it groups on.
-GROUPINGS: dict[str, str] = {
-    "tool": "tool",
-    "method": "method",
-    "target": "target",
-    "server": "server",
-    "client": "client",
-    "session": "session",
-    "transport": "transport",
-    "protocol": "protocol_version",
-}
-VIEWS = ("calls", "errors", "sessions", "traces")
+CALL_VIEWS = ("calls", "errors", "sessions", "traces")
+COST_VIEWS = cost_sections.COST_VIEWS
+VIEWS = CALL_VIEWS + COST_VIEWS
 
 _LATENCY = (
     Column("latency_p50_ms", Unit.MS, "median duration of a call", "p50 ms"),
@@ -43,23 +37,38 @@ SORTABLE = tuple(c.name for c in _CALL_METRICS)
 
 def check(query: Query) -> None:
     """Refuse a query that names an unknown grouping, section or sort column."""
-    for key in query.by:
-        if key not in GROUPINGS:
-            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(GROUPINGS)}")
     for view in query.views:
         if view not in VIEWS:
             raise UsageError(f"no section {view!r}: choose from {', '.join(VIEWS)}")
+    for key in query.by:
+        if key not in cost_sections.COST_GROUPINGS:
+            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(cost_sections.COST_GROUPINGS)}")
+        if key not in GROUPINGS and any(v in CALL_VIEWS for v in query.views):
+            raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
     if query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
     if query.side not in (None, "client", "server"):
         raise UsageError(f"side {query.side!r} is neither client nor server")
 
 
-def analyze(store: Store, query: Query) -> Analysis:
-    """Run the sections ``query`` asks for over everything in ``store``."""
+def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Analysis:
+    """Run the sections ``query`` asks for over everything in ``store``.
+
+    The cost sections price the LLM calls with ``cost`` (genai-prices' own data
+    when None) and note what they could not price in :attr:`Analysis.notes`.
+    """
     check(query)
-    where, params = _filters(query)
-    builders = {"calls": _calls, "errors": _errors, "sessions": _sessions, "traces": _traces}
+    where, params = filters(query)
+    builders = {
+        "calls": _calls,
+        "errors": _errors,
+        "sessions": _sessions,
+        "traces": _traces,
+        **cost_sections.BUILDERS,
+    }
+    notes: tuple[str, ...] = ()
+    if any(v in COST_VIEWS for v in query.views):
+        notes = tuple(build(store, cost or CostOptions()).notes)
     tables = tuple(builders[v](store, query, where, params) for v in query.views)
     spans, calls, first, last = _one(
         store,
@@ -67,28 +76,7 @@ def analyze(store: Store, query: Query) -> Analysis:
         params,
     )
     sources = tuple(r[0] for r in store.con.execute("SELECT path FROM sources ORDER BY source_id").fetchall())
-    return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources)
-
-
-def _filters(query: Query) -> tuple[str, dict[str, Any]]:
-    clauses = ["NOT is_notification"]
-    params: dict[str, Any] = {}
-    if query.since:
-        clauses.append("start_ns >= $since")
-        params["since"] = _ns(query.since)
-    if query.until:
-        clauses.append("start_ns < $until")
-        params["until"] = _ns(query.until)
-    if query.tools:
-        clauses.append("tool IN (SELECT unnest($tools))")
-        params["tools"] = list(query.tools)
-    if query.servers:
-        clauses.append("server IN (SELECT unnest($servers))")
-        params["servers"] = list(query.servers)
-    if query.side:
-        clauses.append("side = $side")
-        params["side"] = query.side
-    return " AND ".join(clauses), params
+    return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources, notes)
 
 
 # Every section reads the calls through this CTE, so filters and session keys agree.
@@ -104,17 +92,6 @@ def _group(query: Query) -> tuple[list[str], str]:
     return columns, extra
 
 
-def _select_groups(columns: list[str]) -> str:
-    return ", ".join(f"{GROUPINGS.get(c, c)} AS {c}" for c in columns)
-
-
-def _order_limit(query: Query, sort: str, keys: int) -> str:
-    """Largest first, then by every key column, so the order is the same on every run."""
-    limit = f" LIMIT {int(query.top)}" if query.top else ""
-    tie_breaks = "".join(f", {i}" for i in range(1, keys + 1))
-    return f" ORDER BY {sort} DESC NULLS LAST{tie_breaks}{limit}"
-
-
 def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     # one quantile_cont with a list of fractions sorts each group once, not four times
@@ -125,7 +102,7 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
         latency_max_ms,
         ttfr[1] AS ttfr_p50_ms, ttfr[2] AS ttfr_p95_ms
     FROM (
-        SELECT {_select_groups(groups)},
+        SELECT {select_groups(groups)},
             count(*) AS calls,
             count(*) FILTER (failed) AS errors,
             count(*) FILTER (failed) / count(*) AS error_rate,
@@ -135,11 +112,11 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
             quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr
         FROM calls WHERE {where}{extra}
         GROUP BY ALL
-    ) {_order_limit(query, query.sort, len(groups))}
+    ) {order_limit(query, query.sort, len(groups))}
     """
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + _CALL_METRICS
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
-    return Table("calls", f"{title} by {', '.join(query.by)}", columns, _rows(store, sql, params))
+    return Table("calls", f"{title} by {', '.join(query.by)}", columns, rows(store, sql, params))
 
 
 def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
@@ -148,7 +125,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
     sql = f"""{_CALLS}
     , classes AS (
-        SELECT {_select_groups(groups)}, error_class, count(*) AS n FROM calls WHERE {where}{extra} GROUP BY ALL
+        SELECT {select_groups(groups)}, error_class, count(*) AS n FROM calls WHERE {where}{extra} GROUP BY ALL
     )
     SELECT {keys}, error_class, n AS errors, n / total AS error_rate, n / failures AS share_of_errors
     FROM (
@@ -156,7 +133,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
             sum(n) FILTER (error_class IS NOT NULL) OVER per_group AS failures
         FROM classes WINDOW per_group AS (PARTITION BY {keys})
     )
-    WHERE error_class IS NOT NULL {_order_limit(query, "errors", len(groups) + 1)}
+    WHERE error_class IS NOT NULL {order_limit(query, "errors", len(groups) + 1)}
     """
     columns = (
         *(Column(g, Unit.TEXT) for g in groups),
@@ -169,7 +146,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("error_rate", Unit.RATE, "errors of this class / all calls of the group", "error %"),
         Column("share_of_errors", Unit.RATE, "errors of this class / all errors of the group", "% of errors"),
     )
-    return Table("errors", "Errors by class", columns, _rows(store, sql, params))
+    return Table("errors", "Errors by class", columns, rows(store, sql, params))
 
 
 # Sessions and calls group on the hashes the load made (mcpobs.ingest.dialects.keys).
@@ -236,7 +213,7 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
             Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
             Column("started", Unit.TIME),
         )
-        return Table("sessions", "Sessions", columns, _rows(store, sql, params))
+        return Table("sessions", "Sessions", columns, rows(store, sql, params))
     sql = f"""{head}
     SELECT * EXCLUDE (duration, duration_max_ms), duration[1], duration[2], duration_max_ms FROM (
     SELECT side, count(*) AS sessions,
@@ -260,7 +237,7 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
         Column("duration_p95_ms", Unit.MS, label="p95 ms"),
         Column("duration_max_ms", Unit.MS, label="max ms"),
     )
-    return Table("sessions", "Sessions", columns, _rows(store, sql, params))
+    return Table("sessions", "Sessions", columns, rows(store, sql, params))
 
 
 def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
@@ -292,26 +269,11 @@ def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("size_p95_bytes", Unit.BYTES, label="bytes p95"),
         Column("size_max_bytes", Unit.BYTES, label="bytes max"),
     )
-    return Table("traces", "Traces", columns, _rows(store, sql, params))
-
-
-def _rows(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
-    cursor = store.con.cursor()
-    try:
-        return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
-    finally:
-        cursor.close()
+    return Table("traces", "Traces", columns, rows(store, sql, params))
 
 
 def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    rows = _rows(store, _CALLS + sql, params)
-    return rows[0]
-
-
-def _ns(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000_000)
+    return rows(store, _CALLS + sql, params)[0]
 
 
 def _time(ns: int | None) -> datetime | None:

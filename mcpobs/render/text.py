@@ -7,6 +7,7 @@ import io
 import json
 import math
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from rich import box
@@ -30,9 +31,25 @@ def format_value(value: Any, unit: Unit) -> str:
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     if unit is Unit.FLAG:
         return "yes" if value else "no"
+    if unit is Unit.MONEY:
+        return format_money(value)
+    if unit is Unit.NUMBER:
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     if unit is Unit.TIME and isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
+
+
+def format_money(usd: Decimal) -> str:
+    """Dollars to the cent from $100, else to four significant digits: $1,234.50, $0.04512, $0.000003."""
+    if abs(usd) >= 100:
+        return f"${usd:,.2f}"
+    if usd == 0:
+        return "$0"
+    digits = max(2, 4 - usd.adjusted() - 1)
+    text = f"{usd:,.{digits}f}"
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents[:2]}{cents[2:].rstrip('0')}"
 
 
 def _shown(table: Table) -> list[int]:
@@ -102,6 +119,7 @@ def render_json(analysis: Analysis) -> str:
             "first_start": _plain(analysis.first_start),
             "last_end": _plain(analysis.last_end),
             "sources": list(analysis.sources),
+            "notes": list(analysis.notes),
         },
         "query": {
             "by": list(query.by),
@@ -120,6 +138,9 @@ def render_json(analysis: Analysis) -> str:
 
 
 def _plain(value: Any) -> Any:
+    # money as exact decimal text: a JSON number would be read back as a float
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):

@@ -1,0 +1,390 @@
+"""The cost sections of an analysis: SQL over the ledger :func:`mcpobs.cost.build` writes.
+
+Money leaves SQL as whole pico-dollars and becomes :class:`~decimal.Decimal`
+here; no float ever holds it. Every figure is per side, as in the other sections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from mcpobs.analysis.model import Column, Query, Table, Unit
+from mcpobs.analysis.sql import GROUPINGS, ns, select_groups
+from mcpobs.cost.prices import from_pico
+from mcpobs.store import Store
+
+COST_VIEWS = ("cost", "call_cost", "models", "costly_sessions", "costly_traces")
+# Shown when --top is not given: the sessions and traces that cost the most.
+DEFAULT_TOP = 10
+
+# Groupings of tool-call cost: analyze's, and the model that spent the inference.
+COST_GROUPINGS = (*GROUPINGS, "model")
+
+_TOKENS = (
+    Column("tokens", Unit.COUNT, "input + output tokens"),
+    Column("input_tokens", Unit.COUNT, "input tokens, cached ones included", "input tok"),
+    Column("output_tokens", Unit.COUNT, "output tokens, reasoning included", "output tok"),
+)
+_VALUE = (
+    Column("value", Unit.NUMBER, "sum of the --value-attr attribute"),
+    Column("value_per_cost", Unit.NUMBER, "value / total_cost", "value/$"),
+)
+
+CALL_COST_COLUMNS = (
+    Column("calls", Unit.COUNT, "MCP tool calls"),
+    Column("successes", Unit.COUNT, "tool calls that did not fail"),
+    Column("total_cost", Unit.MONEY, "token_cost + tool_cost", "total $"),
+    Column("token_cost", Unit.MONEY, "the calls' share of the LLM calls that asked for them and read them", "tokens $"),
+    Column("tool_cost", Unit.MONEY, "fixed cost per call from the price file", "tool $"),
+    Column("cost_per_call", Unit.MONEY, "total_cost / calls (the mean)", "$/call"),
+    Column("cost_p50", Unit.MONEY, "median total cost of a call", "p50 $"),
+    Column("cost_p95", Unit.MONEY, "95th percentile total cost of a call", "p95 $"),
+    Column("cost_max", Unit.MONEY, "the costliest call", "max $"),
+    Column("cost_per_success", Unit.MONEY, "total_cost / successes", "$/success"),
+    *_TOKENS,
+    Column("tokens_per_call", Unit.COUNT, "tokens / calls", "tok/call"),
+    *_VALUE,
+)
+
+
+def money(pico: Any) -> Decimal | None:
+    """Whole pico-dollars from SQL (an int, or a Decimal of scale 0) as USD."""
+    return None if pico is None else from_pico(int(pico))
+
+
+def per(total: Any, count: Any) -> Decimal | None:
+    """pico-dollars / count as USD, None when count is zero."""
+    if total is None or not count:
+        return None
+    return (Decimal(int(total)) / Decimal(count)).scaleb(-12)
+
+
+def _run(store: Store, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    # the ledger is in temporary tables, seen only by the connection that made them (not a cursor)
+    return [tuple(r) for r in store.con.execute(sql, params).fetchall()]
+
+
+def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
+    """LLM calls in the query's time range (the other filters narrow tool calls, not LLM calls)."""
+    clauses = ["status <> 'aggregate'"]
+    params: dict[str, Any] = {}
+    if query.since:
+        clauses.append("start_ns >= $since")
+        params["since"] = ns(query.since)
+    if query.until:
+        clauses.append("start_ns < $until")
+        params["until"] = ns(query.until)
+    return " AND ".join(clauses), params
+
+
+_SESSION_SUCCESS = """
+session_outcomes AS (
+    -- a session succeeded when the last call to each method and target succeeded
+    SELECT side, session_key, bool_and(NOT last_failed) AS succeeded FROM (
+        SELECT side, session_key, arg_max(failed, start_ns) AS last_failed
+        FROM mcp_calls WHERE NOT is_notification GROUP BY side, session_key, method, target
+    ) GROUP BY side, session_key
+)
+"""
+
+
+def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Per side: what the LLM calls cost, how much of it the tool calls account for, and the return."""
+    window, window_params = _llm_window(query)
+    sql = f"""
+    WITH llm AS (SELECT * FROM cost_llm WHERE {window}),
+    totals AS (
+        SELECT count(*) AS llm_calls, count(*) FILTER (status <> 'priced') AS unpriced,
+            coalesce(sum(cost_pico), 0) AS token_pico,
+            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens
+        FROM llm
+    ),
+    attributed AS (
+        SELECT side, sum(amount_pico) AS pico FROM cost_shares SEMI JOIN llm ON llm.trace_id = cost_shares.trace_id
+            AND llm.span_id = cost_shares.llm GROUP BY side
+    ),
+    {_SESSION_SUCCESS},
+    calls AS (
+        SELECT side, count(*) AS calls, count(*) FILTER (NOT failed) AS successes,
+            sum(fixed_pico) AS tool_pico, sum(total_pico) AS call_pico
+        FROM cost_calls WHERE {where} GROUP BY side
+    ),
+    sessions AS (
+        SELECT side, count(*) AS sessions, count(*) FILTER (succeeded) AS successful
+        FROM (SELECT DISTINCT side, session_key FROM cost_calls WHERE {where})
+        JOIN session_outcomes USING (side, session_key) GROUP BY side
+    ),
+    sides AS (
+        SELECT DISTINCT side FROM cost_calls
+        UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cost_calls)
+    )
+    SELECT sides.side, totals.llm_calls, totals.unpriced, totals.token_pico,
+        coalesce(attributed.pico, 0), totals.token_pico - coalesce(attributed.pico, 0),
+        coalesce(calls.calls, 0), coalesce(calls.successes, 0), coalesce(calls.tool_pico, 0),
+        totals.token_pico + coalesce(calls.tool_pico, 0),
+        calls.call_pico, sessions.sessions, sessions.successful,
+        totals.input_tokens + totals.output_tokens, totals.input_tokens, totals.output_tokens,
+        (SELECT sum(value) FROM cost_values)
+    FROM sides CROSS JOIN totals
+    LEFT JOIN attributed USING (side) LEFT JOIN calls USING (side) LEFT JOIN sessions USING (side)
+    ORDER BY sides.side NULLS FIRST
+    """
+    out = []
+    for (
+        side,
+        llm_calls,
+        unpriced,
+        token,
+        attributed,
+        unattributed,
+        calls,
+        successes,
+        tool,
+        total,
+        call_pico,
+        sessions,
+        successful,
+        tokens,
+        input_tokens,
+        output_tokens,
+        value,
+    ) in _run(store, sql, {**params, **window_params}):
+        out.append(
+            (
+                side,
+                llm_calls,
+                unpriced,
+                money(token),
+                money(attributed),
+                money(unattributed),
+                calls,
+                money(tool),
+                money(total),
+                per(call_pico, calls),
+                per(call_pico, successes),
+                sessions,
+                successful,
+                per(call_pico, successful),
+                tokens,
+                input_tokens,
+                output_tokens,
+                value,
+                _ratio(value, money(total)),
+            )
+        )
+    columns = (
+        Column("side", Unit.TEXT),
+        Column("llm_calls", Unit.COUNT, "LLM calls (spans with token usage) in the time range", "LLM calls"),
+        Column(
+            "unpriced_llm_calls", Unit.COUNT, "LLM calls with no price or invalid usage: not in any cost", "unpriced"
+        ),
+        Column("token_cost", Unit.MONEY, "what every priced LLM call cost", "tokens $"),
+        Column("attributed_cost", Unit.MONEY, "of token_cost, the part shared out to tool calls", "attributed $"),
+        Column("unattributed_cost", Unit.MONEY, "token_cost - attributed_cost", "unattributed $"),
+        Column("tool_calls", Unit.COUNT, "MCP tool calls selected", "tool calls"),
+        Column("tool_cost", Unit.MONEY, "fixed costs of the selected tool calls", "tool $"),
+        Column("total_cost", Unit.MONEY, "token_cost + tool_cost", "total $"),
+        Column("cost_per_call", Unit.MONEY, "(attributed + fixed cost of the tool calls) / tool_calls", "$/call"),
+        Column("cost_per_success", Unit.MONEY, "the same / tool calls that did not fail", "$/success"),
+        Column("sessions", Unit.COUNT, "sessions with a selected tool call"),
+        Column("successful_sessions", Unit.COUNT, "sessions whose last call to each target succeeded", "ok sessions"),
+        Column("cost_per_successful_session", Unit.MONEY, "tool calls' cost / successful sessions", "$/ok session"),
+        *_TOKENS,
+        Column("value", Unit.NUMBER, "sum of the --value-attr attribute over all spans"),
+        Column("value_per_cost", Unit.NUMBER, "value / total_cost", "value/$"),
+    )
+    return Table("cost", "Cost", columns, tuple(out))
+
+
+def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Tool-call cost per group: its distribution over calls, its parts, tokens and value."""
+    groups = ["side", *query.by]
+    keys = ", ".join(groups)
+    if "model" in query.by:
+        # a call's cost split by the model that spent it; fixed costs under no model
+        parts = f"""
+        parts AS (
+            SELECT c.* EXCLUDE (fixed_pico, inference_pico, total_pico, input_tokens, output_tokens),
+                s.model, 0 AS fixed_pico, s.amount_pico AS inference_pico,
+                s.input_tokens, s.output_tokens
+            FROM (SELECT * FROM cost_calls WHERE {where}) c
+            JOIN cost_shares s ON s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id
+            UNION ALL BY NAME
+            SELECT c.* EXCLUDE (inference_pico, total_pico, input_tokens, output_tokens),
+                NULL AS model, 0 AS inference_pico, 0 AS input_tokens, 0 AS output_tokens
+            FROM cost_calls c WHERE {where} AND (fixed_pico > 0 OR NOT EXISTS (
+                SELECT 1 FROM cost_shares s WHERE s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id))
+        ),"""
+    else:
+        parts = f"parts AS (SELECT *, NULL AS model FROM cost_calls WHERE {where}),"
+    sql = f"""
+    WITH {parts}
+    per_call AS (
+        SELECT {select_groups(groups)}, trace_id, span_id, any_value(failed) AS failed, any_value(value) AS value,
+            sum(fixed_pico) AS fixed_pico, sum(coalesce(inference_pico, 0)) AS inference_pico,
+            sum(fixed_pico) + sum(coalesce(inference_pico, 0)) AS total_pico,
+            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+        FROM parts GROUP BY ALL
+    )
+    SELECT {keys}, count(*) AS calls, count(*) FILTER (NOT failed) AS successes,
+        sum(total_pico) AS total_pico, sum(inference_pico), sum(fixed_pico),
+        quantile_cont(CAST(total_pico AS DECIMAL(38, 0)), [0.5, 0.95]), max(total_pico),
+        sum(input_tokens) + sum(output_tokens), sum(input_tokens), sum(output_tokens), sum(value)
+    FROM per_call GROUP BY ALL
+    ORDER BY total_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
+    {f"LIMIT {int(query.top)}" if query.top else ""}
+    """
+    out = []
+    for row in _run(store, sql, params):
+        group = row[: len(groups)]
+        calls, successes, total, token, tool, quantiles, most, tokens, input_tokens, output_tokens, value = row[
+            len(groups) :
+        ]
+        out.append(
+            (
+                *group,
+                calls,
+                successes,
+                money(total),
+                money(token),
+                money(tool),
+                per(total, calls),
+                money(quantiles[0]),
+                money(quantiles[1]),
+                money(most),
+                per(total, successes),
+                tokens,
+                input_tokens,
+                output_tokens,
+                tokens / calls if calls else None,
+                value,
+                _ratio(value, money(total)),
+            )
+        )
+    columns = tuple(Column(g, Unit.TEXT) for g in groups) + CALL_COST_COLUMNS
+    return Table("call_cost", f"Tool call cost by {', '.join(query.by)}", columns, tuple(out))
+
+
+def models(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Per provider and model: LLM calls, tokens, and what they cost, or why there is no price."""
+    window, window_params = _llm_window(query)
+    sql = f"""
+    SELECT provider, model, status, any_value(priced_as) AS priced_as, count(*) AS llm_calls,
+        sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_creation_tokens),
+        sum(reasoning_tokens), sum(cost_pico) AS pico
+    FROM cost_llm WHERE {window}
+    GROUP BY provider, model, status
+    ORDER BY pico DESC NULLS LAST, llm_calls DESC, provider, model, status
+    """
+    out = [(*r[:4], *r[4:10], money(r[10]), per(r[10], r[4])) for r in _run(store, sql, window_params)]
+    columns = (
+        Column("provider", Unit.TEXT, "gen_ai.provider.name as the spans say it"),
+        Column("model", Unit.TEXT, "the response model, else the request model"),
+        Column("status", Unit.TEXT, "priced, no price, invalid tokens, or no usage"),
+        Column("priced_as", Unit.TEXT, "the genai-prices model, or the price file, the price came from", "priced as"),
+        Column("llm_calls", Unit.COUNT, label="calls"),
+        Column("input_tokens", Unit.COUNT, "cached ones included", "input tok"),
+        Column("output_tokens", Unit.COUNT, label="output tok"),
+        Column("cache_read_tokens", Unit.COUNT, label="cache read"),
+        Column("cache_write_tokens", Unit.COUNT, label="cache write"),
+        Column("reasoning_tokens", Unit.COUNT, label="reasoning"),
+        Column("token_cost", Unit.MONEY, "none where the model has no price", "tokens $"),
+        Column("cost_per_call", Unit.MONEY, "token_cost / llm_calls", "$/call"),
+    )
+    return Table("models", "LLM calls by model", columns, tuple(out))
+
+
+def costly_sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """The sessions whose tool calls cost the most."""
+    sql = f"""
+    WITH {_SESSION_SUCCESS},
+    values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id),
+    session_values AS (
+        SELECT side, session_key, sum(value) AS value
+        FROM (SELECT DISTINCT side, session_key, trace_id FROM cost_calls WHERE {where}) JOIN values USING (trace_id)
+        GROUP BY ALL
+    )
+    SELECT side, any_value(session) AS session, count(*) AS calls, count(*) FILTER (failed) AS errors,
+        any_value(o.succeeded), sum(inference_pico), sum(fixed_pico), sum(total_pico) AS total_pico,
+        sum(input_tokens) + sum(output_tokens), any_value(v.value), make_timestamp(min(start_ns) // 1000)
+    FROM cost_calls LEFT JOIN session_outcomes o USING (side, session_key)
+        LEFT JOIN session_values v USING (side, session_key)
+    WHERE {where}
+    GROUP BY side, session_key
+    ORDER BY total_pico DESC, session, side LIMIT {int(query.top or DEFAULT_TOP)}
+    """
+    out = [
+        (*r[:5], money(r[5]), money(r[6]), money(r[7]), r[8], r[9], _ratio(r[9], money(r[7])), r[10])
+        for r in _run(store, sql, params)
+    ]
+    columns = (
+        Column("side", Unit.TEXT),
+        Column("session", Unit.TEXT),
+        Column("calls", Unit.COUNT, "tool calls"),
+        Column("errors", Unit.COUNT),
+        Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
+        Column("token_cost", Unit.MONEY, "the tool calls' share of inference", "tokens $"),
+        Column("tool_cost", Unit.MONEY, label="tool $"),
+        Column("total_cost", Unit.MONEY, label="total $"),
+        Column("tokens", Unit.COUNT, "tokens attributed to the tool calls"),
+        Column("value", Unit.NUMBER, "the --value-attr attribute summed over the session's traces"),
+        Column("value_per_cost", Unit.NUMBER, "value / total_cost", "value/$"),
+        Column("started", Unit.TIME),
+    )
+    return Table("costly_sessions", "Costliest sessions", columns, tuple(out))
+
+
+def costly_traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """The traces that cost the most: all their LLM calls, attributed or not, and their tools' fixed costs."""
+    window, window_params = _llm_window(query)
+    narrowed = bool(query.tools or query.servers or query.side)
+    sql = f"""
+    WITH llm AS (
+        SELECT trace_id, count(*) AS llm_calls, sum(cost_pico) AS token_pico,
+            sum(input_tokens) + sum(output_tokens) AS tokens, min(start_ns) AS start_ns
+        FROM cost_llm WHERE {window} GROUP BY trace_id
+    ), calls AS (
+        SELECT side, trace_id, count(*) AS calls, sum(fixed_pico) AS tool_pico, min(start_ns) AS start_ns
+        FROM cost_calls WHERE {where} GROUP BY side, trace_id
+    ), values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id)
+    SELECT calls.side, trace_id, coalesce(llm.llm_calls, 0), llm.token_pico, coalesce(calls.calls, 0),
+        calls.tool_pico, coalesce(llm.token_pico, 0) + coalesce(calls.tool_pico, 0) AS total_pico,
+        llm.tokens, values.value, make_timestamp(least(llm.start_ns, calls.start_ns) // 1000)
+    FROM llm {"RIGHT" if narrowed else "FULL OUTER"} JOIN calls USING (trace_id) LEFT JOIN values USING (trace_id)
+    ORDER BY total_pico DESC, trace_id, calls.side NULLS FIRST LIMIT {int(query.top or DEFAULT_TOP)}
+    """
+    out = [
+        (r[0], r[1], r[2], money(r[3]), r[4], money(r[5]), money(r[6]), r[7], r[8], _ratio(r[8], money(r[6])), r[9])
+        for r in _run(store, sql, {**params, **window_params})
+    ]
+    columns = (
+        Column("side", Unit.TEXT, "the side of the trace's tool calls"),
+        Column("trace_id", Unit.TEXT, label="trace"),
+        Column("llm_calls", Unit.COUNT, label="LLM calls"),
+        Column("token_cost", Unit.MONEY, "every LLM call in the trace, attributed or not", "tokens $"),
+        Column("tool_calls", Unit.COUNT, label="tool calls"),
+        Column("tool_cost", Unit.MONEY, label="tool $"),
+        Column("total_cost", Unit.MONEY, label="total $"),
+        Column("tokens", Unit.COUNT),
+        Column("value", Unit.NUMBER, "the --value-attr attribute summed over the trace"),
+        Column("value_per_cost", Unit.NUMBER, "value / total_cost", "value/$"),
+        Column("started", Unit.TIME),
+    )
+    return Table("costly_traces", "Costliest traces", columns, tuple(out))
+
+
+def _ratio(value: Any, cost: Decimal | None) -> float | None:
+    if value is None or not cost:
+        return None
+    return float(value) / float(cost)
+
+
+BUILDERS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
+    "cost": summary,
+    "call_cost": call_cost,
+    "models": models,
+    "costly_sessions": costly_sessions,
+    "costly_traces": costly_traces,
+}

@@ -1,0 +1,71 @@
+"""SQL helpers every section shares: filters, grouping, ordering, running a query."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mcpobs.analysis.model import Query
+from mcpobs.store import Store
+
+# --by name -> the mcp_calls column it groups on.
+GROUPINGS: dict[str, str] = {
+    "tool": "tool",
+    "method": "method",
+    "target": "target",
+    "server": "server",
+    "client": "client",
+    "session": "session",
+    "transport": "transport",
+    "protocol": "protocol_version",
+}
+
+
+def filters(query: Query) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (over mcp_calls' columns) and bound parameters of the query's filters."""
+    clauses = ["NOT is_notification"]
+    params: dict[str, Any] = {}
+    if query.since:
+        clauses.append("start_ns >= $since")
+        params["since"] = ns(query.since)
+    if query.until:
+        clauses.append("start_ns < $until")
+        params["until"] = ns(query.until)
+    if query.tools:
+        clauses.append("tool IN (SELECT unnest($tools))")
+        params["tools"] = list(query.tools)
+    if query.servers:
+        clauses.append("server IN (SELECT unnest($servers))")
+        params["servers"] = list(query.servers)
+    if query.side:
+        clauses.append("side = $side")
+        params["side"] = query.side
+    return " AND ".join(clauses), params
+
+
+def select_groups(columns: list[str]) -> str:
+    """The SELECT list of the grouping columns, named as the output shows them."""
+    return ", ".join(f"{GROUPINGS.get(c, c)} AS {c}" for c in columns)
+
+
+def order_limit(query: Query, sort: str, keys: int) -> str:
+    """Largest first, then by every key column, so the order is the same on every run."""
+    limit = f" LIMIT {int(query.top)}" if query.top else ""
+    tie_breaks = "".join(f", {i}" for i in range(1, keys + 1))
+    return f" ORDER BY {sort} DESC NULLS LAST{tie_breaks}{limit}"
+
+
+def rows(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    """Every row of a query, on a cursor of its own."""
+    cursor = store.con.cursor()
+    try:
+        return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
+    finally:
+        cursor.close()
+
+
+def ns(moment: datetime) -> int:
+    """A moment as Unix nanoseconds (a naive one is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000_000)

@@ -1,0 +1,318 @@
+"""The cost ledger: every LLM call priced, and its cost shared out to the MCP tool calls around it.
+
+:func:`build` writes four temporary tables on the store's connection, which the
+cost sections of :mod:`mcpobs.analysis` read:
+
+``cost_llm``
+    one row per span with token usage (an LLM call, or a total a producer put on
+    an agent span: status ``aggregate``, never priced, so nothing counts twice),
+    with its price in pico-dollars or why it has none;
+``cost_links``
+    which tool calls each LLM call is linked to;
+``cost_shares``
+    each link's share of the LLM call's cost and tokens;
+``cost_calls``
+    every MCP tool call with its fixed cost, its inference share and its value.
+
+The attribution rule (also in the README and ``mcpobs cost --help``): within a
+trace, an LLM call *asked for* each tool call that starts after it ended and
+before the next LLM call ended, and *read the result* of each tool call that
+ended before it started and after the previous LLM call started; that is, a
+tool call is linked to the last LLM call that ended before it started and to
+the first that started after it ended. An LLM call's cost is split equally
+among the tool calls linked to it, to the pico-dollar, remainders going to the
+first calls by span id, so the shares add up to the LLM call's cost exactly.
+An LLM call linked to no tool call is *unattributed*. Client and server spans
+of the same calls are attributed separately, each side adding up on its own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
+from mcpobs.ingest.dialects import TOKEN_KEYS
+from mcpobs.store import Store
+
+# Operations of a GenAI span that is one call to a model, priced or not.
+MODEL_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "completion", "embeddings")
+
+_TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    """How to cost an analysis: the prices, and the span attribute that holds a value, if any."""
+
+    prices: PriceBook = field(default_factory=PriceBook)
+    value_attr: str | None = None
+
+
+@dataclass
+class Ledger:
+    """What building the ledger found wrong with the data: one line each, for stderr."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+def build(store: Store, options: CostOptions) -> Ledger:
+    """Price every LLM call in ``store`` and attribute the costs (see the module's docstring)."""
+    con = store.con
+    ledger = Ledger([f"{p} (left out)" for p in options.prices.problems])
+    _llm_candidates(store)
+    _mark_aggregates(store)
+    _price(store, options.prices, ledger)
+    con.execute(_LINKS)
+    con.execute(_SHARES)
+    _fixed_prices(store, options.prices)
+    _values(store, options.value_attr)
+    con.execute(_CALLS)
+    return ledger
+
+
+def _llm_candidates(store: Store) -> None:
+    """Spans with token usage, or a model and a model-call operation; with their bad token values."""
+    keys = [key for names in TOKEN_KEYS.values() for key in names]
+    store.con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cost_candidates AS
+        SELECT s.trace_id, s.span_id, s.parent_span_id, s.source_id, s.start_ns, s.end_ns,
+            s.gen_ai_provider AS provider,
+            coalesce(s.gen_ai_response_model, s.gen_ai_request_model) AS model,
+            s.gen_ai_response_model AS response_model, s.gen_ai_request_model AS request_model,
+            s.{", s.".join(_TOKEN_COLUMNS)},
+            -- a token count that is no whole number of tokens, or is negative: the key and the value as written
+            list_transform(
+                list_filter(s.attributes, lambda a: list_contains($keys, a.key)
+                    AND coalesce(TRY_CAST(coalesce(a.value.stringValue, a.value.intValue,
+                        CAST(a.value.doubleValue AS VARCHAR)) AS DOUBLE) NOT BETWEEN 0 AND 1e15
+                        OR TRY_CAST(coalesce(a.value.stringValue, a.value.intValue,
+                        CAST(a.value.doubleValue AS VARCHAR)) AS DOUBLE) % 1 <> 0, true)),
+                lambda a: [a.key, coalesce(a.value.stringValue, a.value.intValue,
+                    CAST(a.value.doubleValue AS VARCHAR), CAST(a.value.boolValue AS VARCHAR), '(not a number)')]
+            ) AS bad_tokens,
+            false AS aggregate
+        FROM spans s
+        WHERE coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+                s.reasoning_tokens) IS NOT NULL
+            OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
+                AND (list_contains($operations, s.gen_ai_operation)
+                    OR len(list_filter(s.attributes, lambda a: list_contains($keys, a.key))) > 0))
+        """,
+        {"keys": keys, "operations": list(MODEL_CALL_OPERATIONS)},
+    )
+
+
+def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
+    """Price each candidate in Python (genai-prices is a Python library); write the prices back."""
+    con = store.con
+    rows = con.execute(
+        """
+        SELECT c.trace_id, c.span_id, c.start_ns, c.provider, c.response_model, c.request_model,
+            c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_creation_tokens, c.reasoning_tokens,
+            c.bad_tokens, c.aggregate, src.path
+        FROM cost_candidates c LEFT JOIN sources src USING (source_id)
+        """
+    ).fetchall()
+    out: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "status", "cost_pico", "priced_as")}
+    cache: dict[tuple[Any, ...], tuple[str, int | None, str | None]] = {}
+    unknown_providers: Counter[str] = Counter()
+    unpriced: Counter[tuple[str, str]] = Counter()
+    bad: list[str] = []
+    known: dict[str, bool] = {}
+    for trace_id, span_id, start_ns, provider, response, request, *counts, bad_tokens, aggregate, path in rows:
+        tokens_in = counts[:5]
+        if aggregate:
+            result: tuple[str, int | None, str | None] = ("aggregate", None, None)
+        elif bad_tokens:
+            key, value = bad_tokens[0]
+            bad.append(f"{path}: span {span_id}: {key} = {value!r} is not a token count; the call is left unpriced")
+            result = ("invalid tokens", None, None)
+        elif all(c is None for c in tokens_in[:2]):
+            result = ("no usage", None, None)
+        else:
+            tokens = _tokens(tokens_in)
+            minute = start_ns // 60_000_000_000
+            cache_key = (provider, response, request, tokens, minute)
+            if cache_key not in cache:
+                at = datetime.fromtimestamp(start_ns / 1e9, tz=UTC)
+                price = book.price(provider, (response, request), tokens, at)
+                if price is None:
+                    cache[cache_key] = ("no price", None, None)
+                else:
+                    priced_as = price.model if price.source == "genai-prices" else f"{price.model} ({price.source})"
+                    cache[cache_key] = ("priced", to_pico(price.usd), priced_as)
+            result = cache[cache_key]
+            if result[0] == "no price":
+                unpriced[(provider or "", response or request or "")] += 1
+        if provider and not aggregate:
+            if provider not in known:
+                known[provider] = book.known_provider(provider)
+            if not known[provider]:
+                unknown_providers[provider] += 1
+        out["trace_id"].append(trace_id)
+        out["span_id"].append(span_id)
+        out["status"].append(result[0])
+        out["cost_pico"].append(result[1])
+        out["priced_as"].append(result[2])
+    for provider, n in sorted(unknown_providers.items()):
+        ledger.notes.append(
+            f"provider {provider!r} ({n} LLM call{'s' if n != 1 else ''}) is unknown to genai-prices "
+            f"(as {provider_id(provider)!r}): its models are looked up by name alone"
+        )
+    for (provider, model), n in sorted(unpriced.items()):
+        ledger.notes.append(
+            f"no price for model {model!r}{f' of {provider!r}' if provider else ''} "
+            f"({n} LLM call{'s' if n != 1 else ''}): not counted in costs; give it a price with --prices"
+        )
+    ledger.notes.extend(bad[:10])
+    if len(bad) > 10:
+        ledger.notes.append(f"… and {len(bad) - 10} more spans with invalid token counts")
+    prices = pa.table(
+        {
+            "trace_id": pa.array(out["trace_id"], pa.string()),
+            "span_id": pa.array(out["span_id"], pa.string()),
+            "status": pa.array(out["status"], pa.string()),
+            "cost_pico": pa.array(out["cost_pico"], pa.int64()),
+            "priced_as": pa.array(out["priced_as"], pa.string()),
+        }
+    )
+    con.register("cost_prices_arrow", prices)
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE cost_llm AS
+            SELECT c.* EXCLUDE (bad_tokens, aggregate, response_model, request_model), p.status,
+                CAST(p.cost_pico AS HUGEINT) AS cost_pico, p.priced_as
+            FROM cost_candidates c JOIN cost_prices_arrow p USING (trace_id, span_id)
+            """
+        )
+    finally:
+        con.unregister("cost_prices_arrow")
+    con.execute("DROP TABLE cost_candidates")
+
+
+def _tokens(counts: list[int | None]) -> Tokens:
+    """Usage as the conventions count it. A producer that counts input without the cache (as
+    Anthropic's API reports it) shows cache reads and writes beyond its input: they are added."""
+    input_, output, cache_read, cache_write, reasoning = (int(c or 0) for c in counts)
+    if cache_read + cache_write > input_:
+        input_ += cache_read + cache_write
+    return Tokens(input_, output, cache_read, cache_write, reasoning)
+
+
+def _mark_aggregates(store: Store) -> None:
+    """A span whose descendants have usage of their own holds a total (an agent run's): never priced."""
+    store.con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cost_ancestors AS
+        WITH RECURSIVE multi AS (
+            SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1
+        ), tree AS (
+            SELECT trace_id, span_id, parent_span_id FROM spans SEMI JOIN multi USING (trace_id)
+        ), up(trace_id, ancestor, depth) AS (
+            SELECT c.trace_id, c.parent_span_id, 1 FROM cost_candidates c SEMI JOIN multi USING (trace_id)
+            WHERE c.parent_span_id IS NOT NULL
+            UNION ALL
+            SELECT up.trace_id, t.parent_span_id, up.depth + 1
+            FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.ancestor
+            WHERE t.parent_span_id IS NOT NULL AND up.depth < 100
+        )
+        SELECT DISTINCT trace_id, ancestor AS span_id FROM up
+        """
+    )
+    store.con.execute(
+        """
+        UPDATE cost_candidates SET aggregate = true
+        FROM cost_ancestors a WHERE a.trace_id = cost_candidates.trace_id AND a.span_id = cost_candidates.span_id
+        """
+    )
+    store.con.execute("DROP TABLE cost_ancestors")
+
+
+_LINKS = """
+CREATE OR REPLACE TEMP TABLE cost_links AS
+WITH steps AS (
+    SELECT trace_id, span_id AS llm, start_ns, end_ns FROM cost_llm WHERE status <> 'aggregate'
+), calls AS (
+    SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
+)
+SELECT c.side, c.trace_id, c.call, s.llm, 'asked' AS link
+FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
+UNION ALL
+SELECT c.side, c.trace_id, c.call, s.llm, 'read' AS link
+FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
+"""
+
+# Equal shares to the pico-dollar: the first (cost mod n) links get one more, so they add up exactly.
+_SHARES = """
+CREATE OR REPLACE TEMP TABLE cost_shares AS
+SELECT k.side, k.trace_id, k.call, k.llm, k.link, l.provider, l.model, l.status,
+    l.cost_pico // k.n + CASE WHEN k.rn <= l.cost_pico % k.n THEN 1 ELSE 0 END AS amount_pico,
+    l.input_tokens / k.n AS input_tokens,
+    l.output_tokens / k.n AS output_tokens,
+    l.cache_read_tokens / k.n AS cache_read_tokens,
+    l.cache_creation_tokens / k.n AS cache_creation_tokens
+FROM (
+    SELECT *, count(*) OVER w AS n, row_number() OVER (w ORDER BY call, link) AS rn
+    FROM cost_links WINDOW w AS (PARTITION BY side, trace_id, llm)
+) k
+JOIN cost_llm l ON l.trace_id = k.trace_id AND l.span_id = k.llm
+"""
+
+
+def _fixed_prices(store: Store, book: PriceBook) -> None:
+    con = store.con
+    con.execute("CREATE OR REPLACE TEMP TABLE cost_fixed (kind VARCHAR, name VARCHAR, pico HUGEINT)")
+    rows = [("tool", name, to_pico(usd)) for name, usd in book.tools.items()]
+    rows += [("server", name, to_pico(usd)) for name, usd in book.servers.items()]
+    if rows:
+        con.executemany("INSERT INTO cost_fixed VALUES (?, ?, ?)", rows)
+
+
+def _values(store: Store, attribute: str | None) -> None:
+    """The numeric value of ``attribute`` on each span that carries it."""
+    con = store.con
+    con.execute("CREATE OR REPLACE TEMP TABLE cost_values (trace_id VARCHAR, span_id VARCHAR, value DOUBLE)")
+    if attribute:
+        con.execute(
+            """
+            INSERT INTO cost_values
+            SELECT trace_id, span_id, TRY_CAST(coalesce(CAST(v.doubleValue AS VARCHAR), v.intValue, v.stringValue)
+                AS DOUBLE) AS value
+            FROM (SELECT trace_id, span_id, list_filter(attributes, lambda a: a.key = $name)[1].value AS v FROM spans)
+            WHERE v IS NOT NULL
+            """,
+            {"name": attribute},
+        )
+
+
+_CALLS = """
+CREATE OR REPLACE TEMP TABLE cost_calls AS
+WITH shares AS (
+    SELECT side, trace_id, call AS span_id, sum(amount_pico) AS inference_pico,
+        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+        sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
+    FROM cost_shares GROUP BY ALL
+)
+SELECT c.side, c.trace_id, c.span_id, c.tool, c.server, c.client, c.session, c.session_key, c.method, c.target,
+    c.transport, c.protocol_version, c.start_ns, c.failed, false AS is_notification,
+    coalesce(t.pico, s.pico, 0) AS fixed_pico,
+    coalesce(sh.inference_pico, 0) AS inference_pico,
+    coalesce(t.pico, s.pico, 0) + coalesce(sh.inference_pico, 0) AS total_pico,
+    coalesce(sh.input_tokens, 0) AS input_tokens, coalesce(sh.output_tokens, 0) AS output_tokens,
+    coalesce(sh.cache_read_tokens, 0) AS cache_read_tokens,
+    coalesce(sh.cache_creation_tokens, 0) AS cache_creation_tokens,
+    v.value
+FROM mcp_calls c
+LEFT JOIN shares sh USING (side, trace_id, span_id)
+LEFT JOIN cost_fixed t ON t.kind = 'tool' AND t.name = c.tool
+LEFT JOIN cost_fixed s ON s.kind = 'server' AND s.name = c.server
+LEFT JOIN cost_values v USING (trace_id, span_id)
+WHERE c.method = 'tools/call'
+"""
