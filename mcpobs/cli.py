@@ -251,6 +251,9 @@ def analyze_command(
     timeout, cancelled, transport, other. A session is mcp.session.id, else the
     trace; a recovery is a call that retries a failed one (same method and
     target, and the same arguments where they are recorded).
+
+    --cost adds what the LLM calls cost and which tool calls spent it (see
+    mcpobs cost --help); --prices or --value-attr imply it.
     """
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
     query = _query(by, view, default_views, since, until, tool, server, side, top, sort, output_format)

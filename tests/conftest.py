@@ -99,3 +99,38 @@ def write_lines(path: Path, requests: list[Any]) -> Path:
 
 def span_ids(n: int) -> list[str]:
     return [f"{i + 1:016x}" for i in range(n)]
+
+
+def llm_span(
+    *,
+    trace: str = "5b8efff798038103d269b633813fc60c",
+    span_id: str,
+    parent: str = "",
+    model: str = "gpt-4o-mini",
+    provider: str | None = "openai",
+    start: int = 1_760_000_000_000_000_000,
+    duration_ns: int = 100_000_000,
+    usage: dict[str, Any] | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One OTLP JSON span of an LLM call as the GenAI semantic conventions trace it.
+
+    ``usage`` keys are the ends of ``gen_ai.usage.*`` names (``input_tokens``,
+    ``cache_read.input_tokens``, …); values are written as they are given.
+    """
+    attrs: dict[str, Any] = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model}
+    if provider is not None:
+        attrs["gen_ai.provider.name"] = provider
+    attrs.update({f"gen_ai.usage.{k}": v for k, v in (usage or {}).items()})
+    attrs.update(attributes or {})
+    return {
+        "traceId": trace,
+        "spanId": span_id,
+        "parentSpanId": parent,
+        "name": f"chat {model}",
+        "kind": 3,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + duration_ns),
+        "attributes": [{"key": k, "value": any_value(v)} for k, v in attrs.items()],
+        "status": {},
+    }

@@ -27,18 +27,28 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert commands[1] in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-def test_readme_sample_output_is_what_analyze_prints() -> None:
+def _console_examples() -> list[tuple[str, str]]:
+    """Each ```console block of the README that runs mcpobs on a bundled file: its command, its output."""
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("```console\n$ mcpobs analyze sample_traces/mcp_agent_session.jsonl", 1)[1]
-    shown_args, shown = block.split("\n", 1)
-    shown = shown.split("```", 1)[0]
+    found = re.findall(r"```console\n\$ (mcpobs [^\n]+)\n(.*?)```", readme, flags=re.DOTALL)
+    return [(command, shown) for command, shown in found if (ROOT / command.split()[2]).exists()]
+
+
+def test_readme_shows_examples_of_analyze_and_cost() -> None:
+    commands = [command.split()[1] for command, _ in _console_examples()]
+    assert "analyze" in commands
+    assert "cost" in commands
+
+
+@pytest.mark.parametrize(("command", "shown"), _console_examples(), ids=[c.split()[1] for c, _ in _console_examples()])
+def test_readme_example_output_is_what_mcpobs_prints(command: str, shown: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mcpobs.cli", "analyze", "sample_traces/mcp_agent_session.jsonl", *shown_args.split()],
+        [sys.executable, "-m", "mcpobs.cli", *command.split()[1:]],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
-        env={"COLUMNS": "110", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
     )
 
     def norm(text: str) -> list[str]:

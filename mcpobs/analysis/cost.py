@@ -55,10 +55,10 @@ def money(pico: Any) -> Decimal | None:
 
 
 def per(total: Any, count: Any) -> Decimal | None:
-    """pico-dollars / count as USD, None when count is zero."""
+    """pico-dollars / count as USD to the pico-dollar, None when count is zero."""
     if total is None or not count:
         return None
-    return (Decimal(int(total)) / Decimal(count)).scaleb(-12)
+    return (Decimal(int(total)) / Decimal(count)).quantize(Decimal(1)).scaleb(-12)
 
 
 def _run(store: Store, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -117,8 +117,8 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         JOIN session_outcomes USING (side, session_key) GROUP BY side
     ),
     sides AS (
-        SELECT DISTINCT side FROM cost_calls
-        UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cost_calls)
+        SELECT DISTINCT side FROM cost_calls WHERE {where}
+        UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cost_calls WHERE {where})
     )
     SELECT sides.side, totals.llm_calls, totals.unpriced, totals.token_pico,
         coalesce(attributed.pico, 0), totals.token_pico - coalesce(attributed.pico, 0),
@@ -195,7 +195,7 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("value", Unit.NUMBER, "sum of the --value-attr attribute over all spans"),
         Column("value_per_cost", Unit.NUMBER, "value / total_cost", "value/$"),
     )
-    return Table("cost", "Cost", columns, tuple(out))
+    return Table("cost", "Cost", columns, tuple(out), vertical=True)
 
 
 def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
@@ -213,7 +213,7 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
             JOIN cost_shares s ON s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id
             UNION ALL BY NAME
             SELECT c.* EXCLUDE (inference_pico, total_pico, input_tokens, output_tokens),
-                NULL AS model, 0 AS inference_pico, 0 AS input_tokens, 0 AS output_tokens
+                '(tool cost)' AS model, 0 AS inference_pico, 0 AS input_tokens, 0 AS output_tokens
             FROM cost_calls c WHERE {where} AND (fixed_pico > 0 OR NOT EXISTS (
                 SELECT 1 FROM cost_shares s WHERE s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id))
         ),"""
@@ -231,7 +231,8 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     SELECT {keys}, count(*) AS calls, count(*) FILTER (NOT failed) AS successes,
         sum(total_pico) AS total_pico, sum(inference_pico), sum(fixed_pico),
         quantile_cont(CAST(total_pico AS DECIMAL(38, 0)), [0.5, 0.95]), max(total_pico),
-        sum(input_tokens) + sum(output_tokens), sum(input_tokens), sum(output_tokens), sum(value)
+        round(sum(input_tokens) + sum(output_tokens), 1), round(sum(input_tokens), 1), round(sum(output_tokens), 1),
+        sum(value)
     FROM per_call GROUP BY ALL
     ORDER BY total_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
     {f"LIMIT {int(query.top)}" if query.top else ""}
@@ -258,7 +259,7 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
                 tokens,
                 input_tokens,
                 output_tokens,
-                tokens / calls if calls else None,
+                round(tokens / calls, 1) if calls else None,
                 value,
                 _ratio(value, money(total)),
             )
@@ -308,7 +309,7 @@ def costly_sessions(store: Store, query: Query, where: str, params: dict[str, An
     )
     SELECT side, any_value(session) AS session, count(*) AS calls, count(*) FILTER (failed) AS errors,
         any_value(o.succeeded), sum(inference_pico), sum(fixed_pico), sum(total_pico) AS total_pico,
-        sum(input_tokens) + sum(output_tokens), any_value(v.value), make_timestamp(min(start_ns) // 1000)
+        round(sum(input_tokens) + sum(output_tokens), 1), any_value(v.value), make_timestamp(min(start_ns) // 1000)
     FROM cost_calls LEFT JOIN session_outcomes o USING (side, session_key)
         LEFT JOIN session_values v USING (side, session_key)
     WHERE {where}

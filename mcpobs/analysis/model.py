@@ -45,6 +45,8 @@ class Table:
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Any, ...], ...]
+    # a few wide rows (one per side): people read it turned, a figure per line
+    vertical: bool = False
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as dictionaries keyed by column name."""

@@ -145,12 +145,12 @@ def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
                 if price is None:
                     cache[cache_key] = ("no price", None, None)
                 else:
-                    priced_as = price.model if price.source == "genai-prices" else f"{price.model} ({price.source})"
+                    priced_as = price.model if price.source == "genai-prices" else "price file"
                     cache[cache_key] = ("priced", to_pico(price.usd), priced_as)
             result = cache[cache_key]
             if result[0] == "no price":
                 unpriced[(provider or "", response or request or "")] += 1
-        if provider and not aggregate:
+        if provider and result[0] in ("priced", "no price") and result[2] != "price file":
             if provider not in known:
                 known[provider] = book.known_provider(provider)
             if not known[provider]:

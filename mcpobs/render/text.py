@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from mcpobs.analysis.model import Analysis, Table, Unit
+from mcpobs.analysis.model import Analysis, Column, Table, Unit
 
 MISSING = "—"
 
@@ -59,21 +59,42 @@ def _shown(table: Table) -> list[int]:
     return [i for i in range(len(table.columns)) if any(row[i] is not None for row in table.rows)]
 
 
+def turned(table: Table) -> Table:
+    """A table with a row per column: the first column's values head the new columns."""
+    if not table.rows:
+        return table
+    key = table.columns[0]
+    heads = [format_value(row[0], key.unit) if row[0] is not None else "all" for row in table.rows]
+    columns = (Column("figure", Unit.TEXT), *(Column(h, Unit.TEXT) for h in heads))
+    # turned, there is room for each figure's full name: the one JSON, CSV and alert rules use
+    rows = tuple(
+        (column.name, *(format_value(row[i], column.unit) for row in table.rows))
+        for i, column in enumerate(table.columns[1:], 1)
+        if any(row[i] is not None for row in table.rows)
+    )
+    return Table(table.name, table.title, columns, rows)
+
+
 def render_table(analysis: Analysis, console: Console) -> None:
     """Every section as a rich table on ``console``, columns with no value left out."""
     for table in analysis.tables:
+        is_turned = table.vertical and bool(table.rows)
+        table = turned(table) if is_turned else table
         shown = _shown(table)
         rich_table = RichTable(
             title=table.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
         )
         for i in shown:
             column = table.columns[i]
-            numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG)
+            numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
+            # a number folded over two lines misreads; long names may fold, short ones keep their width
+            longest = max((len(format_value(row[i], column.unit)) for row in table.rows), default=0)
             rich_table.add_column(
                 column.header,
                 justify="right" if numeric else "left",
-                no_wrap=numeric,  # a number folded over two lines misreads; names may fold
+                no_wrap=numeric,
                 overflow="fold",
+                min_width=None if numeric else min(longest, 28),
             )
         for row in table.rows:
             rich_table.add_row(*(format_value(row[i], table.columns[i].unit) for i in shown))
@@ -86,6 +107,7 @@ def render_markdown(analysis: Analysis) -> str:
     """Every section as a GitHub-flavoured Markdown table under a heading."""
     parts = []
     for table in analysis.tables:
+        table = turned(table) if table.vertical else table
         lines = [f"## {table.title}", ""]
         lines.append("| " + " | ".join(c.name for c in table.columns) + " |")
         lines.append("|" + "|".join("---" if c.unit is Unit.TEXT else "---:" for c in table.columns) + "|")
@@ -140,7 +162,7 @@ def render_json(analysis: Analysis) -> str:
 def _plain(value: Any) -> Any:
     # money as exact decimal text: a JSON number would be read back as a float
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value.normalize(), "f")
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):
