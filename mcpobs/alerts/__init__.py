@@ -1,0 +1,1 @@
+"""Alert rules: conditions over the analysis figures, evaluated without ``eval``."""
