@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, ns, select_groups
+from mcpobs.analysis.sql import GROUPINGS, select_groups, time_window
 from mcpobs.cost.prices import from_pico
 from mcpobs.store import Store
 
@@ -70,12 +70,7 @@ def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
     """LLM calls in the query's time range (the other filters narrow tool calls, not LLM calls)."""
     clauses = ["status <> 'aggregate'"]
     params: dict[str, Any] = {}
-    if query.since:
-        clauses.append("start_ns >= $since")
-        params["since"] = ns(query.since)
-    if query.until:
-        clauses.append("start_ns < $until")
-        params["until"] = ns(query.until)
+    time_window(query, clauses, params)
     return " AND ".join(clauses), params
 
 

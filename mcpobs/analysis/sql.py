@@ -25,12 +25,7 @@ def filters(query: Query) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (over mcp_calls' columns) and bound parameters of the query's filters."""
     clauses = ["NOT is_notification"]
     params: dict[str, Any] = {}
-    if query.since:
-        clauses.append("start_ns >= $since")
-        params["since"] = ns(query.since)
-    if query.until:
-        clauses.append("start_ns < $until")
-        params["until"] = ns(query.until)
+    time_window(query, clauses, params)
     if query.tools:
         clauses.append("tool IN (SELECT unnest($tools))")
         params["tools"] = list(query.tools)
@@ -41,6 +36,16 @@ def filters(query: Query) -> tuple[str, dict[str, Any]]:
         clauses.append("side = $side")
         params["side"] = query.side
     return " AND ".join(clauses), params
+
+
+def time_window(query: Query, clauses: list[str], params: dict[str, Any]) -> None:
+    """Add the query's --since/--until, on ``start_ns``, to ``clauses`` and ``params``."""
+    if query.since:
+        clauses.append("start_ns >= $since")
+        params["since"] = ns(query.since)
+    if query.until:
+        clauses.append("start_ns < $until")
+        params["until"] = ns(query.until)
 
 
 def select_groups(columns: list[str]) -> str:
