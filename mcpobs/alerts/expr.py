@@ -28,7 +28,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Value = float | str | bool | None
@@ -49,69 +49,45 @@ class ExprError(Exception):
 
 
 # ------------------------------------------------------------------------------------------------
-# syntax tree: frozen dataclasses, so two parses of the same text compare equal
+# syntax tree: frozen dataclasses; equal when the same condition, wherever it was written
 # ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Number:
     value: float
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return repr(self.value) if not self.value.is_integer() else str(int(self.value))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Number) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
 
 
 @dataclass(frozen=True)
 class String:
     value: str
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return '"' + self.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, String) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
 
 
 @dataclass(frozen=True)
 class Name:
     name: str
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return self.name
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Name) and self.name == other.name
-
-    def __hash__(self) -> int:
-        return hash(self.name)
 
 
 @dataclass(frozen=True)
 class Unary:
     op: str  # "-" or "not"
     operand: Node
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return f"(-{self.operand})" if self.op == "-" else f"(not {self.operand})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unary) and (self.op, self.operand) == (other.op, other.operand)
-
-    def __hash__(self) -> int:
-        return hash((self.op, self.operand))
 
 
 @dataclass(frozen=True)
@@ -119,16 +95,10 @@ class Binary:
     op: str
     left: Node
     right: Node
-    column: int = 0
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return f"({self.left} {self.op} {self.right})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Binary) and (self.op, self.left, self.right) == (other.op, other.left, other.right)
-
-    def __hash__(self) -> int:
-        return hash((self.op, self.left, self.right))
 
 
 Node = Number | String | Name | Unary | Binary
