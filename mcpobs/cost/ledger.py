@@ -36,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
-from mcpobs.ingest.dialects import TOKEN_KEYS
+from mcpobs.ingest.dialects import TOKEN_KEYS, value_text
 from mcpobs.store import Store
 
 # Operations of a GenAI span that is one call to a model, priced or not.
@@ -88,13 +88,12 @@ def _llm_candidates(store: Store) -> None:
             s.{", s.".join(_TOKEN_COLUMNS)},
             -- a token count that is no whole number of tokens, or is negative: the key and the value as written
             list_transform(
-                list_filter(s.attributes, lambda a: list_contains($keys, a.key)
-                    AND coalesce(TRY_CAST(coalesce(a.value.stringValue, a.value.intValue,
-                        CAST(a.value.doubleValue AS VARCHAR)) AS DOUBLE) NOT BETWEEN 0 AND 1e15
-                        OR TRY_CAST(coalesce(a.value.stringValue, a.value.intValue,
-                        CAST(a.value.doubleValue AS VARCHAR)) AS DOUBLE) % 1 <> 0, true)),
-                lambda a: [a.key, coalesce(a.value.stringValue, a.value.intValue,
-                    CAST(a.value.doubleValue AS VARCHAR), CAST(a.value.boolValue AS VARCHAR), '(not a number)')]
+                list_filter(
+                    list_transform(list_filter(s.attributes, lambda a: list_contains($keys, a.key)),
+                        lambda a: {{'key': a.key, 'text': {value_text("a.value")}}}),
+                    lambda t: NOT coalesce(TRY_CAST(t.text AS DOUBLE) BETWEEN 0 AND 1e15
+                        AND TRY_CAST(t.text AS DOUBLE) % 1 = 0, false)),
+                lambda t: [t.key, coalesce(t.text, '(not a number)')]
             ) AS bad_tokens,
             false AS aggregate
         FROM spans s
@@ -281,10 +280,9 @@ def _values(store: Store, attribute: str | None) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE cost_values (trace_id VARCHAR, span_id VARCHAR, value DOUBLE)")
     if attribute:
         con.execute(
-            """
+            f"""
             INSERT INTO cost_values
-            SELECT trace_id, span_id, TRY_CAST(coalesce(CAST(v.doubleValue AS VARCHAR), v.intValue, v.stringValue)
-                AS DOUBLE) AS value
+            SELECT trace_id, span_id, TRY_CAST({value_text("v")} AS DOUBLE) AS value
             FROM (SELECT trace_id, span_id, list_filter(attributes, lambda a: a.key = $name)[1].value AS v FROM spans)
             WHERE v IS NOT NULL
             """,

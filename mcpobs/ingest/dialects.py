@@ -88,14 +88,18 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def attribute_values(attrs: str) -> str:
-    """SQL for the list of a span's attribute values as text, parallel to its keys."""
+def value_text(value: str) -> str:
+    """SQL for an OTLP AnyValue (the SQL ``value``) as text: its string, integer, boolean or double."""
     return (
         # intValue through HUGEINT: text that is no integer fails the load, as validate says
-        f"list_transform({attrs}, lambda a: coalesce(a.value.stringValue, "
-        f"CAST(CAST(a.value.intValue AS HUGEINT) AS VARCHAR), "
-        f"CAST(a.value.boolValue AS VARCHAR), CAST(a.value.doubleValue AS VARCHAR)))"
+        f"coalesce({value}.stringValue, CAST(CAST({value}.intValue AS HUGEINT) AS VARCHAR), "
+        f"CAST({value}.boolValue AS VARCHAR), CAST({value}.doubleValue AS VARCHAR))"
     )
+
+
+def attribute_values(attrs: str) -> str:
+    """SQL for the list of a span's attribute values as text, parallel to its keys."""
+    return f"list_transform({attrs}, lambda a: {value_text('a.value')})"
 
 
 def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
