@@ -138,13 +138,7 @@ class PriceBook:
 
     def known_provider(self, provider: str | None) -> bool:
         """Whether genai-prices knows ``provider`` (no provider at all counts as known)."""
-        if not provider:
-            return True
-        try:
-            get_snapshot().find_provider(None, provider_id(provider), None)
-        except LookupError:
-            return False
-        return True
+        return not provider or _known(provider_id(provider))
 
     def call_cost(self, tool: str | None, server: str | None) -> Decimal | None:
         """The fixed cost of one MCP tool call: the tool's price, else its server's, else none."""
@@ -175,25 +169,24 @@ def provider_id(provider: str) -> str:
     return PROVIDER_IDS.get(name, name)
 
 
-def _find(provider: str | None, model: str) -> tuple[str, str, ModelInfo] | None:
-    snapshot = get_snapshot()
-    pid = provider_id(provider) if provider else None
+def _known(pid: str) -> bool:
     try:
-        found_provider, info = snapshot.find_provider_model(model, None, pid, None)
+        get_snapshot().find_provider(None, pid, None)
     except LookupError:
-        if pid is None:
-            return None
-        # a provider genai-prices does not know (a gateway, a self-hosted endpoint): the model alone
+        return False
+    return True
+
+
+def _find(provider: str | None, model: str) -> tuple[str, str, ModelInfo] | None:
+    pid = provider_id(provider) if provider else None
+    # a provider genai-prices does not know (a gateway, a self-hosted endpoint): then the model alone
+    for candidate in (pid, None) if pid and not _known(pid) else (pid,):
         try:
-            snapshot.find_provider(None, pid, None)
+            found_provider, info = get_snapshot().find_provider_model(model, None, candidate, None)
         except LookupError:
-            try:
-                found_provider, info = snapshot.find_provider_model(model, None, None, None)
-            except LookupError:
-                return None
-        else:
-            return None
-    return found_provider.id, info.id, info
+            continue
+        return found_provider.id, info.id, info
+    return None
 
 
 def load_prices(path: Path) -> PriceBook:
