@@ -17,8 +17,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from mcpobs import __version__
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
+from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
+from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
@@ -126,6 +128,14 @@ UntilOption = Annotated[str | None, typer.Option(help="Only calls starting befor
 ToolOption = Annotated[list[str] | None, typer.Option("--tool", help="Only these tools.")]
 ServerOption = Annotated[list[str] | None, typer.Option("--server", help="Only these servers.")]
 SideOption = Annotated[str | None, typer.Option(help="Only the client or the server side of calls (default: both).")]
+WhereOption = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        help=f'Only calls matching this filter, e.g. \'tool == "search" and side == "server"\'. '
+        f"Fields: {', '.join(FIELDS)}.",
+    ),
+]
 TopOption = Annotated[int | None, typer.Option(min=1, help="Show only the first N rows of each section.")]
 
 
@@ -228,6 +238,7 @@ def analyze_command(
     tool: ToolOption = None,
     server: ServerOption = None,
     side: SideOption = None,
+    where: WhereOption = None,
     top: TopOption = None,
     sort: Annotated[
         str, typer.Option(help=f"Order call rows by this column, largest first: {', '.join(SORTABLE)}.")
@@ -256,7 +267,7 @@ def analyze_command(
     mcpobs cost --help); --prices or --value-attr imply it.
     """
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
-    query = _query(by, view, default_views, since, until, tool, server, side, top, sort, output_format)
+    query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
     _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
 
@@ -270,6 +281,7 @@ def _query(
     tool: list[str] | None,
     server: list[str] | None,
     side: str | None,
+    where: str | None,
     top: int | None,
     sort: str,
     output_format: OutputFormat,
@@ -285,11 +297,21 @@ def _query(
         tools=_split(tool),
         servers=_split(server),
         side=side,
+        where=_where(where),
         sort=sort,
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load
     return query
+
+
+def _where(text: str | None) -> Node | None:
+    if text is None:
+        return None
+    try:
+        return parse_where(text)
+    except ExprError as e:
+        raise UsageError(f"--where: column {e.column}: {e.message}") from None
 
 
 def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions:
@@ -380,6 +402,7 @@ def cost_command(
     tool: ToolOption = None,
     server: ServerOption = None,
     side: SideOption = None,
+    where: WhereOption = None,
     top: Annotated[
         int | None,
         typer.Option(min=1, help=f"Show only the first N rows of each section (costliest: {DEFAULT_TOP})."),
@@ -407,7 +430,7 @@ def cost_command(
     sessions whose last call to each target succeeded; value_per_cost = the sum
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
-    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, top, "calls", output_format)
+    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, "calls", output_format)
     _need_input(files, db, "cost")
     _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
 

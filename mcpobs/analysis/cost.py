@@ -335,7 +335,7 @@ def costly_sessions(store: Store, query: Query, where: str, params: dict[str, An
 def costly_traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The traces that cost the most: all their LLM calls, attributed or not, and their tools' fixed costs."""
     window, window_params = _llm_window(query)
-    narrowed = bool(query.tools or query.servers or query.side)
+    narrowed = bool(query.tools or query.servers or query.side or query.where)
     sql = f"""
     WITH llm AS (
         SELECT trace_id, count(*) AS llm_calls, sum(cost_pico) AS token_pico,

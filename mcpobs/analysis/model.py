@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from mcpobs.expr import Node
+
 
 class Unit(Enum):
     """How a column's values read: renderers format by this, never by name."""
@@ -65,6 +67,7 @@ class Query:
     tools: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()
     side: str | None = None
+    where: Node | None = None  # a filter over the calls' fields (mcpobs.analysis.sql.FIELDS)
     sort: str = "calls"
     top: int | None = None
 

@@ -152,90 +152,106 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
 # Sessions and calls group on the hashes the load made (mcpobs.ingest.dialects.keys).
 # Each call after a failed one of the same call is a recovery: that is every failure
 # of the same call but the last call, if that one failed too. Only calls that failed
-# at least once are grouped that finely: they are few.
+# at least once are grouped that finely: they are few. {keys} are extra grouping
+# columns (a session's calls to one tool, say), each ending in a comma.
 _SESSION_ROWS = """
 , selected AS (
-    SELECT side, session_key AS session, {label} failed, start_ns, end_ns, call_key AS call
+    SELECT side, {keys} session_key, {label} failed, start_ns, end_ns, call_key AS call
     FROM calls WHERE {where}
 ), retried AS (
-    SELECT any_value(side) AS side, any_value(session) AS session,
+    SELECT side, {names} session_key,
         count(*) FILTER (failed) - arg_max(failed, start_ns)::INT AS recoveries,
         arg_max(failed, start_ns) AS last_failed
     FROM selected WHERE call IN (SELECT call FROM selected WHERE failed)
-    GROUP BY call
+    GROUP BY side, {names} session_key, call
 ), sessions AS (
     SELECT * EXCLUDE (recoveries, any_last_failed),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded
     FROM (
-        SELECT side, session, {servers}
+        SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (failed) AS errors,
             (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns
-        FROM selected GROUP BY side, session
+        FROM selected GROUP BY ALL
     )
     LEFT JOIN (
-        SELECT side, session, sum(recoveries) AS recoveries, bool_or(last_failed) AS any_last_failed
-        FROM retried GROUP BY side, session
-    ) USING (side, session)
+        SELECT side, {names} session_key, sum(recoveries) AS recoveries, bool_or(last_failed) AS any_last_failed
+        FROM retried GROUP BY ALL
+    ) USING (side, {names} session_key)
 )
 """
 
+SESSION_FIGURES = (
+    Column("sessions", Unit.COUNT, "by mcp.session.id, else by trace where a revision has no sessions"),
+    Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded", "success %"),
+    Column("recoveries", Unit.COUNT, "calls retrying a failed call, all sessions"),
+    Column("session_recovery_max", Unit.COUNT, "most recoveries in one session", "max recov."),
+    Column("calls_per_session", Unit.COUNT, "mean", "calls/session"),
+    Column("duration_p50_ms", Unit.MS, "session duration", "p50 ms"),
+    Column("duration_p95_ms", Unit.MS, label="p95 ms"),
+    Column("duration_max_ms", Unit.MS, label="max ms"),
+)
 
-def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
-    """Per session when grouped by session, else one summary row per side."""
-    listing = "session" in query.by
+
+def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[str, Any]) -> Table:
+    """Per side and ``by`` group (a grouping of GROUPINGS): the figures of :data:`SESSION_FIGURES`,
+    each session counted on the group's calls alone (a session's calls to one tool, with ``by=("tool",)``)."""
+    groups, extra = _group(Query(by=by))
     head = _CALLS + _SESSION_ROWS.format(
-        where=where,
-        # only a listing of sessions shows their ids and servers: the summary need not gather them
-        label="session AS label, server," if listing else "",
-        servers="any_value(label) AS label, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,"
-        if listing
-        else "",
+        where=where + extra,
+        keys="".join(f"{GROUPINGS[g]} AS {g}, " for g in by),
+        names="".join(f"{g}, " for g in by),
+        label="",
+        servers="",
     )
-    if listing:
-        sql = f"""{head}
-        SELECT side, label AS session, servers, calls, errors, duration_ms, recoveries, succeeded,
-            make_timestamp(start_ns // 1000) AS started
-        FROM sessions ORDER BY duration_ms DESC, label{f" LIMIT {int(query.top)}" if query.top else ""}
-        """
-        columns = (
-            Column("side", Unit.TEXT),
-            Column("session", Unit.TEXT),
-            Column("servers", Unit.TEXT),
-            Column("calls", Unit.COUNT),
-            Column("errors", Unit.COUNT),
-            Column("duration_ms", Unit.MS, "first call's start to last call's end", "duration ms"),
-            Column(
-                "recoveries",
-                Unit.COUNT,
-                "calls retrying a failed call (same method, target and arguments)",
-                "recoveries",
-            ),
-            Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
-            Column("started", Unit.TIME),
-        )
-        return Table("sessions", "Sessions", columns, rows(store, sql, params))
+    keys = ", ".join(groups)
     sql = f"""{head}
     SELECT * EXCLUDE (duration, duration_max_ms), duration[1], duration[2], duration_max_ms FROM (
-    SELECT side, count(*) AS sessions,
+    SELECT {keys}, count(*) AS sessions,
         avg(succeeded::INT) AS session_success_rate,
         sum(recoveries) AS recoveries,
         max(recoveries) AS session_recovery_max,
         avg(calls) AS calls_per_session,
         quantile_cont(duration_ms, [0.5, 0.95]) AS duration,
         max(duration_ms) AS duration_max_ms
-    FROM sessions GROUP BY side
-    ) ORDER BY side
+    FROM sessions GROUP BY ALL
+    ) ORDER BY {keys}
+    """
+    columns = tuple(Column(g, Unit.TEXT) for g in groups) + SESSION_FIGURES
+    return Table("sessions", "Sessions", columns, rows(store, sql, params))
+
+
+def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Per session when grouped by session, else one summary row per side."""
+    if "session" not in query.by:
+        return session_figures(store, (), where, params)
+    head = _CALLS + _SESSION_ROWS.format(
+        where=where,
+        keys="",
+        names="",
+        # only a listing of sessions shows their ids and servers
+        label="session AS label, server,",
+        servers="any_value(label) AS label, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,",
+    )
+    sql = f"""{head}
+    SELECT side, label AS session, servers, calls, errors, duration_ms, recoveries, succeeded,
+        make_timestamp(start_ns // 1000) AS started
+    FROM sessions ORDER BY duration_ms DESC, label{f" LIMIT {int(query.top)}" if query.top else ""}
     """
     columns = (
         Column("side", Unit.TEXT),
-        Column("sessions", Unit.COUNT, "by mcp.session.id, else by trace where a revision has no sessions"),
-        Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded", "success %"),
-        Column("recoveries", Unit.COUNT, "calls retrying a failed call, all sessions"),
-        Column("session_recovery_max", Unit.COUNT, "most recoveries in one session", "max recov."),
-        Column("calls_per_session", Unit.COUNT, "mean", "calls/session"),
-        Column("duration_p50_ms", Unit.MS, "session duration", "p50 ms"),
-        Column("duration_p95_ms", Unit.MS, label="p95 ms"),
-        Column("duration_max_ms", Unit.MS, label="max ms"),
+        Column("session", Unit.TEXT),
+        Column("servers", Unit.TEXT),
+        Column("calls", Unit.COUNT),
+        Column("errors", Unit.COUNT),
+        Column("duration_ms", Unit.MS, "first call's start to last call's end", "duration ms"),
+        Column(
+            "recoveries",
+            Unit.COUNT,
+            "calls retrying a failed call (same method, target and arguments)",
+            "recoveries",
+        ),
+        Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
+        Column("started", Unit.TIME),
     )
     return Table("sessions", "Sessions", columns, rows(store, sql, params))
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcpobs.analysis.model import Query
+from mcpobs.expr import Binary, Kind, Name, Node, Number, String, Unary, check, parse
 from mcpobs.store import Store
 
 # --by name -> the mcp_calls column it groups on.
@@ -19,6 +20,33 @@ GROUPINGS: dict[str, str] = {
     "transport": "transport",
     "protocol": "protocol_version",
 }
+
+# --where field -> the column it reads, in mcp_calls and in the cost ledger's cost_calls alike.
+FIELDS: dict[str, str] = {**GROUPINGS, "side": "side"}
+FIELD_KINDS: dict[str, Kind] = dict.fromkeys(FIELDS, "string")
+
+
+def parse_where(text: str) -> Node:
+    """A ``--where`` filter such as ``tool == "search" and side == "server"``, checked against
+    :data:`FIELDS`; :class:`~mcpobs.expr.ExprError` says where it goes wrong."""
+    node = parse(text)
+    check(node, FIELD_KINDS, noun="field")
+    return node
+
+
+def where_sql(node: Node, params: dict[str, Any]) -> str:
+    """A checked filter as SQL; its literals become bound parameters added to ``params``."""
+    if isinstance(node, Name):
+        return FIELDS[node.name]
+    if isinstance(node, Number | String):
+        key = f"where_{len(params)}"
+        params[key] = node.value
+        return f"${key}"
+    if isinstance(node, Unary):
+        return f"({'NOT' if node.op == 'not' else '-'} {where_sql(node.operand, params)})"
+    assert isinstance(node, Binary)
+    op = {"==": "=", "!=": "<>", "and": "AND", "or": "OR"}.get(node.op, node.op)
+    return f"({where_sql(node.left, params)} {op} {where_sql(node.right, params)})"
 
 
 def filters(query: Query) -> tuple[str, dict[str, Any]]:
@@ -35,6 +63,8 @@ def filters(query: Query) -> tuple[str, dict[str, Any]]:
     if query.side:
         clauses.append("side = $side")
         params["side"] = query.side
+    if query.where is not None:
+        clauses.append(where_sql(query.where, params))
     return " AND ".join(clauses), params
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import genai_prices
@@ -19,6 +19,7 @@ from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import ModelInfo, ModelPrice
 
 from mcpobs.errors import InputError
+from mcpobs.yamldoc import Problem, Reader
 
 PICO = Decimal(10) ** 12
 
@@ -90,17 +91,8 @@ class Price:
     source: str  # "genai-prices" or the price file's path
 
 
-@dataclass(frozen=True)
-class PriceProblem:
-    """Something in a price file that could not be used: where, and what."""
-
-    path: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+# Something in a price file that could not be used: where, and what.
+PriceProblem = Problem
 
 
 @dataclass
@@ -211,14 +203,8 @@ def load_prices(path: Path) -> PriceBook:
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(path, f"cannot read the price file: {getattr(e, 'strerror', None) or e}") from None
     book = PriceBook(source=str(path))
-    reader = _Reader(str(path), book.problems)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        book.problems.append(PriceProblem(str(path), line, column, f"not valid YAML: {e.problem}"))
-        return book
+    reader = Reader(str(path), book.problems)
+    root = reader.compose(text)
     if root is None:
         return book
     for key, value in reader.mapping(root, "the price file"):
@@ -238,7 +224,7 @@ def load_prices(path: Path) -> PriceBook:
     return book
 
 
-def _read_model(reader: _Reader, book: PriceBook, name: yaml.ScalarNode, entry: yaml.Node) -> None:
+def _read_model(reader: Reader, book: PriceBook, name: yaml.ScalarNode, entry: yaml.Node) -> None:
     prices: dict[str, Decimal] = {}
     provider: str | None = None
     for key, value in reader.mapping(entry, f"model {name.value!r}"):
@@ -260,50 +246,3 @@ def _read_model(reader: _Reader, book: PriceBook, name: yaml.ScalarNode, entry: 
         reader.problem(name, f"model {name.value!r} needs input_mtok and output_mtok")
         return
     book.models[(name.value.lower(), provider)] = ModelPrice(**prices)
-
-
-class _Reader:
-    """Walks a composed YAML document, noting each problem with its line and column."""
-
-    def __init__(self, path: str, problems: list[PriceProblem]) -> None:
-        self.path = path
-        self.problems = problems
-
-    def problem(self, node: yaml.Node, message: str) -> None:
-        mark = node.start_mark
-        self.problems.append(PriceProblem(self.path, mark.line + 1, mark.column + 1, message))
-
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
-        if isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null"):
-            return []
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of names to values")
-            return []
-        pairs: list[tuple[yaml.ScalarNode, yaml.Node]] = []
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                pairs.append((key, value))
-            else:
-                self.problem(key, f"{what}: a key must be a plain name")
-        return pairs
-
-    def amount(self, node: yaml.Node, what: str) -> Decimal | None:
-        """A price in USD, read from the scalar's own text so no float ever rounds it."""
-        text = node.value if isinstance(node, yaml.ScalarNode) else None
-        try:
-            amount = Decimal(str(text).replace("_", "")) if isinstance(text, str) else None
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite():
-            self.problem(node, f"{what} must be a number, got {_shown(node)}")
-            return None
-        if amount < 0:
-            self.problem(node, f"{what} must not be negative, got {text}")
-            return None
-        return amount
-
-
-def _shown(node: yaml.Node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        return repr(node.value)
-    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"

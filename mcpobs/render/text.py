@@ -150,6 +150,7 @@ def render_json(analysis: Analysis) -> str:
             "tools": list(query.tools),
             "servers": list(query.servers),
             "side": query.side,
+            "where": None if query.where is None else str(query.where),
             "sort": query.sort,
             "top": query.top,
         },

@@ -6,11 +6,15 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mcpobs.analysis import Query, analyze
+from mcpobs.analysis.queries import session_figures
+from mcpobs.analysis.sql import filters, parse_where
 from mcpobs.errors import UsageError
+from mcpobs.expr import ExprError
 from mcpobs.ingest import load
 from mcpobs.store import Store
 from tests.conftest import DIALECTS, SAMPLE, request, span, write_lines
@@ -116,6 +120,39 @@ def test_filters_by_tool_server_side_and_time(semconv: Store) -> None:
     assert sum(r["calls"] for r in late.table("calls").records()) == 2 * 6
     early = analyze(semconv, Query(views=("calls",), until=datetime(2026, 11, 20, 9, 1)))
     assert sum(r["calls"] for r in early.table("calls").records()) == 2 * 6
+
+
+def test_where_filters_like_the_options_and_joins_with_or_and_not(semconv: Store) -> None:
+    def calls(**kw: Any) -> list[tuple[str, str, int]]:
+        rows = analyze(semconv, Query(views=("calls",), **kw)).table("calls").records()
+        return sorted((r["side"], r["tool"], r["calls"]) for r in rows)
+
+    assert calls(where=parse_where('tool == "search-flights" and side == "server"')) == calls(
+        tools=("search-flights",), side="server"
+    )
+    assert calls(where=parse_where('not (side == "client") or tool == "nope"')) == calls(side="server")
+    # a comparison with a field that has no value is unknown, and an unknown call is left out
+    methods = analyze(semconv, Query(by=("method",), views=("calls",), where=parse_where('tool != "x"')))
+    assert {r["method"] for r in methods.table("calls").records()} == {"tools/call"}
+
+
+def test_where_checks_its_fields() -> None:
+    with pytest.raises(ExprError, match="unknown field 'tol'; did you mean 'tool'") as error:
+        parse_where('tol == "a"')
+    assert error.value.column == 1
+    with pytest.raises(ExprError, match="cannot compare a string with a number"):
+        parse_where("tool == 3")
+
+
+def test_session_figures_per_tool_count_each_sessions_calls_to_that_tool(semconv: Store) -> None:
+    where, params = filters(Query(side="client"))
+    per_tool = {r["tool"]: r for r in session_figures(semconv, ("tool",), where, params).records()}
+    assert set(per_tool) == {"get-weather", "search-flights"}
+    overall = session_figures(semconv, (), where, params).records()[0]
+    # the one recovery of the file is a get-weather retry
+    assert per_tool["get-weather"]["recoveries"] == overall["recoveries"] == 1
+    assert per_tool["search-flights"]["recoveries"] == 0
+    assert per_tool["get-weather"]["sessions"] <= overall["sessions"]
 
 
 def test_top_and_sort(semconv: Store) -> None:

@@ -1,4 +1,4 @@
-"""The condition language of alert rules: parsed by hand, never ``eval``.
+"""The condition language of alert rules and ``--where`` filters: parsed by hand, never ``eval``.
 
 ::
 
@@ -275,29 +275,29 @@ def parse(text: str) -> Node:
 # ------------------------------------------------------------------------------------------------
 
 
-def check(node: Node, names: Mapping[str, Kind], *, want: Kind = "bool") -> None:
-    """Refuse unknown names (with a did-you-mean) and operands of the wrong type."""
-    got = _kind(node, names)
+def check(node: Node, names: Mapping[str, Kind], *, want: Kind = "bool", noun: str = "metric") -> None:
+    """Refuse unknown names (with a did-you-mean; ``noun`` says what a name is) and operands of the wrong type."""
+    got = _kind(node, names, noun)
     if got != want:
         raise ExprError(f"the condition must be a comparison, not a {got}", _column(node))
 
 
-def _kind(node: Node, names: Mapping[str, Kind]) -> Kind:
+def _kind(node: Node, names: Mapping[str, Kind], noun: str) -> Kind:
     if isinstance(node, Number):
         return "number"
     if isinstance(node, String):
         return "string"
     if isinstance(node, Name):
         if node.name not in names:
-            raise ExprError(unknown_name(node.name, names), node.column)
+            raise ExprError(unknown_name(node.name, names, noun), node.column)
         return names[node.name]
     if isinstance(node, Unary):
-        inner = _kind(node.operand, names)
+        inner = _kind(node.operand, names, noun)
         want: Kind = "bool" if node.op == "not" else "number"
         if inner != want:
             raise ExprError(f"'{node.op}' needs a {_noun(want)}, not a {inner}", node.column)
         return want
-    left, right = _kind(node.left, names), _kind(node.right, names)
+    left, right = _kind(node.left, names, noun), _kind(node.right, names, noun)
     if node.op in ("and", "or"):
         for side, kind in ((node.left, left), (node.right, right)):
             if kind != "bool":
@@ -323,13 +323,13 @@ def _column(node: Node) -> int:
     return node.column
 
 
-def unknown_name(name: str, names: Mapping[str, Kind] | list[str]) -> str:
+def unknown_name(name: str, names: Mapping[str, Kind] | list[str], noun: str = "metric") -> str:
     """'unknown metric …', with the nearest names, and all of them when none is near."""
     known = sorted(names)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if close:
-        return f"unknown metric {name!r}; did you mean {' or '.join(repr(c) for c in close)}?"
-    return f"unknown metric {name!r}; known: {', '.join(known)}"
+        return f"unknown {noun} {name!r}; did you mean {' or '.join(repr(c) for c in close)}?"
+    return f"unknown {noun} {name!r}; known: {', '.join(known)}"
 
 
 def names_in(node: Node) -> set[str]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcpobs.alerts.expr import Binary, ExprError, Kind, Name, Node, Number, String, Unary, check, evaluate, parse
+from mcpobs.expr import Binary, ExprError, Kind, Name, Node, Number, String, Unary, check, evaluate, parse
 
 METRICS: dict[str, Kind] = {
     "error_rate": "number",
