@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -15,8 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mcpobs import __version__
+from mcpobs.alerts import STARTER, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
+from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
@@ -24,6 +28,9 @@ from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
+from mcpobs.render.alerts import AlertFormat, metrics_json, metrics_table, render_github, render_junit
+from mcpobs.render.alerts import render_json as render_alerts_json
+from mcpobs.render.alerts import render_text as render_alerts_text
 from mcpobs.store import Store, StoreOptions
 
 P = ParamSpec("P")
@@ -47,7 +54,9 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except McpobsError as error:
-            _stderr().print(f"mcpobs: error: {error}", markup=False, soft_wrap=True)
+            err = _stderr()
+            for line in error.lines():
+                err.print(f"mcpobs: error: {line}", markup=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(error)) from None
         except KeyboardInterrupt:
             _stderr().print("mcpobs: interrupted", markup=False)
@@ -152,7 +161,7 @@ def _open_store(db: Path | None, memory_limit: str, files: list[str] | None = No
     return Store(StoreOptions(path=db, memory_limit=memory_limit, expected_input_bytes=expected))
 
 
-def _load(store: Store, files: list[str], skip_invalid: bool) -> LoadReport:
+def _load(store: Store, files: list[str], skip_invalid: bool, what: str = "") -> LoadReport:
     err = _stderr()
     if not err.is_terminal:
         report = load(store, files, skip_invalid=skip_invalid)
@@ -173,11 +182,11 @@ def _load(store: Store, files: list[str], skip_invalid: bool) -> LoadReport:
                 bar.update(tasks[source.name], completed=done if done is not None else 0.0)
 
             report = load(store, files, skip_invalid=skip_invalid, progress=progress)
-    _summarize(report, err)
+    _summarize(report, err, what)
     return report
 
 
-def _summarize(report: LoadReport, err: Console) -> None:
+def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
     shown = 0
     for source in report.sources:
         for problem in source.skipped_lines:
@@ -194,7 +203,7 @@ def _summarize(report: LoadReport, err: Console) -> None:
         parts.append(f"{report.duplicate_spans:,} duplicate spans ignored")
     if report.skipped_lines:
         parts.append(f"{report.skipped_lines:,} invalid lines skipped")
-    err.print("mcpobs: " + ", ".join(parts), markup=False)
+    err.print("mcpobs: " + what + ", ".join(parts), markup=False)
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -481,6 +490,124 @@ def export_command(
             raise UsageError(f"{parquet}: cannot write: {e}") from None
     for path in written:
         sys.stdout.write(f"{path}\n")
+
+
+class FailOn(StrEnum):
+    info = "info"
+    warning = "warning"
+    critical = "critical"
+
+
+@app.command(
+    "check-alerts",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs check-alerts --init\n\n"
+        "  mcpobs check-alerts --rules alerts.yaml traces.jsonl\n\n"
+        "  mcpobs check-alerts --rules alerts.yaml pr/*.jsonl --baseline main/*.jsonl --format github\n\n"
+        "  mcpobs check-alerts --list-metrics\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def check_alerts_command(
+    files: Files = None,
+    *,
+    rules: Annotated[Path | None, typer.Option("--rules", "-r", help="The YAML rules file.")] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline",
+            help="Trace files (or a directory or glob) that baseline.<metric> reads, e.g. the main branch's; "
+            "repeatable.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="The lowest severity that fails the run (exit 1) when it fires.")
+    ] = FailOn.warning,
+    output_format: Annotated[AlertFormat, typer.Option("--format", "-f", help="Output format.")] = AlertFormat.text,
+    output: OutputOption = None,
+    prices: PricesOption = None,
+    db: DbOption = None,
+    list_metrics: Annotated[
+        bool, typer.Option("--list-metrics", help="List the metrics conditions can name, and exit.")
+    ] = False,
+    init: Annotated[
+        bool, typer.Option("--init", help="Write a starter rules file (--rules, default alerts.yaml), and exit.")
+    ] = False,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """Check alert rules against trace files: exit 1 when one fires, so CI can gate on it.
+
+    Each rule has a name and a condition over the metrics analyze reports
+    (error_rate > 0.05, token_cost > 100, session_recovery > 3,
+    latency_p95_ms > baseline.latency_p95_ms * 1.2), and optionally a scope
+    (global, tool, server, session, model: checked per group), a where filter,
+    a severity (info, warning, critical), min_calls and a description. A group
+    with too few calls, or without a value the condition needs, has no verdict:
+    it neither fires nor passes. The rules file is checked before any data is
+    loaded; every problem in it is reported as FILE:LINE:COL (exit 2).
+    """
+    if list_metrics:
+        if output_format is AlertFormat.json:
+            _write(metrics_json(), output)
+        else:
+            metrics_table(_stdout_console())
+        return
+    if init:
+        _init_rules(rules or Path("alerts.yaml"))
+        return
+    if rules is None:
+        raise UsageError("name the rules file with --rules (mcpobs check-alerts --init writes a starter)")
+    ruleset = load_rules(rules)
+    needing = ruleset.needs_baseline
+    if needing and not baseline:
+        names = ", ".join(repr(r.name) for r in needing)
+        raise UsageError(f"{rules}: {names} compare with baseline.* metrics: give the baseline files with --baseline")
+    _need_input(files, db, "check")
+    cost = _cost_options(prices, None)
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(_open_store(db, memory_limit, files))
+        if files:
+            _load(store, files, skip_invalid)
+        figures = Figures(store, cost)
+        before: Figures | None = None
+        if baseline:
+            base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
+            _load(base_store, baseline, skip_invalid, "baseline: ")
+            before = Figures(base_store, cost)
+        outcome = check_alerts(ruleset, figures, before, fail_on.value)
+    err = _stderr()
+    for note in outcome.notes:
+        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    if output_format is AlertFormat.text and output is None:
+        render_alerts_text(outcome, _stdout_console())
+    elif output_format is AlertFormat.text:
+        console = Console(file=None, record=True, width=160, force_terminal=False)
+        with console.capture():
+            render_alerts_text(outcome, console)
+        _write(console.export_text(), output)
+    else:
+        renderers = {
+            AlertFormat.json: render_alerts_json,
+            AlertFormat.junit: render_junit,
+            AlertFormat.github: render_github,
+        }
+        _write(renderers[output_format](outcome), output)
+    if outcome.failed:
+        raise typer.Exit(ExitCode.ALERT)
+
+
+def _init_rules(path: Path) -> None:
+    if path.exists():
+        raise UsageError(f"{path}: already exists; not overwritten")
+    try:
+        path.write_text(STARTER)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    _stderr().print(
+        f"mcpobs: wrote {path}: check with mcpobs check-alerts --rules {path} FILES", markup=False, soft_wrap=True
+    )
 
 
 def main() -> None:

@@ -22,9 +22,14 @@ class ExitCode(IntEnum):
 
 
 class McpobsError(Exception):
-    """Base of every error mcpobs reports to a user: the message is one line."""
+    """Base of every error mcpobs reports to a user: the message is one line (or, for a file
+    with several problems, one line per problem: :meth:`lines`)."""
 
     exit_code = ExitCode.INPUT
+
+    def lines(self) -> list[str]:
+        """The message as the lines to print, each one whole."""
+        return [str(self)]
 
 
 class UsageError(McpobsError):

@@ -334,13 +334,18 @@ def unknown_name(name: str, names: Mapping[str, Kind] | list[str], noun: str = "
 
 def names_in(node: Node) -> set[str]:
     """Every name the condition reads."""
+    return {name.name for name in name_nodes(node)}
+
+
+def name_nodes(node: Node) -> list[Name]:
+    """Every name in the condition, in the order written (with their columns)."""
     if isinstance(node, Name):
-        return {node.name}
+        return [node]
     if isinstance(node, Unary):
-        return names_in(node.operand)
+        return name_nodes(node.operand)
     if isinstance(node, Binary):
-        return names_in(node.left) | names_in(node.right)
-    return set()
+        return name_nodes(node.left) + name_nodes(node.right)
+    return []
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ _LATENCY = (
     Column("latency_p99_ms", Unit.MS, "99th percentile duration", "p99 ms"),
     Column("latency_max_ms", Unit.MS, "longest call", "max ms"),
 )
-_CALL_METRICS = (
+CALL_FIGURES = (
     Column("calls", Unit.COUNT, "requests answered or failed (notifications are not calls)"),
     Column("errors", Unit.COUNT, "calls that failed: a JSON-RPC error, an isError result, a timeout, …"),
     Column("error_rate", Unit.RATE, "errors / calls", "error %"),
@@ -32,7 +33,7 @@ _CALL_METRICS = (
     Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),
     Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded", "ttfr p95"),
 )
-SORTABLE = tuple(c.name for c in _CALL_METRICS)
+SORTABLE = tuple(c.name for c in CALL_FIGURES)
 
 
 def check(query: Query) -> None:
@@ -59,17 +60,10 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     """
     check(query)
     where, params = filters(query)
-    builders = {
-        "calls": _calls,
-        "errors": _errors,
-        "sessions": _sessions,
-        "traces": _traces,
-        **cost_sections.BUILDERS,
-    }
     notes: tuple[str, ...] = ()
     if any(v in COST_VIEWS for v in query.views):
         notes = tuple(build(store, cost or CostOptions()).notes)
-    tables = tuple(builders[v](store, query, where, params) for v in query.views)
+    tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     spans, calls, first, last = _one(
         store,
         f"SELECT (SELECT count(*) FROM spans), count(*), min(start_ns), max(end_ns) FROM calls WHERE {where}",
@@ -114,7 +108,7 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
         GROUP BY ALL
     ) {order_limit(query, query.sort, len(groups))}
     """
-    columns = tuple(Column(g, Unit.TEXT) for g in groups) + _CALL_METRICS
+    columns = tuple(Column(g, Unit.TEXT) for g in groups) + CALL_FIGURES
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
     return Table("calls", f"{title} by {', '.join(query.by)}", columns, rows(store, sql, params))
 
@@ -286,6 +280,17 @@ def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("size_max_bytes", Unit.BYTES, label="bytes max"),
     )
     return Table("traces", "Traces", columns, rows(store, sql, params))
+
+
+# Each section's builder: (store, query, WHERE clause and its parameters from filters(query)) -> Table.
+# The cost sections read the ledger, which mcpobs.cost.build must have written first.
+SECTIONS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
+    "calls": _calls,
+    "errors": _errors,
+    "sessions": _sessions,
+    "traces": _traces,
+    **cost_sections.BUILDERS,
+}
 
 
 def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:

@@ -127,7 +127,7 @@ def render_csv(table: Table) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(c.name for c in table.columns)
     for row in table.rows:
-        writer.writerow(_plain(v) for v in row)
+        writer.writerow(plain(v) for v in row)
     return out.getvalue()
 
 
@@ -138,15 +138,15 @@ def render_json(analysis: Analysis) -> str:
         "summary": {
             "spans": analysis.spans,
             "calls": analysis.calls,
-            "first_start": _plain(analysis.first_start),
-            "last_end": _plain(analysis.last_end),
+            "first_start": plain(analysis.first_start),
+            "last_end": plain(analysis.last_end),
             "sources": list(analysis.sources),
             "notes": list(analysis.notes),
         },
         "query": {
             "by": list(query.by),
-            "since": _plain(query.since),
-            "until": _plain(query.until),
+            "since": plain(query.since),
+            "until": plain(query.until),
             "tools": list(query.tools),
             "servers": list(query.servers),
             "side": query.side,
@@ -156,11 +156,11 @@ def render_json(analysis: Analysis) -> str:
         },
     }
     for table in analysis.tables:
-        document[table.name] = [{k: _plain(v) for k, v in record.items()} for record in table.records()]
+        document[table.name] = [{k: plain(v) for k, v in record.items()} for record in table.records()]
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     # money as exact decimal text: a JSON number would be read back as a float
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")

@@ -1,0 +1,212 @@
+"""The figures alert rules compare, each a column of an analysis section: one list shared with analyze.
+
+A metric is measured per *scope*: ``global`` (one group per side), ``tool``,
+``server`` or ``session`` (a group per side and name), or ``model`` (a group per
+model of the LLM calls). Each scope reads the figure from the section that
+groups that way, so a rule on ``error_rate`` per tool sees exactly the number
+``mcpobs analyze`` prints in that tool's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mcpobs.analysis.model import Column, Query, Table, Unit
+from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, session_figures
+from mcpobs.analysis.sql import filters
+from mcpobs.cost import CostOptions, build
+from mcpobs.expr import Node, evaluate
+from mcpobs.store import Store
+
+SCOPES = ("global", "tool", "server", "session", "model")
+CALL_SCOPES = ("global", "tool", "server", "session")
+# The fields a filter may read: a call's for the call scopes, an LLM call's for the model scope.
+MODEL_FIELDS = ("model", "provider")
+
+# One group of a scope: its key columns and their values, e.g. (("side", "client"), ("tool", "search")).
+Group = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure a rule can name: what it means, and where each scope reads it (section, column)."""
+
+    name: str
+    unit: Unit
+    description: str
+    sources: Mapping[str, tuple[str, str]]
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(s for s in SCOPES if s in self.sources)
+
+
+def _from(column: Column, section: str, name: str = "") -> Metric:
+    sources = {scope: (section, column.name) for scope in CALL_SCOPES}
+    return Metric(name or column.name, column.unit, column.description, sources)
+
+
+_SESSION_NAMES = {
+    "session_recovery_max": "session_recovery",
+    "duration_p50_ms": "session_duration_p50_ms",
+    "duration_p95_ms": "session_duration_p95_ms",
+    "duration_max_ms": "session_duration_max_ms",
+}
+
+
+# A cost section -> the scopes that read it.
+_COST_SECTIONS = {"cost": ("global",), "call_cost": ("tool", "server", "session"), "models": ("model",)}
+
+
+def _cost(name: str, unit: Unit, description: str, *sections: str, column: str = "") -> Metric:
+    """A cost figure read from the given sections (the cost summary, the tool-call cost table, the
+    per-model table), each under the column ``column`` (the metric's own name by default)."""
+    sources = {scope: (section, column or name) for section in sections for scope in _COST_SECTIONS[section]}
+    return Metric(name, unit, description, sources)
+
+
+_ALL = ("cost", "call_cost", "models")
+METRICS: tuple[Metric, ...] = (
+    *(_from(c, "calls") for c in CALL_FIGURES),
+    *(_from(c, "sessions", _SESSION_NAMES.get(c.name, "")) for c in SESSION_FIGURES),
+    _cost(
+        "token_cost",
+        Unit.MONEY,
+        "USD of tokens: every LLM call (global), the calls' attributed share (tool, server, session), "
+        "the model's calls (model)",
+        *_ALL,
+    ),
+    _cost("tool_cost", Unit.MONEY, "USD of fixed per-call costs from --prices", "cost", "call_cost"),
+    _cost("total_cost", Unit.MONEY, "token_cost + tool_cost", "cost", "call_cost"),
+    _cost(
+        "cost_per_call", Unit.MONEY, "the tool calls' cost / tool calls (per priced LLM call in the model scope)", *_ALL
+    ),
+    _cost("cost_per_success", Unit.MONEY, "the tool calls' cost / tool calls that did not fail", "cost", "call_cost"),
+    _cost(
+        "cost_per_successful_session",
+        Unit.MONEY,
+        "the tool calls' cost / sessions whose last call to each target succeeded",
+        "cost",
+    ),
+    _cost("unattributed_cost", Unit.MONEY, "token_cost no tool call accounts for", "cost"),
+    _cost("call_cost_p50", Unit.MONEY, "median cost of one tool call", "call_cost", column="cost_p50"),
+    _cost("call_cost_p95", Unit.MONEY, "95th percentile cost of one tool call", "call_cost", column="cost_p95"),
+    _cost("call_cost_max", Unit.MONEY, "the costliest tool call", "call_cost", column="cost_max"),
+    _cost("tokens", Unit.COUNT, "input + output tokens", *_ALL),
+    _cost("input_tokens", Unit.COUNT, "input tokens, cached ones included", *_ALL),
+    _cost("output_tokens", Unit.COUNT, "output tokens, reasoning included", *_ALL),
+    _cost("tokens_per_call", Unit.COUNT, "tokens / tool calls", "call_cost"),
+    _cost("llm_calls", Unit.COUNT, "LLM calls (spans with token usage)", "cost", "models"),
+    _cost("unpriced_llm_calls", Unit.COUNT, "LLM calls with no price or invalid usage", "cost", "models"),
+)
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+
+def sample_size(scope: str) -> str:
+    """The metric a rule's ``min_calls`` counts: tool or MCP calls, or LLM calls per model."""
+    return "llm_calls" if scope == "model" else "calls"
+
+
+def group_keys(scope: str) -> tuple[str, ...]:
+    """The columns that name a group of ``scope``."""
+    if scope == "model":
+        return ("model",)
+    return ("side",) if scope == "global" else ("side", scope)
+
+
+class Figures:
+    """Measures metrics on one loaded store, each section once per scope and filter.
+
+    The cost ledger is built the first time a cost figure is asked for; what it
+    could not price is in :attr:`notes`.
+    """
+
+    def __init__(self, store: Store, cost: CostOptions | None = None) -> None:
+        self.store = store
+        self.cost = cost or CostOptions()
+        self.notes: list[str] = []
+        self._ledger = False
+        self._tables: dict[tuple[str, str, Node | None], Table] = {}
+
+    def measure(self, scope: str, where: Node | None, names: Iterable[str]) -> dict[Group, dict[str, Any]]:
+        """Per group of ``scope`` among the calls ``where`` selects: the value of each metric named."""
+        if scope not in SCOPES:
+            raise ValueError(f"no scope {scope!r}")
+        out: dict[Group, dict[str, Any]] = {}
+        keys = group_keys(scope)
+        for name in sorted(set(names)):
+            section, column = BY_NAME[name].sources[scope]
+            table = self._table(scope, section, where)
+            for record in table.records():
+                group = tuple((k, record[k]) for k in keys)
+                out.setdefault(group, {})[name] = record[column]
+        return out
+
+    def _table(self, scope: str, section: str, where: Node | None) -> Table:
+        key = (scope, section, where)
+        if key not in self._tables:
+            if section in ("cost", "call_cost", "models") and not self._ledger:
+                self.notes.extend(build(self.store, self.cost).notes)
+                self._ledger = True
+            by = () if scope in ("global", "model") else (scope,)
+            if section == "models":
+                self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
+            else:
+                query = Query(by=by, where=where)
+                clause, params = filters(query)
+                if section == "sessions":
+                    self._tables[key] = session_figures(self.store, by, clause, params)
+                else:
+                    self._tables[key] = SECTIONS[section](self.store, query, clause, params)
+        return self._tables[key]
+
+
+def _per_model(table: Table, where: Node | None) -> Table:
+    """The per provider, model and status rows summed per model, those ``where`` selects."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in table.records():
+        if where is not None and evaluate(where, {"model": row["model"], "provider": row["provider"]}) is not True:
+            continue
+        total = totals.setdefault(
+            row["model"],
+            {"llm_calls": 0, "unpriced_llm_calls": 0, "token_cost": None, "input_tokens": 0, "output_tokens": 0},
+        )
+        total["llm_calls"] += row["llm_calls"]
+        if row["status"] == "priced":
+            total["token_cost"] = (total["token_cost"] or Decimal(0)) + row["token_cost"]
+        else:
+            total["unpriced_llm_calls"] += row["llm_calls"]
+        total["input_tokens"] += row["input_tokens"] or 0
+        total["output_tokens"] += row["output_tokens"] or 0
+    columns = (
+        Column("model", Unit.TEXT),
+        Column("llm_calls", Unit.COUNT),
+        Column("unpriced_llm_calls", Unit.COUNT),
+        Column("token_cost", Unit.MONEY),
+        Column("cost_per_call", Unit.MONEY),
+        Column("tokens", Unit.COUNT),
+        Column("input_tokens", Unit.COUNT),
+        Column("output_tokens", Unit.COUNT),
+    )
+    rows = []
+    for model, t in sorted(totals.items(), key=lambda item: str(item[0])):
+        priced = t["llm_calls"] - t["unpriced_llm_calls"]
+        per_call = (
+            (t["token_cost"] / priced).quantize(Decimal("1e-12")) if t["token_cost"] is not None and priced else None
+        )
+        rows.append(
+            (
+                model,
+                t["llm_calls"],
+                t["unpriced_llm_calls"],
+                t["token_cost"],
+                per_call,
+                t["input_tokens"] + t["output_tokens"],
+                t["input_tokens"],
+                t["output_tokens"],
+            )
+        )
+    return Table("models", "LLM calls by model", columns, tuple(rows))

@@ -1,0 +1,263 @@
+"""Render alert verdicts: a rich summary, JSON, JUnit XML and GitHub Actions annotations."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from mcpobs.alerts.check import Outcome, Status, Verdict
+from mcpobs.alerts.rules import BASELINE
+from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
+from mcpobs.analysis.model import Unit
+from mcpobs.render.text import MISSING, format_value, plain
+
+
+class AlertFormat(StrEnum):
+    """The output formats of ``check-alerts``."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+    github = "github"
+
+
+def reading(verdict: Verdict) -> str:
+    """What the condition read, as people read it: ``error_rate 33.3%, baseline.error_rate 5.0%``."""
+    return ", ".join(f"{name} {_value(name, value)}" for name, value in verdict.values.items())
+
+
+def _value(name: str, value: Any) -> str:
+    metric = BY_NAME.get(name.removeprefix(BASELINE))
+    unit = metric.unit if metric else Unit.NUMBER
+    text = format_value(value, unit)
+    return f"{text} ms" if unit is Unit.MS and value is not None else text
+
+
+def _result(outcome: Outcome, verdict: Verdict) -> str:
+    if verdict.status is Status.FIRED:
+        return "FIRED" if outcome.failing(verdict) else "fired"
+    return str(verdict.status)
+
+
+def summary_line(outcome: Outcome) -> str:
+    """One line: how many rules fired, and whether the run fails."""
+    fired = [v for v in outcome.verdicts if v.status is Status.FIRED]
+    failing = [v for v in fired if outcome.failing(v)]
+    rules = len(outcome.rules.rules)
+    parts = [
+        f"{rules} rule{'s' if rules != 1 else ''}",
+        f"{len(outcome.verdicts)} checks",
+        f"{len(fired)} fired",
+        f"{outcome.count(Status.NO_VERDICT)} without a verdict",
+    ]
+    verdict = (
+        f"FAILED: {len(failing)} at or above {outcome.fail_on}" if failing else f"passed (--fail-on {outcome.fail_on})"
+    )
+    return f"{', '.join(parts)}: {verdict}"
+
+
+def render_text(outcome: Outcome, console: Console) -> None:
+    """A table of the rules, one of the groups that fired or had no verdict, and the summary line."""
+    rules = RichTable(
+        title="Alert rules", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for header, right in (("rule", False), ("severity", False), ("scope", False), ("condition", False)):
+        rules.add_column(header, justify="right" if right else "left", overflow="fold")
+    for header in ("checked", "fired", "no verdict", "result"):
+        rules.add_column(header, justify="right", no_wrap=True)
+    for rule in outcome.rules.rules:
+        mine = [v for v in outcome.verdicts if v.rule is rule]
+        fired = [v for v in mine if v.status is Status.FIRED]
+        result = "FIRED" if any(outcome.failing(v) for v in fired) else "fired" if fired else "ok"
+        if not fired and all(v.status is Status.NO_VERDICT for v in mine):
+            result = "no verdict"
+        condition = rule.condition_text + (f"  where {rule.where_text}" if rule.where_text else "")
+        rules.add_row(
+            rule.name,
+            rule.severity,
+            rule.scope,
+            condition,
+            str(len(mine)),
+            str(len(fired)),
+            str(sum(v.status is Status.NO_VERDICT for v in mine)),
+            result,
+        )
+    console.print(rules)
+    shown = [v for v in outcome.verdicts if v.status is not Status.OK]
+    if shown:
+        # a line each, not a table: group names and values are as long as they are, and lines wrap well
+        console.print("Fired, and without a verdict", style="bold", markup=False, highlight=False)
+        console.print()
+        for v in sorted(shown, key=lambda v: (v.status is not Status.FIRED, -_severity(v), v.rule.line)):
+            why = f" ({v.reason})" if v.reason else ""
+            line = f" {_result(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print()
+    console.print(summary_line(outcome), markup=False, highlight=False)
+
+
+def _severity(verdict: Verdict) -> int:
+    return ("info", "warning", "critical").index(verdict.rule.severity)
+
+
+def render_json(outcome: Outcome) -> str:
+    """The rules, every verdict and the summary as one JSON document (money as decimal text)."""
+    document = {
+        "rules_file": outcome.rules.path,
+        "fail_on": outcome.fail_on,
+        "failed": outcome.failed,
+        "summary": {
+            "rules": len(outcome.rules.rules),
+            "checks": len(outcome.verdicts),
+            "fired": outcome.count(Status.FIRED),
+            "failing": sum(outcome.failing(v) for v in outcome.verdicts),
+            "ok": outcome.count(Status.OK),
+            "no_verdict": outcome.count(Status.NO_VERDICT),
+        },
+        "notes": list(outcome.notes),
+        "rules": [
+            {
+                "name": r.name,
+                "condition": r.condition_text,
+                "scope": r.scope,
+                "where": r.where_text or None,
+                "severity": r.severity,
+                "min_calls": r.min_calls,
+                "description": r.description or None,
+                "action": r.action or None,
+                "line": r.line,
+            }
+            for r in outcome.rules.rules
+        ],
+        "verdicts": [
+            {
+                "rule": v.rule.name,
+                "severity": v.rule.severity,
+                "scope": v.rule.scope,
+                "group": dict(v.group),
+                "status": v.status.value,
+                "failing": outcome.failing(v),
+                "values": {name: plain(value) for name, value in v.values.items()},
+                "reason": v.reason or None,
+            }
+            for v in outcome.verdicts
+        ],
+    }
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def render_junit(outcome: Outcome) -> str:
+    """JUnit XML: a test suite per rule, a test case per group. A failing verdict is a failure, a
+    missing verdict is skipped, a rule that fired below --fail-on passes and says so in system-out."""
+    total = len(outcome.verdicts)
+    failures = sum(outcome.failing(v) for v in outcome.verdicts)
+    root = ET.Element(
+        "testsuites",
+        {"name": "mcpobs check-alerts", "tests": str(total), "failures": str(failures), "errors": "0", "time": "0"},
+    )
+    for rule in outcome.rules.rules:
+        mine = [v for v in outcome.verdicts if v.rule is rule]
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": rule.name,
+                "tests": str(len(mine)),
+                "failures": str(sum(outcome.failing(v) for v in mine)),
+                "errors": "0",
+                "skipped": str(sum(v.status is Status.NO_VERDICT for v in mine)),
+                "time": "0",
+                "file": outcome.rules.path,
+            },
+        )
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (
+            ("condition", rule.condition_text),
+            ("scope", rule.scope),
+            ("where", rule.where_text),
+            ("severity", rule.severity),
+            ("min_calls", str(rule.min_calls)),
+            ("description", rule.description),
+            ("action", rule.action),
+        ):
+            if value:
+                ET.SubElement(properties, "property", {"name": name, "value": value})
+        for v in mine:
+            case = ET.SubElement(suite, "testcase", {"classname": rule.name, "name": v.label, "time": "0"})
+            message = f"{rule.condition_text}: {reading(v)}"
+            if outcome.failing(v):
+                failure = ET.SubElement(case, "failure", {"message": message, "type": rule.severity})
+                failure.text = _details(v)
+            elif v.status is Status.NO_VERDICT:
+                ET.SubElement(case, "skipped", {"message": f"no verdict: {v.reason}"})
+            elif v.status is Status.FIRED:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"fired at severity {rule.severity}, below --fail-on {outcome.fail_on}: {message}"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _details(v: Verdict) -> str:
+    lines = [f"rule: {v.rule.name} (line {v.rule.line})", f"condition: {v.rule.condition_text}"]
+    if v.rule.where_text:
+        lines.append(f"where: {v.rule.where_text}")
+    lines.append(f"group: {v.label}")
+    lines.extend(f"{name}: {_value(name, value)}" for name, value in v.values.items())
+    if v.rule.description:
+        lines.append(f"description: {v.rule.description}")
+    return "\n".join(lines)
+
+
+# severity -> the workflow command that shows it
+_GITHUB = {"critical": "error", "warning": "warning", "info": "notice"}
+
+
+def render_github(outcome: Outcome) -> str:
+    """A GitHub Actions annotation per group that fired, on the rule's line in the rules file."""
+    lines = []
+    for v in outcome.verdicts:
+        if v.status is not Status.FIRED:
+            continue
+        level = _GITHUB[v.rule.severity] if outcome.failing(v) else "notice"
+        props = f"file={_prop(outcome.rules.path)},line={v.rule.line},title={_prop(v.rule.name)}"
+        text = f"{v.label}: {reading(v)} ({v.rule.condition_text})"
+        lines.append(f"::{level} {props}::{_data(text)}")
+    lines.append(summary_line(outcome))
+    return "\n".join(lines) + "\n"
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def metrics_table(console: Console) -> None:
+    """Every metric a rule can name: its unit, the scopes that measure it, and what it means."""
+    table = RichTable(title="Metrics", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("metric", "unit", "scopes", "meaning"):
+        table.add_column(header, overflow="fold", no_wrap=header == "metric")
+    for metric in METRICS:
+        table.add_row(metric.name, metric.unit.value, ", ".join(metric.scopes), metric.description or MISSING)
+    console.print(table)
+
+
+def metrics_json() -> str:
+    return json.dumps([_metric(m) for m in METRICS], indent=2) + "\n"
+
+
+def _metric(metric: Metric) -> dict[str, Any]:
+    return {
+        "name": metric.name,
+        "unit": metric.unit.value,
+        "scopes": list(metric.scopes),
+        "description": metric.description,
+    }
