@@ -192,3 +192,33 @@ def test_fail_on_ranks_severities(agent: Store) -> None:
     assert _check(agent, rules, fail_on="info").failed
     assert _check(agent, rules, fail_on="warning").failed
     assert not _check(agent, rules, fail_on="critical").failed
+
+
+def test_baseline_on_the_bundled_samples(agent: Store) -> None:
+    """The first sample checked against the agent sample as its baseline: the same server's tools, timed apart."""
+    with Store() as current:
+        load(current, [str(ROOT / "sample_traces" / "mcp_agent_session.jsonl")])
+        outcome = _check(
+            current,
+            "  - name: r\n    condition: latency_p95_ms > baseline.latency_p95_ms * 1.2\n"
+            "    scope: tool\n    where: side == 'server'\n",
+            agent,
+        )
+        now = analyze(current, Query(views=("calls",), side="server")).table("calls").records()
+    then = analyze(agent, Query(views=("calls",), side="server")).table("calls").records()
+    p95_now = {r["tool"]: r["latency_p95_ms"] for r in now}
+    p95_then = {r["tool"]: r["latency_p95_ms"] for r in then}
+    got = {v.group[1][1]: v for v in outcome.verdicts}
+    assert set(got) == set(p95_now)
+    for tool, verdict in got.items():
+        assert verdict.values == {"latency_p95_ms": p95_now[tool], "baseline.latency_p95_ms": p95_then.get(tool)}
+        if tool not in p95_then:
+            assert verdict.status is Status.NO_VERDICT
+        else:
+            assert verdict.status is (Status.FIRED if p95_now[tool] > p95_then[tool] * 1.2 else Status.OK)
+    assert sorted(t for t, v in got.items() if v.status is Status.FIRED) == ["get_weather"]
+    assert sorted(t for t, v in got.items() if v.status is Status.NO_VERDICT) == [
+        "book_hotel",
+        "generate_report",
+        "get_forecast",
+    ]
