@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mcpobs import __version__
-from mcpobs.alerts import STARTER, check_alerts, load_rules
+from mcpobs.alerts import STARTER, RulesError, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
 from mcpobs.analysis.metrics import Figures
@@ -28,7 +28,14 @@ from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
-from mcpobs.render.alerts import AlertFormat, metrics_json, metrics_table, render_github, render_junit
+from mcpobs.render.alerts import (
+    AlertFormat,
+    metrics_json,
+    metrics_table,
+    render_github,
+    render_junit,
+    render_problems_github,
+)
 from mcpobs.render.alerts import render_json as render_alerts_json
 from mcpobs.render.alerts import render_text as render_alerts_text
 from mcpobs.store import Store, StoreOptions
@@ -559,7 +566,13 @@ def check_alerts_command(
         return
     if rules is None:
         raise UsageError("name the rules file with --rules (mcpobs check-alerts --init writes a starter)")
-    ruleset = load_rules(rules)
+    try:
+        ruleset = load_rules(rules)
+    except RulesError as error:
+        if output_format is AlertFormat.github:
+            # the problems as annotations on the rules file too, where the pull request shows them
+            _write(render_problems_github(error.problems), output)
+        raise
     needing = ruleset.needs_baseline
     if needing and not baseline:
         names = ", ".join(repr(r.name) for r in needing)

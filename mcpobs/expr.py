@@ -36,6 +36,8 @@ Kind = Literal["number", "string", "bool"]
 
 DURATION_MS = {"ms": 1.0, "s": 1_000.0, "m": 60_000.0, "h": 3_600_000.0}
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
+# Parentheses and prefix operators nested deeper than this are refused, not a RecursionError.
+MAX_DEPTH = 64
 KEYWORDS = ("and", "or", "not")
 
 
@@ -116,7 +118,7 @@ _TOKEN = re.compile(
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\))
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # digits are 0-9, names are ASCII: no other script's numerals
 )
 
 
@@ -156,6 +158,12 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
+
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(f"nested too deeply (more than {MAX_DEPTH} parentheses or prefix operators)", token.column)
 
     @property
     def token(self) -> _Token:
@@ -171,11 +179,12 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.token.kind == "end":
-            raise ExprError("empty condition", 1)
+            raise ExprError("empty expression", 1)
         node = self.or_()
         if self.token.kind != "end":
-            what = "a second comparison: join them with and/or" if self.at(*COMPARISONS) else repr(self.token.text)
-            raise ExprError(f"unexpected {what}", self.token.column)
+            if self.at(*COMPARISONS):
+                raise ExprError("a second comparison: join the two with and/or", self.token.column)
+            raise ExprError(f"unexpected {self.token.text!r}", self.token.column)
         return node
 
     def or_(self) -> Node:
@@ -195,7 +204,10 @@ class _Parser:
     def not_(self) -> Node:
         if self.at("not"):
             op = self.take()
-            return Unary("not", self.not_(), op.column)
+            self.deeper(op)
+            node = Unary("not", self.not_(), op.column)
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -222,7 +234,10 @@ class _Parser:
     def unary(self) -> Node:
         if self.at("-"):
             op = self.take()
-            return Unary("-", self.unary(), op.column)
+            self.deeper(op)
+            node = Unary("-", self.unary(), op.column)
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
@@ -238,7 +253,9 @@ class _Parser:
             return Name(token.text, token.column)
         if self.at("("):
             self.take()
+            self.deeper(token)
             node = self.or_()
+            self.depth -= 1
             if not self.at(")"):
                 raise ExprError(f"expected ')' to close the '(' at column {token.column}", self.token.column)
             self.take()

@@ -34,9 +34,11 @@ class Reader:
     def __init__(self, path: str, problems: list[Problem]) -> None:
         self.path = path
         self.problems = problems
+        self.source = ""
 
     def compose(self, text: str) -> yaml.Node | None:
         """The document's root node; None for an empty document or (noted) invalid YAML."""
+        self.source = text
         try:
             return yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as e:
@@ -57,11 +59,17 @@ class Reader:
             self.problem(node, f"{what} must be a mapping of names to values, not {shown(node)}")
             return []
         pairs: list[tuple[yaml.ScalarNode, yaml.Node]] = []
+        first: dict[str, int] = {}
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                pairs.append((key, value))
-            else:
+            if not isinstance(key, yaml.ScalarNode):
                 self.problem(key, f"{what}: a key must be a plain name")
+            else:
+                if key.value in first:
+                    # YAML would keep the last silently: a key written twice is a mistake to show (and
+                    # its value is still read, so the problems in it are shown too)
+                    self.problem(key, f"duplicate key {key.value!r} (first at line {first[key.value]})")
+                first.setdefault(key.value, key.start_mark.line + 1)
+                pairs.append((key, value))
         return pairs
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
@@ -72,6 +80,22 @@ class Reader:
             self.problem(node, f"{what} must be a list, not {shown(node)}")
             return []
         return list(node.value)
+
+    def positions(self, node: yaml.Node) -> list[tuple[int, int]] | None:
+        """The 1-based line and column in the file of each character of a scalar's value, then of
+        the place just after it; None where that cannot be told (a block or multi-line scalar)."""
+        if not isinstance(node, yaml.ScalarNode) or node.start_mark.line != node.end_mark.line:
+            return None
+        line, start, end = node.start_mark.line + 1, node.start_mark.index, node.end_mark.index
+        raw = self.source[start:end]
+        offset = 0
+        if raw.startswith("!"):  # a tag such as !!str before the value
+            offset = len(raw) - len(raw.split(None, 1)[1]) if len(raw.split(None, 1)) == 2 else len(raw)
+        chars, ends = _decoded(raw, offset, node.style)
+        if "".join(chars) != node.value:
+            return None
+        column = node.start_mark.column + 1
+        return [(line, column + i) for i in ends]
 
     def text(self, node: yaml.Node, what: str) -> str | None:
         """A scalar as the text it was written as, or None (noted) for a list, a mapping or nothing."""
@@ -106,6 +130,37 @@ class Reader:
             self.problem(node, f"{what} must not be negative, got {text}")
             return None
         return amount
+
+
+_ESCAPE_LENGTH = {"x": 2, "u": 4, "U": 8}
+
+
+def _decoded(raw: str, start: int, style: str | None) -> tuple[list[str], list[int]]:
+    """A one-line scalar's characters as YAML decodes them, each with its offset in ``raw``, and the
+    offset just past the value last."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    if style not in ("'", '"'):
+        text = raw[start:].rstrip()
+        return list(text), [*range(start, start + len(text)), start + len(text)]
+    i, end = start + 1, len(raw) - 1  # inside the quotes
+    while i < end:
+        offsets.append(i)
+        if style == "'" and raw.startswith("''", i):
+            chars.append("'")
+            i += 2
+        elif style == '"' and raw[i] == "\\" and i + 1 < end:
+            code = raw[i + 1]
+            size = _ESCAPE_LENGTH.get(code, 0)
+            chars.append(chr(int(raw[i + 2 : i + 2 + size], 16)) if size else _SIMPLE_ESCAPES.get(code, code))
+            i += 2 + size
+        else:
+            chars.append(raw[i])
+            i += 1
+    return chars, [*offsets, end]
+
+
+_SIMPLE_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", "e": "\x1b"}
 
 
 def is_null(node: yaml.Node) -> bool:

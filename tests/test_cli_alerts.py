@@ -121,7 +121,7 @@ def test_github_annotations_point_at_the_rule_and_escape_their_text(runner: CliR
     result = runner.invoke(app, ["check-alerts", "-r", rules, AGENT, "-f", "github"])
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"::error file={rules},line=2,title=errors%3A 5%25%2C or more::client: error_rate 5.0%25 (error_rate >= 5%25)"
+        f"::error file={rules},line=2,title=errors%3A 5%25%2C or more::client: error_rate 5%25 (error_rate >= 5%25)"
     )
     assert lines[1].startswith("::error ")
     assert lines[2].endswith("FAILED: 2 at or above warning")
@@ -267,3 +267,42 @@ def test_output_file(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert out.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')
+
+
+def test_names_are_shown_as_written_and_junit_holds_any_character(runner: CliRunner, tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path,
+        'alerts:\n  - name: "closing [/] tag [bold]x[/bold] \\x01 & ]]>"\n'
+        "    condition: error_rate > 0.05\n"
+        '    where: tool != "[link=http://evil]"\n',
+    )
+    text = runner.invoke(app, ["check-alerts", "-r", rules, AGENT])
+    assert text.exit_code == 1, text.stderr
+    assert "closing [/] tag [bold]x[/bold] \x01 & ]]>" in text.stdout
+    assert 'tool != "[link=http://evil]"' in text.stdout
+    junit = runner.invoke(app, ["check-alerts", "-r", rules, AGENT, "-f", "junit"])
+    document = etree.fromstring(junit.stdout.encode())
+    assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(document)
+    assert document.find("testsuite").get("name") == "closing [/] tag [bold]x[/bold] \ufffd & ]]>"
+
+
+def test_a_filter_that_selects_no_calls_has_no_verdict_even_for_cost(runner: CliRunner, tmp_path: Path) -> None:
+    rules = _rules(
+        tmp_path, 'alerts:\n  - name: budget\n    condition: token_cost > 0.001\n    where: tool == "nope"\n'
+    )
+    result = runner.invoke(app, ["check-alerts", "-r", rules, AGENT, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    (verdict,) = json.loads(result.stdout)["verdicts"]
+    assert (verdict["group"], verdict["status"], verdict["reason"]) == ({}, "no verdict", "no calls match")
+
+
+def test_github_format_annotates_rules_file_problems(runner: CliRunner, tmp_path: Path) -> None:
+    rules = _rules(tmp_path, "alerts:\n  - name: a\n    condition: eror_rate > 1\n    severity: high\n")
+    result = runner.invoke(app, ["check-alerts", "-r", rules, AGENT, "-f", "github"])
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"::error file={rules},line=3,col=16,title=invalid rules::unknown metric 'eror_rate'")
+    assert lines[1] == (
+        f"::error file={rules},line=4,col=15,title=invalid rules::severity 'high' is not one of info, warning, critical"
+    )
+    assert len(result.stderr.splitlines()) == 2

@@ -110,7 +110,7 @@ def _verdict(rule: Rule, group: Group, now: dict[str, Any], then: dict[str, Any]
     result = evaluate(rule.condition, {name: _number(v) for name, v in values.items()})
     if result is None:
         missing = [name for name, value in values.items() if value is None]
-        reason = f"no value for {', '.join(missing)}" if missing else "the condition divides by zero"
+        reason = f"no value for {', '.join(missing)}" if missing else "the condition divides by zero or overflows"
         return Verdict(rule, group, Status.NO_VERDICT, values, reason)
     return Verdict(rule, group, Status.FIRED if result else Status.OK, values)
 

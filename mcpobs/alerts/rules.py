@@ -142,11 +142,14 @@ def parse_rules(text: str, path: str = "alerts.yaml") -> RuleSet:
         for key, value in reader.mapping(root, "the rules file"):
             if key.value == "alerts":
                 found = True
-                items = reader.sequence(value, "alerts")
+                items += reader.sequence(value, "alerts")
             else:
                 reader.problem(key, f"unknown key {key.value!r}: a rules file holds one list, alerts")
         if not found and not problems:
             reader.problem(root, "no alerts: the file must hold a list of rules under alerts:")
+        elif found and not items and not problems:
+            # a gate with no rules would pass whatever the data says
+            reader.problem(root, "alerts is empty: the file must hold at least one rule")
         seen: dict[str, int] = {}
         for item in items:
             name = _name_of(item)
@@ -193,6 +196,9 @@ def _rule(reader: Reader, item: yaml.Node) -> Rule | None:
         if required not in fields:
             reader.problem(item, f"the rule has no {required}")
     name = reader.text(fields["name"], "name") if "name" in fields else None
+    if name is not None and not name.strip():
+        reader.problem(fields["name"], "name must not be empty: it titles the rule in every output")
+        name = None
     scope = _choice(reader, fields, "scope", SCOPES, "global")
     severity = _choice(reader, fields, "severity", SEVERITIES, DEFAULT_SEVERITY)
     min_calls = reader.count(fields["min_calls"], "min_calls") if "min_calls" in fields else 0
@@ -298,16 +304,11 @@ def _where(reader: Reader, node: yaml.Node, scope: str | None) -> Node | None:
 
 
 def _expr_problem(reader: Reader, node: yaml.Node, error: ExprError) -> None:
-    """A problem in an expression at its own column, counted from where the scalar's text starts.
-
-    Exact for a plain or quoted scalar on one line without escapes; a block or
-    folded scalar is reported at its first line, with the column in the message.
-    """
-    mark = node.start_mark
-    one_line = isinstance(node, yaml.ScalarNode) and node.end_mark.line == mark.line
-    if one_line:
-        quote = 1 if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') else 0
-        column = mark.column + 1 + quote + error.column - 1
-        reader.problems.append(Problem(reader.path, mark.line + 1, column, error.message))
+    """A problem in an expression, at its own line and column in the file where that can be told
+    (a one-line scalar, quoted or not), else at the scalar with the column in the expression named."""
+    positions = reader.positions(node)
+    if positions is not None and error.column <= len(positions):
+        line, column = positions[error.column - 1]
+        reader.problems.append(Problem(reader.path, line, column, error.message))
     else:
         reader.problem(node, f"column {error.column} of the expression: {error.message}")

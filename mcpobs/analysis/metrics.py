@@ -75,8 +75,8 @@ METRICS: tuple[Metric, ...] = (
     _cost(
         "token_cost",
         Unit.MONEY,
-        "USD of tokens: every LLM call (global), the calls' attributed share (tool, server, session), "
-        "the model's calls (model)",
+        "USD of tokens: every priced LLM call, whatever the filter (global), the selected calls' attributed "
+        "share (tool, server, session), the model's calls (model)",
         *_ALL,
     ),
     _cost("tool_cost", Unit.MONEY, "USD of fixed per-call costs from --prices", "cost", "call_cost"),
@@ -141,6 +141,8 @@ class Figures:
             section, column = BY_NAME[name].sources[scope]
             table = self._table(scope, section, where)
             for record in table.records():
+                if scope != "model" and record["side"] is None:
+                    continue  # the cost summary's row for "no tool calls selected" is no group of calls
                 group = tuple((k, record[k]) for k in keys)
                 out.setdefault(group, {})[name] = record[column]
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -10,12 +11,14 @@ from xml.etree import ElementTree as ET
 from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from mcpobs.alerts.check import Outcome, Status, Verdict
 from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
 from mcpobs.analysis.model import Unit
 from mcpobs.render.text import MISSING, format_value, plain
+from mcpobs.yamldoc import Problem
 
 
 class AlertFormat(StrEnum):
@@ -33,10 +36,16 @@ def reading(verdict: Verdict) -> str:
 
 
 def _value(name: str, value: Any) -> str:
+    """A value the condition read, precise enough to see why it fired (33.3333%, not 33.3%)."""
     metric = BY_NAME.get(name.removeprefix(BASELINE))
     unit = metric.unit if metric else Unit.NUMBER
-    text = format_value(value, unit)
-    return f"{text} ms" if unit is Unit.MS and value is not None else text
+    if value is None or unit is Unit.MONEY:
+        return format_value(value, unit) if value is None else f"${plain(value)}"
+    if unit is Unit.RATE:
+        return f"{value * 100:.6g}%"
+    if unit is Unit.MS:
+        return f"{value:.6g} ms"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _result(outcome: Outcome, verdict: Verdict) -> str:
@@ -78,7 +87,7 @@ def render_text(outcome: Outcome, console: Console) -> None:
         if not fired and all(v.status is Status.NO_VERDICT for v in mine):
             result = "no verdict"
         condition = rule.condition_text + (f"  where {rule.where_text}" if rule.where_text else "")
-        rules.add_row(
+        cells = (
             rule.name,
             rule.severity,
             rule.scope,
@@ -88,6 +97,7 @@ def render_text(outcome: Outcome, console: Console) -> None:
             str(sum(v.status is Status.NO_VERDICT for v in mine)),
             result,
         )
+        rules.add_row(*(Text(c) for c in cells))  # names and conditions as written, never read as markup
     console.print(rules)
     shown = [v for v in outcome.verdicts if v.status is not Status.OK]
     if shown:
@@ -152,6 +162,14 @@ def render_json(outcome: Outcome) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
+# Characters XML 1.0 cannot hold, not even escaped: control characters, lone surrogates, U+FFFE/FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def render_junit(outcome: Outcome) -> str:
     """JUnit XML: a test suite per rule, a test case per group. A failing verdict is a failure, a
     missing verdict is skipped, a rule that fired below --fail-on passes and says so in system-out."""
@@ -200,7 +218,8 @@ def render_junit(outcome: Outcome) -> str:
                 out = ET.SubElement(case, "system-out")
                 out.text = f"fired at severity {rule.severity}, below --fail-on {outcome.fail_on}: {message}"
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # names come from rules files and trace data: whatever XML cannot hold becomes U+FFFD
+    return _xml('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def _details(v: Verdict) -> str:
@@ -214,8 +233,8 @@ def _details(v: Verdict) -> str:
     return "\n".join(lines)
 
 
-# severity -> the workflow command that shows it
-_GITHUB = {"critical": "error", "warning": "warning", "info": "notice"}
+# A rule that fired below --fail-on, by severity -> the workflow command that shows it (a failing one is an error).
+_GITHUB = {"critical": "warning", "warning": "warning", "info": "notice"}
 
 
 def render_github(outcome: Outcome) -> str:
@@ -224,12 +243,20 @@ def render_github(outcome: Outcome) -> str:
     for v in outcome.verdicts:
         if v.status is not Status.FIRED:
             continue
-        level = _GITHUB[v.rule.severity] if outcome.failing(v) else "notice"
+        level = "error" if outcome.failing(v) else _GITHUB[v.rule.severity]
         props = f"file={_prop(outcome.rules.path)},line={v.rule.line},title={_prop(v.rule.name)}"
         text = f"{v.label}: {reading(v)} ({v.rule.condition_text})"
         lines.append(f"::{level} {props}::{_data(text)}")
     lines.append(summary_line(outcome))
     return "\n".join(lines) + "\n"
+
+
+def render_problems_github(problems: list[Problem]) -> str:
+    """Each problem of a rules file as an error annotation at its line and column."""
+    return "".join(
+        f"::error file={_prop(p.path)},line={p.line},col={p.column},title=invalid rules::{_data(p.message)}\n"
+        for p in problems
+    )
 
 
 def _data(text: str) -> str:
@@ -246,7 +273,8 @@ def metrics_table(console: Console) -> None:
     for header in ("metric", "unit", "scopes", "meaning"):
         table.add_column(header, overflow="fold", no_wrap=header == "metric")
     for metric in METRICS:
-        table.add_row(metric.name, metric.unit.value, ", ".join(metric.scopes), metric.description or MISSING)
+        cells = (metric.name, metric.unit.value, ", ".join(metric.scopes), metric.description or MISSING)
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
 
 

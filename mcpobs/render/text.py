@@ -13,6 +13,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from mcpobs.analysis.model import Analysis, Column, Table, Unit
 
@@ -97,7 +98,8 @@ def render_table(analysis: Analysis, console: Console) -> None:
                 min_width=None if numeric else min(longest, 28),
             )
         for row in table.rows:
-            rich_table.add_row(*(format_value(row[i], table.columns[i].unit) for i in shown))
+            # Text, not str: a tool or session name from the data is shown as it is, never read as markup
+            rich_table.add_row(*(Text(format_value(row[i], table.columns[i].unit)) for i in shown))
         if not table.rows:
             rich_table.caption = "no calls match"
         console.print(rich_table)

@@ -137,8 +137,8 @@ def test_three_valued_conditions(agent: Store) -> None:
         ("or", "server"): (Status.FIRED, ""),
         ("and", "client"): (Status.NO_VERDICT, "no value for ttfr_p95_ms"),
         ("and", "server"): (Status.FIRED, ""),
-        ("zero", "client"): (Status.NO_VERDICT, "the condition divides by zero"),
-        ("zero", "server"): (Status.NO_VERDICT, "the condition divides by zero"),
+        ("zero", "client"): (Status.NO_VERDICT, "the condition divides by zero or overflows"),
+        ("zero", "server"): (Status.NO_VERDICT, "the condition divides by zero or overflows"),
     }
 
 

@@ -137,8 +137,45 @@ def test_files_that_are_not_rules(text: str, message: str) -> None:
     assert problems(text) == [message]
 
 
-def test_an_empty_list_is_no_rules() -> None:
-    assert parse_rules("alerts: []\n").rules == ()
+def test_an_empty_list_is_refused_a_gate_with_no_rules_would_always_pass() -> None:
+    assert problems("alerts: []\n") == ["r.yaml:1:1: alerts is empty: the file must hold at least one rule"]
+
+
+def test_a_key_written_twice_is_a_problem_not_the_last_one_silently() -> None:
+    text = (
+        "alerts:\n"
+        "  - name: A\n"
+        "    condition: error_rate > 0.05\n"
+        "alerts:\n"
+        "  - name: B\n"
+        "    condition: latency_p95_ms > 10s\n"
+        "    condition: latency_p95_ms > 1h\n"
+    )
+    assert problems(text) == [
+        "r.yaml:4:1: duplicate key 'alerts' (first at line 1)",
+        "r.yaml:7:5: duplicate key 'condition' (first at line 6)",
+    ]
+
+
+def test_a_name_must_say_something() -> None:
+    assert problems('alerts:\n  - name: " "\n    condition: calls > 1\n') == [
+        "r.yaml:2:11: name must not be empty: it titles the rule in every output"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "where"),
+    [
+        ('"\\"x\\" == \\"x\\" and error_rat > 1"', "3:36"),  # escapes in a double-quoted scalar
+        ('"calls \\u003e\\u003e 1"', "3:29"),  # the second escaped '>' is the one refused
+        ("'\"it''s\" == \"x\" and error_rat > 1'", "3:36"),  # a doubled quote in a single-quoted one
+        ("!!str bad > 1", "3:22"),  # a tag before the value
+        ("   calls >>  1", "3:26"),  # YAML drops the leading spaces of a plain scalar
+    ],
+)
+def test_columns_point_into_the_file_through_quotes_escapes_and_tags(condition: str, where: str) -> None:
+    (line,) = problems(f"alerts:\n  - name: a\n    condition: {condition}\n")
+    assert line.startswith(f"r.yaml:{where}: ")
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
