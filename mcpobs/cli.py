@@ -24,9 +24,11 @@ from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
+from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
+from mcpobs.record import record_stdio
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
 from mcpobs.render.alerts import (
     AlertFormat,
@@ -621,6 +623,63 @@ def _init_rules(path: Path) -> None:
     _stderr().print(
         f"mcpobs: wrote {path}: check with mcpobs check-alerts --rules {path} FILES", markup=False, soft_wrap=True
     )
+
+
+@app.command(
+    "record",
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+    epilog=(
+        "Examples (configure the MCP client to launch this in place of the server):\n\n"
+        "  mcpobs record --out session.jsonl -- python server.py --root ~/docs\n\n"
+        "  mcpobs record --out s.jsonl --redact params.arguments.email --redact-regex '\\d{3}-\\d{2}-\\d{4}' "
+        "-- npx my-mcp-server\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def record_command(
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The server command and its arguments, after --.", show_default=False)
+    ] = None,
+    *,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The event log to write (must not exist).")],
+    redact: Annotated[
+        list[str] | None,
+        typer.Option("--redact", help="A JSON path whose value is redacted, e.g. params.arguments.email (* for any)."),
+    ] = None,
+    redact_regex: Annotated[
+        list[str] | None, typer.Option("--redact-regex", help="A regex whose matches in any string are redacted.")
+    ] = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Write messages as they are, secrets included.")
+    ] = False,
+) -> None:
+    """Record an MCP session over stdio: start the server, pass every byte both ways unchanged, and log
+    every JSON-RPC message, server stderr line and transport event to an event log (docs/event-log.md).
+
+    Each line is written and flushed as it passes, so the log is complete up to
+    the last message even if the server crashes or mcpobs is killed. Secrets are
+    redacted before they reach the disk: credential headers, keys such as
+    password or api_key, strings that look like API keys or bearer tokens, and
+    the --redact paths and --redact-regex patterns; the header says which rules
+    applied. stdout and stdin belong to the MCP session: mcpobs writes only to
+    stderr and the log.
+    """
+    try:
+        redactor = Redactor.checked(not no_redact, redact or (), redact_regex or ())
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not command:
+        raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
+    try:
+        log = EventLogWriter(out, redactor, "stdio", {"command": command})
+    except FileExistsError:
+        raise UsageError(f"{out}: already exists; not overwritten") from None
+    except OSError as e:
+        raise UsageError(f"{out}: cannot write: {e.strerror or e}") from None
+    try:
+        record_stdio(command, log)
+    finally:
+        log.close()
 
 
 def main() -> None:

@@ -1,0 +1,75 @@
+"""Reading an event log back: its header, then its lines in order, each checked."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcpobs.errors import InputError
+from mcpobs.eventlog.writer import FORMAT, VERSION
+
+KINDS = ("message", "invalid", "stderr", "event", "protocol")
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """A log as read: the header, every whole line after it, and whether the last line was cut short."""
+
+    path: str
+    header: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    cut_short: bool = False
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The message lines, in the order they passed."""
+        return [r for r in self.records if r["kind"] == "message"]
+
+    def events(self) -> list[str]:
+        return [r["event"] for r in self.records if r["kind"] == "event"]
+
+
+def is_event_log(first_line: bytes) -> bool:
+    """Whether a file's first line is the header of an event log."""
+    try:
+        header = json.loads(first_line)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT
+
+
+def read_event_log(path: Path) -> EventLog:
+    """Every whole line of a log. A last line without its newline (the writer was killed in the
+    middle of it) is left out and noted; anything else malformed is an :class:`InputError` at its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    lines = data.split(b"\n")
+    cut_short = lines[-1] != b""
+    whole = lines[:-1]
+    if not whole:
+        raise InputError(path, "empty: no event log header", 1)
+    header = _parse(path, whole[0], 1)
+    if header.get("format") != FORMAT or header.get("kind") != "header":
+        raise InputError(path, f'not an event log: the first line has no "format": "{FORMAT}" header', 1)
+    if header.get("version") != VERSION:
+        raise InputError(path, f"event log version {header.get('version')!r}: this mcpobs reads version {VERSION}", 1)
+    records = []
+    for number, line in enumerate(whole[1:], 2):
+        record = _parse(path, line, number)
+        if record.get("kind") not in KINDS or not isinstance(record.get("t"), int):
+            raise InputError(path, f"not an event log line: kind must be one of {', '.join(KINDS)}, with t", number)
+        records.append(record)
+    return EventLog(str(path), header, records, cut_short)
+
+
+def _parse(path: Path, line: bytes, number: int) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError as e:
+        raise InputError(path, f"invalid JSON: {e}", number) from None
+    if not isinstance(value, dict):
+        raise InputError(path, f"expected a JSON object, got {type(value).__name__}", number)
+    return value

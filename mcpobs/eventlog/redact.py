@@ -1,0 +1,141 @@
+"""Redaction before disk: secrets in messages and headers become ``"[REDACTED]"``.
+
+Three kinds of rule, applied in this order to every message:
+
+* a key that names a secret (``password``, ``api_key``, ``authorization``, …,
+  in any case, with ``-`` or ``_`` or neither): its string value is replaced whole;
+* a user's JSON path (``params.arguments.email``, ``*`` for any key or index):
+  the value there is replaced whole, whatever its type;
+* a pattern that looks like a credential (``Bearer …``, ``sk-…``, ``ghp_…``,
+  AWS access key ids, JWTs, …) or a user's regex: the match inside any string
+  is replaced, the text around it kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+# HTTP headers whose values are credentials.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
+)
+# JSON keys whose string values are secrets, compared lower-case without - and _.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "clientsecret",
+        "apikey",
+        "apitoken",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "authtoken",
+        "bearertoken",
+        "authorization",
+        "privatekey",
+    }
+)
+# Strings that look like credentials wherever they stand.
+CREDENTIAL_PATTERNS: dict[str, str] = {
+    "bearer token": r"\b(?i:bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+    "OpenAI/Anthropic-style key": r"\bsk-[A-Za-z0-9_\-]{16,}",
+    "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})",
+    "Slack token": r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+    "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "Google API key": r"\bAIza[0-9A-Za-z_\-]{35}",
+    "JSON Web Token": r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+}
+
+
+def _norm(key: str) -> str:
+    return key.lower().replace("-", "").replace("_", "")
+
+
+@dataclass
+class Redactor:
+    """The rules in force for one recording; ``enabled=False`` writes messages as they are."""
+
+    enabled: bool = True
+    paths: tuple[str, ...] = ()
+    regexes: tuple[str, ...] = ()
+    _paths: list[list[str]] = field(init=False, repr=False)
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._paths = [path.removeprefix("$.").split(".") for path in self.paths]
+        patterns = [*CREDENTIAL_PATTERNS.values(), *self.regexes] if self.enabled else []
+        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    @classmethod
+    def checked(cls, enabled: bool, paths: Iterable[str], regexes: Iterable[str]) -> Redactor:
+        """A redactor from the user's options; :class:`ValueError` names a regex that does not compile."""
+        for regex in regexes:
+            try:
+                re.compile(regex)
+            except re.error as e:
+                raise ValueError(f"--redact-regex {regex!r}: {e}") from None
+        return cls(enabled, tuple(paths), tuple(regexes))
+
+    def describe(self) -> dict[str, Any]:
+        """What the header of a log says of its redaction."""
+        if not self.enabled:
+            return {"enabled": False, "rules": []}
+        rules = [
+            "headers: " + ", ".join(sorted(SECRET_HEADERS)),
+            "keys: " + ", ".join(sorted(SECRET_KEYS)),
+            *(f"pattern: {name}" for name in CREDENTIAL_PATTERNS),
+            *(f"path: {p}" for p in self.paths),
+            *(f"regex: {r}" for r in self.regexes),
+        ]
+        return {"enabled": True, "replacement": REDACTED, "rules": rules}
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """HTTP headers with credentials replaced."""
+        if not self.enabled:
+            return list(headers)
+        return [(k, REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers]
+
+    def text(self, value: str) -> str:
+        """A string with every credential-looking match replaced."""
+        if self._pattern is None:
+            return value
+        return self._pattern.sub(REDACTED, value)
+
+    def message(self, message: Any) -> tuple[Any, bool]:
+        """The message with its secrets replaced, and whether anything was (the input is not changed)."""
+        if not self.enabled:
+            return message, False
+        out = self._walk(message)
+        for path in self._paths:
+            out = _replace_path(out, path)
+        return out, out != message
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self._walk(v) for v in value]
+        if isinstance(value, dict):
+            return {
+                k: REDACTED if isinstance(v, str) and _norm(k) in SECRET_KEYS else self._walk(v)
+                for k, v in value.items()
+            }
+        return value
+
+
+def _replace_path(value: Any, path: list[str]) -> Any:
+    if not path:
+        return REDACTED
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: _replace_path(v, rest) if head in ("*", k) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_path(v, rest) if head in ("*", str(i)) else v for i, v in enumerate(value)]
+    return value

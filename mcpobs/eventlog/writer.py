@@ -1,0 +1,127 @@
+"""Writing an event log: each line whole, in one write, as it happens."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from mcpobs import __version__
+from mcpobs.eventlog.redact import Redactor
+
+FORMAT = "mcpobs-event-log"
+VERSION = 1
+
+Direction = Literal["c2s", "s2c"]
+PROTOCOL_META = "io.modelcontextprotocol/protocolVersion"
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value} is not a finite number")
+    return number
+
+
+class EventLogWriter:
+    """Appends the lines of one session's log; safe to call from the threads that forward messages.
+
+    Every line goes to disk in a single ``write`` on an unbuffered file, so a
+    process killed at any moment leaves whole lines; a message is logged before
+    it is forwarded, so the log never lacks one the other side received.
+    """
+
+    def __init__(self, path: Path, redactor: Redactor, transport: str, server: dict[str, Any]) -> None:
+        self.path = path
+        self.redactor = redactor
+        self._lock = threading.Lock()
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self.protocol_version: str | None = None
+        now = time.time_ns()
+        self._line(
+            {
+                "kind": "header",
+                "format": FORMAT,
+                "version": VERSION,
+                "mcpobs_version": __version__,
+                "transport": transport,
+                "server": server,
+                "protocol_version": None,
+                "started": datetime.fromtimestamp(now / 1e9, tz=UTC).isoformat(),
+                "t": now,
+                "redaction": redactor.describe(),
+            }
+        )
+
+    def message(self, direction: Direction, raw: bytes, http: dict[str, Any] | None = None) -> None:
+        """One message as it crossed the wire: the JSON-RPC message itself (secrets redacted), or
+        the text of a line that is not JSON."""
+        t = time.time_ns()
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            message = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
+        except ValueError:
+            self._line({"t": t, "kind": "invalid", "dir": direction, "text": self.redactor.text(text), **_http(http)})
+            return
+        redacted, changed = self.redactor.message(message)
+        head = json.dumps({"t": t, "kind": "message", "dir": direction, **_http(http)}, ensure_ascii=False)
+        # the message as it was sent, byte for byte, unless redaction changed it
+        body = json.dumps(redacted, ensure_ascii=False, separators=(",", ":")) if changed else text.strip()
+        self._write(f'{head[:-1]}, "message": {body}}}')
+        self._notice_protocol(direction, message)
+
+    def stderr(self, raw: bytes) -> None:
+        """A line the server wrote to stderr."""
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        self._line({"t": time.time_ns(), "kind": "stderr", "text": self.redactor.text(text)})
+
+    def event(self, event: str, **details: Any) -> None:
+        """Something that happened to the transport: the server started or exited, a side closed."""
+        self._line({"t": time.time_ns(), "kind": "event", "event": event, **details})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _notice_protocol(self, direction: Direction, message: Any) -> None:
+        """Log the protocol revision the first time a message states it."""
+        if self.protocol_version is not None or not isinstance(message, dict):
+            return
+        version = None
+        result, params = message.get("result"), message.get("params")
+        if direction == "s2c" and isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
+            version, source = result["protocolVersion"], "initialize result"
+        elif isinstance(params, dict) and isinstance(params.get("_meta"), dict):
+            stated = params["_meta"].get(PROTOCOL_META)
+            if isinstance(stated, str):
+                version, source = stated, f"_meta of {message.get('method', 'a message')}"
+        if version is not None:
+            self.protocol_version = version
+            self._line({"t": time.time_ns(), "kind": "protocol", "protocol_version": version, "source": source})
+
+    def _line(self, record: dict[str, Any]) -> None:
+        self._write(json.dumps(record, ensure_ascii=False))
+
+    def _write(self, line: str) -> None:
+        data = (line + "\n").encode()
+        with self._lock:
+            if self._fd < 0:
+                return
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+
+def _http(http: dict[str, Any] | None) -> dict[str, Any]:
+    return {"http": http} if http else {}

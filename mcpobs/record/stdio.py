@@ -1,0 +1,182 @@
+"""Recording a stdio MCP server: start it, forward bytes both ways unchanged, log every message.
+
+The MCP client launches ``mcpobs record --out LOG -- SERVER…`` in place of the
+server. Three threads pump the streams (client stdin -> server stdin, server
+stdout -> client stdout, server stderr -> our stderr); each line is logged
+before it is forwarded. The session ends as the stdio transport says: when
+the client closes our stdin we close the server's and give it a moment to
+exit before terminating it; when the server exits we close our stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mcpobs.errors import ExitCode, McpobsError, UsageError
+from mcpobs.eventlog.writer import Direction, EventLogWriter
+
+# After the client closes stdin: how long the server may take to exit, then after SIGTERM.
+EXIT_GRACE_SECONDS = 5.0
+
+
+class ServerStartError(McpobsError):
+    """The server command could not be started."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The client's side of the pipes as file descriptors: our stdin and stdout, and where the
+    server's stderr goes. Raw descriptors, not sys.stdin: a thread blocked in a buffered read holds
+    its lock, and the interpreter aborts when it cannot take that lock at exit."""
+
+    client_in: int = 0
+    client_out: int = 1
+    errors: int = 2
+
+
+def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | None = None) -> int:
+    """Run ``command`` as the server between the client and us until either side ends; the
+    server's exit status is returned (and logged). SIGTERM and SIGINT stop the server and are logged."""
+    if not command:
+        raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
+    io = streams or Streams()
+    try:
+        server = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+        )
+    except OSError as e:
+        log.event("server_not_started", error=str(e.strerror or e))
+        raise ServerStartError(f"cannot start the server {command[0]!r}: {e.strerror or e}") from None
+    log.event("server_started", pid=server.pid)
+    assert server.stdin is not None
+    assert server.stdout is not None
+    assert server.stderr is not None
+    server_in, server_out, server_err = server.stdin.fileno(), server.stdout.fileno(), server.stderr.fileno()
+
+    def client_closed(eof: bool) -> None:
+        if eof:
+            log.event("client_closed")
+        with contextlib.suppress(OSError):
+            server.stdin.close()  # type: ignore[union-attr]
+
+    def server_closed(eof: bool) -> None:
+        with contextlib.suppress(OSError):
+            os.close(io.client_out)
+
+    pumps = [
+        threading.Thread(target=_pump, args=(io.client_in, server_in, "c2s", log, client_closed), daemon=True),
+        threading.Thread(target=_pump, args=(server_out, io.client_out, "s2c", log, server_closed), daemon=True),
+        threading.Thread(target=_stderr_pump, args=(server_err, io.errors, log), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    stop = _StopOnSignal(server, log)
+    with stop:
+        code = _wait(server, pumps[0], log)
+    pumps[1].join(timeout=EXIT_GRACE_SECONDS)
+    pumps[2].join(timeout=EXIT_GRACE_SECONDS)
+    log.event("server_exited", code=code)
+    if stop.signal is not None:
+        raise KeyboardInterrupt
+    return code
+
+
+def _wait(server: subprocess.Popen[bytes], client_pump: threading.Thread, log: EventLogWriter) -> int:
+    """The server's exit status: it exits on its own, or after the client has gone and it did not follow."""
+    while True:
+        try:
+            return server.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        if not client_pump.is_alive():
+            break
+    # the client closed our stdin and the server's; the transport gives it a moment, then SIGTERM, then SIGKILL
+    try:
+        return server.wait(timeout=EXIT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.event("server_terminated", reason="still running after the client closed stdin")
+        server.terminate()
+    try:
+        return server.wait(timeout=EXIT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.event("server_killed", reason="still running after SIGTERM")
+        server.kill()
+        return server.wait()
+
+
+def _lines(fd: int) -> Iterator[bytes]:
+    """The lines read from ``fd``, each with its newline, as soon as each is whole; then the
+    unterminated rest, if any, at end of file."""
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        pending += chunk
+        start = 0
+        while (end := pending.find(b"\n", start)) >= 0:
+            yield pending[start : end + 1]
+            start = end + 1
+        pending = pending[start:]
+    if pending:
+        yield pending
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _pump(source: int, sink: int, direction: Direction, log: EventLogWriter, closed: Callable[[bool], None]) -> None:
+    """Forward ``source`` to ``sink`` a line (a message) at a time, logging each first; ``closed(eof)``
+    is told at the end whether ``source`` ended (rather than ``sink`` failing)."""
+    eof = False
+    try:
+        for line in _lines(source):
+            log.message(direction, line)
+            _write_all(sink, line)
+        eof = True
+    except OSError:
+        pass  # the receiving side is gone: what passed is logged, and the caller logs the end
+    finally:
+        closed(eof)
+
+
+def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:
+    with contextlib.suppress(OSError):
+        for line in _lines(source):
+            log.stderr(line)
+            _write_all(sink, line)
+
+
+class _StopOnSignal:
+    """While recording, SIGTERM and SIGINT stop the server (logged) instead of killing us mid-line."""
+
+    def __init__(self, server: subprocess.Popen[bytes], log: EventLogWriter) -> None:
+        self.server = server
+        self.log = log
+        self.signal: int | None = None
+        self._before: dict[int, object] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._before[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._before.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, sig: int, frame: object) -> None:
+        if self.signal is None:
+            self.signal = sig
+            self.log.event("recorder_stopped", signal=signal.Signals(sig).name)
+            with contextlib.suppress(OSError):
+                self.server.terminate()

@@ -1,0 +1,85 @@
+"""Redaction rules, one by one: what becomes [REDACTED] and what stays."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcpobs.eventlog.redact import REDACTED, Redactor
+
+
+def test_keys_that_name_secrets_lose_their_string_values_whole() -> None:
+    message = {"params": {"arguments": {"Api-Key": "abc", "password": "hunter2", "client_secret": "x", "count": 3}}}
+    redacted, changed = Redactor().message(message)
+    assert changed
+    assert redacted == {
+        "params": {"arguments": {"Api-Key": REDACTED, "password": REDACTED, "client_secret": REDACTED, "count": 3}}
+    }
+    assert message["params"]["arguments"]["password"] == "hunter2"  # the input is left as it was
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "Bearer eyabcdefghijklmnop.qrs",
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "xoxb-1234567890-abcdef",
+        "AKIAABCDEFGHIJKLMNOP",
+        "AIza" + "a" * 35,
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.abcdefghijklmnop",
+    ],
+)
+def test_credentials_inside_text_are_replaced_and_the_text_around_them_kept(secret: str) -> None:
+    redacted, changed = Redactor().message({"result": {"content": [{"text": f"use {secret} now"}]}})
+    assert changed
+    assert redacted["result"]["content"][0]["text"] == f"use {REDACTED} now"
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    message = {"result": {"content": [{"type": "text", "text": "the sky is blue; token count 42; sk-short"}]}}
+    assert Redactor().message(message) == (message, False)
+
+
+def test_user_paths_with_wildcards_and_indexes() -> None:
+    redactor = Redactor(paths=("params.arguments.email", "result.content.*.text", "result.items.1"))
+    message = {
+        "params": {"arguments": {"email": {"home": "a@b.c"}, "name": "ann"}},
+        "result": {"content": [{"text": "x"}, {"text": "y", "type": "text"}], "items": [0, 1, 2]},
+    }
+    redacted, _ = redactor.message(message)
+    assert redacted == {
+        "params": {"arguments": {"email": REDACTED, "name": "ann"}},
+        "result": {"content": [{"text": REDACTED}, {"text": REDACTED, "type": "text"}], "items": [0, REDACTED, 2]},
+    }
+
+
+def test_user_regexes() -> None:
+    redactor = Redactor.checked(True, (), (r"\d{3}-\d{2}-\d{4}",))
+    assert redactor.message({"p": "ssn 123-45-6789."}) == ({"p": f"ssn {REDACTED}."}, True)
+    with pytest.raises(ValueError, match="--redact-regex '\\[': unterminated character set"):
+        Redactor.checked(True, (), ("[",))
+
+
+def test_headers() -> None:
+    headers = [
+        ("Authorization", "Bearer abc"),
+        ("Cookie", "s=1"),
+        ("Mcp-Session-Id", "abc"),
+        ("X-Note", "sk-" + "a" * 20),
+    ]
+    assert Redactor().headers(headers) == [
+        ("Authorization", REDACTED),
+        ("Cookie", REDACTED),
+        ("Mcp-Session-Id", "abc"),
+        ("X-Note", REDACTED),
+    ]
+
+
+def test_disabled_redacts_nothing_and_says_so() -> None:
+    off = Redactor(enabled=False, paths=("a",), regexes=("b",))
+    message = {"a": "b", "password": "p"}
+    assert off.message(message) == (message, False)
+    assert off.headers([("Authorization", "x")]) == [("Authorization", "x")]
+    assert off.describe() == {"enabled": False, "rules": []}
+    rules = Redactor(paths=("a.b",), regexes=("c",)).describe()["rules"]
+    assert rules[-2:] == ["path: a.b", "regex: c"]

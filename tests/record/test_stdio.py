@@ -1,0 +1,297 @@
+"""mcpobs record over stdio: a real mcp client drives a real MCP server through the recorder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, MCPError, StdioServerParameters
+
+from mcpobs.eventlog.reader import EventLog, read_event_log
+from tests.conftest import ROOT
+
+TOOLBOX = str(ROOT / "tests" / "servers" / "toolbox.py")
+RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
+
+
+def _recorder(log: Path, *options: str, server: list[str] | None = None) -> StdioServerParameters:
+    command = server or [sys.executable, TOOLBOX]
+    return StdioServerParameters(command=RECORD[0], args=[*RECORD[1:], "--out", str(log), *options, "--", *command])
+
+
+def _session(params: StdioServerParameters, mode: str, calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Run the calls through a real mcp Client; what the client saw."""
+    seen: dict[str, Any] = {"results": [], "progress": []}
+
+    async def run() -> None:
+        with anyio.fail_after(30):
+            async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
+                for name, arguments in calls:
+
+                    async def progress(p: float, total: float | None, message: str | None) -> None:
+                        seen["progress"].append((p, total, message))
+
+                    seen["results"].append(await client.call_tool(name, arguments, progress_callback=progress))
+                seen["protocol_version"] = client.protocol_version  # type: ignore[attr-defined]
+
+    anyio.run(run)
+    return seen
+
+
+def _requests(log: EventLog) -> dict[Any, dict[str, Any]]:
+    return {m["message"]["id"]: m["message"] for m in log.messages() if m["dir"] == "c2s" and "id" in m["message"]}
+
+
+def _responses(log: EventLog) -> dict[Any, dict[str, Any]]:
+    return {
+        m["message"]["id"]: m["message"]
+        for m in log.messages()
+        if m["dir"] == "s2c" and "id" in m["message"] and "method" not in m["message"]
+    }
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_session_is_logged_message_by_message(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "session.jsonl"
+    calls = [("echo", {"text": "héllo ✓"}), ("fail", {"reason": "on purpose"}), ("count", {"steps": 3})]
+    seen = _session(_recorder(path), mode, calls)
+    log = read_event_log(path)
+
+    assert log.header["transport"] == "stdio"
+    assert log.header["server"] == {"command": [sys.executable, TOOLBOX]}
+    assert log.header["redaction"]["enabled"] is True
+    assert not log.cut_short
+    assert log.events() == ["server_started", "client_closed", "server_exited"]
+    assert log.records[-1]["code"] == 0
+    assert [r["text"] for r in log.records if r["kind"] == "stderr"] == ["record-toolbox ready"]
+    (protocol,) = [r for r in log.records if r["kind"] == "protocol"]
+    assert protocol["protocol_version"] == seen["protocol_version"]
+    assert [r["t"] for r in log.records] == sorted(r["t"] for r in log.records)
+
+    # every request the client sent has its one answer, and the log's tool results are what the client got
+    requests, responses = _requests(log), _responses(log)
+    assert set(requests) == set(responses)
+    tool_calls = [m for m in requests.values() if m["method"] == "tools/call"]
+    assert [m["params"]["name"] for m in tool_calls] == [name for name, _ in calls]
+    assert [m["params"]["arguments"] for m in tool_calls] == [arguments for _, arguments in calls]
+    for request, result in zip(tool_calls, seen["results"], strict=True):
+        logged = responses[request["id"]]["result"]
+        assert logged["isError"] is result.is_error
+        assert [c["text"] for c in logged["content"]] == [c.text for c in result.content]
+    # progress notifications sit between the count request and its answer, as they passed
+    order = [m["message"].get("id", m["message"].get("method")) for m in log.messages()]
+    count_id = tool_calls[2]["id"]
+    between = order[order.index(count_id) + 1 : len(order) - order[::-1].index(count_id) - 1]
+    assert between == ["notifications/progress"] * 3
+    assert [(p, t, m) for p, t, m in seen["progress"]] == [
+        (1.0, 3.0, "step 1"),
+        (2.0, 3.0, "step 2"),
+        (3.0, 3.0, "step 3"),
+    ]
+
+
+# A stand-in server that answers each line with the same bytes: what passes must not change.
+ECHO_SERVER = [
+    sys.executable,
+    "-c",
+    "import sys\nfor line in sys.stdin.buffer: sys.stdout.buffer.write(line); sys.stdout.buffer.flush()",
+]
+
+
+def test_bytes_pass_both_ways_unchanged_and_are_logged_as_sent(tmp_path: Path) -> None:
+    path = tmp_path / "raw.jsonl"
+    lines = [
+        b'{"jsonrpc": "2.0",  "id": 1, "method": "tools/call", "params": {"s": "\\u00e9\\ud83d\\ude00", "n": 1.50}}\n',
+        b'{"jsonrpc":"2.0","method":"notifications/initialized"}\r\n',
+        '{"jsonrpc":"2.0","id":"x","result":{"text":"d\u00e9j\u00e0 vu"}}\n'.encode(),
+        b"this is not JSON\n",
+    ]
+    result = subprocess.run(
+        [*RECORD, "--out", str(path), "--", *ECHO_SERVER], input=b"".join(lines), capture_output=True, timeout=20
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"".join(lines)
+    log = read_event_log(path)
+    records = [r for r in log.records if r["kind"] in ("message", "invalid")]
+    # all input arrives at once, so the two directions interleave as the threads run: compare each apart
+    for direction in ("c2s", "s2c"):
+        assert [r["kind"] for r in records if r["dir"] == direction] == ["message", "message", "message", "invalid"]
+    # the message text in the log is the sent text itself, spacing, escapes and number forms kept
+    text = path.read_text(encoding="utf-8")
+    for line in lines[:3]:
+        assert text.count('"message": ' + line.decode().rstrip("\r\n") + "}\n") == 2
+    assert records[-1]["text"] == "this is not JSON"
+
+
+def test_a_server_that_crashes_mid_session_leaves_a_complete_log(tmp_path: Path) -> None:
+    path = tmp_path / "crash.jsonl"
+    with pytest.raises(BaseException) as failure:  # noqa: PT011 - the client reports the lost server in its own way
+        _session(_recorder(path), "legacy", [("echo", {"text": "before"}), ("crash", {"code": 3})])
+    assert _mcp_error(failure.value)
+    log = read_event_log(path)
+    assert not log.cut_short
+    requests, responses = _requests(log), _responses(log)
+    crash = next(m for m in requests.values() if m.get("params", {}).get("name") == "crash")
+    assert crash["id"] not in responses  # asked, never answered
+    assert "crashing on purpose" in [r["text"] for r in log.records if r["kind"] == "stderr"]
+    assert log.events()[-1] == "server_exited"
+    assert log.records[-1]["code"] == 3
+
+
+def _mcp_error(error: BaseException) -> bool:
+    if isinstance(error, MCPError):
+        return True
+    return isinstance(error, BaseExceptionGroup) and any(_mcp_error(e) for e in error.exceptions)
+
+
+def _start(path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*RECORD, "--out", str(path), "--", sys.executable, TOOLBOX],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _call(recorder: subprocess.Popen[bytes], message: dict[str, Any], answer: bool = True) -> dict[str, Any] | None:
+    assert recorder.stdin is not None
+    assert recorder.stdout is not None
+    recorder.stdin.write(json.dumps(message).encode() + b"\n")
+    recorder.stdin.flush()
+    return json.loads(recorder.stdout.readline()) if answer else None
+
+
+def _handshake_and_echo(recorder: subprocess.Popen[bytes]) -> None:
+    init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+    answer = _call(recorder, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+    assert answer is not None
+    assert answer["result"]["serverInfo"]["name"] == "record-toolbox"
+    _call(recorder, {"jsonrpc": "2.0", "method": "notifications/initialized"}, answer=False)
+    params = {"name": "echo", "arguments": {"text": "still here"}}
+    echoed = _call(recorder, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params})
+    assert echoed is not None
+    assert echoed["result"]["content"][0]["text"] == "still here"
+
+
+def _gone(pid: int, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_killed_recorder_leaves_every_message_that_passed(tmp_path: Path) -> None:
+    path = tmp_path / "killed.jsonl"
+    recorder = _start(path)
+    try:
+        _handshake_and_echo(recorder)
+        recorder.kill()
+        recorder.wait(timeout=10)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    log = read_event_log(path)
+    assert not log.cut_short
+    assert [(m["dir"], m["message"].get("method", m["message"].get("id"))) for m in log.messages()] == [
+        ("c2s", "initialize"),
+        ("s2c", 1),
+        ("c2s", "notifications/initialized"),
+        ("c2s", "tools/call"),
+        ("s2c", 2),
+    ]
+    # with the recorder gone the server's stdin closes, and it exits rather than lingering
+    server_pid = next(r["pid"] for r in log.records if r.get("event") == "server_started")
+    assert _gone(server_pid)
+
+
+def test_sigterm_stops_the_server_and_is_logged(tmp_path: Path) -> None:
+    path = tmp_path / "term.jsonl"
+    recorder = _start(path)
+    try:
+        _handshake_and_echo(recorder)
+        recorder.send_signal(signal.SIGTERM)
+        assert recorder.wait(timeout=15) == 130
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    log = read_event_log(path)
+    assert log.events()[-2:] == ["recorder_stopped", "server_exited"]
+    assert log.records[-2]["signal"] == "SIGTERM"
+
+
+def test_secrets_are_redacted_on_disk_and_passed_intact(tmp_path: Path) -> None:
+    path = tmp_path / "secret.jsonl"
+    key = "sk-live0123456789abcdefXYZ"
+    seen = _session(
+        _recorder(path, "--redact", "params.arguments.user", "--redact-regex", r"welcome"),
+        "legacy",
+        [("login", {"user": "ann", "api_key": key})],
+    )
+    (result,) = seen["results"]
+    assert result.structured_content == {"user": "ann", "token_info": f"Bearer {key[::-1]}abcdefgh", "note": "welcome"}
+    text = path.read_text()
+    assert key not in text
+    assert key[::-1] not in text
+    assert "welcome" not in text.split("\n", 1)[1]  # the header names the regex; no message holds it
+    log = read_event_log(path)
+    call = next(m for m in _requests(log).values() if m["method"] == "tools/call")
+    assert call["params"]["arguments"] == {"user": "[REDACTED]", "api_key": "[REDACTED]"}
+    answer = _responses(log)[call["id"]]["result"]["structuredContent"]
+    assert answer == {"user": "ann", "token_info": "[REDACTED]", "note": "[REDACTED]"}
+    rules = log.header["redaction"]["rules"]
+    assert "path: params.arguments.user" in rules
+    assert "regex: welcome" in rules
+
+
+def test_no_redact_writes_messages_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "plain.jsonl"
+    key = "sk-live0123456789abcdefXYZ"
+    _session(_recorder(path, "--no-redact"), "legacy", [("login", {"user": "ann", "api_key": key})])
+    log = read_event_log(path)
+    assert log.header["redaction"] == {"enabled": False, "rules": []}
+    assert key in path.read_text()
+
+
+def test_record_refusals(tmp_path: Path) -> None:
+    existing = tmp_path / "exists.jsonl"
+    existing.write_text("keep me\n")
+    refused = subprocess.run([*RECORD, "--out", str(existing), "--", *ECHO_SERVER], capture_output=True, timeout=20)
+    assert (refused.returncode, refused.stderr.decode()) == (
+        2,
+        f"mcpobs: error: {existing}: already exists; not overwritten\n",
+    )
+    assert existing.read_text() == "keep me\n"
+    bare = subprocess.run([*RECORD, "--out", str(tmp_path / "a.jsonl")], capture_output=True, timeout=20)
+    assert bare.returncode == 2
+    assert "name the server command after --" in bare.stderr.decode()
+    bad_regex = subprocess.run(
+        [*RECORD, "--out", str(tmp_path / "b.jsonl"), "--redact-regex", "(", "--", *ECHO_SERVER],
+        capture_output=True,
+        timeout=20,
+    )
+    assert bad_regex.returncode == 2
+    assert bad_regex.stderr.decode().startswith("mcpobs: error: --redact-regex '(': missing ), unterminated subpattern")
+
+
+def test_a_server_that_cannot_start_exits_4_and_is_logged(tmp_path: Path) -> None:
+    path = tmp_path / "none.jsonl"
+    result = subprocess.run(
+        [*RECORD, "--out", str(path), "--", str(tmp_path / "no-such-server")], capture_output=True, timeout=20
+    )
+    assert result.returncode == 4
+    assert result.stderr.decode() == (
+        f"mcpobs: error: cannot start the server '{tmp_path / 'no-such-server'}': No such file or directory\n"
+    )
+    assert read_event_log(path).events() == ["server_not_started"]
