@@ -25,6 +25,8 @@ from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
 from mcpobs.eventlog import EventLogWriter, Redactor
+from mcpobs.eventlog.otlp import write_otlp
+from mcpobs.eventlog.reader import read_event_log
 from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
@@ -652,6 +654,10 @@ def record_command(
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Write messages as they are, secrets included.")
     ] = False,
+    otlp: Annotated[
+        Path | None,
+        typer.Option("--otlp", help="When the session ends, also write its calls as OTLP JSON spans to this file."),
+    ] = None,
 ) -> None:
     """Record an MCP session over stdio: start the server, pass every byte both ways unchanged, and log
     every JSON-RPC message, server stderr line and transport event to an event log (docs/event-log.md).
@@ -680,6 +686,16 @@ def record_command(
         record_stdio(command, log)
     finally:
         log.close()
+        if otlp is not None:
+            _write_otlp(out, otlp)
+
+
+def _write_otlp(log: Path, target: Path) -> None:
+    try:
+        spans = write_otlp(read_event_log(log), target)
+    except OSError as e:
+        raise UsageError(f"{target}: cannot write: {e.strerror or e}") from None
+    _stderr().print(f"mcpobs: wrote {spans} spans to {target}", markup=False)
 
 
 def main() -> None:

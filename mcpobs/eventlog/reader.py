@@ -40,12 +40,17 @@ def is_event_log(first_line: bytes) -> bool:
 
 
 def read_event_log(path: Path) -> EventLog:
-    """Every whole line of a log. A last line without its newline (the writer was killed in the
-    middle of it) is left out and noted; anything else malformed is an :class:`InputError` at its line."""
+    """Every whole line of the log at ``path`` (see :func:`parse_event_log`)."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    return parse_event_log(str(path), data)
+
+
+def parse_event_log(path: str, data: bytes) -> EventLog:
+    """Every whole line of a log. A last line without its newline (the writer was killed in the
+    middle of it) is left out and noted; anything else malformed is an :class:`InputError` at its line."""
     lines = data.split(b"\n")
     cut_short = lines[-1] != b""
     whole = lines[:-1]
@@ -65,7 +70,7 @@ def read_event_log(path: Path) -> EventLog:
     return EventLog(str(path), header, records, cut_short)
 
 
-def _parse(path: Path, line: bytes, number: int) -> dict[str, Any]:
+def _parse(path: str, line: bytes, number: int) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except ValueError as e:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from mcpobs.errors import InputError, StoreError
-from mcpobs.ingest import otlp_json, otlp_proto, validate
+from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
 from mcpobs.store import Store
 
@@ -89,9 +89,10 @@ def _load_source(
         result.already_loaded = True
         return result
     json_source = source
-    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED):
+    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED, Format.EVENT_LOG):
         target = _spool_file(spool)
-        otlp_proto.spool_as_json_lines(source, target)
+        convert = eventlog.spool_as_json_lines if source.format is Format.EVENT_LOG else otlp_proto.spool_as_json_lines
+        convert(source, target)
         json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)

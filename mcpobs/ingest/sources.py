@@ -3,7 +3,8 @@
 An argument is a file, a directory (every file below it, sorted), a glob, or
 ``-`` for standard input (spooled to a temporary file, since every loader reads
 a file). Formats are told by content, not by name: gzip and zstd by their magic
-bytes, JSON by its first character, the rest is OTLP protobuf.
+bytes, JSON by its first character (an event log by its header line), the rest
+is OTLP protobuf.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Format(Enum):
     OTLP_JSON = "otlp-json"  # one (possibly pretty-printed) document, or several in a row
     OTLP_PROTO = "otlp-proto"  # one binary ExportTraceServiceRequest
     OTLP_PROTO_FRAMED = "otlp-proto-framed"  # Collector file exporter: 4-byte length + message, repeated
+    EVENT_LOG = "mcpobs-event-log"  # JSON lines written by mcpobs record (docs/event-log.md)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ def _detect(name: str, head: bytes) -> Format:
         raise InputError(name, "empty file" if not head else "file holds only white space")
     first = stripped[:1]
     if first == b"{":
+        if _is_event_log_header(stripped.split(b"\n", 1)[0]):
+            return Format.EVENT_LOG
         return Format.OTLP_JSON_LINES if _first_line_is_document(stripped) else Format.OTLP_JSON
     if first == b"[":
         raise InputError(name, 'a JSON array: not an OTLP trace export (expected {"resourceSpans": …})', 1)
@@ -207,6 +211,16 @@ def _detect(name: str, head: bytes) -> Format:
     if _looks_like_text(head):
         raise InputError(name, "not OTLP: expected JSON (starting with '{') or OTLP protobuf", 1)
     raise InputError(name, "not OTLP: binary data that is neither OTLP protobuf nor gzip/zstd")
+
+
+def _is_event_log_header(line: bytes) -> bool:
+    import json
+
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == "mcpobs-event-log"
 
 
 def _first_line_is_document(head: bytes) -> bool:

@@ -1,0 +1,227 @@
+"""An event log's calls as OTLP JSON spans, following the MCP semantic conventions.
+
+Every request is paired with its response by ``id`` (and direction): the span
+starts when the request passed and ends when the response did. A JSON-RPC
+error sets ``error.type`` to its code, an ``isError`` result to ``tool_error``,
+a ``notifications/cancelled`` to ``cancelled``; a request the server never
+answered before it exited or the client closed is a ``transport`` failure, and
+one still open where a log was cut short is left out (its outcome is unknown).
+The first ``notifications/progress`` for a request's progress token is a span
+event, the time to first response.
+
+Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
+request that carries a W3C ``traceparent`` in ``_meta`` keeps its trace and
+span id, so when the client's own trace is loaded too the call is the same span
+and counts once; the others share one trace per log, made from the log's start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcpobs.eventlog.reader import EventLog
+
+CLIENT = 3
+ERROR = 2
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+# the events that end a session: after one of them an unanswered request will never be answered
+_ENDINGS = ("client_closed", "server_exited", "recorder_stopped")
+
+
+@dataclass
+class _Call:
+    request: dict[str, Any]
+    direction: str
+    start: int
+    end: int | None = None
+    response: dict[str, Any] | None = None
+    cancelled: bool = False
+    first_progress: int | None = None
+    http: dict[str, Any] = field(default_factory=dict)
+
+
+def to_otlp(log: EventLog) -> dict[str, Any]:
+    """The log's calls as one ``ExportTraceServiceRequest`` in OTLP JSON."""
+    calls, ended_at = _pair(log)
+    names = _names(log)
+    trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
+    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    spans = []
+    for call in calls:
+        end = call.end
+        if end is None:
+            if ended_at is None:
+                continue  # the log was cut short with this call open: its outcome is unknown
+            end = ended_at
+        spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"]))
+    resource = [_attribute("service.name", names["client"] or "mcp-client")]
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": resource},
+                "scopeSpans": [{"scope": {"name": "mcpobs.eventlog"}, "spans": spans}],
+            }
+        ]
+    }
+
+
+def write_otlp(log: EventLog, target: Path) -> int:
+    """Write the log's calls to ``target`` as one line of OTLP JSON; how many spans it holds."""
+    document = to_otlp(log)
+    target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    return len(document["resourceSpans"][0]["scopeSpans"][0]["spans"])
+
+
+def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
+    """Requests with their responses, cancellations and first progress; and when the session ended."""
+    open_calls: dict[tuple[str, Any], _Call] = {}
+    by_token: dict[tuple[str, Any], _Call] = {}
+    calls: list[_Call] = []
+    ended_at = None
+    for record in log.records:
+        if record["kind"] == "event" and record["event"] in _ENDINGS and ended_at is None:
+            ended_at = record["t"]
+        if record["kind"] != "message":
+            continue
+        direction = record["dir"]
+        messages = record["message"] if isinstance(record["message"], list) else [record["message"]]
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            method, key = message.get("method"), message.get("id")
+            if isinstance(method, str) and key is not None:
+                call = _Call(message, direction, record["t"], http=record.get("http") or {})
+                open_calls[(direction, key)] = call
+                token = _meta(message).get("progressToken")
+                if token is not None:
+                    by_token[(direction, token)] = call
+                calls.append(call)
+            elif method is None and key is not None:
+                asker = "s2c" if direction == "c2s" else "c2s"
+                answered = open_calls.pop((asker, key), None)
+                if answered is not None and answered.end is None:
+                    answered.response, answered.end = message, record["t"]
+            elif method == "notifications/cancelled":
+                params = message.get("params") or {}
+                cancelled = open_calls.get((direction, params.get("requestId")))
+                if cancelled is not None and cancelled.end is None:
+                    cancelled.cancelled, cancelled.end = True, record["t"]
+            elif method == "notifications/progress":
+                asker = "s2c" if direction == "c2s" else "c2s"
+                progressed = by_token.get((asker, (message.get("params") or {}).get("progressToken")))
+                if progressed is not None and progressed.first_progress is None and progressed.end is None:
+                    progressed.first_progress = record["t"]
+    return calls, ended_at
+
+
+def _names(log: EventLog) -> dict[str, str | None]:
+    """The client's and the server's names as the handshake (or the 2026 _meta) states them."""
+    client = server = None
+    for message in log.messages():
+        body = message["message"]
+        if not isinstance(body, dict):
+            continue
+        params, result = body.get("params") or {}, body.get("result") or {}
+        if client is None and isinstance(params, dict):
+            info = params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
+            client = info.get("name") if isinstance(info, dict) else None
+        if server is None and isinstance(result, dict):
+            info = result.get("serverInfo") or (result.get("_meta") or {}).get("io.modelcontextprotocol/serverInfo")
+            server = info.get("name") if isinstance(info, dict) else None
+    return {"client": client, "server": server}
+
+
+def _span(
+    call: _Call, end: int, trace: str, protocol: str | None, transport: Any, server: str | None
+) -> dict[str, Any]:
+    request = call.request
+    method = request["method"]
+    raw_params = request.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    target = _target(method, params)
+    attributes = [
+        _attribute("mcp.method.name", method),
+        _attribute("jsonrpc.request.id", str(request["id"])),
+        _attribute("network.transport", "pipe" if transport == "stdio" else "tcp"),
+    ]
+    if method == "tools/call" and target:
+        attributes += [_attribute("gen_ai.tool.name", target), _attribute("gen_ai.operation.name", "execute_tool")]
+        if "arguments" in params:
+            attributes.append(_attribute("gen_ai.tool.call.arguments", json.dumps(params["arguments"], sort_keys=True)))
+    elif method == "prompts/get" and target:
+        attributes.append(_attribute("gen_ai.prompt.name", target))
+    elif target:
+        attributes.append(_attribute("mcp.resource.uri", target))
+    if protocol:
+        attributes.append(_attribute("mcp.protocol.version", protocol))
+    if server:
+        attributes.append(_attribute("server.address", server))
+    session = call.http.get("session_id")
+    if session:
+        attributes.append(_attribute("mcp.session.id", session))
+    error, message = _outcome(call)
+    if error:
+        attributes.append(_attribute("error.type", error))
+    trace_id, span_id = _ids(call, trace)
+    span: dict[str, Any] = {
+        "traceId": trace_id,
+        "spanId": span_id,
+        "name": f"{method} {target}" if target else method,
+        "kind": CLIENT,
+        "startTimeUnixNano": str(call.start),
+        "endTimeUnixNano": str(end),
+        "attributes": attributes,
+        "status": {"code": ERROR, "message": message} if error else {},
+    }
+    if call.first_progress is not None:
+        span["events"] = [{"timeUnixNano": str(call.first_progress), "name": "notifications/progress"}]
+    return span
+
+
+def _target(method: str, params: dict[str, Any]) -> str | None:
+    if method in ("tools/call", "prompts/get"):
+        name = params.get("name")
+        return name if isinstance(name, str) else None
+    if method.startswith("resources/"):
+        uri = params.get("uri")
+        return uri if isinstance(uri, str) else None
+    return None
+
+
+def _outcome(call: _Call) -> tuple[str | None, str]:
+    """The error type and message of a call, or (None, "") when it succeeded."""
+    if call.cancelled:
+        return "cancelled", "cancelled by notifications/cancelled"
+    if call.response is None:
+        return "transport", "no response before the session ended"
+    error = call.response.get("error")
+    if isinstance(error, dict):
+        return str(error.get("code")), str(error.get("message", ""))
+    result = call.response.get("result")
+    if isinstance(result, dict) and result.get("isError") is True:
+        return "tool_error", "isError result"
+    return None, ""
+
+
+def _ids(call: _Call, trace: str) -> tuple[str, str]:
+    """The trace and span id: the request's traceparent where it has one, else made from the log."""
+    parent = _meta(call.request).get("traceparent")
+    if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
+        return match.group(1), match.group(2)
+    key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
+    return trace, hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _meta(message: dict[str, Any]) -> dict[str, Any]:
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _attribute(key: str, value: str) -> dict[str, Any]:
+    return {"key": key, "value": {"stringValue": value}}
