@@ -31,6 +31,7 @@ from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.record import record_stdio
+from mcpobs.record.http import Listen, check_upstream, record_http
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
 from mcpobs.render.alerts import (
     AlertFormat,
@@ -634,7 +635,9 @@ def _init_rules(path: Path) -> None:
         "Examples (configure the MCP client to launch this in place of the server):\n\n"
         "  mcpobs record --out session.jsonl -- python server.py --root ~/docs\n\n"
         "  mcpobs record --out s.jsonl --redact params.arguments.email --redact-regex '\\d{3}-\\d{2}-\\d{4}' "
-        "-- npx my-mcp-server\n\n" + EXIT_CODES_HELP
+        "-- npx my-mcp-server\n\n"
+        "  mcpobs record --out s.jsonl --upstream http://127.0.0.1:8000/mcp --listen 127.0.0.1:8765\n\n"
+        + EXIT_CODES_HELP
     ),
 )
 @_reporting_errors
@@ -658,9 +661,17 @@ def record_command(
         Path | None,
         typer.Option("--otlp", help="When the session ends, also write its calls as OTLP JSON spans to this file."),
     ] = None,
+    upstream: Annotated[
+        str | None,
+        typer.Option("--upstream", help="Record a Streamable HTTP server at this URL instead, as a reverse proxy."),
+    ] = None,
+    listen: Annotated[
+        str, typer.Option("--listen", help="With --upstream: the proxy's HOST:PORT (port 0: any free port).")
+    ] = "127.0.0.1:8765",
 ) -> None:
-    """Record an MCP session over stdio: start the server, pass every byte both ways unchanged, and log
-    every JSON-RPC message, server stderr line and transport event to an event log (docs/event-log.md).
+    """Record an MCP session: start a stdio server (or, with --upstream, proxy a Streamable HTTP one),
+    pass every byte both ways unchanged, and log every JSON-RPC message, server stderr line and
+    transport event to an event log (docs/event-log.md).
 
     Each line is written and flushed as it passes, so the log is complete up to
     the last message even if the server crashes or mcpobs is killed. Secrets are
@@ -674,20 +685,31 @@ def record_command(
         redactor = Redactor.checked(not no_redact, redact or (), redact_regex or ())
     except ValueError as e:
         raise UsageError(str(e)) from None
-    if not command:
+    if upstream is not None and command:
+        raise UsageError("give either --upstream URL or a server command after --, not both")
+    if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
+    address = Listen.parse(listen) if upstream else None
+    transport, server = ("http", {"url": check_upstream(upstream)}) if upstream else ("stdio", {"command": command})
     try:
-        log = EventLogWriter(out, redactor, "stdio", {"command": command})
+        log = EventLogWriter(out, redactor, transport, server)
     except FileExistsError:
         raise UsageError(f"{out}: already exists; not overwritten") from None
     except OSError as e:
         raise UsageError(f"{out}: cannot write: {e.strerror or e}") from None
     try:
-        record_stdio(command, log)
+        if upstream and address:
+            record_http(upstream, address, log, ready=_say_listening)
+        else:
+            record_stdio(command or [], log)
     finally:
         log.close()
         if otlp is not None:
             _write_otlp(out, otlp)
+
+
+def _say_listening(url: str) -> None:
+    _stderr().print(f"mcpobs: recording; point the MCP client at {url} (Ctrl-C to stop)", markup=False, soft_wrap=True)
 
 
 def _write_otlp(log: Path, target: Path) -> None:

@@ -43,6 +43,7 @@ class _Call:
     cancelled: bool = False
     first_progress: int | None = None
     http: dict[str, Any] = field(default_factory=dict)
+    response_http: dict[str, Any] = field(default_factory=dict)
 
 
 def to_otlp(log: EventLog) -> dict[str, Any]:
@@ -106,6 +107,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 answered = open_calls.pop((asker, key), None)
                 if answered is not None and answered.end is None:
                     answered.response, answered.end = message, record["t"]
+                    answered.response_http = record.get("http") or {}
             elif method == "notifications/cancelled":
                 params = message.get("params") or {}
                 cancelled = open_calls.get((direction, params.get("requestId")))
@@ -161,7 +163,8 @@ def _span(
         attributes.append(_attribute("mcp.protocol.version", protocol))
     if server:
         attributes.append(_attribute("server.address", server))
-    session = call.http.get("session_id")
+    # the session an initialize opens is named in its response; every later request names it
+    session = call.http.get("session_id") or call.response_http.get("session_id")
     if session:
         attributes.append(_attribute("mcp.session.id", session))
     error, message = _outcome(call)

@@ -1,6 +1,7 @@
 """A small real MCP server (mcp SDK ``MCPServer``) for the record tests, run as a script over stdio.
 
-``python tests/servers/toolbox.py`` serves on stdin/stdout and says so on stderr. Its tools cover what
+``python tests/servers/toolbox.py`` serves on stdin/stdout and says so on stderr; with ``--http PORT``
+it serves Streamable HTTP on 127.0.0.1:PORT at /mcp. Its tools cover what
 a recording must keep: plain results, an ``isError`` result, progress notifications, a secret in the
 arguments and in a result, and a crash that takes the process down mid-session.
 """
@@ -57,4 +58,7 @@ def crash(code: int = 3) -> str:
 
 if __name__ == "__main__":
     print("record-toolbox ready", file=sys.stderr, flush=True)
-    srv.run("stdio")
+    if sys.argv[1:2] == ["--http"]:
+        srv.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        srv.run("stdio")

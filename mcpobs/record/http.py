@@ -1,0 +1,271 @@
+"""Recording a Streamable HTTP MCP server: a reverse proxy that logs every message it passes.
+
+The client is pointed at ``http://LISTEN/<the upstream's path>``; each request
+is sent on to the upstream origin with the same path, method, headers (but the
+hop-by-hop ones) and body, and the answer comes back the same way: a JSON body
+whole, an SSE stream event by event as the server sends it. Bytes are passed
+unchanged; the messages in them are logged (with the HTTP status and the MCP
+headers) before they are passed on. Both protocol eras work, since nothing is
+interpreted: ``Mcp-Session-Id``, ``MCP-Protocol-Version``, ``Mcp-Method``,
+``Mcp-Name`` and ``Last-Event-ID`` are headers like the others.
+
+The proxy listens on 127.0.0.1 unless told otherwise and refuses requests whose
+Host or Origin is not this machine, so a web page cannot reach it through DNS
+rebinding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import uvicorn
+
+from mcpobs.errors import UsageError
+from mcpobs.eventlog.writer import EventLogWriter
+
+# Headers that belong to one connection, not to the message (RFC 9110 7.6.1), and Host, which is the upstream's.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+# What a message's line says of its HTTP exchange (lower-case header -> field).
+MCP_HEADERS = {
+    "mcp-session-id": "session_id",
+    "mcp-protocol-version": "protocol_version",
+    "mcp-method": "mcp_method",
+    "mcp-name": "mcp_name",
+    "last-event-id": "last_event_id",
+}
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the proxy listens: ``HOST:PORT`` (port 0: any free port)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+        return cls(host.strip("[]"), int(port))
+
+
+def check_upstream(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--upstream {url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/mcp")
+    return url
+
+
+class RecordingProxy:
+    """The ASGI application: forwards each request to the upstream and logs what passes."""
+
+    def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str]) -> None:
+        parts = urlsplit(upstream)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.log = log
+        self.allowed_hosts = allowed_hosts
+        self.client = httpx2.AsyncClient(timeout=httpx2.Timeout(None, connect=10.0), follow_redirects=False)
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        refusal = self._refusal(headers)
+        if refusal:
+            self.log.event("request_refused", reason=refusal)
+            await _answer(send, 403, refusal)
+            return
+        body = await _body(receive)
+        method, path = scope["method"], scope["raw_path"].decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = self.origin + path + (f"?{query}" if query else "")
+        request_facts = {"method": method, "path": path, **_mcp_headers(headers), "headers": self._headers(headers)}
+        if body:
+            self._log_body("c2s", body, request_facts)
+        forward = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        try:
+            request = self.client.build_request(method, url, headers=forward, content=body)
+            response = await self.client.send(request, stream=True)
+        except httpx2.HTTPError as e:
+            self.log.event("upstream_unreachable", url=url, error=str(e) or type(e).__name__)
+            await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
+            return
+        try:
+            await self._relay(response, method, send)
+        finally:
+            await response.aclose()
+
+    async def _relay(self, response: httpx2.Response, method: str, send: Callable[..., Any]) -> None:
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        facts = {"method": method, "status": response.status_code, **_mcp_headers(headers)}
+        facts["headers"] = self._headers(headers)
+        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        streaming = response.headers.get("content-type", "").startswith("text/event-stream")
+        if not streaming:
+            body = await response.aread()
+            if body:
+                self._log_body("s2c", body, facts)
+            raw_headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
+        events = _SseEvents()
+        try:
+            async for chunk in response.aiter_raw():
+                for event_id, data in events.feed(chunk):
+                    self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except (httpx2.HTTPError, OSError) as e:
+            self.log.event("stream_closed", by="server", error=str(e) or type(e).__name__)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
+        self.log.message(direction, body, facts)  # type: ignore[arg-type]
+
+    def _headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
+        return dict(self.log.redactor.headers(headers))
+
+    def _refusal(self, headers: list[tuple[str, str]]) -> str:
+        values = {k.lower(): v for k, v in headers}
+        host = values.get("host", "")
+        if host not in self.allowed_hosts:
+            return f"Host {host!r} is not this proxy"
+        origin = values.get("origin")
+        if origin and urlsplit(origin).hostname not in LOCAL_HOSTS:
+            return f"Origin {origin!r} is not this machine"
+        return ""
+
+    async def _lifespan(self, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class _SseEvents:
+    """Whole server-sent events out of a byte stream cut anywhere: (id, data) of each event with data."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
+        self.pending += chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        while (end := self.pending.find(b"\n\n")) >= 0:
+            block, self.pending = self.pending[:end], self.pending[end + 2 :]
+            event_id, data = None, []
+            for line in block.decode("utf-8", errors="replace").split("\n"):
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "data":
+                    data.append(value)
+                elif field == "id":
+                    event_id = value
+            if data and "".join(data).strip():
+                yield event_id, "\n".join(data)
+
+
+def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
+
+
+async def _body(receive: Callable[..., Any]) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(parts)
+
+
+async def _answer(send: Callable[..., Any], status: int, text: str) -> None:
+    body = json.dumps({"error": text}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but a signal stops it and is remembered, instead of being raised again after shutdown."""
+
+    stopped_by: int | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(sig: int, frame: object) -> None:
+            self.stopped_by = sig
+            self.should_exit = True
+
+        before = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+
+def record_http(upstream: str, listen: Listen, log: EventLogWriter, ready: Callable[[str], None] | None = None) -> None:
+    """Serve the recording proxy until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`, as for stdio).
+    ``ready`` is told the proxy's own URL for the upstream's path once it listens."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((listen.host, listen.port))
+    except OSError as e:
+        sock.close()
+        raise UsageError(f"--listen {listen.host}:{listen.port}: cannot listen: {e.strerror or e}") from None
+    port = sock.getsockname()[1]
+    shown = f"[{listen.host}]" if family == socket.AF_INET6 else listen.host
+    allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)}
+    app = RecordingProxy(upstream, log, allowed)
+    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
+    log.event("proxy_listening", url=url, upstream=upstream)
+    if ready is not None:
+        ready(url)
+    asyncio.run(server.serve(sockets=[sock]))
+    sock.close()
+    if server.stopped_by is not None:
+        log.event("recorder_stopped", signal=signal.Signals(server.stopped_by).name)
+        raise KeyboardInterrupt

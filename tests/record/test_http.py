@@ -1,0 +1,206 @@
+"""mcpobs record over Streamable HTTP: a real mcp client and server on 127.0.0.1, the recorder between."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+
+from mcpobs.analysis import Query, analyze
+from mcpobs.eventlog.reader import EventLog, read_event_log
+from mcpobs.ingest import load
+from mcpobs.store import Store
+from tests.record.test_stdio import RECORD, TOOLBOX, _requests, _responses
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, TOOLBOX, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class Recorder:
+    """``mcpobs record --upstream`` as a process: the URL it listens on, stopped with SIGTERM."""
+
+    def __init__(self, log: Path, upstream: str, *options: str) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [*RECORD, "--out", str(log), "--upstream", upstream, "--listen", "127.0.0.1:0", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.process.stderr is not None
+        line = self.process.stderr.readline().decode()  # bounded: the process prints it or exits
+        match = re.search(r"point the MCP client at (\S+)", line)
+        assert match, line
+        self.url = match.group(1)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=15)
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _client(url: str, mode: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    results: list[Any] = []
+
+    async def run() -> None:
+        with anyio.fail_after(30):
+            async with Client(url, mode=mode) as client:  # type: ignore[arg-type]
+                for name, arguments in calls:
+
+                    async def progress(p: float, total: float | None, message: str | None) -> None:
+                        pass  # asking for progress is what makes the server send it
+
+                    results.append(await client.call_tool(name, arguments, progress_callback=progress))
+
+    anyio.run(run)
+    return results
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_session_through_the_proxy_is_logged_with_its_http_facts(tmp_path: Path, upstream: str, mode: str) -> None:
+    path = tmp_path / "http.jsonl"
+    calls = [("echo", {"text": "über"}), ("fail", {"reason": "x"}), ("count", {"steps": 2})]
+    with Recorder(path, upstream) as recorder:
+        assert recorder.url == upstream.replace(upstream.split("/")[2], recorder.url.split("/")[2])
+        results = _client(recorder.url, mode, calls)
+        assert recorder.stop() == 130
+    assert [r.content[0].text for r in results] == ["über", "Error executing tool fail: failed: x", "counted 2"]
+    log = read_event_log(path)
+    assert log.header["transport"] == "http"
+    assert log.header["server"] == {"url": upstream}
+    assert log.events() == ["proxy_listening", "recorder_stopped"]
+    requests, responses = _requests(log), _responses(log)
+    assert set(requests) == set(responses)
+    tool_calls = [m for m in requests.values() if m["method"] == "tools/call"]
+    assert [(m["params"]["name"], m["params"]["arguments"]) for m in tool_calls] == calls
+    for message in log.messages():
+        http = message["http"]
+        assert http["method"] in ("POST", "GET", "DELETE")
+        if message["dir"] == "s2c":
+            assert http["status"] == 200
+    progress = [m for m in log.messages() if m["message"].get("method") == "notifications/progress"]
+    assert [p["message"]["params"]["progress"] for p in progress] == [1, 2]
+    if mode == "legacy":
+        sessions = {m["http"].get("session_id") for m in log.messages() if m["dir"] == "c2s"} - {None}
+        assert len(sessions) == 1  # every request after initialize names the session its answer opened
+    else:
+        named = [m["http"] for m in log.messages() if m["dir"] == "c2s" and m["message"]["method"] == "tools/call"]
+        assert [(h["mcp_method"], h["mcp_name"]) for h in named] == [("tools/call", n) for n, _ in calls]
+    _analyzed_like_the_session(path, mode)
+
+
+def _analyzed_like_the_session(path: Path, mode: str) -> None:
+    with Store() as store:
+        load(store, [str(path)])
+        rows = analyze(store, Query(views=("calls",))).table("calls").records()
+        assert {r["tool"]: (r["calls"], r["errors"]) for r in rows} == {"echo": (1, 0), "fail": (1, 1), "count": (1, 0)}
+        sessions = analyze(store, Query(views=("sessions",), by=("session",))).table("sessions").records()
+        assert len(sessions) == 1
+        if mode == "legacy":
+            assert not sessions[0]["session"].startswith("trace:")
+
+
+def _post(url: str, headers: dict[str, str], message: dict[str, Any]) -> httpx2.Response:
+    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    return httpx2.post(url, headers={**base, **headers}, content=json.dumps(message), timeout=20)
+
+
+PING = {
+    "jsonrpc": "2.0",
+    "id": 7,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+}
+
+
+def test_credentials_in_headers_are_redacted_on_disk_and_passed_on(tmp_path: Path, upstream: str) -> None:
+    path = tmp_path / "auth.jsonl"
+    with Recorder(path, upstream) as recorder:
+        answer = _post(recorder.url, {"authorization": "Bearer s3cr3t-t0ken-value", "x-api-key": "k-123"}, PING)
+        assert answer.status_code == 200
+        recorder.stop()
+    text = path.read_text()
+    assert "s3cr3t-t0ken-value" not in text
+    assert "k-123" not in text
+    (request,) = [m for m in read_event_log(path).messages() if m["dir"] == "c2s"]
+    assert request["http"]["headers"]["authorization"] == "[REDACTED]"
+    assert request["http"]["headers"]["x-api-key"] == "[REDACTED]"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"host": "evil.example:80"}, "Host 'evil.example:80' is not this proxy"),
+        ({"origin": "http://evil.example"}, "Origin 'http://evil.example' is not this machine"),
+    ],
+)
+def test_requests_from_elsewhere_are_refused(
+    tmp_path: Path, upstream: str, headers: dict[str, str], reason: str
+) -> None:
+    path = tmp_path / "refused.jsonl"
+    with Recorder(path, upstream) as recorder:
+        answer = _post(recorder.url, headers, PING)
+        recorder.stop()
+    assert answer.status_code == 403
+    assert reason in answer.text
+    log = read_event_log(path)
+    assert log.messages() == []
+    assert [r["reason"] for r in log.records if r.get("event") == "request_refused"] == [reason]
+
+
+def test_an_unreachable_upstream_is_a_502_and_logged(tmp_path: Path) -> None:
+    path = tmp_path / "down.jsonl"
+    dead = f"http://127.0.0.1:{_free_port()}/mcp"
+    with Recorder(path, dead) as recorder:
+        answer = _post(recorder.url, {}, PING)
+        recorder.stop()
+    assert answer.status_code == 502
+    log: EventLog = read_event_log(path)
+    assert "upstream_unreachable" in log.events()
+    # the request was logged before it was sent on: what the client asked is kept
+    assert [m["message"]["method"] for m in log.messages()] == ["initialize"]
