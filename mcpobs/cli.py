@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
 from mcpobs.eventlog import EventLogWriter, Redactor
-from mcpobs.eventlog.otlp import write_otlp
+from mcpobs.eventlog.otlp import to_otlp, write_otlp
+from mcpobs.eventlog.peers import event_log_lines, read_recording
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
@@ -502,6 +504,40 @@ def export_command(
             raise UsageError(f"{parquet}: cannot write: {e}") from None
     for path in written:
         sys.stdout.write(f"{path}\n")
+
+
+class ConvertTo(StrEnum):
+    eventlog = "eventlog"
+    otlp = "otlp"
+
+
+@app.command(
+    "convert",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs convert cassettes/golden.json --to eventlog -o golden.jsonl\n\n"
+        "  mcpobs convert session.jsonl --to otlp -o session.otlp.jsonl\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def convert_command(
+    source: Annotated[Path, typer.Argument(help="An event log or an mcp-recorder cassette.", show_default=False)],
+    *,
+    to: Annotated[ConvertTo, typer.Option("--to", help="eventlog (mcpobs' format) or otlp (OTLP JSON spans).")],
+    output: OutputOption = None,
+) -> None:
+    """Convert a recording: an mcp-recorder cassette or an mcpobs event log, to an event log
+    (docs/event-log.md) or to OTLP JSON spans of its calls.
+
+    mcp-recorder keeps each call's latency but not when it started, nor the
+    server's notifications: a converted cassette lays its calls end to end from
+    its recorded_at time, and has no time to first response.
+    """
+    log = read_recording(source)
+    if to is ConvertTo.eventlog:
+        _write(event_log_lines(log), output)
+    else:
+        _write(json.dumps(to_otlp(log), ensure_ascii=False) + "\n", output)
 
 
 class FailOn(StrEnum):

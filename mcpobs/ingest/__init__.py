@@ -89,9 +89,10 @@ def _load_source(
         result.already_loaded = True
         return result
     json_source = source
-    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED, Format.EVENT_LOG):
+    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED, Format.EVENT_LOG, Format.MCP_RECORDER):
         target = _spool_file(spool)
-        convert = eventlog.spool_as_json_lines if source.format is Format.EVENT_LOG else otlp_proto.spool_as_json_lines
+        recorded = source.format in (Format.EVENT_LOG, Format.MCP_RECORDER)
+        convert = eventlog.spool_as_json_lines if recorded else otlp_proto.spool_as_json_lines
         convert(source, target)
         json_source = _json_lines(source.name, target)
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mcpobs.errors import InputError
+from mcpobs.eventlog import peers
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -44,6 +45,7 @@ class Format(Enum):
     OTLP_PROTO = "otlp-proto"  # one binary ExportTraceServiceRequest
     OTLP_PROTO_FRAMED = "otlp-proto-framed"  # Collector file exporter: 4-byte length + message, repeated
     EVENT_LOG = "mcpobs-event-log"  # JSON lines written by mcpobs record (docs/event-log.md)
+    MCP_RECORDER = "mcp-recorder"  # an mcp-recorder cassette: one JSON document of interactions
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,8 @@ def _detect(name: str, head: bytes) -> Format:
     if first == b"{":
         if _is_event_log_header(stripped.split(b"\n", 1)[0]):
             return Format.EVENT_LOG
+        if peers.sniff(stripped) == peers.MCP_RECORDER:
+            return Format.MCP_RECORDER
         return Format.OTLP_JSON_LINES if _first_line_is_document(stripped) else Format.OTLP_JSON
     if first == b"[":
         raise InputError(name, 'a JSON array: not an OTLP trace export (expected {"resourceSpans": …})', 1)

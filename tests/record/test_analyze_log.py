@@ -146,3 +146,54 @@ def test_record_otlp_writes_the_calls_as_a_trace_file(tmp_path: Path) -> None:
             figures.append([(r["tool"], r["calls"], r["errors"], r["latency_max_ms"]) for r in _calls(store).values()])
     assert figures[0] == figures[1]
     assert sorted(t for t, *_ in figures[0]) == ["echo", "fail"]
+
+
+PEERS = ROOT / "tests" / "data" / "peers"
+
+
+def _figures(path: Path) -> dict[str, tuple[object, ...]]:
+    with Store() as store:
+        load(store, [str(path)])
+        calls = {t: (r["calls"], r["errors"]) for t, r in _calls(store).items()}
+        errors = analyze(store, Query(views=("errors",))).table("errors").records()
+        return {t: (*c, *(e["error_class"] for e in errors if e["tool"] == t)) for t, c in calls.items()}
+
+
+def test_an_mcp_recorder_cassette_analyzes_like_our_own_recording(recorded: Path, tmp_path: Path) -> None:
+    cassette = PEERS / "mcp-recorder-stdio.json"
+    ours = _figures(recorded)
+    assert ours == {"echo": (2, 0), "fail": (1, 1, "tool_error"), "count": (1, 0), "add": (1, 0)}
+    assert _figures(cassette) == ours
+    # converted to our format, and to OTLP, it is still the same session
+    runner = CliRunner()
+    for to, name in (("eventlog", "converted.jsonl"), ("otlp", "converted.otlp.jsonl")):
+        out = tmp_path / name
+        result = runner.invoke(app, ["convert", str(cassette), "--to", to, "-o", str(out)])
+        assert result.exit_code == 0, result.stderr
+        assert _figures(out) == ours
+    converted = read_event_log(tmp_path / "converted.jsonl")
+    assert converted.header["redaction"]["converted_from"] == "mcp-recorder 1.0"
+    # latencies are the cassette's own, in whole milliseconds
+    document = json.loads(cassette.read_text())
+    with Store() as store:
+        load(store, [str(cassette)])
+        latencies = sorted(r[0] for r in store.con.execute("SELECT duration_ms FROM mcp_calls").fetchall())
+    assert latencies == sorted(
+        float(i["latency_ms"]) for i in document["interactions"] if i["type"] == "jsonrpc_request"
+    )
+
+
+def test_convert_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    other = tmp_path / "notes.json"
+    other.write_text('{"resourceSpans": []}\n')
+    result = CliRunner().invoke(app, ["convert", str(other), "--to", "eventlog"])
+    assert result.exit_code == 3
+    assert result.stderr == f"mcpobs: error: {other}:1: neither an event log nor an mcp-recorder cassette\n"
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        '{"version": "1.0", "metadata": {"recorded_at": "2026-11-23T10:00:00Z"},\n'
+        ' "interactions": [\n  {"type": "jsonrpc_request"}\n]}\n'
+    )
+    result = CliRunner().invoke(app, ["analyze", str(broken)])
+    assert result.exit_code == 3
+    assert result.stderr == f"mcpobs: error: {broken}: interaction 1: expected an object with a request\n"

@@ -1,0 +1,119 @@
+"""Other recorders' files as event logs: mcp-recorder cassettes.
+
+mcp-recorder (PyPI ``mcp-recorder``) writes one JSON document per recording::
+
+    {"version": "1.0",
+     "metadata": {"recorded_at": "…", "server_url": "…", "transport_type": "stdio" | "http",
+                  "protocol_version": "…", "server_info": {"name": …, "version": …}},
+     "interactions": [{"type": "jsonrpc_request", "request": {…}, "response": {…} | null,
+                       "response_status": 200, "response_is_sse": false, "latency_ms": 7}, …,
+                      {"type": "notification", "request": {…}, …}]}
+
+It keeps each request with its response and the latency in whole milliseconds,
+but not when each call started, nor the server's notifications (progress). A
+converted log therefore lays the interactions end to end from ``recorded_at``,
+each taking its ``latency_ms``: latencies and error figures are the recording's,
+the gaps between calls are not, and there is no time to first response.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mcpobs import __version__
+from mcpobs.errors import InputError
+from mcpobs.eventlog.reader import EventLog, is_event_log, parse_event_log
+from mcpobs.eventlog.writer import FORMAT, VERSION
+
+MCP_RECORDER = "mcp-recorder"
+
+
+def sniff(head: bytes) -> str | None:
+    """The peer format a file's first bytes belong to, or None."""
+    if head.lstrip()[:1] == b"{" and b'"interactions"' in head and b'"resourceSpans"' not in head:
+        return MCP_RECORDER
+    return None
+
+
+def from_mcp_recorder(name: str, data: bytes) -> EventLog:
+    """An mcp-recorder cassette as an event log (see the module's note on times)."""
+    try:
+        document = json.loads(data)
+    except ValueError as e:
+        line = getattr(e, "lineno", None)
+        raise InputError(name, f"invalid JSON: {getattr(e, 'msg', e)}", line) from None
+    if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
+        raise InputError(name, 'not an mcp-recorder cassette: no "interactions" list')
+    raw_metadata = document.get("metadata")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    start = _ns(name, metadata.get("recorded_at"))
+    transport = "http" if metadata.get("transport_type") == "http" else "stdio"
+    header: dict[str, Any] = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "mcpobs_version": __version__,
+        "transport": transport,
+        "server": {"url": metadata.get("server_url")} if transport == "http" else {"command": None},
+        "protocol_version": None,
+        "started": metadata.get("recorded_at"),
+        "t": start,
+        "redaction": {"enabled": False, "rules": [], "converted_from": f"{MCP_RECORDER} {document.get('version')}"},
+    }
+    records: list[dict[str, Any]] = []
+    if isinstance(metadata.get("protocol_version"), str):
+        records.append(
+            {"t": start, "kind": "protocol", "protocol_version": metadata["protocol_version"], "source": MCP_RECORDER}
+        )
+    cursor = start
+    for number, interaction in enumerate(document["interactions"], 1):
+        if not isinstance(interaction, dict) or not isinstance(interaction.get("request"), dict):
+            raise InputError(name, f"interaction {number}: expected an object with a request")
+        latency = interaction.get("latency_ms") or 0
+        if not isinstance(latency, int | float) or latency < 0:
+            raise InputError(name, f"interaction {number}: latency_ms {latency!r} is not a duration")
+        http = _http(interaction, transport)
+        records.append({"t": cursor, "kind": "message", "dir": "c2s", "message": interaction["request"], **http})
+        cursor += int(latency * 1_000_000)
+        response = interaction.get("response")
+        if isinstance(response, dict | list):
+            status = {"http": {"status": interaction.get("response_status")}} if transport == "http" else {}
+            records.append({"t": cursor, "kind": "message", "dir": "s2c", "message": response, **status})
+    records.append({"t": cursor, "kind": "event", "event": "client_closed"})
+    return EventLog(name, header, records)
+
+
+def _http(interaction: dict[str, Any], transport: str) -> dict[str, Any]:
+    if transport != "http":
+        return {}
+    return {"http": {"method": interaction.get("http_method") or "POST", "path": interaction.get("http_path")}}
+
+
+def _ns(name: str, recorded_at: Any) -> int:
+    try:
+        return int(datetime.fromisoformat(str(recorded_at).replace("Z", "+00:00")).timestamp() * 1_000_000_000)
+    except ValueError:
+        raise InputError(name, f"metadata.recorded_at {recorded_at!r} is not an ISO 8601 time") from None
+
+
+def read_recording(path: Path) -> EventLog:
+    """An event log or an mcp-recorder cassette, read as an event log."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    if sniff(data[:65536]) == MCP_RECORDER:
+        return from_mcp_recorder(str(path), data)
+    if is_event_log(data.split(b"\n", 1)[0]):
+        return parse_event_log(str(path), data)
+    raise InputError(path, "neither an event log nor an mcp-recorder cassette", 1)
+
+
+def event_log_lines(log: EventLog) -> str:
+    """An event log as the text of a log file (the header, then a line per record)."""
+    lines = [json.dumps(log.header, ensure_ascii=False)]
+    lines.extend(json.dumps(r, ensure_ascii=False) for r in log.records)
+    return "\n".join(lines) + "\n"
