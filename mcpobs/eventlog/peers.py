@@ -1,4 +1,4 @@
-"""Other recorders' files as event logs: mcp-recorder cassettes.
+"""Other recorders' files as event logs: mcp-recorder cassettes and mcp-vcr transcripts.
 
 mcp-recorder (PyPI ``mcp-recorder``) writes one JSON document per recording::
 
@@ -19,9 +19,12 @@ the gaps between calls are not, and there is no time to first response.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mcpobs import __version__
 from mcpobs.errors import InputError
@@ -29,13 +32,30 @@ from mcpobs.eventlog.reader import EventLog, is_event_log, parse_event_log
 from mcpobs.eventlog.writer import FORMAT, VERSION
 
 MCP_RECORDER = "mcp-recorder"
+MCP_VCR_NDJSON = "mcp-vcr-ndjson"
+MCP_VCR_YAML = "mcp-vcr-yaml"
+_VCR_YAML_KEY = re.compile(rb"^(messages|meta):\s*$", re.MULTILINE)
 
 
 def sniff(head: bytes) -> str | None:
     """The peer format a file's first bytes belong to, or None."""
-    if head.lstrip()[:1] == b"{" and b'"interactions"' in head and b'"resourceSpans"' not in head:
-        return MCP_RECORDER
+    stripped = head.lstrip()
+    if stripped[:1] == b"{":
+        first = stripped.split(b"\n", 1)[0]
+        if b'"_type"' in first and b'"meta"' in first and b'"recorded_at"' in first:
+            return MCP_VCR_NDJSON
+        if b'"interactions"' in head and b'"resourceSpans"' not in head:
+            return MCP_RECORDER
+    elif _VCR_YAML_KEY.search(head) and b"payload:" in head:
+        return MCP_VCR_YAML
     return None
+
+
+def from_peer(name: str, data: bytes, kind: str) -> EventLog:
+    """A peer recorder's file (of the ``kind`` :func:`sniff` said) as an event log."""
+    if kind == MCP_RECORDER:
+        return from_mcp_recorder(name, data)
+    return from_mcp_vcr(name, data, yaml_format=kind == MCP_VCR_YAML)
 
 
 def from_mcp_recorder(name: str, data: bytes) -> EventLog:
@@ -86,6 +106,63 @@ def from_mcp_recorder(name: str, data: bytes) -> EventLog:
     return EventLog(name, header, records)
 
 
+def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
+    """An mcp-vcr transcript (YAML: ``meta`` and ``messages``; NDJSON: a ``_type: meta`` line, then
+    ``{"t", "dir", "payload"}`` lines) as an event log. mcp-vcr's ``t`` is whole milliseconds since
+    ``recorded_at``, so times are exact to the millisecond; notifications are kept."""
+    if yaml_format:
+        try:
+            document = yaml.safe_load(data)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise InputError(
+                name, f"not valid YAML: {getattr(e, 'problem', e)}", mark.line + 1 if mark else None
+            ) from None
+        if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
+            raise InputError(name, "not an mcp-vcr transcript: no messages list")
+        meta = document.get("meta") or {}
+        lines: list[tuple[int | None, Any]] = [(None, m) for m in document["messages"]]
+    else:
+        rows: list[tuple[int | None, Any]] = []
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if line.strip():
+                try:
+                    rows.append((number, json.loads(line)))
+                except ValueError as e:
+                    raise InputError(name, f"invalid JSON: {e}", number) from None
+        if not rows or not isinstance(rows[0][1], dict) or rows[0][1].get("_type") != "meta":
+            raise InputError(name, 'not an mcp-vcr transcript: the first line is no {"_type": "meta"}', 1)
+        meta, lines = rows[0][1], rows[1:]
+    start = _ns(name, meta.get("recorded_at") if isinstance(meta, dict) else None)
+    command = meta.get("server_command") if isinstance(meta, dict) else None
+    header: dict[str, Any] = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "mcpobs_version": __version__,
+        "transport": "stdio",
+        "server": {"command": command},
+        "protocol_version": None,
+        "started": meta.get("recorded_at"),
+        "t": start,
+        "redaction": {"enabled": False, "rules": [], "converted_from": f"mcp-vcr {meta.get('schema_version')}"},
+    }
+    records: list[dict[str, Any]] = []
+    if isinstance(meta.get("protocol_version"), str):
+        records.append(
+            {"t": start, "kind": "protocol", "protocol_version": meta["protocol_version"], "source": "mcp-vcr"}
+        )
+    end = start
+    for index, (line_number, row) in enumerate(lines, 1):
+        where = f"message {index}" if line_number is None else f"line {line_number}"
+        if not isinstance(row, dict) or row.get("dir") not in ("c2s", "s2c") or not isinstance(row.get("t"), int):
+            raise InputError(name, f"{where}: expected t (ms), dir (c2s or s2c) and payload")
+        end = start + row["t"] * 1_000_000
+        records.append({"t": end, "kind": "message", "dir": row["dir"], "message": row.get("payload")})
+    records.append({"t": end, "kind": "event", "event": "client_closed"})
+    return EventLog(name, header, records)
+
+
 def _http(interaction: dict[str, Any], transport: str) -> dict[str, Any]:
     if transport != "http":
         return {}
@@ -105,11 +182,12 @@ def read_recording(path: Path) -> EventLog:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
-    if sniff(data[:65536]) == MCP_RECORDER:
-        return from_mcp_recorder(str(path), data)
+    kind = sniff(data[:65536])
+    if kind is not None:
+        return from_peer(str(path), data, kind)
     if is_event_log(data.split(b"\n", 1)[0]):
         return parse_event_log(str(path), data)
-    raise InputError(path, "neither an event log nor an mcp-recorder cassette", 1)
+    raise InputError(path, "neither an event log, an mcp-recorder cassette nor an mcp-vcr transcript", 1)
 
 
 def event_log_lines(log: EventLog) -> str:

@@ -89,9 +89,9 @@ def _load_source(
         result.already_loaded = True
         return result
     json_source = source
-    if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED, Format.EVENT_LOG, Format.MCP_RECORDER):
+    if source.format not in (Format.OTLP_JSON_LINES, Format.OTLP_JSON):
         target = _spool_file(spool)
-        recorded = source.format in (Format.EVENT_LOG, Format.MCP_RECORDER)
+        recorded = source.format not in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED)
         convert = eventlog.spool_as_json_lines if recorded else otlp_proto.spool_as_json_lines
         convert(source, target)
         json_source = _json_lines(source.name, target)

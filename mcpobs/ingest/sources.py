@@ -46,6 +46,8 @@ class Format(Enum):
     OTLP_PROTO_FRAMED = "otlp-proto-framed"  # Collector file exporter: 4-byte length + message, repeated
     EVENT_LOG = "mcpobs-event-log"  # JSON lines written by mcpobs record (docs/event-log.md)
     MCP_RECORDER = "mcp-recorder"  # an mcp-recorder cassette: one JSON document of interactions
+    MCP_VCR_NDJSON = "mcp-vcr-ndjson"  # an mcp-vcr transcript as JSON lines
+    MCP_VCR_YAML = "mcp-vcr-yaml"  # an mcp-vcr transcript as YAML
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,17 @@ def _export_name(path: Path) -> bool:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
         suffixes.pop()
+    if suffixes and suffixes[-1] in (".yaml", ".yml"):
+        return _is_transcript(path)  # an mcp-vcr transcript, not a config file beside the exports
     return bool(suffixes) and suffixes[-1] in EXPORT_SUFFIXES
+
+
+def _is_transcript(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return peers.sniff(f.read(_HEAD)) == peers.MCP_VCR_YAML
+    except OSError:
+        return False
 
 
 def _hidden(relative: Path) -> bool:
@@ -203,11 +215,13 @@ def _detect(name: str, head: bytes) -> Format:
     if first == b"{":
         if _is_event_log_header(stripped.split(b"\n", 1)[0]):
             return Format.EVENT_LOG
-        if peers.sniff(stripped) == peers.MCP_RECORDER:
-            return Format.MCP_RECORDER
+        if (peer := peers.sniff(stripped)) is not None:
+            return Format(peer)
         return Format.OTLP_JSON_LINES if _first_line_is_document(stripped) else Format.OTLP_JSON
     if first == b"[":
         raise InputError(name, 'a JSON array: not an OTLP trace export (expected {"resourceSpans": …})', 1)
+    if (peer := peers.sniff(head)) is not None:
+        return Format(peer)  # an mcp-vcr YAML transcript
     if head[:1] == b"\x0a":
         return Format.OTLP_PROTO
     if head[:1] == b"\x00" and len(head) >= 5:

@@ -159,19 +159,31 @@ def _figures(path: Path) -> dict[str, tuple[object, ...]]:
         return {t: (*c, *(e["error_class"] for e in errors if e["tool"] == t)) for t, c in calls.items()}
 
 
-def test_an_mcp_recorder_cassette_analyzes_like_our_own_recording(recorded: Path, tmp_path: Path) -> None:
-    cassette = PEERS / "mcp-recorder-stdio.json"
+@pytest.mark.parametrize("peer", ["mcp-recorder-stdio.json", "mcp-vcr-stdio.ndjson", "mcp-vcr-stdio.yaml"])
+def test_a_peer_recording_analyzes_like_our_own_recording(recorded: Path, peer: str, tmp_path: Path) -> None:
     ours = _figures(recorded)
     assert ours == {"echo": (2, 0), "fail": (1, 1, "tool_error"), "count": (1, 0), "add": (1, 0)}
-    assert _figures(cassette) == ours
-    # converted to our format, and to OTLP, it is still the same session
+    recording = PEERS / peer
+    assert _figures(recording) == ours
     runner = CliRunner()
     for to, name in (("eventlog", "converted.jsonl"), ("otlp", "converted.otlp.jsonl")):
         out = tmp_path / name
-        result = runner.invoke(app, ["convert", str(cassette), "--to", to, "-o", str(out)])
+        result = runner.invoke(app, ["convert", str(recording), "--to", to, "-o", str(out)])
         assert result.exit_code == 0, result.stderr
         assert _figures(out) == ours
-    converted = read_event_log(tmp_path / "converted.jsonl")
+
+
+def test_mcp_vcr_keeps_progress_so_time_to_first_response_survives(tmp_path: Path) -> None:
+    with Store() as store:
+        load(store, [str(PEERS / "mcp-vcr-stdio.ndjson")])
+        assert _calls(store)["count"]["ttfr_p50_ms"] is not None
+
+
+def test_an_mcp_recorder_cassette_keeps_its_latencies(tmp_path: Path) -> None:
+    cassette = PEERS / "mcp-recorder-stdio.json"
+    out = tmp_path / "converted.jsonl"
+    assert CliRunner().invoke(app, ["convert", str(cassette), "--to", "eventlog", "-o", str(out)]).exit_code == 0
+    converted = read_event_log(out)
     assert converted.header["redaction"]["converted_from"] == "mcp-recorder 1.0"
     # latencies are the cassette's own, in whole milliseconds
     document = json.loads(cassette.read_text())
@@ -188,7 +200,10 @@ def test_convert_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     other.write_text('{"resourceSpans": []}\n')
     result = CliRunner().invoke(app, ["convert", str(other), "--to", "eventlog"])
     assert result.exit_code == 3
-    assert result.stderr == f"mcpobs: error: {other}:1: neither an event log nor an mcp-recorder cassette\n"
+    assert (
+        result.stderr
+        == f"mcpobs: error: {other}:1: neither an event log, an mcp-recorder cassette nor an mcp-vcr transcript\n"
+    )
     broken = tmp_path / "broken.json"
     broken.write_text(
         '{"version": "1.0", "metadata": {"recorded_at": "2026-11-23T10:00:00Z"},\n'
