@@ -22,6 +22,7 @@ import json
 import signal
 import socket
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -110,7 +111,7 @@ class RecordingProxy:
         url = self.origin + path + (f"?{query}" if query else "")
         request_facts = {"method": method, "path": path, **_mcp_headers(headers), "headers": self._headers(headers)}
         if body:
-            self._log_body("c2s", body, request_facts)
+            self._log_body("c2s", _decoded(body, _encoding(headers)), request_facts)
         forward = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
         try:
             request = self.client.build_request(method, url, headers=forward, content=body)
@@ -130,10 +131,12 @@ class RecordingProxy:
         facts["headers"] = self._headers(headers)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
+        # the raw bytes go on as they came (compressed, if they are); the log reads them decoded
+        decoder = _Decoder(response.headers.get("content-encoding", ""))
         if not streaming:
-            body = await response.aread()
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
             if body:
-                self._log_body("s2c", body, facts)
+                self._log_body("s2c", decoder.feed(body) + decoder.flush(), facts)
             raw_headers.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
             await send({"type": "http.response.body", "body": body})
@@ -142,7 +145,7 @@ class RecordingProxy:
         events = _SseEvents()
         try:
             async for chunk in response.aiter_raw():
-                for event_id, data in events.feed(chunk):
+                for event_id, data in events.feed(decoder.feed(chunk)):
                     self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except (httpx2.HTTPError, OSError) as e:
@@ -196,6 +199,45 @@ class _SseEvents:
                     event_id = value
             if data and "".join(data).strip():
                 yield event_id, "\n".join(data)
+
+
+class _Decoder:
+    """Undoes a Content-Encoding a chunk at a time (gzip, deflate, zstd); anything else is left as it is."""
+
+    def __init__(self, encoding: str) -> None:
+        encoding = encoding.strip().lower()
+        self._zlib = None
+        self._zstd = None
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif encoding == "zstd":
+            import zstandard
+
+            self._zstd = zstandard.ZstdDecompressor().decompressobj()
+
+    def feed(self, chunk: bytes) -> bytes:
+        try:
+            if self._zlib is not None:
+                return self._zlib.decompress(chunk)
+            if self._zstd is not None:
+                return bytes(self._zstd.decompress(chunk))
+        except Exception:  # a body that does not decode is logged as it came, never fatal
+            self._zlib = self._zstd = None
+        return chunk
+
+    def flush(self) -> bytes:
+        return self._zlib.flush() if self._zlib is not None else b""
+
+
+def _encoding(headers: list[tuple[str, str]]) -> str:
+    return next((v for k, v in headers if k.lower() == "content-encoding"), "")
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    decoder = _Decoder(encoding)
+    return decoder.feed(body) + decoder.flush()
 
 
 def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:

@@ -204,3 +204,21 @@ def test_an_unreachable_upstream_is_a_502_and_logged(tmp_path: Path) -> None:
     assert "upstream_unreachable" in log.events()
     # the request was logged before it was sent on: what the client asked is kept
     assert [m["message"]["method"] for m in log.messages()] == ["initialize"]
+
+
+def test_compressed_answers_pass_as_they_came_and_are_logged_decoded(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py"), str(port)])
+    try:
+        _wait_for_port(port)
+        path = tmp_path / "gzip.jsonl"
+        with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
+            answer = _post(recorder.url, {"accept-encoding": "gzip"}, PING)
+            recorder.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert answer.headers["content-encoding"] == "gzip"
+    assert answer.json() == {"jsonrpc": "2.0", "id": 7, "result": {"ok": "é"}}  # httpx2 decoded what passed
+    (logged,) = [m for m in read_event_log(path).messages() if m["dir"] == "s2c"]
+    assert logged["message"] == {"jsonrpc": "2.0", "id": 7, "result": {"ok": "é"}}
