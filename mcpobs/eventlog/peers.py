@@ -1,4 +1,4 @@
-"""Other recorders' files as event logs: mcp-recorder cassettes and mcp-vcr transcripts.
+"""Other recorders' files as event logs: mcp-recorder and mcp-cassette cassettes, mcp-vcr transcripts.
 
 mcp-recorder (PyPI ``mcp-recorder``) writes one JSON document per recording::
 
@@ -34,6 +34,7 @@ from mcpobs.eventlog.writer import FORMAT, VERSION
 MCP_RECORDER = "mcp-recorder"
 MCP_VCR_NDJSON = "mcp-vcr-ndjson"
 MCP_VCR_YAML = "mcp-vcr-yaml"
+MCP_CASSETTE = "mcp-cassette"
 _VCR_YAML_KEY = re.compile(rb"^(messages|meta):\s*$", re.MULTILINE)
 
 
@@ -46,6 +47,8 @@ def sniff(head: bytes) -> str | None:
             return MCP_VCR_NDJSON
         if b'"interactions"' in head and b'"resourceSpans"' not in head:
             return MCP_RECORDER
+        if b'"format_version"' in head and b'"messages"' in head and b'"resourceSpans"' not in head:
+            return MCP_CASSETTE
     elif _VCR_YAML_KEY.search(head) and b"payload:" in head:
         return MCP_VCR_YAML
     return None
@@ -55,6 +58,8 @@ def from_peer(name: str, data: bytes, kind: str) -> EventLog:
     """A peer recorder's file (of the ``kind`` :func:`sniff` said) as an event log."""
     if kind == MCP_RECORDER:
         return from_mcp_recorder(name, data)
+    if kind == MCP_CASSETTE:
+        return from_mcp_cassette(name, data)
     return from_mcp_vcr(name, data, yaml_format=kind == MCP_VCR_YAML)
 
 
@@ -163,6 +168,56 @@ def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
     return EventLog(name, header, records)
 
 
+def from_mcp_cassette(name: str, data: bytes) -> EventLog:
+    """An mcp-cassette cassette (format version 3: one JSON document with ``messages``, each with
+    ``t_offset_ms`` from ``recorded_at``, ``sender`` client or server, and the ``payload``) as an event log."""
+    try:
+        document = json.loads(data)
+    except ValueError as e:
+        raise InputError(name, f"invalid JSON: {getattr(e, 'msg', e)}", getattr(e, "lineno", None)) from None
+    if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
+        raise InputError(name, 'not an mcp-cassette cassette: no "messages" list')
+    if document.get("format_version") != 3:
+        raise InputError(name, f"mcp-cassette format_version {document.get('format_version')!r}: mcpobs reads 3")
+    start = _ns(name, document.get("recorded_at"))
+    transport = "http" if document.get("transport") in ("http", "streamable-http") else "stdio"
+    raw_redaction = document.get("redaction")
+    redaction: dict[str, Any] = raw_redaction if isinstance(raw_redaction, dict) else {}
+    header: dict[str, Any] = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "mcpobs_version": __version__,
+        "transport": transport,
+        "server": {"url": document.get("server_url")} if transport == "http" else {"command": None},
+        "protocol_version": None,
+        "started": document.get("recorded_at"),
+        "t": start,
+        "redaction": {
+            "enabled": bool(redaction),
+            "rules": list(redaction.get("rule_ids") or []),
+            "converted_from": f"{MCP_CASSETTE} 3",
+        },
+    }
+    records: list[dict[str, Any]] = []
+    if isinstance(document.get("protocol_version"), str):
+        version = document["protocol_version"]
+        records.append({"t": start, "kind": "protocol", "protocol_version": version, "source": MCP_CASSETTE})
+    session = document.get("session_id")
+    end = start
+    for number, message in enumerate(document["messages"], 1):
+        offset = message.get("t_offset_ms") if isinstance(message, dict) else None
+        if not isinstance(offset, int | float) or message.get("sender") not in ("client", "server"):
+            raise InputError(name, f"message {number}: expected t_offset_ms, sender (client or server) and payload")
+        end = start + int(offset * 1_000_000)
+        record = {"t": end, "kind": "message", "dir": "c2s" if message["sender"] == "client" else "s2c"}
+        if transport == "http" and session:
+            record["http"] = {"session_id": session}
+        records.append({**record, "message": message.get("payload")})
+    records.append({"t": end, "kind": "event", "event": "client_closed"})
+    return EventLog(name, header, records)
+
+
 def _http(interaction: dict[str, Any], transport: str) -> dict[str, Any]:
     if transport != "http":
         return {}
@@ -187,7 +242,11 @@ def read_recording(path: Path) -> EventLog:
         return from_peer(str(path), data, kind)
     if is_event_log(data.split(b"\n", 1)[0]):
         return parse_event_log(str(path), data)
-    raise InputError(path, "neither an event log, an mcp-recorder cassette nor an mcp-vcr transcript", 1)
+    raise InputError(
+        path,
+        "not a recording: neither an event log, an mcp-recorder or mcp-cassette cassette, nor an mcp-vcr transcript",
+        1,
+    )
 
 
 def event_log_lines(log: EventLog) -> str:

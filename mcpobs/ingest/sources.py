@@ -48,6 +48,7 @@ class Format(Enum):
     MCP_RECORDER = "mcp-recorder"  # an mcp-recorder cassette: one JSON document of interactions
     MCP_VCR_NDJSON = "mcp-vcr-ndjson"  # an mcp-vcr transcript as JSON lines
     MCP_VCR_YAML = "mcp-vcr-yaml"  # an mcp-vcr transcript as YAML
+    MCP_CASSETTE = "mcp-cassette"  # an mcp-cassette cassette (format version 3)
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,9 @@ def _figures(path: Path) -> dict[str, tuple[object, ...]]:
         return {t: (*c, *(e["error_class"] for e in errors if e["tool"] == t)) for t, c in calls.items()}
 
 
-@pytest.mark.parametrize("peer", ["mcp-recorder-stdio.json", "mcp-vcr-stdio.ndjson", "mcp-vcr-stdio.yaml"])
+@pytest.mark.parametrize(
+    "peer", ["mcp-recorder-stdio.json", "mcp-vcr-stdio.ndjson", "mcp-vcr-stdio.yaml", "mcp-cassette-stdio.cassette"]
+)
 def test_a_peer_recording_analyzes_like_our_own_recording(recorded: Path, peer: str, tmp_path: Path) -> None:
     ours = _figures(recorded)
     assert ours == {"echo": (2, 0), "fail": (1, 1, "tool_error"), "count": (1, 0), "add": (1, 0)}
@@ -173,9 +175,10 @@ def test_a_peer_recording_analyzes_like_our_own_recording(recorded: Path, peer: 
         assert _figures(out) == ours
 
 
-def test_mcp_vcr_keeps_progress_so_time_to_first_response_survives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("peer", ["mcp-vcr-stdio.ndjson", "mcp-cassette-stdio.cassette"])
+def test_peers_that_keep_progress_keep_time_to_first_response(peer: str) -> None:
     with Store() as store:
-        load(store, [str(PEERS / "mcp-vcr-stdio.ndjson")])
+        load(store, [str(PEERS / peer)])
         assert _calls(store)["count"]["ttfr_p50_ms"] is not None
 
 
@@ -202,7 +205,8 @@ def test_convert_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert (
         result.stderr
-        == f"mcpobs: error: {other}:1: neither an event log, an mcp-recorder cassette nor an mcp-vcr transcript\n"
+        == f"mcpobs: error: {other}:1: not a recording: neither an event log, an mcp-recorder or mcp-cassette "
+        "cassette, nor an mcp-vcr transcript\n"
     )
     broken = tmp_path / "broken.json"
     broken.write_text(
