@@ -222,3 +222,38 @@ def test_compressed_answers_pass_as_they_came_and_are_logged_decoded(tmp_path: P
     assert answer.json() == {"jsonrpc": "2.0", "id": 7, "result": {"ok": "é"}}  # httpx2 decoded what passed
     (logged,) = [m for m in read_event_log(path).messages() if m["dir"] == "s2c"]
     assert logged["message"] == {"jsonrpc": "2.0", "id": 7, "result": {"ok": "é"}}
+
+
+def test_a_server_killed_mid_session_leaves_a_complete_log(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, TOOLBOX, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    path = tmp_path / "killed-server.jsonl"
+    try:
+        _wait_for_port(port)
+        with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
+            first = _post(recorder.url, {}, PING)
+            assert first.status_code == 200
+            server.kill()
+            server.wait(timeout=10)
+            call = {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}
+            second = _post(recorder.url, {"mcp-session-id": first.headers["mcp-session-id"]}, call)
+            assert recorder.stop() == 130
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert second.status_code == 502
+    log = read_event_log(path)
+    assert not log.cut_short
+    assert [(m["dir"], m["message"].get("method", m["message"].get("id"))) for m in log.messages()] == [
+        ("c2s", "initialize"),
+        ("s2c", 7),
+        ("c2s", "tools/call"),
+    ]
+    assert log.events() == ["proxy_listening", "upstream_unreachable", "recorder_stopped"]
+    # analyzed, the call the dead server never answered is a transport failure of the session
+    with Store() as store:
+        load(store, [str(path)])
+        (row,) = analyze(store, Query(views=("errors",))).table("errors").records()
+        assert (row["tool"], row["error_class"]) == ("echo", "transport")
