@@ -33,7 +33,7 @@ from mcpobs.expr import ExprError, Node
 from mcpobs.ingest import LoadReport, load
 from mcpobs.ingest.sources import Source, estimated_size
 from mcpobs.record import record_stdio
-from mcpobs.record.http import Listen, check_upstream, record_http
+from mcpobs.record.http import Listen, check_upstream, listen_socket, record_http
 from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
 from mcpobs.render.alerts import (
     AlertFormat,
@@ -725,7 +725,7 @@ def record_command(
         raise UsageError("give either --upstream URL or a server command after --, not both")
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
-    address = Listen.parse(listen) if upstream else None
+    sock = listen_socket(Listen.parse(listen)) if upstream else None
     transport, server = ("http", {"url": check_upstream(upstream)}) if upstream else ("stdio", {"command": command})
     try:
         log = EventLogWriter(out, redactor, transport, server)
@@ -734,8 +734,8 @@ def record_command(
     except OSError as e:
         raise UsageError(f"{out}: cannot write: {e.strerror or e}") from None
     try:
-        if upstream and address:
-            record_http(upstream, address, log, ready=_say_listening)
+        if upstream and sock:
+            record_http(upstream, sock, log, ready=_say_listening)
         else:
             record_stdio(command or [], log)
     finally:

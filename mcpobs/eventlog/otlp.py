@@ -44,6 +44,7 @@ class _Call:
     first_progress: int | None = None
     http: dict[str, Any] = field(default_factory=dict)
     response_http: dict[str, Any] = field(default_factory=dict)
+    http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
 
 
 def to_otlp(log: EventLog) -> dict[str, Any]:
@@ -53,13 +54,14 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
     protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
     spans = []
+    used: set[tuple[str, str]] = set()
     for call in calls:
         end = call.end
         if end is None:
             if ended_at is None:
                 continue  # the log was cut short with this call open: its outcome is unknown
             end = ended_at
-        spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"]))
+        spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"], used))
     resource = [_attribute("service.name", names["client"] or "mcp-client")]
     return {
         "resourceSpans": [
@@ -79,46 +81,87 @@ def write_otlp(log: EventLog, target: Path) -> int:
 
 
 def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
-    """Requests with their responses, cancellations and first progress; and when the session ended."""
-    open_calls: dict[tuple[str, Any], _Call] = {}
-    by_token: dict[tuple[str, Any], _Call] = {}
+    """Requests with their responses, cancellations and first progress; and when the session ended.
+
+    A response answers the open request of the other direction with its id; over HTTP, the one of the
+    same exchange (the same POST) first, then of the same session, since ids repeat across sessions.
+    An HTTP answer without a JSON-RPC response (a 4xx, a 502 from the recorder) ends its exchange's calls.
+    """
+    open_calls: dict[tuple[str, str], list[_Call]] = {}
+    by_token: dict[tuple[str, str], _Call] = {}
     calls: list[_Call] = []
     ended_at = None
     for record in log.records:
-        if record["kind"] == "event" and record["event"] in _ENDINGS and ended_at is None:
-            ended_at = record["t"]
-        if record["kind"] != "message":
+        kind, t = record["kind"], record["t"]
+        if kind == "event":
+            if record["event"] in _ENDINGS and ended_at is None:
+                ended_at = t
+            if record["event"] in ("http_response", "upstream_unreachable") and "exchange" in record:
+                _end_exchange(calls, record, t)
             continue
-        direction = record["dir"]
+        if kind != "message":
+            continue
+        direction, http = record["dir"], record.get("http") or {}
         messages = record["message"] if isinstance(record["message"], list) else [record["message"]]
         for message in messages:
             if not isinstance(message, dict):
                 continue
             method, key = message.get("method"), message.get("id")
+            params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
-                call = _Call(message, direction, record["t"], http=record.get("http") or {})
-                open_calls[(direction, key)] = call
+                call = _Call(message, direction, t, http=http)
+                open_calls.setdefault((direction, _key(key)), []).append(call)
                 token = _meta(message).get("progressToken")
                 if token is not None:
-                    by_token[(direction, token)] = call
+                    by_token[(direction, _key(token))] = call
                 calls.append(call)
-            elif method is None and key is not None:
+            elif method is None and ("result" in message or "error" in message):
                 asker = "s2c" if direction == "c2s" else "c2s"
-                answered = open_calls.pop((asker, key), None)
-                if answered is not None and answered.end is None:
-                    answered.response, answered.end = message, record["t"]
-                    answered.response_http = record.get("http") or {}
+                answered = _take(open_calls.get((asker, _key(key)), []), http)
+                if answered is None and key is None and http.get("exchange") is not None:
+                    answered = _take([c for c in calls if c.end is None], http, exchange_only=True)
+                if answered is not None:
+                    answered.response, answered.end, answered.response_http = message, t, http
             elif method == "notifications/cancelled":
-                params = message.get("params") or {}
-                cancelled = open_calls.get((direction, params.get("requestId")))
-                if cancelled is not None and cancelled.end is None:
-                    cancelled.cancelled, cancelled.end = True, record["t"]
+                for cancelled in open_calls.get((direction, _key(params.get("requestId"))), []):
+                    if cancelled.end is None:
+                        cancelled.cancelled, cancelled.end = True, t
             elif method == "notifications/progress":
                 asker = "s2c" if direction == "c2s" else "c2s"
-                progressed = by_token.get((asker, (message.get("params") or {}).get("progressToken")))
+                progressed = by_token.get((asker, _key(params.get("progressToken"))))
                 if progressed is not None and progressed.first_progress is None and progressed.end is None:
-                    progressed.first_progress = record["t"]
+                    progressed.first_progress = t
     return calls, ended_at
+
+
+def _key(value: Any) -> str:
+    """An id, token or request id as a dictionary key: 1 and "1" stay apart, lists and objects work."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:
+    """The open call a response answers: the one of its HTTP exchange, else of its session, else the latest."""
+    open_ones = [c for c in candidates if c.end is None]
+    for field_name in ("exchange", "session_id"):
+        value = http.get(field_name)
+        if value is not None:
+            same = [c for c in open_ones if c.http.get(field_name) == value]
+            if same:
+                return same[-1]
+        if exchange_only:
+            return None
+    return open_ones[-1] if open_ones else None
+
+
+def _end_exchange(calls: list[_Call], record: dict[str, Any], t: int) -> None:
+    """An HTTP answer that carried no JSON-RPC response: the exchange's open calls end with it."""
+    status = record.get("status")
+    if isinstance(status, int) and status < 400 and record["event"] == "http_response":
+        return
+    for call in calls:
+        if call.end is None and call.http.get("exchange") == record["exchange"]:
+            call.end = t
+            call.http_failure = "transport" if record["event"] == "upstream_unreachable" else f"http {status}"
 
 
 def _names(log: EventLog) -> dict[str, str | None]:
@@ -128,18 +171,26 @@ def _names(log: EventLog) -> dict[str, str | None]:
         body = message["message"]
         if not isinstance(body, dict):
             continue
-        params, result = body.get("params") or {}, body.get("result") or {}
+        params = body.get("params") if isinstance(body.get("params"), dict) else {}
+        result = body.get("result") if isinstance(body.get("result"), dict) else {}
         if client is None and isinstance(params, dict):
             info = params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
             client = info.get("name") if isinstance(info, dict) else None
         if server is None and isinstance(result, dict):
-            info = result.get("serverInfo") or (result.get("_meta") or {}).get("io.modelcontextprotocol/serverInfo")
+            meta: dict[str, Any] = result["_meta"] if isinstance(result.get("_meta"), dict) else {}
+            info = result.get("serverInfo") or meta.get("io.modelcontextprotocol/serverInfo")
             server = info.get("name") if isinstance(info, dict) else None
     return {"client": client, "server": server}
 
 
 def _span(
-    call: _Call, end: int, trace: str, protocol: str | None, transport: Any, server: str | None
+    call: _Call,
+    end: int,
+    trace: str,
+    protocol: str | None,
+    transport: Any,
+    server: str | None,
+    used: set[tuple[str, str]],
 ) -> dict[str, Any]:
     request = call.request
     method = request["method"]
@@ -170,7 +221,7 @@ def _span(
     error, message = _outcome(call)
     if error:
         attributes.append(_attribute("error.type", error))
-    trace_id, span_id = _ids(call, trace)
+    trace_id, span_id = _ids(call, trace, used)
     span: dict[str, Any] = {
         "traceId": trace_id,
         "spanId": span_id,
@@ -200,6 +251,8 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
     """The error type and message of a call, or (None, "") when it succeeded."""
     if call.cancelled:
         return "cancelled", "cancelled by notifications/cancelled"
+    if call.http_failure is not None:
+        return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
     if call.response is None:
         return "transport", "no response before the session ended"
     error = call.response.get("error")
@@ -211,13 +264,20 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
     return None, ""
 
 
-def _ids(call: _Call, trace: str) -> tuple[str, str]:
-    """The trace and span id: the request's traceparent where it has one, else made from the log."""
+def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]:
+    """The trace and span id: the request's traceparent where it has one (the client's own span for the
+    call), else made from the log. A traceparent a second request carries too (a client passing on its
+    current context, a retry) names the first call only: the later ones get ids of their own in its trace."""
+    key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
+    own = hashlib.sha256(key.encode()).hexdigest()[:16]
     parent = _meta(call.request).get("traceparent")
     if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
-        return match.group(1), match.group(2)
-    key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
-    return trace, hashlib.sha256(key.encode()).hexdigest()[:16]
+        ids = (match.group(1), match.group(2))
+        if ids not in used:
+            used.add(ids)
+            return ids
+        return match.group(1), own
+    return trace, own
 
 
 def _meta(message: dict[str, Any]) -> dict[str, Any]:

@@ -237,11 +237,11 @@ def read_recording(path: Path) -> EventLog:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    if is_event_log(data.split(b"\n", 1)[0]):
+        return parse_event_log(str(path), data)
     kind = sniff(data[:65536])
     if kind is not None:
         return from_peer(str(path), data, kind)
-    if is_event_log(data.split(b"\n", 1)[0]):
-        return parse_event_log(str(path), data)
     raise InputError(
         path,
         "not a recording: neither an event log, an mcp-recorder or mcp-cassette cassette, nor an mcp-vcr transcript",

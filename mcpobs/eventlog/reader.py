@@ -64,10 +64,35 @@ def parse_event_log(path: str, data: bytes) -> EventLog:
     records = []
     for number, line in enumerate(whole[1:], 2):
         record = _parse(path, line, number)
-        if record.get("kind") not in KINDS or not isinstance(record.get("t"), int):
-            raise InputError(path, f"not an event log line: kind must be one of {', '.join(KINDS)}, with t", number)
+        problem = _problem(record)
+        if problem:
+            raise InputError(path, f"not an event log line: {problem}", number)
         records.append(record)
     return EventLog(str(path), header, records, cut_short)
+
+
+# What each kind of line must hold besides t and kind.
+_REQUIRED = {
+    "message": ("dir", "message"),
+    "invalid": ("dir", "text"),
+    "stderr": ("text",),
+    "event": ("event",),
+    "protocol": ("protocol_version",),
+}
+
+
+def _problem(record: dict[str, Any]) -> str:
+    kind = record.get("kind")
+    if kind not in KINDS:
+        return f"kind must be one of {', '.join(KINDS)}"
+    if not isinstance(record.get("t"), int):
+        return "t must be a whole number of nanoseconds"
+    missing = [k for k in _REQUIRED[kind] if k not in record]
+    if missing:
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} line needs {' and '.join(missing)}"
+    if "dir" in record and record["dir"] not in ("c2s", "s2c"):
+        return f"dir must be c2s or s2c, not {record['dir']!r}"
+    return ""
 
 
 def _parse(path: str, line: bytes, number: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Three kinds of rule, applied in this order to every message:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,12 +67,14 @@ class Redactor:
     paths: tuple[str, ...] = ()
     regexes: tuple[str, ...] = ()
     _paths: list[list[str]] = field(init=False, repr=False)
-    _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _patterns: list[re.Pattern[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._paths = [path.removeprefix("$.").split(".") for path in self.paths]
-        patterns = [*CREDENTIAL_PATTERNS.values(), *self.regexes] if self.enabled else []
-        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        # the built-in patterns as one alternation (one pass); each user regex on its own, since it may
+        # carry flags such as (?i) that only stand at the start of a pattern
+        builtin = "|".join(f"(?:{p})" for p in CREDENTIAL_PATTERNS.values())
+        self._patterns = [re.compile(builtin), *map(re.compile, self.regexes)] if self.enabled else []
 
     @classmethod
     def checked(cls, enabled: bool, paths: Iterable[str], regexes: Iterable[str]) -> Redactor:
@@ -104,9 +107,9 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """A string with every credential-looking match replaced."""
-        if self._pattern is None:
-            return value
-        return self._pattern.sub(REDACTED, value)
+        for pattern in self._patterns:
+            value = pattern.sub(REDACTED, value)
+        return value
 
     def message(self, message: Any) -> tuple[Any, bool]:
         """The message with its secrets replaced, and whether anything was (the input is not changed)."""
@@ -119,7 +122,7 @@ class Redactor:
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            return self._string(value)
         if isinstance(value, list):
             return [self._walk(v) for v in value]
         if isinstance(value, dict):
@@ -128,6 +131,19 @@ class Redactor:
                 for k, v in value.items()
             }
         return value
+
+    def _string(self, value: str) -> str:
+        """A string, and JSON inside it (a tool's result as text): its secret keys are redacted too."""
+        stripped = value.strip()
+        if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+            try:
+                inner = json.loads(stripped)
+            except ValueError:
+                return self.text(value)
+            redacted = self._walk(inner)
+            if redacted != inner:
+                return json.dumps(redacted, ensure_ascii=False, indent=2 if "\n" in stripped else None)
+        return self.text(value)
 
 
 def _replace_path(value: Any, path: list[str]) -> Any:

@@ -67,15 +67,21 @@ class EventLogWriter:
         the text of a line that is not JSON."""
         t = time.time_ns()
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        duplicates: list[str] = []
         try:
-            message = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
+            message = json.loads(
+                text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_pairs(duplicates)
+            )
         except ValueError:
             self._line({"t": t, "kind": "invalid", "dir": direction, "text": self.redactor.text(text), **_http(http)})
             return
         redacted, changed = self.redactor.message(message)
         head = json.dumps({"t": t, "kind": "message", "dir": direction, **_http(http)}, ensure_ascii=False)
-        # the message as it was sent, byte for byte, unless redaction changed it
-        body = json.dumps(redacted, ensure_ascii=False, separators=(",", ":")) if changed else text.strip()
+        # the message as it was sent, byte for byte, unless redaction changed it, it spans lines (a
+        # pretty-printed HTTP body), or a key repeats (the parsed message keeps the last only; a secret
+        # in the first would reach the disk unredacted)
+        verbatim = not changed and not duplicates and "\n" not in text and "\r" not in text
+        body = text.strip() if verbatim else json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
         self._write(f'{head[:-1]}, "message": {body}}}')
         self._notice_protocol(direction, message)
 
@@ -114,13 +120,24 @@ class EventLogWriter:
         self._write(json.dumps(record, ensure_ascii=False))
 
     def _write(self, line: str) -> None:
-        data = (line + "\n").encode()
+        # a lone surrogate (a "\ud800" escape in a message) is written as that escape again, still JSON
+        data = (line + "\n").encode("utf-8", errors="backslashreplace")
         with self._lock:
             if self._fd < 0:
                 return
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
+
+
+def _pairs(duplicates: list[str]) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            duplicates.append("")
+        return out
+
+    return hook
 
 
 def _http(http: dict[str, Any] | None) -> dict[str, Any]:

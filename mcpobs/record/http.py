@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
 import socket
@@ -86,11 +87,12 @@ def check_upstream(url: str) -> str:
 class RecordingProxy:
     """The ASGI application: forwards each request to the upstream and logs what passes."""
 
-    def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str]) -> None:
+    def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str] | None) -> None:
         parts = urlsplit(upstream)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.log = log
-        self.allowed_hosts = allowed_hosts
+        self.allowed_hosts = allowed_hosts  # None: listening beyond this machine, any Host is accepted
+        self.exchanges = itertools.count(1)
         self.client = httpx2.AsyncClient(timeout=httpx2.Timeout(None, connect=10.0), follow_redirects=False)
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -109,25 +111,35 @@ class RecordingProxy:
         method, path = scope["method"], scope["raw_path"].decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.origin + path + (f"?{query}" if query else "")
-        request_facts = {"method": method, "path": path, **_mcp_headers(headers), "headers": self._headers(headers)}
+        # an exchange number ties a request to its answer, whatever ids the messages carry
+        exchange = next(self.exchanges)
+        request_facts = {"method": method, "path": path, "exchange": exchange, **_mcp_headers(headers)}
+        request_facts["headers"] = self._headers(headers)
         if body:
             self._log_body("c2s", _decoded(body, _encoding(headers)), request_facts)
+        else:
+            self.log.event("http_request", **{k: v for k, v in request_facts.items() if k != "headers"})
         forward = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
         try:
             request = self.client.build_request(method, url, headers=forward, content=body)
             response = await self.client.send(request, stream=True)
         except httpx2.HTTPError as e:
-            self.log.event("upstream_unreachable", url=url, error=str(e) or type(e).__name__)
+            self.log.event("upstream_unreachable", url=url, exchange=exchange, error=str(e) or type(e).__name__)
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
+        # a client that goes away ends the upstream stream too, so nothing holds the proxy open
+        watcher = asyncio.ensure_future(_on_disconnect(receive, response))
         try:
-            await self._relay(response, method, send)
+            await self._relay(response, method, exchange, send)
         finally:
+            watcher.cancel()
             await response.aclose()
 
-    async def _relay(self, response: httpx2.Response, method: str, send: Callable[..., Any]) -> None:
-        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP]
-        facts = {"method": method, "status": response.status_code, **_mcp_headers(headers)}
+    async def _relay(self, response: httpx2.Response, method: str, exchange: int, send: Callable[..., Any]) -> None:
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
+        ]
+        facts = {"method": method, "status": response.status_code, "exchange": exchange, **_mcp_headers(headers)}
         facts["headers"] = self._headers(headers)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -137,6 +149,8 @@ class RecordingProxy:
             body = b"".join([chunk async for chunk in response.aiter_raw()])
             if body:
                 self._log_body("s2c", decoder.feed(body) + decoder.flush(), facts)
+            else:
+                self.log.event("http_response", **{k: v for k, v in facts.items() if k != "headers"})
             raw_headers.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
             await send({"type": "http.response.body", "body": body})
@@ -161,7 +175,7 @@ class RecordingProxy:
     def _refusal(self, headers: list[tuple[str, str]]) -> str:
         values = {k.lower(): v for k, v in headers}
         host = values.get("host", "")
-        if host not in self.allowed_hosts:
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
             return f"Host {host!r} is not this proxy"
         origin = values.get("origin")
         if origin and urlsplit(origin).hostname not in LOCAL_HOSTS:
@@ -184,9 +198,13 @@ class _SseEvents:
 
     def __init__(self) -> None:
         self.pending = b""
+        self.cr = b""  # a chunk's last \r, held back: it may be the first half of a \r\n
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
-        self.pending += chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        raw = self.cr + chunk
+        self.cr = b"\r" if raw.endswith(b"\r") else b""
+        raw = raw[: len(raw) - len(self.cr)]
+        self.pending += raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         while (end := self.pending.find(b"\n\n")) >= 0:
             block, self.pending = self.pending[:end], self.pending[end + 2 :]
             event_id, data = None, []
@@ -244,6 +262,12 @@ def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
 
 
+async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    await response.aclose()
+
+
 async def _body(receive: Callable[..., Any]) -> bytes:
     parts = []
     while True:
@@ -275,6 +299,8 @@ class _Server(uvicorn.Server):
             return
 
         def stop(sig: int, frame: object) -> None:
+            if self.should_exit:
+                self.force_exit = True  # a second signal: do not wait for open streams
             self.stopped_by = sig
             self.should_exit = True
 
@@ -286,9 +312,8 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def record_http(upstream: str, listen: Listen, log: EventLogWriter, ready: Callable[[str], None] | None = None) -> None:
-    """Serve the recording proxy until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`, as for stdio).
-    ``ready`` is told the proxy's own URL for the upstream's path once it listens."""
+def listen_socket(listen: Listen) -> socket.socket:
+    """The proxy's listening socket, bound now, so a bad --listen fails before the log is created."""
     family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -297,11 +322,22 @@ def record_http(upstream: str, listen: Listen, log: EventLogWriter, ready: Calla
     except OSError as e:
         sock.close()
         raise UsageError(f"--listen {listen.host}:{listen.port}: cannot listen: {e.strerror or e}") from None
-    port = sock.getsockname()[1]
-    shown = f"[{listen.host}]" if family == socket.AF_INET6 else listen.host
-    allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)}
+    return sock
+
+
+def record_http(
+    upstream: str, sock: socket.socket, log: EventLogWriter, ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve the recording proxy on ``sock`` until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`,
+    as for stdio); open streams get 2 s to end, a second signal ends them at once. ``ready`` is told
+    the proxy's own URL for the upstream's path once it listens."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
+    loopback = host in LOCAL_HOSTS or host.startswith("127.")
+    allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)} if loopback else None
     app = RecordingProxy(upstream, log, allowed)
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    server = _Server(config)
     url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
     log.event("proxy_listening", url=url, upstream=upstream)
     if ready is not None:

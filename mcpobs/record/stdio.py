@@ -78,9 +78,9 @@ def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | Non
     ]
     for pump in pumps:
         pump.start()
-    stop = _StopOnSignal(server, log)
+    stop = _StopOnSignal(server)
     with stop:
-        code = _wait(server, pumps[0], log)
+        code = _wait(server, pumps[0], log, stop)
     pumps[1].join(timeout=EXIT_GRACE_SECONDS)
     pumps[2].join(timeout=EXIT_GRACE_SECONDS)
     log.event("server_exited", code=code)
@@ -89,21 +89,34 @@ def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | Non
     return code
 
 
-def _wait(server: subprocess.Popen[bytes], client_pump: threading.Thread, log: EventLogWriter) -> int:
-    """The server's exit status: it exits on its own, or after the client has gone and it did not follow."""
+def _wait(
+    server: subprocess.Popen[bytes], client_pump: threading.Thread, log: EventLogWriter, stop: _StopOnSignal
+) -> int:
+    """The server's exit status: it exits on its own, or after the client has gone (or we were told to
+    stop) and it did not follow: then SIGTERM, and SIGKILL if that is not enough either."""
     while True:
         try:
-            return server.wait(timeout=0.2)
+            code = server.wait(timeout=0.2)
         except subprocess.TimeoutExpired:
-            pass
+            code = None
+        if stop.signal is not None:
+            # logged here, not in the handler: a handler that logged could interrupt a line being written
+            log.event("recorder_stopped", signal=signal.Signals(stop.signal).name)
+            return code if code is not None else _stop_server(server, log, terminated=True)
+        if code is not None:
+            return code
         if not client_pump.is_alive():
-            break
+            return _stop_server(server, log, terminated=False)
+
+
+def _stop_server(server: subprocess.Popen[bytes], log: EventLogWriter, *, terminated: bool) -> int:
     # the client closed our stdin and the server's; the transport gives it a moment, then SIGTERM, then SIGKILL
-    try:
-        return server.wait(timeout=EXIT_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        log.event("server_terminated", reason="still running after the client closed stdin")
-        server.terminate()
+    if not terminated:
+        try:
+            return server.wait(timeout=EXIT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.event("server_terminated", reason="still running after the client closed stdin")
+            server.terminate()
     try:
         return server.wait(timeout=EXIT_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
@@ -115,16 +128,17 @@ def _wait(server: subprocess.Popen[bytes], client_pump: threading.Thread, log: E
 def _lines(fd: int) -> Iterator[bytes]:
     """The lines read from ``fd``, each with its newline, as soon as each is whole; then the
     unterminated rest, if any, at end of file."""
-    pending = b""
+    parts: list[bytes] = []  # the pieces of a line not yet ended: joined once, so a huge line costs linear time
     while chunk := os.read(fd, 65536):
-        pending += chunk
         start = 0
-        while (end := pending.find(b"\n", start)) >= 0:
-            yield pending[start : end + 1]
+        while (end := chunk.find(b"\n", start)) >= 0:
+            yield b"".join([*parts, chunk[start : end + 1]])
+            parts = []
             start = end + 1
-        pending = pending[start:]
-    if pending:
-        yield pending
+        if start < len(chunk):
+            parts.append(chunk[start:])
+    if parts:
+        yield b"".join(parts)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -139,13 +153,22 @@ def _pump(source: int, sink: int, direction: Direction, log: EventLogWriter, clo
     eof = False
     try:
         for line in _lines(source):
-            log.message(direction, line)
+            _log_safely(log, direction, line)
             _write_all(sink, line)
         eof = True
     except OSError:
         pass  # the receiving side is gone: what passed is logged, and the caller logs the end
     finally:
         closed(eof)
+
+
+def _log_safely(log: EventLogWriter, direction: Direction, line: bytes) -> None:
+    """Log a message; a failure to log it is itself logged, and never stops the message."""
+    try:
+        log.message(direction, line)
+    except Exception as e:  # the session matters more than its record
+        with contextlib.suppress(Exception):
+            log.event("log_error", dir=direction, error=f"{type(e).__name__}: {e}")
 
 
 def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:
@@ -156,11 +179,11 @@ def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:
 
 
 class _StopOnSignal:
-    """While recording, SIGTERM and SIGINT stop the server (logged) instead of killing us mid-line."""
+    """While recording, SIGTERM and SIGINT stop the server instead of killing us mid-line; a second
+    signal kills it at once."""
 
-    def __init__(self, server: subprocess.Popen[bytes], log: EventLogWriter) -> None:
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
         self.server = server
-        self.log = log
         self.signal: int | None = None
         self._before: dict[int, object] = {}
 
@@ -175,8 +198,9 @@ class _StopOnSignal:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handle(self, sig: int, frame: object) -> None:
-        if self.signal is None:
-            self.signal = sig
-            self.log.event("recorder_stopped", signal=signal.Signals(sig).name)
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if self.signal is None:
+                self.signal = sig
                 self.server.terminate()
+            else:
+                self.server.kill()

@@ -295,3 +295,35 @@ def test_a_server_that_cannot_start_exits_4_and_is_logged(tmp_path: Path) -> Non
         f"mcpobs: error: cannot start the server '{tmp_path / 'no-such-server'}': No such file or directory\n"
     )
     assert read_event_log(path).events() == ["server_not_started"]
+
+
+# A server that ignores SIGTERM and stays up after its stdin closes.
+STUBBORN = [
+    sys.executable,
+    "-c",
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "for line in sys.stdin.buffer: sys.stdout.buffer.write(line); sys.stdout.buffer.flush()\n"
+    "time.sleep(60)",
+]
+
+
+def test_sigterm_stops_even_a_server_that_ignores_it(tmp_path: Path) -> None:
+    path = tmp_path / "stubborn.jsonl"
+    recorder = subprocess.Popen(
+        [*RECORD, "--out", str(path), "--", *STUBBORN], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert _call(recorder, {"jsonrpc": "2.0", "id": 1, "method": "ping"}) == {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "ping",
+        }
+        recorder.send_signal(signal.SIGTERM)
+        assert recorder.wait(timeout=15) == 130  # SIGTERM, 5 s, then SIGKILL
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    log = read_event_log(path)
+    assert log.events()[-3:] == ["recorder_stopped", "server_killed", "server_exited"]
+    assert log.records[-1]["code"] == -signal.SIGKILL
