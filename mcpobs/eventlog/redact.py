@@ -2,8 +2,8 @@
 
 Three kinds of rule, applied in this order to every message:
 
-* a key that names a secret (``password``, ``api_key``, ``authorization``, …,
-  in any case, with ``-`` or ``_`` or neither): its string value is replaced whole;
+* a key that names a secret (``password``, ``api_key``, ``token``, ``authorization``,
+  ``credentials``, …, in any case, with ``-`` or ``_`` or neither): its value is replaced whole;
 * a user's JSON path (``params.arguments.email``, ``*`` for any key or index):
   the value there is replaced whole, whatever its type;
 * a pattern that looks like a credential (``Bearer …``, ``sk-…``, ``ghp_…``,
@@ -41,11 +41,19 @@ SECRET_KEYS = frozenset(
         "bearertoken",
         "authorization",
         "privatekey",
+        "token",
+        "sessiontoken",
+        "credential",
+        "credentials",
+        "xapikey",
+        "cookie",
+        "setcookie",
     }
 )
 # Strings that look like credentials wherever they stand.
 CREDENTIAL_PATTERNS: dict[str, str] = {
-    "bearer token": r"\b(?i:bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+    # a token has a digit or a symbol somewhere: "Bearer authentication" is prose
+    "bearer token": r"\b(?i:bearer)\s+(?=[A-Za-z]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,}=*",
     "OpenAI/Anthropic-style key": r"\bsk-[A-Za-z0-9_\-]{16,}",
     "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})",
     "Slack token": r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
@@ -126,9 +134,9 @@ class Redactor:
         if isinstance(value, list):
             return [self._walk(v) for v in value]
         if isinstance(value, dict):
+            # under a key that names a secret, the whole value goes, whatever it is (an object of credentials)
             return {
-                k: REDACTED if isinstance(v, str) and _norm(k) in SECRET_KEYS else self._walk(v)
-                for k, v in value.items()
+                k: REDACTED if v is not None and _norm(k) in SECRET_KEYS else self._walk(v) for k, v in value.items()
             }
         return value
 

@@ -49,8 +49,14 @@ def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | Non
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
     io = streams or Streams()
     try:
+        # a process group of its own: a wrapper (sh -c, npx, uv run) is stopped with what it started
         server = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            start_new_session=True,
         )
     except OSError as e:
         log.event("server_not_started", error=str(e.strerror or e))
@@ -116,13 +122,22 @@ def _stop_server(server: subprocess.Popen[bytes], log: EventLogWriter, *, termin
             return server.wait(timeout=EXIT_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             log.event("server_terminated", reason="still running after the client closed stdin")
-            server.terminate()
+            _signal_group(server, signal.SIGTERM)
     try:
         return server.wait(timeout=EXIT_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         log.event("server_killed", reason="still running after SIGTERM")
-        server.kill()
+        _signal_group(server, signal.SIGKILL)
         return server.wait()
+
+
+def _signal_group(server: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal the server's whole process group (it leads one), and the server itself should that fail."""
+    try:
+        os.killpg(server.pid, sig)
+    except OSError:
+        with contextlib.suppress(OSError):
+            server.send_signal(sig)
 
 
 def _lines(fd: int) -> Iterator[bytes]:
@@ -198,9 +213,8 @@ class _StopOnSignal:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handle(self, sig: int, frame: object) -> None:
-        with contextlib.suppress(OSError):
-            if self.signal is None:
-                self.signal = sig
-                self.server.terminate()
-            else:
-                self.server.kill()
+        if self.signal is None:
+            self.signal = sig
+            _signal_group(self.server, signal.SIGTERM)
+        else:
+            _signal_group(self.server, signal.SIGKILL)

@@ -36,8 +36,15 @@ def test_credentials_inside_text_are_replaced_and_the_text_around_them_kept(secr
 
 
 def test_ordinary_text_is_left_alone() -> None:
-    message = {"result": {"content": [{"type": "text", "text": "the sky is blue; token count 42; sk-short"}]}}
+    text = "the sky is blue; token count 42; sk-short; Bearer authentication is described in RFC 6750"
+    message = {"result": {"content": [{"type": "text", "text": text}], "token_count": 42}}
     assert Redactor().message(message) == (message, False)
+
+
+def test_whatever_stands_under_a_secret_key_goes() -> None:
+    message = {"params": {"credentials": {"user": "a", "pass": "b"}, "token": "t0k", "session_token": 12}}
+    redacted, _ = Redactor().message(message)
+    assert redacted == {"params": {"credentials": REDACTED, "token": REDACTED, "session_token": REDACTED}}
 
 
 def test_user_paths_with_wildcards_and_indexes() -> None:

@@ -327,3 +327,21 @@ def test_sigterm_stops_even_a_server_that_ignores_it(tmp_path: Path) -> None:
     log = read_event_log(path)
     assert log.events()[-3:] == ["recorder_stopped", "server_killed", "server_exited"]
     assert log.records[-1]["code"] == -signal.SIGKILL
+
+
+def test_what_a_wrapper_started_stops_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    wrapper = ["sh", "-c", f"sleep 300 & echo $! > {pidfile}; exec cat"]
+    recorder = subprocess.Popen([*RECORD, "--out", str(tmp_path / "w.jsonl"), "--", *wrapper], stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        child = int(pidfile.read_text())
+        recorder.send_signal(signal.SIGTERM)
+        assert recorder.wait(timeout=15) == 130
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    assert _gone(child)  # the wrapper's own child, not only the wrapper
