@@ -128,14 +128,17 @@ class RecordingProxy:
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
         # a client that goes away ends the upstream stream too, so nothing holds the proxy open
-        watcher = asyncio.ensure_future(_on_disconnect(receive, response))
+        gone = asyncio.Event()
+        watcher = asyncio.ensure_future(_on_disconnect(receive, response, gone))
         try:
-            await self._relay(response, method, exchange, send)
+            await self._relay(response, method, exchange, send, gone)
         finally:
             watcher.cancel()
             await response.aclose()
 
-    async def _relay(self, response: httpx2.Response, method: str, exchange: int, send: Callable[..., Any]) -> None:
+    async def _relay(
+        self, response: httpx2.Response, method: str, exchange: int, send: Callable[..., Any], gone: asyncio.Event
+    ) -> None:
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         ]
@@ -162,8 +165,12 @@ class RecordingProxy:
                 for event_id, data in events.feed(decoder.feed(chunk)):
                     self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except (httpx2.HTTPError, OSError) as e:
-            self.log.event("stream_closed", by="server", error=str(e) or type(e).__name__)
+        except (httpx2.HTTPError, OSError, RuntimeError) as e:
+            if gone.is_set():
+                self.log.event("stream_closed", by="client", exchange=exchange)
+                return
+            self.log.event("stream_closed", by="server", exchange=exchange, error=str(e) or type(e).__name__)
+            raise  # the client's stream breaks off too, as the server's did, rather than seeming to end well
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
@@ -262,9 +269,10 @@ def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
 
 
-async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response) -> None:
+async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+    gone.set()
     await response.aclose()
 
 
