@@ -1,0 +1,1 @@
+"""Replaying recorded MCP sessions against live servers, and comparing their answers."""
