@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import yaml
+
+from mcpobs.errors import UsageError
 
 _NULLS = ("", "~", "null", "Null", "NULL")
 
@@ -26,6 +29,27 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ProblemsError(UsageError):
+    """A hand-written file with problems: all of them, each a line of its own (exit 2)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+def read_text(path: Path, what: str, hint: str = "") -> str:
+    """The text of a file the user names for its settings; a missing or unreadable one is a usage error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such {what}{hint}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read the {what}: {getattr(e, 'strerror', None) or e}") from None
 
 
 class Reader:

@@ -26,9 +26,8 @@ import yaml
 
 from mcpobs.analysis.metrics import BY_NAME, MODEL_FIELDS, SCOPES
 from mcpobs.analysis.sql import FIELD_KINDS
-from mcpobs.errors import UsageError
 from mcpobs.expr import ExprError, Kind, Node, check, name_nodes, parse
-from mcpobs.yamldoc import Problem, Reader, is_null
+from mcpobs.yamldoc import Problem, ProblemsError, Reader, is_null, read_text
 
 SEVERITIES = ("info", "warning", "critical")
 DEFAULT_SEVERITY = "warning"
@@ -73,15 +72,8 @@ class RuleSet:
         return tuple(r for r in self.rules if r.baseline_metrics)
 
 
-class RulesError(UsageError):
+class RulesError(ProblemsError):
     """A rules file with problems: all of them, each a line of its own."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-    def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
 
 
 STARTER = """\
@@ -121,12 +113,7 @@ alerts:
 
 def load_rules(path: Path) -> RuleSet:
     """Read and check a rules file; :class:`RulesError` lists every problem in it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such rules file (mcpobs check-alerts --init writes a starter)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path}: cannot read the rules file: {getattr(e, 'strerror', None) or e}") from None
+    text = read_text(path, "rules file", " (mcpobs check-alerts --init writes a starter)")
     return parse_rules(text, str(path))
 
 

@@ -76,23 +76,11 @@ def from_mcp_recorder(name: str, data: bytes) -> EventLog:
     metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     start = _ns(name, metadata.get("recorded_at"))
     transport = "http" if metadata.get("transport_type") == "http" else "stdio"
-    header: dict[str, Any] = {
-        "kind": "header",
-        "format": FORMAT,
-        "version": VERSION,
-        "mcpobs_version": __version__,
-        "transport": transport,
-        "server": {"url": metadata.get("server_url")} if transport == "http" else {"command": None},
-        "protocol_version": None,
-        "started": metadata.get("recorded_at"),
-        "t": start,
-        "redaction": {"enabled": False, "rules": [], "converted_from": f"{MCP_RECORDER} {document.get('version')}"},
-    }
-    records: list[dict[str, Any]] = []
-    if isinstance(metadata.get("protocol_version"), str):
-        records.append(
-            {"t": start, "kind": "protocol", "protocol_version": metadata["protocol_version"], "source": MCP_RECORDER}
-        )
+    server = {"url": metadata.get("server_url")} if transport == "http" else {"command": None}
+    redaction = {"enabled": False, "rules": [], "converted_from": f"{MCP_RECORDER} {document.get('version')}"}
+    header, records = _opening(
+        start, metadata.get("recorded_at"), transport, server, redaction, metadata.get("protocol_version"), MCP_RECORDER
+    )
     cursor = start
     for number, interaction in enumerate(document["interactions"], 1):
         if not isinstance(interaction, dict) or not isinstance(interaction.get("request"), dict):
@@ -140,23 +128,16 @@ def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
         meta, lines = rows[0][1], rows[1:]
     start = _ns(name, meta.get("recorded_at") if isinstance(meta, dict) else None)
     command = meta.get("server_command") if isinstance(meta, dict) else None
-    header: dict[str, Any] = {
-        "kind": "header",
-        "format": FORMAT,
-        "version": VERSION,
-        "mcpobs_version": __version__,
-        "transport": "stdio",
-        "server": {"command": command},
-        "protocol_version": None,
-        "started": meta.get("recorded_at"),
-        "t": start,
-        "redaction": {"enabled": False, "rules": [], "converted_from": f"mcp-vcr {meta.get('schema_version')}"},
-    }
-    records: list[dict[str, Any]] = []
-    if isinstance(meta.get("protocol_version"), str):
-        records.append(
-            {"t": start, "kind": "protocol", "protocol_version": meta["protocol_version"], "source": "mcp-vcr"}
-        )
+    redaction = {"enabled": False, "rules": [], "converted_from": f"mcp-vcr {meta.get('schema_version')}"}
+    header, records = _opening(
+        start,
+        meta.get("recorded_at"),
+        "stdio",
+        {"command": command},
+        redaction,
+        meta.get("protocol_version"),
+        "mcp-vcr",
+    )
     end = start
     for index, (line_number, row) in enumerate(lines, 1):
         where = f"message {index}" if line_number is None else f"line {line_number}"
@@ -183,26 +164,15 @@ def from_mcp_cassette(name: str, data: bytes) -> EventLog:
     transport = "http" if document.get("transport") in ("http", "streamable-http") else "stdio"
     raw_redaction = document.get("redaction")
     redaction: dict[str, Any] = raw_redaction if isinstance(raw_redaction, dict) else {}
-    header: dict[str, Any] = {
-        "kind": "header",
-        "format": FORMAT,
-        "version": VERSION,
-        "mcpobs_version": __version__,
-        "transport": transport,
-        "server": {"url": document.get("server_url")} if transport == "http" else {"command": None},
-        "protocol_version": None,
-        "started": document.get("recorded_at"),
-        "t": start,
-        "redaction": {
-            "enabled": bool(redaction),
-            "rules": list(redaction.get("rule_ids") or []),
-            "converted_from": f"{MCP_CASSETTE} 3",
-        },
+    server = {"url": document.get("server_url")} if transport == "http" else {"command": None}
+    converted = {
+        "enabled": bool(redaction),
+        "rules": list(redaction.get("rule_ids") or []),
+        "converted_from": f"{MCP_CASSETTE} 3",
     }
-    records: list[dict[str, Any]] = []
-    if isinstance(document.get("protocol_version"), str):
-        version = document["protocol_version"]
-        records.append({"t": start, "kind": "protocol", "protocol_version": version, "source": MCP_CASSETTE})
+    header, records = _opening(
+        start, document.get("recorded_at"), transport, server, converted, document.get("protocol_version"), MCP_CASSETTE
+    )
     session = document.get("session_id")
     end = start
     for number, message in enumerate(document["messages"], 1):
@@ -216,6 +186,34 @@ def from_mcp_cassette(name: str, data: bytes) -> EventLog:
         records.append({**record, "message": message.get("payload")})
     records.append({"t": end, "kind": "event", "event": "client_closed"})
     return EventLog(name, header, records)
+
+
+def _opening(
+    start: int,
+    started: Any,
+    transport: str,
+    server: dict[str, Any],
+    redaction: dict[str, Any],
+    protocol: Any,
+    source: str,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header of a converted log, and its protocol line when the recording states the revision."""
+    header: dict[str, Any] = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "mcpobs_version": __version__,
+        "transport": transport,
+        "server": server,
+        "protocol_version": None,
+        "started": started,
+        "t": start,
+        "redaction": redaction,
+    }
+    records: list[dict[str, Any]] = []
+    if isinstance(protocol, str):
+        records.append({"t": start, "kind": "protocol", "protocol_version": protocol, "source": source})
+    return header, records
 
 
 def _http(interaction: dict[str, Any], transport: str) -> dict[str, Any]:

@@ -29,8 +29,7 @@ from typing import Any
 
 import yaml
 
-from mcpobs.errors import UsageError
-from mcpobs.yamldoc import Problem, Reader
+from mcpobs.yamldoc import Problem, ProblemsError, Reader, read_text
 
 MODES = ("checkpoint", "event_log", "hybrid")
 
@@ -66,15 +65,8 @@ class ReplayConfig:
     tool_config: ToolConfig = field(default_factory=ToolConfig)
 
 
-class ConfigError(UsageError):
+class ConfigError(ProblemsError):
     """A config file with problems: all of them, a line each."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-    def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -86,13 +78,7 @@ _SECTIONS: dict[str, type[Any]] = {
 
 def load_config(path: Path) -> ReplayConfig:
     """Read ``mcpobs.yaml``; :class:`ConfigError` lists every problem in it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path}: cannot read the config file: {getattr(e, 'strerror', None) or e}") from None
-    return parse_config(text, str(path))
+    return parse_config(read_text(path, "config file"), str(path))
 
 
 def parse_config(text: str, path: str = "mcpobs.yaml") -> ReplayConfig:
