@@ -367,10 +367,7 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
         render_table(result, _stdout_console())
         return
     if output_format is OutputFormat.table:
-        console = Console(file=None, record=True, width=160, force_terminal=False)
-        with console.capture():
-            render_table(result, console)
-        text = console.export_text()
+        text = _as_text(lambda console: render_table(result, console))
     elif output_format is OutputFormat.json:
         text = render_json(result)
     elif output_format is OutputFormat.markdown:
@@ -378,6 +375,14 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
     else:
         text = render_csv(result.tables[0])
     _write(text, output)
+
+
+def _as_text(render: Callable[[Console], None]) -> str:
+    """What a rich renderer prints, as plain text 160 columns wide: the table format written to a file."""
+    console = Console(file=None, record=True, width=160, force_terminal=False)
+    with console.capture():
+        render(console)
+    return console.export_text()
 
 
 def _stdout_console() -> Console:
@@ -637,10 +642,7 @@ def check_alerts_command(
     if output_format is AlertFormat.text and output is None:
         render_alerts_text(outcome, _stdout_console())
     elif output_format is AlertFormat.text:
-        console = Console(file=None, record=True, width=160, force_terminal=False)
-        with console.capture():
-            render_alerts_text(outcome, console)
-        _write(console.export_text(), output)
+        _write(_as_text(lambda console: render_alerts_text(outcome, console)), output)
     else:
         renderers = {
             AlertFormat.json: render_alerts_json,

@@ -26,10 +26,9 @@ from typing import Any
 
 import yaml
 
-from mcpobs import __version__
 from mcpobs.errors import InputError
 from mcpobs.eventlog.reader import EventLog, is_event_log, parse_event_log
-from mcpobs.eventlog.writer import FORMAT, VERSION
+from mcpobs.eventlog.writer import FORMAT, header_record
 
 MCP_RECORDER = "mcp-recorder"
 MCP_VCR_NDJSON = "mcp-vcr-ndjson"
@@ -54,8 +53,11 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def from_peer(name: str, data: bytes, kind: str) -> EventLog:
-    """A peer recorder's file (of the ``kind`` :func:`sniff` said) as an event log."""
+def as_event_log(name: str, data: bytes, kind: str) -> EventLog:
+    """A recording as an event log: mcpobs' own (kind ``mcpobs-event-log``) or a peer recorder's file
+    (of the ``kind`` :func:`sniff` said)."""
+    if kind == FORMAT:
+        return parse_event_log(name, data)
     if kind == MCP_RECORDER:
         return from_mcp_recorder(name, data)
     if kind == MCP_CASSETTE:
@@ -198,18 +200,7 @@ def _opening(
     source: str,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header of a converted log, and its protocol line when the recording states the revision."""
-    header: dict[str, Any] = {
-        "kind": "header",
-        "format": FORMAT,
-        "version": VERSION,
-        "mcpobs_version": __version__,
-        "transport": transport,
-        "server": server,
-        "protocol_version": None,
-        "started": started,
-        "t": start,
-        "redaction": redaction,
-    }
+    header = header_record(transport, server, start, started, redaction)
     records: list[dict[str, Any]] = []
     if isinstance(protocol, str):
         records.append({"t": start, "kind": "protocol", "protocol_version": protocol, "source": source})
@@ -230,16 +221,14 @@ def _ns(name: str, recorded_at: Any) -> int:
 
 
 def read_recording(path: Path) -> EventLog:
-    """An event log or an mcp-recorder cassette, read as an event log."""
+    """An event log or a peer recorder's file, read as an event log."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
-    if is_event_log(data.split(b"\n", 1)[0]):
-        return parse_event_log(str(path), data)
-    kind = sniff(data[:65536])
+    kind = FORMAT if is_event_log(data.split(b"\n", 1)[0]) else sniff(data[:65536])
     if kind is not None:
-        return from_peer(str(path), data, kind)
+        return as_event_log(str(path), data, kind)
     raise InputError(
         path,
         "not a recording: neither an event log, an mcp-recorder or mcp-cassette cassette, nor an mcp-vcr transcript",

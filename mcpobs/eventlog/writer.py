@@ -47,20 +47,8 @@ class EventLogWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self.protocol_version: str | None = None
         now = time.time_ns()
-        self._line(
-            {
-                "kind": "header",
-                "format": FORMAT,
-                "version": VERSION,
-                "mcpobs_version": __version__,
-                "transport": transport,
-                "server": server,
-                "protocol_version": None,
-                "started": datetime.fromtimestamp(now / 1e9, tz=UTC).isoformat(),
-                "t": now,
-                "redaction": redactor.describe(),
-            }
-        )
+        started = datetime.fromtimestamp(now / 1e9, tz=UTC).isoformat()
+        self._line(header_record(transport, server, now, started, redactor.describe()))
 
     def message(self, direction: Direction, raw: bytes, http: dict[str, Any] | None = None) -> None:
         """One message as it crossed the wire: the JSON-RPC message itself (secrets redacted), or
@@ -128,6 +116,24 @@ class EventLogWriter:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
+
+
+def header_record(
+    transport: str, server: dict[str, Any], t: int, started: Any, redaction: dict[str, Any]
+) -> dict[str, Any]:
+    """The first line of a log, written by the recorder or made for a converted recording."""
+    return {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "mcpobs_version": __version__,
+        "transport": transport,
+        "server": server,
+        "protocol_version": None,
+        "started": started,
+        "t": t,
+        "redaction": redaction,
+    }
 
 
 def _pairs(duplicates: list[str]) -> Any:

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog import peers
+from mcpobs.eventlog.reader import is_event_log
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -214,7 +215,7 @@ def _detect(name: str, head: bytes) -> Format:
         raise InputError(name, "empty file" if not head else "file holds only white space")
     first = stripped[:1]
     if first == b"{":
-        if _is_event_log_header(stripped.split(b"\n", 1)[0]):
+        if is_event_log(stripped.split(b"\n", 1)[0]):
             return Format.EVENT_LOG
         if (peer := peers.sniff(stripped)) is not None:
             return Format(peer)
@@ -230,16 +231,6 @@ def _detect(name: str, head: bytes) -> Format:
     if _looks_like_text(head):
         raise InputError(name, "not OTLP: expected JSON (starting with '{') or OTLP protobuf", 1)
     raise InputError(name, "not OTLP: binary data that is neither OTLP protobuf nor gzip/zstd")
-
-
-def _is_event_log_header(line: bytes) -> bool:
-    import json
-
-    try:
-        header = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(header, dict) and header.get("format") == "mcpobs-event-log"
 
 
 def _first_line_is_document(head: bytes) -> bool:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from mcpobs.alerts.check import Outcome, Status, Verdict
+from mcpobs.alerts.check import Outcome, Status, Verdict, rank
 from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
 from mcpobs.analysis.model import Unit
@@ -76,8 +76,8 @@ def render_text(outcome: Outcome, console: Console) -> None:
     rules = RichTable(
         title="Alert rules", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
     )
-    for header, right in (("rule", False), ("severity", False), ("scope", False), ("condition", False)):
-        rules.add_column(header, justify="right" if right else "left", overflow="fold")
+    for header in ("rule", "severity", "scope", "condition"):
+        rules.add_column(header, overflow="fold")
     for header in ("checked", "fired", "no verdict", "result"):
         rules.add_column(header, justify="right", no_wrap=True)
     for rule in outcome.rules.rules:
@@ -104,16 +104,12 @@ def render_text(outcome: Outcome, console: Console) -> None:
         # a line each, not a table: group names and values are as long as they are, and lines wrap well
         console.print("Fired, and without a verdict", style="bold", markup=False, highlight=False)
         console.print()
-        for v in sorted(shown, key=lambda v: (v.status is not Status.FIRED, -_severity(v), v.rule.line)):
+        for v in sorted(shown, key=lambda v: (v.status is not Status.FIRED, -rank(v.rule.severity), v.rule.line)):
             why = f" ({v.reason})" if v.reason else ""
             line = f" {_result(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print()
     console.print(summary_line(outcome), markup=False, highlight=False)
-
-
-def _severity(verdict: Verdict) -> int:
-    return ("info", "warning", "critical").index(verdict.rule.severity)
 
 
 def render_json(outcome: Outcome) -> str:
