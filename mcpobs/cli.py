@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +46,9 @@ from mcpobs.render.alerts import (
 )
 from mcpobs.render.alerts import render_json as render_alerts_json
 from mcpobs.render.alerts import render_text as render_alerts_text
+from mcpobs.render.replay import render_json as render_replay_json
+from mcpobs.render.replay import render_text as render_replay_text
+from mcpobs.replay import ReplayConfig, Target, load_config, replay, resume
 from mcpobs.store import Store, StoreOptions
 
 P = ParamSpec("P")
@@ -379,10 +383,10 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
 
 def _as_text(render: Callable[[Console], None]) -> str:
     """What a rich renderer prints, as plain text 160 columns wide: the table format written to a file."""
-    console = Console(file=None, record=True, width=160, force_terminal=False)
-    with console.capture():
+    console = Console(file=None, width=160, force_terminal=False, no_color=True)
+    with console.capture() as captured:
         render(console)
-    return console.export_text()
+    return captured.get()
 
 
 def _stdout_console() -> Console:
@@ -756,6 +760,164 @@ def _write_otlp(log: Path, target: Path) -> None:
     except OSError as e:
         raise UsageError(f"{target}: cannot write: {e.strerror or e}") from None
     _stderr().print(f"mcpobs: wrote {spans} spans to {target}", markup=False)
+
+
+class ReplayFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class RecoveryMode(StrEnum):
+    checkpoint = "checkpoint"
+    event_log = "event_log"
+    hybrid = "hybrid"
+    off = "off"
+
+
+@app.command(
+    "replay",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs replay session.jsonl -- python server.py\n\n"
+        "  mcpobs replay session.jsonl --url http://127.0.0.1:8000/mcp --ignore result._meta --run-dir runs/r1\n\n"
+        "  mcpobs replay s.jsonl --config mcpobs.yaml --recovery event_log --call-timeout 5000 -- npx my-server\n\n"
+        "  mcpobs replay --resume runs/r1 -- python server.py\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def replay_command(
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The recording (an event log, or an mcp-recorder/mcp-vcr/mcp-cassette file), then -- and the "
+            "server command (stdio).",
+            show_default=False,
+        ),
+    ] = None,
+    *,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Replay against a Streamable HTTP server at this URL.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="mcpobs.yaml with the replay's settings (default: ./mcpobs.yaml if there)."),
+    ] = None,
+    call_timeout: Annotated[int | None, typer.Option("--call-timeout", min=1, help="ms a call may take.")] = None,
+    session_timeout: Annotated[
+        int | None, typer.Option("--session-timeout", min=1, help="ms the whole replay may take.")
+    ] = None,
+    max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries of a call.")] = None,
+    backoff: Annotated[
+        int | None, typer.Option("--backoff", min=1, help="ms before the first retry (doubling).")
+    ] = None,
+    error_threshold: Annotated[
+        float | None,
+        typer.Option("--error-threshold", min=0.0, max=1.0, help="Stop when this share of attempts failed."),
+    ] = None,
+    recovery: Annotated[
+        RecoveryMode | None, typer.Option("--recovery", help="How to recover a crashed or hung server.")
+    ] = None,
+    max_concurrent: Annotated[
+        int | None, typer.Option("--max-concurrent", min=1, help="Independent requests in flight at once.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="A path left out of the comparison, e.g. result._meta or result.content.*.text."),
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="Where the run is written (default: ./replay-TIMESTAMP).")
+    ] = None,
+    resume_dir: Annotated[
+        Path | None, typer.Option("--resume", help="Go on with the interrupted run in this directory.")
+    ] = None,
+    state_out: Annotated[Path | None, typer.Option("--state-out", help="Also write the session state here.")] = None,
+    output_format: Annotated[ReplayFormat, typer.Option("--format", "-f", help="Report format.")] = ReplayFormat.text,
+) -> None:
+    """Replay a recorded MCP session against a live server and show where its answers differ.
+
+    Every client message is sent again in order, exactly as recorded; the
+    server's own requests (sampling, elicitation, roots) are answered from the
+    recording; each answer is compared with the recorded one (a JSON diff, JSON
+    inside text compared as JSON). Calls that time out are cancelled and retried
+    with exponential backoff; a crashed or hung server is restarted (stdio) or
+    reconnected (HTTP) and the session restored (--recovery). The run directory
+    holds the report, the session state, an event log and an OTLP trace of the
+    replay, for analyze and check-alerts. The server command is only ever taken
+    from this command line, never from a recording.
+    """
+    words = list(arguments or [])
+    if resume_dir is None and not words:
+        raise UsageError("name the recording to replay, e.g. mcpobs replay session.jsonl -- python server.py")
+    recording = None if resume_dir is not None else Path(words.pop(0))
+    if url is not None and words:
+        raise UsageError("give either --url or a server command after --, not both")
+    if url is None and not words:
+        raise UsageError("name the server: a command after -- (stdio) or --url URL (Streamable HTTP)")
+    target = Target(command=tuple(words), url=url)
+    err = _stderr()
+    try:
+        if resume_dir is not None:
+            err.print(f"mcpobs: resuming {resume_dir} against {target}", markup=False, soft_wrap=True)
+            report = resume(resume_dir, target)
+        else:
+            assert recording is not None
+            settings = _replay_config(
+                config, call_timeout, session_timeout, max_retries, backoff, error_threshold, recovery, max_concurrent
+            )
+            where = run_dir or Path(f"replay-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+            try:
+                report = replay(recording, target, where, settings, list(ignore or []))
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        named = resume_dir or run_dir
+        hint = f" --resume {named}" if named else " --resume RUN_DIR (the replay-… directory)"
+        err.print(f"mcpobs: interrupted; go on with: mcpobs replay{hint} -- SERVER", markup=False, soft_wrap=True)
+        raise
+    (report.run_dir / "report.txt").write_text(_as_text(lambda c: render_replay_text(report, c)), encoding="utf-8")
+    if state_out is not None:
+        _write(json.dumps(report.state.to_json(), ensure_ascii=False, indent=2) + "\n", state_out)
+    if output_format is ReplayFormat.json:
+        _write(render_replay_json(report), None)
+    else:
+        render_replay_text(report, _stdout_console())
+    err.print(f"mcpobs: run written to {report.run_dir}", markup=False, soft_wrap=True)
+    if report.differs:
+        raise typer.Exit(ExitCode.ALERT)
+
+
+def _replay_config(
+    path: Path | None,
+    call_timeout: int | None,
+    session_timeout: int | None,
+    max_retries: int | None,
+    backoff: int | None,
+    error_threshold: float | None,
+    recovery: RecoveryMode | None,
+    max_concurrent: int | None,
+) -> ReplayConfig:
+    """The settings file (named, or ./mcpobs.yaml when there) with the flags over it."""
+    if path is None and Path("mcpobs.yaml").is_file():
+        path = Path("mcpobs.yaml")
+        _stderr().print("mcpobs: replay settings from ./mcpobs.yaml", markup=False)
+    settings = load_config(path) if path is not None else ReplayConfig()
+    timeouts: dict[str, float | None] = {
+        "tool_call_timeout_ms": call_timeout,
+        "session_timeout_ms": session_timeout,
+        "max_retries": max_retries,
+        "retry_backoff_ms": backoff,
+        "error_threshold": error_threshold,
+    }
+    th = replace(settings.timeout_handling, **{k: v for k, v in timeouts.items() if v is not None})  # type: ignore[arg-type]
+    sr = settings.session_recovery
+    if recovery is RecoveryMode.off:
+        sr = replace(sr, enabled=False)
+    elif recovery is not None:
+        sr = replace(sr, enabled=True, mode=recovery.value)
+    tc = (
+        settings.tool_config if max_concurrent is None else replace(settings.tool_config, max_concurrent=max_concurrent)
+    )
+    return ReplayConfig(timeout_handling=th, session_recovery=sr, tool_config=tc)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 # the events that end a session: after one of them an unanswered request will never be answered
-_ENDINGS = ("client_closed", "server_exited", "recorder_stopped")
+_ENDINGS = ("client_closed", "server_exited", "recorder_stopped", "connection_lost")
 
 
 @dataclass

@@ -40,12 +40,19 @@ class EventLogWriter:
     it is forwarded, so the log never lacks one the other side received.
     """
 
-    def __init__(self, path: Path, redactor: Redactor, transport: str, server: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path, redactor: Redactor, transport: str, server: dict[str, Any], *, resume: bool = False
+    ) -> None:
+        """Start a new log at ``path`` (which must not exist), or with ``resume`` go on with the one there."""
         self.path = path
         self.redactor = redactor
         self._lock = threading.Lock()
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self.protocol_version: str | None = None
+        if resume and path.exists():
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            self.protocol_version = "resumed"  # stated already, if it was: never twice
+            return
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         now = time.time_ns()
         started = datetime.fromtimestamp(now / 1e9, tz=UTC).isoformat()
         self._line(header_record(transport, server, now, started, redactor.describe()))

@@ -13,6 +13,7 @@
       mode: checkpoint              # checkpoint | event_log | hybrid
       checkpoint_interval: 60       # seconds
       max_checkpoints: 10
+      max_recoveries: 3             # past this many, no more recovery: plain timeouts, failing fast
     tool_config:
       max_concurrent: 5
 
@@ -49,6 +50,7 @@ class SessionRecovery:
     mode: str = "checkpoint"
     checkpoint_interval: int = 60
     max_checkpoints: int = 10
+    max_recoveries: int = 3
 
 
 @dataclass(frozen=True)

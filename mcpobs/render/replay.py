@@ -1,0 +1,99 @@
+"""Render a replay's report: a table of the steps with their differences, the state, and JSON."""
+
+from __future__ import annotations
+
+import json
+
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, Report
+
+_SHOWN_DIFFERENCES = 3
+
+
+def summary_line(report: Report) -> str:
+    counts = report.counts()
+    said = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    recoveries = len(report.recoveries)
+    recovery_ms = sum(r.ms for r in report.recoveries)
+    line = (
+        f"replayed {len(report.results)} steps against {report.target}, {report.protocol}: {said}; "
+        f"{report.retries} retries, {report.timeouts} timeouts, {recoveries} recoveries"
+    )
+    if recoveries:
+        line += f" ({recovery_ms / 1000:.2f} s, {report.mode})"
+    if report.stopped:
+        line += f"; stopped: {report.stopped}"
+    verdict = "DIFFERS from the recording" if report.differs else "Same as the recording"
+    return f"{line}. {verdict}"
+
+
+def render_text(report: Report, console: Console) -> None:
+    steps = RichTable(title="Replay", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    steps.add_column("step", justify="right", no_wrap=True)
+    steps.add_column("call", overflow="fold")
+    steps.add_column("result", no_wrap=True)
+    steps.add_column("tries", justify="right", no_wrap=True)
+    steps.add_column("ms", justify="right", no_wrap=True)
+    steps.add_column("recorded ms", justify="right", no_wrap=True)
+    steps.add_column("where it differs", overflow="fold")
+    for result in report.results:
+        notes = [str(d) for d in result.differences[:_SHOWN_DIFFERENCES]]
+        if len(result.differences) > _SHOWN_DIFFERENCES:
+            notes.append(f"… {len(result.differences) - _SHOWN_DIFFERENCES} more (report.json)")
+        if result.reason and result.status in (NO_ANSWER, NOT_RUN):
+            notes.append(result.reason)
+        style = "bold" if result.status in (DIFFERS, NO_ANSWER, NOT_RUN) else ""
+        steps.add_row(
+            str(result.step),
+            Text(result.label),
+            Text(result.status.upper() if style else result.status, style=style),
+            str(result.attempts),
+            _ms(result.duration_ms),
+            _ms(result.recorded_ms),
+            Text("\n".join(notes)),
+        )
+    console.print(steps)
+    state = report.state
+    server = f"{state.server_name or '?'} {state.server_version or ''}".strip()
+    lists = ", ".join(
+        f"{len(items)} {name}"
+        for name, items in (
+            ("tools", state.tools),
+            ("prompts", state.prompts),
+            ("resources", state.resources),
+            ("resource templates", state.resource_templates),
+        )
+        if items is not None
+    )
+    last = state.last_successful_call
+    console.print(
+        f"state: server {server}, protocol {state.protocol_version or '?'}"
+        + (f", {lists}" if lists else "")
+        + (f", {len(state.subscriptions)} subscriptions" if state.subscriptions else "")
+        + (f", last success: step {last['step']} {last['method']} {last['target'] or ''}".rstrip() if last else "")
+        + (", state DIFFERS from the recording's" if state.comparable() != report.recorded_state.comparable() else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for recovery in report.recoveries:
+        console.print(
+            f"recovery {recovery.number}: {recovery.reason}; {recovery.mode}, "
+            f"{recovery.resent} messages sent again, {recovery.ms / 1000:.2f} s",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(summary_line(report), markup=False, highlight=False, soft_wrap=True)
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"

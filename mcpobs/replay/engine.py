@@ -1,0 +1,664 @@
+"""Replaying a recorded session against a live server, surviving the faults real servers have.
+
+Every client message of the recording is sent again, in order and as recorded (:mod:`.script` says
+which may overlap, up to ``max_concurrent``); the server's requests are answered from the recording;
+every answer is compared with the recorded one (:mod:`.diff`).
+
+When things go wrong (all times through a :class:`~.clock.Clock`):
+
+* a request with no answer within ``tool_call_timeout_ms`` is cancelled (``notifications/cancelled``)
+  and sent again with a new id after the backoff (1 s, 2 s, 4 s … with jitter), at most
+  ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping) asks
+  whether the server still answers at all: if not, it is hung, and is recovered before the retry;
+* a server that exits or drops the connection is recovered: restarted (stdio) or reconnected
+  (HTTP), the handshake sent again where the revision has one, then the session's state restored by
+  ``session_recovery.mode``: ``checkpoint`` sends again what the latest checkpoint's state needs
+  (its subscriptions, its log level); ``event_log`` sends again every step done so far, from the
+  start of the log; ``hybrid`` does what ``checkpoint`` does, then sends again the steps done since
+  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` there is no more
+  recovery: a step that would need one fails at once;
+* when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
+  ``error_threshold`` of all attempts, the replay stops there and reports, and so it does when
+  ``session_timeout_ms`` is up: the steps not yet sent are reported as not run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mcpobs.eventlog import EventLogWriter, Redactor
+from mcpobs.replay.clock import Clock, RealClock
+from mcpobs.replay.config import ReplayConfig, backoff_delays
+from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
+from mcpobs.replay.diff import Difference, diff
+from mcpobs.replay.rundir import RunDir
+from mcpobs.replay.script import HANDSHAKE, Script, Step
+from mcpobs.replay.state import SessionState
+
+# what a step came to
+SAME, DIFFERS, NO_ANSWER, SENT, NOT_RUN = "same", "differs", "no answer", "sent", "not run"
+_PROBE_TIMEOUT = 5.0
+
+
+@dataclass
+class StepResult:
+    step: int
+    label: str
+    status: str
+    attempts: int = 0
+    duration_ms: float | None = None
+    recorded_ms: float | None = None
+    differences: list[Difference] = field(default_factory=list)
+    reason: str | None = None
+    response: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "call": self.label,
+            "status": self.status,
+            "attempts": self.attempts,
+            "duration_ms": self.duration_ms,
+            "recorded_ms": self.recorded_ms,
+            "reason": self.reason,
+            "differences": [
+                {"path": d.path, "change": d.change, "recorded": d.expected, "replayed": d.actual}
+                for d in self.differences
+            ],
+            "response": self.response,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepResult:
+        return cls(
+            step=data["step"],
+            label=data["call"],
+            status=data["status"],
+            attempts=data.get("attempts", 0),
+            duration_ms=data.get("duration_ms"),
+            recorded_ms=data.get("recorded_ms"),
+            differences=[
+                Difference(d["path"], d["change"], d.get("recorded"), d.get("replayed"))
+                for d in data.get("differences", [])
+            ],
+            reason=data.get("reason"),
+            response=data.get("response"),
+        )
+
+
+@dataclass
+class Recovery:
+    number: int
+    reason: str
+    mode: str
+    ms: float
+    resent: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "reason": self.reason, "mode": self.mode, "ms": self.ms, "resent": self.resent}
+
+
+@dataclass
+class Report:
+    recording: str
+    target: str
+    protocol: str
+    transport: str
+    mode: str
+    results: list[StepResult]
+    retries: int
+    timeouts: int
+    recoveries: list[Recovery]
+    stopped: str | None
+    state: SessionState
+    recorded_state: SessionState
+    run_dir: Path
+
+    @property
+    def differs(self) -> bool:
+        """Whether the server did not do what the recording did: exit status 1."""
+        return self.stopped is not None or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out = {status: 0 for status in (SAME, DIFFERS, NO_ANSWER, SENT, NOT_RUN)}
+        for result in self.results:
+            out[result.status] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recording": self.recording,
+            "target": self.target,
+            "protocol": self.protocol,
+            "transport": self.transport,
+            "recovery_mode": self.mode,
+            "differs": self.differs,
+            "counts": self.counts(),
+            "retries": self.retries,
+            "timeouts": self.timeouts,
+            "recoveries": [r.to_json() for r in self.recoveries],
+            "recovery_ms": round(sum(r.ms for r in self.recoveries), 3),
+            "stopped": self.stopped,
+            "run_dir": str(self.run_dir),
+            "steps": [r.to_json() for r in self.results],
+            "state": self.state.to_json(),
+            "state_differs_from_recording": self.state.comparable() != self.recorded_state.comparable(),
+        }
+
+
+class Replay:
+    """One replay of a script against a target, writing its run directory."""
+
+    def __init__(
+        self,
+        script: Script,
+        target: Target,
+        config: ReplayConfig,
+        run: RunDir,
+        *,
+        ignore: list[list[str]] | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        resume: bool = False,
+    ) -> None:
+        self.script = script
+        self.target = target
+        self.config = config
+        self.rundir = run
+        self.ignore = ignore or []
+        self.clock = clock or RealClock()
+        self.rng = rng or random.Random()
+        self.resume = resume
+        self.results: dict[int, StepResult] = {}
+        if resume:
+            for record in run.finished():
+                result = StepResult.from_json(record)
+                self.results[result.step] = result
+        self.link: Link | None = None
+        self.links = 0
+        self.attempts = 0
+        self.failures = 0
+        self.retries = 0
+        self.timeouts = 0
+        self.recoveries: list[Recovery] = []
+        self.stopped: str | None = None
+        self.unreachable: str | None = None
+        self.ever_answered = False
+        self._recovering: anyio.Event | None = None
+        self._recover_lock = anyio.Lock()
+        self._in_flight: dict[int, int] = {}  # step → attempt, for answering the server's requests
+        self._asked: dict[tuple[int | None, str], int] = {}
+        self._next_id = 0
+        self._last_checkpoint = float("-inf")
+        self._tg: Any = None
+        self._stderr = (run.path / "server-stderr.log").open("a", encoding="utf-8")
+        transport = "http" if target.url else "stdio"
+        server = {"url": target.url} if target.url else {"command": list(target.command)}
+        self.log = EventLogWriter(
+            run.path / "replay.jsonl", Redactor.checked(True, (), ()), transport, server, resume=resume
+        )
+
+    async def run(self) -> Report:
+        th = self.config.timeout_handling
+        self.deadline = self.clock.now() + th.session_timeout_ms / 1000
+        sdk_log = _sdk_logging(self.rundir.path / "sdk.log")
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                try:
+                    await self._connect()
+                    if self.resume:
+                        self.log.event("resumed", done=len(self.results))
+                        link = self.link
+                        if link is not None and not await self._restore(link):
+                            await self._recover(link, "the server went away while resuming")
+                    await self._drive()
+                finally:
+                    if self.link is not None:
+                        self.link.stop.set()
+                        with anyio.CancelScope(shield=True):
+                            await self.link.closed.wait()
+                    tg.cancel_scope.cancel()
+        finally:
+            logging.getLogger("mcp").removeHandler(sdk_log)
+            sdk_log.close()
+            self._stderr.close()
+        if self.unreachable is not None:
+            self.log.close()
+            said = _last_line(self.rundir.path / "server-stderr.log")
+            raise UnreachableError(self.unreachable + (f"; its stderr said: {said}" if said else ""))
+        self.log.event("client_closed")
+        self.log.event("replay_finished", stopped=self.stopped)
+        self.log.close()
+        return self._report()
+
+    # -- the steps
+
+    async def _drive(self) -> None:
+        slots = anyio.Semaphore(self.config.tool_config.max_concurrent)
+        finished = {step.index: anyio.Event() for step in self.script.steps}
+        async with anyio.create_task_group() as steps:
+            for step in self.script.steps:
+                if step.index in self.results:
+                    finished[step.index].set()
+                    continue
+                for earlier in sorted(step.depends_on):
+                    await finished[earlier].wait()
+                await slots.acquire()
+                if self.stopped or self.unreachable:
+                    slots.release()
+                    self._finish(step, StepResult(step.index, step.label, NOT_RUN, reason=self.stopped))
+                    finished[step.index].set()
+                    continue
+                steps.start_soon(self._step_task, step, slots, finished[step.index])
+
+    async def _step_task(self, step: Step, slots: anyio.Semaphore, finished: anyio.Event) -> None:
+        try:
+            self._finish(step, await self._run_step(step))
+        finally:
+            self._in_flight.pop(step.index, None)
+            slots.release()
+            finished.set()
+
+    async def _run_step(self, step: Step) -> StepResult:
+        th = self.config.timeout_handling
+        began = self.clock.now()
+        delays = backoff_delays(th, self.rng)
+        attempts = 0
+        result = StepResult(step.index, step.label, NO_ANSWER, recorded_ms=step.recorded_ms)
+        while True:
+            link = await self._live_link()
+            if link is None:
+                result.status = NOT_RUN if attempts == 0 else NO_ANSWER
+                result.reason = self.stopped or self.unreachable
+                return result
+            attempts += 1
+            self.attempts += 1
+            result.attempts = attempts
+            self._in_flight[step.index] = attempts
+            if attempts > 1:
+                self.retries += 1
+            if not step.is_request:
+                if await self._send(link, step.message, step, attempts):
+                    result.status = SENT
+                    return result
+                pending = None
+            else:
+                request_id = self._id_for(step, link)
+                message = {**step.message, "id": request_id}
+                pending = link.expect(request_id)
+                sent = await self._send(link, message, step, attempts)
+                if sent and step.expected is None:
+                    link.forget(request_id)  # the recording has no answer to it: nothing to wait for
+                    result.status = SENT
+                    result.reason = "the recording holds no answer to compare"
+                    return result
+                timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
+                if sent:
+                    await self.clock.wait(pending.done, timeout)
+                if pending.response is not None:
+                    self.ever_answered = True
+                    result.duration_ms = round((self.clock.now() - began) * 1000, 3)
+                    result.response = pending.response
+                    result.differences = diff(_outcome(step.expected), _outcome(pending.response), self.ignore)
+                    result.status = DIFFERS if result.differences else SAME
+                    result.reason = None
+                    if _failed(pending.response) and not _failed(step.expected):
+                        self.failures += 1  # an error where the recording has none: the server is failing
+                        result.reason = "an error where the recording has a result"
+                        self._over_threshold(result)
+                    return result
+            self.failures += 1
+            if link.closed.is_set():
+                result.reason = f"the server went away: {link.error}"
+                self.log.event("connection_lost", step=step.index, error=link.error)
+                if not self.ever_answered:
+                    self.unreachable = f"cannot reach the server ({self.target}): {link.error}"
+                    return result
+                if self._over_threshold(result) or attempts > th.max_retries:
+                    return result
+                if not await self._recover(link, result.reason):
+                    return result
+                continue
+            # no answer in time: cancel it, then retry (after recovering a server that answers nothing)
+            assert pending is not None
+            request_id = message["id"]
+            link.forget(request_id)
+            self.timeouts += 1
+            waited = round(timeout * 1000)
+            result.reason = f"no answer in {waited} ms"
+            self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
+            cancel = {"requestId": request_id, "reason": f"no answer in {waited} ms (mcpobs replay)"}
+            await self._send(link, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel})
+            if self.clock.now() >= self.deadline:
+                self._stop(f"session timeout: {th.session_timeout_ms} ms")
+                return result
+            if self._over_threshold(result) or attempts > th.max_retries:
+                if attempts > th.max_retries:
+                    result.reason = f"no answer in {waited} ms, {attempts} attempts"
+                return result
+            if not await self._alive(link):
+                if not await self._recover(link, "hung: no answer to a ping"):
+                    return result
+            else:
+                delay = delays[attempts - 1]
+                self.log.event("retry", step=step.index, attempt=attempts + 1, delay_ms=round(delay * 1000, 3))
+                await self.clock.sleep(delay)
+
+    def _finish(self, step: Step, result: StepResult) -> None:
+        self.results[step.index] = result
+        self.rundir.journal(result.to_json())
+        interval = self.config.session_recovery.checkpoint_interval
+        if self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        self._last_checkpoint = self.clock.now()
+        done = sorted(i for i, r in self.results.items() if r.status in (SAME, DIFFERS, SENT))
+        number = self.rundir.checkpoint(
+            {"done": done, "state": self._state().to_json(), "recoveries": len(self.recoveries)},
+            self.config.session_recovery.max_checkpoints,
+        )
+        self.log.event("checkpoint", number=number, done=len(done))
+
+    def _over_threshold(self, result: StepResult) -> bool:
+        threshold = self.config.timeout_handling.error_threshold
+        rate = self.failures / max(self.attempts, 1)
+        if rate > threshold:
+            self._stop(f"error rate {rate:.0%} passed error_threshold {threshold:g}: stopped retrying")
+            return True
+        return False
+
+    def _stop(self, reason: str) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+            self.log.event("replay_stopped", reason=reason)
+
+    # -- the connection
+
+    async def _connect(self) -> Link:
+        self.links += 1
+        link = Link(self.links)
+        ready = anyio.Event()
+        self._tg.start_soon(run_link, link, self.target, self._on_message, ready, self._stderr)
+        await ready.wait()
+        if link.closed.is_set():
+            raise UnreachableError(f"cannot reach the server ({self.target}): {link.error}")
+        self.link = link
+        self.log.event("connected", connection=link.number)
+        return link
+
+    async def _live_link(self) -> Link | None:
+        while True:
+            if self.stopped or self.unreachable:
+                return None
+            if self._recovering is not None:
+                await self._recovering.wait()
+                continue
+            return self.link
+
+    def _id_for(self, step: Step, link: Link) -> Any:
+        """The recorded id the first time a connection sees the step, a new one for each retry."""
+        recorded = step.message["id"]
+        if _key(recorded) not in link.sent_ids:
+            return recorded
+        return self._fresh_id(recorded)
+
+    def _fresh_id(self, like: Any = 0) -> Any:
+        if self._next_id == 0:
+            numbers = [s.message["id"] for s in self.script.steps if isinstance(s.message.get("id"), int)]
+            self._next_id = max([*numbers, 0]) + 1_000_000
+        self._next_id += 1
+        return self._next_id if isinstance(like, int) else f"mcpobs-replay-{self._next_id}"
+
+    async def _send(
+        self, link: Link, message: dict[str, Any], step: Step | None = None, attempt: int = 0, role: str = "step"
+    ) -> bool:
+        if "id" in message and "method" in message:
+            link.sent_ids.add(_key(message["id"]))
+            self.log.event("attempt", id=message["id"], role=role, step=step.index if step else None, attempt=attempt)
+        self.log.message("c2s", json.dumps(message, ensure_ascii=False).encode())
+        return await link.send(message, self._headers(step, message))
+
+    def _headers(self, step: Step | None, message: dict[str, Any]) -> dict[str, str] | None:
+        if not self.target.url:
+            return None
+        headers = dict(step.headers) if step is not None else {}
+        version = self.script.protocol_version
+        if version and message.get("method") != "initialize":
+            headers.setdefault("mcp-protocol-version", version)
+        if self.script.stateless and isinstance(message.get("method"), str):
+            headers.setdefault("mcp-method", message["method"])
+            if step is not None and step.target is not None:
+                headers.setdefault("mcp-name", step.target)
+        return headers or None
+
+    async def _on_message(self, link: Link, message: dict[str, Any]) -> None:
+        self.log.message("s2c", json.dumps(message, ensure_ascii=False).encode())
+        method = message.get("method")
+        if not isinstance(method, str) or "id" not in message:
+            return
+        steps = sorted(self._in_flight)
+        key = (steps[0] if steps else None, method)
+        asked = self._asked.get(key, 0)
+        self._asked[key] = asked + 1
+        answer = self.script.answers.find(steps, method, asked)
+        if answer is None:
+            if method == "ping":
+                answer = {"result": {}}
+            else:
+                text = f"mcpobs replay: the recording holds no answer to {method}"
+                answer = {"error": {"code": -32601, "message": text}}
+        await self._send(link, {"jsonrpc": "2.0", "id": message["id"], **answer})
+
+    async def _alive(self, link: Link) -> bool:
+        """Whether the server still answers anything: a ping (server/discover without sessions)."""
+        method = "server/discover" if self.script.stateless else "ping"
+        probe: dict[str, Any] = {"jsonrpc": "2.0", "id": self._fresh_id(), "method": method}
+        if self.script.stateless:
+            probe["params"] = self._stateless_meta()
+        pending = link.expect(probe["id"])
+        if not await self._send(link, probe, role="probe"):
+            return False
+        timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000)
+        await self.clock.wait(pending.done, timeout)
+        link.forget(probe["id"])
+        return pending.response is not None
+
+    def _stateless_meta(self) -> dict[str, Any]:
+        """The ``_meta`` the recording's first request carried (a 2026 request states its revision)."""
+        for step in self.script.steps:
+            meta = step.params.get("_meta")
+            if isinstance(meta, dict):
+                return {"_meta": {k: v for k, v in meta.items() if k.startswith("io.modelcontextprotocol/")}}
+        return {}
+
+    # -- recovery
+
+    async def _recover(self, failed: Link, reason: str) -> bool:
+        """Bring the session back after ``failed`` broke; whether the replay may go on."""
+        recovery = self.config.session_recovery
+        async with self._recover_lock:
+            if self.link is not failed and self.link is not None and not self.link.closed.is_set():
+                return True  # another step recovered it already
+            if self.stopped or self.unreachable:
+                return False
+            if not recovery.enabled:
+                return False
+            if len(self.recoveries) >= recovery.max_recoveries:
+                self.log.event("recovery_limit", recoveries=len(self.recoveries))
+                self._stop(f"{len(self.recoveries)} recoveries, the most allowed: failing fast")
+                return False
+            self._recovering = anyio.Event()
+            try:
+                began = self.clock.now()
+                number = len(self.recoveries) + 1
+                self.log.event("recovery_started", recovery=number, reason=reason, mode=recovery.mode)
+                # a server coming back (a supervisor restarting it, a process still starting) gets the
+                # backoff schedule's time: one try, then one after each wait
+                waits = [0.0, *backoff_delays(self.config.timeout_handling, self.rng)]
+                for tries, wait in enumerate(waits, 1):
+                    await self.clock.sleep(wait)
+                    failed.stop.set()
+                    with anyio.CancelScope(shield=True):
+                        await failed.closed.wait()
+                    try:
+                        link = await self._connect()
+                    except UnreachableError as e:
+                        self.unreachable = str(e)
+                        return False
+                    resent = await self._restore(link)
+                    if resent is not None:
+                        ms = round((self.clock.now() - began) * 1000, 3)
+                        self.recoveries.append(Recovery(number, reason, recovery.mode, ms, resent))
+                        self.log.event("recovery_finished", recovery=number, ms=ms, resent=resent, tries=tries)
+                        return True
+                    failed = link
+                self.unreachable = f"cannot reach the server ({self.target}) again after {reason}: {failed.error}"
+                self.log.event("recovery_failed", recovery=number, tries=len(waits), error=failed.error)
+                return False
+            finally:
+                self._recovering.set()
+                self._recovering = None
+
+    async def _restore(self, link: Link) -> int | None:
+        """Send again what the session's state needs on a new connection; how many messages, or None
+        when the connection broke meanwhile."""
+        mode = self.config.session_recovery.mode
+        done = [i for i in sorted(self.results) if self.results[i].status in (SAME, DIFFERS, SENT)]
+        checkpoint = self.rundir.latest_checkpoint()
+        since = [i for i in done if i not in set(checkpoint["done"])] if checkpoint else done
+        plan: list[Step | None] = []
+        if not self.script.stateless:
+            plan += [_first(self.script.steps, method) for method in ("initialize", "notifications/initialized")]
+        if mode == "event_log":
+            again = [self.script.steps[i] for i in done]
+        else:
+            again = self._session_steps(checkpoint)
+            if mode == "hybrid":
+                again += [self.script.steps[i] for i in since]
+        plan += [s for s in again if s.method not in HANDSHAKE]
+        sent = 0
+        for step in plan:
+            if step is None:
+                continue
+            if not await self._resend(link, step):
+                return None
+            sent += 1
+        return sent
+
+    def _session_steps(self, checkpoint: dict[str, Any] | None) -> list[Step]:
+        """The steps that put the checkpoint's session-level state back: its subscriptions and log level."""
+        if checkpoint is None:
+            return []
+        state = SessionState.from_json(checkpoint.get("state") or {})
+        done = set(checkpoint.get("done") or [])
+        out = []
+        for uri in state.subscriptions:
+            found = [s for s in self.script.steps if s.method == "resources/subscribe" and s.target == uri]
+            out += [s for s in found if s.index in done][-1:]
+        if state.log_level is not None:
+            levels = [s for s in self.script.steps if s.method == "logging/setLevel" and s.index in done]
+            out += levels[-1:]
+        return sorted(out, key=lambda s: s.index)
+
+    async def _resend(self, link: Link, step: Step) -> bool:
+        if not step.is_request:
+            return await self._send(link, step.message, step, role="restore")
+        request_id = self._id_for(step, link)
+        pending = link.expect(request_id)
+        if not await self._send(link, {**step.message, "id": request_id}, step, role="restore"):
+            return False
+        if step.expected is None:
+            link.forget(request_id)
+            return True
+        self._in_flight[step.index] = 0
+        try:
+            await self.clock.wait(pending.done, self.config.timeout_handling.tool_call_timeout_ms / 1000)
+        finally:
+            self._in_flight.pop(step.index, None)
+        link.forget(request_id)
+        if pending.response is not None:
+            self.ever_answered = True
+        return pending.response is not None
+
+    # -- the end
+
+    def _state(self) -> SessionState:
+        state = SessionState(protocol_version=self.script.protocol_version)
+        for index in sorted(self.results):
+            result = self.results[index]
+            state.apply(index, self.script.steps[index].message, result.response)
+        return state
+
+    def _report(self) -> Report:
+        state = self._state()
+        checkpoint = self.rundir.latest_checkpoint()
+        if checkpoint is not None:
+            state.recovery_point = {"checkpoint": checkpoint["number"], "steps_done": len(checkpoint["done"])}
+        recorded = SessionState(protocol_version=self.script.protocol_version)
+        for step in self.script.steps:
+            recorded.apply(step.index, step.message, step.expected)
+        results = [self.results[s.index] for s in self.script.steps if s.index in self.results]
+        return Report(
+            recording=self.script.source,
+            target=str(self.target),
+            protocol=self.script.era,
+            transport="http" if self.target.url else "stdio",
+            mode=self.config.session_recovery.mode,
+            results=results,
+            retries=self.retries,
+            timeouts=self.timeouts,
+            recoveries=self.recoveries,
+            stopped=self.stopped,
+            state=state,
+            recorded_state=recorded,
+            run_dir=self.rundir.path,
+        )
+
+
+def _first(steps: list[Step], method: str) -> Step | None:
+    return next((s for s in steps if s.method == method), None)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1].strip()[:200] if lines else ""
+
+
+def _failed(message: dict[str, Any] | None) -> bool:
+    """Whether an answer is a failure: a JSON-RPC error, or a result marked isError."""
+    if not isinstance(message, dict):
+        return False
+    result = message.get("result")
+    return "error" in message or (isinstance(result, dict) and result.get("isError") is True)
+
+
+def _outcome(message: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(message, dict):
+        return {}
+    return {k: message[k] for k in ("result", "error") if k in message}
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _sdk_logging(path: Path) -> logging.Handler:
+    """The mcp SDK's own log lines go to the run directory, not the user's terminal."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("mcp")
+    logger.addHandler(handler)
+    logger.propagate = False
+    return handler

@@ -1,0 +1,140 @@
+"""The run directory a replay writes, and reads again to resume.
+
+=====================  =======================================================================
+``run.json``           what was replayed and how: the recording, the server, the settings
+``steps.jsonl``        the journal: a line per finished step, written whole when it finishes
+``checkpoints/``       ``checkpoint-NNNN.json``: the steps done and the session state, every
+                       ``checkpoint_interval`` seconds; the newest ``max_checkpoints`` kept
+``replay.jsonl``       an event log of the replay itself (docs/event-log.md), with its retries,
+                       timeouts and recoveries as ``event`` lines
+``server-stderr.log``  what a stdio server wrote to stderr
+``report.json``,       the per-step report
+``report.txt``
+``state.json``         the session state at the end
+``trace.jsonl``        the replay as OTLP JSON spans, for ``mcpobs analyze`` and ``check-alerts``
+=====================  =======================================================================
+
+The journal is what makes ``--resume`` exact: a step is done when its line is there, and each line is
+one ``write``, so a replay killed at any moment leaves every finished step and no half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mcpobs.errors import InputError, UsageError
+from mcpobs.replay.config import ReplayConfig, SessionRecovery, TimeoutHandling, ToolConfig
+from mcpobs.replay.connection import Target
+
+FORMAT = "mcpobs-replay-run"
+VERSION = 1
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.checkpoints = path / "checkpoints"
+
+    @classmethod
+    def create(cls, path: Path, recording: Path, target: Target, config: ReplayConfig, ignore: list[str]) -> RunDir:
+        """A new run directory (``path`` must not exist, or be empty)."""
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"{path}: already exists; give a new --run-dir (or --resume {path})")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "checkpoints").mkdir(exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"{path}: cannot create the run directory: {e.strerror or e}") from None
+        run = cls(path)
+        settings = {
+            "format": FORMAT,
+            "version": VERSION,
+            "recording": str(recording.resolve()),
+            "target": {"url": target.url} if target.url else {"command": list(target.command)},
+            "config": asdict(config),
+            "ignore": ignore,
+            "started": datetime.now(UTC).isoformat(),
+        }
+        _write_json(path / "run.json", settings)
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[RunDir, dict[str, Any]]:
+        """An existing run directory and its settings, to resume."""
+        file = path / "run.json"
+        try:
+            settings = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"{path}: not a replay run directory (no run.json)") from None
+        except (OSError, ValueError) as e:
+            raise InputError(file, f"cannot read: {e}") from None
+        if not isinstance(settings, dict) or settings.get("format") != FORMAT:
+            raise InputError(file, "not a replay run's settings")
+        if settings.get("version") != VERSION:
+            raise InputError(file, f"run directory version {settings.get('version')!r} is not {VERSION}")
+        return cls(path), settings
+
+    @staticmethod
+    def config_of(settings: dict[str, Any]) -> ReplayConfig:
+        config = settings.get("config") or {}
+        return ReplayConfig(
+            timeout_handling=replace(TimeoutHandling(), **config.get("timeout_handling", {})),
+            session_recovery=replace(SessionRecovery(), **config.get("session_recovery", {})),
+            tool_config=replace(ToolConfig(), **config.get("tool_config", {})),
+        )
+
+    def journal(self, record: dict[str, Any]) -> None:
+        """Note one finished step, in a single write."""
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", errors="backslashreplace")
+        fd = os.open(self.path / "steps.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def finished(self) -> list[dict[str, Any]]:
+        """The journal's whole lines (a line cut short by a kill is no finished step)."""
+        file = self.path / "steps.jsonl"
+        if not file.exists():
+            return []
+        out = []
+        for line in file.read_bytes().split(b"\n")[:-1]:
+            if line.strip():
+                out.append(json.loads(line))
+        return out
+
+    def checkpoint(self, data: dict[str, Any], keep: int) -> int:
+        """Write the next checkpoint and drop the oldest beyond ``keep``; its number."""
+        taken = sorted(self.checkpoints.glob("checkpoint-*.json"))
+        number = int(taken[-1].stem.split("-")[1]) + 1 if taken else 1
+        _write_json(self.checkpoints / f"checkpoint-{number:04d}.json", {"number": number, **data})
+        for old in taken[: max(len(taken) + 1 - keep, 0)]:
+            old.unlink(missing_ok=True)
+        return number
+
+    def latest_checkpoint(self) -> dict[str, Any] | None:
+        taken = sorted(self.checkpoints.glob("checkpoint-*.json"))
+        for file in reversed(taken):
+            try:
+                data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+                return data
+            except ValueError:
+                continue  # cut short while written: the one before it stands
+        return None
+
+    def write(self, name: str, text: str) -> Path:
+        target = self.path / name
+        target.write_text(text, encoding="utf-8")
+        return target
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write whole or not at all: to a temporary name, then renamed over."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

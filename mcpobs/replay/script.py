@@ -1,0 +1,278 @@
+"""What a replay sends, read from a recording: the client's messages in order, the answers they got,
+and the rule that says which of them may run side by side.
+
+A **step** is one message the client sent: a request (with the response the recording holds for it,
+if any) or a notification. The client's answers to the server's own requests (sampling, elicitation,
+roots, ping) are not steps: the replay gives them when the server asks (:class:`Answers`).
+
+Which steps may overlap (``tool_config.max_concurrent``): a step waits for every earlier step it
+**depends on**, and one depends on another when
+
+* either of them changes state: anything but a read (``*/list``, ``prompts/get``, ``resources/read``,
+  ``completion/complete``, ``ping``, ``server/discover``) or a ``tools/call`` of a tool the recorded
+  ``tools/list`` marks ``readOnlyHint``: notifications, subscriptions and the handshake included;
+  so a read after a write waits for the write, and a write waits for everything before it;
+* or the later one uses a value the earlier one's answer gave (a cursor, an id, a URI);
+
+unless the recording itself had the two in flight together (the client did not wait, so the replay
+need not either).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcpobs.errors import InputError
+from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.writer import PROTOCOL_META
+
+STATELESS = "2026-07-28"  # the first revision without initialize and sessions
+READS = frozenset(
+    {
+        "tools/list",
+        "prompts/list",
+        "prompts/get",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "completion/complete",
+        "ping",
+        "server/discover",
+    }
+)
+HANDSHAKE = frozenset({"initialize", "notifications/initialized"})
+# an answer's strings this short are too common to mean the later request took them from it
+_SHARED_VALUE_MIN = 6
+
+
+@dataclass
+class Step:
+    """One message the client sent, and what the recording holds of its outcome."""
+
+    index: int
+    message: dict[str, Any]
+    expected: dict[str, Any] | None = None  # the recorded response (None: unanswered, or a notification)
+    headers: dict[str, str] = field(default_factory=dict)  # recorded MCP HTTP headers to send again
+    depends_on: frozenset[int] = frozenset()
+    recorded_ms: float | None = None  # how long the recorded call took
+
+    @property
+    def method(self) -> str:
+        return str(self.message.get("method"))
+
+    @property
+    def is_request(self) -> bool:
+        return "id" in self.message
+
+    @property
+    def target(self) -> str | None:
+        params = self.params
+        value = params.get("name") if self.method in ("tools/call", "prompts/get") else params.get("uri")
+        return value if isinstance(value, str) else None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params = self.message.get("params")
+        return params if isinstance(params, dict) else {}
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.target}" if self.target else self.method
+
+
+@dataclass
+class Answers:
+    """The client's recorded answers to the server's requests (sampling, elicitation, roots, ping).
+
+    Each is kept with the step that was waiting when the server asked, so a step asked again (a retry,
+    a recovery sending it anew) gets the same answers in the same order; a request no step was waiting
+    for takes the next answer of its method in recorded order. Past the last recorded answer the last
+    is given again.
+    """
+
+    by_step: dict[tuple[int | None, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, step: int | None, method: str, answer: dict[str, Any]) -> None:
+        self.by_step.setdefault((step, method), []).append(answer)
+
+    def find(self, steps: list[int], method: str, asked: int) -> dict[str, Any] | None:
+        """The ``asked``-th (0-based) answer to ``method`` for the first of ``steps`` that has one, or
+        else from those of no step."""
+        for key in [*((s, method) for s in steps), (None, method)]:
+            found = self.by_step.get(key)
+            if found:
+                return found[min(asked, len(found) - 1)]
+        return None
+
+
+@dataclass
+class Script:
+    """A recording made ready to replay."""
+
+    source: str
+    transport: str
+    protocol_version: str | None
+    steps: list[Step]
+    answers: Answers
+
+    @property
+    def stateless(self) -> bool:
+        """Whether the recording speaks a revision without sessions (2026-07-28 and later)."""
+        return self.protocol_version is not None and self.protocol_version >= STATELESS
+
+    @property
+    def era(self) -> str:
+        version = self.protocol_version or "of an unknown revision"
+        if self.stateless:
+            return f"protocol {version}, stateless (no initialize, no session)"
+        return f"protocol {version}, with sessions (initialize handshake)"
+
+
+def build_script(log: EventLog) -> Script:
+    """The steps of a recording: every client request and notification, each paired with its answer."""
+    steps: list[Step] = []
+    open_requests: dict[str, Step] = {}  # a c2s request's id → its step, until answered
+    asked: dict[str, tuple[int | None, str]] = {}  # a s2c request's id → the step waiting, its method
+    answers = Answers()
+    started: dict[int, int] = {}
+    overlapping: dict[int, set[int]] = {}
+    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    for record in log.records:
+        if record["kind"] != "message":
+            continue
+        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
+        for message in batch:
+            if not isinstance(message, dict):
+                continue
+            if record["dir"] == "c2s":
+                if isinstance(message.get("method"), str):
+                    step = Step(len(steps), message, headers=_headers(record.get("http")))
+                    if step.is_request:
+                        overlapping[step.index] = {s.index for s in open_requests.values()}
+                        open_requests[_key(message["id"])] = step
+                        started[step.index] = record["t"]
+                    steps.append(step)
+                    if protocol is None:
+                        protocol = _stated_version(message)
+                elif "id" in message and ("result" in message or "error" in message):
+                    question = asked.pop(_key(message["id"]), None)
+                    if question is not None:
+                        answers.add(question[0], question[1], _outcome(message))
+            else:
+                if isinstance(message.get("method"), str):
+                    if "id" in message:
+                        waiting = max((s.index for s in open_requests.values()), default=None)
+                        asked[_key(message["id"])] = (waiting, message["method"])
+                elif "id" in message and ("result" in message or "error" in message):
+                    answered = open_requests.pop(_key(message["id"]), None)
+                    if answered is not None:
+                        answered.expected = message
+                        answered.recorded_ms = (record["t"] - started[answered.index]) / 1e6
+                        if protocol is None:
+                            protocol = _initialized_version(answered, message)
+    if not steps:
+        raise InputError(log.path, "nothing to replay: the recording holds no message from the client")
+    _link(steps, overlapping)
+    return Script(log.path, str(log.header.get("transport") or "stdio"), protocol, steps, answers)
+
+
+def _link(steps: list[Step], overlapping: dict[int, set[int]]) -> None:
+    """Give every step the earlier steps it must wait for (the module's rule)."""
+    read_only = _read_only_tools(steps)
+    writes: list[int] = []  # every state-changing step so far
+    since_write: list[int] = []  # the reads since the last of them
+    given: dict[str, int] = {}  # a value an answer gave → the step that got it
+    for step in steps:
+        together = overlapping.get(step.index, set())
+        after: set[int] = {given[v] for v in _strings(step.params) if v in given}
+        if _changes_state(step, read_only):
+            after.update(since_write)
+            after.update(writes[-1:])
+            since_write = []
+            writes.append(step.index)
+        else:
+            after.update(writes[-1:])
+            since_write.append(step.index)
+        step.depends_on = frozenset(after - together)
+        if step.expected is not None:
+            for value in _strings(step.expected.get("result")):
+                given.setdefault(value, step.index)
+
+
+def _changes_state(step: Step, read_only: set[str]) -> bool:
+    if not step.is_request:
+        return True
+    if step.method == "tools/call":
+        return step.target not in read_only
+    return step.method not in READS
+
+
+def _read_only_tools(steps: list[Step]) -> set[str]:
+    names: set[str] = set()
+    for step in steps:
+        if step.method == "tools/list" and step.expected is not None:
+            result = step.expected.get("result")
+            tools = result.get("tools") if isinstance(result, dict) else None
+            for tool in tools if isinstance(tools, list) else []:
+                annotations = tool.get("annotations") if isinstance(tool, dict) else None
+                if isinstance(annotations, dict) and annotations.get("readOnlyHint") is True:
+                    names.add(str(tool.get("name")))
+    return names
+
+
+def _strings(value: Any) -> set[str]:
+    """The strings in a value, long enough to say one message took them from another."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) >= _SHARED_VALUE_MIN:
+                out.add(item)
+        elif isinstance(item, dict):
+            stack.extend(v for k, v in item.items() if k != "_meta")
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
+
+
+def _outcome(message: dict[str, Any]) -> dict[str, Any]:
+    return {"result": message["result"]} if "result" in message else {"error": message["error"]}
+
+
+def _stated_version(message: dict[str, Any]) -> str | None:
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(PROTOCOL_META) if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _initialized_version(step: Step, response: dict[str, Any]) -> str | None:
+    result = response.get("result")
+    if step.method == "initialize" and isinstance(result, dict):
+        version = result.get("protocolVersion")
+        return version if isinstance(version, str) else None
+    return None
+
+
+def _headers(http: Any) -> dict[str, str]:
+    """The MCP headers a recorded HTTP request carried that the replay sends again."""
+    if not isinstance(http, dict):
+        return {}
+    out = {}
+    named = (("protocol_version", "mcp-protocol-version"), ("mcp_method", "mcp-method"), ("mcp_name", "mcp-name"))
+    for key, header in named:
+        if isinstance(http.get(key), str):
+            out[header] = http[key]
+    recorded = http.get("headers")
+    items: list[tuple[Any, Any]] = list(recorded.items()) if isinstance(recorded, dict) else []
+    for name, value in items:
+        if isinstance(name, str) and name.lower().startswith("mcp-param-") and isinstance(value, str):
+            out[name.lower()] = value
+    return out
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,55 @@
+"""Recordings for the replay tests: a real mcp client through ``mcpobs record`` to the notes server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp_types import ElicitResult
+
+from tests.conftest import ROOT
+
+NOTES = str(ROOT / "sample_traces" / "notes_server.py")
+SAMPLE = ROOT / "sample_traces" / "notes_session.jsonl"
+
+
+def server(*faults: str) -> list[str]:
+    return [sys.executable, NOTES, *faults]
+
+
+async def _answer(context: Any, params: Any) -> ElicitResult:
+    return ElicitResult(action="accept", content={"answer": "blue"})
+
+
+def record(log: Path, mode: str, calls: list[tuple[str, dict[str, Any]]]) -> Path:
+    """Record the calls through ``mcpobs record`` with a real mcp Client in ``mode`` (legacy: 2025-11-25
+    with the handshake; auto: 2026-07-28, stateless)."""
+    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *server()]
+    params = StdioServerParameters(command=sys.executable, args=args)
+
+    async def run() -> None:
+        with anyio.fail_after(60):
+            async with Client(params, mode=mode, elicitation_callback=_answer) as client:  # type: ignore[arg-type]
+                for name, arguments in calls:
+                    await client.call_tool(name, arguments)
+
+    anyio.run(run)
+    return log
+
+
+CALLS = [
+    ("put", {"key": "colour", "value": "green"}),
+    ("echo", {"text": "hello"}),
+    ("get", {"key": "colour"}),
+    ("keys", {}),
+    ("get", {"key": "shape"}),
+]
+
+
+@pytest.fixture(scope="session")
+def stateless_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return record(tmp_path_factory.mktemp("rec") / "stateless.jsonl", "auto", CALLS)

@@ -1,0 +1,359 @@
+"""mcpobs replay against real MCP servers (the mcp SDK's, over stdio and Streamable HTTP) that go
+wrong on command: exact re-sending, answers from the recording, diffs, timeouts, backoff, recovery,
+the error threshold, resuming, and the run directory that feeds analyze and check-alerts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from mcpobs.eventlog.peers import read_recording
+from mcpobs.eventlog.reader import read_event_log
+from mcpobs.replay import ManualClock, ReplayConfig, Target, UnreachableError, replay
+from mcpobs.replay.config import SessionRecovery, TimeoutHandling, ToolConfig
+from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, SAME, SENT, Report
+from mcpobs.replay.script import build_script
+from tests.replay.conftest import SAMPLE, server
+
+QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000, error_threshold=0.5))
+
+
+def _statuses(report: Report) -> list[str]:
+    return [r.status for r in report.results]
+
+
+def _config(**timeouts: Any) -> ReplayConfig:
+    return replace(QUICK, timeout_handling=replace(QUICK.timeout_handling, **timeouts))
+
+
+def _c2s(run: Path) -> list[dict[str, Any]]:
+    return [r["message"] for r in read_event_log(run / "replay.jsonl").messages() if r["dir"] == "c2s"]
+
+
+def test_the_sample_replays_the_same_message_for_message(tmp_path: Path) -> None:
+    report = replay(SAMPLE, Target(command=tuple(server())), tmp_path / "run", QUICK)
+    assert not report.differs
+    assert _statuses(report) == [SAME, SENT, SAME, SAME, SAME, SAME, SAME, SAME, SAME]
+    assert report.state.comparable() == report.recorded_state.comparable()
+    assert report.state.server_name == "notes"
+    assert report.state.protocol_version == "2025-11-25"
+    assert len(report.state.tools or []) == 5
+    # exactly the recorded client messages: same ids, methods and params, nothing of the SDK's own
+    recorded = [m for m in build_script(read_recording(SAMPLE)).steps]
+    sent = [m for m in _c2s(tmp_path / "run") if "method" in m]
+    assert [(m.get("id"), m["method"], m.get("params")) for m in sent] == [
+        (s.message.get("id"), s.method, s.message.get("params")) for s in recorded
+    ]
+    # the server's elicitation was answered from the recording
+    answers = [m for m in _c2s(tmp_path / "run") if "result" in m]
+    assert answers
+    assert answers[0]["result"] == {"action": "accept", "content": {"answer": "blue"}}
+    run = tmp_path / "run"
+    for name in ("run.json", "steps.jsonl", "replay.jsonl", "report.json", "state.json", "trace.jsonl"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "state.json").read_text())["server_name"] == "notes"
+
+
+def test_a_stateless_recording_replays_without_a_handshake(tmp_path: Path, stateless_log: Path) -> None:
+    report = replay(stateless_log, Target(command=tuple(server())), tmp_path / "run", QUICK)
+    assert not report.differs, [(r.label, r.differences) for r in report.results]
+    assert "2026-07-28, stateless" in report.protocol
+    assert not any(m.get("method") == "initialize" for m in _c2s(tmp_path / "run"))
+    assert report.state.server_name == "notes"
+
+
+def test_changed_answers_differ_and_exit_1_and_ignore_paths_silence_them(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "a"), "--", *server("--changed")])
+    assert result.exit_code == 1, result.output
+    assert "DIFFERS" in result.stdout
+    assert '$.result.content[0].text: "hello" -> "HELLO"' in result.stdout
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["counts"]["differs"] == 1
+    assert report["differs"] is True
+    assert (tmp_path / "a" / "report.txt").read_text().count("DIFFERS") >= 1
+    ignore = ["--ignore", "result.content.*.text", "--ignore", "result.structuredContent.result"]
+    args = ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "b"), *ignore, "-f", "json", "--"]
+    result = runner.invoke(app, [*args, *server("--changed")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["same"] == 8
+
+
+def test_a_server_that_cannot_be_reached_exits_4(tmp_path: Path, runner: CliRunner) -> None:
+    missing = runner.invoke(app, ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "a"), "--", "no-such-server-x"])
+    assert missing.exit_code == 4
+    assert "not found" in missing.output
+    dies = runner.invoke(
+        app,
+        [
+            "replay",
+            str(SAMPLE),
+            "--run-dir",
+            str(tmp_path / "b"),
+            "--",
+            sys.executable,
+            "-c",
+            "import sys; sys.exit('boom')",
+        ],
+    )
+    assert dies.exit_code == 4, dies.output
+    assert "cannot reach the server" in dies.output
+    assert "boom" in dies.output
+    port = _free_port()
+    closed = runner.invoke(
+        app, ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "c"), "--url", f"http://127.0.0.1:{port}/mcp"]
+    )
+    assert closed.exit_code == 4, closed.output
+
+
+def test_usage_errors_exit_2(tmp_path: Path, runner: CliRunner) -> None:
+    assert runner.invoke(app, ["replay"]).exit_code == 2
+    assert runner.invoke(app, ["replay", str(SAMPLE)]).exit_code == 2
+    both = runner.invoke(app, ["replay", str(SAMPLE), "--url", "http://127.0.0.1:1/mcp", "--", "python"])
+    assert both.exit_code == 2
+    bad = tmp_path / "mcpobs.yaml"
+    bad.write_text("session_recovery:\n  mode: sometimes\n")
+    result = runner.invoke(app, ["replay", str(SAMPLE), "--config", str(bad), "--", *server()])
+    assert result.exit_code == 2
+    assert f"{bad}:2:9" in result.output
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "x").write_text("")
+    assert runner.invoke(app, ["replay", str(SAMPLE), "--run-dir", str(used), "--", *server()]).exit_code == 2
+
+
+@pytest.mark.parametrize("mode", ["checkpoint", "event_log", "hybrid"])
+def test_each_recovery_mode_reaches_the_undisturbed_state_after_a_crash(tmp_path: Path, mode: str) -> None:
+    undisturbed = replay(SAMPLE, Target(command=tuple(server())), tmp_path / "calm", QUICK)
+    config = replace(QUICK, session_recovery=SessionRecovery(mode=mode))
+    crash = server("--crash-at", "3", "--once", str(tmp_path / "fired"))
+    report = replay(SAMPLE, Target(command=tuple(crash)), tmp_path / "run", config)
+    assert (tmp_path / "fired").exists()
+    assert len(report.recoveries) == 1
+    assert report.recoveries[0].mode == mode
+    assert "went away" in report.recoveries[0].reason
+    assert report.state.comparable() == undisturbed.state.comparable()
+    if mode == "checkpoint":
+        # the checkpoint restores the session (its handshake), not what the lost process kept in
+        # memory: the note put before the crash is gone, and the replay says so
+        get = report.results[5]
+        assert get.status == DIFFERS
+        assert any("isError" in d.path for d in get.differences)
+    else:
+        # the log (all of it, or since the checkpoint) puts the note back: every answer as recorded
+        assert _statuses(report) == _statuses(undisturbed), [(r.label, r.differences) for r in report.results]
+        assert report.recoveries[0].resent >= 3  # the handshake and the put, at least
+    events = [r["event"] for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    assert "recovery_started" in events
+    assert "recovery_finished" in events
+
+
+def test_a_hung_server_is_cancelled_probed_and_recovered_on_an_injected_clock(tmp_path: Path) -> None:
+    clock = ManualClock()
+    hang = server("--hang-at", "2", "--once", str(tmp_path / "fired"))
+    config = replace(
+        _config(tool_call_timeout_ms=30_000, error_threshold=1.0), session_recovery=SessionRecovery(mode="event_log")
+    )
+    started = time.monotonic()
+    report = replay(SAMPLE, Target(command=tuple(hang)), tmp_path / "run", config, clock=clock)
+    assert time.monotonic() - started < 25  # 30 s timeouts, passed on the clock, not waited for
+    assert 30.0 in clock.timeouts  # the call timeout, then the probe's (5 s)
+    assert report.timeouts >= 1
+    assert len(report.recoveries) == 1
+    assert report.recoveries[0].reason.startswith("hung")
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    sent = _c2s(tmp_path / "run")
+    cancelled = [m for m in sent if m.get("method") == "notifications/cancelled"]
+    assert cancelled
+    assert "no answer in 30000 ms" in cancelled[0]["params"]["reason"]
+    assert any(m.get("method") == "ping" for m in sent)
+
+
+def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
+    clock = ManualClock()
+    slow = server("--slow-ms", "60000", "--slow-at", "1")
+    report = replay(
+        SAMPLE, Target(command=tuple(slow)), tmp_path / "run", _config(tool_call_timeout_ms=1000), clock=clock
+    )
+    put = report.results[2]
+    assert put.status == SAME
+    assert put.attempts == 2
+    assert report.retries == 1
+    assert report.timeouts == 1
+    assert not report.recoveries
+    assert len(clock.sleeps) == 1
+    assert 0.75 <= clock.sleeps[0] <= 1.25
+    ids = [m["id"] for m in _c2s(tmp_path / "run") if m.get("method") == "tools/call"]
+    assert ids[0] == 2
+    assert ids[1] != 2
+
+
+def test_backoff_doubles_until_max_retries_then_the_session_timeout_stops_the_rest(tmp_path: Path) -> None:
+    clock = ManualClock()
+    slow = server("--slow-ms", "60000")
+    config = _config(tool_call_timeout_ms=1000, session_timeout_ms=14_000, error_threshold=1.0)
+    report = replay(SAMPLE, Target(command=tuple(slow)), tmp_path / "run", config, clock=clock)
+    first = report.results[2]
+    assert first.status == NO_ANSWER
+    assert first.attempts == 4
+    assert "4 attempts" in (first.reason or "")
+    waits = clock.sleeps[:3]
+    for wait, base in zip(waits, (1, 2, 4), strict=True):
+        assert 0.75 * base <= wait <= 1.25 * base
+    assert report.stopped is not None
+    assert report.stopped.startswith("session timeout")
+    assert NOT_RUN in _statuses(report)
+    assert report.differs
+
+
+def test_an_error_storm_passes_the_threshold_and_stops_the_replay(tmp_path: Path) -> None:
+    storm = server("--fail-every", "1")
+    report = replay(SAMPLE, Target(command=tuple(storm)), tmp_path / "run", _config(error_threshold=0.2))
+    assert report.stopped is not None
+    assert "error_threshold" in report.stopped
+    assert _statuses(report)[-1] == NOT_RUN
+    assert report.retries == 0
+
+
+def test_past_max_recoveries_the_replay_fails_fast(tmp_path: Path) -> None:
+    always = server("--crash-at", "1")  # crashes at its first call, every time it starts
+    config = replace(_config(error_threshold=1.0), session_recovery=SessionRecovery(max_recoveries=2))
+    report = replay(SAMPLE, Target(command=tuple(always)), tmp_path / "run", config)
+    assert len(report.recoveries) == 2
+    assert report.stopped is not None
+    assert "failing fast" in report.stopped
+    assert report.results[2].status == NO_ANSWER
+
+
+def test_independent_reads_overlap_up_to_max_concurrent_and_writes_keep_their_order(tmp_path: Path) -> None:
+    def overlap(max_concurrent: int, run: Path) -> int:
+        config = replace(QUICK, tool_config=ToolConfig(max_concurrent=max_concurrent))
+        replay(SAMPLE, Target(command=tuple(server("--slow-ms", "300"))), run, config)
+        in_flight = most = 0
+        for record in read_event_log(run / "replay.jsonl").messages():
+            message = record["message"]
+            if message.get("method") == "tools/call":
+                in_flight += 1
+                most = max(most, in_flight)
+            elif record["dir"] == "s2c" and "result" in message and "content" in message["result"]:
+                in_flight -= 1
+        return most
+
+    assert overlap(1, tmp_path / "one") == 1
+    assert overlap(5, tmp_path / "five") >= 2  # echo, get and keys are read-only: they go together
+    script = build_script(read_recording(SAMPLE))
+    put, get = script.steps[2], script.steps[5]
+    assert put.index in get.depends_on or 3 in get.depends_on  # a read after the write waits for it
+
+
+def test_a_killed_replay_resumes_with_no_step_lost_or_run_twice(tmp_path: Path, runner: CliRunner) -> None:
+    run = tmp_path / "run"
+    slow = server("--slow-ms", "700")
+    command = [sys.executable, "-m", "mcpobs.cli", "replay", str(SAMPLE), "--run-dir", str(run)]
+    replayer = subprocess.Popen(
+        [*command, "--recovery", "event_log", "--max-concurrent", "1", "--", *slow],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _journal_lines(run) < 4:
+            time.sleep(0.05)
+        os.killpg(replayer.pid, signal.SIGKILL)
+    finally:
+        replayer.wait()
+    done_before = _journal_lines(run)
+    assert 4 <= done_before < 9
+    result = runner.invoke(app, ["replay", "--resume", str(run), "-f", "json", "--", *server()])
+    assert result.exit_code == 0, result.output
+    steps = [json.loads(line)["step"] for line in (run / "steps.jsonl").read_text().splitlines()]
+    assert sorted(steps) == list(range(9))  # every step once: none lost, none twice
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"same": 8, "differs": 0, "no answer": 0, "sent": 1, "not run": 0}
+
+
+def _journal_lines(run: Path) -> int:
+    path = run / "steps.jsonl"
+    return len(path.read_bytes().split(b"\n")) - 1 if path.exists() else 0
+
+
+def test_the_run_feeds_analyze_and_check_alerts(tmp_path: Path, runner: CliRunner) -> None:
+    crash = server("--crash-at", "3", "--once", str(tmp_path / "fired"))
+    config = replace(QUICK, session_recovery=SessionRecovery(mode="event_log"))
+    report = replay(SAMPLE, Target(command=tuple(crash)), tmp_path / "run", config)
+    trace = tmp_path / "run" / "trace.jsonl"
+    spans = json.loads(trace.read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    recovery = [s for s in spans if s["name"] == "mcpobs.replay.recovery"]
+    assert len(recovery) == 1 == len(report.recoveries)
+    roles = {a["value"]["stringValue"] for s in spans for a in s["attributes"] if a["key"] == "mcpobs.replay.role"}
+    assert roles == {"step", "restore"}
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text("alerts:\n  - name: recovered\n    condition: session_recovery > 0\n    action: page\n")
+    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), str(trace)])
+    assert result.exit_code == 1, result.output
+    assert "FIRED" in result.stdout
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The notes server on Streamable HTTP, started again whenever it exits (a supervisor)."""
+    port = _free_port()
+    marker = tmp_path / "fired"
+    script = (
+        f"while true; do {' '.join(server('--http', str(port), '--crash-at', '3', '--once', str(marker)))}; "
+        "sleep 0.2; done"
+    )
+    supervisor = subprocess.Popen(["sh", "-c", script], start_new_session=True, stderr=subprocess.DEVNULL)
+    _wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp", marker
+    finally:
+        os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait()
+
+
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_http_replay_reconnects_after_the_server_restarts(
+    tmp_path: Path, http_server: tuple[str, Path], stateless_log: Path, era: str
+) -> None:
+    url, marker = http_server
+    recording = SAMPLE if era == "legacy" else stateless_log
+    config = replace(_config(retry_backoff_ms=500), session_recovery=SessionRecovery(mode="event_log"))
+    report = replay(recording, Target(url=url), tmp_path / "run", config)
+    assert marker.exists()
+    assert len(report.recoveries) >= 1
+    assert not report.differs, [(r.label, r.status, r.reason, r.differences) for r in report.results]
+
+
+def test_unreachable_is_an_error_of_its_own(tmp_path: Path) -> None:
+    with pytest.raises(UnreachableError):
+        replay(SAMPLE, Target(url=f"http://127.0.0.1:{_free_port()}/mcp"), tmp_path / "run", QUICK)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
