@@ -99,6 +99,11 @@ class Link:
             return False
         return True
 
+    def drop(self, error: str) -> None:
+        """End the connection from this side: the transport said it is broken."""
+        self._end(error)
+        self.stop.set()
+
     def _end(self, error: str) -> None:
         if self.error is None:
             self.error = error

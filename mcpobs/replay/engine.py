@@ -18,20 +18,23 @@ When things go wrong (all times through a :class:`~.clock.Clock`):
   that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` there is no more
   recovery: a step that would need one fails at once;
 * when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
-  ``error_threshold`` of all attempts, the replay stops there and reports, and so it does when
-  ``session_timeout_ms`` is up: the steps not yet sent are reported as not run.
+  ``error_threshold`` of all attempts (judged from 1/threshold attempts on: 20 at 0.05), the replay
+  stops there and reports, and so it does when ``session_timeout_ms`` is up: the steps not yet sent
+  are reported as not run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp_types import CONNECTION_CLOSED
 
 from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.replay.clock import Clock, RealClock
@@ -193,6 +196,7 @@ class Replay:
         self.ever_answered = False
         self._recovering: anyio.Event | None = None
         self._recover_lock = anyio.Lock()
+        self._lost_links: set[int] = set()
         self._in_flight: dict[int, int] = {}  # step → attempt, for answering the server's requests
         self._asked: dict[tuple[int | None, str], int] = {}
         self._next_id = 0
@@ -303,6 +307,10 @@ class Replay:
                 timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
                 if sent:
                     await self.clock.wait(pending.done, timeout)
+                if _dropped(pending.response):
+                    # the SDK's HTTP transport stands in for an answer a broken stream never brought
+                    link.drop(str(pending.response["error"].get("message")))  # type: ignore[index]
+                    pending.response = None
                 if pending.response is not None:
                     self.ever_answered = True
                     result.duration_ms = round((self.clock.now() - began) * 1000, 3)
@@ -315,8 +323,10 @@ class Replay:
                         result.reason = "an error where the recording has a result"
                         self._over_threshold(result)
                     return result
-            self.failures += 1
             if link.closed.is_set():
+                if link.number not in self._lost_links:  # one crash is one failure, however many calls it took
+                    self._lost_links.add(link.number)
+                    self.failures += 1
                 result.reason = f"the server went away: {link.error}"
                 self.log.event("connection_lost", step=step.index, error=link.error)
                 if not self.ever_answered:
@@ -328,6 +338,7 @@ class Replay:
                     return result
                 continue
             # no answer in time: cancel it, then retry (after recovering a server that answers nothing)
+            self.failures += 1
             assert pending is not None
             request_id = message["id"]
             link.forget(request_id)
@@ -369,9 +380,13 @@ class Replay:
         self.log.event("checkpoint", number=number, done=len(done))
 
     def _over_threshold(self, result: StepResult) -> bool:
+        """Whether failed attempts have passed ``error_threshold`` (and so the replay stops). A rate is
+        judged once there are attempts enough for one failure to be under it: 20 at 0.05, so one crash
+        early in a short session is recovered from rather than taken for an error storm."""
         threshold = self.config.timeout_handling.error_threshold
+        enough = 1 if threshold <= 0 else math.ceil(1 / threshold)
         rate = self.failures / max(self.attempts, 1)
-        if rate > threshold:
+        if self.attempts >= enough and rate > threshold:
             self._stop(f"error rate {rate:.0%} passed error_threshold {threshold:g}: stopped retrying")
             return True
         return False
@@ -634,6 +649,17 @@ def _last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1].strip()[:200] if lines else ""
+
+
+def _dropped(message: dict[str, Any] | None) -> bool:
+    """Whether an error is the SDK's HTTP transport saying a response stream broke off (code
+    CONNECTION_CLOSED, "SSE stream …"), not an answer of the server's."""
+    error = message.get("error") if isinstance(message, dict) else None
+    return (
+        isinstance(error, dict)
+        and error.get("code") == CONNECTION_CLOSED
+        and str(error.get("message", "")).startswith("SSE stream")
+    )
 
 
 def _failed(message: dict[str, Any] | None) -> bool:

@@ -28,7 +28,7 @@ from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, SAME, SENT, Report
 from mcpobs.replay.script import build_script
 from tests.replay.conftest import SAMPLE, server
 
-QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000, error_threshold=0.5))
+QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000))  # the model's, but 10 s calls
 
 
 def _statuses(report: Report) -> list[str]:

@@ -1,0 +1,62 @@
+"""The run directory: a journal that survives a kill, checkpoints kept to their number, and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcpobs.errors import InputError, UsageError
+from mcpobs.replay import ReplayConfig, RunDir, Target
+from mcpobs.replay.config import SessionRecovery
+
+
+def _run(tmp_path: Path) -> RunDir:
+    config = ReplayConfig(session_recovery=SessionRecovery(mode="hybrid", max_checkpoints=3))
+    return RunDir.create(
+        tmp_path / "run", tmp_path / "rec.jsonl", Target(command=("server",)), config, ["result._meta"]
+    )
+
+
+def test_settings_come_back_to_resume(tmp_path: Path) -> None:
+    _run(tmp_path)
+    _, settings = RunDir.open(tmp_path / "run")
+    assert RunDir.config_of(settings).session_recovery.mode == "hybrid"
+    assert settings["ignore"] == ["result._meta"]
+    assert settings["target"] == {"command": ["server"]}  # kept for the record; resume takes it from the user
+
+
+def test_a_journal_line_cut_by_a_kill_is_no_finished_step(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    run.journal({"step": 0, "status": "same"})
+    run.journal({"step": 1, "status": "sent"})
+    with (run.path / "steps.jsonl").open("a") as journal:
+        journal.write('{"step": 2, "sta')
+    assert [r["step"] for r in run.finished()] == [0, 1]
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    for n in range(5):
+        assert run.checkpoint({"done": list(range(n + 1)), "state": {}}, keep=3) == n + 1
+    kept = sorted(p.name for p in run.checkpoints.iterdir())
+    assert kept == ["checkpoint-0003.json", "checkpoint-0004.json", "checkpoint-0005.json"]
+    latest = run.latest_checkpoint()
+    assert latest is not None
+    assert latest["number"] == 5
+    (run.checkpoints / "checkpoint-0006.json").write_text('{"number": 6, "do')  # cut short while written
+    latest = run.latest_checkpoint()
+    assert latest is not None
+    assert latest["number"] == 5
+
+
+def test_refusals(tmp_path: Path) -> None:
+    _run(tmp_path)
+    with pytest.raises(UsageError, match="already exists"):
+        _run(tmp_path)
+    with pytest.raises(UsageError, match="not a replay run directory"):
+        RunDir.open(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "run.json").write_text("[1]")
+    with pytest.raises(InputError, match="not a replay run"):
+        RunDir.open(tmp_path / "other")

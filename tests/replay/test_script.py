@@ -1,0 +1,169 @@
+"""What a replay sends, and which steps wait for which: the script built from a recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcpobs.errors import InputError
+from mcpobs.eventlog.reader import EventLog
+from mcpobs.replay.script import build_script
+from mcpobs.replay.state import SessionState
+
+TOOLS = {
+    "tools": [
+        {"name": "get", "annotations": {"readOnlyHint": True}, "inputSchema": {}},
+        {"name": "put", "inputSchema": {}},
+    ]
+}
+
+
+def _log(*exchanges: tuple[str, dict[str, Any]]) -> EventLog:
+    records = [{"t": 1_000 + n, "kind": "message", "dir": d, "message": m} for n, (d, m) in enumerate(exchanges)]
+    return EventLog("test.jsonl", {"kind": "header", "transport": "stdio"}, records)
+
+
+def _request(n: int, method: str, **params: Any) -> tuple[str, dict[str, Any]]:
+    return "c2s", {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
+
+
+def _result(n: int, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "s2c", {"jsonrpc": "2.0", "id": n, "result": result}
+
+
+def _call(n: int, tool: str, answer: str = "ok", **arguments: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        _request(n, "tools/call", name=tool, arguments=arguments),
+        _result(n, {"content": [{"type": "text", "text": answer}]}),
+    ]
+
+
+def _handshake() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        _request(1, "initialize", protocolVersion="2025-11-25", capabilities={}, clientInfo={"name": "c"}),
+        _result(1, {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "s"}}),
+        ("c2s", {"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        _request(2, "tools/list"),
+        _result(2, TOOLS),
+    ]
+
+
+def test_reads_overlap_a_write_waits_for_all_before_it_and_a_read_after_it_waits_for_it() -> None:
+    script = build_script(
+        _log(
+            *_handshake(),
+            *_call(3, "get", key="a"),
+            *_call(4, "get", key="b"),
+            *_call(5, "put", key="a", value="x"),
+            *_call(6, "get", key="a"),
+        )
+    )
+    steps = {s.index: s for s in script.steps}
+    assert [s.label for s in script.steps] == [
+        "initialize",
+        "notifications/initialized",
+        "tools/list",
+        "tools/call get",
+        "tools/call get",
+        "tools/call put",
+        "tools/call get",
+    ]
+    assert steps[1].depends_on == {0}  # the notification changes state: after everything before it
+    assert steps[3].depends_on == {1}
+    assert steps[4].depends_on == {1}
+    assert steps[5].depends_on == {2, 3, 4, 1}  # the write waits for the reads before it
+    assert steps[6].depends_on == {5}  # the read after the write waits for it
+
+
+def test_a_request_using_a_value_an_answer_gave_waits_for_that_answer() -> None:
+    script = build_script(
+        _log(
+            *_handshake(),
+            _request(3, "resources/list"),
+            _result(3, {"resources": [], "nextCursor": "cursor-after-page-1"}),
+            _request(4, "prompts/list"),
+            _result(4, {"prompts": []}),
+            _request(5, "resources/list", cursor="cursor-after-page-1"),
+            _result(5, {"resources": []}),
+        )
+    )
+    assert 3 in script.steps[5].depends_on
+    assert 4 not in script.steps[5].depends_on
+
+
+def test_calls_the_recording_had_in_flight_together_need_not_wait() -> None:
+    script = build_script(
+        _log(
+            *_handshake(),
+            _request(3, "tools/call", name="put", arguments={"key": "a"}),
+            _request(4, "tools/call", name="put", arguments={"key": "b"}),
+            _result(3, {"content": []}),
+            _result(4, {"content": []}),
+        )
+    )
+    assert 3 not in script.steps[4].depends_on
+
+
+def test_answers_to_the_servers_requests_are_kept_with_the_step_that_waited() -> None:
+    log = _log(
+        *_handshake(),
+        _request(3, "tools/call", name="ask", arguments={}),
+        ("s2c", {"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "?"}}),
+        ("c2s", {"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"a": "first"}}}),
+        ("s2c", {"jsonrpc": "2.0", "id": 1, "method": "elicitation/create", "params": {"message": "?"}}),
+        ("c2s", {"jsonrpc": "2.0", "id": 1, "result": {"action": "decline"}}),
+        _result(3, {"content": []}),
+    )
+    script = build_script(log)
+    assert [s.label for s in script.steps][-1] == "tools/call ask"  # the client's answers are no steps
+    ask = script.steps[-1].index
+    assert script.answers.find([ask], "elicitation/create", 0) == {
+        "result": {"action": "accept", "content": {"a": "first"}}
+    }
+    assert script.answers.find([ask], "elicitation/create", 1) == {"result": {"action": "decline"}}
+    assert script.answers.find([ask], "elicitation/create", 5) == {"result": {"action": "decline"}}  # the last again
+    assert script.answers.find([ask], "sampling/createMessage", 0) is None
+
+
+def test_the_protocol_revision_comes_from_the_initialize_result_or_the_requests_meta() -> None:
+    assert build_script(_log(*_handshake())).protocol_version == "2025-11-25"
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    stateless = build_script(_log(_request(1, "server/discover", _meta=meta), _result(1, {})))
+    assert stateless.stateless
+    assert "2026-07-28, stateless" in stateless.era
+
+
+def test_a_recording_without_client_messages_is_refused() -> None:
+    with pytest.raises(InputError, match="nothing to replay"):
+        build_script(_log(_result(1, {})))
+
+
+def test_the_state_folds_lists_pages_subscriptions_and_the_last_success() -> None:
+    state = SessionState()
+    state.apply(
+        0,
+        {"method": "initialize"},
+        {
+            "result": {
+                "protocolVersion": "2025-11-25",
+                "serverInfo": {"name": "s", "version": "1"},
+                "capabilities": {"resources": {"subscribe": True}},
+            }
+        },
+    )
+    state.apply(1, {"method": "resources/list"}, {"result": {"resources": [{"uri": "a://1"}], "nextCursor": "c"}})
+    state.apply(
+        2, {"method": "resources/list", "params": {"cursor": "c"}}, {"result": {"resources": [{"uri": "a://2"}]}}
+    )
+    state.apply(3, {"method": "resources/subscribe", "params": {"uri": "a://1"}}, {"result": {}})
+    state.apply(4, {"method": "resources/subscribe", "params": {"uri": "a://2"}}, {"result": {}})
+    state.apply(5, {"method": "resources/unsubscribe", "params": {"uri": "a://1"}}, {"result": {}})
+    state.apply(6, {"method": "tools/call", "params": {"name": "t"}}, {"result": {"isError": True}})
+    state.apply(7, {"method": "logging/setLevel", "params": {"level": "debug"}}, {"error": {"code": -1}})
+    assert (state.server_name, state.server_version, state.protocol_version) == ("s", "1", "2025-11-25")
+    assert [r["uri"] for r in state.resources or []] == ["a://1", "a://2"]
+    assert state.subscriptions == ["a://2"]
+    assert state.log_level is None  # refused: not the state
+    assert state.last_successful_call == {"step": 5, "method": "resources/unsubscribe", "target": "a://1"}
+    assert SessionState.from_json(state.to_json()) == state
