@@ -429,11 +429,12 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
 
 
 def _as_text(render: Callable[[Console], None], width: int = 160) -> str:
-    """What a rich renderer prints, as plain text 160 columns wide: the table format written to a file."""
-    console = Console(file=None, record=True, width=width, force_terminal=False)
-    with console.capture():
+    """What a rich renderer prints, as plain text ``width`` columns wide: the table format written to a file."""
+    console = Console(file=None, width=width, force_terminal=False)
+    # what capture() returns, not a recording: rich 15 records nothing printed under capture()
+    with console.capture() as captured:
         render(console)
-    return console.export_text()
+    return captured.get()
 
 
 def _stdout_console() -> Console:

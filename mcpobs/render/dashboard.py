@@ -3,6 +3,7 @@ bars and sparklines, drawn to fit 80 columns."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich import box
@@ -31,9 +32,8 @@ def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
     top = max(sums)
     if top <= 0:
         return " " * len(sums)
-    return "".join(
-        " " if v <= 0 else SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))] for v in sums
-    )
+    # each block stands for an eighth of the highest sum, the lowest for anything above zero
+    return "".join(" " if v <= 0 else SPARKS[max(0, math.ceil(v / top * len(SPARKS)) - 1)] for v in sums)
 
 
 def _table(title: str, caption: str = "") -> RichTable:
