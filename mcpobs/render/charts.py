@@ -93,8 +93,19 @@ def _side_color() -> dict[str, Any]:
     return {"field": "side", "type": "nominal", "title": "side", "scale": {"domain": SIDES, "range": SIDE_COLORS}}
 
 
-def _time_x() -> dict[str, Any]:
-    return {"field": "time", "type": "temporal", "scale": {"type": "utc"}, "title": "time (UTC)"}
+def _time_x(report: Report) -> dict[str, Any]:
+    """A time axis in UTC, its labels as precise as the buckets are narrow."""
+    width = report.bucket_ns
+    label = "%H:%M:%S.%L" if width < 10**9 else "%H:%M:%S" if width < 60 * 10**9 else "%m-%d %H:%M"
+    if width >= 86_400 * 10**9:
+        label = "%Y-%m-%d"
+    return {
+        "field": "time",
+        "type": "temporal",
+        "scale": {"type": "utc"},
+        "title": "time (UTC)",
+        "axis": {"format": label, "labelOverlap": True},
+    }
 
 
 def _rows_by_side(spec: dict[str, Any]) -> dict[str, Any]:
@@ -107,11 +118,13 @@ def _calls_over_time(report: Report) -> Chart:
         "width": WIDTH,
         "height": 90,
         "transform": [{"fold": ["calls", "errors"], "as": ["series", "count"]}, {"filter": "datum.count > 0"}],
-        "mark": {"type": "bar"},
+        # rects, not bars: a bar spanning x to x2 would lie flat at its y
+        "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(),
+            "x": _time_x(report),
             "x2": {"field": "time_end"},
-            "y": {"field": "count", "type": "quantitative", "stack": None, "title": "calls"},
+            "y": {"field": "count", "type": "quantitative", "title": "calls"},
+            "y2": {"datum": 0},
             "color": {
                 "field": "series",
                 "type": "nominal",
@@ -187,11 +200,12 @@ def _latency_by_tool(report: Report) -> Chart:
         "spec": {
             "width": 620,
             "height": 48,
-            "mark": {"type": "bar", "opacity": 0.75},
+            "mark": {"type": "rect", "opacity": 0.7},
             "encoding": {
                 "x": {"field": "from_ms", "type": "quantitative", "scale": {"type": "log"}, "title": "ms (log scale)"},
                 "x2": {"field": "to_ms"},
-                "y": {"field": "calls", "type": "quantitative", "stack": None, "title": None},
+                "y": {"field": "calls", "type": "quantitative", "title": None},
+                "y2": {"datum": 0},
                 "color": _side_color(),
                 "tooltip": [
                     {"field": "tool"},
@@ -214,7 +228,7 @@ def _tool_errors_over_time(report: Report) -> Chart:
         "height": {"step": 14},
         "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(),
+            "x": _time_x(report),
             "x2": {"field": "time_end"},
             "y": {"field": "tool", "type": "nominal", "sort": list(report.tools), "title": None},
             "color": {
@@ -242,11 +256,16 @@ def _errors_by_class_over_time(report: Report) -> Chart:
     spec = {
         "width": WIDTH,
         "height": 90,
-        "mark": {"type": "bar"},
+        # the classes stacked in each bucket, drawn as rects from the bottom of each to its top
+        "transform": [
+            {"stack": "errors", "groupby": ["time", "side"], "sort": [{"field": "error_class"}], "as": ["y0", "y1"]}
+        ],
+        "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(),
+            "x": _time_x(report),
             "x2": {"field": "time_end"},
-            "y": {"field": "errors", "type": "quantitative", "title": "errors"},
+            "y": {"field": "y1", "type": "quantitative", "title": "errors"},
+            "y2": {"field": "y0"},
             "color": {"field": "error_class", "type": "nominal", "title": "error class", "scale": {"scheme": "set1"}},
             "tooltip": [
                 {"field": "bucket", "title": "from"},
