@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mcpobs import __version__
-from mcpobs.alerts import STARTER, RulesError, check_alerts, load_rules
+from mcpobs.alerts import STARTER, Outcome, RulesError, RuleSet, Status, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
 from mcpobs.analysis.metrics import Figures
@@ -46,9 +46,12 @@ from mcpobs.render.alerts import (
 )
 from mcpobs.render.alerts import render_json as render_alerts_json
 from mcpobs.render.alerts import render_text as render_alerts_text
+from mcpobs.render.dashboard import render_dashboard
+from mcpobs.render.html import render_html
 from mcpobs.render.replay import render_json as render_replay_json
 from mcpobs.render.replay import render_text as render_replay_text
 from mcpobs.replay import ReplayConfig, Target, load_config, replay, resume
+from mcpobs.report import build_report
 from mcpobs.store import Store, StoreOptions
 
 P = ParamSpec("P")
@@ -258,7 +261,11 @@ def analyze_command(
     ] = None,
     view: Annotated[
         list[str] | None,
-        typer.Option("--view", help=f"Sections to show: {', '.join(VIEWS)} (default: all; csv: calls)."),
+        typer.Option(
+            "--view",
+            help=f"Sections to show: {', '.join(VIEWS)} (default: all; csv: calls); "
+            "or dashboard: the overview of mcpobs report, drawn for the terminal.",
+        ),
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -292,11 +299,55 @@ def analyze_command(
 
     --cost adds what the LLM calls cost and which tool calls spent it (see
     mcpobs cost --help); --prices or --value-attr imply it.
+
+    --view dashboard draws the overview of mcpobs report in the terminal, 80
+    columns wide: figures per side, sparklines of calls and errors over time,
+    the tools' error rates as bars, the most frequent errors, the costliest tools.
     """
+    if "dashboard" in _split(view):
+        _refuse_in_dashboard(by, view, output_format)
+        query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", output_format)
+        _need_input(files, db, "analyze")
+        _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
+        return
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
     _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
+
+
+def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
+    """What the dashboard cannot show is refused before anything is loaded."""
+    if _split(view) != ("dashboard",):
+        raise UsageError("--view dashboard is shown alone: leave the other sections out")
+    if _split(by) not in ((), ("tool",)):
+        raise UsageError("--view dashboard shows tools: leave out --by")
+    if output_format is not OutputFormat.table:
+        raise UsageError(
+            "--view dashboard is drawn for a terminal: leave out --format (mcpobs report --html for a page)"
+        )
+
+
+def _dashboard(
+    files: list[str] | None,
+    db: Path | None,
+    query: Query,
+    cost: CostOptions,
+    skip_invalid: bool,
+    memory_limit: str,
+    output: Path | None,
+) -> None:
+    with _open_store(db, memory_limit, files) as store:
+        if files:
+            _load(store, files, skip_invalid)
+        report = build_report(store, query, cost)
+    err = _stderr()
+    for note in report.analysis.notes:
+        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    if output is None:
+        render_dashboard(report, _stdout_console())
+    else:
+        _write(_as_text(lambda console: render_dashboard(report, console), width=80), output)
 
 
 def _query(
@@ -381,9 +432,10 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
     _write(text, output)
 
 
-def _as_text(render: Callable[[Console], None]) -> str:
-    """What a rich renderer prints, as plain text 160 columns wide: the table format written to a file."""
-    console = Console(file=None, width=160, force_terminal=False, no_color=True)
+def _as_text(render: Callable[[Console], None], width: int = 160) -> str:
+    """What a rich renderer prints, as plain text ``width`` columns wide: the table format written to a file."""
+    console = Console(file=None, width=width, force_terminal=False, no_color=True)
+    # what capture() returns, not a recording: rich 15 records nothing printed under capture()
     with console.capture() as captured:
         render(console)
     return captured.get()
@@ -623,23 +675,14 @@ def check_alerts_command(
             # the problems as annotations on the rules file too, where the pull request shows them
             _write(render_problems_github(error.problems), output)
         raise
-    needing = ruleset.needs_baseline
-    if needing and not baseline:
-        names = ", ".join(repr(r.name) for r in needing)
-        raise UsageError(f"{rules}: {names} compare with baseline.* metrics: give the baseline files with --baseline")
+    _check_baseline(rules, ruleset, baseline)
     _need_input(files, db, "check")
     cost = _cost_options(prices, None)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_open_store(db, memory_limit, files))
         if files:
             _load(store, files, skip_invalid)
-        figures = Figures(store, cost)
-        before: Figures | None = None
-        if baseline:
-            base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
-            _load(base_store, baseline, skip_invalid, "baseline: ")
-            before = Figures(base_store, cost)
-        outcome = check_alerts(ruleset, figures, before, fail_on.value)
+        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
     err = _stderr()
     for note in outcome.notes:
         err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
@@ -656,6 +699,129 @@ def check_alerts_command(
         _write(renderers[output_format](outcome), output)
     if outcome.failed:
         raise typer.Exit(ExitCode.ALERT)
+
+
+def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None) -> None:
+    needing = ruleset.needs_baseline
+    if needing and not baseline:
+        names = ", ".join(repr(r.name) for r in needing)
+        raise UsageError(f"{rules}: {names} compare with baseline.* metrics: give the baseline files with --baseline")
+
+
+def _outcome(
+    stack: contextlib.ExitStack,
+    store: Store,
+    ruleset: RuleSet,
+    baseline: list[str] | None,
+    cost: CostOptions,
+    fail_on: FailOn,
+    skip_invalid: bool,
+    memory_limit: str,
+) -> Outcome:
+    """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)."""
+    figures = Figures(store, cost)
+    before: Figures | None = None
+    if baseline:
+        base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
+        _load(base_store, baseline, skip_invalid, "baseline: ")
+        before = Figures(base_store, cost)
+    return check_alerts(ruleset, figures, before, fail_on.value)
+
+
+@app.command(
+    "report",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs report sample_traces/agent_cost_session.jsonl --html report.html\n\n"
+        "  mcpobs report traces/ --rules alerts.yaml --prices prices.yaml --html report.html\n\n"
+        "  mcpobs report --db obs.duckdb --since 2026-11-23 --html - | gzip > report.html.gz\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def report_command(
+    files: Files = None,
+    *,
+    html_path: Annotated[
+        str | None, typer.Option("--html", help="The HTML page to write (overwritten), or - for stdout.")
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", "-r", help="Also check these alert rules, as check-alerts does, and show what fired."),
+    ] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option("--baseline", help="Trace files that the rules' baseline.<metric> reads; repeatable."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="The lowest severity the page marks as failing the rules.")
+    ] = FailOn.warning,
+    prices: PricesOption = None,
+    value_attr: ValueAttrOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tool: ToolOption = None,
+    server: ServerOption = None,
+    side: SideOption = None,
+    where: WhereOption = None,
+    title: Annotated[str, typer.Option("--title", help="The page's title.")] = "mcpobs report",
+    db: DbOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """Write a report as one self-contained HTML page: an overview, the tool calls with
+    their latency distributions, waterfalls of the slowest and the failing traces with the
+    cascade of their failures, cost by tool, server, model and session, and errors over time.
+
+    The page needs no network: its scripts (Vega, inlined) and styles are in it. Its
+    numbers are those analyze --cost and check-alerts print; charts hold at most the top
+    traces, tools and messages, and the page says what it left out. The exit status is
+    0 once the page is written, whether or not a rule fired (check-alerts gates on them).
+    """
+    if not html_path:
+        raise UsageError("name the page to write with --html PATH (or --html - for stdout)")
+    if html_path == "-" and sys.stdout.isatty():
+        raise UsageError("--html -: stdout is a terminal; redirect it to a file, or name the file with --html PATH")
+    query = _query(None, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", OutputFormat.table)
+    ruleset = load_rules(rules) if rules is not None else None
+    if rules is not None and ruleset is not None:
+        _check_baseline(rules, ruleset, baseline)
+    elif baseline:
+        raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
+    _need_input(files, db, "report on")
+    cost = _cost_options(prices, value_attr)
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(_open_store(db, memory_limit, files))
+        if files:
+            _load(store, files, skip_invalid)
+        outcome = None
+        if ruleset is not None:
+            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
+        report = build_report(store, query, cost, outcome)
+    page = render_html(report, title)
+    err = _stderr()
+    for note in (
+        *report.analysis.notes,
+        *(n for n in (outcome.notes if outcome else ()) if n not in report.analysis.notes),
+    ):
+        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    if html_path == "-":
+        sys.stdout.write(page)
+        where_to = "stdout"
+    else:
+        try:
+            Path(html_path).write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"{html_path}: cannot write: {e.strerror or e}") from None
+        where_to = html_path
+    fired = outcome.count(Status.FIRED) if outcome else 0
+    parts = [f"{report.analysis.calls:,} calls", f"{len(report.slowest) + len(report.failing)} trace waterfalls"]
+    if outcome is not None:
+        parts.append(f"{fired} alert{'s' if fired != 1 else ''} fired")
+    err.print(
+        f"mcpobs: wrote {where_to} ({len(page.encode()) / 1e6:.1f} MB): {', '.join(parts)}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _init_rules(path: Path) -> None:

@@ -68,16 +68,6 @@ def test_output_file(runner: CliRunner, tmp_path: Path) -> None:
     assert f"wrote {target}" in result.stderr
 
 
-def test_table_output_file_holds_the_tables(runner: CliRunner, tmp_path: Path) -> None:
-    target = tmp_path / "report.txt"
-    result = runner.invoke(app, ["analyze", SEMCONV, "-o", str(target)])
-    assert result.exit_code == 0
-    assert result.stdout == ""
-    text = target.read_text()
-    assert text.startswith("MCP tool calls by tool")
-    assert "\x1b[" not in text  # plain text, no terminal codes
-
-
 def test_db_persists_and_adds(runner: CliRunner, tmp_path: Path) -> None:
     db = str(tmp_path / "obs.duckdb")
     assert runner.invoke(app, ["load", SEMCONV, "--db", db]).exit_code == 0

@@ -1,0 +1,201 @@
+"""The report's overview in a terminal (``mcpobs analyze --view dashboard``): rich tables,
+bars and sparklines, drawn to fit 80 columns."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich import box
+from rich.bar import Bar
+from rich.console import Console, Group
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from mcpobs.analysis.model import Unit
+from mcpobs.render.charts import duration_text
+from mcpobs.render.text import MISSING, format_value
+from mcpobs.report import Report
+
+SPARKS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 56  # characters of a sparkline: 80 columns less its label
+TOP_TOOLS = 8
+TOP_ERRORS = 5
+
+
+def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
+    """``values`` as block characters, summed into at most ``width`` of them; zero is a space."""
+    if not values:
+        return ""
+    per = -(-len(values) // width)  # buckets per character, rounded up
+    sums = [sum(values[i : i + per]) for i in range(0, len(values), per)]
+    top = max(sums)
+    if top <= 0:
+        return " " * len(sums)
+    # each block stands for an eighth of the highest sum, the lowest for anything above zero
+    return "".join(" " if v <= 0 else SPARKS[max(0, math.ceil(v / top * len(SPARKS)) - 1)] for v in sums)
+
+
+def _table(title: str, caption: str = "") -> RichTable:
+    return RichTable(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        caption=caption or None,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+
+
+def render_dashboard(report: Report, console: Console) -> None:
+    """The overview: figures per side, calls and errors over time, the tools, errors and cost."""
+    analysis = report.analysis
+    if analysis.first_start and analysis.last_end:
+        span = f"{analysis.first_start:%Y-%m-%d %H:%M:%S} to {analysis.last_end:%H:%M:%S} UTC"
+    else:
+        span = "no calls"
+    sources = len(analysis.sources)
+    console.print(Text("MCP dashboard", style="bold"))
+    console.print(
+        Text(f"{span} · {analysis.spans:,} spans · {sources} source{'s' if sources != 1 else ''}"), soft_wrap=False
+    )
+    console.print()
+    console.print(_sides(report))
+    console.print(_over_time(report))
+    console.print(_tools(report))
+    console.print(_errors(report))
+    console.print(_cost(report))
+
+
+def _sides(report: Report) -> RichTable:
+    costs = {r["side"]: r for r in report.analysis.table("cost").records()}
+    table = _table("Per side")
+    for header in ("side", "calls", "errors", "error %", "p50 ms", "p95 ms", "total $", "LLM calls"):
+        table.add_column(header, justify="left" if header == "side" else "right", no_wrap=True)
+    for record in report.overview.records():
+        cost = costs.get(record["side"], {})
+        table.add_row(
+            Text(str(record["side"])),
+            format_value(record["calls"], Unit.COUNT),
+            format_value(record["errors"], Unit.COUNT),
+            _rate(record["error_rate"]),
+            format_value(record["latency_p50_ms"], Unit.MS),
+            format_value(record["latency_p95_ms"], Unit.MS),
+            format_value(cost.get("total_cost"), Unit.MONEY),
+            format_value(cost.get("llm_calls"), Unit.COUNT),
+        )
+    if not report.overview.rows:
+        table.caption = "no calls match"
+    return table
+
+
+def _rate(rate: Any) -> Text:
+    text = format_value(rate, Unit.RATE)
+    return Text(text, style="bold red" if rate else "")
+
+
+def _over_time(report: Report) -> RichTable:
+    series: dict[str, dict[str, list[float]]] = {}
+    for record in report.timeline.records():
+        values = series.setdefault(str(record["side"]), {"calls": [], "errors": []})
+        values["calls"].append(record["calls"])
+        values["errors"].append(record["errors"])
+    buckets = max((len(s["calls"]) for s in series.values()), default=0)
+    per = -(-buckets // SPARK_WIDTH) if buckets else 1
+    caption = f"each character {duration_text(report.bucket_ns * per)}" if buckets else "no calls match"
+    table = _table("Calls and errors over time", caption)
+    table.add_column("", no_wrap=True)
+    table.add_column("", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, max_width=SPARK_WIDTH)
+    table.show_header = False
+    for side, values in series.items():
+        table.add_row(Text(f"{side} calls"), f"{int(sum(values['calls'])):,}", Text(sparkline(values["calls"]), "blue"))
+        table.add_row(
+            Text(f"{side} errors"), f"{int(sum(values['errors'])):,}", Text(sparkline(values["errors"]), "red")
+        )
+    return table
+
+
+def _tools(report: Report) -> RichTable:
+    calls = report.analysis.table("calls").records()
+    tools = report.tools[:TOP_TOOLS]
+    more = len(report.tools) - len(tools)
+    table = _table("Tools, most called first", f"and {more} more tools: mcpobs analyze lists them" if more else "")
+    table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
+    table.add_column("side", no_wrap=True)
+    table.add_column("calls", justify="right", no_wrap=True)
+    table.add_column("error %", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, width=12)
+    table.add_column("p95 ms", justify="right", no_wrap=True)
+    for tool in tools:
+        for record in (r for r in calls if r["tool"] == tool):
+            rate = record["error_rate"] or 0.0
+            table.add_row(
+                Text(tool),
+                Text(str(record["side"])),
+                format_value(record["calls"], Unit.COUNT),
+                _rate(record["error_rate"]),
+                Bar(1.0, 0.0, rate, width=12, color="red", bgcolor="grey23") if rate else Text(""),
+                format_value(record["latency_p95_ms"], Unit.MS),
+            )
+    if not tools:
+        table.caption = "no tool calls match"
+    return table
+
+
+def _errors(report: Report) -> Group:
+    classes = sorted(report.analysis.table("errors").records(), key=lambda r: -r["errors"])[:TOP_ERRORS]
+    by_class = _table("Errors by class")
+    for header in ("side", "tool", "class", "errors", "error %"):
+        numeric = header in ("errors", "error %")
+        by_class.add_column(
+            header, justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis", max_width=22
+        )
+    for r in classes:
+        by_class.add_row(
+            Text(str(r["side"])),
+            Text(str(r["tool"])),
+            Text(str(r["error_class"])),
+            format_value(r["errors"], Unit.COUNT),
+            format_value(r["error_rate"], Unit.RATE),
+        )
+    if not classes:
+        by_class.caption = "no errors"
+    messages = _table("Most frequent error messages")
+    messages.add_column("errors", justify="right", no_wrap=True)
+    messages.add_column("side", no_wrap=True)
+    messages.add_column("class", no_wrap=True, max_width=10, overflow="ellipsis")
+    messages.add_column("message", no_wrap=True, overflow="ellipsis", max_width=52)
+    for r in report.messages.records()[:TOP_ERRORS]:
+        where = r["target"] or r["method"]
+        message = r["message"] or "(no message recorded)"
+        messages.add_row(
+            format_value(r["errors"], Unit.COUNT),
+            Text(str(r["side"])),
+            Text(str(r["error_class"])),
+            Text(f"{where}: {message}"),
+        )
+    if not report.messages.rows:
+        messages.caption = "no errors"
+    return Group(by_class, messages)
+
+
+def _cost(report: Report) -> RichTable:
+    rows = [r for r in report.cost_by["tool"].records() if r["total_cost"]]
+    top = max((r["total_cost"] for r in rows), default=0)
+    table = _table("Costliest tools", "" if rows else "no LLM calls priced and no tool prices: no cost")
+    table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
+    table.add_column("side", no_wrap=True)
+    table.add_column("total $", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, width=16)
+    table.add_column("$/call", justify="right", no_wrap=True)
+    for r in rows[: TOP_TOOLS * 2]:
+        table.add_row(
+            Text(str(r["tool"])),
+            Text(str(r["side"])),
+            format_value(r["total_cost"], Unit.MONEY),
+            Bar(float(top), 0.0, float(r["total_cost"]), width=16, color="cyan", bgcolor="grey23"),
+            format_value(r["cost_per_call"], Unit.MONEY) if r["cost_per_call"] is not None else MISSING,
+        )
+    return table

@@ -1,0 +1,388 @@
+"""A report as one self-contained HTML page: tables people can sort, and Vega-Lite charts
+drawn by Vega's own scripts, inlined (no network is needed, or allowed, to open it).
+
+Everything from the input files (tool names, messages, ids) is escaped: HTML text with
+:func:`html.escape`, the JSON of each chart with ``<``, ``>`` and ``&`` as ``\\u`` escapes,
+so no value can close a ``<script>`` element.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import math
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import vl_convert
+
+from mcpobs import __version__
+from mcpobs.alerts import Outcome, Status
+from mcpobs.analysis.model import Table, Unit
+from mcpobs.render.alerts import reading, summary_line
+from mcpobs.render.charts import Chart, charts
+from mcpobs.render.text import MISSING, format_value, turned
+from mcpobs.report import Report
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, offline), safe to inline."""
+    return re.sub(
+        "</(script)", r"<\\/\1", vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;"), flags=re.IGNORECASE
+    )
+
+
+def json_script(value: Any) -> str:
+    """JSON that can stand inside a ``<script>`` element whatever its strings hold."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(report: Report, title: str = "mcpobs report") -> str:
+    """The whole page."""
+    made = {chart.id: chart for chart in charts(report)}
+    analysis = report.analysis
+    sections = [
+        _overview(report, made),
+        _tools(report, made),
+        _traces(report, made),
+        _cost(report, made),
+        _errors(report, made),
+    ]
+    when = f"{_when(analysis.first_start)} to {_when(analysis.last_end)}" if analysis.first_start else "no calls"
+    sources = ", ".join(analysis.sources) or "a database"
+    vega = _versions()
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="generator" content="mcpobs {html.escape(__version__)}">
+<title>{html.escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header>
+<h1>{html.escape(title)}</h1>
+<p class="meta">{html.escape(when)} · {html.escape(sources)}</p>
+<nav><a href="#overview">Overview</a><a href="#tools">Tool calls</a><a href="#traces">Traces</a>\
+<a href="#cost">Cost</a><a href="#errors">Errors</a></nav>
+</header>
+<main>
+{"".join(sections)}
+</main>
+<footer>
+<p>Made by mcpobs {html.escape(__version__)}. Every number is the one <code>mcpobs analyze --cost</code>
+and <code>mcpobs check-alerts</code> print for the same files. Times are UTC.</p>
+<p>Charts drawn by Vega {vega} (BSD-3-Clause, Copyright University of Washington Interactive Data Lab),
+bundled by vl-convert.</p>
+</footer>
+<script>{vega_bundle()}</script>
+<script>{_JS}</script>
+</body>
+</html>
+"""
+
+
+# No network at all: inline scripts and styles, data: images; Vega compiles its expressions with Function.
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data:; font-src data:"
+)
+
+
+def _versions() -> str:
+    lite = vl_convert.get_vegalite_versions()[-1]
+    return (
+        f"{vl_convert.get_vega_version()}, Vega-Lite {lite}, Vega-Embed {vl_convert.get_vega_embed_version()}"
+    )  # fmt: skip
+
+
+def _when(moment: datetime | None) -> str:
+    return MISSING if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _section(anchor: str, heading: str, body: str) -> str:
+    return f'<section id="{anchor}">\n<h2>{html.escape(heading)}</h2>\n{body}\n</section>\n'
+
+
+def _chart(made: dict[str, Chart], chart_id: str, title: str = "") -> str:
+    chart = made.get(chart_id)
+    if chart is None:
+        return f'<p class="empty">{html.escape(title or chart_id)}: nothing to draw.</p>\n'
+    caption = f' <span class="caption">{html.escape(chart.caption)}</span>' if chart.caption else ""
+    return (
+        f'<figure class="chart"><figcaption>{html.escape(chart.title)}{caption}</figcaption>'
+        f'<div class="vega" id="chart-{chart.id}" data-chart="{chart.id}"></div>'
+        f'<script type="application/json" id="spec-{chart.id}" data-chart="{chart.id}">'
+        f"{json_script(chart.full_spec())}</script></figure>\n"
+    )
+
+
+def _sort_key(value: Any, unit: Unit) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def table_html(table: Table, title: str = "", *, vertical: bool | None = None, empty: str = "no calls match") -> str:
+    """A table of a section, its values formatted as the terminal shows them; sortable by any
+    column (click a header) unless it is turned, a figure per row."""
+    is_turned = (table.vertical if vertical is None else vertical) and bool(table.rows)
+    shown_table = turned(table) if is_turned else table
+    columns = shown_table.columns
+    keep = [i for i in range(len(columns)) if not shown_table.rows or any(r[i] is not None for r in shown_table.rows)]
+    head = "".join(
+        f'<th data-type="{"text" if columns[i].unit in (Unit.TEXT, Unit.TIME) or is_turned else "number"}"'
+        f' title="{html.escape(columns[i].description or columns[i].name)}" tabindex="0">'
+        f"{html.escape(columns[i].header)}</th>"
+        for i in keep
+    )
+    body = []
+    for row in shown_table.rows:
+        cells = []
+        for i in keep:
+            column, value = columns[i], row[i]
+            numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
+            cls = ' class="num"' if numeric else ""
+            text = html.escape(format_value(value, column.unit))
+            cells.append(f'<td{cls} data-v="{html.escape(_sort_key(value, column.unit))}">{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    if not shown_table.rows:
+        body.append(f'<tr><td colspan="{len(keep)}" class="empty">{html.escape(empty)}</td></tr>')
+    kind = "turned" if is_turned else "sortable"
+    return (
+        f'<div class="scroll"><table class="{kind}" data-table="{html.escape(table.name)}">{caption}'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>\n"
+    )
+
+
+def _overview(report: Report, made: dict[str, Chart]) -> str:
+    analysis = report.analysis
+    costs = {r["side"]: r for r in analysis.table("cost").records()}
+    cards = []
+    for record in report.overview.records():
+        side = record["side"]
+        total = costs.get(side, {}).get("total_cost")
+        figures = (
+            ("calls", format_value(record["calls"], Unit.COUNT)),
+            ("error rate", format_value(record["error_rate"], Unit.RATE)),
+            ("p95 latency", format_value(record["latency_p95_ms"], Unit.MS) + " ms"),
+            ("total cost", format_value(total, Unit.MONEY)),
+        )
+        items = "".join(f'<div class="kpi"><b>{html.escape(v)}</b><span>{k}</span></div>' for k, v in figures)
+        cards.append(
+            f'<div class="card" data-side="{html.escape(str(side))}"><h3>{html.escape(str(side))}</h3>{items}</div>'
+        )
+    if not cards:
+        cards.append('<p class="empty">No MCP calls match.</p>')
+    traces = analysis.table("traces").records()
+    llm = next(iter(costs.values()), {}).get("llm_calls", 0) if costs else 0
+    facts = [
+        ("time range", f"{_when(analysis.first_start)} to {_when(analysis.last_end)}"),
+        ("spans", format_value(analysis.spans, Unit.COUNT)),
+        ("MCP calls", format_value(analysis.calls, Unit.COUNT) + " (client and server sides counted apart)"),
+        ("traces", format_value(traces[0]["traces"] if traces else 0, Unit.COUNT)),
+        ("LLM calls", format_value(llm, Unit.COUNT)),
+        ("sources", ", ".join(analysis.sources) or "—"),
+    ]
+    fact_list = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
+    body = [
+        "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …); the cost is the LLM calls' "
+        "and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
+        f'<div class="cards">{"".join(cards)}</div>',
+        f'<dl class="facts">{fact_list}</dl>',
+    ]
+    if report.outcome is not None:
+        body.append(_alerts(report.outcome))
+    if report.notes or analysis.notes:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*report.notes, *analysis.notes))
+        body.append(f'<div class="notes"><h3>Left out, or not priced</h3><ul>{notes}</ul></div>')
+    body.append(_chart(made, "calls_over_time", "Calls and errors over time"))
+    return _section("overview", "Overview", "\n".join(body))
+
+
+def _alerts(outcome: Outcome) -> str:
+    fired = [v for v in outcome.verdicts if v.status is Status.FIRED]
+    css = "failed" if outcome.failed else "passed"
+    rows = "".join(
+        "<tr>"
+        f'<td class="{"bad" if outcome.failing(v) else ""}">{"FIRED" if outcome.failing(v) else "fired"}</td>'
+        f"<td>{html.escape(v.rule.severity)}</td><td>{html.escape(v.rule.name)}</td>"
+        f"<td>{html.escape(v.label)}</td><td>{html.escape(reading(v))}</td></tr>"
+        for v in fired
+    )
+    table = (
+        f'<div class="scroll"><table class="alerts" data-table="alerts"><thead><tr><th>result</th><th>severity</th>'
+        f"<th>rule</th><th>group</th><th>values</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        if fired
+        else "<p>No rule fired.</p>"
+    )
+    return (
+        f'<div class="alerts-box {css}"><h3>Alerts: {html.escape(outcome.rules.path)}</h3>'
+        f'<p class="summary">{html.escape(summary_line(outcome))}</p>{table}</div>'
+    )
+
+
+def _tools(report: Report, made: dict[str, Chart]) -> str:
+    analysis = report.analysis
+    body = [
+        table_html(analysis.table("calls"), "Per tool and side (the same rows as mcpobs analyze)"),
+        _chart(made, "error_rate_by_tool", "Error rate by tool"),
+        _chart(made, "latency_by_tool", "Latency distribution by tool"),
+        table_html(analysis.table("sessions"), "Sessions, counted on each tool's calls"),
+    ]
+    return _section("tools", "Tool calls", "\n".join(body))
+
+
+def _traces(report: Report, made: dict[str, Chart]) -> str:
+    body = [table_html(report.analysis.table("traces"), "Traces holding the calls")]
+    body.append(
+        "<p>Each bar is a span on the trace's time axis: the client's and the server's side of each MCP call, "
+        "LLM calls, the agent's steps. Failed spans have a red outline and their number in the cascade.</p>"
+    )
+    body.append(f"<h3>Slowest traces ({len(report.slowest)} of {report.traces})</h3>")
+    for i in range(1, len(report.slowest) + 1):
+        body.append(_chart(made, f"slow_trace_{i}"))
+    body.append(f"<h3>Failing traces ({len(report.failing)} of {report.failing_traces})</h3>")
+    if not report.failing:
+        body.append('<p class="empty">No call failed.</p>')
+    for i, view in enumerate(report.failing, 1):
+        body.append(_chart(made, f"failing_trace_{i}"))
+        body.append(
+            table_html(
+                view.cascade,
+                "The cascade: failures in the order they happened, and which earlier failure each followed from",
+                vertical=False,
+            )
+        )
+    return _section("traces", "Traces", "\n".join(body))
+
+
+def _cost(report: Report, made: dict[str, Chart]) -> str:
+    analysis = report.analysis
+    body = [
+        table_html(analysis.table("cost"), "Cost per side (as mcpobs cost prints it)"),
+        _chart(made, "cost_split", "Inference and tool cost"),
+    ]
+    for key in ("tool", "server", "model", "session"):
+        body.append(_chart(made, f"cost_by_{key}", f"Tool call cost by {key}"))
+    body.append(table_html(report.cost_by["tool"], "Tool call cost by tool", empty="no tool calls"))
+    body.append(table_html(analysis.table("models"), "LLM calls by model", empty="no LLM calls"))
+    body.append(table_html(analysis.table("costly_sessions"), "Top sessions by cost", empty="no tool calls"))
+    body.append(table_html(analysis.table("costly_traces"), "Top traces by cost", empty="no cost"))
+    return _section("cost", "Cost", "\n".join(body))
+
+
+def _errors(report: Report, made: dict[str, Chart]) -> str:
+    shown = len(report.messages.rows)
+    body = [
+        _chart(made, "tool_errors_over_time", "Error rate per tool over time"),
+        _chart(made, "errors_by_class_over_time", "Errors over time by class"),
+        table_html(report.analysis.table("errors"), "Errors by class per tool", empty="no errors"),
+        table_html(
+            report.messages,
+            f"Most frequent error messages ({shown} of {report.message_kinds})",
+            empty="no errors",
+        ),
+    ]
+    return _section("errors", "Errors", "\n".join(body))
+
+
+_CSS = """
+:root { --fg: #1d2330; --muted: #5b6472; --line: #dde1e7; --bg: #f6f7f9; --bad: #d62728; --ok: #2ca02c; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+  background: var(--bg); }
+header { background: #1d2330; color: #fff; padding: 16px 24px 0; position: sticky; top: 0; z-index: 2; }
+header h1 { margin: 0; font-size: 20px; }
+header .meta { margin: 4px 0 8px; color: #c8cdd6; font-size: 13px; }
+nav a { color: #fff; text-decoration: none; display: inline-block; padding: 6px 14px 8px 0; font-weight: 600; }
+nav a:hover { text-decoration: underline; }
+main { max-width: 1180px; margin: 0 auto; padding: 8px 24px 24px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 20px 16px;
+  margin: 16px 0; scroll-margin-top: 100px; }
+h2 { font-size: 18px; margin: 8px 0 12px; }
+h3 { font-size: 15px; margin: 16px 0 8px; }
+.cards { display: flex; gap: 16px; flex-wrap: wrap; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 16px 12px; min-width: 300px; flex: 1; }
+.card h3 { margin: 4px 0 8px; text-transform: uppercase; font-size: 12px; color: var(--muted); letter-spacing: .05em; }
+.kpi { display: inline-block; margin-right: 24px; }
+.kpi b { display: block; font-size: 22px; font-variant-numeric: tabular-nums; }
+.kpi span { color: var(--muted); font-size: 12px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 16px 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.alerts-box { border-left: 4px solid var(--ok); padding: 4px 12px; margin: 12px 0; background: #f7fbf7; }
+.alerts-box.failed { border-color: var(--bad); background: #fdf6f6; }
+.notes { color: var(--muted); font-size: 13px; }
+.scroll { overflow-x: auto; margin: 12px 0; }
+table { border-collapse: collapse; font-size: 13px; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td { max-width: 520px; overflow-wrap: anywhere; }
+th { background: #eef0f4; white-space: nowrap; position: relative; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }
+table.sortable th[data-order="desc"]::after { content: " ▼"; font-size: 10px; }
+td.bad { color: var(--bad); font-weight: 700; }
+.empty { color: var(--muted); font-style: italic; }
+figure.chart { margin: 16px 0; }
+figcaption { font-weight: 600; margin-bottom: 4px; }
+figcaption .caption { font-weight: 400; color: var(--muted); margin-left: 8px; }
+.vega { min-height: 40px; }
+.chart-error { color: var(--bad); }
+footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: var(--muted); font-size: 12px; }
+"""
+
+# Sort a table by a header (again: the other way); draw every chart, marking it done or failed.
+_JS = """
+"use strict";
+for (const table of document.querySelectorAll("table.sortable")) {
+  const heads = Array.from(table.tHead.rows[0].cells);
+  heads.forEach((th, column) => {
+    const sort = () => {
+      const ascending = th.dataset.order !== "asc";
+      heads.forEach((h) => delete h.dataset.order);
+      th.dataset.order = ascending ? "asc" : "desc";
+      const numeric = th.dataset.type === "number";
+      const body = table.tBodies[0];
+      const key = (row) => (row.cells[column] ? row.cells[column].dataset.v ?? "" : "");
+      const rows = Array.from(body.rows).filter((row) => row.cells.length === heads.length);
+      rows.sort((a, b) => {
+        const x = key(a), y = key(b);
+        if (x === "" || y === "") return (x === "") - (y === "");
+        const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+        return ascending ? order : -order;
+      });
+      body.append(...rows);
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") sort(); });
+  });
+}
+for (const source of document.querySelectorAll('script[type="application/json"][data-chart]')) {
+  const target = document.getElementById("chart-" + source.dataset.chart);
+  vegaEmbed(target, JSON.parse(source.textContent), { actions: false, renderer: "svg", mode: "vega-lite" })
+    .then(() => { target.dataset.rendered = "true"; })
+    .catch((error) => {
+      target.dataset.rendered = "failed";
+      target.className += " chart-error";
+      target.textContent = "This chart could not be drawn: " + error;
+      console.error(error);
+    });
+}
+"""

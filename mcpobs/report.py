@@ -1,0 +1,141 @@
+"""Everything the dashboards show, gathered once: the HTML report and the terminal view are
+both drawn from one :class:`Report`.
+
+The tables are the sections of :func:`mcpobs.analysis.analyze` (so every number is the one
+``mcpobs analyze --cost`` prints), the figures over time, distributions and traces of
+:mod:`mcpobs.analysis.dashboard` and :mod:`mcpobs.analysis.waterfall`, and the verdicts of
+:func:`mcpobs.alerts.check_alerts` when rules were checked. What is left out to keep the
+page small is said in :attr:`Report.notes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mcpobs.alerts import Outcome
+from mcpobs.analysis import VIEWS, Analysis, Query, Table, analyze
+from mcpobs.analysis.dashboard import bucket_width, error_messages, error_timeline, latency_histogram, timeline
+from mcpobs.analysis.queries import SECTIONS
+from mcpobs.analysis.sql import filters, ns
+from mcpobs.analysis.waterfall import TraceView, pick_traces, trace_views
+from mcpobs.cost import CostOptions
+from mcpobs.store import Store
+
+# The groupings the cost charts show, besides the tool (which analyze's own call_cost section holds).
+COST_BY = ("server", "model", "session")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a report embeds at most."""
+
+    buckets: int = 60  # time buckets per chart over time
+    traces: int = 5  # slowest traces, and failing traces, each
+    spans: int = 150  # spans per trace in a waterfall
+    tools: int = 20  # tools in the charts with a panel or row per tool
+    messages: int = 20  # most frequent error messages
+    groups: int = 10  # costliest servers, models, sessions
+
+
+@dataclass(frozen=True)
+class Report:
+    """The figures of one report."""
+
+    analysis: Analysis  # analyze's sections, grouped by tool, cost sections included
+    overview: Table  # analyze's calls section with no grouping: one row per side, every MCP call
+    cost_by: dict[str, Table]  # the call_cost section by tool, server, model and session
+    bucket_ns: int  # the width of the time buckets, in nanoseconds
+    timeline: Table  # calls and errors per bucket and side, every bucket
+    tool_timeline: Table  # the same per tool (the top tools by calls)
+    error_timeline: Table  # errors per bucket, side and class
+    latency: Table  # the latency histogram of the top tools
+    messages: Table  # the most frequent error messages
+    message_kinds: int  # how many different messages there are
+    slowest: tuple[TraceView, ...]
+    traces: int  # traces holding a selected call
+    failing: tuple[TraceView, ...]
+    failing_traces: int  # traces where a selected call failed
+    tools: tuple[str, ...]  # the tools of the charts per tool, most called first
+    outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
+    notes: tuple[str, ...] = field(default=())  # what was left out of the charts, for the reader
+
+
+def build_report(
+    store: Store,
+    query: Query,
+    cost: CostOptions | None = None,
+    outcome: Outcome | None = None,
+    limits: Limits = Limits(),
+) -> Report:
+    """The report of the calls ``query`` selects (its filters; its grouping, sections and
+    ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
+    analysis = analyze(store, replace(query, by=("tool",), views=VIEWS, sort="calls", top=None), cost)
+    overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
+    cost_by = {"tool": analysis.table("call_cost")}
+    for key in COST_BY:
+        grouped = replace(query, by=(key,), top=limits.groups)
+        # the ledger analyze built above is still there: read it as analyze does
+        cost_by[key] = SECTIONS["call_cost"](store, grouped, *filters(grouped))
+    where, params = filters(query)
+    first = ns(analysis.first_start) if analysis.first_start else 0
+    last = ns(analysis.last_end) if analysis.last_end else first
+    width = bucket_width(first, last, limits.buckets)
+    notes: list[str] = []
+    tools = _top_tools(analysis.table("calls"), limits.tools)
+    every_tool = _top_tools(analysis.table("calls"), None)
+    if len(every_tool) > len(tools):
+        notes.append(f"The charts per tool show the {len(tools)} most called of {len(every_tool)} tools.")
+    tool_timeline = _only(timeline(store, query, where, params, width, ("tool",)), tools)
+    latency = _only(latency_histogram(store, query, where, params), tools)
+    messages, kinds = error_messages(store, query, where, params, limits.messages)
+    if kinds > limits.messages:
+        notes.append(f"The {limits.messages} most frequent of {kinds} different error messages are shown.")
+    slow_ids, traces = pick_traces(store, where, params, failing=False, limit=limits.traces)
+    failing_ids, failing = pick_traces(store, where, params, failing=True, limit=limits.traces)
+    if traces > len(slow_ids):
+        notes.append(f"The {len(slow_ids)} slowest of {traces} traces are shown.")
+    if failing > len(failing_ids):
+        notes.append(f"{len(failing_ids)} of {failing} failing traces are shown, those with the most failed spans.")
+    views = {v.trace_id: v for v in trace_views(store, tuple(dict.fromkeys(slow_ids + failing_ids)), limits.spans)}
+    for view in views.values():
+        if len(view.spans.rows) < view.span_count:
+            notes.append(
+                f"Trace {view.trace_id}: {len(view.spans.rows)} of its {view.span_count} spans are shown "
+                "(the failed ones and their parents, then the earliest)."
+            )
+    return Report(
+        analysis=analysis,
+        overview=overview,
+        cost_by=cost_by,
+        bucket_ns=width,
+        timeline=timeline(store, query, where, params, width),
+        tool_timeline=tool_timeline,
+        error_timeline=error_timeline(store, query, where, params, width),
+        latency=latency,
+        messages=messages,
+        message_kinds=kinds,
+        slowest=tuple(views[t] for t in slow_ids if t in views),
+        traces=traces,
+        failing=tuple(views[t] for t in failing_ids if t in views),
+        failing_traces=failing,
+        tools=tools,
+        outcome=outcome,
+        notes=tuple(notes),
+    )
+
+
+def _top_tools(calls: Table, limit: int | None) -> tuple[str, ...]:
+    """The tools of analyze's calls section, most calls (on either side) first, then by name."""
+    totals: dict[str, int] = {}
+    for record in calls.records():
+        if record["tool"] is not None:
+            totals[record["tool"]] = max(totals.get(record["tool"], 0), record["calls"])
+    ranked = sorted(totals, key=lambda tool: (-totals[tool], tool))
+    return tuple(ranked if limit is None else ranked[:limit])
+
+
+def _only(table: Table, tools: tuple[str, ...]) -> Table:
+    """The rows of ``table`` about the given tools."""
+    at = [c.name for c in table.columns].index("tool")
+    keep = set(tools)
+    return replace(table, rows=tuple(r for r in table.rows if r[at] in keep))

@@ -1,0 +1,184 @@
+"""mcpobs report and analyze --view dashboard through the CLI: what goes to stdout, stderr,
+and the exit status; the dashboard fits 80 columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+from rich.console import Console
+from typer.testing import CliRunner
+
+from mcpobs.analysis import Query
+from mcpobs.cli import app
+from mcpobs.cost import CostOptions, load_prices
+from mcpobs.ingest import load
+from mcpobs.render.dashboard import render_dashboard, sparkline
+from mcpobs.report import build_report
+from mcpobs.store import Store
+from tests.conftest import ROOT, SAMPLE
+
+AGENT = str(ROOT / "sample_traces" / "agent_cost_session.jsonl")
+PRICES = str(ROOT / "sample_traces" / "prices.yaml")
+RULES = str(ROOT / "sample_traces" / "alerts.yaml")
+
+
+def test_report_writes_the_page_and_says_so_on_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    args = ["report", AGENT, "--prices", PRICES, "--rules", RULES, "--html", str(target), "--title", "Agent <run>"]
+    result = runner.invoke(app, args)
+    # a rule fired, and the page shows it; gating is check-alerts' job, so the status is 0
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "mcpobs: loaded 70 spans from 1 file"
+    size = target.stat().st_size / 1e6
+    assert lines[-1] == f"mcpobs: wrote {target} ({size:.1f} MB): 40 calls, 5 trace waterfalls, 3 alerts fired"
+    tree = lxml_html.fromstring(target.read_text())
+    assert tree.xpath("string(//h1)") == "Agent <run>"
+    assert "FAILED: 1 at or above warning" in tree.xpath('string(//p[@class="summary"])')
+
+
+def test_report_to_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["report", str(SAMPLE), "--html", "-"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>")
+    assert result.stderr.splitlines()[-1].startswith("mcpobs: wrote stdout (")
+    assert "alerts fired" not in result.stderr
+
+
+def test_report_filters_like_analyze(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "r.html"
+    result = runner.invoke(
+        app, ["report", str(SAMPLE), "--tool", "read_file", "--side", "server", "--html", str(target)]
+    )
+    assert result.exit_code == 0, result.stderr
+    tree = lxml_html.fromstring(target.read_text())
+    cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/text()')
+    assert cells == ["server", "read_file", "8"]
+
+
+def test_broken_rules_are_reported_as_check_alerts_reports_them(runner: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text("alerts:\n  - name: a\n    condition: eror_rate > 1\n    severity: high\n")
+    target = tmp_path / "r.html"
+    report = runner.invoke(app, ["report", AGENT, "--rules", str(rules), "--html", str(target)])
+    check = runner.invoke(app, ["check-alerts", AGENT, "--rules", str(rules)])
+    assert report.exit_code == check.exit_code == 2
+    assert report.stderr == check.stderr
+    assert "eror_rate" in report.stderr
+    assert "loaded" not in report.stderr
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([AGENT], "name the page to write with --html PATH"),
+        (["--html", "x.html"], "name the trace files to report on"),
+        ([AGENT, "--html", "x.html", "--baseline", AGENT], "--baseline is for the rules' baseline.* metrics"),
+        ([AGENT, "--html", "x.html", "--where", "tol == 'x'"], "--where: column 1: unknown field 'tol'"),
+    ],
+)
+def test_report_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["report", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mcpobs: error: {message}")
+
+
+def test_report_unreadable_input_exits_3(runner: CliRunner, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n")
+    result = runner.invoke(app, ["report", str(broken), "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"mcpobs: error: {broken}:1:")
+
+
+def test_report_unwritable_page_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "r.html"
+    result = runner.invoke(app, ["report", str(SAMPLE), "--html", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"mcpobs: error: {target}: cannot write: No such file or directory"
+
+
+def _lines_fit(text: str, width: int) -> None:
+    long = [line for line in text.splitlines() if len(line) > width]
+    assert not long, "\n".join(long)
+
+
+@pytest.mark.parametrize("sample", [AGENT, str(SAMPLE)])
+def test_dashboard_fits_80_columns(store: Store, sample: str) -> None:
+    load(store, [sample])
+    report = build_report(store, Query(), CostOptions(load_prices(Path(PRICES))))
+    console = Console(width=80, force_terminal=False)
+    with console.capture() as captured:
+        render_dashboard(report, console)
+    text = captured.get()
+    _lines_fit(text, 80)
+    for heading in ("Per side", "Calls and errors over time", "Tools, most called first", "Errors by class"):
+        assert heading in text
+    # the same figures analyze prints, e.g. the client's error rate per tool
+    for record in report.analysis.table("calls").records():
+        if record["side"] == "client" and record["tool"] in report.tools[:8]:
+            assert f"{record['error_rate'] * 100:.1f}%" in text
+
+
+def test_dashboard_through_analyze(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["analyze", AGENT, "--view", "dashboard", "--prices", PRICES])
+    assert result.exit_code == 0, result.stderr
+    _lines_fit(result.stdout, 80)
+    assert result.stdout.startswith("MCP dashboard\n2026-11-23 12:57:21 to 12:57:25 UTC · 70 spans · 1 source\n")
+    lines = result.stdout.splitlines()
+    client = next(line for line in lines if line.startswith(" client calls"))
+    assert client.split()[2] == "20"
+    errors = next(line for line in lines if line.startswith(" server errors"))
+    assert errors.split()[2] == "2"
+    assert "█" in errors
+    costly = next(line for line in lines if line.startswith(" summarize_repo") and "$" in line)
+    assert "$0.01379" in costly
+    assert "████" in costly
+    assert result.stderr == "mcpobs: loaded 70 spans from 1 file\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--view", "dashboard,calls"], "--view dashboard is shown alone"),
+        (["--view", "dashboard", "--by", "server"], "--view dashboard shows tools"),
+        (["--view", "dashboard", "--format", "json"], "--view dashboard is drawn for a terminal"),
+    ],
+)
+def test_dashboard_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["analyze", AGENT, *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mcpobs: error: {message}")
+    assert "loaded" not in result.stderr
+
+
+def test_dashboard_output_file(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "dash.txt"
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "dashboard", "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    _lines_fit(target.read_text(), 80)
+    assert "Most frequent error messages" in target.read_text()
+
+
+def test_sparkline() -> None:
+    assert sparkline([0, 1, 2, 4]) == " ▂▄█"
+    assert sparkline([0, 0]) == "  "
+    assert sparkline([]) == ""
+    # 10 values into 4 characters: 3 a character, summed
+    assert sparkline([1, 1, 1, 0, 0, 0, 0, 0, 0, 3], width=4) == "█  █"
+
+
+def test_analyze_table_output_file_holds_the_table(runner: CliRunner, tmp_path: Path) -> None:
+    # the table format written with --output: the text the terminal shows, not an empty file
+    target = tmp_path / "calls.txt"
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "calls", "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    shown = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "calls"]).stdout
+    assert target.read_text().split() == shown.split()
+    assert "search_docs" in target.read_text()

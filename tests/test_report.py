@@ -1,0 +1,209 @@
+"""The report: the data behind each chart (golden files), the same numbers as analyze, caps,
+and a page that holds anything the input holds without running it. The browser's view of
+the page is in test_report_browser.py.
+
+Regenerate the golden files after an intended change with
+``MCPOBS_UPDATE_GOLDENS=1 pytest tests/test_report.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from lxml import html as lxml_html
+
+from mcpobs.alerts import check_alerts, load_rules
+from mcpobs.analysis import Query, analyze
+from mcpobs.analysis.metrics import Figures
+from mcpobs.cost import CostOptions, load_prices
+from mcpobs.ingest import load
+from mcpobs.render.charts import charts
+from mcpobs.render.html import json_script, render_html
+from mcpobs.report import Limits, Report, build_report
+from mcpobs.store import Store
+from tests.conftest import ROOT, SAMPLE, request, span, write_lines
+
+GOLDEN = Path(__file__).parent / "golden"
+AGENT = ROOT / "sample_traces" / "agent_cost_session.jsonl"
+PRICES = ROOT / "sample_traces" / "prices.yaml"
+RULES = ROOT / "sample_traces" / "alerts.yaml"
+EVERY_CHART = {
+    "calls_over_time",
+    "error_rate_by_tool",
+    "latency_by_tool",
+    "tool_errors_over_time",
+    "errors_by_class_over_time",
+    "cost_split",
+    "cost_by_tool",
+    "cost_by_server",
+    "cost_by_model",
+    "cost_by_session",
+}
+
+
+def agent_report(store: Store) -> Report:
+    """The report of the bundled agent sample, priced and checked against its rules, as the README shows it."""
+    load(store, [str(AGENT)])
+    cost = CostOptions(load_prices(PRICES))
+    outcome = check_alerts(load_rules(RULES), Figures(store, cost))
+    return build_report(store, Query(), cost, outcome)
+
+
+def _matches_golden(name: str, document: Any) -> None:
+    path = GOLDEN / name
+    text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("MCPOBS_UPDATE_GOLDENS"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_the_data_behind_each_chart_of_the_agent_sample(store: Store) -> None:
+    made = {chart.id: chart.data for chart in charts(agent_report(store))}
+    assert EVERY_CHART | {"slow_trace_1", "failing_trace_1"} <= set(made)
+    _matches_golden("report.agent_cost_session.json", made)
+
+
+def test_the_data_behind_each_chart_of_the_quick_start_sample(store: Store) -> None:
+    load(store, [str(SAMPLE)])
+    made = {chart.id: chart.data for chart in charts(build_report(store, Query()))}
+    # no LLM calls and no prices: no cost to draw, and the page says so instead
+    assert not any(name.startswith("cost") for name in made)
+    assert {"calls_over_time", "latency_by_tool", "errors_by_class_over_time", "failing_trace_1"} <= set(made)
+    _matches_golden("report.mcp_agent_session.json", made)
+
+
+def test_the_tables_are_analyze_s_sections(store: Store) -> None:
+    report = agent_report(store)
+    again = analyze(store, Query(views=("calls", "errors", "cost", "call_cost")), CostOptions(load_prices(PRICES)))
+    for name in ("calls", "errors", "cost", "call_cost"):
+        assert report.analysis.table(name) == again.table(name)
+    overview = analyze(store, Query(by=(), views=("calls",))).table("calls")
+    assert report.overview == overview
+    # the error rate chart draws the numbers of analyze's rows
+    rates = {(r["tool"], r["side"]): r["error_rate"] for r in again.table("calls").records()}
+    drawn = next(c for c in charts(report) if c.id == "error_rate_by_tool").data
+    assert {(d["tool"], d["side"]): d["error_rate"] for d in drawn} == rates
+
+
+def test_the_cascade_of_the_sample_s_failing_trace(store: Store) -> None:
+    report = agent_report(store)
+    [failing] = [v for v in report.failing if v.trace_id == "7d2500dfdedbefb9a7db137bb7336528"]
+    cascade = [(r["name"], r["relation"], r["follows"]) for r in failing.cascade.records()]
+    assert cascade == [
+        ("tools/call read_file", "first", None),
+        ("execute_tool read_file", "caller of", 1),
+        ("tools/call run_query", "first", None),
+        ("MCP send tools/call run_query", "client side of", 3),
+        ("execute_tool run_query", "caller of", 4),
+    ]
+
+
+def test_page_embeds_each_chart_with_its_data(store: Store) -> None:
+    report = agent_report(store)
+    page = render_html(report)
+    tree = lxml_html.fromstring(page)
+    embedded = {
+        element.get("data-chart"): json.loads(element.text)
+        for element in tree.xpath('//script[@type="application/json"]')
+    }
+    made = charts(report)
+    assert set(embedded) == {c.id for c in made}
+    for chart in made:
+        assert embedded[chart.id]["data"]["values"] == chart.data
+        assert tree.xpath(f'//div[@id="chart-{chart.id}"]')
+    # fired alerts in the overview, as check-alerts words them
+    summary = "5 rules, 15 checks, 3 fired, 1 without a verdict: FAILED: 1 at or above warning"
+    assert tree.xpath('string(//p[@class="summary"])') == summary
+    assert len(tree.xpath('//table[@data-table="alerts"]/tbody/tr')) == 3
+
+
+def test_page_needs_no_network(store: Store) -> None:
+    tree = lxml_html.fromstring(render_html(agent_report(store)))
+    for element in tree.xpath("//*[@src or @href]"):
+        assert (element.get("href") or "").startswith("#"), lxml_html.tostring(element)
+        assert element.get("src") is None
+    assert not tree.xpath("//link | //iframe | //img | //object")
+    csp = tree.xpath('string(//meta[@http-equiv="Content-Security-Policy"]/@content)')
+    assert "default-src 'none'" in csp
+
+
+HOSTILE = '</script><script>alert("x")</script><!-- <u>under</u> &amp;'
+
+
+def test_anything_from_the_input_is_escaped(store: Store, tmp_path: Path) -> None:
+    spans = [
+        {
+            **span(span_id="0000000000000001", name=f"tools/call {HOSTILE}", error_type="tool_error"),
+            "status": {"code": 2, "message": HOSTILE},
+        },
+        span(span_id="0000000000000002", name=f"tools/call {HOSTILE}", start=1_700_000_001_000_000_000),
+    ]
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans, service=HOSTILE)]))])
+    page = render_html(build_report(store, Query()), title=HOSTILE)
+    tree = lxml_html.fromstring(page)
+    # exactly the page's own scripts: the two inlined ones and one JSON block per chart
+    scripts = tree.xpath("//script")
+    assert [s.get("type") for s in scripts if s.get("type") != "application/json"] == [None, None]
+    assert "alert(" not in "".join(s.text or "" for s in scripts if s.get("type") != "application/json")
+    assert not tree.xpath("//u")
+    # the text reads back as written: in the table, in the title, and in the charts' data
+    tool_cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[2]')
+    assert {cell.text_content() for cell in tool_cells} == {HOSTILE}
+    assert tree.xpath("string(//title)") == HOSTILE
+    messages = tree.xpath('string(//table[@data-table="error_messages"]/tbody/tr/td[5])')
+    assert messages == HOSTILE
+    data = [json.loads(s.text) for s in scripts if s.get("type") == "application/json"]
+    assert any(row.get("tool") == HOSTILE for d in data for row in d["data"]["values"])
+    assert any(row.get("message", "").startswith("</script>") for d in data for row in d["data"]["values"])
+
+
+def test_json_script_escapes_what_html_reads() -> None:
+    text = json_script({"a": "</script><!--&\u2028"})
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert json.loads(text) == {"a": "</script><!--&\u2028"}
+
+
+def test_caps_are_applied_and_said(store: Store, tmp_path: Path) -> None:
+    spans = []
+    for t in range(8):
+        trace = f"{t + 1:032x}"
+        spans.append(span(trace=trace, span_id=f"{t + 1:016x}", name=f"tools/call tool{t}", error_type="tool_error"))
+        spans[-1]["status"] = {"code": 2, "message": f"message {t}"}
+        for i in range(12):
+            start = 1_700_000_000_000_000_000 + i
+            spans.append(span(trace=trace, span_id=f"{t + 1:08x}{i + 1:08x}", name=f"tools/call tool{t}", start=start))
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans)]))])
+    limits = Limits(traces=2, spans=5, tools=3, messages=4, buckets=10)
+    report = build_report(store, Query(), limits=limits)
+    assert len(report.slowest) == 2
+    assert report.traces == 8
+    assert len(report.failing) == 2
+    assert report.failing_traces == 8
+    assert all(len(v.spans.rows) == 5 and v.span_count == 13 for v in report.slowest + report.failing)
+    assert len(report.tools) == 3
+    assert {r[2] for r in report.tool_timeline.rows} <= set(report.tools)
+    assert len(report.messages.rows) == 4
+    assert report.message_kinds == 8
+    assert len(report.timeline.rows) <= 10
+    notes = " ".join(report.notes)
+    assert "The charts per tool show the 3 most called of 8 tools." in notes
+    assert "The 4 most frequent of 8 different error messages are shown." in notes
+    assert "The 2 slowest of 8 traces are shown." in notes
+    assert "2 of 8 failing traces are shown" in notes
+    assert "5 of its 13 spans are shown" in notes
+    page = lxml_html.fromstring(render_html(report))
+    assert "The 2 slowest of 8 traces are shown." in page.xpath('string(//div[@class="notes"])')
+
+
+def test_an_empty_selection_still_makes_a_page(store: Store) -> None:
+    load(store, [str(SAMPLE)])
+    report = build_report(store, Query(tools=("no-such-tool",)))
+    assert charts(report) == []
+    tree = lxml_html.fromstring(render_html(report))
+    assert "No MCP calls match." in tree.text_content()
+    assert not tree.xpath('//script[@type="application/json"]')

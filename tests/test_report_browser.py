@@ -1,0 +1,194 @@
+"""The report page in a real headless Chromium (Debian's ``chromium``, which .ci/run installs):
+it loads with every request to the network refused, logs no error or warning, draws every
+chart, sorts its tables, and a screenshot of it is taken.
+
+Where chromium is missing the tests are skipped, except under CI (``CI`` set), where that fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from tests.conftest import ROOT, SAMPLE
+
+CHROMIUM = Path(os.environ.get("MCPOBS_CHROMIUM", "/usr/bin/chromium"))
+# Root needs --no-sandbox; the rest keep Chromium from reaching for a network there is none of.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AGENT = str(ROOT / "sample_traces" / "agent_cost_session.jsonl")
+PRICES = str(ROOT / "sample_traces" / "prices.yaml")
+RULES = str(ROOT / "sample_traces" / "alerts.yaml")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = "" if CHROMIUM.exists() else f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "playwright is not installed (pip install '.[test]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test the report in a browser: {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _report(tmp_path: Path, *args: str) -> Path:
+    target = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", *args, "--html", str(target)])
+    assert result.exit_code == 0, result.stderr
+    return target
+
+
+class Opened:
+    """A page opened from a file with the network refused, and what it logged and asked for."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.refused: list[str] = []
+        self.page.on("console", lambda message: self.console.append((message.type, message.text)))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        url = path.resolve().as_uri()
+
+        def route(handle: Any) -> None:
+            if handle.request.url == url:
+                handle.continue_()
+            else:
+                self.refused.append(handle.request.url)
+                handle.abort()
+
+        self.page.route("**/*", route)
+        self.page.goto(url)
+        # every chart says when it is drawn (or failed); bounded wait
+        self.page.wait_for_function(
+            "Array.from(document.querySelectorAll('.vega')).every((e) => e.dataset.rendered)", timeout=30_000
+        )
+
+
+def test_page_loads_offline_draws_every_chart_and_logs_nothing(browser: Any, tmp_path: Path) -> None:
+    path = _report(tmp_path, AGENT, "--prices", PRICES, "--rules", RULES)
+    opened = Opened(browser, path)
+    page = opened.page
+    try:
+        assert opened.errors == []
+        assert [m for m in opened.console if m[0] in ("error", "warning")] == []
+        assert opened.refused == []
+        charts = page.evaluate(
+            """Array.from(document.querySelectorAll('.vega')).map((e) => {
+                const svg = e.querySelector('svg');
+                const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+                return {id: e.dataset.chart, rendered: e.dataset.rendered, width: box.width, height: box.height,
+                        marks: e.querySelectorAll('g.role-mark path, g.role-mark text').length,
+                        bars: e.querySelectorAll('g.mark-rect.role-mark path').length};
+            })"""
+        )
+        specs = {
+            s["chart"]: s["spec"]
+            for s in page.evaluate(
+                """Array.from(document.querySelectorAll('script[type="application/json"]'))
+                   .map((s) => ({chart: s.dataset.chart, spec: JSON.parse(s.textContent)}))"""
+            )
+        }
+        assert len(charts) == len(specs) >= 15
+        for chart in charts:
+            assert chart["rendered"] == "true", chart
+            assert chart["width"] > 100, chart
+            assert chart["height"] > 50, chart
+            assert chart["marks"] > 0, chart
+            if chart["id"].startswith(("slow_trace", "failing_trace")):
+                # a bar per span of the waterfall, no more, no fewer
+                assert chart["bars"] == len(specs[chart["id"]]["data"]["values"]), chart
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 50_000
+    finally:
+        page.close()
+
+
+def test_tables_sort_by_any_column(browser: Any, tmp_path: Path) -> None:
+    opened = Opened(browser, _report(tmp_path, str(SAMPLE)))
+    page = opened.page
+    try:
+        table = 'table[data-table="calls"]'
+
+        def column(n: int) -> list[str]:
+            cells: list[str] = page.eval_on_selector_all(
+                f"{table} tbody tr td:nth-child({n})", "(cells) => cells.map((c) => c.textContent)"
+            )
+            return cells
+
+        headers = page.eval_on_selector_all(f"{table} th", "(th) => th.map((h) => h.textContent)")
+        p95 = headers.index("p95 ms") + 1
+        page.click(f"{table} th:nth-child({p95})")
+        ascending = [float(v.replace(",", "")) for v in column(p95)]
+        assert ascending == sorted(ascending)
+        assert len(ascending) > 5
+        page.click(f"{table} th:nth-child({p95})")
+        descending = [float(v.replace(",", "")) for v in column(p95)]
+        assert descending == sorted(ascending, reverse=True)
+        page.click(f"{table} th:nth-child(2)")  # tool, as text
+        tools = column(2)
+        assert tools == sorted(tools)
+        assert opened.errors == []
+        assert opened.refused == []
+    finally:
+        page.close()
+
+
+def test_hostile_names_stay_text_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    hostile = '</script><img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+    spans = []
+    for i, error in enumerate(("tool_error", None)):
+        spans.append(
+            {
+                "traceId": "ab" * 16,
+                "spanId": f"{i + 1:016x}",
+                "name": f"tools/call {hostile}",
+                "kind": 2,
+                "startTimeUnixNano": str(1_700_000_000_000_000_000 + i * 10**9),
+                "endTimeUnixNano": str(1_700_000_000_010_000_000 + i * 10**9),
+                "attributes": [
+                    {"key": "mcp.method.name", "value": {"stringValue": "tools/call"}},
+                    {"key": "gen_ai.tool.name", "value": {"stringValue": hostile}},
+                    *([{"key": "error.type", "value": {"stringValue": error}}] if error else []),
+                ],
+                "status": {"code": 2, "message": hostile} if error else {},
+            }
+        )
+    source = tmp_path / "hostile.jsonl"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}) + "\n")
+    opened = Opened(browser, _report(tmp_path, str(source)))
+    page = opened.page
+    try:
+        assert page.evaluate("window.pwned") is None
+        assert opened.errors == []
+        assert opened.refused == []
+        cells = page.eval_on_selector_all(
+            'table[data-table="calls"] tbody td:nth-child(2)', "(cells) => cells.map((c) => c.textContent)"
+        )
+        assert cells == [hostile]
+        assert page.evaluate("document.querySelectorAll('img').length") == 0
+    finally:
+        page.close()
