@@ -21,7 +21,8 @@ def _example() -> tuple[str, str]:
 
 
 def _lines(text: str) -> list[str]:
-    return [_MS.sub("#", line).rstrip() for line in text.strip().splitlines() if line.strip()]
+    """The lines with the timings masked and the spacing they shift collapsed."""
+    return [" ".join(_MS.sub("#", line).split()) for line in text.strip().splitlines() if line.strip()]
 
 
 def test_the_readme_replay_is_what_mcpobs_prints(tmp_path: Path) -> None:
