@@ -1012,6 +1012,12 @@ def replay_command(
     from this command line, never from a recording.
     """
     words = list(arguments or [])
+    if resume_dir is not None:
+        settings_given = [call_timeout, session_timeout, max_retries, backoff, error_threshold, recovery]
+        if config or ignore or run_dir or max_concurrent is not None or any(v is not None for v in settings_given):
+            raise UsageError("--resume goes on with the run's own settings: give only the server (after -- or --url)")
+        if words and Path(words[0]).suffix in (".jsonl", ".json", ".ndjson", ".yaml", ".yml", ".cassette"):
+            raise UsageError(f"--resume takes the recording from the run directory: drop {words[0]}")
     if resume_dir is None and not words:
         raise UsageError("name the recording to replay, e.g. mcpobs replay session.jsonl -- python server.py")
     recording = None if resume_dir is not None else Path(words.pop(0))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import anyio
 
+from mcpobs.errors import InputError
 from mcpobs.eventlog.peers import read_recording
 from mcpobs.replay.clock import Clock, ManualClock, RealClock
 from mcpobs.replay.config import ReplayConfig, load_config, parse_config
@@ -66,15 +67,24 @@ def resume(run_dir: Path, target: Target, *, clock: Clock | None = None, rng: ra
     run, settings = RunDir.open(run_dir)
     config = RunDir.config_of(settings)
     ignore = list(settings.get("ignore") or [])
+    if not isinstance(settings.get("recording"), str):
+        raise InputError(run_dir / "run.json", "names no recording")
     script = build_script(read_recording(Path(settings["recording"])))
+    run.mend_journal()
     target.check()
     return _run(Replay(script, target, config, run, ignore=parse_ignore(ignore), clock=clock, rng=rng, resume=True))
 
 
 def _run(engine: Replay) -> Report:
+    """Run, write the run directory's outputs, and raise :class:`UnreachableError` (after writing
+    them) when the server could not be reached."""
     report = anyio.run(engine.run)
     run = engine.rundir
     run.write("report.json", json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     run.write("state.json", json.dumps(report.state.to_json(), ensure_ascii=False, indent=2) + "\n")
     write_trace(run.path / "replay.jsonl", run.path / "trace.jsonl")
+    if report.unreachable is not None:
+        done = sum(r.status not in ("not run",) for r in report.results)
+        later = f"; go on with: mcpobs replay --resume {run.path} -- SERVER" if done else ""
+        raise UnreachableError(f"{report.unreachable} (run written to {run.path}{later})")
     return report

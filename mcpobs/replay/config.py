@@ -13,7 +13,7 @@
       mode: checkpoint              # checkpoint | event_log | hybrid
       checkpoint_interval: 60       # seconds
       max_checkpoints: 10
-      max_recoveries: 3             # past this many, no more recovery: plain timeouts, failing fast
+      max_recoveries: 3             # past this many the replay fails fast: it stops and reports
     tool_config:
       max_concurrent: 5
 
@@ -33,6 +33,7 @@ import yaml
 from mcpobs.yamldoc import Problem, ProblemsError, Reader, read_text
 
 MODES = ("checkpoint", "event_log", "hybrid")
+_MAY_BE_ZERO = (".max_retries", ".max_recoveries")  # counts where none is a choice
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _value(reader: Reader, node: yaml.Node, what: str, default: Any) -> Any:
         reader.problem(node, f"{what} must be true or false, not {text!r}")
     elif isinstance(default, int):
         number = reader.count(node, what)
-        if number is not None and number > 0:
+        if number is not None and (number > 0 or (number == 0 and what.endswith(_MAY_BE_ZERO))):
             return number
         if number == 0:
             reader.problem(node, f"{what} must be more than 0")

@@ -12,6 +12,7 @@ tears down the replay itself.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,8 +50,14 @@ class Target:
     def check(self) -> None:
         if not self.url and not self.command:
             raise McpobsError("no server named")
-        if self.command and shutil.which(self.command[0]) is None and not Path(self.command[0]).exists():
-            raise UnreachableError(f"cannot start the server: {self.command[0]!r} not found")
+        if not self.command:
+            return
+        program = self.command[0]
+        if shutil.which(program) is None:
+            if not Path(program).exists():
+                raise UnreachableError(f"cannot start the server: {program!r} not found")
+            if Path(program).is_dir() or not os.access(program, os.X_OK):
+                raise UnreachableError(f"cannot start the server: {program!r} is not a program that can be run")
 
 
 @dataclass
@@ -86,16 +93,21 @@ class Link:
     def forget(self, request_id: Any) -> None:
         self._pending.pop(_key(request_id), None)
 
-    async def send(self, message: dict[str, Any], headers: dict[str, str] | None = None) -> bool:
-        """Send one message; False when the connection is gone."""
+    async def send(self, message: dict[str, Any], headers: dict[str, str] | None = None, timeout: float = 30.0) -> bool:
+        """Send one message; False when the connection is gone, or takes nothing for ``timeout`` seconds
+        (a hung HTTP server holds a notification's POST open: the connection is then dropped)."""
         if self.closed.is_set() or self._write is None:
             return False
         parsed = jsonrpc_message_adapter.validate_python(message, by_name=False)
         metadata = ClientMessageMetadata(headers=headers) if headers else None
-        try:
-            await self._write.send(SessionMessage(parsed, metadata=metadata))
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
-            self._end("the connection closed")
+        with anyio.move_on_after(max(timeout, 0.1)) as waited:
+            try:
+                await self._write.send(SessionMessage(parsed, metadata=metadata))
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                self._end("the connection closed")
+                return False
+        if waited.cancelled_caught:
+            self.drop(f"the server took no message for {timeout:g} s (hung)")
             return False
         return True
 

@@ -5,7 +5,9 @@ equals ``1.0``); a string that holds a JSON object or array (a tool's result as
 text) is parsed and compared as JSON, so reformatting is no difference. Lists
 compare item by item. Paths the user names with ``--ignore`` (volatile fields:
 timestamps, ids) are left out: ``result.content.*.text``, ``$.result._meta``,
-``*`` standing for any key or index.
+``*`` standing for any key or index. A recorded string that holds ``REDACTED`` (what
+mcpobs and the other recorders write in place of a secret) matches whatever the
+server answers there: the recording does not know the value.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Change = Literal["changed", "missing", "added"]
+REDACTED = "REDACTED"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def _ignored(path: list[str], ignore: list[list[str]]) -> bool:
 
 
 def _diff(expected: Any, actual: Any, path: list[str], ignore: list[list[str]], out: list[Difference]) -> None:
-    if _ignored(path, ignore):
+    if _ignored(path, ignore) or (isinstance(expected, str) and REDACTED in expected and actual is not None):
         return
     expected, actual = _json_text(expected), _json_text(actual)
     if isinstance(expected, dict) and isinstance(actual, dict):

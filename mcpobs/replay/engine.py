@@ -9,14 +9,15 @@ When things go wrong (all times through a :class:`~.clock.Clock`):
 * a request with no answer within ``tool_call_timeout_ms`` is cancelled (``notifications/cancelled``)
   and sent again with a new id after the backoff (1 s, 2 s, 4 s … with jitter), at most
   ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping) asks
-  whether the server still answers at all: if not, it is hung, and is recovered before the retry;
+  whether the server still answers at all: if not, it is hung, and is recovered, and the request sent
+  at once on the new connection (with its recorded id: the session is new);
 * a server that exits or drops the connection is recovered: restarted (stdio) or reconnected
   (HTTP), the handshake sent again where the revision has one, then the session's state restored by
   ``session_recovery.mode``: ``checkpoint`` sends again what the latest checkpoint's state needs
   (its subscriptions, its log level); ``event_log`` sends again every step done so far, from the
   start of the log; ``hybrid`` does what ``checkpoint`` does, then sends again the steps done since
-  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` there is no more
-  recovery: a step that would need one fails at once;
+  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` the replay fails fast:
+  it stops and reports;
 * when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
   ``error_threshold`` of all attempts (judged from 1/threshold attempts on: 20 at 0.05), the replay
   stops there and reports, and so it does when ``session_timeout_ms`` is up: the steps not yet sent
@@ -37,6 +38,7 @@ import anyio
 from mcp_types import CONNECTION_CLOSED
 
 from mcpobs.eventlog import EventLogWriter, Redactor
+from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import Clock, RealClock
 from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
@@ -120,6 +122,7 @@ class Report:
     timeouts: int
     recoveries: list[Recovery]
     stopped: str | None
+    unreachable: str | None
     state: SessionState
     recorded_state: SessionState
     run_dir: Path
@@ -127,7 +130,11 @@ class Report:
     @property
     def differs(self) -> bool:
         """Whether the server did not do what the recording did: exit status 1."""
-        return self.stopped is not None or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
+        return (
+            self.stopped is not None
+            or self.unreachable is not None
+            or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
+        )
 
     def counts(self) -> dict[str, int]:
         out = {status: 0 for status in (SAME, DIFFERS, NO_ANSWER, SENT, NOT_RUN)}
@@ -149,6 +156,7 @@ class Report:
             "recoveries": [r.to_json() for r in self.recoveries],
             "recovery_ms": round(sum(r.ms for r in self.recoveries), 3),
             "stopped": self.stopped,
+            "unreachable": self.unreachable,
             "run_dir": str(self.run_dir),
             "steps": [r.to_json() for r in self.results],
             "state": self.state.to_json(),
@@ -198,10 +206,13 @@ class Replay:
         self._recover_lock = anyio.Lock()
         self._lost_links: set[int] = set()
         self._in_flight: dict[int, int] = {}  # step → attempt, for answering the server's requests
-        self._asked: dict[tuple[int | None, str], int] = {}
+        self._given: dict[tuple[int | None, int, str], int] = {}  # answers given per (step, attempt, method)
+        self._wire: dict[str, Any] = {}  # a recorded request id → the id it last went out under
         self._next_id = 0
         self._last_checkpoint = float("-inf")
         self._tg: Any = None
+        if resume:
+            self._count_earlier(run.path / "replay.jsonl")
         self._stderr = (run.path / "server-stderr.log").open("a", encoding="utf-8")
         transport = "http" if target.url else "stdio"
         server = {"url": target.url} if target.url else {"command": list(target.command)}
@@ -210,6 +221,8 @@ class Replay:
         )
 
     async def run(self) -> Report:
+        """Replay every step not done yet; the report (``report.unreachable`` says when the server
+        could not be reached or reached again: the steps left are then not run)."""
         th = self.config.timeout_handling
         self.deadline = self.clock.now() + th.session_timeout_ms / 1000
         sdk_log = _sdk_logging(self.rundir.path / "sdk.log")
@@ -217,13 +230,7 @@ class Replay:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 try:
-                    await self._connect()
-                    if self.resume:
-                        self.log.event("resumed", done=len(self.results))
-                        link = self.link
-                        if link is not None and not await self._restore(link):
-                            await self._recover(link, "the server went away while resuming")
-                    await self._drive()
+                    await self._start()
                 finally:
                     if self.link is not None:
                         self.link.stop.set()
@@ -235,13 +242,51 @@ class Replay:
             sdk_log.close()
             self._stderr.close()
         if self.unreachable is not None:
-            self.log.close()
             said = _last_line(self.rundir.path / "server-stderr.log")
-            raise UnreachableError(self.unreachable + (f"; its stderr said: {said}" if said else ""))
+            self.unreachable += f"; its stderr said: {said}" if said else ""
+        if any(r.status in (SAME, DIFFERS, SENT) for r in self.results.values()):
+            self._checkpoint()  # the recovery point a resume starts from
         self.log.event("client_closed")
-        self.log.event("replay_finished", stopped=self.stopped)
+        self.log.event("replay_finished", stopped=self.stopped, unreachable=self.unreachable)
         self.log.close()
         return self._report()
+
+    async def _start(self) -> None:
+        try:
+            link = await self._connect()
+        except UnreachableError as e:
+            self.unreachable = str(e)
+            return
+        if self.resume:
+            self.log.event("resumed", done=len(self.results))
+            if await self._restore(link) is None and not await self._recover(
+                link, "the server went away while resuming"
+            ):
+                return
+        await self._drive()
+
+    def _count_earlier(self, log: Path) -> None:
+        """What the interrupted run counted, so the resumed one reports the whole run."""
+        if not log.exists():
+            return
+        started: dict[int, dict[str, Any]] = {}
+        for record in read_event_log(log).records:
+            if record["kind"] != "event":
+                continue
+            event = record["event"]
+            if event == "retry":
+                self.retries += 1
+            elif event == "call_timeout":
+                self.timeouts += 1
+            elif event == "recovery_started":
+                started[record["recovery"]] = record
+            elif event == "recovery_finished" and record["recovery"] in started:
+                begun = started[record["recovery"]]
+                self.recoveries.append(
+                    Recovery(
+                        record["recovery"], begun["reason"], begun["mode"], record["ms"], record.get("resent") or 0
+                    )
+                )
 
     # -- the steps
 
@@ -258,7 +303,8 @@ class Replay:
                 await slots.acquire()
                 if self.stopped or self.unreachable:
                     slots.release()
-                    self._finish(step, StepResult(step.index, step.label, NOT_RUN, reason=self.stopped))
+                    reason = self.stopped or self.unreachable
+                    self._finish(step, StepResult(step.index, step.label, NOT_RUN, reason=reason))
                     finished[step.index].set()
                     continue
                 steps.start_soon(self._step_task, step, slots, finished[step.index])
@@ -279,6 +325,9 @@ class Replay:
         result = StepResult(step.index, step.label, NO_ANSWER, recorded_ms=step.recorded_ms)
         while True:
             link = await self._live_link()
+            if link is not None and self.clock.now() >= self.deadline:
+                self._stop(f"session timeout: {th.session_timeout_ms} ms")
+                link = None
             if link is None:
                 result.status = NOT_RUN if attempts == 0 else NO_ANSWER
                 result.reason = self.stopped or self.unreachable
@@ -290,12 +339,13 @@ class Replay:
             if attempts > 1:
                 self.retries += 1
             if not step.is_request:
-                if await self._send(link, step.message, step, attempts):
+                if await self._send(link, self._cancelling(step.message), step, attempts):
                     result.status = SENT
                     return result
                 pending = None
             else:
                 request_id = self._id_for(step, link)
+                self._wire[_key(step.message["id"])] = request_id
                 message = {**step.message, "id": request_id}
                 pending = link.expect(request_id)
                 sent = await self._send(link, message, step, attempts)
@@ -311,6 +361,10 @@ class Replay:
                     # the SDK's HTTP transport stands in for an answer a broken stream never brought
                     link.drop(str(pending.response["error"].get("message")))  # type: ignore[index]
                     pending.response = None
+                if pending.response is not None and self._not_mcp(step, pending.response):
+                    error = pending.response["error"]
+                    self.unreachable = f"{self.target} does not answer as an MCP server: {error.get('message')}"
+                    return result
                 if pending.response is not None:
                     self.ever_answered = True
                     result.duration_ms = round((self.clock.now() - began) * 1000, 3)
@@ -322,6 +376,11 @@ class Replay:
                         self.failures += 1  # an error where the recording has none: the server is failing
                         result.reason = "an error where the recording has a result"
                         self._over_threshold(result)
+                    if result.differences and self.recoveries and self.config.session_recovery.mode == "checkpoint":
+                        result.reason = (
+                            f"after recovery {len(self.recoveries)}: checkpoint mode restores the session, "
+                            "not what the server kept in memory (--recovery event_log does)"
+                        )
                     return result
             if link.closed.is_set():
                 if link.number not in self._lost_links:  # one crash is one failure, however many calls it took
@@ -343,7 +402,7 @@ class Replay:
             request_id = message["id"]
             link.forget(request_id)
             self.timeouts += 1
-            waited = round(timeout * 1000)
+            waited = max(round(timeout * 1000), 0)
             result.reason = f"no answer in {waited} ms"
             self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
             cancel = {"requestId": request_id, "reason": f"no answer in {waited} ms (mcpobs replay)"}
@@ -365,7 +424,9 @@ class Replay:
 
     def _finish(self, step: Step, result: StepResult) -> None:
         self.results[step.index] = result
-        self.rundir.journal(result.to_json())
+        if result.status in (SAME, DIFFERS, SENT) or (result.status == NO_ANSWER and not self.unreachable):
+            # final: a resume leaves it be; a step not run, or cut off by an unreachable server, runs then
+            self.rundir.journal(result.to_json())
         interval = self.config.session_recovery.checkpoint_interval
         if self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN:
             self._checkpoint()
@@ -440,7 +501,21 @@ class Replay:
             link.sent_ids.add(_key(message["id"]))
             self.log.event("attempt", id=message["id"], role=role, step=step.index if step else None, attempt=attempt)
         self.log.message("c2s", json.dumps(message, ensure_ascii=False).encode())
-        return await link.send(message, self._headers(step, message))
+        bound = min(self.config.timeout_handling.tool_call_timeout_ms / 1000, 30.0)
+        return await link.send(message, self._headers(step, message), timeout=bound)
+
+    def _cancelling(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A recorded ``notifications/cancelled`` names the id its request went out under this time."""
+        params = message.get("params")
+        if message.get("method") != "notifications/cancelled" or not isinstance(params, dict):
+            return message
+        wire = self._wire.get(_key(params.get("requestId")))
+        return message if wire is None else {**message, "params": {**params, "requestId": wire}}
+
+    def _not_mcp(self, step: Step, response: dict[str, Any]) -> bool:
+        """Whether the first answer over HTTP is an error the recording did not have: a URL that is no
+        MCP endpoint (404, a web server's 500), which the SDK's transport turns into a JSON-RPC error."""
+        return bool(self.target.url) and not self.ever_answered and "error" in response and not _failed(step.expected)
 
     def _headers(self, step: Step | None, message: dict[str, Any]) -> dict[str, str] | None:
         if not self.target.url:
@@ -460,11 +535,8 @@ class Replay:
         method = message.get("method")
         if not isinstance(method, str) or "id" not in message:
             return
-        steps = sorted(self._in_flight)
-        key = (steps[0] if steps else None, method)
-        asked = self._asked.get(key, 0)
-        self._asked[key] = asked + 1
-        answer = self.script.answers.find(steps, method, asked)
+        waiting = sorted(self._in_flight.items())
+        answer = self.script.answers.find(waiting, method, message.get("params"), self._given)
         if answer is None:
             if method == "ping":
                 answer = {"result": {}}
@@ -482,10 +554,14 @@ class Replay:
         pending = link.expect(probe["id"])
         if not await self._send(link, probe, role="probe"):
             return False
-        timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000)
+        timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
         await self.clock.wait(pending.done, timeout)
         link.forget(probe["id"])
         return pending.response is not None
+
+    def _left(self) -> float:
+        """Seconds left of the session timeout (never below 0)."""
+        return max(self.deadline - self.clock.now(), 0.0)
 
     def _stateless_meta(self) -> dict[str, Any]:
         """The ``_meta`` the recording's first request carried (a 2026 request states its revision)."""
@@ -520,7 +596,11 @@ class Replay:
                 # backoff schedule's time: one try, then one after each wait
                 waits = [0.0, *backoff_delays(self.config.timeout_handling, self.rng)]
                 for tries, wait in enumerate(waits, 1):
-                    await self.clock.sleep(wait)
+                    await self.clock.sleep(min(wait, self._left()))
+                    if self._left() <= 0:
+                        self._stop(f"session timeout: {self.config.timeout_handling.session_timeout_ms} ms")
+                        return False
+                    self._lost_links.add(failed.number)  # replaced on purpose: no further failure of its calls
                     failed.stop.set()
                     with anyio.CancelScope(shield=True):
                         await failed.closed.wait()
@@ -536,7 +616,8 @@ class Replay:
                         self.log.event("recovery_finished", recovery=number, ms=ms, resent=resent, tries=tries)
                         return True
                     failed = link
-                self.unreachable = f"cannot reach the server ({self.target}) again after {reason}: {failed.error}"
+                error = failed.error or "no answer while the session was restored"
+                self.unreachable = f"cannot reach the server ({self.target}) again after {reason}: {error}"
                 self.log.event("recovery_failed", recovery=number, tries=len(waits), error=failed.error)
                 return False
             finally:
@@ -585,6 +666,8 @@ class Replay:
         return sorted(out, key=lambda s: s.index)
 
     async def _resend(self, link: Link, step: Step) -> bool:
+        if self._left() <= 0:
+            return False
         if not step.is_request:
             return await self._send(link, step.message, step, role="restore")
         request_id = self._id_for(step, link)
@@ -595,8 +678,11 @@ class Replay:
             link.forget(request_id)
             return True
         self._in_flight[step.index] = 0
+        self._given = {k: v for k, v in self._given.items() if k[:2] != (step.index, 0)}
         try:
-            await self.clock.wait(pending.done, self.config.timeout_handling.tool_call_timeout_ms / 1000)
+            await self.clock.wait(
+                pending.done, min(self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
+            )
         finally:
             self._in_flight.pop(step.index, None)
         link.forget(request_id)
@@ -617,7 +703,12 @@ class Replay:
         state = self._state()
         checkpoint = self.rundir.latest_checkpoint()
         if checkpoint is not None:
-            state.recovery_point = {"checkpoint": checkpoint["number"], "steps_done": len(checkpoint["done"])}
+            done = checkpoint["done"]
+            state.recovery_point = {
+                "checkpoint": checkpoint["number"],
+                "steps_done": len(done),
+                "after_step": max(done) if done else None,
+            }
         recorded = SessionState(protocol_version=self.script.protocol_version)
         for step in self.script.steps:
             recorded.apply(step.index, step.message, step.expected)
@@ -633,6 +724,7 @@ class Replay:
             timeouts=self.timeouts,
             recoveries=self.recoveries,
             stopped=self.stopped,
+            unreachable=self.unreachable,
             state=state,
             recorded_state=recorded,
             run_dir=self.rundir.path,

@@ -103,10 +103,24 @@ class RunDir:
         if not file.exists():
             return []
         out = []
-        for line in file.read_bytes().split(b"\n")[:-1]:
+        for number, line in enumerate(file.read_bytes().split(b"\n")[:-1], 1):
             if line.strip():
-                out.append(json.loads(line))
+                try:
+                    out.append(json.loads(line))
+                except ValueError as e:
+                    raise InputError(file, f"not a journal line: {e}", number) from None
         return out
+
+    def mend_journal(self) -> None:
+        """Cut a last line a kill left half-written, so the next line starts a line of its own."""
+        file = self.path / "steps.jsonl"
+        if not file.exists():
+            return
+        data = file.read_bytes()
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):
+            with file.open("r+b") as journal:
+                journal.truncate(whole)
 
     def checkpoint(self, data: dict[str, Any], keep: int) -> int:
         """Write the next checkpoint and drop the oldest beyond ``keep``; its number."""

@@ -24,6 +24,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_types import jsonrpc_message_adapter
+from pydantic import ValidationError
+
 from mcpobs.errors import InputError
 from mcpobs.eventlog.reader import EventLog
 from mcpobs.eventlog.writer import PROTOCOL_META
@@ -86,25 +89,41 @@ class Step:
 class Answers:
     """The client's recorded answers to the server's requests (sampling, elicitation, roots, ping).
 
-    Each is kept with the step that was waiting when the server asked, so a step asked again (a retry,
-    a recovery sending it anew) gets the same answers in the same order; a request no step was waiting
-    for takes the next answer of its method in recorded order. Past the last recorded answer the last
-    is given again.
+    Each is kept with every step that was waiting when the server asked, so a step sent again (a
+    retry, a recovery) gets the same answers in the same order: per attempt, the answer whose request
+    had the same params (``_meta`` aside), else the next in recorded order; past the last, the last
+    again. A request no step was waiting for takes the next answer no step was waiting for.
     """
 
-    by_step: dict[tuple[int | None, str], list[dict[str, Any]]] = field(default_factory=dict)
+    by_step: dict[tuple[int | None, str], list[tuple[Any, dict[str, Any]]]] = field(default_factory=dict)
 
-    def add(self, step: int | None, method: str, answer: dict[str, Any]) -> None:
-        self.by_step.setdefault((step, method), []).append(answer)
+    def add(self, steps: list[int], method: str, params: Any, answer: dict[str, Any]) -> None:
+        keys: list[int | None] = [*steps] if steps else [None]
+        for step in keys:
+            self.by_step.setdefault((step, method), []).append((_without_meta(params), answer))
 
-    def find(self, steps: list[int], method: str, asked: int) -> dict[str, Any] | None:
-        """The ``asked``-th (0-based) answer to ``method`` for the first of ``steps`` that has one, or
-        else from those of no step."""
-        for key in [*((s, method) for s in steps), (None, method)]:
-            found = self.by_step.get(key)
-            if found:
-                return found[min(asked, len(found) - 1)]
+    def find(
+        self, waiting: list[tuple[int, int]], method: str, params: Any, given: dict[tuple[int | None, int, str], int]
+    ) -> dict[str, Any] | None:
+        """The answer for the server's request, given the (step, attempt)s in flight; ``given`` counts
+        what each attempt has been given so far."""
+        for step, attempt in [*waiting, (None, 0)]:
+            entries = self.by_step.get((step, method))
+            if not entries:
+                continue
+            counted = (step, attempt, method)
+            start = given.get(counted, 0)
+            wanted = _without_meta(params)
+            pick = next(
+                (i for i in range(start, len(entries)) if entries[i][0] == wanted), min(start, len(entries) - 1)
+            )
+            given[counted] = pick + 1
+            return entries[pick][1]
         return None
+
+
+def _without_meta(params: Any) -> Any:
+    return {k: v for k, v in params.items() if k != "_meta"} if isinstance(params, dict) else params
 
 
 @dataclass
@@ -133,13 +152,13 @@ class Script:
 def build_script(log: EventLog) -> Script:
     """The steps of a recording: every client request and notification, each paired with its answer."""
     steps: list[Step] = []
-    open_requests: dict[str, Step] = {}  # a c2s request's id → its step, until answered
-    asked: dict[str, tuple[int | None, str]] = {}  # a s2c request's id → the step waiting, its method
+    open_requests: dict[str, list[Step]] = {}  # a c2s request's id → its steps (ids can repeat), until answered
+    asked: dict[str, tuple[list[int], str, Any]] = {}  # a s2c request's id → the steps waiting, method, params
     answers = Answers()
     started: dict[int, int] = {}
     overlapping: dict[int, set[int]] = {}
     protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
-    for record in log.records:
+    for line, record in enumerate(log.records, 2):
         if record["kind"] != "message":
             continue
         batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
@@ -148,10 +167,11 @@ def build_script(log: EventLog) -> Script:
                 continue
             if record["dir"] == "c2s":
                 if isinstance(message.get("method"), str):
+                    _check(log.path, line, message)
                     step = Step(len(steps), message, headers=_headers(record.get("http")))
                     if step.is_request:
-                        overlapping[step.index] = {s.index for s in open_requests.values()}
-                        open_requests[_key(message["id"])] = step
+                        overlapping[step.index] = {s.index for q in open_requests.values() for s in q}
+                        open_requests.setdefault(_key(message["id"]), []).append(step)
                         started[step.index] = record["t"]
                     steps.append(step)
                     if protocol is None:
@@ -159,14 +179,18 @@ def build_script(log: EventLog) -> Script:
                 elif "id" in message and ("result" in message or "error" in message):
                     question = asked.pop(_key(message["id"]), None)
                     if question is not None:
-                        answers.add(question[0], question[1], _outcome(message))
+                        _check(log.path, line, message)
+                        answers.add(question[0], question[1], question[2], _outcome(message))
             else:
                 if isinstance(message.get("method"), str):
                     if "id" in message:
-                        waiting = max((s.index for s in open_requests.values()), default=None)
-                        asked[_key(message["id"])] = (waiting, message["method"])
+                        waiting = sorted(s.index for q in open_requests.values() for s in q)
+                        asked[_key(message["id"])] = (waiting, message["method"], message.get("params"))
                 elif "id" in message and ("result" in message or "error" in message):
-                    answered = open_requests.pop(_key(message["id"]), None)
+                    queue = open_requests.get(_key(message["id"]))
+                    answered = queue.pop(0) if queue else None
+                    if queue is not None and not queue:
+                        del open_requests[_key(message["id"])]
                     if answered is not None:
                         answered.expected = message
                         answered.recorded_ms = (record["t"] - started[answered.index]) / 1e6
@@ -176,6 +200,16 @@ def build_script(log: EventLog) -> Script:
         raise InputError(log.path, "nothing to replay: the recording holds no message from the client")
     _link(steps, overlapping)
     return Script(log.path, str(log.header.get("transport") or "stdio"), protocol, steps, answers)
+
+
+def _check(path: str, line: int, message: dict[str, Any]) -> None:
+    """A message the replay would send must be one JSON-RPC allows."""
+    try:
+        jsonrpc_message_adapter.validate_python(message, by_name=False)
+    except ValidationError as e:
+        problem = e.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"][1:]) or "the message"
+        raise InputError(path, f"a client message that cannot be sent again: {where}: {problem['msg']}", line) from None
 
 
 def _link(steps: list[Step], overlapping: dict[int, set[int]]) -> None:

@@ -73,3 +73,11 @@ def test_backoff_doubles_with_jitter() -> None:
     for n, delay in enumerate(delays):
         assert 0.75 * 2**n <= delay <= 1.25 * 2**n
     assert delays != backoff_delays(ReplayConfig().timeout_handling, random.Random(8))
+
+
+def test_no_retries_and_no_recoveries_are_choices() -> None:
+    config = parse_config("timeout_handling:\n  max_retries: 0\nsession_recovery:\n  max_recoveries: 0\n")
+    assert config.timeout_handling.max_retries == 0
+    assert config.session_recovery.max_recoveries == 0
+    with pytest.raises(ConfigError, match="max_concurrent must be more than 0"):
+        parse_config("tool_config:\n  max_concurrent: 0\n")

@@ -63,3 +63,9 @@ def test_ignored_paths_with_wildcards() -> None:
     ]
     with pytest.raises(ValueError, match="an empty path would ignore everything"):
         parse_ignore(["$"])
+
+
+def test_a_redacted_recorded_value_matches_whatever_is_there() -> None:
+    recorded = {"result": {"token": "[REDACTED]", "key": "<REDACTED_api_key>", "n": 1}}
+    assert diff(recorded, {"result": {"token": "abc", "key": "sk-1", "n": 1}}) == []
+    assert [d.path for d in diff(recorded, {"result": {"n": 1}})] == ["$.result.key", "$.result.token"]

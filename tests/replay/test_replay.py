@@ -357,3 +357,85 @@ def _wait_for_port(port: int, seconds: float = 20) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port}")
+
+
+def test_a_hung_http_server_cannot_hold_the_replay_past_its_session_timeout(tmp_path: Path) -> None:
+    port = _free_port()
+    hung = subprocess.Popen(server("--http", str(port), "--hang-at", "2"), stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(port)
+        config = _config(tool_call_timeout_ms=2000, session_timeout_ms=8000)
+        started = time.monotonic()
+        report = replay(SAMPLE, Target(url=f"http://127.0.0.1:{port}/mcp"), tmp_path / "run", config)
+        assert time.monotonic() - started < 60
+    finally:
+        hung.kill()
+        hung.wait()
+    assert report.stopped == "session timeout: 8000 ms"
+    assert NOT_RUN in _statuses(report)
+
+
+def test_a_server_that_cannot_be_run_is_one_line_and_exit_4(tmp_path: Path, runner: CliRunner) -> None:
+    script = tmp_path / "server.py"
+    script.write_text("print('never')\n")  # not executable
+    result = runner.invoke(app, ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "r"), "--", str(script)])
+    assert result.exit_code == 4
+    assert "is not a program that can be run" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_url_that_is_no_mcp_endpoint_is_unreachable(tmp_path: Path, runner: CliRunner) -> None:
+    port = _free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        args = ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "r"), "--url", f"http://127.0.0.1:{port}/mcp"]
+        result = runner.invoke(app, args)
+    finally:
+        web.kill()
+        web.wait()
+    assert result.exit_code == 4, result.output
+    assert "does not answer as an MCP server" in result.output
+
+
+def test_a_server_lost_for_good_leaves_a_report_and_a_run_to_resume(tmp_path: Path, runner: CliRunner) -> None:
+    # crashes at its third call, then cannot start again: the replay ends unreachable
+    flaky = tmp_path / "flaky.sh"
+    flaky.write_text(
+        f"#!/bin/sh\nif [ -e {tmp_path}/started ]; then exit 7; fi\ntouch {tmp_path}/started\n"
+        f"exec {' '.join(server('--crash-at', '3'))}\n"
+    )
+    flaky.chmod(0o755)
+    run = tmp_path / "run"
+    args = ["replay", str(SAMPLE), "--run-dir", str(run), "--backoff", "50", "--recovery", "event_log"]
+    result = runner.invoke(app, [*args, "--", str(flaky)])
+    assert result.exit_code == 4, result.output
+    assert f"--resume {run}" in result.output
+    report = json.loads((run / "report.json").read_text())
+    assert report["unreachable"]
+    assert report["counts"]["not run"] >= 1
+    assert (run / "trace.jsonl").is_file()
+    resumed = runner.invoke(app, ["replay", "--resume", str(run), "-f", "json", "--", *server()])
+    assert resumed.exit_code == 0, resumed.output
+    counts = json.loads(resumed.stdout)["counts"]
+    assert counts["not run"] == 0
+    assert counts["no answer"] == 0
+
+
+def test_resume_takes_only_the_server_and_mends_a_cut_journal(tmp_path: Path, runner: CliRunner) -> None:
+    run = tmp_path / "run"
+    config = replace(QUICK, session_recovery=SessionRecovery(mode="event_log"))
+    replay(SAMPLE, Target(command=tuple(server())), run, config)
+    lines = (run / "steps.jsonl").read_text().splitlines(keepends=True)
+    (run / "steps.jsonl").write_text("".join(lines[:4]) + lines[4][:15])  # killed in the middle of a line
+    assert runner.invoke(app, ["replay", "--resume", str(run), str(SAMPLE), "--", *server()]).exit_code == 2
+    assert runner.invoke(app, ["replay", "--resume", str(run), "--ignore", "x", "--", *server()]).exit_code == 2
+    for _ in range(2):
+        result = runner.invoke(app, ["replay", "--resume", str(run), "-f", "json", "--", *server()])
+        assert result.exit_code == 0, result.output
+    steps = [json.loads(line)["step"] for line in (run / "steps.jsonl").read_text().splitlines()]
+    assert sorted(steps) == list(range(9))

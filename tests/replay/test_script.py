@@ -105,25 +105,74 @@ def test_calls_the_recording_had_in_flight_together_need_not_wait() -> None:
     assert 3 not in script.steps[4].depends_on
 
 
-def test_answers_to_the_servers_requests_are_kept_with_the_step_that_waited() -> None:
-    log = _log(
-        *_handshake(),
-        _request(3, "tools/call", name="ask", arguments={}),
-        ("s2c", {"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "?"}}),
-        ("c2s", {"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"a": "first"}}}),
-        ("s2c", {"jsonrpc": "2.0", "id": 1, "method": "elicitation/create", "params": {"message": "?"}}),
-        ("c2s", {"jsonrpc": "2.0", "id": 1, "result": {"action": "decline"}}),
-        _result(3, {"content": []}),
+def _ask(n: int) -> tuple[str, dict[str, Any]]:
+    return _request(n, "tools/call", name="ask", arguments={"n": n})
+
+
+def _elicit(n: int, message: str) -> tuple[str, dict[str, Any]]:
+    return "s2c", {"jsonrpc": "2.0", "id": n, "method": "elicitation/create", "params": {"message": message}}
+
+
+def _reply(n: int, action: str) -> tuple[str, dict[str, Any]]:
+    return "c2s", {"jsonrpc": "2.0", "id": n, "result": {"action": action}}
+
+
+def test_answers_to_the_servers_requests_go_to_the_step_that_waited_in_order_per_attempt() -> None:
+    script = build_script(
+        _log(*_handshake(), _ask(3), _elicit(0, "one?"), _reply(0, "first"), _elicit(1, "two?"), _reply(1, "second"))
     )
-    script = build_script(log)
     assert [s.label for s in script.steps][-1] == "tools/call ask"  # the client's answers are no steps
     ask = script.steps[-1].index
-    assert script.answers.find([ask], "elicitation/create", 0) == {
-        "result": {"action": "accept", "content": {"a": "first"}}
+    given: dict[Any, int] = {}
+    assert script.answers.find([(ask, 1)], "elicitation/create", {"message": "one?"}, given) == {
+        "result": {"action": "first"}
     }
-    assert script.answers.find([ask], "elicitation/create", 1) == {"result": {"action": "decline"}}
-    assert script.answers.find([ask], "elicitation/create", 5) == {"result": {"action": "decline"}}  # the last again
-    assert script.answers.find([ask], "sampling/createMessage", 0) is None
+    assert script.answers.find([(ask, 1)], "elicitation/create", {"message": "two?"}, given) == {
+        "result": {"action": "second"}
+    }
+    assert script.answers.find([(ask, 1)], "elicitation/create", {"message": "?"}, given) == {
+        "result": {"action": "second"}
+    }
+    # a retry (attempt 2) is given the same answers again, from the first
+    assert script.answers.find([(ask, 2)], "elicitation/create", {"message": "one?"}, given) == {
+        "result": {"action": "first"}
+    }
+    assert script.answers.find([(ask, 1)], "sampling/createMessage", {}, given) is None
+
+
+def test_overlapping_asks_each_get_their_own_answer_when_replayed_one_at_a_time() -> None:
+    # the recording had both in flight: the second question came while both waited
+    script = build_script(
+        _log(
+            *_handshake(), _ask(3), _elicit(0, "for 3"), _ask(4), _elicit(1, "for 4"), _reply(0, "a3"), _reply(1, "a4")
+        )
+    )
+    first, second = script.steps[-2].index, script.steps[-1].index
+    given: dict[Any, int] = {}
+    assert script.answers.find([(first, 1)], "elicitation/create", {"message": "for 3"}, given) == {
+        "result": {"action": "a3"}
+    }
+    assert script.answers.find([(second, 1)], "elicitation/create", {"message": "for 4"}, given) == {
+        "result": {"action": "a4"}
+    }
+
+
+def test_repeated_request_ids_pair_with_their_answers_in_order() -> None:
+    script = build_script(
+        _log(
+            *_handshake(),
+            *[_request(3, "tools/call", name="echo", arguments={"t": t}) for t in ("one", "two")],
+            _result(3, {"content": [{"type": "text", "text": "one"}]}),
+            _result(3, {"content": [{"type": "text", "text": "two"}]}),
+        )
+    )
+    answers = [s.expected["result"]["content"][0]["text"] for s in script.steps[-2:] if s.expected]
+    assert answers == ["one", "two"]
+
+
+def test_a_client_message_that_cannot_be_sent_is_an_input_error_at_its_line() -> None:
+    with pytest.raises(InputError, match=r"test.jsonl:7: a client message that cannot be sent again: params"):
+        build_script(_log(*_handshake(), ("c2s", {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": ["x"]})))
 
 
 def test_the_protocol_revision_comes_from_the_initialize_result_or_the_requests_meta() -> None:
