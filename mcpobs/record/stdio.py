@@ -82,10 +82,11 @@ def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | Non
         threading.Thread(target=_pump, args=(server_out, io.client_out, "s2c", log, server_closed), daemon=True),
         threading.Thread(target=_stderr_pump, args=(server_err, io.errors, log), daemon=True),
     ]
-    for pump in pumps:
-        pump.start()
     stop = _StopOnSignal(server)
     with stop:
+        # the handlers are in place before any message passes: a signal after the first is never fatal
+        for pump in pumps:
+            pump.start()
         code = _wait(server, pumps[0], log, stop)
     pumps[1].join(timeout=EXIT_GRACE_SECONDS)
     pumps[2].join(timeout=EXIT_GRACE_SECONDS)
