@@ -7,7 +7,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
@@ -337,17 +337,28 @@ def _dashboard(
     memory_limit: str,
     output: Path | None,
 ) -> None:
-    with _open_store(db, memory_limit, files) as store:
-        if files:
-            _load(store, files, skip_invalid)
-        report = build_report(store, query, cost)
-    err = _stderr()
-    for note in report.analysis.notes:
-        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
+    _warn_notes(report.analysis.notes)
     if output is None:
         render_dashboard(report, _stdout_console())
     else:
         _write(_as_text(lambda console: render_dashboard(report, console), width=80), output)
+
+
+def _loaded(
+    files: list[str] | None, db: Path | None, memory_limit: str, skip_invalid: bool, build: Callable[[Store], R]
+) -> R:
+    """Open the store, load the files into it, and build a result from it."""
+    with _open_store(db, memory_limit, files) as store:
+        if files:
+            _load(store, files, skip_invalid)
+        return build(store)
+
+
+def _warn_notes(notes: Iterable[str]) -> None:
+    err = _stderr()
+    for note in notes:
+        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
 
 
 def _query(
@@ -407,13 +418,8 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
 ) -> None:
-    with _open_store(db, memory_limit, files) as store:
-        if files:
-            _load(store, files, skip_invalid)
-        result = analyze(store, query, cost)
-    err = _stderr()
-    for note in result.notes:
-        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
+    _warn_notes(result.notes)
     _render(result, output_format, output)
 
 
@@ -683,9 +689,7 @@ def check_alerts_command(
         if files:
             _load(store, files, skip_invalid)
         outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
-    err = _stderr()
-    for note in outcome.notes:
-        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
+    _warn_notes(outcome.notes)
     if output_format is AlertFormat.text and output is None:
         render_alerts_text(outcome, _stdout_console())
     elif output_format is AlertFormat.text:
@@ -798,12 +802,10 @@ def report_command(
             outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
+    _warn_notes(
+        [*report.analysis.notes, *(n for n in (outcome.notes if outcome else ()) if n not in report.analysis.notes)]
+    )
     err = _stderr()
-    for note in (
-        *report.analysis.notes,
-        *(n for n in (outcome.notes if outcome else ()) if n not in report.analysis.notes),
-    ):
-        err.print(f"mcpobs: warning: {note}", markup=False, soft_wrap=True)
     if html_path == "-":
         sys.stdout.write(page)
         where_to = "stdout"
