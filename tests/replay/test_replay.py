@@ -439,3 +439,30 @@ def test_resume_takes_only_the_server_and_mends_a_cut_journal(tmp_path: Path, ru
         assert result.exit_code == 0, result.output
     steps = [json.loads(line)["step"] for line in (run / "steps.jsonl").read_text().splitlines()]
     assert sorted(steps) == list(range(9))
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_session_recorded_through_the_http_proxy_replays_over_http(tmp_path: Path, mode: str) -> None:
+    from tests.record.test_http import TOOLBOX, Recorder, _client  # the record tests' proxy and client
+
+    port = _free_port()
+    upstream = subprocess.Popen([sys.executable, TOOLBOX, "--http", str(port)], stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(port)
+        url = f"http://127.0.0.1:{port}/mcp"
+        log = tmp_path / "http.jsonl"
+        with Recorder(log, url) as recorder:
+            _client(
+                recorder.url, mode, [("echo", {"text": "über"}), ("count", {"steps": 2}), ("fail", {"reason": "x"})]
+            )
+            recorder.stop()
+        report = replay(log, Target(url=url), tmp_path / "run", QUICK)
+    finally:
+        upstream.kill()
+        upstream.wait()
+    assert not report.differs, [(r.label, r.status, r.differences) for r in report.results]
+    assert [r.label for r in report.results if r.label.startswith("tools/call")] == [
+        "tools/call echo",
+        "tools/call count",
+        "tools/call fail",
+    ]
