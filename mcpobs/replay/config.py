@@ -13,7 +13,7 @@
       mode: checkpoint              # checkpoint | event_log | hybrid
       checkpoint_interval: 60       # seconds
       max_checkpoints: 10
-      max_recoveries: 3             # past this many the replay fails fast: it stops and reports
+      max_recoveries: 3             # past this many: plain timeouts, no retries (fail fast)
     tool_config:
       max_concurrent: 5
 

@@ -16,8 +16,8 @@ When things go wrong (all times through a :class:`~.clock.Clock`):
   ``session_recovery.mode``: ``checkpoint`` sends again what the latest checkpoint's state needs
   (its subscriptions, its log level); ``event_log`` sends again every step done so far, from the
   start of the log; ``hybrid`` does what ``checkpoint`` does, then sends again the steps done since
-  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` the replay fails fast:
-  it stops and reports;
+  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` the replay switches to
+  plain timeout handling and fails fast: no more recovery, probes or retries, each step sent once;
 * when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
   ``error_threshold`` of all attempts (judged from 1/threshold attempts on: 20 at 0.05), the replay
   stops there and reports, and so it does when ``session_timeout_ms`` is up: the steps not yet sent
@@ -200,6 +200,7 @@ class Replay:
         self.timeouts = 0
         self.recoveries: list[Recovery] = []
         self.stopped: str | None = None
+        self.fail_fast = False  # past max_recoveries: plain timeouts, no retries, no recovery
         self.unreachable: str | None = None
         self.ever_answered = False
         self._recovering: anyio.Event | None = None
@@ -391,10 +392,10 @@ class Replay:
                 if not self.ever_answered:
                     self.unreachable = f"cannot reach the server ({self.target}): {link.error}"
                     return result
-                if self._over_threshold(result) or attempts > th.max_retries:
-                    return result
+                if self._over_threshold(result) or attempts > th.max_retries or self.fail_fast:
+                    return self._failed_fast(result)
                 if not await self._recover(link, result.reason):
-                    return result
+                    return self._failed_fast(result)
                 continue
             # no answer in time: cancel it, then retry (after recovering a server that answers nothing)
             self.failures += 1
@@ -410,17 +411,25 @@ class Replay:
             if self.clock.now() >= self.deadline:
                 self._stop(f"session timeout: {th.session_timeout_ms} ms")
                 return result
+            if self.fail_fast:
+                return self._failed_fast(result)
             if self._over_threshold(result) or attempts > th.max_retries:
                 if attempts > th.max_retries:
                     result.reason = f"no answer in {waited} ms, {attempts} attempts"
                 return result
             if not await self._alive(link):
                 if not await self._recover(link, "hung: no answer to a ping"):
-                    return result
+                    return self._failed_fast(result)
             else:
                 delay = delays[attempts - 1]
                 self.log.event("retry", step=step.index, attempt=attempts + 1, delay_ms=round(delay * 1000, 3))
                 await self.clock.sleep(delay)
+
+    def _failed_fast(self, result: StepResult) -> StepResult:
+        if self.fail_fast and result.reason:
+            limit = self.config.session_recovery.max_recoveries
+            result.reason += f" (past {limit} recoveries: no more recovery or retries, failing fast)"
+        return result
 
     def _finish(self, step: Step, result: StepResult) -> None:
         self.results[step.index] = result
@@ -584,8 +593,9 @@ class Replay:
             if not recovery.enabled:
                 return False
             if len(self.recoveries) >= recovery.max_recoveries:
-                self.log.event("recovery_limit", recoveries=len(self.recoveries))
-                self._stop(f"{len(self.recoveries)} recoveries, the most allowed: failing fast")
+                if not self.fail_fast:
+                    self.fail_fast = True
+                    self.log.event("recovery_limit", recoveries=len(self.recoveries))
                 return False
             self._recovering = anyio.Event()
             try:
