@@ -19,7 +19,7 @@ from mcpobs.replay.config import ReplayConfig, load_config, parse_config
 from mcpobs.replay.connection import Target, UnreachableError
 from mcpobs.replay.diff import parse_ignore
 from mcpobs.replay.engine import Replay, Report
-from mcpobs.replay.rundir import RunDir
+from mcpobs.replay.rundir import RunDir, file_hash
 from mcpobs.replay.script import Script, build_script
 from mcpobs.replay.trace import write_trace
 
@@ -69,7 +69,11 @@ def resume(run_dir: Path, target: Target, *, clock: Clock | None = None, rng: ra
     ignore = list(settings.get("ignore") or [])
     if not isinstance(settings.get("recording"), str):
         raise InputError(run_dir / "run.json", "names no recording")
-    script = build_script(read_recording(Path(settings["recording"])))
+    recording = Path(settings["recording"])
+    expected = settings.get("recording_sha256")
+    if expected is not None and file_hash(recording) != expected:
+        raise InputError(recording, f"changed since the run in {run_dir} began: resuming would mix two recordings")
+    script = build_script(read_recording(recording))
     run.mend_journal()
     target.check()
     return _run(Replay(script, target, config, run, ignore=parse_ignore(ignore), clock=clock, rng=rng, resume=True))

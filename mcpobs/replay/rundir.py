@@ -20,6 +20,7 @@ one ``write``, so a replay killed at any moment leaves every finished step and n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, replace
@@ -55,6 +56,7 @@ class RunDir:
             "format": FORMAT,
             "version": VERSION,
             "recording": str(recording.resolve()),
+            "recording_sha256": file_hash(recording),
             "target": {"url": target.url} if target.url else {"command": list(target.command)},
             "config": asdict(config),
             "ignore": ignore,
@@ -145,6 +147,14 @@ class RunDir:
         target = self.path / name
         target.write_text(text, encoding="utf-8")
         return target
+
+
+def file_hash(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes (None when it cannot be read)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -445,6 +445,18 @@ def test_resume_takes_only_the_server_and_mends_a_cut_journal(tmp_path: Path, ru
     assert sorted(steps) == list(range(9))
 
 
+def test_resume_refuses_a_recording_changed_since_the_run(tmp_path: Path, runner: CliRunner) -> None:
+    recording = tmp_path / "session.jsonl"
+    recording.write_bytes(SAMPLE.read_bytes())
+    run = tmp_path / "run"
+    replay(recording, Target(command=tuple(server())), run, QUICK)
+    with recording.open("a") as more:
+        more.write('{"t": 1, "kind": "event", "event": "client_closed"}\n')
+    result = runner.invoke(app, ["replay", "--resume", str(run), "--", *server()])
+    assert result.exit_code == 3
+    assert "changed since the run" in result.output
+
+
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 def test_a_session_recorded_through_the_http_proxy_replays_over_http(tmp_path: Path, mode: str) -> None:
     from tests.record.test_http import TOOLBOX, Recorder, _client  # the record tests' proxy and client
