@@ -339,6 +339,7 @@ class Replay:
             self._in_flight[step.index] = attempts
             if attempts > 1:
                 self.retries += 1
+                self.log.event("retry", step=step.index, attempt=attempts)
             if not step.is_request:
                 if await self._send(link, self._cancelling(step.message), step, attempts):
                     result.status = SENT
@@ -422,7 +423,7 @@ class Replay:
                     return self._failed_fast(result)
             else:
                 delay = delays[attempts - 1]
-                self.log.event("retry", step=step.index, attempt=attempts + 1, delay_ms=round(delay * 1000, 3))
+                self.log.event("backoff", step=step.index, delay_ms=round(delay * 1000, 3))
                 await self.clock.sleep(delay)
 
     def _failed_fast(self, result: StepResult) -> StepResult:
