@@ -960,6 +960,7 @@ def replay_command(
             help="The recording (an event log, or an mcp-recorder/mcp-vcr/mcp-cassette file), then -- and the "
             "server command (stdio).",
             show_default=False,
+            metavar="RECORDING [-- SERVER…]",
         ),
     ] = None,
     *,
