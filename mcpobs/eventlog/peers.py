@@ -18,8 +18,10 @@ the gaps between calls are not, and there is no time to first response.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -223,7 +225,7 @@ def _ns(name: str, recorded_at: Any) -> int:
 def read_recording(path: Path) -> EventLog:
     """An event log or a peer recorder's file, read as an event log."""
     try:
-        data = path.read_bytes()
+        data = _decompressed(path, path.read_bytes())
     except OSError as e:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
     kind = FORMAT if is_event_log(data.split(b"\n", 1)[0]) else sniff(data[:65536])
@@ -234,6 +236,23 @@ def read_recording(path: Path) -> EventLog:
         "not a recording: neither an event log, an mcp-recorder or mcp-cassette cassette, nor an mcp-vcr transcript",
         1,
     )
+
+
+def _decompressed(path: Path, data: bytes) -> bytes:
+    """A gzip- or zstd-compressed recording's bytes, told by their magic, as ingest tells them."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(path, f"not a valid gzip file: {e}") from None
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        try:
+            return zstandard.ZstdDecompressor().stream_reader(data).read()
+        except zstandard.ZstdError as e:
+            raise InputError(path, f"not a valid zstd file: {e}") from None
+    return data
 
 
 def event_log_lines(log: EventLog) -> str:

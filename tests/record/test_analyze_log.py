@@ -216,3 +216,24 @@ def test_convert_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(broken)])
     assert result.exit_code == 3
     assert result.stderr == f"mcpobs: error: {broken}: interaction 1: expected an object with a request\n"
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_convert_reads_compressed_recordings_as_analyze_does(tmp_path: Path, compression: str) -> None:
+    import gzip
+
+    import zstandard
+
+    log = ROOT / "sample_traces" / "notes_session.jsonl"
+    packed = tmp_path / f"notes.jsonl.{'gz' if compression == 'gzip' else 'zst'}"
+    data = log.read_bytes()
+    packed.write_bytes(gzip.compress(data) if compression == "gzip" else zstandard.ZstdCompressor().compress(data))
+    out = tmp_path / "converted.jsonl"
+    result = CliRunner().invoke(app, ["convert", str(packed), "--to", "eventlog", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert read_event_log(out).records == read_event_log(log).records
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(packed.read_bytes()[:60] if compression == "gzip" else gzip.compress(data)[:60])
+    broken = CliRunner().invoke(app, ["convert", str(cut), "--to", "otlp"])
+    assert broken.exit_code == 3
+    assert "not a valid gzip file" in broken.stderr
