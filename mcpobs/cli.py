@@ -792,6 +792,8 @@ def report_command(
     elif baseline:
         raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
     _need_input(files, db, "report on")
+    if html_path != "-":
+        _writable(Path(html_path))
     cost = _cost_options(prices, value_attr)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_open_store(db, memory_limit, files))
@@ -824,6 +826,19 @@ def report_command(
         markup=False,
         soft_wrap=True,
     )
+
+
+def _writable(path: Path) -> None:
+    """Refuse a file that cannot be written before the input is loaded (the write checks again)."""
+    if path.is_dir():
+        problem = "Is a directory"
+    elif not path.parent.is_dir():
+        problem = "No such file or directory"
+    elif not os.access(path if path.exists() else path.parent, os.W_OK):
+        problem = "Permission denied"
+    else:
+        return
+    raise UsageError(f"{path}: cannot write: {problem}")
 
 
 def _init_rules(path: Path) -> None:

@@ -11,6 +11,7 @@ page small is said in :attr:`Report.notes`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from mcpobs.alerts import Outcome
 from mcpobs.analysis import VIEWS, Analysis, Query, Table, analyze
@@ -43,7 +44,8 @@ class Report:
 
     analysis: Analysis  # analyze's sections, grouped by tool, cost sections included
     overview: Table  # analyze's calls section with no grouping: one row per side, every MCP call
-    cost_by: dict[str, Table]  # the call_cost section by tool, server, model and session
+    cost_by: dict[str, Table]  # the call_cost section by tool, server, model and session: the costliest groups
+    cost_groups: dict[str, int]  # how many groups with a cost there are, by the same keys
     bucket_ns: int  # the width of the time buckets, in nanoseconds
     timeline: Table  # calls and errors per bucket and side, every bucket
     tool_timeline: Table  # the same per tool (the top tools by calls)
@@ -56,6 +58,7 @@ class Report:
     failing: tuple[TraceView, ...]
     failing_traces: int  # traces where a selected call failed
     tools: tuple[str, ...]  # the tools of the charts per tool, most called first
+    tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
     notes: tuple[str, ...] = field(default=())  # what was left out of the charts, for the reader
 
@@ -71,11 +74,20 @@ def build_report(
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
     analysis = analyze(store, replace(query, by=("tool",), views=VIEWS, sort="calls", top=None), cost)
     overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
-    cost_by = {"tool": analysis.table("call_cost")}
-    for key in COST_BY:
-        grouped = replace(query, by=(key,), top=limits.groups)
-        # the ledger analyze built above is still there: read it as analyze does
-        cost_by[key] = SECTIONS["call_cost"](store, grouped, *filters(grouped))
+    cost_by: dict[str, Table] = {}
+    cost_groups: dict[str, int] = {}
+    cost_notes = []
+    for key in ("tool", *COST_BY):
+        if key == "tool":
+            table = analysis.table("call_cost")
+        else:
+            grouped = replace(query, by=(key,), top=None)
+            # the ledger analyze built above is still there: read it as analyze does
+            table = SECTIONS["call_cost"](store, grouped, *filters(grouped))
+        top = limits.tools if key == "tool" else limits.groups
+        cost_by[key], cost_groups[key] = _costliest(table, key, top)
+        if cost_groups[key] > top:
+            cost_notes.append(f"The cost chart by {key} shows the {top} costliest of {cost_groups[key]} {key}s.")
     where, params = filters(query)
     first = ns(analysis.first_start) if analysis.first_start else 0
     last = ns(analysis.last_end) if analysis.last_end else first
@@ -101,12 +113,14 @@ def build_report(
         if len(view.spans.rows) < view.span_count:
             notes.append(
                 f"Trace {view.trace_id}: {len(view.spans.rows)} of its {view.span_count} spans are shown "
-                "(the failed ones and their parents, then the earliest)."
+                "(the failed ones, then their nearest ancestors, then the earliest)."
             )
+    notes.extend(cost_notes)
     return Report(
         analysis=analysis,
         overview=overview,
         cost_by=cost_by,
+        cost_groups=cost_groups,
         bucket_ns=width,
         timeline=timeline(store, query, where, params, width),
         tool_timeline=tool_timeline,
@@ -119,6 +133,7 @@ def build_report(
         failing=tuple(views[t] for t in failing_ids if t in views),
         failing_traces=failing,
         tools=tools,
+        tool_count=len(every_tool),
         outcome=outcome,
         notes=tuple(notes),
     )
@@ -132,6 +147,22 @@ def _top_tools(calls: Table, limit: int | None) -> tuple[str, ...]:
             totals[record["tool"]] = max(totals.get(record["tool"], 0), record["calls"])
     ranked = sorted(totals, key=lambda tool: (-totals[tool], tool))
     return tuple(ranked if limit is None else ranked[:limit])
+
+
+def _costliest(table: Table, key: str, limit: int) -> tuple[Table, int]:
+    """The rows of the ``limit`` costliest groups of a call_cost ``table`` grouped by ``key``, both
+    sides of each, the costliest group first (by the higher of its sides' totals, then by name);
+    and how many groups have a cost."""
+    totals: dict[object, Decimal] = {}
+    for record in table.records():
+        if record["total_cost"]:
+            group = record[key]
+            totals[group] = max(totals.get(group, record["total_cost"]), record["total_cost"])
+    ranked = sorted(totals, key=lambda group: (-totals[group], group is None, str(group)))
+    rank = {group: i for i, group in enumerate(ranked[:limit])}
+    at, side = [c.name for c in table.columns].index(key), [c.name for c in table.columns].index("side")
+    kept = sorted((r for r in table.rows if r[at] in rank), key=lambda r: (rank[r[at]], str(r[side])))
+    return replace(table, rows=tuple(kept)), len(ranked)
 
 
 def _only(table: Table, tools: tuple[str, ...]) -> Table:

@@ -3,7 +3,9 @@ and the exit status; the dashboard fits 80 columns."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import html as lxml_html
@@ -11,13 +13,15 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mcpobs.analysis import Query
+from mcpobs.analysis.model import Unit
 from mcpobs.cli import app
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.ingest import load
 from mcpobs.render.dashboard import render_dashboard, sparkline
+from mcpobs.render.text import format_value
 from mcpobs.report import build_report
 from mcpobs.store import Store
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, llm_span, request, span, write_lines
 
 AGENT = str(ROOT / "sample_traces" / "agent_cost_session.jsonl")
 PRICES = str(ROOT / "sample_traces" / "prices.yaml")
@@ -95,11 +99,17 @@ def test_report_unreadable_input_exits_3(runner: CliRunner, tmp_path: Path) -> N
     assert result.stderr.startswith(f"mcpobs: error: {broken}:1:")
 
 
-def test_report_unwritable_page_exits_2(runner: CliRunner, tmp_path: Path) -> None:
-    target = tmp_path / "no-such-dir" / "r.html"
+@pytest.mark.parametrize(
+    ("name", "problem"), [("no-such-dir/r.html", "No such file or directory"), (".", "Is a directory")]
+)
+def test_report_unwritable_page_exits_2_before_loading(
+    runner: CliRunner, tmp_path: Path, name: str, problem: str
+) -> None:
+    target = tmp_path / name
     result = runner.invoke(app, ["report", str(SAMPLE), "--html", str(target)])
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == f"mcpobs: error: {target}: cannot write: No such file or directory"
+    # said at once, not after loading and analysing every file
+    assert result.stderr == f"mcpobs: error: {target}: cannot write: {problem}\n"
 
 
 def _lines_fit(text: str, width: int) -> None:
@@ -182,3 +192,75 @@ def test_analyze_table_output_file_holds_the_table(runner: CliRunner, tmp_path: 
     shown = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "calls"]).stdout
     assert target.read_text().split() == shown.split()
     assert "search_docs" in target.read_text()
+
+
+def _dashboard(store: Store, tmp_path: Path, spans: list[dict[str, Any]], width: int = 80) -> str:
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans)]))])
+    console = Console(width=width, force_terminal=False)
+    with console.capture() as captured:
+        render_dashboard(build_report(store, Query()), console)
+    return captured.get()
+
+
+def test_dashboard_is_80_columns_on_a_wider_terminal(store: Store, tmp_path: Path) -> None:
+    long = "x" * 120
+    spans = [
+        {**span(span_id=f"{i + 1:016x}", name=f"tools/call {long}{i}", error_type="-32603"),
+         "status": {"code": 2, "message": f"{long} {i}"}}
+        for i in range(3)
+    ]  # fmt: skip
+    text = _dashboard(store, tmp_path, spans, width=200)
+    _lines_fit(text, 80)
+    assert "Most frequent error messages" in text
+    assert max(len(line) for line in text.splitlines()) > 70  # the long names are there, cut to fit
+
+
+def test_dashboard_through_analyze_piped_is_80_columns(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # stdout is not a terminal: rich's width is COLUMNS
+    result = runner.invoke(app, ["analyze", AGENT, "--view", "dashboard", "--prices", PRICES])
+    assert result.exit_code == 0, result.stderr
+    _lines_fit(result.stdout, 80)
+    assert "Costliest tools" in result.stdout
+
+
+def test_dashboard_counts_every_tool_left_out(store: Store, tmp_path: Path) -> None:
+    # more tools than the report's charts hold (20): the count is of every tool, not of those
+    spans = [span(span_id=f"{i + 1:016x}", name=f"tools/call t{i:02d}") for i in range(25)]
+    text = _dashboard(store, tmp_path, spans)
+    assert "and 17 more tools: mcpobs analyze lists them" in text
+
+
+def test_dashboard_shows_inference_cost_without_mcp_calls(store: Store, tmp_path: Path) -> None:
+    usage = {"input_tokens": 1000, "output_tokens": 200}
+    spans = [llm_span(span_id=f"{i + 1:016x}", start=1_760_000_000_000_000_000 + i, usage=usage) for i in range(3)]
+    text = _dashboard(store, tmp_path, spans)
+    total = build_report(store, Query()).analysis.table("cost").records()[0]["total_cost"]
+    assert total > 0
+    money = format_value(total, Unit.MONEY)
+    row = next(line for line in text.splitlines() if line.startswith(" all "))
+    assert row.split() == ["all", "—", "—", "—", "—", "—", money, "3"]
+    assert f"no tool calls match; the 3 LLM calls cost {money}" in text
+    assert "no cost" not in text
+
+
+def test_dashboard_shows_control_characters_and_keeps_each_row_one_line(store: Store, tmp_path: Path) -> None:
+    spans = [
+        {**span(span_id="0000000000000001", name="tools/call two\nlines\x1b[31m", error_type="-32603"),
+         "status": {"code": 2, "message": "first\r\nsecond\x07"}},
+    ]  # fmt: skip
+    text = _dashboard(store, tmp_path, spans)
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
+    assert " two⏎lines␛[31m " in text
+    assert "two⏎lines␛[31m: first⏎second␇" in text
+    tools = text.split("Tools, most called first")[1].splitlines()
+    assert tools[4].split()[:3] == ["two⏎lines␛[31m", "server", "1"]
+
+
+def test_dashboard_time_range_across_midnight_says_both_dates(store: Store, tmp_path: Path) -> None:
+    midnight = 1_800_057_600_000_000_000  # 2027-01-16 00:00:00 UTC
+    spans = [
+        span(span_id="0000000000000001", start=midnight - 2 * 10**9),
+        span(span_id="0000000000000002", start=midnight + 10**9),
+    ]
+    text = _dashboard(store, tmp_path, spans)
+    assert text.splitlines()[1].startswith("2027-01-15 23:59:58 to 2027-01-16 00:00:01 UTC · 2 spans")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from mcpobs.render.charts import charts
 from mcpobs.render.html import json_script, render_html
 from mcpobs.report import Limits, Report, build_report
 from mcpobs.store import Store
-from tests.conftest import ROOT, SAMPLE, request, span, write_lines
+from tests.conftest import ROOT, SAMPLE, llm_span, request, span, write_lines
 
 GOLDEN = Path(__file__).parent / "golden"
 AGENT = ROOT / "sample_traces" / "agent_cost_session.jsonl"
@@ -130,6 +131,7 @@ def test_page_needs_no_network(store: Store) -> None:
     assert "default-src 'none'" in csp
 
 
+USAGE = {"input_tokens": 1000, "output_tokens": 200}
 HOSTILE = '</script><script>alert("x")</script><!-- <u>under</u> &amp;'
 
 
@@ -207,3 +209,115 @@ def test_an_empty_selection_still_makes_a_page(store: Store) -> None:
     tree = lxml_html.fromstring(render_html(report))
     assert "No MCP calls match." in tree.text_content()
     assert not tree.xpath('//script[@type="application/json"]')
+
+
+def _priced_calls(store: Store, tmp_path: Path, tools: int) -> CostOptions:
+    """Each tool called once on each side, in its own session; tool i costs i + 1 cents a call."""
+    spans = []
+    for i in range(tools):
+        trace, start = f"{i + 1:032x}", 1_700_000_000_000_000_000 + i * 10**9
+        for kind, n in ((3, 1), (2, 2)):
+            attributes = {"mcp.session.id": f"s{i:02d}"}
+            spans.append(
+                span(trace=trace, span_id=f"{i + 1:08x}{n:08x}", name=f"tools/call t{i:02d}", kind=kind, start=start)
+            )
+            spans[-1]["attributes"].append(
+                {"key": "mcp.session.id", "value": {"stringValue": attributes["mcp.session.id"]}}
+            )
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans)]))])
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("tools:\n" + "".join(f"  t{i:02d}: {(i + 1) / 100}\n" for i in range(tools)))
+    return CostOptions(load_prices(prices))
+
+
+def test_cost_charts_keep_the_costliest_groups_whole_and_say_so(store: Store, tmp_path: Path) -> None:
+    cost = _priced_calls(store, tmp_path, 12)
+    report = build_report(store, Query(), cost, limits=Limits(tools=3, groups=10))
+    # the 10 costliest sessions with both their sides, not the 10 costliest rows (5 sessions)
+    sessions = [(r["session"], r["side"]) for r in report.cost_by["session"].records()]
+    assert sessions == [(f"s{i:02d}", side) for i in range(11, 1, -1) for side in ("client", "server")]
+    assert [r["tool"] for r in report.cost_by["tool"].records()] == ["t11", "t11", "t10", "t10", "t09", "t09"]
+    assert report.cost_groups["session"] == report.cost_groups["tool"] == 12
+    assert "The cost chart by session shows the 10 costliest of 12 sessions." in report.notes
+    assert "The cost chart by tool shows the 3 costliest of 12 tools." in report.notes
+    made = {chart.id: chart for chart in charts(report)}
+    chart = made["cost_by_session"]
+    assert [(row["group"], row["rank"]) for row in chart.data][:4] == [("s11", 0), ("s11", 0), ("s10", 1), ("s10", 1)]
+    assert chart.caption.startswith("the 10 costliest of 12 sessions; ")
+    assert made["cost_by_tool"].caption.startswith("the 3 costliest of 12 tools; ")
+    # the page's table of tool cost still holds every tool
+    page = lxml_html.fromstring(render_html(report))
+    assert len(page.xpath('//table[@data-table="call_cost"]/tbody/tr')) == 24
+
+
+def test_names_are_ordered_by_rank_never_listed_in_a_spec(store: Store, tmp_path: Path) -> None:
+    # Vega-Lite compiles a sort given as a list of names into an expression, where U+2028 ends a line
+    cost = _priced_calls(store, tmp_path, 3)
+    report = build_report(store, Query(), cost)
+    for chart in charts(report):
+        for found in _sorts(chart.spec):
+            assert found in ({"field": "rank", "op": "min"}, {"field": "row", "op": "min"}), (chart.id, found)
+        for row in chart.data:
+            if "tool" in row:  # the most called first
+                assert row["rank"] == report.tools.index(row["tool"]), chart.id
+            elif "group" in row:  # the costliest first, as the report holds them
+                groups = list(dict.fromkeys(str(r[chart.id[8:]]) for r in report.cost_by[chart.id[8:]].records()))
+                assert row["rank"] == groups.index(row["group"]), chart.id
+
+
+def _sorts(spec: Any) -> list[Any]:
+    if isinstance(spec, dict):
+        return [v for k, v in spec.items() if k == "sort"] + [s for v in spec.values() for s in _sorts(v)]
+    if isinstance(spec, list):
+        return [s for v in spec for s in _sorts(v)]
+    return []
+
+
+def test_inference_cost_without_mcp_calls_is_drawn_as_all(store: Store, tmp_path: Path) -> None:
+    llm = [
+        llm_span(span_id=f"{i + 1:016x}", start=1_760_000_000_000_000_000 + i * 10**9, usage=USAGE) for i in range(3)
+    ]
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(llm)]))])
+    report = build_report(store, Query(), CostOptions())
+    assert report.analysis.calls == 0
+    [split] = [c for c in charts(report) if c.id == "cost_split"]
+    assert {row["side"] for row in split.data} == {"all"}
+    assert split.spec["encoding"]["y"]["scale"]["domain"] == ["all"]
+    assert sum(row["cost"] for row in split.data) > 0
+
+
+def test_control_characters_never_reach_the_page(store: Store, tmp_path: Path) -> None:
+    name = "bell\x07esc\x1b[31mnul\x00del\x7fc1\x9bend"
+    spans = [
+        {**span(span_id="0000000000000001", name=f"tools/call {name}", error_type="tool_error"),
+         "status": {"code": 2, "message": "line one\nline two\x1b[0m\ttabbed"}},
+    ]  # fmt: skip
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans, service=name)]))])
+    page = render_html(build_report(store, Query()), title=name)
+    outside = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)  # Vega's own code holds some
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", outside)
+    tree = lxml_html.fromstring(page)
+    assert tree.xpath('string(//table[@data-table="calls"]/tbody/tr/td[2])') == (
+        "bell\ufffdesc\ufffd[31mnul\ufffddel\ufffdc1\ufffdend"
+    )
+    message = tree.xpath('string(//table[@data-table="error_messages"]/tbody/tr/td[5])')
+    assert message == "line one\nline two\ufffd[0m\ttabbed"
+    # in the charts' data the names are as they were (the JSON escapes what it must)
+    data = [json.loads(s.text) for s in tree.xpath('//script[@type="application/json"]')]
+    assert any(row.get("tool") == name for d in data for row in d["data"]["values"])
+
+
+def test_a_deep_span_says_its_depth_and_the_legend_is_clear_of_the_marks(store: Store, tmp_path: Path) -> None:
+    spans = [
+        span(span_id=f"{i + 1:016x}", parent=f"{i:016x}" if i else "", name="tools/call t", error_type="tool_error")
+        for i in range(20)
+    ]
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans)]))])
+    [chart] = [c for c in charts(build_report(store, Query())) if c.id == "failing_trace_1"]
+    labels = [row["label"] for row in chart.data]
+    assert labels[2] == "  3 · · tools/call t"
+    assert labels[12] == " 13 " + "· " * 12 + "tools/call t"
+    assert labels[13] == " 14 [depth 13] tools/call t"
+    bars = chart.spec["layer"][0]
+    # the failures' marks run right of their spans, where a legend at the right would be drawn
+    assert bars["encoding"]["color"]["legend"]["orient"] == "top"

@@ -159,36 +159,50 @@ def test_tables_sort_by_any_column(browser: Any, tmp_path: Path) -> None:
 
 def test_hostile_names_stay_text_in_the_browser(browser: Any, tmp_path: Path) -> None:
     hostile = '</script><img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+    # line and paragraph separators end a line in an expression Vega compiles: no name may reach one
+    tools = [hostile, "line\u2028separated", "paragraph\u2029separated"]
     spans = []
-    for i, error in enumerate(("tool_error", None)):
-        spans.append(
-            {
-                "traceId": "ab" * 16,
-                "spanId": f"{i + 1:016x}",
-                "name": f"tools/call {hostile}",
-                "kind": 2,
-                "startTimeUnixNano": str(1_700_000_000_000_000_000 + i * 10**9),
-                "endTimeUnixNano": str(1_700_000_000_010_000_000 + i * 10**9),
-                "attributes": [
-                    {"key": "mcp.method.name", "value": {"stringValue": "tools/call"}},
-                    {"key": "gen_ai.tool.name", "value": {"stringValue": hostile}},
-                    *([{"key": "error.type", "value": {"stringValue": error}}] if error else []),
-                ],
-                "status": {"code": 2, "message": hostile} if error else {},
-            }
-        )
+    for t, tool in enumerate(tools):
+        for i, error in enumerate(("tool_error", None)):
+            spans.append(
+                {
+                    "traceId": f"{t + 1:032x}",
+                    "spanId": f"{t + 1:08x}{i + 1:08x}",
+                    "name": f"tools/call {tool}",
+                    "kind": 2,
+                    "startTimeUnixNano": str(1_700_000_000_000_000_000 + (2 * t + i) * 10**9),
+                    "endTimeUnixNano": str(1_700_000_000_010_000_000 + (2 * t + i) * 10**9),
+                    "attributes": [
+                        {"key": "mcp.method.name", "value": {"stringValue": "tools/call"}},
+                        {"key": "gen_ai.tool.name", "value": {"stringValue": tool}},
+                        *([{"key": "error.type", "value": {"stringValue": error}}] if error else []),
+                    ],
+                    "status": {"code": 2, "message": hostile} if error else {},
+                }
+            )
+    server = {"attributes": [{"key": "service.name", "value": {"stringValue": "server\u2028one"}}]}
     source = tmp_path / "hostile.jsonl"
-    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}) + "\n")
-    opened = Opened(browser, _report(tmp_path, str(source)))
+    source.write_text(json.dumps({"resourceSpans": [{"resource": server, "scopeSpans": [{"spans": spans}]}]}) + "\n")
+    prices = tmp_path / "prices.yaml"
+    prices.write_text('servers:\n  "server\\u2028one": 0.5\ntools:\n  "line\\u2028separated": 0.25\n')
+    opened = Opened(browser, _report(tmp_path, str(source), "--prices", str(prices)))
     page = opened.page
     try:
         assert page.evaluate("window.pwned") is None
         assert opened.errors == []
+        assert [m for m in opened.console if m[0] in ("error", "warning")] == []
         assert opened.refused == []
+        drawn = page.evaluate(
+            """Object.fromEntries(Array.from(document.querySelectorAll('.vega'))
+               .map((e) => [e.dataset.chart, e.dataset.rendered]))"""
+        )
+        expected = {"error_rate_by_tool", "latency_by_tool", "tool_errors_over_time", "cost_by_tool", "cost_by_server"}
+        assert expected <= set(drawn)
+        assert set(drawn.values()) == {"true"}, drawn
         cells = page.eval_on_selector_all(
             'table[data-table="calls"] tbody td:nth-child(2)', "(cells) => cells.map((c) => c.textContent)"
         )
-        assert cells == [hostile]
+        assert sorted(cells) == sorted(tools)
         assert page.evaluate("document.querySelectorAll('img').length") == 0
     finally:
         page.close()

@@ -78,8 +78,9 @@ def timeline(
 ) -> Table:
     """Calls and errors per time bucket of ``width_ns`` (by start time), per side and ``by`` group.
 
-    Without a grouping every bucket from the first call's to the last call's is a row, zero
-    or not, so a sparkline of it has no gaps; with one, only buckets with calls are rows.
+    Without a grouping every bucket from the first call's to the last call's (of either side)
+    is a row for each side, zero or not, so the sides' sparklines have no gaps and line up;
+    with one, only buckets with calls are rows.
     """
     select, names, extra = _by(by)
     bound = {**params, "width": width_ns}
@@ -97,7 +98,9 @@ def timeline(
     else:
         sql = f"""{picked}
         , every AS (
-            SELECT side, unnest(range(min(bucket), max(bucket) + 1)) AS bucket FROM picked GROUP BY side
+            -- one range of buckets for both sides, so their series line up
+            SELECT side, bucket FROM (SELECT DISTINCT side FROM picked)
+            CROSS JOIN (SELECT unnest(range(min(bucket), max(bucket) + 1)) AS bucket FROM picked)
         )
         SELECT make_timestamp(bucket * $width // 1000) AS bucket_start, side,
             coalesce(calls, 0), coalesce(errors, 0), errors / calls

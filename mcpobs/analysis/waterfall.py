@@ -3,6 +3,7 @@ axis, and the cascade of their failures (which came first, and which followed fr
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,11 +31,16 @@ SPAN_COLUMNS = (
     Column("failed", Unit.FLAG),
     Column("error_class", Unit.TEXT),
     Column("message", Unit.TEXT),
-    Column("failure", Unit.COUNT, "the failure's number in the cascade, in the order the failures ended"),
+    Column("failure", Unit.COUNT, "the failure's number in the cascade"),
 )
 
 CASCADE_COLUMNS = (
-    Column("failure", Unit.COUNT, "failures numbered in the order they ended", "#"),
+    Column(
+        "failure",
+        Unit.COUNT,
+        "failures numbered as they ended, each after those below it unless it timed out or was cancelled first",
+        "#",
+    ),
     Column("span_id", Unit.TEXT),
     Column("name", Unit.TEXT),
     Column("role", Unit.TEXT),
@@ -42,7 +48,11 @@ CASCADE_COLUMNS = (
     Column("message", Unit.TEXT),
     Column("at_ms", Unit.MS, "when it failed (its end), from the trace's start", "at ms"),
     Column("follows", Unit.COUNT, "the failure this one followed from; none for a first failure", "follows #"),
-    Column("relation", Unit.TEXT, "how it followed: client side of, caller of, retry of; first where it followed none"),
+    Column(
+        "relation",
+        Unit.TEXT,
+        "how it followed: client side of, caller of, cancelled by client or caller, retry of; else first",
+    ),
 )
 
 
@@ -71,6 +81,7 @@ class _Span:
     error_class: str | None
     message: str | None
     method: str | None
+    target: str | None
     side: str | None
     call_key: int | None
 
@@ -95,8 +106,8 @@ def pick_traces(
 
 
 def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> list[TraceView]:
-    """Each trace's spans in waterfall order (at most ``max_spans``: the failed ones and their
-    ancestors first, then the earliest), and the cascade of all its failures."""
+    """Each trace's spans in waterfall order (at most ``max_spans``: the failed ones, then their
+    ancestors, nearest first, then the earliest), and the cascade of all its failures."""
     sql = f"""
     SELECT trace_id, span_id, nullif(parent_span_id, ''), coalesce(name, ''),
         CASE WHEN mcp_side IN ('client', 'server') THEN mcp_side
@@ -108,7 +119,7 @@ def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> lis
         service_name, start_ns, end_ns, coalesce(mcp_failed, false) OR status_code = 2 AS failed,
         CASE WHEN coalesce(mcp_failed, false) OR status_code = 2 THEN coalesce(error_class, 'other') END,
         CASE WHEN coalesce(mcp_failed, false) OR status_code = 2 THEN {MESSAGE_SQL} END,
-        mcp_method, mcp_side, call_key
+        mcp_method, mcp_target, mcp_side, call_key
     FROM spans s WHERE trace_id IN (SELECT unnest($traces))
     ORDER BY trace_id, start_ns, span_id
     """
@@ -144,9 +155,10 @@ def _view(trace_id: str, spans: list[_Span], max_spans: int) -> TraceView:
             seen.add(s.span_id)
             ordered.append((s, 0))
     t0 = min(s.start_ns for s in spans)
-    failures = _cascade(spans, by_id)
+    parents = _tree_parents(ordered)
+    failures = _cascade(ordered)
     number = {span_id: n for n, (span_id, *_rest) in enumerate(failures, 1)}
-    kept = _keep(ordered, by_id, max_spans)
+    kept = _keep(ordered, parents, [span_id for span_id, *_rest in failures], max_spans)
     span_rows = tuple(
         (
             i,
@@ -181,66 +193,142 @@ def _view(trace_id: str, spans: list[_Span], max_spans: int) -> TraceView:
     )
 
 
-def _keep(ordered: list[tuple[_Span, int]], by_id: dict[str, _Span], limit: int) -> list[tuple[_Span, int]]:
-    """At most ``limit`` spans, in waterfall order: failed spans and their ancestors first, then the earliest."""
+def _tree_parents(ordered: list[tuple[_Span, int]]) -> dict[str, _Span]:
+    """Each span's parent as the waterfall draws it (none for a root, or a span on a parent cycle)."""
+    parents: dict[str, _Span] = {}
+    path: list[_Span] = []  # the ancestors of the span at hand, root first
+    for span, depth in ordered:
+        del path[depth:]
+        if path:
+            parents[span.span_id] = path[-1]
+        path.append(span)
+    return parents
+
+
+def _keep(
+    ordered: list[tuple[_Span, int]], parents: dict[str, _Span], failed: list[str], limit: int
+) -> list[tuple[_Span, int]]:
+    """At most ``limit`` spans, in waterfall order: the ``failed`` ones (in the cascade's order),
+    then their ancestors, nearest first, then the earliest others. A deep failure is kept even
+    when its chain to the root is longer than the limit."""
     if len(ordered) <= limit:
         return ordered
-    wanted: list[str] = []
-    chosen: set[str] = set()
+    wanted = failed[:limit]
+    chosen = set(wanted)
+    frontier = list(wanted)
+    while frontier and len(wanted) < limit:
+        above = []
+        for span_id in frontier:
+            parent = parents.get(span_id)
+            if parent is not None and parent.span_id not in chosen:
+                chosen.add(parent.span_id)
+                above.append(parent.span_id)
+        wanted.extend(above)
+        frontier = above
     for span, _ in ordered:
-        if span.failed:
-            chain = []
-            at: _Span | None = span
-            while at is not None and at.span_id not in chosen:
-                chain.append(at.span_id)
-                chosen.add(at.span_id)
-                at = by_id.get(at.parent) if at.parent else None
-            wanted.extend(reversed(chain))
-    for span, _ in ordered:
+        if len(wanted) >= limit:
+            break
         if span.span_id not in chosen:
-            wanted.append(span.span_id)
             chosen.add(span.span_id)
+            wanted.append(span.span_id)
     keep = set(wanted[:limit])
     return [(s, d) for s, d in ordered if s.span_id in keep]
 
 
-def _cascade(spans: list[_Span], by_id: dict[str, _Span]) -> list[tuple[str, str | None, str]]:
-    """The failed spans in the order they failed (ended), each with the earlier failure it
-    followed from and how: ``client side of`` (the client's span of a call whose server span
-    failed first), ``caller of`` (an ancestor of an earlier failure: the failure went up the
-    stack), ``retry of`` (the same call on the same side, failed again), else ``first``."""
+# Error classes of a caller that gave up: what fails below it afterwards follows from it.
+GAVE_UP = ("timeout", "cancelled")
 
-    def ancestors(span: _Span) -> list[str]:
-        out: list[str] = []
-        at = by_id.get(span.parent) if span.parent else None
-        while at is not None and at.span_id not in out and at.span_id != span.span_id:
-            out.append(at.span_id)
-            at = by_id.get(at.parent) if at.parent else None
-        return out
 
-    failed = sorted((s for s in spans if s.failed), key=lambda s: (s.end_ns, -len(ancestors(s)), s.span_id))
+def _cascade(ordered: list[tuple[_Span, int]]) -> list[tuple[str, str | None, str]]:
+    """The failed spans in the order they failed, each with the earlier failure it followed from
+    and how: ``client side of`` (the client's span of a call whose server span failed),
+    ``caller of`` (an ancestor of an earlier failure: the failure went up the stack),
+    ``cancelled by client`` (the server span of a call its client gave up on first: a timeout or a
+    cancellation), ``cancelled by caller`` (the same below any other span that gave up first),
+    ``retry of`` (the same call on the same side, failed again), else ``first``.
+
+    The order is the order they ended, except that a failure comes after the failures below it
+    (clocks of two services disagree, and a client span may end a little before its server span),
+    unless it is a timeout or cancellation that ended first. A client's span and its server's are
+    the same call whatever lies between them (an HTTP span, middleware). Linear in the spans but
+    for a sort of the failures."""
+    depth: dict[str, int] = {}
+    failed_parent: dict[str, _Span] = {}  # a failed span's nearest failed ancestor
+    client_of: dict[str, str] = {}  # a server span's client span of the same call
+    failed_above: list[_Span] = []  # the failed spans on the path from the root to the span at hand
+    clients_above: list[_Span] = []  # the client spans on that path
+    for span, d in ordered:
+        depth[span.span_id] = d
+        # leave the spans that are not ancestors of this one (in pre-order: those as deep as it, or deeper)
+        while failed_above and depth[failed_above[-1].span_id] >= d:
+            failed_above.pop()
+        while clients_above and depth[clients_above[-1].span_id] >= d:
+            clients_above.pop()
+        if span.failed and failed_above:
+            failed_parent[span.span_id] = failed_above[-1]
+        if span.side == "server" and clients_above:
+            client = clients_above[-1]
+            if (client.method, client.target) == (span.method, span.target):
+                client_of[span.span_id] = client.span_id
+        if span.failed:
+            failed_above.append(span)
+        if span.side == "client":
+            clients_above.append(span)
+
+    def gave_up_first(above: _Span, below: _Span) -> bool:
+        return above.error_class in GAVE_UP and above.end_ns < below.end_ns
+
+    # Which failure must come before which: only between a failure and its nearest failed
+    # ancestor, so the constraints form a forest and can always be met.
+    failures = [s for s, _ in ordered if s.failed]
+    waiting = {s.span_id: 0 for s in failures}
+    then: dict[str, list[_Span]] = {}
+    for span in failures:
+        above = failed_parent.get(span.span_id)
+        if above is None:
+            continue
+        first, second = (above, span) if gave_up_first(above, span) else (span, above)
+        then.setdefault(first.span_id, []).append(second)
+        waiting[second.span_id] += 1
+
+    place = {s.span_id: i for i, s in enumerate(failures)}
+
+    def key(s: _Span) -> tuple[int, int, str, int]:
+        return (s.end_ns, -depth[s.span_id], s.span_id, place[s.span_id])
+
+    ready = [key(s) for s in failures if not waiting[s.span_id]]
+    heapq.heapify(ready)
+    done: dict[str, int] = {}  # each failure's place in the cascade
+    below: dict[str, list[_Span]] = {}  # each failure's failed descendants that came before it
+    servers: dict[str, list[_Span]] = {}  # each client span's failed server spans that came before it
+    last_try: dict[tuple[int, str | None], _Span] = {}
     result: list[tuple[str, str | None, str]] = []
-    before: list[_Span] = []
-    for span in failed:
+    while ready:
+        span = failures[heapq.heappop(ready)[-1]]
+        above = failed_parent.get(span.span_id)
         cause: _Span | None = None
         relation = "first"
-        # the nearest earlier failure below this span: its failure went up to this one
-        below = [(ancestors(e).index(span.span_id), e) for e in before if span.span_id in ancestors(e)]
-        if below:
-            cause = min(below, key=lambda pair: pair[0])[1]
-            same_call = (
-                span.side == "client"
-                and cause.side == "server"
-                and cause.parent == span.span_id
-                and cause.method == span.method
-            )
-            relation = "client side of" if same_call else "caller of"
-        else:
-            retried = [
-                e for e in before if span.call_key is not None and (e.call_key, e.side) == (span.call_key, span.side)
-            ]
-            if retried:
-                cause, relation = retried[-1], "retry of"
+        if above is not None and above.span_id in done:
+            cause = above
+            relation = "cancelled by client" if client_of.get(span.span_id) == above.span_id else "cancelled by caller"
+        elif servers.get(span.span_id):
+            cause, relation = servers[span.span_id][0], "client side of"
+        elif below.get(span.span_id):
+            # the nearest failure below, the earliest of those as near
+            cause = min(below[span.span_id], key=lambda s: (depth[s.span_id], done[s.span_id]))
+            relation = "caller of"
+        elif span.call_key is not None and (span.call_key, span.side) in last_try:
+            cause, relation = last_try[span.call_key, span.side], "retry of"
         result.append((span.span_id, cause.span_id if cause else None, relation))
-        before.append(span)
+        done[span.span_id] = len(done)
+        if span.call_key is not None:
+            last_try[span.call_key, span.side] = span
+        if above is not None and above.span_id not in done:
+            below.setdefault(above.span_id, []).append(span)
+        if span.span_id in client_of:
+            servers.setdefault(client_of[span.span_id], []).append(span)
+        for after in then.get(span.span_id, ()):
+            waiting[after.span_id] -= 1
+            if not waiting[after.span_id]:
+                heapq.heappush(ready, key(after))
     return result

@@ -56,6 +56,16 @@ def charts(report: Report) -> list[Chart]:
     return [chart for chart in made if chart.data]
 
 
+# Names are ordered by a rank in the data, never by a list of them in the spec: Vega-Lite compiles
+# such a list into an expression, which a name can break (U+2028 is a line break there).
+BY_RANK = {"field": "rank", "op": "min"}
+
+
+def _ranks(report: Report) -> dict[str, int]:
+    """The charted tools' places, the most called first."""
+    return {tool: i for i, tool in enumerate(report.tools)}
+
+
 def _time(value: datetime) -> str:
     """A naive UTC time from the store (or an aware one) as ISO 8601 with Z, which browsers read as UTC."""
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -153,17 +163,21 @@ def duration_text(nanoseconds: int) -> str:
 
 def _error_rate_by_tool(report: Report) -> Chart:
     calls = report.analysis.table("calls")
+    rank = _ranks(report)
     data = [
-        {k: _number(record[k]) for k in ("tool", "side", "calls", "errors", "error_rate")}
+        {
+            **{k: _number(record[k]) for k in ("tool", "side", "calls", "errors", "error_rate")},
+            "rank": rank[record["tool"]],
+        }
         for record in calls.records()
-        if record["tool"] in report.tools
+        if record["tool"] in rank
     ]
     spec = {
         "width": 560,
         "height": {"step": 14},
         "mark": {"type": "bar"},
         "encoding": {
-            "y": {"field": "tool", "type": "nominal", "sort": list(report.tools), "title": None},
+            "y": {"field": "tool", "type": "nominal", "sort": BY_RANK, "title": None},
             "yOffset": {"field": "side", "type": "nominal", "scale": {"domain": SIDES}},
             "x": {
                 "field": "error_rate",
@@ -186,13 +200,14 @@ def _error_rate_by_tool(report: Report) -> Chart:
 
 
 def _latency_by_tool(report: Report) -> Chart:
-    data = [{k: _number(v) for k, v in record.items()} for record in report.latency.records()]
+    rank = _ranks(report)
+    data = [{**{k: _number(v) for k, v in r.items()}, "rank": rank[r["tool"]]} for r in report.latency.records()]
     spec = {
         "facet": {
             "row": {
                 "field": "tool",
                 "type": "nominal",
-                "sort": list(report.tools),
+                "sort": BY_RANK,
                 "title": None,
                 "header": {"labelAngle": 0, "labelAlign": "left", "labelLimit": 160},
             }
@@ -222,7 +237,8 @@ def _latency_by_tool(report: Report) -> Chart:
 
 
 def _tool_errors_over_time(report: Report) -> Chart:
-    data = _buckets(report, report.tool_timeline)
+    rank = _ranks(report)
+    data = [{**row, "rank": rank[row["tool"]]} for row in _buckets(report, report.tool_timeline)]
     spec = {
         "width": WIDTH,
         "height": {"step": 14},
@@ -230,7 +246,7 @@ def _tool_errors_over_time(report: Report) -> Chart:
         "encoding": {
             "x": _time_x(report),
             "x2": {"field": "time_end"},
-            "y": {"field": "tool", "type": "nominal", "sort": list(report.tools), "title": None},
+            "y": {"field": "tool", "type": "nominal", "sort": BY_RANK, "title": None},
             "color": {
                 "field": "error_rate",
                 "type": "quantitative",
@@ -282,21 +298,19 @@ _PARTS = ("inference", "tool")
 _PART_COLORS = ("#72b7b2", "#eeca3b")
 
 
-def _cost_rows(key: str, table: Table, limit: int) -> list[dict[str, Any]]:
+def _cost_rows(key: str, table: Table) -> list[dict[str, Any]]:
     data = []
-    groups: list[str] = []
+    rank: dict[str, int] = {}
     for record in table.records():
         group = "(none)" if record[key] is None else str(record[key])
-        if group not in groups:
-            groups.append(group)
-        if len(groups) > limit:
-            break
+        rank.setdefault(group, len(rank))
         for part, column in zip(_PARTS, ("token_cost", "tool_cost"), strict=True):
             amount = record[column]
             if amount:
                 data.append(
                     {
                         "group": group,
+                        "rank": rank[group],
                         "side": record["side"],
                         "part": part,
                         "cost": float(amount),
@@ -308,15 +322,13 @@ def _cost_rows(key: str, table: Table, limit: int) -> list[dict[str, Any]]:
 
 
 def _cost_by(report: Report, key: str) -> Chart:
-    limit = 20 if key == "tool" else 10
-    data = _cost_rows(key, report.cost_by[key], limit)
-    order = list(dict.fromkeys(row["group"] for row in data))
+    data = _cost_rows(key, report.cost_by[key])
     spec = {
         "width": 560,
         "height": {"step": 16},
         "mark": {"type": "bar"},
         "encoding": {
-            "y": {"field": "group", "type": "nominal", "sort": order, "title": None, "axis": {"labelLimit": 280}},
+            "y": {"field": "group", "type": "nominal", "sort": BY_RANK, "title": None, "axis": {"labelLimit": 280}},
             "x": {"field": "cost", "type": "quantitative", "title": "USD", "axis": {"format": "$.2~g"}},
             "color": {
                 "field": "part",
@@ -333,7 +345,9 @@ def _cost_by(report: Report, key: str) -> Chart:
             ],
         },
     }
-    caption = "the costliest first; inference is the tool calls' share of the LLM calls around them"
+    shown, groups = len({row["group"] for row in data}), report.cost_groups[key]
+    cut = f"the {shown} costliest of {groups} {key}s; " if shown < groups else ""
+    caption = f"{cut}the costliest first; inference is the tool calls' share of the LLM calls around them"
     return Chart(f"cost_by_{key}", f"Tool call cost by {key}", data, _rows_by_side(spec), caption)
 
 
@@ -345,24 +359,24 @@ def _cost_split(report: Report) -> Chart:
     )
     data = []
     for record in report.analysis.table("cost").records():
-        if record["side"] is None:
-            continue
         for part, column in parts:
             if record[column]:
                 data.append(
                     {
-                        "side": record["side"],
+                        # no side: no MCP call is selected, and the LLM calls' cost is all there is
+                        "side": record["side"] or "all",
                         "part": part,
                         "cost": float(record[column]),
                         "cost_text": format_value(record[column], Unit.MONEY),
                     }
                 )
+    sides = [side for side in (*SIDES, "all") if any(row["side"] == side for row in data)]
     spec = {
         "width": 560,
         "height": {"step": 26},
         "mark": {"type": "bar"},
         "encoding": {
-            "y": {"field": "side", "type": "nominal", "title": None, "scale": {"domain": SIDES}},
+            "y": {"field": "side", "type": "nominal", "title": None, "scale": {"domain": sides}},
             "x": {"field": "cost", "type": "quantitative", "title": "USD", "axis": {"format": "$.2~g"}},
             "color": {
                 "field": "part",
@@ -377,6 +391,13 @@ def _cost_split(report: Report) -> Chart:
     return Chart("cost_split", "Inference and tool cost", data, spec)
 
 
+INDENT = 12  # levels of a waterfall shown as indentation; deeper spans say their depth
+
+
+def _indent(depth: int) -> str:
+    return "· " * depth if depth <= INDENT else f"[depth {depth}] "
+
+
 def _waterfall(chart_id: str, view: TraceView) -> Chart:
     data = []
     for record in view.spans.records():
@@ -385,7 +406,7 @@ def _waterfall(chart_id: str, view: TraceView) -> Chart:
         data.append(
             {
                 "row": record["row"],
-                "label": f"{record['row']:>3} " + "· " * record["depth"] + _short(record["name"], 60),
+                "label": f"{record['row']:>3} " + _indent(record["depth"]) + _short(record["name"], 60),
                 "name": _short(record["name"]),
                 "role": record["role"],
                 "service": record["service"],
@@ -416,6 +437,8 @@ def _waterfall(chart_id: str, view: TraceView) -> Chart:
                 "type": "nominal",
                 "title": "span",
                 "scale": {"domain": ROLES, "range": ROLE_COLORS},
+                # above, not at the right, where the failures' marks run past the last span's end
+                "legend": {"orient": "top", "direction": "horizontal"},
             },
             "stroke": {"condition": {"test": "datum.failed", "value": ERROR_RED}, "value": None},
             "strokeWidth": {"condition": {"test": "datum.failed", "value": 2}, "value": 0},

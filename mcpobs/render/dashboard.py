@@ -1,5 +1,5 @@
 """The report's overview in a terminal (``mcpobs analyze --view dashboard``): rich tables,
-bars and sparklines, drawn to fit 80 columns."""
+bars and sparklines, drawn to fit 80 columns (fewer on a narrower terminal)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from rich.text import Text
 
 from mcpobs.analysis.model import Unit
 from mcpobs.render.charts import duration_text
-from mcpobs.render.text import MISSING, format_value
+from mcpobs.render.text import MISSING, format_value, visible
 from mcpobs.report import Report
 
 SPARKS = "▁▂▃▄▅▆▇█"
+WIDTH = 80  # columns of the dashboard, however wide the terminal is
 SPARK_WIDTH = 56  # characters of a sparkline: 80 columns less its label
 TOP_TOOLS = 8
 TOP_ERRORS = 5
@@ -49,23 +50,26 @@ def _table(title: str, caption: str = "") -> RichTable:
 
 
 def render_dashboard(report: Report, console: Console) -> None:
-    """The overview: figures per side, calls and errors over time, the tools, errors and cost."""
+    """The overview: figures per side, calls and errors over time, the tools, errors and cost;
+    :data:`WIDTH` columns wide, or the console's width where that is narrower."""
     analysis = report.analysis
-    if analysis.first_start and analysis.last_end:
-        span = f"{analysis.first_start:%Y-%m-%d %H:%M:%S} to {analysis.last_end:%H:%M:%S} UTC"
+    first, last = analysis.first_start, analysis.last_end
+    if first and last:
+        end = f"{last:%H:%M:%S}" if last.date() == first.date() else f"{last:%Y-%m-%d %H:%M:%S}"
+        span = f"{first:%Y-%m-%d %H:%M:%S} to {end} UTC"
     else:
         span = "no calls"
     sources = len(analysis.sources)
-    console.print(Text("MCP dashboard", style="bold"))
+    width = min(WIDTH, console.width)
+    console.print(Text("MCP dashboard", style="bold"), width=width)
     console.print(
-        Text(f"{span} · {analysis.spans:,} spans · {sources} source{'s' if sources != 1 else ''}"), soft_wrap=False
+        Text(f"{span} · {analysis.spans:,} spans · {sources} source{'s' if sources != 1 else ''}"),
+        soft_wrap=False,
+        width=width,
     )
-    console.print()
-    console.print(_sides(report))
-    console.print(_over_time(report))
-    console.print(_tools(report))
-    console.print(_errors(report))
-    console.print(_cost(report))
+    console.print(width=width)
+    for part in (_sides(report), _over_time(report), _tools(report), _errors(report), _cost(report)):
+        console.print(part, width=width)
 
 
 def _sides(report: Report) -> RichTable:
@@ -76,7 +80,7 @@ def _sides(report: Report) -> RichTable:
     for record in report.overview.records():
         cost = costs.get(record["side"], {})
         table.add_row(
-            Text(str(record["side"])),
+            Text(visible(str(record["side"]))),
             format_value(record["calls"], Unit.COUNT),
             format_value(record["errors"], Unit.COUNT),
             _rate(record["error_rate"]),
@@ -86,7 +90,10 @@ def _sides(report: Report) -> RichTable:
             format_value(cost.get("llm_calls"), Unit.COUNT),
         )
     if not report.overview.rows:
-        table.caption = "no calls match"
+        table.caption = "no MCP calls match"
+        # no side without MCP calls: what the LLM calls cost is all there is to show
+        for cost in (c for side, c in costs.items() if side is None and c["llm_calls"]):
+            table.add_row("all", *[MISSING] * 5, format_value(cost["total_cost"], Unit.MONEY), f"{cost['llm_calls']:,}")
     return table
 
 
@@ -120,7 +127,7 @@ def _over_time(report: Report) -> RichTable:
 def _tools(report: Report) -> RichTable:
     calls = report.analysis.table("calls").records()
     tools = report.tools[:TOP_TOOLS]
-    more = len(report.tools) - len(tools)
+    more = report.tool_count - len(tools)
     table = _table("Tools, most called first", f"and {more} more tools: mcpobs analyze lists them" if more else "")
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
     table.add_column("side", no_wrap=True)
@@ -132,8 +139,8 @@ def _tools(report: Report) -> RichTable:
         for record in (r for r in calls if r["tool"] == tool):
             rate = record["error_rate"] or 0.0
             table.add_row(
-                Text(tool),
-                Text(str(record["side"])),
+                Text(visible(tool)),
+                Text(visible(str(record["side"]))),
                 format_value(record["calls"], Unit.COUNT),
                 _rate(record["error_rate"]),
                 Bar(1.0, 0.0, rate, width=12, color="red", bgcolor="grey23") if rate else Text(""),
@@ -154,9 +161,9 @@ def _errors(report: Report) -> Group:
         )
     for r in classes:
         by_class.add_row(
-            Text(str(r["side"])),
-            Text(str(r["tool"])),
-            Text(str(r["error_class"])),
+            Text(visible(str(r["side"]))),
+            Text(visible(str(r["tool"]))),
+            Text(visible(str(r["error_class"]))),
             format_value(r["errors"], Unit.COUNT),
             format_value(r["error_rate"], Unit.RATE),
         )
@@ -166,15 +173,16 @@ def _errors(report: Report) -> Group:
     messages.add_column("errors", justify="right", no_wrap=True)
     messages.add_column("side", no_wrap=True)
     messages.add_column("class", no_wrap=True, max_width=10, overflow="ellipsis")
-    messages.add_column("message", no_wrap=True, overflow="ellipsis", max_width=52)
+    # at most 6 + 6 + 10 + 48 columns and 2 between each: 76
+    messages.add_column("message", no_wrap=True, overflow="ellipsis", max_width=48)
     for r in report.messages.records()[:TOP_ERRORS]:
         where = r["target"] or r["method"]
         message = r["message"] or "(no message recorded)"
         messages.add_row(
             format_value(r["errors"], Unit.COUNT),
-            Text(str(r["side"])),
-            Text(str(r["error_class"])),
-            Text(f"{where}: {message}"),
+            Text(visible(str(r["side"]))),
+            Text(visible(str(r["error_class"]))),
+            Text(visible(f"{where}: {message}")),
         )
     if not report.messages.rows:
         messages.caption = "no errors"
@@ -184,7 +192,7 @@ def _errors(report: Report) -> Group:
 def _cost(report: Report) -> RichTable:
     rows = [r for r in report.cost_by["tool"].records() if r["total_cost"]]
     top = max((r["total_cost"] for r in rows), default=0)
-    table = _table("Costliest tools", "" if rows else "no LLM calls priced and no tool prices: no cost")
+    table = _table("Costliest tools", "" if rows else _no_tool_cost(report))
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
     table.add_column("side", no_wrap=True)
     table.add_column("total $", justify="right", no_wrap=True)
@@ -192,10 +200,21 @@ def _cost(report: Report) -> RichTable:
     table.add_column("$/call", justify="right", no_wrap=True)
     for r in rows[: TOP_TOOLS * 2]:
         table.add_row(
-            Text(str(r["tool"])),
-            Text(str(r["side"])),
+            Text(visible(str(r["tool"]))),
+            Text(visible(str(r["side"]))),
             format_value(r["total_cost"], Unit.MONEY),
             Bar(float(top), 0.0, float(r["total_cost"]), width=16, color="cyan", bgcolor="grey23"),
             format_value(r["cost_per_call"], Unit.MONEY) if r["cost_per_call"] is not None else MISSING,
         )
     return table
+
+
+def _no_tool_cost(report: Report) -> str:
+    """Why no tool has a cost, and what the LLM calls cost if anything did."""
+    costs = report.analysis.table("cost").records()
+    total = max((c["total_cost"] for c in costs if c["total_cost"]), default=None)
+    if total is None:
+        return "no LLM calls priced and no tool prices: no cost"
+    llm_calls = max(c["llm_calls"] or 0 for c in costs)
+    where = "no tool calls match" if not report.analysis.table("call_cost").rows else "no tool call has a cost"
+    return f"{where}; the {llm_calls:,} LLM calls cost {format_value(total, Unit.MONEY)}"

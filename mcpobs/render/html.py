@@ -2,8 +2,8 @@
 drawn by Vega's own scripts, inlined (no network is needed, or allowed, to open it).
 
 Everything from the input files (tool names, messages, ids) is escaped: HTML text with
-:func:`html.escape`, the JSON of each chart with ``<``, ``>`` and ``&`` as ``\\u`` escapes,
-so no value can close a ``<script>`` element.
+:func:`html.escape` and control characters replaced, the JSON of each chart with ``<``, ``>``
+and ``&`` as ``\\u`` escapes, so no value can close a ``<script>`` element.
 """
 
 from __future__ import annotations
@@ -36,10 +36,22 @@ def vega_bundle() -> str:
     )
 
 
+# Control characters but tab and newline (C0, DEL, C1) are errors in an HTML page (and U+0000 is
+# dropped): a name or message shows U+FFFD in their place.
+_CONTROLS = dict.fromkeys((*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)), "\ufffd")
+
+
+def _escape(text: str) -> str:
+    """Text from the input as HTML text or an attribute's value."""
+    return html.escape(text).translate(_CONTROLS)
+
+
 def json_script(value: Any) -> str:
     """JSON that can stand inside a ``<script>`` element whatever its strings hold."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # JSON leaves DEL and C1 controls raw: escaped, they are no errors in the page and read back the same
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def render_html(report: Report, title: str = "mcpobs report") -> str:
@@ -62,14 +74,14 @@ def render_html(report: Report, title: str = "mcpobs report") -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="generator" content="mcpobs {html.escape(__version__)}">
-<title>{html.escape(title)}</title>
+<meta name="generator" content="mcpobs {_escape(__version__)}">
+<title>{_escape(title)}</title>
 <style>{_CSS}</style>
 </head>
 <body>
 <header>
-<h1>{html.escape(title)}</h1>
-<p class="meta">{html.escape(when)} · {html.escape(sources)}</p>
+<h1>{_escape(title)}</h1>
+<p class="meta">{_escape(when)} · {_escape(sources)}</p>
 <nav><a href="#overview">Overview</a><a href="#tools">Tool calls</a><a href="#traces">Traces</a>\
 <a href="#cost">Cost</a><a href="#errors">Errors</a></nav>
 </header>
@@ -77,7 +89,7 @@ def render_html(report: Report, title: str = "mcpobs report") -> str:
 {"".join(sections)}
 </main>
 <footer>
-<p>Made by mcpobs {html.escape(__version__)}. Every number is the one <code>mcpobs analyze --cost</code>
+<p>Made by mcpobs {_escape(__version__)}. Every number is the one <code>mcpobs analyze --cost</code>
 and <code>mcpobs check-alerts</code> print for the same files. Times are UTC.</p>
 <p>Charts drawn by Vega {vega} (BSD-3-Clause, Copyright University of Washington Interactive Data Lab),
 bundled by vl-convert.</p>
@@ -108,16 +120,16 @@ def _when(moment: datetime | None) -> str:
 
 
 def _section(anchor: str, heading: str, body: str) -> str:
-    return f'<section id="{anchor}">\n<h2>{html.escape(heading)}</h2>\n{body}\n</section>\n'
+    return f'<section id="{anchor}">\n<h2>{_escape(heading)}</h2>\n{body}\n</section>\n'
 
 
 def _chart(made: dict[str, Chart], chart_id: str, title: str = "") -> str:
     chart = made.get(chart_id)
     if chart is None:
-        return f'<p class="empty">{html.escape(title or chart_id)}: nothing to draw.</p>\n'
-    caption = f' <span class="caption">{html.escape(chart.caption)}</span>' if chart.caption else ""
+        return f'<p class="empty">{_escape(title or chart_id)}: nothing to draw.</p>\n'
+    caption = f' <span class="caption">{_escape(chart.caption)}</span>' if chart.caption else ""
     return (
-        f'<figure class="chart"><figcaption>{html.escape(chart.title)}{caption}</figcaption>'
+        f'<figure class="chart"><figcaption>{_escape(chart.title)}{caption}</figcaption>'
         f'<div class="vega" id="chart-{chart.id}" data-chart="{chart.id}"></div>'
         f'<script type="application/json" id="spec-{chart.id}" data-chart="{chart.id}">'
         f"{json_script(chart.full_spec())}</script></figure>\n"
@@ -145,8 +157,8 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
     keep = [i for i in range(len(columns)) if not shown_table.rows or any(r[i] is not None for r in shown_table.rows)]
     head = "".join(
         f'<th data-type="{"text" if columns[i].unit in (Unit.TEXT, Unit.TIME) or is_turned else "number"}"'
-        f' title="{html.escape(columns[i].description or columns[i].name)}" tabindex="0">'
-        f"{html.escape(columns[i].header)}</th>"
+        f' title="{_escape(columns[i].description or columns[i].name)}" tabindex="0">'
+        f"{_escape(columns[i].header)}</th>"
         for i in keep
     )
     body = []
@@ -156,15 +168,15 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
             column, value = columns[i], row[i]
             numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
             cls = ' class="num"' if numeric else ""
-            text = html.escape(format_value(value, column.unit))
-            cells.append(f'<td{cls} data-v="{html.escape(_sort_key(value, column.unit))}">{text}</td>')
+            text = _escape(format_value(value, column.unit))
+            cells.append(f'<td{cls} data-v="{_escape(_sort_key(value, column.unit))}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    caption = f"<caption>{_escape(title)}</caption>" if title else ""
     if not shown_table.rows:
-        body.append(f'<tr><td colspan="{len(keep)}" class="empty">{html.escape(empty)}</td></tr>')
+        body.append(f'<tr><td colspan="{len(keep)}" class="empty">{_escape(empty)}</td></tr>')
     kind = "turned" if is_turned else "sortable"
     return (
-        f'<div class="scroll"><table class="{kind}" data-table="{html.escape(table.name)}">{caption}'
+        f'<div class="scroll"><table class="{kind}" data-table="{_escape(table.name)}">{caption}'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>\n"
     )
 
@@ -182,10 +194,8 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
             ("p95 latency", format_value(record["latency_p95_ms"], Unit.MS) + " ms"),
             ("total cost", format_value(total, Unit.MONEY)),
         )
-        items = "".join(f'<div class="kpi"><b>{html.escape(v)}</b><span>{k}</span></div>' for k, v in figures)
-        cards.append(
-            f'<div class="card" data-side="{html.escape(str(side))}"><h3>{html.escape(str(side))}</h3>{items}</div>'
-        )
+        items = "".join(f'<div class="kpi"><b>{_escape(v)}</b><span>{k}</span></div>' for k, v in figures)
+        cards.append(f'<div class="card" data-side="{_escape(str(side))}"><h3>{_escape(str(side))}</h3>{items}</div>')
     if not cards:
         cards.append('<p class="empty">No MCP calls match.</p>')
     traces = analysis.table("traces").records()
@@ -198,7 +208,7 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
         ("LLM calls", format_value(llm, Unit.COUNT)),
         ("sources", ", ".join(analysis.sources) or "—"),
     ]
-    fact_list = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
+    fact_list = "".join(f"<dt>{_escape(k)}</dt><dd>{_escape(v)}</dd>" for k, v in facts)
     body = [
         "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …); the cost is the LLM calls' "
         "and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
@@ -208,7 +218,7 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     if report.outcome is not None:
         body.append(_alerts(report.outcome))
     if report.notes or analysis.notes:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*report.notes, *analysis.notes))
+        notes = "".join(f"<li>{_escape(n)}</li>" for n in (*report.notes, *analysis.notes))
         body.append(f'<div class="notes"><h3>Left out, or not priced</h3><ul>{notes}</ul></div>')
     body.append(_chart(made, "calls_over_time", "Calls and errors over time"))
     return _section("overview", "Overview", "\n".join(body))
@@ -220,8 +230,8 @@ def _alerts(outcome: Outcome) -> str:
     rows = "".join(
         "<tr>"
         f'<td class="{"bad" if outcome.failing(v) else ""}">{"FIRED" if outcome.failing(v) else "fired"}</td>'
-        f"<td>{html.escape(v.rule.severity)}</td><td>{html.escape(v.rule.name)}</td>"
-        f"<td>{html.escape(v.label)}</td><td>{html.escape(reading(v))}</td></tr>"
+        f"<td>{_escape(v.rule.severity)}</td><td>{_escape(v.rule.name)}</td>"
+        f"<td>{_escape(v.label)}</td><td>{_escape(reading(v))}</td></tr>"
         for v in fired
     )
     table = (
@@ -231,8 +241,8 @@ def _alerts(outcome: Outcome) -> str:
         else "<p>No rule fired.</p>"
     )
     return (
-        f'<div class="alerts-box {css}"><h3>Alerts: {html.escape(outcome.rules.path)}</h3>'
-        f'<p class="summary">{html.escape(summary_line(outcome))}</p>{table}</div>'
+        f'<div class="alerts-box {css}"><h3>Alerts: {_escape(outcome.rules.path)}</h3>'
+        f'<p class="summary">{_escape(summary_line(outcome))}</p>{table}</div>'
     )
 
 
@@ -279,7 +289,7 @@ def _cost(report: Report, made: dict[str, Chart]) -> str:
     ]
     for key in ("tool", "server", "model", "session"):
         body.append(_chart(made, f"cost_by_{key}", f"Tool call cost by {key}"))
-    body.append(table_html(report.cost_by["tool"], "Tool call cost by tool", empty="no tool calls"))
+    body.append(table_html(analysis.table("call_cost"), "Tool call cost by tool", empty="no tool calls"))
     body.append(table_html(analysis.table("models"), "LLM calls by model", empty="no LLM calls"))
     body.append(table_html(analysis.table("costly_sessions"), "Top sessions by cost", empty="no tool calls"))
     body.append(table_html(analysis.table("costly_traces"), "Top traces by cost", empty="no cost"))

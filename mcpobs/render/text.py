@@ -41,6 +41,22 @@ def format_value(value: Any, unit: Unit) -> str:
     return str(value)
 
 
+# What a terminal would act on rather than show, shown instead: a line break as ⏎, other C0
+# controls and DEL as their Control Pictures (␛ for ESC), C1 controls as U+FFFD, a tab as a space.
+_STAND_INS = {
+    **{c: chr(0x2400 + c) for c in range(0x20)},
+    **dict.fromkeys(range(0x80, 0xA0), "\ufffd"),
+    0x7F: "\u2421",
+    0x09: " ",
+    **dict.fromkeys((0x0A, 0x0D, 0x2028, 0x2029), "⏎"),
+}
+
+
+def visible(text: str) -> str:
+    """``text`` from the input as one line a terminal shows as it is: no control character reaches it."""
+    return text.replace("\r\n", "\n").translate(_STAND_INS)
+
+
 def format_money(usd: Decimal) -> str:
     """Dollars to the cent from $100, else to four significant digits: $1,234.50, $0.04512, $0.000003."""
     if abs(usd) >= 100:
@@ -99,7 +115,7 @@ def render_table(analysis: Analysis, console: Console) -> None:
             )
         for row in table.rows:
             # Text, not str: a tool or session name from the data is shown as it is, never read as markup
-            rich_table.add_row(*(Text(format_value(row[i], table.columns[i].unit)) for i in shown))
+            rich_table.add_row(*(Text(visible(format_value(row[i], table.columns[i].unit))) for i in shown))
         if not table.rows:
             rich_table.caption = "no calls match"
         console.print(rich_table)

@@ -24,7 +24,7 @@ from mcpobs.analysis.sql import filters
 from mcpobs.analysis.waterfall import pick_traces, trace_views
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import request, span, write_lines
+from tests.conftest import DIALECTS, request, span, write_lines
 
 T0 = 1_800_000_000_000_000_000  # 2027-01-15 08:00:00 UTC, a multiple of every nice width up to an hour
 S = 1_000_000_000
@@ -81,8 +81,14 @@ def test_timeline_counts_each_side_per_bucket_and_fills_the_gaps(store: Store, t
         (start.replace(second=2), 0, 0),
         (start.replace(second=3), 1, 0),  # tools/list: a call, not a tool call
     ]
+    # the client's calls on the same buckets as the server's, though its first came later
     client = [(r["bucket_start"], r["calls"]) for r in rows if r["side"] == "client"]
-    assert client == [(start.replace(second=3), 1)]
+    assert client == [
+        (start, 0),
+        (start.replace(second=1), 0),
+        (start.replace(second=2), 0),
+        (start.replace(second=3), 1),
+    ]
     by_tool = timeline(store, Query(), where, params, S, ("tool",)).records()
     assert [(r["side"], r["tool"], r["calls"], r["errors"], r["error_rate"]) for r in by_tool] == [
         ("server", "search", 2, 1, 0.5),
@@ -232,6 +238,100 @@ def test_a_capped_waterfall_keeps_the_failures_and_their_parents(store: Store, t
     assert view.span_count == 32
     assert kept == ["00000000000000a1", "0000000000000100", "0000000000000101", "0000000000000102", "00000000000000f1"]
     assert [r["row"] for r in view.spans.records()] == [1, 2, 3, 4, 5]
+
+
+def _chain(depth: int, failing: bool, end_ms: int) -> list[tuple[str, str, str, int, int, int, str | None, int]]:
+    """Spans nested ``depth`` deep, each the parent of the next; the innermost fails, or every one does.
+    Each level ends ``end_ms`` after the one inside it (negative: before it, as skewed clocks show)."""
+    rows: list[tuple[str, str, str, int, int, int, str | None, int]] = []
+    for i in range(depth):
+        fails = failing or i == depth - 1
+        end = 10 * depth + (depth - i) * end_ms
+        rows.append((f"{i + 1:016x}", f"{i:016x}" if i else "", f"level {i}", 1, i, end - i, None, 2 if fails else 0))
+    return rows
+
+
+def test_a_capped_waterfall_keeps_a_deep_failure_and_its_nearest_ancestors(store: Store, tmp_path: Path) -> None:
+    rows = _chain(40, failing=False, end_ms=1)
+    rows += [(f"00000000000001{i:02x}", "0000000000000001", "tools/call ok", 3, 500 + i, 1, None, 0) for i in range(5)]
+    _load(store, tmp_path, _trace(TRACE_A, rows))
+    [view] = trace_views(store, (TRACE_A,), 10)
+    kept = [(r["span_id"], r["depth"], r["failure"]) for r in view.spans.records()]
+    # the failure 39 levels down, then the 9 spans right above it: none from the top of the chain
+    assert kept == [(f"{i + 1:016x}", i, 1 if i == 39 else None) for i in range(30, 40)]
+    [cascade] = view.cascade.records()
+    assert cascade["name"] == "level 39"
+
+
+def test_the_cascade_of_a_2000_deep_chain_goes_up_it(store: Store, tmp_path: Path) -> None:
+    # every level fails after the one inside it, though each clock says it ended first; one walk
+    # down the tree and a sort: a quadratic cascade would take minutes here
+    _load(store, tmp_path, _trace(TRACE_A, _chain(2000, failing=True, end_ms=-1)))
+    [view] = trace_views(store, (TRACE_A,), 150)
+    cascade = [(r["failure"], r["name"], r["follows"], r["relation"]) for r in view.cascade.records()]
+    assert len(cascade) == 2000
+    assert cascade[0] == (1, "level 1999", None, "first")
+    assert cascade[1:] == [(n, f"level {2000 - n}", n - 1, "caller of") for n in range(2, 2001)]
+    # the waterfall keeps the 150 failures that came first, the innermost
+    assert [r["depth"] for r in view.spans.records()] == list(range(1850, 2000))
+
+
+def _call(
+    span_id: str, parent: str, side: int, start_ms: int, end_ms: int, error: str | None
+) -> tuple[str, str, str, int, int, int, str | None, int]:
+    return (span_id, parent, "tools/call slow", side, start_ms, end_ms - start_ms, error, 2 if error else 0)
+
+
+@pytest.mark.parametrize(
+    ("client_error", "client_end", "server_end", "expected"),
+    [
+        # skewed clocks: the server's failure ends after its client's, and still caused it
+        ("-32603", 50, 53, [("c2", None, "first"), ("c1", 1, "client side of")]),
+        # the client timed out first: the server's failure followed from it
+        ("-32001", 50, 53, [("c1", None, "first"), ("c2", 1, "cancelled by client")]),
+        ("-32800", 50, 53, [("c1", None, "first"), ("c2", 1, "cancelled by client")]),
+        # the server failed first: the client's timeout followed from it
+        ("-32001", 50, 45, [("c2", None, "first"), ("c1", 1, "client side of")]),
+    ],
+)
+def test_the_cascade_of_a_call_follows_its_links_not_only_the_clocks(
+    store: Store,
+    tmp_path: Path,
+    client_error: str,
+    client_end: int,
+    server_end: int,
+    expected: list[tuple[str, int | None, str]],
+) -> None:
+    spans = [
+        ("00000000000000a1", "", "invoke_agent bot", 1, 0, 100, None, 0),
+        _call("00000000000000c1", "00000000000000a1", 3, 10, client_end, client_error),
+        _call("00000000000000c2", "00000000000000c1", 2, 12, server_end, "-32603"),
+    ]
+    _load(store, tmp_path, _trace(TRACE_A, spans))
+    [view] = trace_views(store, (TRACE_A,), 100)
+    assert [(r["span_id"][-2:], r["follows"], r["relation"]) for r in view.cascade.records()] == expected
+
+
+def test_a_span_between_client_and_server_leaves_them_one_call(store: Store, tmp_path: Path) -> None:
+    spans = [
+        _call("00000000000000c1", "", 3, 0, 100, "-32603"),
+        ("00000000000000b1", "00000000000000c1", "POST /mcp", 2, 5, 90, None, 0),
+        _call("00000000000000c2", "00000000000000b1", 2, 10, 90, "-32603"),
+    ]
+    _load(store, tmp_path, _trace(TRACE_A, spans))
+    [view] = trace_views(store, (TRACE_A,), 100)
+    assert [(r["span_id"][-2:], r["follows"], r["relation"]) for r in view.cascade.records()] == [
+        ("c2", None, "first"),
+        ("c1", 1, "client side of"),
+    ]
+
+
+def test_a_cancelled_call_of_the_logfire_dialect(store: Store) -> None:
+    # the client cancelled at 302.2 ms; its server span ended at 308.4 ms
+    load(store, [str(DIALECTS / "logfire.jsonl")])
+    [view] = trace_views(store, ("01a2081820e76505cc22344ea8173fe2",), 100)
+    cascade = [(r["role"], r["error_class"], r["follows"], r["relation"]) for r in view.cascade.records()]
+    assert cascade == [("client", "cancelled", None, "first"), ("server", "cancelled", 1, "cancelled by client")]
 
 
 def test_pick_traces_slowest_first_and_failing_by_failures(store: Store, tmp_path: Path) -> None:
