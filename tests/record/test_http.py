@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,33 +21,18 @@ from mcpobs.analysis import Query, analyze
 from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
+from tests.conftest import free_port, wait_for_port
 from tests.record.test_stdio import RECORD, TOOLBOX, _requests, _responses
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, TOOLBOX, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         server.terminate()
@@ -201,7 +185,7 @@ def test_requests_from_elsewhere_are_refused(
 
 def test_an_unreachable_upstream_is_a_502_and_logged(tmp_path: Path) -> None:
     path = tmp_path / "down.jsonl"
-    dead = f"http://127.0.0.1:{_free_port()}/mcp"
+    dead = f"http://127.0.0.1:{free_port()}/mcp"
     with Recorder(path, dead) as recorder:
         answer = _post(recorder.url, {}, PING)
         recorder.stop()
@@ -213,10 +197,10 @@ def test_an_unreachable_upstream_is_a_502_and_logged(tmp_path: Path) -> None:
 
 
 def test_compressed_answers_pass_as_they_came_and_are_logged_decoded(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py"), str(port)])
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         path = tmp_path / "gzip.jsonl"
         with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
             answer = _post(recorder.url, {"accept-encoding": "gzip"}, PING)
@@ -231,13 +215,13 @@ def test_compressed_answers_pass_as_they_came_and_are_logged_decoded(tmp_path: P
 
 
 def test_a_server_killed_mid_session_leaves_a_complete_log(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, TOOLBOX, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     path = tmp_path / "killed-server.jsonl"
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
             first = _post(recorder.url, {}, PING)
             assert first.status_code == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from mcpobs.replay import ManualClock, ReplayConfig, Target, UnreachableError, r
 from mcpobs.replay.config import SessionRecovery, TimeoutHandling, ToolConfig
 from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, SAME, SENT, Report
 from mcpobs.replay.script import build_script
+from tests.conftest import free_port, wait_for_port
 from tests.replay.conftest import SAMPLE, server
 
 QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000))  # the model's, but 10 s calls
@@ -111,7 +111,7 @@ def test_a_server_that_cannot_be_reached_exits_4(tmp_path: Path, runner: CliRunn
     assert dies.exit_code == 4, dies.output
     assert "cannot reach the server" in dies.output
     assert "boom" in dies.output
-    port = _free_port()
+    port = free_port()
     closed = runner.invoke(
         app, ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "c"), "--url", f"http://127.0.0.1:{port}/mcp"]
     )
@@ -314,14 +314,14 @@ def test_the_run_feeds_analyze_and_check_alerts(tmp_path: Path, runner: CliRunne
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The notes server on Streamable HTTP, started again whenever it exits (a supervisor)."""
-    port = _free_port()
+    port = free_port()
     marker = tmp_path / "fired"
     script = (
         f"while true; do {' '.join(server('--http', str(port), '--crash-at', '3', '--once', str(marker)))}; "
         "sleep 0.2; done"
     )
     supervisor = subprocess.Popen(["sh", "-c", script], start_new_session=True, stderr=subprocess.DEVNULL)
-    _wait_for_port(port)
+    wait_for_port(port)
     try:
         yield f"http://127.0.0.1:{port}/mcp", marker
     finally:
@@ -344,30 +344,14 @@ def test_http_replay_reconnects_after_the_server_restarts(
 
 def test_unreachable_is_an_error_of_its_own(tmp_path: Path) -> None:
     with pytest.raises(UnreachableError):
-        replay(SAMPLE, Target(url=f"http://127.0.0.1:{_free_port()}/mcp"), tmp_path / "run", QUICK)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
+        replay(SAMPLE, Target(url=f"http://127.0.0.1:{free_port()}/mcp"), tmp_path / "run", QUICK)
 
 
 def test_a_hung_http_server_cannot_hold_the_replay_past_its_session_timeout(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     hung = subprocess.Popen(server("--http", str(port), "--hang-at", "2"), stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         config = _config(tool_call_timeout_ms=2000, session_timeout_ms=8000)
         started = time.monotonic()
         report = replay(SAMPLE, Target(url=f"http://127.0.0.1:{port}/mcp"), tmp_path / "run", config)
@@ -389,14 +373,14 @@ def test_a_server_that_cannot_be_run_is_one_line_and_exit_4(tmp_path: Path, runn
 
 
 def test_a_url_that_is_no_mcp_endpoint_is_unreachable(tmp_path: Path, runner: CliRunner) -> None:
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         args = ["replay", str(SAMPLE), "--run-dir", str(tmp_path / "r"), "--url", f"http://127.0.0.1:{port}/mcp"]
         result = runner.invoke(app, args)
     finally:
@@ -461,10 +445,10 @@ def test_resume_refuses_a_recording_changed_since_the_run(tmp_path: Path, runner
 def test_a_session_recorded_through_the_http_proxy_replays_over_http(tmp_path: Path, mode: str) -> None:
     from tests.record.test_http import TOOLBOX, Recorder, _client  # the record tests' proxy and client
 
-    port = _free_port()
+    port = free_port()
     upstream = subprocess.Popen([sys.executable, TOOLBOX, "--http", str(port)], stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         url = f"http://127.0.0.1:{port}/mcp"
         log = tmp_path / "http.jsonl"
         with Recorder(log, url) as recorder:
