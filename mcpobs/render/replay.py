@@ -44,7 +44,7 @@ def render_text(report: Report, console: Console) -> None:
         notes = [str(d) for d in result.differences[:_SHOWN_DIFFERENCES]]
         if len(result.differences) > _SHOWN_DIFFERENCES:
             notes.append(f"… {len(result.differences) - _SHOWN_DIFFERENCES} more (report.json)")
-        if result.reason and result.status in (NO_ANSWER, NOT_RUN):
+        if result.reason and result.status in (DIFFERS, NO_ANSWER, NOT_RUN):
             notes.append(result.reason)
         style = "bold" if result.status in (DIFFERS, NO_ANSWER, NOT_RUN) else ""
         steps.add_row(

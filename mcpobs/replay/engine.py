@@ -201,6 +201,7 @@ class Replay:
         self.recoveries: list[Recovery] = []
         self.stopped: str | None = None
         self.fail_fast = False  # past max_recoveries: plain timeouts, no retries, no recovery
+        self._restored = ""  # the last restore of the session (a recovery, the resume), for the report
         self.unreachable: str | None = None
         self.ever_answered = False
         self._recovering: anyio.Event | None = None
@@ -260,6 +261,7 @@ class Replay:
             return
         if self.resume:
             self.log.event("resumed", done=len(self.results))
+            self._restored = "resuming"
             if await self._restore(link) is None and not await self._recover(
                 link, "the server went away while resuming"
             ):
@@ -378,9 +380,9 @@ class Replay:
                         self.failures += 1  # an error where the recording has none: the server is failing
                         result.reason = "an error where the recording has a result"
                         self._over_threshold(result)
-                    if result.differences and self.recoveries and self.config.session_recovery.mode == "checkpoint":
+                    if result.differences and self._restored and self.config.session_recovery.mode == "checkpoint":
                         result.reason = (
-                            f"after recovery {len(self.recoveries)}: checkpoint mode restores the session, "
+                            f"after {self._restored}: checkpoint mode restores the session, "
                             "not what the server kept in memory (--recovery event_log does)"
                         )
                     return result
@@ -622,6 +624,7 @@ class Replay:
                         return False
                     resent = await self._restore(link)
                     if resent is not None:
+                        self._restored = f"recovery {number}"
                         ms = round((self.clock.now() - began) * 1000, 3)
                         self.recoveries.append(Recovery(number, reason, recovery.mode, ms, resent))
                         self.log.event("recovery_finished", recovery=number, ms=ms, resent=resent, tries=tries)

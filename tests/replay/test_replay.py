@@ -150,6 +150,7 @@ def test_each_recovery_mode_reaches_the_undisturbed_state_after_a_crash(tmp_path
         # memory: the note put before the crash is gone, and the replay says so
         get = report.results[5]
         assert get.status == DIFFERS
+        assert "after recovery 1: checkpoint mode restores the session" in (get.reason or "")
         assert any("isError" in d.path for d in get.differences)
     else:
         # the log (all of it, or since the checkpoint) puts the note back: every answer as recorded
