@@ -287,7 +287,7 @@ def test_inference_cost_without_mcp_calls_is_drawn_as_all(store: Store, tmp_path
 
 
 def test_control_characters_never_reach_the_page(store: Store, tmp_path: Path) -> None:
-    name = "bell\x07esc\x1b[31mnul\x00del\x7fc1\x9bend"
+    name = "bell\x07esc\x1b[31mnul\x00del\x7fc1\x9bend\u202egnp.exe"
     spans = [
         {**span(span_id="0000000000000001", name=f"tools/call {name}", error_type="tool_error"),
          "status": {"code": 2, "message": "line one\nline two\x1b[0m\ttabbed"}},
@@ -295,10 +295,10 @@ def test_control_characters_never_reach_the_page(store: Store, tmp_path: Path) -
     load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans, service=name)]))])
     page = render_html(build_report(store, Query()), title=name)
     outside = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)  # Vega's own code holds some
-    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", outside)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", outside)
     tree = lxml_html.fromstring(page)
     assert tree.xpath('string(//table[@data-table="calls"]/tbody/tr/td[2])') == (
-        "bell\ufffdesc\ufffd[31mnul\ufffddel\ufffdc1\ufffdend"
+        "bell\ufffdesc\ufffd[31mnul\ufffddel\ufffdc1\ufffdend\ufffdgnp.exe"
     )
     message = tree.xpath('string(//table[@data-table="error_messages"]/tbody/tr/td[5])')
     assert message == "line one\nline two\ufffd[0m\ttabbed"
@@ -321,3 +321,9 @@ def test_a_deep_span_says_its_depth_and_the_legend_is_clear_of_the_marks(store: 
     bars = chart.spec["layer"][0]
     # the failures' marks run right of their spans, where a legend at the right would be drawn
     assert bars["encoding"]["color"]["legend"]["orient"] == "top"
+
+
+def test_bidirectional_overrides_never_reach_a_terminal() -> None:
+    from mcpobs.render.text import visible
+
+    assert visible("invoice\u202egnp.exe\u2066x\u2069") == "invoice\ufffdgnp.exe\ufffdx\ufffd"

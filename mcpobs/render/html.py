@@ -24,7 +24,7 @@ from mcpobs.alerts import Outcome, Status
 from mcpobs.analysis.model import Table, Unit
 from mcpobs.render.alerts import reading, summary_line
 from mcpobs.render.charts import Chart, charts
-from mcpobs.render.text import MISSING, format_value, turned
+from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
 
 
@@ -37,8 +37,9 @@ def vega_bundle() -> str:
 
 
 # Control characters but tab and newline (C0, DEL, C1) are errors in an HTML page (and U+0000 is
-# dropped): a name or message shows U+FFFD in their place.
-_CONTROLS = dict.fromkeys((*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)), "\ufffd")
+# dropped), and bidirectional overrides reorder what follows them: a name or message shows U+FFFD
+# in their place.
+_CONTROLS = dict.fromkeys((*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), *BIDI_CONTROLS), "\ufffd")
 
 
 def _escape(text: str) -> str:
@@ -50,8 +51,9 @@ def json_script(value: Any) -> str:
     """JSON that can stand inside a ``<script>`` element whatever its strings hold."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    # JSON leaves DEL and C1 controls raw: escaped, they are no errors in the page and read back the same
-    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    # JSON leaves DEL, C1 and bidirectional controls raw: escaped, they are no errors in the page, do not
+    # reorder its source, and read back the same
+    return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def render_html(report: Report, title: str = "mcpobs report") -> str:

@@ -42,10 +42,12 @@ def format_value(value: Any, unit: Unit) -> str:
 
 
 # What a terminal would act on rather than show, shown instead: a line break as ⏎, other C0
-# controls and DEL as their Control Pictures (␛ for ESC), C1 controls as U+FFFD, a tab as a space.
+# controls and DEL as their Control Pictures (␛ for ESC), C1 controls and the bidirectional
+# embeddings, overrides and isolates (which reorder the text around them) as U+FFFD, a tab as a space.
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _STAND_INS = {
     **{c: chr(0x2400 + c) for c in range(0x20)},
-    **dict.fromkeys(range(0x80, 0xA0), "\ufffd"),
+    **dict.fromkeys((*range(0x80, 0xA0), *BIDI_CONTROLS), "\ufffd"),
     0x7F: "\u2421",
     0x09: " ",
     **dict.fromkeys((0x0A, 0x0D, 0x2028, 0x2029), "⏎"),
