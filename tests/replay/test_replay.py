@@ -467,3 +467,13 @@ def test_a_session_recorded_through_the_http_proxy_replays_over_http(tmp_path: P
         "tools/call count",
         "tools/call fail",
     ]
+
+
+@pytest.mark.parametrize("peer", ["mcp-vcr-stdio.ndjson", "mcp-cassette-stdio.cassette", "mcp-recorder-stdio.json"])
+def test_other_recorders_files_replay(tmp_path: Path, peer: str) -> None:
+    from tests.conftest import DATA
+    from tests.record.test_stdio import TOOLBOX  # the server the peers recorded
+
+    report = replay(DATA / "peers" / peer, Target(command=(sys.executable, TOOLBOX)), tmp_path / "run", QUICK)
+    assert not report.differs, [(r.label, r.differences) for r in report.results]  # their redaction markers match
+    assert report.state.server_name == "record-toolbox"
