@@ -180,12 +180,14 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     """Delete this source's spans that the store already had, or that the source repeats.
 
     Both checks look before they delete: in the common case there is nothing to
-    delete, and a grouping costs less than a window over every new span.
+    delete, and a grouping costs less than a window over every new span. The look
+    counts distinct hashes of the two ids: spans with the same ids have the same
+    hash, so no repeated hash means no repeated span (a hash collision only sends
+    the load through the exact delete below), at half the cost of grouping the text.
     """
     older = con.execute("SELECT count(*) FROM sources").fetchone()
     repeated = con.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM spans WHERE source_id = $id GROUP BY trace_id, span_id "
-        "HAVING count(*) > 1)",
+        "SELECT count(*) > count(DISTINCT hash(trace_id, span_id)) FROM spans WHERE source_id = $id",
         {"id": source_id},
     ).fetchone()
     if not (older and older[0]) and not (repeated and repeated[0]):
