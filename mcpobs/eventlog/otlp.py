@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.reader import EventLog, id_key
 
 CLIENT = 3
 ERROR = 2
@@ -110,33 +110,28 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
-                open_calls.setdefault((direction, _key(key)), []).append(call)
+                open_calls.setdefault((direction, id_key(key)), []).append(call)
                 token = _meta(message).get("progressToken")
                 if token is not None:
-                    by_token[(direction, _key(token))] = call
+                    by_token[(direction, id_key(token))] = call
                 calls.append(call)
             elif method is None and ("result" in message or "error" in message):
                 asker = "s2c" if direction == "c2s" else "c2s"
-                answered = _take(open_calls.get((asker, _key(key)), []), http)
+                answered = _take(open_calls.get((asker, id_key(key)), []), http)
                 if answered is None and key is None and http.get("exchange") is not None:
                     answered = _take([c for c in calls if c.end is None], http, exchange_only=True)
                 if answered is not None:
                     answered.response, answered.end, answered.response_http = message, t, http
             elif method == "notifications/cancelled":
-                for cancelled in open_calls.get((direction, _key(params.get("requestId"))), []):
+                for cancelled in open_calls.get((direction, id_key(params.get("requestId"))), []):
                     if cancelled.end is None:
                         cancelled.cancelled, cancelled.end = True, t
             elif method == "notifications/progress":
                 asker = "s2c" if direction == "c2s" else "c2s"
-                progressed = by_token.get((asker, _key(params.get("progressToken"))))
+                progressed = by_token.get((asker, id_key(params.get("progressToken"))))
                 if progressed is not None and progressed.first_progress is None and progressed.end is None:
                     progressed.first_progress = t
     return calls, ended_at
-
-
-def _key(value: Any) -> str:
-    """An id, token or request id as a dictionary key: 1 and "1" stay apart, lists and objects work."""
-    return json.dumps(value, sort_keys=True)
 
 
 def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:

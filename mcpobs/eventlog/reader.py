@@ -30,6 +30,12 @@ class EventLog:
         return [r["event"] for r in self.records if r["kind"] == "event"]
 
 
+def id_key(value: Any) -> str:
+    """A JSON-RPC id, progress token or request id as a dictionary key: 1 and "1" stay apart, lists and
+    objects work."""
+    return json.dumps(value, sort_keys=True)
+
+
 def is_event_log(first_line: bytes) -> bool:
     """Whether a file's first line is the header of an event log."""
     try:

@@ -11,7 +11,6 @@ tears down the replay itself.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types import jsonrpc_message_adapter
 
 from mcpobs.errors import ExitCode, McpobsError
+from mcpobs.eventlog.reader import id_key
 
 Handler = Callable[["Link", dict[str, Any]], Awaitable[None]]
 
@@ -87,11 +87,11 @@ class Link:
         if self.closed.is_set():
             pending.done.set()
         else:
-            self._pending[_key(request_id)] = pending
+            self._pending[id_key(request_id)] = pending
         return pending
 
     def forget(self, request_id: Any) -> None:
-        self._pending.pop(_key(request_id), None)
+        self._pending.pop(id_key(request_id), None)
 
     async def send(self, message: dict[str, Any], headers: dict[str, str] | None = None, timeout: float = 30.0) -> bool:
         """Send one message; False when the connection is gone, or takes nothing for ``timeout`` seconds
@@ -131,7 +131,7 @@ class Link:
             message = item.message.model_dump(by_alias=True, mode="json", exclude_unset=True)
             self.received += 1
             if "method" not in message and "id" in message:
-                pending = self._pending.pop(_key(message["id"]), None)
+                pending = self._pending.pop(id_key(message["id"]), None)
                 if pending is not None:
                     pending.response = message
                     pending.done.set()
@@ -182,6 +182,3 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text.splitlines()[0] if text else type(error).__name__
 
-
-def _key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

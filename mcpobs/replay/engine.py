@@ -38,7 +38,7 @@ import anyio
 from mcp_types import CONNECTION_CLOSED
 
 from mcpobs.eventlog import EventLogWriter, Redactor
-from mcpobs.eventlog.reader import read_event_log
+from mcpobs.eventlog.reader import id_key, read_event_log
 from mcpobs.replay.clock import Clock, RealClock
 from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
@@ -349,7 +349,7 @@ class Replay:
                 pending = None
             else:
                 request_id = self._id_for(step, link)
-                self._wire[_key(step.message["id"])] = request_id
+                self._wire[id_key(step.message["id"])] = request_id
                 message = {**step.message, "id": request_id}
                 pending = link.expect(request_id)
                 sent = await self._send(link, message, step, attempts)
@@ -495,7 +495,7 @@ class Replay:
     def _id_for(self, step: Step, link: Link) -> Any:
         """The recorded id the first time a connection sees the step, a new one for each retry."""
         recorded = step.message["id"]
-        if _key(recorded) not in link.sent_ids:
+        if id_key(recorded) not in link.sent_ids:
             return recorded
         return self._fresh_id(recorded)
 
@@ -510,7 +510,7 @@ class Replay:
         self, link: Link, message: dict[str, Any], step: Step | None = None, attempt: int = 0, role: str = "step"
     ) -> bool:
         if "id" in message and "method" in message:
-            link.sent_ids.add(_key(message["id"]))
+            link.sent_ids.add(id_key(message["id"]))
             self.log.event("attempt", id=message["id"], role=role, step=step.index if step else None, attempt=attempt)
         self.log.message("c2s", json.dumps(message, ensure_ascii=False).encode())
         bound = min(self.config.timeout_handling.tool_call_timeout_ms / 1000, 30.0)
@@ -521,7 +521,7 @@ class Replay:
         params = message.get("params")
         if message.get("method") != "notifications/cancelled" or not isinstance(params, dict):
             return message
-        wire = self._wire.get(_key(params.get("requestId")))
+        wire = self._wire.get(id_key(params.get("requestId")))
         return message if wire is None else {**message, "params": {**params, "requestId": wire}}
 
     def _not_mcp(self, step: Step, response: dict[str, Any]) -> bool:
@@ -781,9 +781,6 @@ def _outcome(message: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     return {k: message[k] for k in ("result", "error") if k in message}
 
-
-def _key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def _sdk_logging(path: Path) -> logging.Handler:

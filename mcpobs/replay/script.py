@@ -20,7 +20,6 @@ need not either).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from mcp_types import jsonrpc_message_adapter
 from pydantic import ValidationError
 
 from mcpobs.errors import InputError
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import PROTOCOL_META
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
@@ -171,13 +170,13 @@ def build_script(log: EventLog) -> Script:
                     step = Step(len(steps), message, headers=_headers(record.get("http")))
                     if step.is_request:
                         overlapping[step.index] = {s.index for q in open_requests.values() for s in q}
-                        open_requests.setdefault(_key(message["id"]), []).append(step)
+                        open_requests.setdefault(id_key(message["id"]), []).append(step)
                         started[step.index] = record["t"]
                     steps.append(step)
                     if protocol is None:
                         protocol = _stated_version(message)
                 elif "id" in message and ("result" in message or "error" in message):
-                    question = asked.pop(_key(message["id"]), None)
+                    question = asked.pop(id_key(message["id"]), None)
                     if question is not None:
                         _check(log.path, line, message)
                         answers.add(question[0], question[1], question[2], _outcome(message))
@@ -185,12 +184,12 @@ def build_script(log: EventLog) -> Script:
                 if isinstance(message.get("method"), str):
                     if "id" in message:
                         waiting = sorted(s.index for q in open_requests.values() for s in q)
-                        asked[_key(message["id"])] = (waiting, message["method"], message.get("params"))
+                        asked[id_key(message["id"])] = (waiting, message["method"], message.get("params"))
                 elif "id" in message and ("result" in message or "error" in message):
-                    queue = open_requests.get(_key(message["id"]))
+                    queue = open_requests.get(id_key(message["id"]))
                     answered = queue.pop(0) if queue else None
                     if queue is not None and not queue:
-                        del open_requests[_key(message["id"])]
+                        del open_requests[id_key(message["id"])]
                     if answered is not None:
                         answered.expected = message
                         answered.recorded_ms = (record["t"] - started[answered.index]) / 1e6
@@ -307,6 +306,3 @@ def _headers(http: Any) -> dict[str, str]:
             out[name.lower()] = value
     return out
 
-
-def _key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
