@@ -191,7 +191,7 @@ def _span(
     method = request["method"]
     raw_params = request.get("params")
     params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
-    target = _target(method, params)
+    target = call_target(method, params)
     attributes = [
         _attribute("mcp.method.name", method),
         _attribute("jsonrpc.request.id", str(request["id"])),
@@ -232,7 +232,8 @@ def _span(
     return span
 
 
-def _target(method: str, params: dict[str, Any]) -> str | None:
+def call_target(method: str, params: dict[str, Any]) -> str | None:
+    """What a request is about: the tool or prompt it names, the resource's URI."""
     if method in ("tools/call", "prompts/get"):
         name = params.get("name")
         return name if isinstance(name, str) else None

@@ -181,4 +181,3 @@ def _describe(error: BaseException) -> str:
         error = error.exceptions[0]
     text = str(error) or type(error).__name__
     return text.splitlines()[0] if text else type(error).__name__
-

@@ -782,7 +782,6 @@ def _outcome(message: dict[str, Any] | None) -> dict[str, Any]:
     return {k: message[k] for k in ("result", "error") if k in message}
 
 
-
 def _sdk_logging(path: Path) -> logging.Handler:
     """The mcp SDK's own log lines go to the run directory, not the user's terminal."""
     handler = logging.FileHandler(path, encoding="utf-8")

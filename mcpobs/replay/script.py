@@ -27,6 +27,7 @@ from mcp_types import jsonrpc_message_adapter
 from pydantic import ValidationError
 
 from mcpobs.errors import InputError
+from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import PROTOCOL_META
 
@@ -70,9 +71,7 @@ class Step:
 
     @property
     def target(self) -> str | None:
-        params = self.params
-        value = params.get("name") if self.method in ("tools/call", "prompts/get") else params.get("uri")
-        return value if isinstance(value, str) else None
+        return call_target(self.method, self.params)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -305,4 +304,3 @@ def _headers(http: Any) -> dict[str, str]:
         if isinstance(name, str) and name.lower().startswith("mcp-param-") and isinstance(value, str):
             out[name.lower()] = value
     return out
-

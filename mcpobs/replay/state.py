@@ -14,6 +14,8 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mcpobs.eventlog.otlp import call_target
+
 _LISTS = {  # method → the result's key, and the state's
     "tools/list": ("tools", "tools"),
     "prompts/list": ("prompts", "prompts"),
@@ -60,8 +62,7 @@ class SessionState:
         elif method == "logging/setLevel" and isinstance(params.get("level"), str):
             self.log_level = params["level"]
         if method not in ("ping",) and result.get("isError") is not True:
-            target = params.get("name") if method in ("tools/call", "prompts/get") else params.get("uri")
-            self.last_successful_call = {"step": step, "method": method, "target": target}
+            self.last_successful_call = {"step": step, "method": method, "target": call_target(method, params)}
 
     def _server(self, result: dict[str, Any]) -> None:
         meta: dict[str, Any] = result["_meta"] if isinstance(result.get("_meta"), dict) else {}
