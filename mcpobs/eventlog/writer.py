@@ -97,17 +97,11 @@ class EventLogWriter:
 
     def _notice_protocol(self, direction: Direction, message: Any) -> None:
         """Log the protocol revision the first time a message states it."""
-        if self.protocol_version is not None or not isinstance(message, dict):
+        if self.protocol_version is not None:
             return
-        version = None
-        result, params = message.get("result"), message.get("params")
-        if direction == "s2c" and isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
-            version, source = result["protocolVersion"], "initialize result"
-        elif isinstance(params, dict) and isinstance(params.get("_meta"), dict):
-            stated = params["_meta"].get(PROTOCOL_META)
-            if isinstance(stated, str):
-                version, source = stated, f"_meta of {message.get('method', 'a message')}"
-        if version is not None:
+        stated = stated_protocol(direction, message)
+        if stated is not None:
+            version, source = stated
             self.protocol_version = version
             self._line({"t": time.time_ns(), "kind": "protocol", "protocol_version": version, "source": source})
 
@@ -123,6 +117,22 @@ class EventLogWriter:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
+
+
+def stated_protocol(direction: str, message: Any) -> tuple[str, str] | None:
+    """The protocol revision a message states, and where: an ``initialize`` result's
+    ``protocolVersion`` (revisions with sessions), or a request's ``_meta`` (2026-07-28, which has no
+    ``initialize``); None when it states none."""
+    if not isinstance(message, dict):
+        return None
+    result, params = message.get("result"), message.get("params")
+    if direction == "s2c" and isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
+        return result["protocolVersion"], "initialize result"
+    if isinstance(params, dict) and isinstance(params.get("_meta"), dict):
+        version = params["_meta"].get(PROTOCOL_META)
+        if isinstance(version, str):
+            return version, f"_meta of {message.get('method', 'a message')}"
+    return None
 
 
 def header_record(

@@ -44,7 +44,7 @@ from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir
-from mcpobs.replay.script import HANDSHAKE, Script, Step
+from mcpobs.replay.script import HANDSHAKE, Script, Step, outcome
 from mcpobs.replay.state import SessionState
 
 # what a step came to
@@ -373,7 +373,7 @@ class Replay:
                     self.ever_answered = True
                     result.duration_ms = round((self.clock.now() - began) * 1000, 3)
                     result.response = pending.response
-                    result.differences = diff(_outcome(step.expected), _outcome(pending.response), self.ignore)
+                    result.differences = diff(outcome(step.expected), outcome(pending.response), self.ignore)
                     result.status = DIFFERS if result.differences else SAME
                     result.reason = None
                     if _failed(pending.response) and not _failed(step.expected):
@@ -774,12 +774,6 @@ def _failed(message: dict[str, Any] | None) -> bool:
         return False
     result = message.get("result")
     return "error" in message or (isinstance(result, dict) and result.get("isError") is True)
-
-
-def _outcome(message: dict[str, Any] | None) -> dict[str, Any]:
-    if not isinstance(message, dict):
-        return {}
-    return {k: message[k] for k in ("result", "error") if k in message}
 
 
 def _sdk_logging(path: Path) -> logging.Handler:

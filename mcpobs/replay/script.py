@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.reader import EventLog, id_key
-from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.eventlog.writer import stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
 READS = frozenset(
@@ -163,6 +163,8 @@ def build_script(log: EventLog) -> Script:
         for message in batch:
             if not isinstance(message, dict):
                 continue
+            if protocol is None and (stated := stated_protocol(record["dir"], message)) is not None:
+                protocol = stated[0]  # a recording without the log's protocol line (another recorder's)
             if record["dir"] == "c2s":
                 if isinstance(message.get("method"), str):
                     _check(log.path, line, message)
@@ -172,13 +174,11 @@ def build_script(log: EventLog) -> Script:
                         open_requests.setdefault(id_key(message["id"]), []).append(step)
                         started[step.index] = record["t"]
                     steps.append(step)
-                    if protocol is None:
-                        protocol = _stated_version(message)
                 elif "id" in message and ("result" in message or "error" in message):
                     question = asked.pop(id_key(message["id"]), None)
                     if question is not None:
                         _check(log.path, line, message)
-                        answers.add(question[0], question[1], question[2], _outcome(message))
+                        answers.add(question[0], question[1], question[2], outcome(message))
             else:
                 if isinstance(message.get("method"), str):
                     if "id" in message:
@@ -192,8 +192,6 @@ def build_script(log: EventLog) -> Script:
                     if answered is not None:
                         answered.expected = message
                         answered.recorded_ms = (record["t"] - started[answered.index]) / 1e6
-                        if protocol is None:
-                            protocol = _initialized_version(answered, message)
     if not steps:
         raise InputError(log.path, "nothing to replay: the recording holds no message from the client")
     _link(steps, overlapping)
@@ -270,23 +268,11 @@ def _strings(value: Any) -> set[str]:
     return out
 
 
-def _outcome(message: dict[str, Any]) -> dict[str, Any]:
-    return {"result": message["result"]} if "result" in message else {"error": message["error"]}
-
-
-def _stated_version(message: dict[str, Any]) -> str | None:
-    params = message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    version = meta.get(PROTOCOL_META) if isinstance(meta, dict) else None
-    return version if isinstance(version, str) else None
-
-
-def _initialized_version(step: Step, response: dict[str, Any]) -> str | None:
-    result = response.get("result")
-    if step.method == "initialize" and isinstance(result, dict):
-        version = result.get("protocolVersion")
-        return version if isinstance(version, str) else None
-    return None
+def outcome(message: dict[str, Any] | None) -> dict[str, Any]:
+    """What an answer says, without its envelope: its ``result`` or its ``error``."""
+    if not isinstance(message, dict):
+        return {}
+    return {k: message[k] for k in ("result", "error") if k in message}
 
 
 def _headers(http: Any) -> dict[str, str]:
