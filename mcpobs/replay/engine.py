@@ -46,6 +46,7 @@ from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir
 from mcpobs.replay.script import HANDSHAKE, Script, Step, outcome
 from mcpobs.replay.state import SessionState
+from mcpobs.replay.trace import logged_recoveries
 
 # what a step came to
 SAME, DIFFERS, NO_ANSWER, SENT, NOT_RUN = "same", "differs", "no answer", "sent", "not run"
@@ -272,24 +273,14 @@ class Replay:
         """What the interrupted run counted, so the resumed one reports the whole run."""
         if not log.exists():
             return
-        started: dict[int, dict[str, Any]] = {}
-        for record in read_event_log(log).records:
-            if record["kind"] != "event":
-                continue
-            event = record["event"]
-            if event == "retry":
-                self.retries += 1
-            elif event == "call_timeout":
-                self.timeouts += 1
-            elif event == "recovery_started":
-                started[record["recovery"]] = record
-            elif event == "recovery_finished" and record["recovery"] in started:
-                begun = started[record["recovery"]]
-                self.recoveries.append(
-                    Recovery(
-                        record["recovery"], begun["reason"], begun["mode"], record["ms"], record.get("resent") or 0
-                    )
-                )
+        records = read_event_log(log).records
+        events = [r["event"] for r in records if r["kind"] == "event"]
+        self.retries += events.count("retry")
+        self.timeouts += events.count("call_timeout")
+        for began, ended in logged_recoveries(records):
+            self.recoveries.append(
+                Recovery(ended["recovery"], began["reason"], began["mode"], ended["ms"], ended.get("resent") or 0)
+            )
 
     # -- the steps
 

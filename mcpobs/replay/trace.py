@@ -26,8 +26,6 @@ def write_trace(log_path: Path, target: Path) -> int:
     spans: list[dict[str, Any]] = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
     attempts: dict[str, list[dict[str, Any]]] = {}  # an id → its attempts, in order (ids repeat per connection)
     timeouts: dict[tuple[str, int], int] = {}
-    recoveries: list[dict[str, Any]] = []
-    started: dict[int, dict[str, Any]] = {}
     for record in log.records:
         if record["kind"] != "event":
             continue
@@ -36,10 +34,6 @@ def write_trace(log_path: Path, target: Path) -> int:
             attempts.setdefault(str(record["id"]), []).append(record)
         elif event == "call_timeout":
             timeouts[(str(record["id"]), len(attempts.get(str(record["id"]), [])))] = record["t"]
-        elif event == "recovery_started":
-            started[record["recovery"]] = record
-        elif event == "recovery_finished" and record["recovery"] in started:
-            recoveries.append({**started[record["recovery"]], "end": record["t"], "resent": record.get("resent")})
     trace = spans[0]["traceId"] if spans else hashlib.sha256(str(log.header.get("t")).encode()).hexdigest()[:32]
     seen: dict[str, int] = {}
     for span in sorted(spans, key=lambda s: int(s["startTimeUnixNano"])):
@@ -55,21 +49,21 @@ def write_trace(log_path: Path, target: Path) -> int:
         if (request_id, nth) in timeouts:
             events = span.setdefault("events", [])
             events.append({"timeUnixNano": str(timeouts[(request_id, nth)]), "name": "mcpobs.replay.timeout"})
-    for recovery in recoveries:
-        key = f"{trace}:recovery:{recovery['recovery']}:{recovery['t']}"
+    for began, ended in logged_recoveries(log.records):
+        key = f"{trace}:recovery:{began['recovery']}:{began['t']}"
         spans.append(
             {
                 "traceId": trace,
                 "spanId": hashlib.sha256(key.encode()).hexdigest()[:16],
                 "name": "mcpobs.replay.recovery",
                 "kind": INTERNAL,
-                "startTimeUnixNano": str(recovery["t"]),
-                "endTimeUnixNano": str(recovery["end"]),
+                "startTimeUnixNano": str(began["t"]),
+                "endTimeUnixNano": str(ended["t"]),
                 "attributes": [
-                    _int("mcpobs.replay.recovery", recovery["recovery"]),
-                    _str("mcpobs.replay.recovery.reason", str(recovery.get("reason"))),
-                    _str("mcpobs.replay.recovery.mode", str(recovery.get("mode"))),
-                    _int("mcpobs.replay.recovery.resent", recovery.get("resent") or 0),
+                    _int("mcpobs.replay.recovery", began["recovery"]),
+                    _str("mcpobs.replay.recovery.reason", str(began.get("reason"))),
+                    _str("mcpobs.replay.recovery.mode", str(began.get("mode"))),
+                    _int("mcpobs.replay.recovery.resent", ended.get("resent") or 0),
                 ],
                 "status": {},
             }
@@ -78,6 +72,21 @@ def write_trace(log_path: Path, target: Path) -> int:
     scope["scope"] = {"name": "mcpobs.replay"}
     target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
     return len(spans)
+
+
+def logged_recoveries(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each recovery a replay's log holds that finished: its ``recovery_started`` and its
+    ``recovery_finished`` events."""
+    started: dict[int, dict[str, Any]] = {}
+    out = []
+    for record in records:
+        if record["kind"] != "event":
+            continue
+        if record["event"] == "recovery_started":
+            started[record["recovery"]] = record
+        elif record["event"] == "recovery_finished" and record["recovery"] in started:
+            out.append((started[record["recovery"]], record))
+    return out
 
 
 def _str(key: str, value: str) -> dict[str, Any]:
