@@ -172,10 +172,18 @@ def _names(log: EventLog) -> dict[str, str | None]:
             info = params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
             client = info.get("name") if isinstance(info, dict) else None
         if server is None and isinstance(result, dict):
-            meta: dict[str, Any] = result["_meta"] if isinstance(result.get("_meta"), dict) else {}
-            info = result.get("serverInfo") or meta.get("io.modelcontextprotocol/serverInfo")
-            server = info.get("name") if isinstance(info, dict) else None
+            server = server_info(result).get("name")
     return {"client": client, "server": server}
+
+
+def server_info(result: dict[str, Any]) -> dict[str, Any]:
+    """The server's name and version as a result states them: ``serverInfo`` in an ``initialize``
+    result, ``_meta["io.modelcontextprotocol/serverInfo"]`` in 2026-07-28; empty where it does not."""
+    meta = result.get("_meta")
+    info = result.get("serverInfo") or (
+        meta.get("io.modelcontextprotocol/serverInfo") if isinstance(meta, dict) else None
+    )
+    return info if isinstance(info, dict) else {}
 
 
 def _span(

@@ -14,7 +14,7 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mcpobs.eventlog.otlp import call_target
+from mcpobs.eventlog.otlp import call_target, server_info
 
 _LISTS = {  # method → the result's key, and the state's
     "tools/list": ("tools", "tools"),
@@ -66,10 +66,9 @@ class SessionState:
 
     def _server(self, result: dict[str, Any]) -> None:
         meta: dict[str, Any] = result["_meta"] if isinstance(result.get("_meta"), dict) else {}
-        info = result.get("serverInfo") or meta.get("io.modelcontextprotocol/serverInfo") or {}
-        if isinstance(info, dict):
-            self.server_name = info.get("name", self.server_name)
-            self.server_version = info.get("version", self.server_version)
+        info = server_info(result)
+        self.server_name = info.get("name", self.server_name)
+        self.server_version = info.get("version", self.server_version)
         version = result.get("protocolVersion") or meta.get("io.modelcontextprotocol/protocolVersion")
         if isinstance(version, str):
             self.protocol_version = version
