@@ -20,7 +20,13 @@ says. Sources, checked by running each producer (see ``docs/dialects.md``):
   request and response as JSON in ``request`` and ``response``; a failure may
   show only in the response (``code``, ``isError``).
 - Sentry: server spans ``{method} {target}`` of op ``mcp.server`` with
-  ``mcp.method.name``, ``mcp.tool.name``, ``mcp.request.id``, ``mcp.session.id``.
+  ``mcp.method.name``, ``mcp.tool.name``, ``mcp.request.id``, ``mcp.session.id``;
+  older releases ``mcp.request_id``, ``mcp.session_id``, ``mcp.tool.result.is_error``.
+- Proxies (ToolHive): span ``mcp.{method}`` with ``http.*`` attributes and the older
+  ``mcp.method``, ``mcp.request.id``, ``mcp.resource.id``, ``mcp.tool.arguments``.
+
+A span is an MCP call only on MCP evidence (:func:`method_sql`): gRPC, HTTP and
+database spans in the same traces are not calls, whatever their ``rpc.method``.
 """
 
 from __future__ import annotations
@@ -29,18 +35,21 @@ from collections.abc import Sequence
 
 # Derived column -> attribute keys, in order of preference.
 ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
-    "mcp_method": ("mcp.method.name", "rpc.method"),
+    "mcp_method": ("mcp.method.name", "mcp.method"),
+    # every RPC system's method (gRPC's too): a call's method only on MCP evidence, see method_sql
+    "rpc_method": ("rpc.method",),
     "tool": ("gen_ai.tool.name", "mcp.tool.name"),
     "prompt": ("gen_ai.prompt.name", "mcp.prompt.name"),
-    "resource_uri": ("mcp.resource.uri",),
+    "resource_uri": ("mcp.resource.uri", "mcp.resource.id"),
     "mcp_session_id": ("mcp.session.id", "mcp.session_id"),
-    "arguments": ("gen_ai.tool.call.arguments",),
+    "arguments": ("gen_ai.tool.call.arguments", "mcp.tool.arguments"),
+    "tool_result_is_error": ("mcp.tool.result.is_error",),
     "traceloop_input": ("traceloop.entity.input",),
     "traceloop_workflow": ("traceloop.workflow.name",),
     "sentry_op": ("sentry.op",),
     "logfire_request": ("request",),
     "logfire_response": ("response",),
-    "jsonrpc_request_id": ("jsonrpc.request.id", "rpc.jsonrpc.request_id", "mcp.request.id"),
+    "jsonrpc_request_id": ("jsonrpc.request.id", "rpc.jsonrpc.request_id", "mcp.request.id", "mcp.request_id"),
     "mcp_protocol_version": ("mcp.protocol.version",),
     "network_transport": ("network.transport", "mcp.transport"),
     "server_address": ("server.address", "net.peer.name"),
@@ -76,6 +85,7 @@ TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "reasoning_tokens": (
         "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
         "llm.token_count.completion_details.reasoning",
     ),
 }
@@ -112,6 +122,48 @@ def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
+# The methods of the MCP specification (2024-11-05 to 2026-07-28), as mcp_types 2.3 lists them;
+# every `notifications/…` method besides.
+MCP_METHODS = (
+    "initialize", "ping", "server/discover", "subscriptions/listen",
+    "tools/list", "tools/call", "prompts/list", "prompts/get",
+    "resources/list", "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
+    "completion/complete", "logging/setLevel", "sampling/createMessage", "elicitation/create", "roots/list",
+    "tasks/get", "tasks/list", "tasks/result", "tasks/cancel",
+)  # fmt: skip
+
+# Instrumentation scopes that write MCP spans only: the mcp SDK, Logfire's MCP, OpenLLMetry's MCP,
+# FastMCP, Sentry's MCP integration (its spans carry `mcp.*` attributes anyway).
+_MCP_SCOPE = "(?i)(^|[._-])(fast)?mcp([._-]|$)|^mcp-python-sdk$"
+
+
+def method_sql(method: str, rpc_method: str, keys: str, name: str, scope: str) -> str:
+    """SQL for a span's MCP method, NULL for a span that is no MCP call.
+
+    A span is an MCP call only on MCP evidence: an MCP method attribute (``mcp.method.name``,
+    ToolHive's older ``mcp.method``); an ``rpc.method`` that is a method of the MCP specification,
+    or any ``rpc.method`` on a span with ``mcp.*`` attributes or of an MCP instrumentation scope;
+    or a dialect's own span name (OpenLLMetry's ``{tool}.tool`` and ``{method}.mcp`` from its MCP
+    scope, Logfire's ``MCP server handle request: {method}``, a proxy's ``mcp.{method}``). A gRPC
+    ``GetFeature``, an HTTP ``GET`` or a database ``SELECT`` span is none of these.
+    """
+    listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR starts_with({{m}}, 'notifications/'))"
+    evidence = (
+        f"(regexp_matches({scope}, {_quote(_MCP_SCOPE)}) "
+        f"OR list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.'))))"
+    )
+    after_prefix = f"substr({name}, 5)"
+    return (
+        f"coalesce({method}, "
+        f"CASE WHEN {listed.format(m=rpc_method)} OR {evidence} THEN {rpc_method} END, "
+        f"CASE WHEN starts_with({scope}, 'opentelemetry.instrumentation.mcp') THEN CASE "
+        f"WHEN {name} LIKE '%.tool' THEN 'tools/call' "
+        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) END END, "
+        f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) "
+        f"WHEN starts_with({name}, 'mcp.') AND {listed.format(m=after_prefix)} THEN {after_prefix} END)"
+    )
+
+
 def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str]:
     """First stage: the attributes every later column reads, and the method.
 
@@ -121,12 +173,7 @@ def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str
     # Logfire's generic keys mean the request and response only on its MCP spans.
     for col in ("logfire_request", "logfire_response"):
         a[col] = f"CASE WHEN {scope} = 'logfire.mcp' THEN {a[col]} END"
-    a["mcp_method"] = (
-        f"coalesce({a['mcp_method']}, "
-        f"CASE WHEN {name} LIKE '%.tool' THEN 'tools/call' "
-        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) "
-        f"WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) END)"
-    )
+    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], keys, name, scope)
     for col, names in TOKEN_KEYS.items():
         text = attribute_text(values, keys, names)
         a[col] = f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT))"
@@ -181,7 +228,8 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
         "error_type": (
-            "coalesce(error_type, json_extract_string(logfire_response, '$.code'), "
+            "coalesce(error_type, CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
+            "json_extract_string(logfire_response, '$.code'), "
             "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "
             # a Logfire server span with a request and no response: the handler never answered
             f"CASE WHEN logfire_request IS NOT NULL AND logfire_response IS NULL "

@@ -1,0 +1,70 @@
+"""Only MCP spans are MCP calls: gRPC, HTTP and database spans from real instrumentation in the same
+traces (tests/data/mixed/make_mixed.py) leave every MCP figure as it is without them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from mcpobs.ingest import load
+from mcpobs.store import Store
+from tests.conftest import DATA
+
+MIXED = DATA / "mixed"
+
+
+def _expected() -> dict[str, Any]:
+    return json.loads((MIXED / "mixed.expected.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_the_mixed_file_holds_grpc_http_and_database_spans() -> None:
+    expected = _expected()
+    scopes = Counter(expected["agent_spans_by_scope"]) + Counter(expected["server_spans_by_scope"])
+    for instrumentation in ("grpc", "httpx", "requests", "sqlite3"):
+        assert scopes[f"opentelemetry.instrumentation.{instrumentation}"] > 0, instrumentation
+
+
+def test_non_mcp_spans_are_not_calls(store: Store) -> None:
+    load(store, [str(MIXED / "mixed.jsonl")])
+    rows = store.con.execute(
+        "SELECT scope_name, count(*) FROM spans WHERE mcp_method IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    assert {scope for scope, _ in rows} == {"mcp-python-sdk"}
+    grpc = store.con.execute(
+        "SELECT count(*) FROM spans WHERE list_contains(list_transform(attributes, lambda a: a.key), 'rpc.method')"
+        " AND scope_name = 'opentelemetry.instrumentation.grpc'"
+    ).fetchone()
+    assert grpc is not None and grpc[0] == 16  # every gRPC span names its rpc.method
+
+
+def test_the_calls_are_the_ones_the_client_made(store: Store) -> None:
+    load(store, [str(MIXED / "mixed.jsonl")])
+    made = Counter(
+        (c["method"], c.get("tool")) for session in _expected()["client_calls"].values() for c in session
+    )
+    found = Counter(
+        (method, tool)
+        for method, tool in store.con.execute(
+            "SELECT method, tool FROM mcp_calls WHERE side = 'client' AND NOT is_notification"
+        ).fetchall()
+    )
+    assert found == made
+
+
+def test_mcp_figures_are_the_same_with_and_without_the_other_spans(runner: CliRunner) -> None:
+    documents = {}
+    for name in ("mcp_only", "mixed"):
+        for by in ("tool", "method", "server", "session"):
+            result = runner.invoke(app, ["analyze", str(MIXED / f"{name}.jsonl"), "--by", by, "--format", "json"])
+            assert result.exit_code == 0, result.output
+            document = json.loads(result.stdout)
+            documents[(name, by)] = {k: document[k] for k in ("calls", "errors", "sessions")} | {
+                "calls_total": document["summary"]["calls"]
+            }
+    for by in ("tool", "method", "server", "session"):
+        assert documents[("mixed", by)] == documents[("mcp_only", by)], by
+    assert documents[("mixed", "method")]["calls"], "the comparison must have calls to compare"
