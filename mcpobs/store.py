@@ -106,6 +106,12 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 """
 
+# JSON-RPC codes by which a server says the request was at fault: the five the MCP conventions say a
+# SERVER span should not mark as an error (-32002 is resource-not-found before 2026-07-28), and the
+# 2026-07-28 header mismatch, missing client capability and unsupported protocol version. On the
+# server side such a call is `rejected`, not `failed`; a client's call failed all the same.
+REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-32021", "-32022")
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -135,7 +141,8 @@ SELECT
     status_code,
     status_message,
     error_type,
-    mcp_failed AS failed,
+    coalesce(mcp_side = 'server' AND error_type IN ({rejected}), false) AS rejected,
+    mcp_failed AND NOT rejected AS failed,
     error_class,
     arguments_hash,
     starts_with(mcp_method, 'notifications/') AS is_notification
@@ -209,7 +216,7 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS)
+        con.execute(_VIEWS.format(rejected=", ".join(f"'{code}'" for code in REJECTED_CODES)))
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

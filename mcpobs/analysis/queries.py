@@ -28,7 +28,13 @@ CALL_FIGURES = (
     Column("calls", Unit.COUNT, "requests answered or failed (notifications are not calls)"),
     Column("errors", Unit.COUNT, "calls that failed: a JSON-RPC error, an isError result, a timeout, …"),
     Column("error_rate", Unit.RATE, "errors / calls", "error %"),
-    Column("success_rate", Unit.RATE, "1 - error_rate", "ok %"),
+    Column(
+        "rejected",
+        Unit.COUNT,
+        "server side: calls answered with an error that blames the request (-32602, -32601, …), not errors",
+    ),
+    Column("rejected_rate", Unit.RATE, "rejected / calls", "rej. %"),
+    Column("success_rate", Unit.RATE, "(calls - errors - rejected) / calls", "ok %"),
     *_LATENCY,
     Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),
     Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded", "ttfr p95"),
@@ -100,7 +106,9 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
             count(*) AS calls,
             count(*) FILTER (failed) AS errors,
             count(*) FILTER (failed) / count(*) AS error_rate,
-            1 - count(*) FILTER (failed) / count(*) AS success_rate,
+            count(*) FILTER (rejected) AS rejected,
+            count(*) FILTER (rejected) / count(*) AS rejected_rate,
+            count(*) FILTER (NOT failed AND NOT rejected) / count(*) AS success_rate,
             quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
             max(duration_ms) AS latency_max_ms,
             quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr
@@ -119,12 +127,14 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
     sql = f"""{_CALLS}
     , classes AS (
-        SELECT {select_groups(groups)}, error_class, count(*) AS n FROM calls WHERE {where}{extra} GROUP BY ALL
+        SELECT {select_groups(groups)}, error_class, rejected, count(*) AS n
+        FROM calls WHERE {where}{extra} GROUP BY ALL
     )
-    SELECT {keys}, error_class, n AS errors, n / total AS error_rate, n / failures AS share_of_errors
+    SELECT {keys}, error_class, {_meaning("error_class")} AS meaning, rejected, n AS errors,
+        n / total AS error_rate, CASE WHEN NOT rejected THEN n / failures END AS share_of_errors
     FROM (
         SELECT *, sum(n) OVER per_group AS total,
-            sum(n) FILTER (error_class IS NOT NULL) OVER per_group AS failures
+            sum(n) FILTER (error_class IS NOT NULL AND NOT rejected) OVER per_group AS failures
         FROM classes WINDOW per_group AS (PARTITION BY {keys})
     )
     WHERE error_class IS NOT NULL {order_limit(query, "errors", len(groups) + 1)}
@@ -136,11 +146,37 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
             Unit.TEXT,
             "JSON-RPC error code, tool_error (isError result), timeout, cancelled, transport/other",
         ),
-        Column("errors", Unit.COUNT, "failed calls of this class"),
-        Column("error_rate", Unit.RATE, "errors of this class / all calls of the group", "error %"),
-        Column("share_of_errors", Unit.RATE, "errors of this class / all errors of the group", "% of errors"),
+        Column("meaning", Unit.TEXT, "what the JSON-RPC code means, where the MCP or JSON-RPC spec names it"),
+        Column("rejected", Unit.FLAG, "server side: the answer blames the request, so these are not errors"),
+        Column("errors", Unit.COUNT, "calls of this class: failed, or rejected where flagged"),
+        Column("error_rate", Unit.RATE, "calls of this class / all calls of the group", "error %"),
+        Column(
+            "share_of_errors", Unit.RATE, "errors of this class / all errors of the group (not rejected)", "% of errors"
+        ),
     )
     return Table("errors", "Errors by class", columns, rows(store, sql, params))
+
+
+# JSON-RPC error codes the JSON-RPC 2.0 and MCP specs name. -32602 is also resource-not-found from
+# 2026-07-28 on, -32002 before it; -32020..-32022 are new in 2026-07-28, -32042 only in 2025-11-25.
+ERROR_CODES = {
+    "-32700": "parse error",
+    "-32600": "invalid request",
+    "-32601": "method not found",
+    "-32602": "invalid params, or resource not found (2026)",
+    "-32603": "internal error",
+    "-32002": "resource not found (2025)",
+    "-32020": "header mismatch",
+    "-32021": "missing required client capability",
+    "-32022": "unsupported protocol version",
+    "-32042": "URL elicitation required",
+}
+
+
+def _meaning(column: str) -> str:
+    """SQL naming the JSON-RPC code in ``column``, NULL for any other class."""
+    cases = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in ERROR_CODES.items())
+    return f"CASE {column} {cases} END"
 
 
 # Sessions and calls group on the hashes the load made (mcpobs.ingest.dialects.keys).

@@ -157,6 +157,7 @@ def _insert(
         if invalid:
             raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
         duplicates = _drop_duplicates(con, source_id)
+        _unwrap(con, source_id)
         _link_peers(con, source_id)
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
@@ -207,6 +208,27 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
         {"id": source_id},
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def _unwrap(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Make a span that wraps an MCP span of the same call no call itself.
+
+    FastMCP's client spans (`tools/call add`) each hold the mcp SDK's span of the request it sends
+    (`MCP send tools/call add`): one call, two spans of the same side and method, parent and child.
+    The child, the JSON-RPC request itself, is the call; the wrapper stays a span.
+    """
+    con.execute(
+        """
+        UPDATE spans AS w SET mcp_method = NULL, mcp_target = NULL, mcp_side = NULL,
+            session_key = NULL, call_key = NULL
+        FROM spans AS c
+        WHERE c.trace_id = w.trace_id AND c.parent_span_id = w.span_id
+            AND c.mcp_method = w.mcp_method AND c.mcp_side = w.mcp_side
+            AND (c.mcp_target IS NULL OR w.mcp_target IS NULL OR c.mcp_target = w.mcp_target)
+            AND (c.source_id = $id OR w.source_id = $id)
+        """,
+        {"id": source_id},
+    )
 
 
 def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:

@@ -55,6 +55,8 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "server_address": ("server.address", "net.peer.name"),
     "server_port": ("server.port", "net.peer.port"),
     "error_type": ("error.type", "rpc.jsonrpc.error_code"),
+    # the JSON-RPC error code, also where a server span that follows the conventions sets no error.type
+    "rpc_status_code": ("rpc.response.status_code",),
     "gen_ai_operation": ("gen_ai.operation.name",),
     "gen_ai_provider": ("gen_ai.provider.name", "gen_ai.system"),
     "gen_ai_request_model": ("gen_ai.request.model", "llm.request.model"),
@@ -228,7 +230,8 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
         "error_type": (
-            "coalesce(error_type, CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
+            "coalesce(error_type, CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') THEN rpc_status_code END, "
+            "CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
             "json_extract_string(logfire_response, '$.code'), "
             "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "
             # a Logfire server span with a request and no response: the handler never answered

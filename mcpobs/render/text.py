@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -185,7 +185,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime):
-        return value.isoformat()
+        # every time mcpobs computes is UTC; a naive one (a session's start from SQL) says so too
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, float) and math.isnan(value):
         return None
     return value

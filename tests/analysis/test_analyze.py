@@ -97,10 +97,27 @@ def test_sessions_recoveries_and_success(semconv: Store) -> None:
 
 def test_session_summary(semconv: Store) -> None:
     rows = analyze(semconv, Query(views=("sessions",))).table("sessions").records()
+    # session B ends with resources/subscribe -32601: a failure to the client, a rejected request to
+    # the server, whose session therefore succeeded
     assert [(r["side"], r["sessions"], r["recoveries"], r["session_success_rate"]) for r in rows] == [
         ("client", 2, 1, 0.5),
-        ("server", 2, 1, 0.5),
+        ("server", 2, 1, 1.0),
     ]
+
+
+def test_a_server_rejecting_a_request_is_no_server_error(semconv: Store) -> None:
+    rows = {(r["side"], r["tool"]): r for r in analyze(semconv, Query(views=("calls",))).table("calls").records()}
+    client, server = rows[("client", "get-weather")], rows[("server", "get-weather")]
+    # the -32602 call: an error on the client, rejected on the server; the tool_error counts on both
+    assert (client["errors"], client["rejected"]) == (2, 0)
+    assert (server["errors"], server["rejected"]) == (1, 1)
+    assert server["error_rate"] == pytest.approx(0.1)
+    assert server["rejected_rate"] == pytest.approx(0.1)
+    assert server["success_rate"] == pytest.approx(0.8)
+    errors = analyze(semconv, Query(views=("errors",), side="server")).table("errors").records()
+    flagged = {(r["tool"], r["error_class"]): (r["rejected"], r["meaning"], r["share_of_errors"]) for r in errors}
+    assert flagged[("get-weather", "-32602")] == (True, "invalid params, or resource not found (2026)", None)
+    assert flagged[("get-weather", "tool_error")] == (False, None, pytest.approx(1.0))
 
 
 def test_traces_section(semconv: Store) -> None:

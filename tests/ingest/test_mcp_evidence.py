@@ -68,3 +68,16 @@ def test_mcp_figures_are_the_same_with_and_without_the_other_spans(runner: CliRu
     for by in ("tool", "method", "server", "session"):
         assert documents[("mixed", by)] == documents[("mcp_only", by)], by
     assert documents[("mixed", "method")]["calls"], "the comparison must have calls to compare"
+
+
+def test_a_server_rejecting_the_request_counts_apart_from_its_errors(store: Store) -> None:
+    """mcp SDK 2.3 in both eras: -32602 for a bad table and an unknown resource is the client's error
+    on the client side, a rejected request (not an error) on the server side."""
+    load(store, [str(MIXED / "mixed.jsonl")])
+    made = Counter(c["outcome"] for session in _expected()["client_calls"].values() for c in session)
+    rows = store.con.execute(
+        "SELECT side, count(*) FILTER (failed), count(*) FILTER (rejected) FROM mcp_calls "
+        "WHERE NOT is_notification GROUP BY side ORDER BY side"
+    ).fetchall()
+    # the mcp SDK's client spans do not mark isError results: only the server's show tool errors
+    assert rows == [("client", made["-32602"], 0), ("server", made["tool_error"], made["-32602"])]
