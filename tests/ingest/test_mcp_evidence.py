@@ -38,14 +38,12 @@ def test_non_mcp_spans_are_not_calls(store: Store) -> None:
         "SELECT count(*) FROM spans WHERE list_contains(list_transform(attributes, lambda a: a.key), 'rpc.method')"
         " AND scope_name = 'opentelemetry.instrumentation.grpc'"
     ).fetchone()
-    assert grpc is not None and grpc[0] == 16  # every gRPC span names its rpc.method
+    assert grpc == (16,)  # every gRPC span names its rpc.method
 
 
 def test_the_calls_are_the_ones_the_client_made(store: Store) -> None:
     load(store, [str(MIXED / "mixed.jsonl")])
-    made = Counter(
-        (c["method"], c.get("tool")) for session in _expected()["client_calls"].values() for c in session
-    )
+    made = Counter((c["method"], c.get("tool")) for session in _expected()["client_calls"].values() for c in session)
     found = Counter(
         (method, tool)
         for method, tool in store.con.execute(
