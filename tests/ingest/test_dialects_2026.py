@@ -25,3 +25,28 @@ def test_fastmcp_counts_each_call_once_on_each_side(store: Store) -> None:
     # the isError result shows on FastMCP's server span
     errors = store.con.execute("SELECT side, tool, error_class FROM mcp_calls WHERE failed").fetchall()
     assert errors == [("server", "divide", "tool_error")]
+
+
+def test_older_and_vendor_spellings_read_into_the_same_model(store: Store) -> None:
+    load(store, [str(DATA / "spellings" / "spellings.jsonl")])
+    rows = store.con.execute(
+        "SELECT side, method, target, session_id, request_id, transport, failed, rejected, error_class "
+        "FROM mcp_calls ORDER BY start_ns"
+    ).fetchall()
+    assert rows == [
+        # Sentry's underscored names and mcp.tool.result.is_error
+        ("server", "tools/call", "lookup", "sess-old-1", "1", "http", False, False, None),
+        ("server", "tools/call", "lookup", "sess-old-1", "2", "http", True, False, "tool_error"),
+        # ToolHive's mcp.{method} spans; its GET /health span is no call
+        ("server", "tools/list", None, None, "1", "streamable-http", False, False, None),
+        ("server", "tools/call", "github_search", None, "2", "streamable-http", False, False, None),
+        # the conventions: the client's error; the server's rejection known only by rpc.response.status_code
+        ("client", "resources/read", "notes://missing", None, "7", None, True, False, "-32602"),
+        ("server", "resources/read", "notes://missing", None, "7", None, False, True, "-32602"),
+    ]
+
+
+def test_reasoning_tokens_in_either_spelling(store: Store) -> None:
+    load(store, [str(DATA / "spellings" / "spellings.jsonl")])
+    row = store.con.execute("SELECT reasoning_tokens FROM spans WHERE gen_ai_operation = 'chat'").fetchone()
+    assert row == (640,)
