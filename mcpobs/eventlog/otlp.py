@@ -10,7 +10,8 @@ The first ``notifications/progress`` for a request's progress token is a span
 event, the time to first response.
 
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
-request that carries a W3C ``traceparent`` in ``_meta`` keeps its trace and
+request that carries a W3C ``traceparent`` in ``_meta`` (or in a tool call's
+``arguments._meta``) keeps its trace and
 span id, so when the client's own trace is loaded too the call is the same span
 and counts once; the others share one trace per log, made from the log's start.
 """
@@ -274,7 +275,7 @@ def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]
     current context, a retry) names the first call only: the later ones get ids of their own in its trace."""
     key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
     own = hashlib.sha256(key.encode()).hexdigest()[:16]
-    parent = _meta(call.request).get("traceparent")
+    parent = _traceparent(call.request)
     if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
         ids = (match.group(1), match.group(2))
         if ids not in used:
@@ -282,6 +283,17 @@ def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]
             return ids
         return match.group(1), own
     return trace, own
+
+
+def _traceparent(request: dict[str, Any]) -> Any:
+    """The request's W3C traceparent: in ``params._meta`` as the spec reserves it, else in a tool
+    call's ``arguments._meta``, where Langfuse's widely copied MCP tracing recipe puts it."""
+    found = _meta(request).get("traceparent")
+    if found is None:
+        params = request.get("params")
+        arguments = params.get("arguments") if isinstance(params, dict) else None
+        found = _meta({"params": arguments}).get("traceparent")
+    return found
 
 
 def _meta(message: dict[str, Any]) -> dict[str, Any]:

@@ -155,3 +155,16 @@ def test_sse_events_split_anywhere_even_inside_a_crlf() -> None:
         events = _SseEvents()
         got = [*events.feed(stream[:cut]), *events.feed(stream[cut:])]
         assert got == [("ev-1", '{"a":\n1}'), (None, '{"b": 2}')], cut
+
+
+def test_a_traceparent_in_a_tool_calls_arguments_meta_joins_too(tmp_path: Path) -> None:
+    # Langfuse's MCP tracing recipe injects the context into the arguments, not params._meta
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "search", "arguments": {"query": "x", "_meta": {"traceparent": parent}}},
+    }
+    (span,) = _spans(_log(tmp_path, [{"kind": "message", "dir": "c2s", "message": message}, _answer(1, 0)]))
+    assert (span["traceId"], span["spanId"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
