@@ -8,8 +8,9 @@ from typing import Any
 
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups
+from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups, time_window
 from mcpobs.cost import CostOptions, build
+from mcpobs.cost.ledger import LLM_CALL, LLM_CALL_PARAMETERS
 from mcpobs.errors import UsageError
 from mcpobs.store import Store
 
@@ -70,10 +71,17 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     if any(v in COST_VIEWS for v in query.views):
         notes = tuple(build(store, cost or CostOptions()).notes)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
+    # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
+    window: list[str] = []
+    time_window(query, window, params)
+    llm_where = " AND ".join([LLM_CALL, *window])
     spans, calls, first, last = _one(
         store,
-        f"SELECT (SELECT count(*) FROM spans), count(*), min(start_ns), max(end_ns) FROM calls WHERE {where}",
-        params,
+        f"""SELECT (SELECT count(*) FROM spans), count(*),
+            least(min(start_ns), (SELECT min(start_ns) FROM spans s WHERE {llm_where})),
+            greatest(max(end_ns), (SELECT max(end_ns) FROM spans s WHERE {llm_where}))
+        FROM calls WHERE {where}""",
+        params | LLM_CALL_PARAMETERS,
     )
     sources = tuple(r[0] for r in store.con.execute("SELECT path FROM sources ORDER BY source_id").fetchall())
     return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources, notes)

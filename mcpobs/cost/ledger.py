@@ -75,9 +75,21 @@ def build(store: Store, options: CostOptions) -> Ledger:
     return ledger
 
 
+# An LLM call, over `spans AS s`: a span with token usage, or a model and a model-call operation
+# (or a token attribute, even one that is no number). Parameters: LLM_CALL_PARAMETERS.
+LLM_CALL = """(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+        s.reasoning_tokens) IS NOT NULL
+    OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
+        AND (list_contains($llm_operations, s.gen_ai_operation)
+            OR len(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key))) > 0)))"""
+LLM_CALL_PARAMETERS: dict[str, Any] = {
+    "llm_token_keys": [key for names in TOKEN_KEYS.values() for key in names],
+    "llm_operations": list(MODEL_CALL_OPERATIONS),
+}
+
+
 def _llm_candidates(store: Store) -> None:
     """Spans with token usage, or a model and a model-call operation; with their bad token values."""
-    keys = [key for names in TOKEN_KEYS.values() for key in names]
     store.con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cost_candidates AS
@@ -89,7 +101,7 @@ def _llm_candidates(store: Store) -> None:
             -- a token count that is no whole number of tokens, or is negative: the key and the value as written
             list_transform(
                 list_filter(
-                    list_transform(list_filter(s.attributes, lambda a: list_contains($keys, a.key)),
+                    list_transform(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key)),
                         lambda a: {{'key': a.key, 'text': {value_text("a.value")}}}),
                     lambda t: NOT coalesce(TRY_CAST(t.text AS DOUBLE) BETWEEN 0 AND 1e15
                         AND TRY_CAST(t.text AS DOUBLE) % 1 = 0, false)),
@@ -97,13 +109,9 @@ def _llm_candidates(store: Store) -> None:
             ) AS bad_tokens,
             false AS aggregate
         FROM spans s
-        WHERE coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
-                s.reasoning_tokens) IS NOT NULL
-            OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
-                AND (list_contains($operations, s.gen_ai_operation)
-                    OR len(list_filter(s.attributes, lambda a: list_contains($keys, a.key))) > 0))
+        WHERE {LLM_CALL}
         """,
-        {"keys": keys, "operations": list(MODEL_CALL_OPERATIONS)},
+        LLM_CALL_PARAMETERS,
     )
 
 

@@ -139,8 +139,15 @@ def test_error_messages_rank_by_count_and_read_the_exception(store: Store, tmp_p
         ],
     }
     spans = [
-        {**span(span_id="0000000000000001", start=T0, error_type="-32602"), "status": {"code": 2, "message": "no"}},
-        {**span(span_id="0000000000000002", start=T0 + S, error_type="-32602"), "status": {"code": 2, "message": "no"}},
+        # client spans: on a server span -32602 is a rejected request, no error
+        {
+            **span(span_id="0000000000000001", start=T0, error_type="-32602", kind=3),
+            "status": {"code": 2, "message": "no"},
+        },
+        {
+            **span(span_id="0000000000000002", start=T0 + S, error_type="-32602", kind=3),
+            "status": {"code": 2, "message": "no"},
+        },
         span(span_id="0000000000000003", start=T0 + 2 * S, error_type="tool_error", events=[exception]),
         span(span_id="0000000000000004", start=T0 + 3 * S, error_type="tool_error"),
         span(span_id="0000000000000005", start=T0 + 4 * S),

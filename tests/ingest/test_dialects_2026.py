@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 
+from mcpobs.analysis import Query, analyze
 from mcpobs.ingest import load
 from mcpobs.store import Store
 from tests.conftest import DATA
@@ -50,3 +52,14 @@ def test_reasoning_tokens_in_either_spelling(store: Store) -> None:
     load(store, [str(DATA / "spellings" / "spellings.jsonl")])
     row = store.con.execute("SELECT reasoning_tokens FROM spans WHERE gen_ai_operation = 'chat'").fetchone()
     assert row == (640,)
+
+
+def test_the_summary_covers_the_llm_calls_too(store: Store) -> None:
+    load(store, [str(DATA / "spellings" / "spellings.jsonl")])
+    analysis = analyze(store, Query(views=("calls",)))
+    # the MCP calls end 203 ms in; the chat call runs from 300 to 1200 ms
+    assert analysis.first_start == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert analysis.last_end == datetime(2026, 11, 20, 9, 0, 1, 200_000, tzinfo=UTC)
+    assert analyze(store, Query(views=("calls",), until=datetime(2026, 11, 20, 9, 0, 0, 250_000))).last_end == (
+        datetime(2026, 11, 20, 9, 0, 0, 203_000, tzinfo=UTC)
+    )
