@@ -163,7 +163,8 @@ def _errors(report: Report) -> Group:
         by_class.add_row(
             Text(visible(str(r["side"]))),
             Text(visible(str(r["tool"]))),
-            Text(visible(str(r["error_class"]))),
+            # a server's rejection of a bad request is listed, but is no error of the server
+            Text(visible(str(r["error_class"])) + (" rejected" if r["rejected"] else "")),
             format_value(r["errors"], Unit.COUNT),
             format_value(r["error_rate"], Unit.RATE),
         )
