@@ -136,7 +136,7 @@ MCP_METHODS = (
 
 # Instrumentation scopes that write MCP spans only: the mcp SDK, Logfire's MCP, OpenLLMetry's MCP,
 # FastMCP, Sentry's MCP integration (its spans carry `mcp.*` attributes anyway).
-_MCP_SCOPE = "(?i)(^|[._-])(fast)?mcp([._-]|$)|^mcp-python-sdk$"
+_MCP_SCOPE = "(?i)(^|[._-])(fast)?mcp([._-]|$)"
 
 
 def method_sql(method: str, rpc_method: str, keys: str, name: str, scope: str) -> str:

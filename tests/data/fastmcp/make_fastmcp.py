@@ -10,7 +10,10 @@ FastMCP traces natively (tracer ``fastmcp``): its SERVER spans carry ``mcp.metho
 
 Package versions used (own venv): fastmcp 4.2.3 (with mcp 2.3.0), opentelemetry-sdk 1.45.2,
 opentelemetry-exporter-otlp-json-file 0.66b1.
-Run: ``/tmp/venv-fastmcp/bin/python tests/data/fastmcp/make_fastmcp.py``
+Run:
+    python3 -m venv /tmp/venv-fastmcp
+    /tmp/venv-fastmcp/bin/pip install fastmcp opentelemetry-sdk opentelemetry-exporter-otlp-json-file
+    /tmp/venv-fastmcp/bin/python tests/data/fastmcp/make_fastmcp.py
 """
 
 from __future__ import annotations

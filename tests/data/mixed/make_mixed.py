@@ -27,7 +27,13 @@ the client saw, and the number of spans each non-MCP instrumentation wrote.
 Package versions used (own venv, not the project's):
     mcp 2.3.0, grpcio 1.85.3, opentelemetry-sdk 1.45.1, opentelemetry-exporter-otlp-json-file 0.66b1,
     opentelemetry-instrumentation-{grpc,httpx,requests,sqlite3} 0.66b1, requests 2.34.2, httpx 0.29.0
-Run: ``/tmp/venv/bin/python tests/data/mixed/make_mixed.py`` (a few seconds).
+Run (a few seconds):
+    python3 -m venv /tmp/venv-mixed
+    /tmp/venv-mixed/bin/pip install 'mcp==2.3.*' grpcio opentelemetry-sdk opentelemetry-exporter-otlp-json-file \
+        opentelemetry-instrumentation-grpc opentelemetry-instrumentation-httpx \
+        opentelemetry-instrumentation-requests opentelemetry-instrumentation-sqlite3 requests httpx
+    /tmp/venv-mixed/bin/python tests/data/mixed/make_mixed.py
+Timings differ from run to run; the calls, their outcomes and the span counts do not.
 """
 
 from __future__ import annotations
