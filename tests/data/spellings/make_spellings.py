@@ -4,10 +4,12 @@ made by the OpenTelemetry SDK (``FileSpanExporter``) with fixed times and ids. N
 runs here (ToolHive is a Go proxy; Sentry's Python SDK 2.75 writes no OTLP and no longer the
 underscored names), so the attributes are taken from their sources:
 
-- Sentry, older releases and its JavaScript SDK (``MCP_TOOL_RESULT_IS_ERROR_ATTRIBUTE``):
-  ``mcp.request_id``, ``mcp.session_id``, ``mcp.tool.name``, ``mcp.transport``,
-  ``mcp.tool.result.is_error`` (``true`` and, on success, ``false``);
-  ``sentry_sdk/consts.py`` 2.75.0 still defines ``mcp.tool.result.is_error``.
+- Sentry-style server spans (``sentry.op = mcp.server``) in the older names: ``mcp.request_id`` and
+  ``mcp.session_id`` as the project's field notes list them (sentry-sdk 2.75.0 itself writes
+  ``mcp.request.id`` / ``mcp.session.id``, see tests/data/dialects/make_sentry.py; hand-rolled MCP
+  instrumentations in public code write the underscored pair too), ``mcp.tool.name``,
+  ``mcp.transport`` and ``mcp.tool.result.is_error`` (defined in ``sentry_sdk/consts.py`` 2.75.0 as
+  ``MCP_TOOL_RESULT_IS_ERROR``, set by Sentry's JavaScript SDK; ``true``, and ``false`` on success).
 - ToolHive before its rename (stacklok/toolhive ``docs/telemetry-migration.md``): span
   ``mcp.tools/call`` / ``mcp.tools/list`` with ``http.*`` attributes, ``mcp.method``,
   ``mcp.request.id``, ``mcp.tool.name``, ``rpc.system=jsonrpc``.
