@@ -29,6 +29,11 @@ CALL_FIGURES = (
     Column("errors", Unit.COUNT, "calls that failed: a JSON-RPC error, an isError result, a timeout, …"),
     Column("error_rate", Unit.RATE, "errors / calls", "error %"),
     Column("success_rate", Unit.RATE, "1 - error_rate", "ok %"),
+    Column(
+        "rounds",
+        Unit.COUNT,
+        "requests the calls took: a 2026-07-28 call the server answered input_required is sent again, one call",
+    ),
     *_LATENCY,
     Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),
     Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded", "ttfr p95"),
@@ -101,6 +106,7 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
             count(*) FILTER (failed) AS errors,
             count(*) FILTER (failed) / count(*) AS error_rate,
             1 - count(*) FILTER (failed) / count(*) AS success_rate,
+            sum(rounds) AS rounds,
             quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
             max(duration_ms) AS latency_max_ms,
             quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr

@@ -9,6 +9,15 @@ one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
 event, the time to first response.
 
+A 2026-07-28 multi round-trip request is one call however many requests it
+took: a request carrying ``inputResponses`` or ``requestState`` is the next
+round of the open ``input_required`` answer of the same method and target (the
+one whose ``requestState`` it echoes, else the latest). The call's span runs
+from the first round's request to the last round's answer, has the last
+answer's outcome and says in ``mcpobs.rounds`` how many requests it took; a
+call the client left at ``input_required`` when the session ended is
+``abandoned``.
+
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
 request that carries a W3C ``traceparent`` in ``_meta`` keeps its trace and
 span id, so when the client's own trace is loaded too the call is the same span
@@ -45,6 +54,9 @@ class _Call:
     http: dict[str, Any] = field(default_factory=dict)
     response_http: dict[str, Any] = field(default_factory=dict)
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
+    later: list[_Call] = field(default_factory=list)  # the call's later rounds (2026-07-28 input_required)
+    continued: bool = False  # a later round follows this one's input_required answer
+    head: _Call | None = None  # the first round, on a later one
 
 
 def to_otlp(log: EventLog) -> dict[str, Any]:
@@ -56,11 +68,13 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     spans = []
     used: set[tuple[str, str]] = set()
     for call in calls:
-        end = call.end
-        if end is None:
-            if ended_at is None:
-                continue  # the log was cut short with this call open: its outcome is unknown
-            end = ended_at
+        if call.head is not None:
+            continue  # a later round: part of its first round's span
+        last = call.later[-1] if call.later else call
+        if ended_at is None and (last.end is None or _asked_for_input(last)):
+            continue  # the log was cut short with this call open, or waiting for its next round: outcome unknown
+        end = last.end if last.end is not None else ended_at
+        assert end is not None
         spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"], used))
     resource = [_attribute("service.name", names["client"] or "mcp-client")]
     return {
@@ -110,6 +124,11 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
+                head = _continues(calls, call)
+                if head is not None:
+                    call.head = head.head or head
+                    call.head.later.append(call)
+                    head.continued = True
                 open_calls.setdefault((direction, id_key(key)), []).append(call)
                 token = _meta(message).get("progressToken")
                 if token is not None:
@@ -132,6 +151,45 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 if progressed is not None and progressed.first_progress is None and progressed.end is None:
                     progressed.first_progress = t
     return calls, ended_at
+
+
+def _continues(calls: list[_Call], call: _Call) -> _Call | None:
+    """The earlier round a request continues: it carries ``inputResponses`` or ``requestState``
+    (a 2026-07-28 retry under a new id) and an earlier request of the same direction, method and
+    target was answered ``input_required`` and not yet continued; the one whose ``requestState`` it
+    echoes, else the latest."""
+    params = _params(call.request)
+    if "inputResponses" not in params and "requestState" not in params:
+        return None
+    method = call.request["method"]
+    target = call_target(method, params)
+    waiting = [
+        c
+        for c in calls
+        if not c.continued
+        and c.direction == call.direction
+        and c.request["method"] == method
+        and call_target(method, _params(c.request)) == target
+        and _asked_for_input(c)
+    ]
+    state = params.get("requestState")
+    echoed = [c for c in waiting if state is not None and _result(c).get("requestState") == state]
+    return (echoed or waiting or [None])[-1]
+
+
+def _asked_for_input(call: _Call) -> bool:
+    """The call's answer asks the client for input and to send the request again (2026-07-28)."""
+    return _result(call).get("resultType") == "input_required"
+
+
+def _result(call: _Call) -> dict[str, Any]:
+    result = call.response.get("result") if call.response is not None else None
+    return result if isinstance(result, dict) else {}
+
+
+def _params(message: dict[str, Any]) -> dict[str, Any]:
+    params = message.get("params")
+    return params if isinstance(params, dict) else {}
 
 
 def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:
@@ -221,7 +279,10 @@ def _span(
     session = call.http.get("session_id") or call.response_http.get("session_id")
     if session:
         attributes.append(_attribute("mcp.session.id", session))
-    error, message = _outcome(call)
+    rounds = [call, *call.later]
+    if len(rounds) > 1:
+        attributes.append({"key": "mcpobs.rounds", "value": {"intValue": str(len(rounds))}})
+    error, message = _outcome(rounds[-1])
     if error:
         attributes.append(_attribute("error.type", error))
     trace_id, span_id = _ids(call, trace, used)
@@ -235,8 +296,17 @@ def _span(
         "attributes": attributes,
         "status": {"code": ERROR, "message": message} if error else {},
     }
-    if call.first_progress is not None:
-        span["events"] = [{"timeUnixNano": str(call.first_progress), "name": "notifications/progress"}]
+    progress = next((r.first_progress for r in rounds if r.first_progress is not None), None)
+    if progress is not None:
+        span["events"] = [{"timeUnixNano": str(progress), "name": "notifications/progress"}]
+    # each round's own span (the client's, by its traceparent) is a round of this call, not a call
+    links = [
+        {"traceId": ids[0], "spanId": ids[1], "attributes": [_attribute("jsonrpc.request.id", str(r.request["id"]))]}
+        for r in rounds
+        if len(rounds) > 1 and (ids := _traceparent(r)) is not None
+    ]
+    if links:
+        span["links"] = links
     return span
 
 
@@ -259,6 +329,8 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
         return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
     if call.response is None:
         return "transport", "no response before the session ended"
+    if _asked_for_input(call):
+        return "abandoned", "the server asked for input and the client did not send the request again"
     error = call.response.get("error")
     if isinstance(error, dict):
         return str(error.get("code")), str(error.get("message", ""))
@@ -271,17 +343,26 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
 def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]:
     """The trace and span id: the request's traceparent where it has one (the client's own span for the
     call), else made from the log. A traceparent a second request carries too (a client passing on its
-    current context, a retry) names the first call only: the later ones get ids of their own in its trace."""
+    current context, a retry) names the first call only: the later ones get ids of their own in its trace.
+    A call of several rounds (2026-07-28 input_required) gets its own id in its first round's trace too."""
     key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
     own = hashlib.sha256(key.encode()).hexdigest()[:16]
-    parent = _meta(call.request).get("traceparent")
-    if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
-        ids = (match.group(1), match.group(2))
-        if ids not in used:
+    ids = _traceparent(call)
+    if ids is not None:
+        # a call of several rounds is none of the client's round spans: it links to them instead
+        if ids not in used and not call.later:
             used.add(ids)
             return ids
-        return match.group(1), own
+        return ids[0], own
     return trace, own
+
+
+def _traceparent(call: _Call) -> tuple[str, str] | None:
+    """The trace and span id of the request's W3C ``traceparent``, where it has a valid one."""
+    parent = _meta(call.request).get("traceparent")
+    if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
+        return match.group(1), match.group(2)
+    return None
 
 
 def _meta(message: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,10 @@ says. Sources, checked by running each producer (see ``docs/dialects.md``):
   show only in the response (``code``, ``isError``).
 - Sentry: server spans ``{method} {target}`` of op ``mcp.server`` with
   ``mcp.method.name``, ``mcp.tool.name``, ``mcp.request.id``, ``mcp.session.id``.
+- mcpobs's own spans of an event log: the conventions' CLIENT spans; a 2026-07-28
+  multi round-trip call is one span with ``mcpobs.rounds`` and a link to each
+  round's own client span, which then counts as a round, not a call
+  (:func:`mcpobs.ingest.link_rounds`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "gen_ai_provider": ("gen_ai.provider.name", "gen_ai.system"),
     "gen_ai_request_model": ("gen_ai.request.model", "llm.request.model"),
     "gen_ai_response_model": ("gen_ai.response.model", "llm.response.model", "llm.model_name"),
+    # how many requests a 2026-07-28 multi round-trip call took (mcpobs's own spans of an event log)
+    "rounds": ("mcpobs.rounds",),
 }
 
 # Token counts: the current GenAI conventions, then the older names producers still write.
@@ -191,6 +197,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         # opt-in arguments tell a retry (same arguments) from a new call to the same tool
         "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
         "first_response_ns": first_response,
+        "rounds": "CASE WHEN mcp_method IS NOT NULL THEN coalesce(TRY_CAST(rounds AS INTEGER), 1) END",
         **{
             col: col
             for col in (
