@@ -140,7 +140,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column(
             "error_class",
             Unit.TEXT,
-            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, transport/other",
+            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, abandoned, transport/other",
         ),
         Column("errors", Unit.COUNT, "failed calls of this class"),
         Column("error_rate", Unit.RATE, "errors of this class / all calls of the group", "error %"),

@@ -174,7 +174,8 @@ def _continues(calls: list[_Call], call: _Call) -> _Call | None:
     ]
     state = params.get("requestState")
     echoed = [c for c in waiting if state is not None and _result(c).get("requestState") == state]
-    return (echoed or waiting or [None])[-1]
+    candidates = echoed or waiting
+    return candidates[-1] if candidates else None
 
 
 def _asked_for_input(call: _Call) -> bool:

@@ -215,7 +215,8 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
     """Third stage: whether the call failed, and its error class, from the second stage's error type.
 
     Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
-    error type or message saying so); ``cancelled``; ``transport`` (-32000 connection
+    error type or message saying so); ``cancelled``; ``abandoned`` (the server asked for
+    input and the client never sent the request again); ``transport`` (-32000 connection
     closed, connection and stream errors); the JSON-RPC code itself; ``other``.
     """
     return {
@@ -226,6 +227,7 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
             WHEN {error_type} IN ('-32001', '408') OR regexp_matches({error_type}, '(?i)time.?out')
                 OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
             WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
+            WHEN {error_type} = 'abandoned' THEN 'abandoned'
             WHEN {error_type} = '-32000'
                 OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
                 THEN 'transport'

@@ -29,8 +29,8 @@ class Guest(BaseModel):
     name: str
 
 
-def ask_guest() -> Elicit[Guest]:
-    return Elicit("Who is the booking for?", Guest)
+def ask_guest(room: str) -> Elicit[Guest]:
+    return Elicit(f"Who is the booking of room {room} for?", Guest)
 
 
 srv = MCPServer("booking-desk", version="1.0.0", log_level="WARNING")

@@ -18,6 +18,11 @@ The client (``mode="auto"``: 2026-07-28; ``mode="legacy"``: the 2025 handshake) 
 the server answers the declined call with an ``isError`` result. Under 2026-07-28 each ``book`` is
 two JSON-RPC requests (``input_required``, then the retry with ``inputResponses``/``requestState``
 under a new id); under 2025 it is one request with an ``elicitation/create`` from the server inside.
+
+Two more, over stdio under 2026-07-28: ``concurrent-2026`` books rooms 12 and 14 at once: room 12's
+question is answered (accepted) once room 14's has come, room 14's (declined) 0.5 s later, so room 12's
+retry is sent while both calls wait for theirs; ``abandoned-2026`` calls ``book`` through
+``client.session.call_tool(..., allow_input_required=True)`` and closes without sending the retry.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "elicit_server.py"
 RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
-SCENARIOS = ("stdio-2026", "stdio-2025", "http-2026", "http-2025")
+SCENARIOS = ("stdio-2026", "stdio-2025", "http-2026", "http-2025", "concurrent-2026", "abandoned-2026")
 
 
 def client(scenario: str, target: str) -> None:
@@ -52,8 +57,19 @@ def client(scenario: str, target: str) -> None:
     provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(str(HERE / f"{scenario}.client-spans.jsonl"))))
     trace.set_tracer_provider(provider)
     answers = iter(["accept", "decline"])
+    asked_14 = anyio.Event()
 
     async def on_elicit(context: Any, params: Any) -> ElicitResult:
+        if scenario.startswith("concurrent"):
+            # room 12's answer waits for room 14's question, room 14's comes 0.5 s after it: the first
+            # rounds go 12, 14 and the retries 12, 14, each while the other call waits for its retry
+            if "room 14" in params.message:
+                asked_14.set()
+                await anyio.sleep(0.5)
+                return ElicitResult(action="decline")
+            with anyio.fail_after(10):
+                await asked_14.wait()
+            return ElicitResult(action="accept", content={"name": "Ada"})
         action = next(answers)
         return ElicitResult(action=action, content={"name": "Ada"} if action == "accept" else None)
 
@@ -70,6 +86,16 @@ def client(scenario: str, target: str) -> None:
         with anyio.fail_after(60):
             async with Client(server, mode=mode, elicitation_callback=on_elicit) as c:  # type: ignore[arg-type]
                 print(await c.call_tool("echo", {"text": "hello"}), file=sys.stderr)
+                if scenario.startswith("abandoned"):
+                    print(await c.session.call_tool("book", {"room": "12"}, allow_input_required=True), file=sys.stderr)
+                    return
+                if scenario.startswith("concurrent"):
+                    await c.list_tools()  # so that each call_tool sends only its own request
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(c.call_tool, "book", {"room": "12"})
+                        await anyio.sleep(0.05)
+                        group.start_soon(c.call_tool, "book", {"room": "14"})
+                    return
                 print(await c.call_tool("book", {"room": "12"}), file=sys.stderr)
                 print(await c.call_tool("book", {"room": "14"}), file=sys.stderr)
 
@@ -97,7 +123,7 @@ def run(scenario: str) -> None:
     for suffix in ("log", "client-spans", "server-spans"):
         (HERE / f"{scenario}.{suffix}.jsonl").unlink(missing_ok=True)
     me = [sys.executable, __file__, "--client", scenario]
-    if scenario.startswith("stdio"):
+    if not scenario.startswith("http"):
         subprocess.run([*me, "stdio"], check=True, timeout=120)
         return
     port = free_port()
