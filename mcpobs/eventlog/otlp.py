@@ -19,6 +19,10 @@ call the client left at ``input_required`` when the session ended is
 ``abandoned``.
 
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
+call's client (the resource's ``service.name``) is the one its request names in
+the 2026-07-28 ``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the
+log first names; its server (``server.address``) the one its answer names in
+``_meta`` ``io.modelcontextprotocol/serverInfo``, else the log's. A
 request that carries a W3C ``traceparent`` in ``_meta`` keeps its trace and
 span id, so when the client's own trace is loaded too the call is the same span
 and counts once; the others share one trace per log, made from the log's start.
@@ -65,7 +69,8 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     names = _names(log)
     trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
     protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
-    spans = []
+    # one resource per client: 2026-07-28 has no session, and each request names its own client
+    by_client: dict[str, list[dict[str, Any]]] = {names["client"] or "mcp-client": []}
     used: set[tuple[str, str]] = set()
     for call in calls:
         if call.head is not None:
@@ -75,14 +80,18 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
             continue  # the log was cut short with this call open, or waiting for its next round: outcome unknown
         end = last.end if last.end is not None else ended_at
         assert end is not None
-        spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"], used))
-    resource = [_attribute("service.name", names["client"] or "mcp-client")]
+        server = server_info(_result(last)).get("name") or names["server"]
+        span = _span(call, end, trace, protocol, log.header.get("transport"), server, used)
+        client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
+        by_client.setdefault(client or names["client"] or "mcp-client", []).append(span)
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": resource},
+                "resource": {"attributes": [_attribute("service.name", client)]},
                 "scopeSpans": [{"scope": {"name": "mcpobs.eventlog"}, "spans": spans}],
             }
+            for client, spans in by_client.items()
+            if spans or len(by_client) == 1
         ]
     }
 
@@ -91,7 +100,7 @@ def write_otlp(log: EventLog, target: Path) -> int:
     """Write the log's calls to ``target`` as one line of OTLP JSON; how many spans it holds."""
     document = to_otlp(log)
     target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
-    return len(document["resourceSpans"][0]["scopeSpans"][0]["spans"])
+    return sum(len(r["scopeSpans"][0]["spans"]) for r in document["resourceSpans"])
 
 
 def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
@@ -219,7 +228,8 @@ def _end_exchange(calls: list[_Call], record: dict[str, Any], t: int) -> None:
 
 
 def _names(log: EventLog) -> dict[str, str | None]:
-    """The client's and the server's names as the handshake (or the 2026 _meta) states them."""
+    """The client's and the server's names as the handshake (or the 2026 _meta) first states them: the
+    names of calls whose own request (``clientInfo``) or answer (``serverInfo``) names none."""
     client = server = None
     for message in log.messages():
         body = message["message"]
@@ -228,11 +238,16 @@ def _names(log: EventLog) -> dict[str, str | None]:
         params = body.get("params") if isinstance(body.get("params"), dict) else {}
         result = body.get("result") if isinstance(body.get("result"), dict) else {}
         if client is None and isinstance(params, dict):
-            info = params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
-            client = info.get("name") if isinstance(info, dict) else None
+            client = _info_name(params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo"))
         if server is None and isinstance(result, dict):
             server = server_info(result).get("name")
     return {"client": client, "server": server}
+
+
+def _info_name(info: Any) -> str | None:
+    """The ``name`` of a ``clientInfo`` (or ``serverInfo``) object, where it is text."""
+    name = info.get("name") if isinstance(info, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def server_info(result: dict[str, Any]) -> dict[str, Any]:

@@ -151,3 +151,22 @@ def test_the_sdks_own_spans_alone_say_nothing_of_rounds(store: Store) -> None:
     load(store, [str(DATA / "stdio-2026.client-spans.jsonl"), str(DATA / "stdio-2026.server-spans.jsonl")])
     calls = _calls(store)
     assert (calls[("client", "book")]["calls"], calls[("client", "book")]["rounds"]) == (4, 4)
+
+
+def test_without_sessions_each_request_names_its_own_client(store: Store) -> None:
+    log = DATA / "http-two-clients-2026.log.jsonl"
+    messages = read_event_log(log).messages()
+    named = [
+        m["message"]["params"]["_meta"]["io.modelcontextprotocol/clientInfo"]["name"]
+        for m in messages
+        if m["dir"] == "c2s" and m["message"].get("method") == "tools/call"
+    ]
+    assert named == ["front-desk", "night-audit"]
+    assert not any(m.get("http", {}).get("session_id") for m in messages)
+    load(store, [str(log)])
+    table = analyze(store, Query(views=("calls",), by=("client", "server"))).table("calls").records()
+    # each client's server/discover, tools/list and echo, answered by the server its results name
+    assert {(r["client"], r["server"]): r["calls"] for r in table} == {
+        ("front-desk", "booking-desk"): 3,
+        ("night-audit", "booking-desk"): 3,
+    }

@@ -23,6 +23,8 @@ Two more, over stdio under 2026-07-28: ``concurrent-2026`` books rooms 12 and 14
 question is answered (accepted) once room 14's has come, room 14's (declined) 0.5 s later, so room 12's
 retry is sent while both calls wait for theirs; ``abandoned-2026`` calls ``book`` through
 ``client.session.call_tool(..., allow_input_required=True)`` and closes without sending the retry.
+``http-two-clients-2026``: two clients (``front-desk``, ``night-audit``, each naming itself in
+``_meta`` ``io.modelcontextprotocol/clientInfo``) call ``echo`` through one recorder, no session.
 """
 
 from __future__ import annotations
@@ -39,14 +41,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "elicit_server.py"
 RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
-SCENARIOS = ("stdio-2026", "stdio-2025", "http-2026", "http-2025", "concurrent-2026", "abandoned-2026")
+SCENARIOS = (
+    "stdio-2026",
+    "stdio-2025",
+    "http-2026",
+    "http-2025",
+    "concurrent-2026",
+    "abandoned-2026",
+    "http-two-clients-2026",
+)
 
 
 def client(scenario: str, target: str) -> None:
     """Run the traced client against ``target`` (an HTTP URL, or ``stdio``); in a process of its own."""
     import anyio
     from mcp import Client, StdioServerParameters
-    from mcp_types import ElicitResult
+    from mcp_types import ElicitResult, Implementation
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.json.file import FileSpanExporter
     from opentelemetry.sdk.resources import Resource
@@ -83,6 +93,12 @@ def client(scenario: str, target: str) -> None:
                 args=["-m", "mcpobs.cli", "record", "--out", str(log), "--", sys.executable, str(SERVER), str(spans)],
             )
         mode = "auto" if scenario.endswith("2026") else "legacy"
+        if "two-clients" in scenario:
+            for name in ("front-desk", "night-audit"):
+                info = Implementation(name=name, version="1.0.0")
+                async with Client(server, mode=mode, client_info=info) as c:  # type: ignore[arg-type]
+                    await c.call_tool("echo", {"text": name})
+            return
         with anyio.fail_after(60):
             async with Client(server, mode=mode, elicitation_callback=on_elicit) as c:  # type: ignore[arg-type]
                 print(await c.call_tool("echo", {"text": "hello"}), file=sys.stderr)
