@@ -16,7 +16,9 @@ one whose ``requestState`` it echoes, else the latest). The call's span runs
 from the first round's request to the last round's answer, has the last
 answer's outcome and says in ``mcpobs.rounds`` how many requests it took; a
 call the client left at ``input_required`` when the session ended is
-``abandoned``.
+``abandoned``. A task-augmented call is one call the same way: the ``tasks/get``,
+``tasks/result`` and ``tasks/cancel`` requests naming the ``taskId`` its answer
+created are its rounds, and it ends with the last of them.
 
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
 call's client (the resource's ``service.name``) is the one its request names in
@@ -42,6 +44,8 @@ from mcpobs.eventlog.reader import EventLog, id_key
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+# the requests that continue a task-augmented call: its rounds, not calls of their own
+_TASK_METHODS = ("tasks/get", "tasks/result", "tasks/cancel")
 # the events that end a session: after one of them an unanswered request will never be answered
 _ENDINGS = ("client_closed", "server_exited", "recorder_stopped", "connection_lost")
 
@@ -76,7 +80,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         if call.head is not None:
             continue  # a later round: part of its first round's span
         last = call.later[-1] if call.later else call
-        if ended_at is None and (last.end is None or _asked_for_input(last)):
+        if ended_at is None and (last.end is None or _waiting(last)):
             continue  # the log was cut short with this call open, or waiting for its next round: outcome unknown
         end = last.end if last.end is not None else ended_at
         assert end is not None
@@ -163,14 +167,21 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
 
 
 def _continues(calls: list[_Call], call: _Call) -> _Call | None:
-    """The earlier round a request continues: it carries ``inputResponses`` or ``requestState``
-    (a 2026-07-28 retry under a new id) and an earlier request of the same direction, method and
-    target was answered ``input_required`` and not yet continued; the one whose ``requestState`` it
-    echoes, else the latest."""
+    """The earlier round a request continues, if any.
+
+    A ``tasks/get``, ``tasks/result`` or ``tasks/cancel`` continues the call whose answer created
+    its ``taskId`` (a ``CreateTaskResult``). A request carrying ``inputResponses`` or
+    ``requestState`` (a 2026-07-28 retry under a new id) continues an earlier request of the same
+    direction, method and target that was answered ``input_required`` and not yet continued: the
+    one whose ``requestState`` it echoes, else the latest."""
     params = _params(call.request)
+    method = call.request["method"]
+    if method in _TASK_METHODS:
+        task = params.get("taskId")
+        created = [c for c in calls if c.direction == call.direction and task is not None and _created_task(c) == task]
+        return (created[-1].later or created)[-1] if created else None
     if "inputResponses" not in params and "requestState" not in params:
         return None
-    method = call.request["method"]
     target = call_target(method, params)
     waiting = [
         c
@@ -190,6 +201,28 @@ def _continues(calls: list[_Call], call: _Call) -> _Call | None:
 def _asked_for_input(call: _Call) -> bool:
     """The call's answer asks the client for input and to send the request again (2026-07-28)."""
     return _result(call).get("resultType") == "input_required"
+
+
+def _created_task(call: _Call) -> Any:
+    """The ``taskId`` of the task the call's answer created (a ``CreateTaskResult``), else None."""
+    task = _result(call).get("task")
+    return task.get("taskId") if isinstance(task, dict) and call.request["method"] not in _TASK_METHODS else None
+
+
+def _task_status(call: _Call) -> Any:
+    """The status a task-augmented call's last answer gave its task (``working``, ``completed``, …),
+    where that answer is a ``CreateTaskResult`` or a ``tasks/get``/``tasks/cancel`` result; else None."""
+    result = _result(call)
+    if call.request["method"] in ("tasks/get", "tasks/cancel"):
+        return result.get("status")
+    task = result.get("task")
+    return task.get("status") if isinstance(task, dict) and _created_task(call) is not None else None
+
+
+def _waiting(call: _Call) -> bool:
+    """The call's last answer leaves it for the client to go on: answered ``input_required``, or its
+    task is not done yet."""
+    return _asked_for_input(call) or _task_status(call) in ("working", "input_required")
 
 
 def _result(call: _Call) -> dict[str, Any]:
@@ -347,6 +380,11 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
         return "transport", "no response before the session ended"
     if _asked_for_input(call):
         return "abandoned", "the server asked for input and the client did not send the request again"
+    status = _task_status(call)
+    if status in ("working", "input_required"):
+        return "abandoned", f"the client stopped polling while the task was {status}"
+    if status in ("failed", "cancelled"):
+        return ("task_failed" if status == "failed" else "cancelled"), f"the task ended {status}"
     error = call.response.get("error")
     if isinstance(error, dict):
         return str(error.get("code")), str(error.get("message", ""))

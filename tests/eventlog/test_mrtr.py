@@ -170,3 +170,40 @@ def test_without_sessions_each_request_names_its_own_client(store: Store) -> Non
         ("front-desk", "booking-desk"): 3,
         ("night-audit", "booking-desk"): 3,
     }
+
+
+def _by_method(store: Store) -> dict[str, dict[str, Any]]:
+    table = analyze(store, Query(views=("calls",), by=("method",))).table("calls")
+    return {str(r["method"]): r for r in table.records()}
+
+
+def test_a_task_augmented_call_is_one_call_until_its_result(store: Store) -> None:
+    """server-everything's task tool, polled with tasks/get by a client writing the wire by hand."""
+    log = DATA / "tasks-2025.log.jsonl"
+    messages = read_event_log(log).messages()
+    requests = [m for m in messages if m["dir"] == "c2s" and "id" in m["message"]]
+    answers = {m["message"]["id"]: m for m in messages if m["dir"] == "s2c" and "id" in m["message"]}
+    call = next(m for m in requests if m["message"]["params"].get("task"))
+    task = answers[call["message"]["id"]]["message"]["result"]["task"]["taskId"]
+    polls = [m for m in requests if m["message"].get("params", {}).get("taskId") == task]
+    assert {m["message"]["method"] for m in polls} == {"tasks/get", "tasks/result"}
+    final = answers[polls[-1]["message"]["id"]]
+    load(store, [str(log)])
+    methods = _by_method(store)
+    # tasks/get and tasks/result are rounds of the call, not calls; echo after it is a call of its own
+    assert set(methods) == {"initialize", "tools/call"}
+    assert (methods["tools/call"]["calls"], methods["tools/call"]["rounds"]) == (2, 2 + len(polls))
+    assert methods["tools/call"]["errors"] == 0
+    assert methods["tools/call"]["latency_max_ms"] == pytest.approx((final["t"] - call["t"]) / 1e6)
+
+
+def test_a_task_the_client_stopped_polling_is_abandoned(store: Store) -> None:
+    load(store, [str(DATA / "tasks-abandoned-2025.log.jsonl")])
+    methods = _by_method(store)
+    assert (methods["tools/call"]["calls"], methods["tools/call"]["rounds"], methods["tools/call"]["errors"]) == (
+        1,
+        3,
+        1,
+    )
+    errors = analyze(store, Query(views=("errors",), by=("method",))).table("errors").records()
+    assert [(r["method"], r["error_class"]) for r in errors] == [("tools/call", "abandoned")]
