@@ -18,7 +18,11 @@ answer's outcome and says in ``mcpobs.rounds`` how many requests it took; a
 call the client left at ``input_required`` when the session ended is
 ``abandoned``. A task-augmented call is one call the same way: the ``tasks/get``,
 ``tasks/result`` and ``tasks/cancel`` requests naming the ``taskId`` its answer
-created are its rounds, and it ends with the last of them.
+created are its rounds, and it ends with the last of them. Under 2026-07-28 a
+stream that closes before its answer ends the call (no resumption): the client
+closing it cancels it; a stream the server's side broke off is a ``transport``
+failure, unless the client sends the same request again under a new id, which is
+the call's next round.
 
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
 call's client (the resource's ``service.name``) is the one its request names in
@@ -44,6 +48,7 @@ from mcpobs.eventlog.reader import EventLog, id_key
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+MODERN = "2026-07-28"  # the revision without sessions, SSE resumption or server-to-client requests
 # the requests that continue a task-augmented call: its rounds, not calls of their own
 _TASK_METHODS = ("tasks/get", "tasks/result", "tasks/cancel")
 # the events that end a session: after one of them an unanswered request will never be answered
@@ -62,6 +67,7 @@ class _Call:
     http: dict[str, Any] = field(default_factory=dict)
     response_http: dict[str, Any] = field(default_factory=dict)
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
+    stream_closed_by: str | None = None  # 2026-07-28: who closed the call's stream before its answer
     later: list[_Call] = field(default_factory=list)  # the call's later rounds (2026-07-28 input_required)
     continued: bool = False  # a later round follows this one's input_required answer
     head: _Call | None = None  # the first round, on a later one
@@ -118,6 +124,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
     by_token: dict[tuple[str, str], _Call] = {}
     calls: list[_Call] = []
     ended_at = None
+    protocol = None
     for record in log.records:
         kind, t = record["kind"], record["t"]
         if kind == "event":
@@ -125,7 +132,11 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 ended_at = t
             if record["event"] in ("http_response", "upstream_unreachable") and "exchange" in record:
                 _end_exchange(calls, record, t)
+            if record["event"] == "stream_closed" and protocol == MODERN:
+                _end_stream(calls, record, t)
             continue
+        if kind == "protocol":
+            protocol = record.get("protocol_version")
         if kind != "message":
             continue
         direction, http = record["dir"], record.get("http") or {}
@@ -137,7 +148,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
-                head = _continues(calls, call)
+                head = _continues(calls, call) or _reissues(calls, call)
                 if head is not None:
                     call.head = head.head or head
                     call.head.later.append(call)
@@ -196,6 +207,31 @@ def _continues(calls: list[_Call], call: _Call) -> _Call | None:
     echoed = [c for c in waiting if state is not None and _result(c).get("requestState") == state]
     candidates = echoed or waiting
     return candidates[-1] if candidates else None
+
+
+def _reissues(calls: list[_Call], call: _Call) -> _Call | None:
+    """The call a 2026-07-28 request sends again after its stream broke: the latest earlier request of
+    the same direction, method and params (``_meta`` aside) whose stream the server's side broke off
+    before the answer, and that no round followed yet. (A stream the client closed is its cancellation.)"""
+    params = {k: v for k, v in _params(call.request).items() if k != "_meta"}
+    broken = [
+        c
+        for c in calls
+        if c.stream_closed_by == "server"
+        and not c.continued
+        and c.direction == call.direction
+        and c.request["method"] == call.request["method"]
+        and {k: v for k, v in _params(c.request).items() if k != "_meta"} == params
+    ]
+    return broken[-1] if broken else None
+
+
+def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> None:
+    """A 2026-07-28 stream that closed before its answer ends its request's call: there is no resuming
+    it. Closed by the client, that is the call's cancellation; by the server's side, it broke off."""
+    for call in calls:
+        if call.end is None and call.direction == "c2s" and call.http.get("exchange") == record.get("exchange"):
+            call.end, call.stream_closed_by = t, "client" if record.get("by") == "client" else "server"
 
 
 def _asked_for_input(call: _Call) -> bool:
@@ -374,6 +410,10 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
     """The error type and message of a call, or (None, "") when it succeeded."""
     if call.cancelled:
         return "cancelled", "cancelled by notifications/cancelled"
+    if call.stream_closed_by == "client":
+        return "cancelled", "the client closed the call's stream (2026-07-28: its cancellation)"
+    if call.stream_closed_by == "server":
+        return "transport", "the call's stream broke off before its answer"
     if call.http_failure is not None:
         return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
     if call.response is None:

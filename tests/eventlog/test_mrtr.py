@@ -207,3 +207,31 @@ def test_a_task_the_client_stopped_polling_is_abandoned(store: Store) -> None:
     )
     errors = analyze(store, Query(views=("errors",), by=("method",))).table("errors").records()
     assert [(r["method"], r["error_class"]) for r in errors] == [("tools/call", "abandoned")]
+
+
+def test_a_call_whose_stream_broke_and_was_sent_again_is_one_call(store: Store) -> None:
+    """A real server killed mid-stream, and a client writing the 2026-07-28 wire by hand (make_broken_stream.py)."""
+    log = DATA / "broken-stream-2026.log.jsonl"
+    records = read_event_log(log).records
+    slow = [
+        r
+        for r in records
+        if r["kind"] == "message" and r["dir"] == "c2s" and r["message"].get("params", {}).get("name") == "slow"
+    ]
+    closed = [(r["by"], r["exchange"]) for r in records if r.get("event") == "stream_closed"]
+    assert closed == [("server", slow[0]["http"]["exchange"]), ("client", slow[2]["http"]["exchange"])]
+    answer = next(
+        r
+        for r in records
+        if r["kind"] == "message" and r["message"].get("id") == slow[1]["message"]["id"] and r["dir"] == "s2c"
+    )
+    client_closed = next(r for r in records if r.get("event") == "stream_closed" and r["by"] == "client")
+    load(store, [str(log)])
+    call = _calls(store)[("client", "slow")]
+    # the broken call and its re-issue are one call, answered; the stream the client closed is a cancellation
+    assert (call["calls"], call["rounds"], call["errors"]) == (2, 3, 1)
+    assert call["latency_max_ms"] == pytest.approx((answer["t"] - slow[0]["t"]) / 1e6)
+    latencies = sorted([(answer["t"] - slow[0]["t"]) / 1e6, (client_closed["t"] - slow[2]["t"]) / 1e6])
+    assert call["latency_p50_ms"] == pytest.approx(sum(latencies) / 2)
+    errors = analyze(store, Query(views=("errors",))).table("errors").records()
+    assert [(r["tool"], r["error_class"]) for r in errors] == [("slow", "cancelled")]

@@ -7,7 +7,7 @@ at /mcp) and writes its own spans (tracer ``mcp-python-sdk``) to SPANS as OTLP J
 SDK answers the first ``tools/call`` with ``resultType: "input_required"`` and resumes when the client
 re-sends the call with ``inputResponses`` and ``requestState`` (multi round-trip requests); under a
 2025 revision it sends ``elicitation/create`` to the client in the middle of the one call.
-``echo`` is a plain call for contrast.
+``echo`` is a plain call for contrast; ``slow`` reports progress, then sleeps (a stream to break).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.json.file import FileSpanExporter
@@ -46,6 +47,14 @@ def book(room: str, guest: Annotated[Guest, Resolve(ask_guest)]) -> str:
 def echo(text: str) -> str:
     """Say it back."""
     return text
+
+
+@srv.tool()
+async def slow(seconds: float, ctx: Context) -> str:
+    """Report progress, then take ``seconds`` to answer."""
+    await ctx.report_progress(0, seconds, "started")
+    await anyio.sleep(seconds)
+    return f"slept {seconds}"
 
 
 if __name__ == "__main__":
