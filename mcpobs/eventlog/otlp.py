@@ -68,9 +68,18 @@ class _Call:
     response_http: dict[str, Any] = field(default_factory=dict)
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
     stream_closed_by: str | None = None  # 2026-07-28: who closed the call's stream before its answer
-    later: list[_Call] = field(default_factory=list)  # the call's later rounds (2026-07-28 input_required)
-    continued: bool = False  # a later round follows this one's input_required answer
+    later: list[_Call] = field(default_factory=list)  # the call's later rounds (input_required, a task, a re-issue)
     head: _Call | None = None  # the first round, on a later one
+
+
+@dataclass
+class _Waiting:
+    """The calls a later request may continue, as the log goes: answered ``input_required`` (and not
+    continued yet), by the task their answer created, broken off by the server's side of the stream."""
+
+    asked: list[_Call] = field(default_factory=list)
+    tasks: dict[str, _Call] = field(default_factory=dict)
+    broken: list[_Call] = field(default_factory=list)
 
 
 def to_otlp(log: EventLog) -> dict[str, Any]:
@@ -123,6 +132,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
     open_calls: dict[tuple[str, str], list[_Call]] = {}
     by_token: dict[tuple[str, str], _Call] = {}
     calls: list[_Call] = []
+    waiting = _Waiting()
     ended_at = None
     protocol = None
     for record in log.records:
@@ -133,7 +143,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             if record["event"] in ("http_response", "upstream_unreachable") and "exchange" in record:
                 _end_exchange(calls, record, t)
             if record["event"] == "stream_closed" and protocol == MODERN:
-                _end_stream(calls, record, t)
+                waiting.broken += _end_stream(calls, record, t)
             continue
         if kind == "protocol":
             protocol = record.get("protocol_version")
@@ -148,11 +158,12 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
-                head = _continues(calls, call) or _reissues(calls, call)
+                head = _continues(waiting, call) or _reissues(waiting, call)
                 if head is not None:
                     call.head = head.head or head
                     call.head.later.append(call)
-                    head.continued = True
+                    waiting.asked = [c for c in waiting.asked if c is not head]
+                    waiting.broken = [c for c in waiting.broken if c is not head]
                 open_calls.setdefault((direction, id_key(key)), []).append(call)
                 token = _meta(message).get("progressToken")
                 if token is not None:
@@ -165,6 +176,10 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                     answered = _take([c for c in calls if c.end is None], http, exchange_only=True)
                 if answered is not None:
                     answered.response, answered.end, answered.response_http = message, t, http
+                    if _asked_for_input(answered):
+                        waiting.asked.append(answered)
+                    if (task := _created_task(answered)) is not None:
+                        waiting.tasks[id_key(task)] = answered
             elif method == "notifications/cancelled":
                 for cancelled in open_calls.get((direction, id_key(params.get("requestId"))), []):
                     if cancelled.end is None:
@@ -177,7 +192,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
     return calls, ended_at
 
 
-def _continues(calls: list[_Call], call: _Call) -> _Call | None:
+def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
     """The earlier round a request continues, if any.
 
     A ``tasks/get``, ``tasks/result`` or ``tasks/cancel`` continues the call whose answer created
@@ -189,49 +204,51 @@ def _continues(calls: list[_Call], call: _Call) -> _Call | None:
     method = call.request["method"]
     if method in _TASK_METHODS:
         task = params.get("taskId")
-        created = [c for c in calls if c.direction == call.direction and task is not None and _created_task(c) == task]
-        return (created[-1].later or created)[-1] if created else None
+        created = waiting.tasks.get(id_key(task)) if task is not None else None
+        if created is None or created.direction != call.direction:
+            return None
+        return (created.later or [created])[-1]
     if "inputResponses" not in params and "requestState" not in params:
         return None
     target = call_target(method, params)
-    waiting = [
+    asked = [
         c
-        for c in calls
-        if not c.continued
-        and c.direction == call.direction
+        for c in waiting.asked
+        if c.direction == call.direction
         and c.request["method"] == method
         and call_target(method, _params(c.request)) == target
-        and _asked_for_input(c)
     ]
     state = params.get("requestState")
-    echoed = [c for c in waiting if state is not None and _result(c).get("requestState") == state]
-    candidates = echoed or waiting
+    echoed = [c for c in asked if state is not None and _result(c).get("requestState") == state]
+    candidates = echoed or asked
     return candidates[-1] if candidates else None
 
 
-def _reissues(calls: list[_Call], call: _Call) -> _Call | None:
+def _reissues(waiting: _Waiting, call: _Call) -> _Call | None:
     """The call a 2026-07-28 request sends again after its stream broke: the latest earlier request of
     the same direction, method and params (``_meta`` aside) whose stream the server's side broke off
     before the answer, and that no round followed yet. (A stream the client closed is its cancellation.)"""
     params = {k: v for k, v in _params(call.request).items() if k != "_meta"}
     broken = [
         c
-        for c in calls
-        if c.stream_closed_by == "server"
-        and not c.continued
-        and c.direction == call.direction
+        for c in waiting.broken
+        if c.direction == call.direction
         and c.request["method"] == call.request["method"]
         and {k: v for k, v in _params(c.request).items() if k != "_meta"} == params
     ]
     return broken[-1] if broken else None
 
 
-def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> None:
+def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> list[_Call]:
     """A 2026-07-28 stream that closed before its answer ends its request's call: there is no resuming
-    it. Closed by the client, that is the call's cancellation; by the server's side, it broke off."""
-    for call in calls:
-        if call.end is None and call.direction == "c2s" and call.http.get("exchange") == record.get("exchange"):
-            call.end, call.stream_closed_by = t, "client" if record.get("by") == "client" else "server"
+    it. Closed by the client, that is the call's cancellation; by the server's side, it broke off (the
+    calls it returns, which the client may send again)."""
+    ended = [
+        c for c in calls if c.end is None and c.direction == "c2s" and c.http.get("exchange") == record.get("exchange")
+    ]
+    for call in ended:
+        call.end, call.stream_closed_by = t, "client" if record.get("by") == "client" else "server"
+    return [c for c in ended if c.stream_closed_by == "server"]
 
 
 def _asked_for_input(call: _Call) -> bool:
