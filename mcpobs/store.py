@@ -20,7 +20,7 @@ import duckdb
 
 from mcpobs.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # An OTLP AnyValue as DuckDB reads it from JSON. intValue is text because OTLP
 # writes 64-bit integers as strings; arrays and key-value lists stay JSON.
@@ -92,6 +92,12 @@ CREATE TABLE IF NOT EXISTS spans (
     -- a client call's server, from the server span answering it (filled in after each load)
     peer_service VARCHAR,
     first_response_ns BIGINT,
+    -- requests a call took (2026-07-28 input_required rounds); on a span that is only a round
+    -- of another span's call, that span's id; on the span that carries a call of several rounds
+    -- for its server, the first round's start (the last two filled in after each load)
+    rounds INTEGER,
+    round_of VARCHAR,
+    call_start_ns BIGINT,
     approx_bytes BIGINT,
     -- derived: GenAI usage, for the cost layer
     gen_ai_operation VARCHAR,
@@ -135,9 +141,9 @@ SELECT
     jsonrpc_request_id AS request_id,
     mcp_protocol_version AS protocol_version,
     network_transport AS transport,
-    start_ns, end_ns,
-    (end_ns - start_ns) / 1e6 AS duration_ms,
-    (first_response_ns - start_ns) / 1e6 AS ttfr_ms,
+    coalesce(call_start_ns, start_ns) AS start_ns, end_ns,
+    (end_ns - coalesce(call_start_ns, start_ns)) / 1e6 AS duration_ms,
+    (first_response_ns - coalesce(call_start_ns, start_ns)) / 1e6 AS ttfr_ms,
     status_code,
     status_message,
     error_type,
@@ -145,9 +151,10 @@ SELECT
     mcp_failed AND NOT rejected AS failed,
     error_class,
     arguments_hash,
+    rounds,
     starts_with(mcp_method, 'notifications/') AS is_notification
 FROM spans
-WHERE mcp_method IS NOT NULL;
+WHERE mcp_method IS NOT NULL AND round_of IS NULL;
 """
 
 

@@ -36,6 +36,11 @@ CALL_FIGURES = (
     ),
     Column("rejected_rate", Unit.RATE, "rejected / calls", "rej. %"),
     Column("success_rate", Unit.RATE, "(calls - errors - rejected) / calls", "ok %"),
+    Column(
+        "rounds",
+        Unit.COUNT,
+        "requests the calls took: a 2026-07-28 call the server answered input_required is sent again, one call",
+    ),
     *_LATENCY,
     Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),
     Column("ttfr_p95_ms", Unit.MS, "95th percentile time to first response, where recorded", "ttfr p95"),
@@ -117,6 +122,7 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
             count(*) FILTER (rejected) AS rejected,
             count(*) FILTER (rejected) / count(*) AS rejected_rate,
             count(*) FILTER (NOT failed AND NOT rejected) / count(*) AS success_rate,
+            sum(rounds) AS rounds,
             quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
             max(duration_ms) AS latency_max_ms,
             quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr
@@ -152,7 +158,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column(
             "error_class",
             Unit.TEXT,
-            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, transport/other",
+            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, abandoned, transport/other",
         ),
         Column("meaning", Unit.TEXT, "what the JSON-RPC code means, where the MCP or JSON-RPC spec names it"),
         Column("rejected", Unit.FLAG, "server side: the answer blames the request, so these are not errors"),

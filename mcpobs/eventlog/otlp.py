@@ -9,7 +9,26 @@ one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
 event, the time to first response.
 
+A 2026-07-28 multi round-trip request is one call however many requests it
+took: a request carrying ``inputResponses`` or ``requestState`` is the next
+round of the open ``input_required`` answer of the same method and target (the
+one whose ``requestState`` it echoes, else the latest). The call's span runs
+from the first round's request to the last round's answer, has the last
+answer's outcome and says in ``mcpobs.rounds`` how many requests it took; a
+call the client left at ``input_required`` when the session ended is
+``abandoned``. A task-augmented call is one call the same way: the ``tasks/get``,
+``tasks/result`` and ``tasks/cancel`` requests naming the ``taskId`` its answer
+created are its rounds, and it ends with the last of them. Under 2026-07-28 a
+stream that closes before its answer ends the call (no resumption): the client
+closing it cancels it; a stream the server's side broke off is a ``transport``
+failure, unless the client sends the same request again under a new id, which is
+the call's next round.
+
 Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
+call's client (the resource's ``service.name``) is the one its request names in
+the 2026-07-28 ``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the
+log first names; its server (``server.address``) the one its answer names in
+``_meta`` ``io.modelcontextprotocol/serverInfo``, else the log's. A
 request that carries a W3C ``traceparent`` in ``_meta`` (or in a tool call's
 ``arguments._meta``) keeps its trace and
 span id, so when the client's own trace is loaded too the call is the same span
@@ -30,6 +49,9 @@ from mcpobs.eventlog.reader import EventLog, id_key
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+MODERN = "2026-07-28"  # the revision without sessions, SSE resumption or server-to-client requests
+# the requests that continue a task-augmented call: its rounds, not calls of their own
+_TASK_METHODS = ("tasks/get", "tasks/result", "tasks/cancel")
 # the events that end a session: after one of them an unanswered request will never be answered
 _ENDINGS = ("client_closed", "server_exited", "recorder_stopped", "connection_lost")
 
@@ -46,6 +68,19 @@ class _Call:
     http: dict[str, Any] = field(default_factory=dict)
     response_http: dict[str, Any] = field(default_factory=dict)
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
+    stream_closed_by: str | None = None  # 2026-07-28: who closed the call's stream before its answer
+    later: list[_Call] = field(default_factory=list)  # the call's later rounds (input_required, a task, a re-issue)
+    head: _Call | None = None  # the first round, on a later one
+
+
+@dataclass
+class _Waiting:
+    """The calls a later request may continue, as the log goes: answered ``input_required`` (and not
+    continued yet), by the task their answer created, broken off by the server's side of the stream."""
+
+    asked: list[_Call] = field(default_factory=list)
+    tasks: dict[str, _Call] = field(default_factory=dict)
+    broken: list[_Call] = field(default_factory=list)
 
 
 def to_otlp(log: EventLog) -> dict[str, Any]:
@@ -54,22 +89,29 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     names = _names(log)
     trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
     protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
-    spans = []
+    # one resource per client: 2026-07-28 has no session, and each request names its own client
+    by_client: dict[str, list[dict[str, Any]]] = {names["client"] or "mcp-client": []}
     used: set[tuple[str, str]] = set()
     for call in calls:
-        end = call.end
-        if end is None:
-            if ended_at is None:
-                continue  # the log was cut short with this call open: its outcome is unknown
-            end = ended_at
-        spans.append(_span(call, end, trace, protocol, log.header.get("transport"), names["server"], used))
-    resource = [_attribute("service.name", names["client"] or "mcp-client")]
+        if call.head is not None:
+            continue  # a later round: part of its first round's span
+        last = call.later[-1] if call.later else call
+        if ended_at is None and (last.end is None or _waiting(last)):
+            continue  # the log was cut short with this call open, or waiting for its next round: outcome unknown
+        end = last.end if last.end is not None else ended_at
+        assert end is not None
+        server = server_info(_result(last)).get("name") or names["server"]
+        span = _span(call, end, trace, protocol, log.header.get("transport"), server, used)
+        client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
+        by_client.setdefault(client or names["client"] or "mcp-client", []).append(span)
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": resource},
+                "resource": {"attributes": [_attribute("service.name", client)]},
                 "scopeSpans": [{"scope": {"name": "mcpobs.eventlog"}, "spans": spans}],
             }
+            for client, spans in by_client.items()
+            if spans or len(by_client) == 1
         ]
     }
 
@@ -78,7 +120,7 @@ def write_otlp(log: EventLog, target: Path) -> int:
     """Write the log's calls to ``target`` as one line of OTLP JSON; how many spans it holds."""
     document = to_otlp(log)
     target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
-    return len(document["resourceSpans"][0]["scopeSpans"][0]["spans"])
+    return sum(len(r["scopeSpans"][0]["spans"]) for r in document["resourceSpans"])
 
 
 def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
@@ -91,7 +133,9 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
     open_calls: dict[tuple[str, str], list[_Call]] = {}
     by_token: dict[tuple[str, str], _Call] = {}
     calls: list[_Call] = []
+    waiting = _Waiting()
     ended_at = None
+    protocol = None
     for record in log.records:
         kind, t = record["kind"], record["t"]
         if kind == "event":
@@ -99,7 +143,11 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 ended_at = t
             if record["event"] in ("http_response", "upstream_unreachable") and "exchange" in record:
                 _end_exchange(calls, record, t)
+            if record["event"] == "stream_closed" and protocol == MODERN:
+                waiting.broken += _end_stream(calls, record, t)
             continue
+        if kind == "protocol":
+            protocol = record.get("protocol_version")
         if kind != "message":
             continue
         direction, http = record["dir"], record.get("http") or {}
@@ -111,6 +159,12 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
             params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
+                head = _continues(waiting, call) or _reissues(waiting, call)
+                if head is not None:
+                    call.head = head.head or head
+                    call.head.later.append(call)
+                    waiting.asked = [c for c in waiting.asked if c is not head]
+                    waiting.broken = [c for c in waiting.broken if c is not head]
                 open_calls.setdefault((direction, id_key(key)), []).append(call)
                 token = _meta(message).get("progressToken")
                 if token is not None:
@@ -123,6 +177,10 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                     answered = _take([c for c in calls if c.end is None], http, exchange_only=True)
                 if answered is not None:
                     answered.response, answered.end, answered.response_http = message, t, http
+                    if _asked_for_input(answered):
+                        waiting.asked.append(answered)
+                    if (task := _created_task(answered)) is not None:
+                        waiting.tasks[id_key(task)] = answered
             elif method == "notifications/cancelled":
                 for cancelled in open_calls.get((direction, id_key(params.get("requestId"))), []):
                     if cancelled.end is None:
@@ -133,6 +191,102 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 if progressed is not None and progressed.first_progress is None and progressed.end is None:
                     progressed.first_progress = t
     return calls, ended_at
+
+
+def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
+    """The earlier round a request continues, if any.
+
+    A ``tasks/get``, ``tasks/result`` or ``tasks/cancel`` continues the call whose answer created
+    its ``taskId`` (a ``CreateTaskResult``). A request carrying ``inputResponses`` or
+    ``requestState`` (a 2026-07-28 retry under a new id) continues an earlier request of the same
+    direction, method and target that was answered ``input_required`` and not yet continued: the
+    one whose ``requestState`` it echoes, else the latest."""
+    params = _params(call.request)
+    method = call.request["method"]
+    if method in _TASK_METHODS:
+        task = params.get("taskId")
+        created = waiting.tasks.get(id_key(task)) if task is not None else None
+        if created is None or created.direction != call.direction:
+            return None
+        return (created.later or [created])[-1]
+    if "inputResponses" not in params and "requestState" not in params:
+        return None
+    target = call_target(method, params)
+    asked = [
+        c
+        for c in waiting.asked
+        if c.direction == call.direction
+        and c.request["method"] == method
+        and call_target(method, _params(c.request)) == target
+    ]
+    state = params.get("requestState")
+    echoed = [c for c in asked if state is not None and _result(c).get("requestState") == state]
+    candidates = echoed or asked
+    return candidates[-1] if candidates else None
+
+
+def _reissues(waiting: _Waiting, call: _Call) -> _Call | None:
+    """The call a 2026-07-28 request sends again after its stream broke: the latest earlier request of
+    the same direction, method and params (``_meta`` aside) whose stream the server's side broke off
+    before the answer, and that no round followed yet. (A stream the client closed is its cancellation.)"""
+    params = {k: v for k, v in _params(call.request).items() if k != "_meta"}
+    broken = [
+        c
+        for c in waiting.broken
+        if c.direction == call.direction
+        and c.request["method"] == call.request["method"]
+        and {k: v for k, v in _params(c.request).items() if k != "_meta"} == params
+    ]
+    return broken[-1] if broken else None
+
+
+def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> list[_Call]:
+    """A 2026-07-28 stream that closed before its answer ends its request's call: there is no resuming
+    it. Closed by the client, that is the call's cancellation; by the server's side, it broke off (the
+    calls it returns, which the client may send again)."""
+    ended = [
+        c for c in calls if c.end is None and c.direction == "c2s" and c.http.get("exchange") == record.get("exchange")
+    ]
+    for call in ended:
+        call.end, call.stream_closed_by = t, "client" if record.get("by") == "client" else "server"
+    return [c for c in ended if c.stream_closed_by == "server"]
+
+
+def _asked_for_input(call: _Call) -> bool:
+    """The call's answer asks the client for input and to send the request again (2026-07-28)."""
+    return _result(call).get("resultType") == "input_required"
+
+
+def _created_task(call: _Call) -> Any:
+    """The ``taskId`` of the task the call's answer created (a ``CreateTaskResult``), else None."""
+    task = _result(call).get("task")
+    return task.get("taskId") if isinstance(task, dict) and call.request["method"] not in _TASK_METHODS else None
+
+
+def _task_status(call: _Call) -> Any:
+    """The status a task-augmented call's last answer gave its task (``working``, ``completed``, …),
+    where that answer is a ``CreateTaskResult`` or a ``tasks/get``/``tasks/cancel`` result; else None."""
+    result = _result(call)
+    if call.request["method"] in ("tasks/get", "tasks/cancel"):
+        return result.get("status")
+    task = result.get("task")
+    return task.get("status") if isinstance(task, dict) and _created_task(call) is not None else None
+
+
+def _waiting(call: _Call) -> bool:
+    """The call's last answer leaves it for the client to go on: answered ``input_required``, or its
+    task is not done yet."""
+    return _asked_for_input(call) or _task_status(call) in ("working", "input_required")
+
+
+def _result(call: _Call) -> dict[str, Any]:
+    result = call.response.get("result") if call.response is not None else None
+    return result if isinstance(result, dict) else {}
+
+
+def _params(message: dict[str, Any]) -> dict[str, Any]:
+    params = message.get("params")
+    return params if isinstance(params, dict) else {}
 
 
 def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:
@@ -161,7 +315,8 @@ def _end_exchange(calls: list[_Call], record: dict[str, Any], t: int) -> None:
 
 
 def _names(log: EventLog) -> dict[str, str | None]:
-    """The client's and the server's names as the handshake (or the 2026 _meta) states them."""
+    """The client's and the server's names as the handshake (or the 2026 _meta) first states them: the
+    names of calls whose own request (``clientInfo``) or answer (``serverInfo``) names none."""
     client = server = None
     for message in log.messages():
         body = message["message"]
@@ -170,11 +325,16 @@ def _names(log: EventLog) -> dict[str, str | None]:
         params = body.get("params") if isinstance(body.get("params"), dict) else {}
         result = body.get("result") if isinstance(body.get("result"), dict) else {}
         if client is None and isinstance(params, dict):
-            info = params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
-            client = info.get("name") if isinstance(info, dict) else None
+            client = _info_name(params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo"))
         if server is None and isinstance(result, dict):
             server = server_info(result).get("name")
     return {"client": client, "server": server}
+
+
+def _info_name(info: Any) -> str | None:
+    """The ``name`` of a ``clientInfo`` (or ``serverInfo``) object, where it is text."""
+    name = info.get("name") if isinstance(info, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def server_info(result: dict[str, Any]) -> dict[str, Any]:
@@ -222,7 +382,10 @@ def _span(
     session = call.http.get("session_id") or call.response_http.get("session_id")
     if session:
         attributes.append(_attribute("mcp.session.id", session))
-    error, message = _outcome(call)
+    rounds = [call, *call.later]
+    if len(rounds) > 1:
+        attributes.append({"key": "mcpobs.rounds", "value": {"intValue": str(len(rounds))}})
+    error, message = _outcome(rounds[-1])
     if error:
         attributes.append(_attribute("error.type", error))
     trace_id, span_id = _ids(call, trace, used)
@@ -236,8 +399,17 @@ def _span(
         "attributes": attributes,
         "status": {"code": ERROR, "message": message} if error else {},
     }
-    if call.first_progress is not None:
-        span["events"] = [{"timeUnixNano": str(call.first_progress), "name": "notifications/progress"}]
+    progress = next((r.first_progress for r in rounds if r.first_progress is not None), None)
+    if progress is not None:
+        span["events"] = [{"timeUnixNano": str(progress), "name": "notifications/progress"}]
+    # each round's own span (the client's, by its traceparent) is a round of this call, not a call
+    links = [
+        {"traceId": ids[0], "spanId": ids[1], "attributes": [_attribute("jsonrpc.request.id", str(r.request["id"]))]}
+        for r in rounds
+        if len(rounds) > 1 and (ids := _traceparent(r)) is not None
+    ]
+    if links:
+        span["links"] = links
     return span
 
 
@@ -256,10 +428,21 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
     """The error type and message of a call, or (None, "") when it succeeded."""
     if call.cancelled:
         return "cancelled", "cancelled by notifications/cancelled"
+    if call.stream_closed_by == "client":
+        return "cancelled", "the client closed the call's stream (2026-07-28: its cancellation)"
+    if call.stream_closed_by == "server":
+        return "transport", "the call's stream broke off before its answer"
     if call.http_failure is not None:
         return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
     if call.response is None:
         return "transport", "no response before the session ended"
+    if _asked_for_input(call):
+        return "abandoned", "the server asked for input and the client did not send the request again"
+    status = _task_status(call)
+    if status in ("working", "input_required"):
+        return "abandoned", f"the client stopped polling while the task was {status}"
+    if status in ("failed", "cancelled"):
+        return ("task_failed" if status == "failed" else "cancelled"), f"the task ended {status}"
     error = call.response.get("error")
     if isinstance(error, dict):
         return str(error.get("code")), str(error.get("message", ""))
@@ -272,28 +455,32 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
 def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]:
     """The trace and span id: the request's traceparent where it has one (the client's own span for the
     call), else made from the log. A traceparent a second request carries too (a client passing on its
-    current context, a retry) names the first call only: the later ones get ids of their own in its trace."""
+    current context, a retry) names the first call only: the later ones get ids of their own in its trace.
+    A call of several rounds (2026-07-28 input_required) gets its own id in its first round's trace too."""
     key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
     own = hashlib.sha256(key.encode()).hexdigest()[:16]
-    parent = _traceparent(call.request)
-    if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
-        ids = (match.group(1), match.group(2))
-        if ids not in used:
+    ids = _traceparent(call)
+    if ids is not None:
+        # a call of several rounds is none of the client's round spans: it links to them instead
+        if ids not in used and not call.later:
             used.add(ids)
             return ids
-        return match.group(1), own
+        return ids[0], own
     return trace, own
 
 
-def _traceparent(request: dict[str, Any]) -> Any:
-    """The request's W3C traceparent: in ``params._meta`` as the spec reserves it, else in a tool
-    call's ``arguments._meta``, where Langfuse's widely copied MCP tracing recipe puts it."""
-    found = _meta(request).get("traceparent")
-    if found is None:
-        params = request.get("params")
+def _traceparent(call: _Call) -> tuple[str, str] | None:
+    """The trace and span id of the request's W3C ``traceparent``, where it has a valid one: in
+    ``params._meta`` as the spec reserves it, else in a tool call's ``arguments._meta``, where Langfuse's
+    widely copied MCP tracing recipe puts it."""
+    parent = _meta(call.request).get("traceparent")
+    if parent is None:
+        params = call.request.get("params")
         arguments = params.get("arguments") if isinstance(params, dict) else None
-        found = _meta({"params": arguments}).get("traceparent")
-    return found
+        parent = _meta({"params": arguments}).get("traceparent")
+    if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
+        return match.group(1), match.group(2)
+    return None
 
 
 def _meta(message: dict[str, Any]) -> dict[str, Any]:

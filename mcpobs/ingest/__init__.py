@@ -159,6 +159,7 @@ def _insert(
         duplicates = _drop_duplicates(con, source_id)
         _unwrap(con, source_id)
         _link_peers(con, source_id)
+        link_rounds(con, source_id)
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
         con.execute(
@@ -247,6 +248,61 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
         ) AS p
         WHERE c.mcp_side = 'client' AND c.trace_id = p.trace_id AND c.span_id = p.parent_span_id
             AND (c.source_id = $id OR p.source_id = $id)
+        """,
+        {"id": source_id},
+    )
+
+
+def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Fold the spans that are rounds of one 2026-07-28 multi round-trip call into one call per side.
+
+    mcpobs's span of such a call (``rounds`` > 1) links to each round's own client span: those are
+    rounds of it, not calls. The server spans answering them (their children) are one call too: the
+    last round's span carries it, with the first round's start and the rounds' count; the others are
+    rounds of it. Either side may come from this source, as in :func:`_link_peers`.
+    """
+    linked = """
+        SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
+            lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
+        FROM (
+            SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
+                generate_subscripts(CAST(links AS JSON[]), 1) AS i
+            FROM spans WHERE rounds > 1 AND links IS NOT NULL
+        )
+    """
+    con.execute(
+        f"""
+        UPDATE spans AS r SET round_of = l.call
+        FROM ({linked}) AS l
+        WHERE r.trace_id = l.trace_id AND r.span_id = l.span_id AND r.mcp_side = l.side AND r.rounds = 1
+            AND (r.source_id = $id OR l.call_source = $id)
+        """,
+        {"id": source_id},
+    )
+    con.execute(
+        f"""
+        UPDATE spans AS s SET
+            round_of = CASE WHEN s.span_id = g.last_span THEN NULL ELSE g.last_span END,
+            rounds = CASE WHEN s.span_id = g.last_span THEN g.n ELSE 1 END,
+            call_start_ns = CASE WHEN s.span_id = g.last_span THEN g.first_start END
+        FROM (
+            SELECT sv.*, g.last_span, g.first_start, g.n, g.touched FROM (
+                SELECT l.call, s.trace_id, s.span_id, s.start_ns, s.source_id, l.call_source, l.i
+                FROM ({linked}) AS l JOIN spans AS s
+                    ON s.trace_id = l.trace_id AND s.parent_span_id = l.span_id
+                WHERE s.mcp_side = 'server' AND l.side = 'client'
+            ) AS sv JOIN (
+                SELECT call, arg_max(span_id, i) AS last_span, min(start_ns) AS first_start, count(*) AS n,
+                    bool_or(source_id = $id OR call_source = $id) AS touched
+                FROM (
+                    SELECT l.call, s.span_id, s.start_ns, s.source_id, l.call_source, l.i
+                    FROM ({linked}) AS l JOIN spans AS s
+                        ON s.trace_id = l.trace_id AND s.parent_span_id = l.span_id
+                    WHERE s.mcp_side = 'server' AND l.side = 'client'
+                ) GROUP BY call HAVING count(*) > 1
+            ) AS g USING (call)
+        ) AS g
+        WHERE s.trace_id = g.trace_id AND s.span_id = g.span_id AND g.touched
         """,
         {"id": source_id},
     )

@@ -24,6 +24,10 @@ says. Sources, checked by running each producer (see ``docs/dialects.md``):
   older releases ``mcp.request_id``, ``mcp.session_id``, ``mcp.tool.result.is_error``.
 - Proxies (ToolHive): span ``mcp.{method}`` with ``http.*`` attributes and the older
   ``mcp.method``, ``mcp.request.id``, ``mcp.resource.id``, ``mcp.tool.arguments``.
+- mcpobs's own spans of an event log: the conventions' CLIENT spans; a 2026-07-28
+  multi round-trip call is one span with ``mcpobs.rounds`` and a link to each
+  round's own client span, which then counts as a round, not a call
+  (:func:`mcpobs.ingest.link_rounds`).
 
 A span is an MCP call only on MCP evidence (:func:`method_sql`): gRPC, HTTP and
 database spans in the same traces are not calls, whatever their ``rpc.method``.
@@ -61,6 +65,8 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "gen_ai_provider": ("gen_ai.provider.name", "gen_ai.system"),
     "gen_ai_request_model": ("gen_ai.request.model", "llm.request.model"),
     "gen_ai_response_model": ("gen_ai.response.model", "llm.response.model", "llm.model_name"),
+    # how many requests a 2026-07-28 multi round-trip call took (mcpobs's own spans of an event log)
+    "rounds": ("mcpobs.rounds",),
 }
 
 # Token counts: the current GenAI conventions, then the older names producers still write.
@@ -242,6 +248,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         # opt-in arguments tell a retry (same arguments) from a new call to the same tool
         "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
         "first_response_ns": first_response,
+        "rounds": "CASE WHEN mcp_method IS NOT NULL THEN coalesce(TRY_CAST(rounds AS INTEGER), 1) END",
         **{
             col: col
             for col in (
@@ -259,7 +266,8 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
     """Third stage: whether the call failed, and its error class, from the second stage's error type.
 
     Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
-    error type or message saying so); ``cancelled``; ``transport`` (-32000 connection
+    error type or message saying so); ``cancelled``; ``abandoned`` (the server asked for
+    input and the client never sent the request again); ``transport`` (-32000 connection
     closed, connection and stream errors); the JSON-RPC code itself; ``other``.
     """
     return {
@@ -270,6 +278,7 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
             WHEN {error_type} IN ('-32001', '408') OR regexp_matches({error_type}, '(?i)time.?out')
                 OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
             WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
+            WHEN {error_type} = 'abandoned' THEN 'abandoned'
             WHEN {error_type} = '-32000'
                 OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
                 THEN 'transport'
