@@ -1,0 +1,138 @@
+"""Third-party MCP servers that nobody here wrote, for proving the replay on them: mcp-server-time and
+mcp-server-git (PyPI), @modelcontextprotocol/server-everything (npm, over stdio and Streamable HTTP on
+127.0.0.1 only). ``.ci/thirdparty-servers`` installs them, pinned, in ``.ci/servers`` (or where
+``MCPOBS_THIRDPARTY_SERVERS`` says); without them these tests skip, except in CI, where they fail.
+
+Sessions are recorded at test time, as a user would: a real mcp SDK client (the project's) through
+``mcpobs record`` (stdio, or ``--upstream``/``--listen`` for HTTP) in front of the real server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import ROOT, free_port, wait_for_port
+
+SERVERS = Path(os.environ.get("MCPOBS_THIRDPARTY_SERVERS") or ROOT / ".ci" / "servers")
+LOCALHOST = Path(__file__).parent / "localhost.cjs"
+Session = Callable[[Client], Awaitable[Any]]
+
+
+def installed(path: Path) -> Path:
+    """``path`` of an installed server; a skip naming the install step when it is missing (a failure
+    in CI, so CI cannot pass without the proof)."""
+    if not path.exists():
+        message = f"{path} is missing: install the third-party servers with `bash .ci/thirdparty-servers`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (.ci/run does it)")
+        pytest.skip(message)
+    return path
+
+
+def time_server() -> list[str]:
+    return [str(installed(SERVERS / "venv" / "bin" / "mcp-server-time")), "--local-timezone", "UTC"]
+
+
+def git_server(repository: Path) -> list[str]:
+    return [str(installed(SERVERS / "venv" / "bin" / "mcp-server-git")), "--repository", str(repository)]
+
+
+def everything_js() -> str:
+    return str(installed(SERVERS / "npm" / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"))
+
+
+def everything_stdio() -> list[str]:
+    return ["node", everything_js(), "stdio"]
+
+
+def with_pid(pidfile: Path, command: list[str]) -> list[str]:
+    """``command`` run so that its process id is in ``pidfile`` (rewritten at each restart): a test can
+    then kill -9 the very server process the replay talks to."""
+    return ["sh", "-c", f'echo $$ > "{pidfile}"; exec "$@"', "sh", *command]
+
+
+def kill_9(pidfile: Path) -> int:
+    pid = int(pidfile.read_text())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def wait_until(what: str, ready: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {seconds:g} s for {what}")
+        time.sleep(0.02)
+
+
+def record_stdio(log: Path, command: list[str], mode: str, session: Session) -> Path:
+    """Record ``session`` (what a real mcp Client does) through ``mcpobs record`` in front of ``command``."""
+    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *command]
+    run_client(StdioServerParameters(command=sys.executable, args=args), mode, session)
+    return log
+
+
+def run_client(server: Any, mode: str, session: Session) -> None:
+    async def run() -> None:
+        with anyio.fail_after(60):
+            async with Client(server, mode=mode) as client:
+                await session(client)
+
+    anyio.run(run)
+
+
+class EverythingHttp:
+    """server-everything on Streamable HTTP at 127.0.0.1, under a supervisor that starts it again
+    whenever it exits (after ``down`` seconds, or once the test opens the ``gate`` file)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.pidfile = workdir / "server.pid"
+        self.gate = workdir / "gate"
+        self.gate.touch()
+        js = everything_js()
+        node = f'node -r "{LOCALHOST}" "{js}" streamableHttp'
+        # the server's pid in the pidfile (the shell execs node); a killed server comes back when the
+        # gate file exists
+        script = (
+            f'while true; do sh -c \'echo $$ > "{self.pidfile}"; exec {node}\' >/dev/null 2>&1; '
+            f'while [ ! -e "{self.gate}" ]; do sleep 0.05; done; done'
+        )
+        env = {**os.environ, "PORT": str(self.port)}
+        self.supervisor = subprocess.Popen(["sh", "-c", script], start_new_session=True, env=env)
+        wait_for_port(self.port, 60)
+
+    def kill_9(self, restart: bool = True) -> None:
+        """kill -9 the server; the supervisor starts it again at once if ``restart``, else when the
+        test calls :meth:`restart`."""
+        if not restart:
+            self.gate.unlink()
+        kill_9(self.pidfile)
+
+    def restart(self) -> None:
+        self.gate.touch()
+
+    def stop(self) -> None:
+        os.killpg(self.supervisor.pid, signal.SIGKILL)
+        self.supervisor.wait(timeout=10)
+
+
+@pytest.fixture
+def everything_http(tmp_path: Path) -> Iterator[EverythingHttp]:
+    server = EverythingHttp(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
