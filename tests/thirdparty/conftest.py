@@ -49,7 +49,8 @@ def git_server(repository: Path) -> list[str]:
 
 
 def everything_js() -> str:
-    return str(installed(SERVERS / "npm" / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"))
+    package = SERVERS / "npm" / "node_modules" / "@modelcontextprotocol" / "server-everything"
+    return str(installed(package / "dist" / "index.js"))
 
 
 def everything_stdio() -> list[str]:
@@ -107,7 +108,7 @@ class EverythingHttp:
         # the server's pid in the pidfile (the shell execs node); a killed server comes back when the
         # gate file exists
         script = (
-            f'while true; do sh -c \'echo $$ > "{self.pidfile}"; exec {node}\' >/dev/null 2>&1; '
+            f"while true; do sh -c 'echo $$ > \"{self.pidfile}\"; exec {node}' >/dev/null 2>&1; "
             f'while [ ! -e "{self.gate}" ]; do sleep 0.05; done; done'
         )
         env = {**os.environ, "PORT": str(self.port)}
