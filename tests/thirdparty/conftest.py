@@ -10,6 +10,7 @@ Sessions are recorded at test time, as a user would: a real mcp SDK client (the 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,8 +33,11 @@ Session = Callable[[Client], Awaitable[Any]]
 def installed(path: Path) -> Path:
     """``path`` of an installed server; a skip naming the install step when it is missing (a failure
     in CI, so CI cannot pass without the proof)."""
-    if not path.exists():
-        message = f"{path} is missing: install the third-party servers with `bash .ci/thirdparty-servers`"
+    missing = None if path.exists() else path
+    if path.suffix == ".js" and shutil.which("node") is None:
+        missing = "node"
+    if missing is not None:
+        message = f"{missing} is missing: install the third-party servers with `bash .ci/thirdparty-servers`"
         if os.environ.get("CI") == "true":
             pytest.fail(message + " (.ci/run does it)")
         pytest.skip(message)
