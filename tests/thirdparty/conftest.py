@@ -97,22 +97,21 @@ def run_client(server: Any, mode: str, session: Session) -> None:
     anyio.run(run)
 
 
-class EverythingHttp:
-    """server-everything on Streamable HTTP at 127.0.0.1, under a supervisor that starts it again
-    whenever it exits (after ``down`` seconds, or once the test opens the ``gate`` file)."""
+class SupervisedHttp:
+    """A server on Streamable HTTP at 127.0.0.1, under a supervisor that starts it again whenever it
+    exits: at once, or once the test calls :meth:`restart` after ``kill_9(restart=False)``. ``command``
+    is a shell command line; it finds its port in ``$PORT``."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, command: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         self.pidfile = workdir / "server.pid"
         self.gate = workdir / "gate"
         self.gate.touch()
-        js = everything_js()
-        node = f'node -r "{LOCALHOST}" "{js}" streamableHttp'
-        # the server's pid in the pidfile (the shell execs node); a killed server comes back when the
+        # the server's pid in the pidfile (the shell execs it); a killed server comes back when the
         # gate file exists
         script = (
-            f"while true; do sh -c 'echo $$ > \"{self.pidfile}\"; exec {node}' >/dev/null 2>&1; "
+            f"while true; do sh -c 'echo $$ > \"{self.pidfile}\"; exec {command}' >/dev/null 2>&1; "
             f'while [ ! -e "{self.gate}" ]; do sleep 0.05; done; done'
         )
         env = {**os.environ, "PORT": str(self.port)}
@@ -134,9 +133,29 @@ class EverythingHttp:
         self.supervisor.wait(timeout=10)
 
 
+# mcp-server-time's own server (its create_server), served by its mcp SDK over Streamable HTTP: the
+# package's command line offers stdio only, and a 2026-07-28 server over HTTP is wanted too
+TIME_HTTP = """import os
+from mcp_server_time.server import create_server
+create_server("UTC").run("streamable-http", host="127.0.0.1", port=int(os.environ["PORT"]))
+"""
+
+
 @pytest.fixture
-def everything_http(tmp_path: Path) -> Iterator[EverythingHttp]:
-    server = EverythingHttp(tmp_path)
+def everything_http(tmp_path: Path) -> Iterator[SupervisedHttp]:
+    server = SupervisedHttp(tmp_path, f'node -r "{LOCALHOST}" "{everything_js()}" streamableHttp')
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def time_http(tmp_path: Path) -> Iterator[SupervisedHttp]:
+    python = installed(SERVERS / "venv" / "bin" / "python")
+    launcher = tmp_path / "time_http.py"
+    launcher.write_text(TIME_HTTP)
+    server = SupervisedHttp(tmp_path, f'"{python}" "{launcher}"')
     try:
         yield server
     finally:
