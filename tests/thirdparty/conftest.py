@@ -116,7 +116,11 @@ class SupervisedHttp:
         )
         env = {**os.environ, "PORT": str(self.port)}
         self.supervisor = subprocess.Popen(["sh", "-c", script], start_new_session=True, env=env)
-        wait_for_port(self.port, 60)
+        try:
+            wait_for_port(self.port, 60)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def kill_9(self, restart: bool = True) -> None:
         """kill -9 the server; the supervisor starts it again at once if ``restart``, else when the

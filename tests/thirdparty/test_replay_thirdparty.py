@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,8 +26,8 @@ import pytest
 from mcp import Client
 
 from mcpobs.eventlog.reader import read_event_log
-from mcpobs.replay import RealClock, ReplayConfig, Target, replay
-from mcpobs.replay.config import ToolConfig
+from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
+from mcpobs.replay.config import SessionRecovery, ToolConfig
 from mcpobs.replay.state import SessionState
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import (
@@ -370,6 +372,39 @@ def test_checkpoint_mode_reports_the_session_state_a_kill_9_lost(tmp_path: Path,
     lost = [line for line in text.splitlines() if "lost" in line]
     assert any(URI in line for line in lost), text
     assert any("level" in line for line in lost), text
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 item 8: a hang is probed with a ping per call in flight")
+def test_a_hung_server_everything_is_probed_with_one_ping(tmp_path: Path, everything_log: Path) -> None:
+    # SIGSTOP while the long call and the read-only calls after it are in flight: a real hang, which
+    # the replay must probe once (one ping), recover from once, and come out of with the recorded answers
+    run, pidfile = tmp_path / "run", tmp_path / "pid"
+    stopped: list[int] = []
+
+    def stop_in_the_long_call() -> None:
+        wait_until("the long call to be sent", lambda: calls_sent(run, LONG) >= 1)
+        stopped.append(int(pidfile.read_text()))
+        os.kill(stopped[0], signal.SIGSTOP)
+
+    stopper = threading.Thread(target=stop_in_the_long_call, daemon=True)
+    stopper.start()
+    # the injected clock: a 30 s call timeout passes after 6 s of real waiting (a live server answers
+    # the 3 s call well within that), not after 30
+    clock = ManualClock(patience=6)
+    config = ReplayConfig(session_recovery=SessionRecovery(mode="event_log"))
+    target = Target(command=tuple(with_pid(pidfile, everything_stdio())))
+    try:
+        report = replay(everything_log, target, run, config, clock=clock)
+    finally:
+        stopper.join(timeout=60)
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert stopped
+    assert [r.reason for r in report.recoveries] == ["hung: no answer to a ping"]
+    pings = [r for r in sent_records(run) if r.get("dir") == "c2s" and r["message"].get("method") == "ping"]
+    assert len(pings) == 1, len(pings)
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
 
 
 # -- server-everything over Streamable HTTP on 127.0.0.1
