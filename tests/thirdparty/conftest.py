@@ -48,8 +48,20 @@ def time_server() -> list[str]:
     return [str(installed(SERVERS / "venv" / "bin" / "mcp-server-time")), "--local-timezone", "UTC"]
 
 
+# who commits, and when: a commit the server makes then has the same hash in the recording and the replay
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mcpobs test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "mcpobs test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+}
+
+
 def git_server(repository: Path) -> list[str]:
-    return [str(installed(SERVERS / "venv" / "bin" / "mcp-server-git")), "--repository", str(repository)]
+    server = str(installed(SERVERS / "venv" / "bin" / "mcp-server-git"))
+    return ["env", *(f"{k}={v}" for k, v in GIT_IDENTITY.items()), server, "--repository", str(repository)]
 
 
 def everything_js() -> str:
