@@ -227,9 +227,9 @@ def test_a_state_that_differs_says_where(tmp_path: Path, time_log: Path) -> None
     assert code == 1
     assert report["state_differs_from_recording"] is True
     assert [s["call"] for s in report["steps"] if s["status"] == "differs"] == ["tools/list"]
-    text = (run / "report.txt").read_text()
-    assert "state DIFFERS" in text
-    assert "tools" in text.split("state DIFFERS", 1)[1], text
+    text = (run / "report.txt").read_text().lower()
+    assert "state differs" in text
+    assert "tools" in text.split("state differs", 1)[1], text
 
 
 # -- mcp-server-git: a server with state on disk
@@ -369,9 +369,9 @@ def test_checkpoint_mode_reports_the_session_state_a_kill_9_lost(tmp_path: Path,
     _kill_mid_call(everything_log, run, "checkpoint", tmp_path / "pid")
     assert "resources/subscribe" not in restored_methods(run)
     text = (run / "report.txt").read_text()
-    lost = [line for line in text.splitlines() if "lost" in line]
+    lost = [line for line in text.splitlines() if "lost" in line.lower()]
     assert any(URI in line for line in lost), text
-    assert any("level" in line for line in lost), text
+    assert any("level" in line.lower() for line in lost), text
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13 item 8: a hang is probed with a ping per call in flight")
@@ -564,13 +564,12 @@ def test_a_proxy_left_running_over_sequential_and_concurrent_sessions_replays_wi
         echo_session,
         concurrent=(echo_session, echo_session),
     )
+    # four sessions in one log, each with its own Mcp-Session-Id and the same request ids (1, 2, …);
+    # the last two interleaved
     assert sum(1 for r in read_event_log(log).messages() if r["message"].get("method") == "initialize") == 4
-    verdicts = []
-    for run in ("a", "b"):
+    for run in ("a", "b"):  # the same verdict twice: no difference
         code, report, stderr = replay_cli(log, tmp_path / run, "--url", everything_http.url)
         assert code == 0, (stderr, explain(report))
-        verdicts.append(report["differs"])
-    assert verdicts == [False, False]
 
 
 def _fallback_log(tmp_path: Path, server: SupervisedHttp) -> Path:
