@@ -12,6 +12,7 @@ server's state shows it. Faults count ``tools/call`` requests from 1 in this pro
 --fail-every K   every Kth call fails, as a tool error
 --changed        answers differ from the honest server's (echo shouts)
 --once FILE      each fault fires once across restarts: not when FILE exists, and FILE is made when it does
+--start-ms MS    take MS to start (stdio: before it reads its first message)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ parser.add_argument("--fail-every", type=int)
 parser.add_argument("--changed", action="store_true")
 parser.add_argument("--once", type=Path)
 parser.add_argument("--http", type=int)
+parser.add_argument("--start-ms", type=int, default=0)
 args = parser.parse_args()
 
 srv = MCPServer("notes", version="2.0.0", instructions="Keeps notes; fails on command.", log_level="WARNING")
@@ -118,6 +120,7 @@ def note(name: str) -> str:
 
 
 if __name__ == "__main__":
+    time.sleep(args.start_ms / 1000)
     print("notes server ready", file=sys.stderr, flush=True)
     if args.http:
         srv.run("streamable-http", host="127.0.0.1", port=args.http)

@@ -44,7 +44,7 @@ from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir
-from mcpobs.replay.script import HANDSHAKE, Script, Step, outcome
+from mcpobs.replay.script import HANDSHAKE, STARTS, Script, Step, outcome
 from mcpobs.replay.state import SessionState
 from mcpobs.replay.trace import logged_recoveries
 
@@ -349,9 +349,16 @@ class Replay:
                     result.status = SENT
                     result.reason = "the recording holds no answer to compare"
                     return result
-                timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
-                if sent:
-                    await self.clock.wait(pending.done, timeout)
+                if step.method in STARTS:
+                    # the handshake is never cancelled (the spec forbids it) nor retried: a server still
+                    # starting gets what is left of the session timeout to answer it
+                    timeout = self._left()
+                    if sent:
+                        await self.clock.wait_for_start(pending.done, timeout)
+                else:
+                    timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
+                    if sent:
+                        await self.clock.wait(pending.done, timeout)
                 if _dropped(pending.response):
                     # the SDK's HTTP transport stands in for an answer a broken stream never brought
                     link.drop(str(pending.response["error"].get("message")))  # type: ignore[index]
@@ -398,6 +405,11 @@ class Replay:
             link.forget(request_id)
             self.timeouts += 1
             waited = max(round(timeout * 1000), 0)
+            if step.method in STARTS:
+                result.reason = f"no answer to {step.method} in {waited} ms"
+                self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
+                self._stop(f"session timeout: {th.session_timeout_ms} ms")
+                return result
             result.reason = f"no answer in {waited} ms"
             self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
             cancel = {"requestId": request_id, "reason": f"no answer in {waited} ms (mcpobs replay)"}
@@ -685,9 +697,12 @@ class Replay:
         self._in_flight[step.index] = 0
         self._given = {k: v for k, v in self._given.items() if k[:2] != (step.index, 0)}
         try:
-            await self.clock.wait(
-                pending.done, min(self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
-            )
+            if step.method in STARTS:
+                await self.clock.wait_for_start(pending.done, self._left())
+            else:
+                await self.clock.wait(
+                    pending.done, min(self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
+                )
         finally:
             self._in_flight.pop(step.index, None)
         link.forget(request_id)

@@ -46,6 +46,8 @@ READS = frozenset(
     }
 )
 HANDSHAKE = frozenset({"initialize", "notifications/initialized"})
+# the requests that open a session or find out what a server speaks: never cancelled, nor retried
+STARTS = frozenset({"initialize", "server/discover"})
 # an answer's strings this short are too common to mean the later request took them from it
 _SHARED_VALUE_MIN = 6
 

@@ -182,11 +182,27 @@ def test_a_hung_server_is_cancelled_probed_and_recovered_on_an_injected_clock(tm
     assert any(m.get("method") == "ping" for m in sent)
 
 
+def test_a_slow_starting_server_gets_its_handshake_uncancelled_and_unretried(tmp_path: Path) -> None:
+    # starting takes longer than a call may: initialize waits (the session timeout bounds it), with no
+    # cancel, no ping before it, no second initialize
+    slow_start = server("--start-ms", "1500")
+    config = _config(tool_call_timeout_ms=300, session_timeout_ms=60_000)
+    report = replay(SAMPLE, Target(command=tuple(slow_start)), tmp_path / "run", config, clock=ManualClock())
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    assert report.results[0].attempts == 1
+    assert report.timeouts == 0
+    sent = _c2s(tmp_path / "run")
+    assert [m.get("method") for m in sent if m.get("method") in ("initialize", "ping", "notifications/cancelled")] == [
+        "initialize"
+    ]
+
+
 def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
     clock = ManualClock()
     slow = server("--slow-ms", "60000", "--slow-at", "1")
+    # a 10 s call timeout passes on the clock in `patience` (2 s): ample for an answered call on a slow machine
     report = replay(
-        SAMPLE, Target(command=tuple(slow)), tmp_path / "run", _config(tool_call_timeout_ms=1000), clock=clock
+        SAMPLE, Target(command=tuple(slow)), tmp_path / "run", _config(tool_call_timeout_ms=10_000), clock=clock
     )
     put = report.results[2]
     assert put.status == SAME
@@ -204,7 +220,8 @@ def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
 def test_backoff_doubles_until_max_retries_then_the_session_timeout_stops_the_rest(tmp_path: Path) -> None:
     clock = ManualClock()
     slow = server("--slow-ms", "60000")
-    config = _config(tool_call_timeout_ms=1000, session_timeout_ms=14_000, error_threshold=1.0)
+    # the put: 4 attempts of 10 s and 1 + 2 + 4 s of backoff (47 s); the session ends in the next slow call
+    config = _config(tool_call_timeout_ms=10_000, session_timeout_ms=55_000, error_threshold=1.0)
     report = replay(SAMPLE, Target(command=tuple(slow)), tmp_path / "run", config, clock=clock)
     first = report.results[2]
     assert first.status == NO_ANSWER
