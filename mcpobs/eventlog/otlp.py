@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpobs.eventlog.reader import EventLog, id_key
+from mcpobs.eventlog.writer import agreed_protocol
 
 CLIENT = 3
 ERROR = 2
@@ -52,7 +53,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     calls, ended_at = _pair(log)
     names = _names(log)
     trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
-    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    protocol = agreed_protocol(log.records)
     spans = []
     used: set[tuple[str, str]] = set()
     for call in calls:

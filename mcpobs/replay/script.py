@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.reader import EventLog, id_key
-from mcpobs.eventlog.writer import stated_protocol
+from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
 READS = frozenset(
@@ -157,7 +157,7 @@ def build_script(log: EventLog) -> Script:
     answers = Answers()
     started: dict[int, int] = {}
     overlapping: dict[int, set[int]] = {}
-    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    protocol = agreed_protocol(log.records)
     for line, record in enumerate(log.records, 2):
         if record["kind"] != "message":
             continue
@@ -166,7 +166,7 @@ def build_script(log: EventLog) -> Script:
             if not isinstance(message, dict):
                 continue
             if protocol is None and (stated := stated_protocol(record["dir"], message)) is not None:
-                protocol = stated[0]  # a recording without the log's protocol line (another recorder's)
+                protocol = stated[0]  # no answer says what the server accepted: what the client asked for
             if record["dir"] == "c2s":
                 if isinstance(message.get("method"), str):
                     _check(log.path, line, message)
