@@ -572,7 +572,7 @@ class Replay:
         timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
         await self.clock.wait(pending.done, timeout)
         link.forget(probe["id"])
-        return pending.response is not None
+        return pending.response is not None and not _dropped(pending.response)
 
     def _left(self) -> float:
         """Seconds left of the session timeout (never below 0)."""
@@ -610,7 +610,9 @@ class Replay:
                 self.log.event("recovery_started", recovery=number, reason=reason, mode=recovery.mode)
                 # a server coming back (a supervisor restarting it, a process still starting) gets the
                 # backoff schedule's time: one try, then one after each wait
+                # (a recovery is one only when the server answered: a try that reaches nothing is no recovery)
                 waits = [0.0, *backoff_delays(self.config.timeout_handling, self.rng)]
+                error = None
                 for tries, wait in enumerate(waits, 1):
                     await self.clock.sleep(min(wait, self._left()))
                     if self._left() <= 0:
@@ -623,8 +625,9 @@ class Replay:
                     try:
                         link = await self._connect()
                     except UnreachableError as e:
-                        self.unreachable = str(e)
-                        return False
+                        error = str(e)
+                        self.log.event("reconnect_failed", recovery=number, tries=tries, error=error)
+                        continue
                     resent = await self._restore(link)
                     if resent is not None:
                         self._restored = f"recovery {number}"
@@ -633,9 +636,10 @@ class Replay:
                         self.log.event("recovery_finished", recovery=number, ms=ms, resent=resent, tries=tries)
                         return True
                     failed = link
-                error = failed.error or "no answer while the session was restored"
+                    error = link.error or "no answer while the session was restored"
+                    self.log.event("reconnect_failed", recovery=number, tries=tries, error=error)
                 self.unreachable = f"cannot reach the server ({self.target}) again after {reason}: {error}"
-                self.log.event("recovery_failed", recovery=number, tries=len(waits), error=failed.error)
+                self.log.event("recovery_failed", recovery=number, tries=len(waits), error=error)
                 return False
             finally:
                 self._recovering.set()
@@ -643,7 +647,8 @@ class Replay:
 
     async def _restore(self, link: Link) -> int | None:
         """Send again what the session's state needs on a new connection; how many messages, or None
-        when the connection broke meanwhile."""
+        when the connection broke meanwhile or the server answered none of them (nor, when none
+        waits for an answer, a probe): a connection nobody answers on is not the session back."""
         mode = self.config.session_recovery.mode
         done = [i for i in sorted(self.results) if self.results[i].status in (SAME, DIFFERS, SENT)]
         checkpoint = self.rundir.latest_checkpoint()
@@ -659,12 +664,17 @@ class Replay:
                 again += [self.script.steps[i] for i in since]
         plan += [s for s in again if s.method not in HANDSHAKE]
         sent = 0
+        answered = False
         for step in plan:
             if step is None:
                 continue
-            if not await self._resend(link, step):
+            outcome = await self._resend(link, step)
+            if outcome is None:
                 return None
+            answered = answered or outcome
             sent += 1
+        if not answered and not await self._alive(link):
+            return None
         return sent
 
     def _session_steps(self, checkpoint: dict[str, Any] | None) -> list[Step]:
@@ -682,18 +692,20 @@ class Replay:
             out += levels[-1:]
         return sorted(out, key=lambda s: s.index)
 
-    async def _resend(self, link: Link, step: Step) -> bool:
+    async def _resend(self, link: Link, step: Step) -> bool | None:
+        """Send a step again to restore the session: whether the server answered it (False: nothing to
+        wait for), None when it was not sent or not answered."""
         if self._left() <= 0:
-            return False
+            return None
         if not step.is_request:
-            return await self._send(link, step.message, step, role="restore")
+            return False if await self._send(link, step.message, step, role="restore") else None
         request_id = self._id_for(step, link)
         pending = link.expect(request_id)
         if not await self._send(link, {**step.message, "id": request_id}, step, role="restore"):
-            return False
+            return None
         if step.expected is None:
             link.forget(request_id)
-            return True
+            return False
         self._in_flight[step.index] = 0
         self._given = {k: v for k, v in self._given.items() if k[:2] != (step.index, 0)}
         try:
@@ -706,9 +718,10 @@ class Replay:
         finally:
             self._in_flight.pop(step.index, None)
         link.forget(request_id)
-        if pending.response is not None:
-            self.ever_answered = True
-        return pending.response is not None
+        if pending.response is None or _dropped(pending.response):
+            return None
+        self.ever_answered = True
+        return True
 
     # -- the end
 

@@ -360,6 +360,67 @@ def test_http_replay_reconnects_after_the_server_restarts(
     assert not report.differs, [(r.label, r.status, r.reason, r.differences) for r in report.results]
 
 
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_recovery_is_counted_only_when_the_server_answers_and_tries_follow_the_backoff(
+    tmp_path: Path, stateless_log: Path, era: str
+) -> None:
+    # the server goes away for good at its second call: every reconnect reaches nothing
+    port = free_port()
+    gone = subprocess.Popen(server("--http", str(port), "--crash-at", "2"), stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        clock = ManualClock()
+        recording = SAMPLE if era == "legacy" else stateless_log
+        config = _config(error_threshold=1.0)
+        with pytest.raises(UnreachableError, match="again after"):
+            replay(recording, Target(url=f"http://127.0.0.1:{port}/mcp"), tmp_path / "run", config, clock=clock)
+    finally:
+        gone.kill()
+        gone.wait()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["recoveries"] == []  # none answered: no recovery, and max_recoveries is not used up
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    assert [e["tries"] for e in events if e["event"] == "reconnect_failed"] == [1, 2, 3, 4]
+    assert [e["event"] for e in events].count("recovery_failed") == 1
+    # one try at once, then one after each backoff wait: 1 s, 2 s, 4 s (jittered)
+    assert clock.sleeps[0] == 0
+    for wait, base in zip(clock.sleeps[1:4], (1, 2, 4), strict=True):
+        assert 0.75 * base <= wait <= 1.25 * base
+
+
+@pytest.fixture
+def comes_back(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The notes server on Streamable HTTP, crashing once at its first call and started again a second
+    after it exits (a supervisor)."""
+    port = free_port()
+    marker = tmp_path / "fired"
+    command = " ".join(server("--http", str(port), "--crash-at", "1", "--once", str(marker)))
+    supervisor = subprocess.Popen(
+        ["sh", "-c", f"while true; do {command}; sleep 1; done"], start_new_session=True, stderr=subprocess.DEVNULL
+    )
+    wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp", marker
+    finally:
+        os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait()
+
+
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_supervised_http_server_back_after_a_second_is_reached_on_the_backoff(
+    tmp_path: Path, comes_back: tuple[str, Path], stateless_log: Path, era: str
+) -> None:
+    url, marker = comes_back
+    recording = SAMPLE if era == "legacy" else stateless_log
+    report = replay(recording, Target(url=url), tmp_path / "run", QUICK)  # checkpoint mode: the default
+    assert marker.exists()
+    assert len(report.recoveries) == 1, [r.to_json() for r in report.recoveries]
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    finished = next(e for e in events if e["event"] == "recovery_finished")
+    assert finished["tries"] > 1  # the first tries found the server gone: they were no recovery
+
+
 def test_unreachable_is_an_error_of_its_own(tmp_path: Path) -> None:
     with pytest.raises(UnreachableError):
         replay(SAMPLE, Target(url=f"http://127.0.0.1:{free_port()}/mcp"), tmp_path / "run", QUICK)
