@@ -208,6 +208,7 @@ class Replay:
         self._recovering: anyio.Event | None = None
         self._recover_lock = anyio.Lock()
         self._lost_links: set[int] = set()
+        self._probes: dict[int, tuple[anyio.Event, list[bool]]] = {}  # a connection → its probe in flight, verdict
         self._in_flight: dict[int, int] = {}  # step → attempt, for answering the server's requests
         self._given: dict[tuple[int | None, int, str], int] = {}  # answers given per (step, attempt, method)
         self._wire: dict[str, Any] = {}  # a recorded request id → the id it last went out under
@@ -463,7 +464,7 @@ class Replay:
         enough = 1 if threshold <= 0 else math.ceil(1 / threshold)
         rate = self.failures / max(self.attempts, 1)
         if self.attempts >= enough and rate > threshold:
-            self._stop(f"error rate {rate:.0%} passed error_threshold {threshold:g}: stopped retrying")
+            self._stop(f"error rate {_percent(rate)} passed error_threshold {_percent(threshold)}: stopped retrying")
             return True
         return False
 
@@ -561,7 +562,21 @@ class Replay:
         await self._send(link, {"jsonrpc": "2.0", "id": message["id"], **answer})
 
     async def _alive(self, link: Link) -> bool:
-        """Whether the server still answers anything: a ping (server/discover without sessions)."""
+        """Whether the server still answers anything: a ping (server/discover without sessions). One
+        probe at a time per connection: calls that time out together in one hang share its verdict."""
+        probing = self._probes.get(link.number)
+        if probing is not None:
+            await probing[0].wait()
+            return probing[1][0]
+        verdict = [False]
+        self._probes[link.number] = (anyio.Event(), verdict)
+        try:
+            verdict[0] = await self._probe(link)
+            return verdict[0]
+        finally:
+            self._probes.pop(link.number)[0].set()
+
+    async def _probe(self, link: Link) -> bool:
         method = "server/discover" if self.script.stateless else "ping"
         probe: dict[str, Any] = {"jsonrpc": "2.0", "id": self._fresh_id(), "method": method}
         if self.script.stateless:
@@ -762,6 +777,10 @@ class Replay:
             recorded_state=recorded,
             run_dir=self.rundir.path,
         )
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.3g}%"
 
 
 def _first(steps: list[Step], method: str) -> Step | None:

@@ -9,9 +9,11 @@ Which steps may overlap (``tool_config.max_concurrent``): a step waits for every
 **depends on**, and one depends on another when
 
 * either of them changes state: anything but a read (``*/list``, ``prompts/get``, ``resources/read``,
-  ``completion/complete``, ``ping``, ``server/discover``) or a ``tools/call`` of a tool the recorded
-  ``tools/list`` marks ``readOnlyHint``: notifications, subscriptions and the handshake included;
-  so a read after a write waits for the write, and a write waits for everything before it;
+  ``completion/complete``, ``ping``) or a ``tools/call`` of a tool the recorded ``tools/list`` marks
+  ``readOnlyHint``: notifications, subscriptions and the handshake (``initialize``, and
+  ``server/discover``, which in 2026-07-28 says what the server speaks before anything else is
+  sent) included; so a read after a write waits for the write, and a write waits for everything
+  before it;
 * or the later one uses a value the earlier one's answer gave (a cursor, an id, a URI);
 
 unless the recording itself had the two in flight together (the client did not wait, so the replay
@@ -42,7 +44,6 @@ READS = frozenset(
         "resources/read",
         "completion/complete",
         "ping",
-        "server/discover",
     }
 )
 HANDSHAKE = frozenset({"initialize", "notifications/initialized"})

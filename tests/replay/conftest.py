@@ -25,15 +25,17 @@ async def _answer(context: Any, params: Any) -> ElicitResult:
     return ElicitResult(action="accept", content={"answer": "blue"})
 
 
-def record(log: Path, mode: str, calls: list[tuple[str, dict[str, Any]]]) -> Path:
+def record(log: Path, mode: str, calls: list[tuple[str, dict[str, Any]]], *, list_first: bool = False) -> Path:
     """Record the calls through ``mcpobs record`` with a real mcp Client in ``mode`` (legacy: 2025-11-25
-    with the handshake; auto: 2026-07-28, stateless)."""
+    with the handshake; auto: 2026-07-28, stateless), after a ``tools/list`` with ``list_first``."""
     args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *server()]
     params = StdioServerParameters(command=sys.executable, args=args)
 
     async def run() -> None:
         with anyio.fail_after(60):
             async with Client(params, mode=mode, elicitation_callback=_answer) as client:  # type: ignore[arg-type]
+                if list_first:
+                    await client.list_tools()
                 for name, arguments in calls:
                     await client.call_tool(name, arguments)
 
