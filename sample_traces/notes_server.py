@@ -13,12 +13,15 @@ server's state shows it. Faults count ``tools/call`` requests from 1 in this pro
 --changed        answers differ from the honest server's (echo shouts)
 --once FILE      each fault fires once across restarts: not when FILE exists, and FILE is made when it does
 --start-ms MS    take MS to start (stdio: before it reads its first message)
+--subscriptions  also take resources/subscribe, resources/unsubscribe and logging/setLevel, and say
+                 what this process was told at the resource ``session://told`` (JSON)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import EmptyResult, SetLevelRequestParams, SubscribeRequestParams, ToolAnnotations, UnsubscribeRequestParams
 from pydantic import BaseModel
 
 parser = argparse.ArgumentParser()
@@ -39,6 +42,7 @@ parser.add_argument("--changed", action="store_true")
 parser.add_argument("--once", type=Path)
 parser.add_argument("--http", type=int)
 parser.add_argument("--start-ms", type=int, default=0)
+parser.add_argument("--subscriptions", action="store_true")
 args = parser.parse_args()
 
 srv = MCPServer("notes", version="2.0.0", instructions="Keeps notes; fails on command.", log_level="WARNING")
@@ -117,6 +121,42 @@ async def ask(question: str, ctx: Context) -> str:
 @srv.resource("notes://{name}")
 def note(name: str) -> str:
     return f"note {name}: {store.get(name, '')}"
+
+
+told: dict[str, object] = {"subscriptions": [], "log_level": None}  # what this process was told
+
+
+async def _subscribe(ctx: object, params: SubscribeRequestParams) -> EmptyResult:
+    subscriptions = told["subscriptions"]
+    assert isinstance(subscriptions, list)
+    if params.uri not in subscriptions:
+        subscriptions.append(params.uri)
+    return EmptyResult()
+
+
+async def _unsubscribe(ctx: object, params: UnsubscribeRequestParams) -> EmptyResult:
+    subscriptions = told["subscriptions"]
+    assert isinstance(subscriptions, list)
+    if params.uri in subscriptions:
+        subscriptions.remove(params.uri)
+    return EmptyResult()
+
+
+async def _set_level(ctx: object, params: SetLevelRequestParams) -> EmptyResult:
+    told["log_level"] = params.level
+    return EmptyResult()
+
+
+if args.subscriptions:
+    # MCPServer has no decorator for these: the low-level server it wraps takes them
+    lowlevel = srv._lowlevel_server
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, _subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, _unsubscribe)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+
+    @srv.resource("session://told", mime_type="application/json")
+    def session_told() -> str:
+        return json.dumps(told, sort_keys=True)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir
 from mcpobs.replay.script import HANDSHAKE, STARTS, Script, Step, outcome
-from mcpobs.replay.state import SessionState
+from mcpobs.replay.state import SESSION_METHODS, SessionState
 from mcpobs.replay.trace import logged_recoveries
 
 # what a step came to
@@ -130,10 +130,12 @@ class Report:
 
     @property
     def differs(self) -> bool:
-        """Whether the server did not do what the recording did: exit status 1."""
+        """Whether the server did not do what the recording did (or a recovery lost some of the
+        session's state): exit status 1."""
         return (
             self.stopped is not None
             or self.unreachable is not None
+            or bool(self.state.lost)
             or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
         )
 
@@ -161,6 +163,7 @@ class Report:
             "run_dir": str(self.run_dir),
             "steps": [r.to_json() for r in self.results],
             "state": self.state.to_json(),
+            "state_lost": self.state.lost,
             "state_differs_from_recording": self.state.comparable() != self.recorded_state.comparable(),
         }
 
@@ -189,10 +192,16 @@ class Replay:
         self.rng = rng or random.Random()
         self.resume = resume
         self.results: dict[int, StepResult] = {}
+        self._order: list[int] = []  # the steps done, in the order they were (the session state's fold)
+        # where a restore put the session: (after how many steps done, its subscriptions, its log
+        # level, what it lost)
+        self._marks: list[tuple[int, list[str], str | None, list[dict[str, Any]]]] = []
         if resume:
             for record in run.finished():
                 result = StepResult.from_json(record)
                 self.results[result.step] = result
+                if result.status in (SAME, DIFFERS, SENT):
+                    self._order.append(result.step)
         self.link: Link | None = None
         self.links = 0
         self.attempts = 0
@@ -264,7 +273,7 @@ class Replay:
         if self.resume:
             self.log.event("resumed", done=len(self.results))
             self._restored = "resuming"
-            if await self._restore(link) is None and not await self._recover(
+            if await self._restore(link, "the resume") is None and not await self._recover(
                 link, "the server went away while resuming"
             ):
                 return
@@ -440,11 +449,18 @@ class Replay:
 
     def _finish(self, step: Step, result: StepResult) -> None:
         self.results[step.index] = result
-        if result.status in (SAME, DIFFERS, SENT) or (result.status == NO_ANSWER and not self.unreachable):
+        done = result.status in (SAME, DIFFERS, SENT)
+        if done:
+            self._order.append(step.index)
+        if done or (result.status == NO_ANSWER and not self.unreachable):
             # final: a resume leaves it be; a step not run, or cut off by an unreachable server, runs then
             self.rundir.journal(result.to_json())
         interval = self.config.session_recovery.checkpoint_interval
-        if self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN:
+        # a subscription or a log level changed is checkpointed at once (a small file), so a recovery
+        # can tell the new server; the rest waits for the interval
+        if (done and step.method in SESSION_METHODS) or (
+            self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN
+        ):
             self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -643,7 +659,7 @@ class Replay:
                         error = str(e)
                         self.log.event("reconnect_failed", recovery=number, tries=tries, error=error)
                         continue
-                    resent = await self._restore(link)
+                    resent = await self._restore(link, f"recovery {number}")
                     if resent is not None:
                         self._restored = f"recovery {number}"
                         ms = round((self.clock.now() - began) * 1000, 3)
@@ -660,7 +676,7 @@ class Replay:
                 self._recovering.set()
                 self._recovering = None
 
-    async def _restore(self, link: Link) -> int | None:
+    async def _restore(self, link: Link, label: str) -> int | None:
         """Send again what the session's state needs on a new connection; how many messages, or None
         when the connection broke meanwhile or the server answered none of them (nor, when none
         waits for an answer, a probe): a connection nobody answers on is not the session back."""
@@ -680,17 +696,33 @@ class Replay:
         plan += [s for s in again if s.method not in HANDSHAKE]
         sent = 0
         answered = False
+        told = SessionState()  # what the new server was told, and took
         for step in plan:
             if step is None:
                 continue
-            outcome = await self._resend(link, step)
-            if outcome is None:
+            ok, response = await self._resend(link, step)
+            if not ok:
                 return None
-            answered = answered or outcome
+            answered = answered or response is not None
+            told.apply(step.index, step.message, response)
             sent += 1
         if not answered and not await self._alive(link):
             return None
+        self._mark(told, label)
         return sent
+
+    def _mark(self, told: SessionState, label: str) -> None:
+        """Note where a restore put the session: its subscriptions and log level are what the new
+        server was told; those it held before and was not told again are lost."""
+        before = self._state()
+        lost: list[dict[str, Any]] = [
+            {"subscription": uri, "lost_in": label} for uri in before.subscriptions if uri not in told.subscriptions
+        ]
+        if before.log_level is not None and told.log_level != before.log_level:
+            lost.append({"log_level": before.log_level, "lost_in": label})
+        self._marks.append((len(self._order), list(told.subscriptions), told.log_level, lost))
+        if lost:
+            self.log.event("state_lost", restore=label, lost=lost)
 
     def _session_steps(self, checkpoint: dict[str, Any] | None) -> list[Step]:
         """The steps that put the checkpoint's session-level state back: its subscriptions and log level."""
@@ -707,20 +739,20 @@ class Replay:
             out += levels[-1:]
         return sorted(out, key=lambda s: s.index)
 
-    async def _resend(self, link: Link, step: Step) -> bool | None:
-        """Send a step again to restore the session: whether the server answered it (False: nothing to
-        wait for), None when it was not sent or not answered."""
+    async def _resend(self, link: Link, step: Step) -> tuple[bool, dict[str, Any] | None]:
+        """Send a step again to restore the session: whether that went well, and the server's answer
+        (None when there was none to wait for); not well when unsent or unanswered."""
         if self._left() <= 0:
-            return None
+            return False, None
         if not step.is_request:
-            return False if await self._send(link, step.message, step, role="restore") else None
+            return await self._send(link, step.message, step, role="restore"), None
         request_id = self._id_for(step, link)
         pending = link.expect(request_id)
         if not await self._send(link, {**step.message, "id": request_id}, step, role="restore"):
-            return None
+            return False, None
         if step.expected is None:
             link.forget(request_id)
-            return False
+            return True, None
         self._in_flight[step.index] = 0
         self._given = {k: v for k, v in self._given.items() if k[:2] != (step.index, 0)}
         try:
@@ -734,17 +766,25 @@ class Replay:
             self._in_flight.pop(step.index, None)
         link.forget(request_id)
         if pending.response is None or _dropped(pending.response):
-            return None
+            return False, None
         self.ever_answered = True
-        return True
+        return True, pending.response
 
     # -- the end
 
     def _state(self) -> SessionState:
+        """The session's state: the steps done, in the order they were, each restore putting the
+        subscriptions and log level at what it told the new server."""
         state = SessionState(protocol_version=self.script.protocol_version)
-        for index in sorted(self.results):
-            result = self.results[index]
-            state.apply(index, self.script.steps[index].message, result.response)
+        marks = iter(self._marks)
+        mark = next(marks, None)
+        for position, index in enumerate([*self._order, None]):
+            while mark is not None and mark[0] == position:
+                state.subscriptions, state.log_level = list(mark[1]), mark[2]
+                state.lost += mark[3]
+                mark = next(marks, None)
+            if index is not None:
+                state.apply(index, self.script.steps[index].message, self.results[index].response)
         return state
 
     def _report(self) -> Report:

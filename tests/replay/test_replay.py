@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
@@ -26,8 +27,8 @@ from mcpobs.replay.config import SessionRecovery, TimeoutHandling, ToolConfig
 from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, SAME, SENT, Report
 from mcpobs.replay.script import build_script
 from tests.conftest import free_port, wait_for_port
-from tests.replay.conftest import SAMPLE, server
-from tests.replay.conftest import record as record_session
+from tests.replay.conftest import SAMPLE, record_session, server
+from tests.replay.conftest import record as record_calls
 
 QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000))  # the model's, but 10 s calls
 
@@ -79,7 +80,7 @@ def test_a_stateless_recording_replays_without_a_handshake(tmp_path: Path, state
 def test_server_discover_is_answered_before_anything_else_is_sent(tmp_path: Path) -> None:
     # a client that lists the tools first: tools/list (a read) still waits for server/discover, the
     # 2026 handshake
-    log = record_session(tmp_path / "listing.jsonl", "auto", [("echo", {"text": "hi"})], list_first=True)
+    log = record_calls(tmp_path / "listing.jsonl", "auto", [("echo", {"text": "hi"})], list_first=True)
     report = replay(log, Target(command=tuple(server())), tmp_path / "run", QUICK)
     assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
     messages = [(r["dir"], r["message"]) for r in read_event_log(tmp_path / "run" / "replay.jsonl").messages()]
@@ -173,6 +174,69 @@ def test_each_recovery_mode_reaches_the_undisturbed_state_after_a_crash(tmp_path
     events = [r["event"] for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
     assert "recovery_started" in events
     assert "recovery_finished" in events
+
+
+async def _subscribing(client: Client) -> None:
+    """A short session that changes the session's own state, then calls tools, then asks the server
+    what it was told (the notes server's ``session://told``)."""
+    await client.subscribe_resource("notes://colour")
+    await client.set_logging_level("error")
+    await client.call_tool("put", {"key": "colour", "value": "green"})
+    await client.call_tool("echo", {"text": "hello"})
+    await client.read_resource("session://told")
+
+
+@pytest.fixture(scope="module")
+def subscribing_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("sub") / "subscribing.jsonl"
+    return record_session(log, "legacy", _subscribing, ("--subscriptions",))
+
+
+def test_a_checkpoint_follows_each_state_change_so_a_recovery_tells_the_new_server(
+    tmp_path: Path, subscribing_log: Path
+) -> None:
+    # a crash seconds into the session, long before checkpoint_interval (60 s): the subscription and
+    # the log level were checkpointed when they were made, and the new server is told them again
+    crash = server("--subscriptions", "--crash-at", "2", "--once", str(tmp_path / "fired"))
+    report = replay(subscribing_log, Target(command=tuple(crash)), tmp_path / "run", QUICK)
+    assert len(report.recoveries) == 1
+    assert report.mode == "checkpoint"
+    told = report.results[-1]
+    assert told.label == "resources/read session://told"
+    assert told.status == SAME, told.differences  # the server itself says what it was told: as recorded
+    assert report.state.subscriptions == ["notes://colour"]
+    assert report.state.log_level == "error"
+    assert report.state.lost == []
+    assert not report.differs
+
+
+def test_state_a_recovery_could_not_restore_is_reported_lost_not_claimed(
+    tmp_path: Path, subscribing_log: Path, runner: CliRunner
+) -> None:
+    # the server comes back without subscriptions or logging (another build): the recovery cannot tell
+    # it the subscription nor the log level, and the state says so instead of claiming them
+    started = tmp_path / "started"
+    restarted = " ".join(server())
+    first = " ".join(server("--subscriptions", "--crash-at", "2"))
+    flaky = tmp_path / "flaky.sh"
+    flaky.write_text(f"#!/bin/sh\nif [ -e {started} ]; then exec {restarted}; fi\ntouch {started}\nexec {first}\n")
+    flaky.chmod(0o755)
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["replay", str(subscribing_log), "--run-dir", str(run), "--", str(flaky)])
+    assert result.exit_code == 1, result.output
+    assert "LOST in recovery 1: subscription notes://colour" in result.stdout
+    assert "LOST in recovery 1: log level error" in result.stdout
+    state = json.loads((run / "state.json").read_text())
+    assert state["subscriptions"] == []
+    assert state["log_level"] is None
+    lost = [
+        {"subscription": "notes://colour", "lost_in": "recovery 1"},
+        {"log_level": "error", "lost_in": "recovery 1"},
+    ]
+    assert state["lost"] == lost
+    report = json.loads((run / "report.json").read_text())
+    assert report["state_lost"] == lost
+    assert report["state_differs_from_recording"] is True
 
 
 def test_a_hung_server_is_cancelled_probed_and_recovered_on_an_injected_clock(tmp_path: Path) -> None:
