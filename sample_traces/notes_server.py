@@ -29,7 +29,13 @@ from pathlib import Path
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import EmptyResult, SetLevelRequestParams, SubscribeRequestParams, ToolAnnotations, UnsubscribeRequestParams
+from mcp_types import (
+    EmptyResult,
+    SetLevelRequestParams,
+    SubscribeRequestParams,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
 from pydantic import BaseModel
 
 parser = argparse.ArgumentParser()

@@ -8,16 +8,22 @@ When things go wrong (all times through a :class:`~.clock.Clock`):
 
 * a request with no answer within ``tool_call_timeout_ms`` is cancelled (``notifications/cancelled``)
   and sent again with a new id after the backoff (1 s, 2 s, 4 s … with jitter), at most
-  ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping) asks
-  whether the server still answers at all: if not, it is hung, and is recovered, and the request sent
-  at once on the new connection (with its recorded id: the session is new);
+  ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping; one
+  per connection at a time) asks whether the server still answers at all: if not, it is hung, and is
+  recovered, and the request sent at once on the new connection (with its recorded id: the session is
+  new). The handshake (``initialize``, ``server/discover``) is never cancelled nor retried: it waits
+  for the server to start, up to the session timeout;
 * a server that exits or drops the connection is recovered: restarted (stdio) or reconnected
-  (HTTP), the handshake sent again where the revision has one, then the session's state restored by
+  (HTTP) once at once and then after each backoff wait until the server answers (the handshake, or a
+  request where the revision has none: a connection nobody answers on is no recovery), the
+  handshake sent again where the revision has one, then the session's state restored by
   ``session_recovery.mode``: ``checkpoint`` sends again what the latest checkpoint's state needs
   (its subscriptions, its log level); ``event_log`` sends again every step done so far, from the
   start of the log; ``hybrid`` does what ``checkpoint`` does, then sends again the steps done since
-  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` the replay switches to
-  plain timeout handling and fails fast: no more recovery, probes or retries, each step sent once;
+  that checkpoint. Restoring sends are not compared; the session state is then what the new server
+  was told, and what it was not told again is lost (:meth:`Replay._mark`). Past ``max_recoveries``
+  the replay switches to plain timeout handling and fails fast: no more recovery, probes or retries,
+  each step sent once;
 * when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
   ``error_threshold`` of all attempts (judged from 1/threshold attempts on: 20 at 0.05), the replay
   stops there and reports, and so it does when ``session_timeout_ms`` is up: the steps not yet sent
