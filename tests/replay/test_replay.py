@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
@@ -189,7 +191,9 @@ async def _subscribing(client: Client) -> None:
 @pytest.fixture(scope="module")
 def subscribing_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     log = tmp_path_factory.mktemp("sub") / "subscribing.jsonl"
-    return record_session(log, "legacy", _subscribing, ("--subscriptions",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)  # subscriptions and logging: gone in 2026-07-28
+        return record_session(log, "legacy", _subscribing, ("--subscriptions",))
 
 
 def test_a_checkpoint_follows_each_state_change_so_a_recovery_tells_the_new_server(
