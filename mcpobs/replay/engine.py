@@ -598,7 +598,9 @@ class Replay:
         finally:
             self._probes.pop(link.number)[0].set()
 
-    async def _probe(self, link: Link) -> bool:
+    async def _probe(self, link: Link, starting: bool = False) -> bool:
+        """One probe; ``starting``: of a server just (re)started, which has up to the session timeout to
+        answer its first request, as it has for a handshake."""
         method = "server/discover" if self.script.stateless else "ping"
         probe: dict[str, Any] = {"jsonrpc": "2.0", "id": self._fresh_id(), "method": method}
         if self.script.stateless:
@@ -606,8 +608,11 @@ class Replay:
         pending = link.expect(probe["id"])
         if not await self._send(link, probe, role="probe"):
             return False
-        timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
-        await self.clock.wait(pending.done, timeout)
+        if starting:
+            await self.clock.wait_for_start(pending.done, self._left())
+        else:
+            timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
+            await self.clock.wait(pending.done, timeout)
         link.forget(probe["id"])
         return pending.response is not None and not _dropped(pending.response)
 
@@ -712,7 +717,7 @@ class Replay:
             answered = answered or response is not None
             told.apply(step.index, step.message, response)
             sent += 1
-        if not answered and not await self._alive(link):
+        if not answered and not await self._probe(link, starting=True):
             return None
         self._mark(told, label)
         return sent

@@ -280,6 +280,23 @@ def test_a_slow_starting_server_gets_its_handshake_uncancelled_and_unretried(tmp
     ]
 
 
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_server_slow_to_start_again_after_a_crash_is_waited_for(
+    tmp_path: Path, stateless_log: Path, era: str
+) -> None:
+    # the restarted server's first answer (initialize, or the probe where there is no handshake) may
+    # take longer than a call: it is waited for, not taken for a failed recovery
+    crash = server("--start-ms", "1500", "--crash-at", "1", "--once", str(tmp_path / "fired"))
+    config = _config(tool_call_timeout_ms=300, session_timeout_ms=60_000)  # checkpoint mode: nothing else resent
+    recording = SAMPLE if era == "legacy" else stateless_log
+    report = replay(recording, Target(command=tuple(crash)), tmp_path / "run", config, clock=ManualClock())
+    assert (tmp_path / "fired").exists()
+    assert len(report.recoveries) == 1
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    assert next(e for e in events if e["event"] == "recovery_finished")["tries"] == 1
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+
+
 def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
     clock = ManualClock()
     slow = server("--slow-ms", "60000", "--slow-at", "1")
