@@ -50,7 +50,7 @@ from mcpobs.render.dashboard import render_dashboard
 from mcpobs.render.html import render_html
 from mcpobs.render.replay import render_json as render_replay_json
 from mcpobs.render.replay import render_text as render_replay_text
-from mcpobs.replay import ReplayConfig, Target, load_config, replay, resume
+from mcpobs.replay import ReplayConfig, Target, load_config, replay, resume, resume_command
 from mcpobs.report import build_report
 from mcpobs.store import Store, StoreOptions
 
@@ -1062,9 +1062,8 @@ def replay_command(
             except ValueError as e:
                 raise UsageError(str(e)) from None
     except KeyboardInterrupt:
-        named = resume_dir or run_dir
-        hint = f" --resume {named}" if named else " --resume RUN_DIR (the replay-… directory)"
-        err.print(f"mcpobs: interrupted; go on with: mcpobs replay{hint} -- SERVER", markup=False, soft_wrap=True)
+        named = resume_dir or run_dir or "RUN_DIR (the replay-… directory)"
+        err.print(f"mcpobs: interrupted; go on with: {resume_command(named, target)}", markup=False, soft_wrap=True)
         raise
     (report.run_dir / "report.txt").write_text(_as_text(lambda c: render_replay_text(report, c)), encoding="utf-8")
     if state_out is not None:

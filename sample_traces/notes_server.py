@@ -12,12 +12,16 @@ server's state shows it. Faults count ``tools/call`` requests from 1 in this pro
 --fail-every K   every Kth call fails, as a tool error
 --changed        answers differ from the honest server's (echo shouts)
 --once FILE      each fault fires once across restarts: not when FILE exists, and FILE is made when it does
+--start-ms MS    take MS to start (stdio: before it reads its first message)
+--subscriptions  also take resources/subscribe, resources/unsubscribe and logging/setLevel, and say
+                 what this process was told at the resource ``session://told`` (JSON)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
@@ -25,7 +29,13 @@ from pathlib import Path
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import (
+    EmptyResult,
+    SetLevelRequestParams,
+    SubscribeRequestParams,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
 from pydantic import BaseModel
 
 parser = argparse.ArgumentParser()
@@ -37,6 +47,8 @@ parser.add_argument("--fail-every", type=int)
 parser.add_argument("--changed", action="store_true")
 parser.add_argument("--once", type=Path)
 parser.add_argument("--http", type=int)
+parser.add_argument("--start-ms", type=int, default=0)
+parser.add_argument("--subscriptions", action="store_true")
 args = parser.parse_args()
 
 srv = MCPServer("notes", version="2.0.0", instructions="Keeps notes; fails on command.", log_level="WARNING")
@@ -117,7 +129,44 @@ def note(name: str) -> str:
     return f"note {name}: {store.get(name, '')}"
 
 
+told: dict[str, object] = {"subscriptions": [], "log_level": None}  # what this process was told
+
+
+async def _subscribe(ctx: object, params: SubscribeRequestParams) -> EmptyResult:
+    subscriptions = told["subscriptions"]
+    assert isinstance(subscriptions, list)
+    if params.uri not in subscriptions:
+        subscriptions.append(params.uri)
+    return EmptyResult()
+
+
+async def _unsubscribe(ctx: object, params: UnsubscribeRequestParams) -> EmptyResult:
+    subscriptions = told["subscriptions"]
+    assert isinstance(subscriptions, list)
+    if params.uri in subscriptions:
+        subscriptions.remove(params.uri)
+    return EmptyResult()
+
+
+async def _set_level(ctx: object, params: SetLevelRequestParams) -> EmptyResult:
+    told["log_level"] = params.level
+    return EmptyResult()
+
+
+if args.subscriptions:
+    # MCPServer has no decorator for these: the low-level server it wraps takes them
+    lowlevel = srv._lowlevel_server
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, _subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, _unsubscribe)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+
+    @srv.resource("session://told", mime_type="application/json")
+    def session_told() -> str:
+        return json.dumps(told, sort_keys=True)
+
+
 if __name__ == "__main__":
+    time.sleep(args.start_ms / 1000)
     print("notes server ready", file=sys.stderr, flush=True)
     if args.http:
         srv.run("streamable-http", host="127.0.0.1", port=args.http)

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpobs.eventlog.reader import EventLog, id_key
+from mcpobs.eventlog.writer import agreed_protocol
 
 CLIENT = 3
 ERROR = 2
@@ -88,7 +89,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     calls, ended_at = _pair(log)
     names = _names(log)
     trace = hashlib.sha256(f"{log.header.get('t')}:{json.dumps(log.header.get('server'))}".encode()).hexdigest()[:32]
-    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    protocol = agreed_protocol(log.records)
     # one resource per client: 2026-07-28 has no session, and each request names its own client
     by_client: dict[str, list[dict[str, Any]]] = {names["client"] or "mcp-client": []}
     used: set[tuple[str, str]] = set()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mcpobs.errors import InputError
+from mcpobs.eventlog.ids import id_key as id_key
 from mcpobs.eventlog.writer import FORMAT, VERSION
 
 KINDS = ("message", "invalid", "stderr", "event", "protocol")
@@ -28,12 +29,6 @@ class EventLog:
 
     def events(self) -> list[str]:
         return [r["event"] for r in self.records if r["kind"] == "event"]
-
-
-def id_key(value: Any) -> str:
-    """A JSON-RPC id, progress token or request id as a dictionary key: 1 and "1" stay apart, lists and
-    objects work."""
-    return json.dumps(value, sort_keys=True)
 
 
 def is_event_log(first_line: bytes) -> bool:

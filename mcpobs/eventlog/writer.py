@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mcpobs import __version__
+from mcpobs.eventlog.ids import id_key
 from mcpobs.eventlog.redact import Redactor
 
 FORMAT = "mcpobs-event-log"
@@ -48,6 +49,7 @@ class EventLogWriter:
         self.redactor = redactor
         self._lock = threading.Lock()
         self.protocol_version: str | None = None
+        self._agreement = ProtocolAgreement()
         if resume and path.exists():
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
             self.protocol_version = "resumed"  # stated already, if it was: never twice
@@ -78,7 +80,7 @@ class EventLogWriter:
         verbatim = not changed and not duplicates and "\n" not in text and "\r" not in text
         body = text.strip() if verbatim else json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
         self._write(f'{head[:-1]}, "message": {body}}}')
-        self._notice_protocol(direction, message)
+        self._notice_protocol(direction, message, http)
 
     def stderr(self, raw: bytes) -> None:
         """A line the server wrote to stderr."""
@@ -95,15 +97,18 @@ class EventLogWriter:
                 os.close(self._fd)
                 self._fd = -1
 
-    def _notice_protocol(self, direction: Direction, message: Any) -> None:
-        """Log the protocol revision the first time a message states it."""
+    def _notice_protocol(self, direction: Direction, message: Any, http: dict[str, Any] | None) -> None:
+        """Log the protocol revision once the server has accepted it."""
         if self.protocol_version is not None:
             return
-        stated = stated_protocol(direction, message)
-        if stated is not None:
+        for one in message if isinstance(message, list) else [message]:
+            stated = self._agreement.feed(direction, one, http)
+            if stated is None:
+                continue
             version, source = stated
             self.protocol_version = version
             self._line({"t": time.time_ns(), "kind": "protocol", "protocol_version": version, "source": source})
+            return
 
     def _line(self, record: dict[str, Any]) -> None:
         self._write(json.dumps(record, ensure_ascii=False))
@@ -133,6 +138,52 @@ def stated_protocol(direction: str, message: Any) -> tuple[str, str] | None:
         if isinstance(version, str):
             return version, f"_meta of {message.get('method', 'a message')}"
     return None
+
+
+class ProtocolAgreement:
+    """The revision a session settled on, found message by message: an ``initialize`` result's
+    ``protocolVersion`` (revisions with sessions), or the revision a request's ``_meta`` states
+    (2026-07-28) once the server answers that request with a result. A revision only tried is none:
+    a ``server/discover`` that a 2025-era server refused (an HTTP 400, a JSON-RPC error) before the
+    client fell back to ``initialize`` says nothing of the session."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, tuple[str, str]] = {}  # a client request's id → the revision it states, its method
+
+    def feed(self, direction: str, message: Any, http: dict[str, Any] | None = None) -> tuple[str, str] | None:
+        """The revision and where it was agreed, when this message settles it; else None."""
+        if not isinstance(message, dict):
+            return None
+        result = message.get("result")
+        if direction == "s2c" and isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
+            return result["protocolVersion"], "initialize result"
+        if direction == "c2s" and isinstance(message.get("method"), str) and "id" in message:
+            stated = stated_protocol(direction, message)
+            if stated is not None:
+                self._asked[id_key(message["id"])] = (stated[0], message["method"])
+            return None
+        if direction == "s2c" and "method" not in message and "id" in message:
+            asked = self._asked.pop(id_key(message["id"]), None)
+            status = http.get("status") if isinstance(http, dict) else None
+            refused = isinstance(status, int) and status >= 400
+            if asked is not None and isinstance(result, dict) and not refused:
+                return asked[0], f"answered {asked[1]}"
+        return None
+
+
+def agreed_protocol(records: list[dict[str, Any]]) -> str | None:
+    """The revision a log's session settled on (:class:`ProtocolAgreement`), from its messages; else
+    its ``protocol`` line (a converted recording's stated revision); None when neither says."""
+    agreement = ProtocolAgreement()
+    for record in records:
+        if record.get("kind") != "message":
+            continue
+        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
+        for message in batch:
+            agreed = agreement.feed(record["dir"], message, record.get("http"))
+            if agreed is not None:
+                return agreed[0]
+    return next((r["protocol_version"] for r in records if r.get("kind") == "protocol"), None)
 
 
 def header_record(

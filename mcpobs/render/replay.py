@@ -88,6 +88,14 @@ def render_text(report: Report, console: Console) -> None:
             highlight=False,
             soft_wrap=True,
         )
+    for lost in report.state.lost:
+        what = f"subscription {lost['subscription']}" if "subscription" in lost else f"log level {lost['log_level']}"
+        console.print(
+            f"LOST in {lost.get('lost_in')}: {what} (the new server was not told it again)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(summary_line(report), markup=False, highlight=False, soft_wrap=True)
 
 

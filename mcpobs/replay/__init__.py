@@ -39,6 +39,7 @@ __all__ = [
     "parse_config",
     "replay",
     "resume",
+    "resume_command",
 ]
 
 
@@ -79,6 +80,12 @@ def resume(run_dir: Path, target: Target, *, clock: Clock | None = None, rng: ra
     return _run(Replay(script, target, config, run, ignore=parse_ignore(ignore), clock=clock, rng=rng, resume=True))
 
 
+def resume_command(run_dir: Path | str, target: Target | None) -> str:
+    """The command that goes on with an interrupted run: with its URL, or ``-- SERVER`` for a command."""
+    server = f"--url {target.url}" if target is not None and target.url else "-- SERVER"
+    return f"mcpobs replay --resume {run_dir} {server}"
+
+
 def _run(engine: Replay) -> Report:
     """Run, write the run directory's outputs, and raise :class:`UnreachableError` (after writing
     them) when the server could not be reached."""
@@ -89,6 +96,6 @@ def _run(engine: Replay) -> Report:
     write_trace(run.path / "replay.jsonl", run.path / "trace.jsonl")
     if report.unreachable is not None:
         done = sum(r.status not in ("not run",) for r in report.results)
-        later = f"; go on with: mcpobs replay --resume {run.path} -- SERVER" if done else ""
+        later = f"; go on with: {resume_command(run.path, engine.target)}" if done else ""
         raise UnreachableError(f"{report.unreachable} (run written to {run.path}{later})")
     return report

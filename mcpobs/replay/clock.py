@@ -19,6 +19,9 @@ class Clock(Protocol):
     async def wait(self, event: anyio.Event, timeout: float) -> bool:
         """Wait for ``event`` at most ``timeout`` seconds; whether it happened."""
 
+    async def wait_for_start(self, event: anyio.Event, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for a server to start and answer its handshake."""
+
 
 class RealClock:
     def now(self) -> float:
@@ -32,6 +35,9 @@ class RealClock:
             await event.wait()
         return event.is_set()
 
+    async def wait_for_start(self, event: anyio.Event, timeout: float) -> bool:
+        return await self.wait(event, timeout)
+
 
 class ManualClock:
     """A clock for tests whose seconds pass only as the replay waits for them.
@@ -40,17 +46,23 @@ class ManualClock:
     real seconds (a live server still has to answer, and a server process to start: keep it above
     that) and, if it has not happened by then, moves time on by the whole timeout: a 30 s call
     timeout costs the test ``patience``, not 30 s. Real time spent counts too, so ``now`` never
-    goes back.
+    goes back; but not the time a server takes to start (``wait_for_start``, up to ``start_patience``
+    real seconds, during which ``now`` stands still): a slow start on a loaded machine takes no time
+    from a session timeout the test sets.
     """
 
-    def __init__(self, patience: float = 2.0) -> None:
+    def __init__(self, patience: float = 2.0, start_patience: float = 60.0) -> None:
         self.patience = patience
+        self.start_patience = start_patience
         self.skipped = 0.0
         self.sleeps: list[float] = []
         self.timeouts: list[float] = []
         self._start = time.monotonic()
+        self._starting: float | None = None  # ``now`` while a server starts
 
     def now(self) -> float:
+        if self._starting is not None:
+            return self._starting
         return time.monotonic() - self._start + self.skipped
 
     async def sleep(self, seconds: float) -> None:
@@ -66,4 +78,19 @@ class ManualClock:
             return True
         self.timeouts.append(timeout)
         self.skipped += max(timeout - (time.monotonic() - began), 0.0)
+        return False
+
+    async def wait_for_start(self, event: anyio.Event, timeout: float) -> bool:
+        began = time.monotonic()
+        self._starting = self.now()
+        try:
+            with anyio.move_on_after(min(max(timeout, 0.0), self.start_patience)):
+                await event.wait()
+        finally:
+            self._starting = None
+            self._start += time.monotonic() - began  # the real time it took is not the session's
+        if event.is_set():
+            return True
+        self.timeouts.append(timeout)
+        self.skipped += max(timeout, 0.0)
         return False

@@ -8,16 +8,22 @@ When things go wrong (all times through a :class:`~.clock.Clock`):
 
 * a request with no answer within ``tool_call_timeout_ms`` is cancelled (``notifications/cancelled``)
   and sent again with a new id after the backoff (1 s, 2 s, 4 s … with jitter), at most
-  ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping) asks
-  whether the server still answers at all: if not, it is hung, and is recovered, and the request sent
-  at once on the new connection (with its recorded id: the session is new);
+  ``max_retries`` times; first a ``ping`` (``server/discover`` where the revision has no ping; one
+  per connection at a time) asks whether the server still answers at all: if not, it is hung, and is
+  recovered, and the request sent at once on the new connection (with its recorded id: the session is
+  new). The handshake (``initialize``, ``server/discover``) is never cancelled nor retried: it waits
+  for the server to start, up to the session timeout;
 * a server that exits or drops the connection is recovered: restarted (stdio) or reconnected
-  (HTTP), the handshake sent again where the revision has one, then the session's state restored by
+  (HTTP) once at once and then after each backoff wait until the server answers (the handshake, or a
+  request where the revision has none: a connection nobody answers on is no recovery), the
+  handshake sent again where the revision has one, then the session's state restored by
   ``session_recovery.mode``: ``checkpoint`` sends again what the latest checkpoint's state needs
   (its subscriptions, its log level); ``event_log`` sends again every step done so far, from the
   start of the log; ``hybrid`` does what ``checkpoint`` does, then sends again the steps done since
-  that checkpoint. Restoring sends are not compared. Past ``max_recoveries`` the replay switches to
-  plain timeout handling and fails fast: no more recovery, probes or retries, each step sent once;
+  that checkpoint. Restoring sends are not compared; the session state is then what the new server
+  was told, and what it was not told again is lost (:meth:`Replay._mark`). Past ``max_recoveries``
+  the replay switches to plain timeout handling and fails fast: no more recovery, probes or retries,
+  each step sent once;
 * when failed attempts (timeouts, lost connections, errors where the recording has a result) pass
   ``error_threshold`` of all attempts (judged from 1/threshold attempts on: 20 at 0.05), the replay
   stops there and reports, and so it does when ``session_timeout_ms`` is up: the steps not yet sent
@@ -44,8 +50,8 @@ from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir
-from mcpobs.replay.script import HANDSHAKE, Script, Step, outcome
-from mcpobs.replay.state import SessionState
+from mcpobs.replay.script import HANDSHAKE, STARTS, Script, Step, outcome
+from mcpobs.replay.state import SESSION_METHODS, SessionState
 from mcpobs.replay.trace import logged_recoveries
 
 # what a step came to
@@ -130,10 +136,12 @@ class Report:
 
     @property
     def differs(self) -> bool:
-        """Whether the server did not do what the recording did: exit status 1."""
+        """Whether the server did not do what the recording did (or a recovery lost some of the
+        session's state): exit status 1."""
         return (
             self.stopped is not None
             or self.unreachable is not None
+            or bool(self.state.lost)
             or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
         )
 
@@ -161,6 +169,7 @@ class Report:
             "run_dir": str(self.run_dir),
             "steps": [r.to_json() for r in self.results],
             "state": self.state.to_json(),
+            "state_lost": self.state.lost,
             "state_differs_from_recording": self.state.comparable() != self.recorded_state.comparable(),
         }
 
@@ -189,10 +198,16 @@ class Replay:
         self.rng = rng or random.Random()
         self.resume = resume
         self.results: dict[int, StepResult] = {}
+        self._order: list[int] = []  # the steps done, in the order they were (the session state's fold)
+        # where a restore put the session: (after how many steps done, its subscriptions, its log
+        # level, what it lost)
+        self._marks: list[tuple[int, list[str], str | None, list[dict[str, Any]]]] = []
         if resume:
             for record in run.finished():
                 result = StepResult.from_json(record)
                 self.results[result.step] = result
+                if result.status in (SAME, DIFFERS, SENT):
+                    self._order.append(result.step)
         self.link: Link | None = None
         self.links = 0
         self.attempts = 0
@@ -208,6 +223,7 @@ class Replay:
         self._recovering: anyio.Event | None = None
         self._recover_lock = anyio.Lock()
         self._lost_links: set[int] = set()
+        self._probes: dict[int, tuple[anyio.Event, list[bool]]] = {}  # a connection → its probe in flight, verdict
         self._in_flight: dict[int, int] = {}  # step → attempt, for answering the server's requests
         self._given: dict[tuple[int | None, int, str], int] = {}  # answers given per (step, attempt, method)
         self._wire: dict[str, Any] = {}  # a recorded request id → the id it last went out under
@@ -263,7 +279,7 @@ class Replay:
         if self.resume:
             self.log.event("resumed", done=len(self.results))
             self._restored = "resuming"
-            if await self._restore(link) is None and not await self._recover(
+            if await self._restore(link, "the resume") is None and not await self._recover(
                 link, "the server went away while resuming"
             ):
                 return
@@ -349,9 +365,16 @@ class Replay:
                     result.status = SENT
                     result.reason = "the recording holds no answer to compare"
                     return result
-                timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
-                if sent:
-                    await self.clock.wait(pending.done, timeout)
+                if step.method in STARTS:
+                    # the handshake is never cancelled (the spec forbids it) nor retried: a server still
+                    # starting gets what is left of the session timeout to answer it
+                    timeout = self._left()
+                    if sent:
+                        await self.clock.wait_for_start(pending.done, timeout)
+                else:
+                    timeout = min(th.tool_call_timeout_ms / 1000, self.deadline - self.clock.now())
+                    if sent:
+                        await self.clock.wait(pending.done, timeout)
                 if _dropped(pending.response):
                     # the SDK's HTTP transport stands in for an answer a broken stream never brought
                     link.drop(str(pending.response["error"].get("message")))  # type: ignore[index]
@@ -398,6 +421,11 @@ class Replay:
             link.forget(request_id)
             self.timeouts += 1
             waited = max(round(timeout * 1000), 0)
+            if step.method in STARTS:
+                result.reason = f"no answer to {step.method} in {waited} ms"
+                self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
+                self._stop(f"session timeout: {th.session_timeout_ms} ms")
+                return result
             result.reason = f"no answer in {waited} ms"
             self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
             cancel = {"requestId": request_id, "reason": f"no answer in {waited} ms (mcpobs replay)"}
@@ -427,11 +455,18 @@ class Replay:
 
     def _finish(self, step: Step, result: StepResult) -> None:
         self.results[step.index] = result
-        if result.status in (SAME, DIFFERS, SENT) or (result.status == NO_ANSWER and not self.unreachable):
+        done = result.status in (SAME, DIFFERS, SENT)
+        if done:
+            self._order.append(step.index)
+        if done or (result.status == NO_ANSWER and not self.unreachable):
             # final: a resume leaves it be; a step not run, or cut off by an unreachable server, runs then
             self.rundir.journal(result.to_json())
         interval = self.config.session_recovery.checkpoint_interval
-        if self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN:
+        # a subscription or a log level changed is checkpointed at once (a small file), so a recovery
+        # can tell the new server; the rest waits for the interval
+        if (done and step.method in SESSION_METHODS) or (
+            self.clock.now() - self._last_checkpoint >= interval and result.status != NOT_RUN
+        ):
             self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -451,7 +486,7 @@ class Replay:
         enough = 1 if threshold <= 0 else math.ceil(1 / threshold)
         rate = self.failures / max(self.attempts, 1)
         if self.attempts >= enough and rate > threshold:
-            self._stop(f"error rate {rate:.0%} passed error_threshold {threshold:g}: stopped retrying")
+            self._stop(f"error rate {_percent(rate)} passed error_threshold {_percent(threshold)}: stopped retrying")
             return True
         return False
 
@@ -549,7 +584,23 @@ class Replay:
         await self._send(link, {"jsonrpc": "2.0", "id": message["id"], **answer})
 
     async def _alive(self, link: Link) -> bool:
-        """Whether the server still answers anything: a ping (server/discover without sessions)."""
+        """Whether the server still answers anything: a ping (server/discover without sessions). One
+        probe at a time per connection: calls that time out together in one hang share its verdict."""
+        probing = self._probes.get(link.number)
+        if probing is not None:
+            await probing[0].wait()
+            return probing[1][0]
+        verdict = [False]
+        self._probes[link.number] = (anyio.Event(), verdict)
+        try:
+            verdict[0] = await self._probe(link)
+            return verdict[0]
+        finally:
+            self._probes.pop(link.number)[0].set()
+
+    async def _probe(self, link: Link, starting: bool = False) -> bool:
+        """One probe; ``starting``: of a server just (re)started, which has up to the session timeout to
+        answer its first request, as it has for a handshake."""
         method = "server/discover" if self.script.stateless else "ping"
         probe: dict[str, Any] = {"jsonrpc": "2.0", "id": self._fresh_id(), "method": method}
         if self.script.stateless:
@@ -557,10 +608,13 @@ class Replay:
         pending = link.expect(probe["id"])
         if not await self._send(link, probe, role="probe"):
             return False
-        timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
-        await self.clock.wait(pending.done, timeout)
+        if starting:
+            await self.clock.wait_for_start(pending.done, self._left())
+        else:
+            timeout = min(_PROBE_TIMEOUT, self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
+            await self.clock.wait(pending.done, timeout)
         link.forget(probe["id"])
-        return pending.response is not None
+        return pending.response is not None and not _dropped(pending.response)
 
     def _left(self) -> float:
         """Seconds left of the session timeout (never below 0)."""
@@ -598,7 +652,9 @@ class Replay:
                 self.log.event("recovery_started", recovery=number, reason=reason, mode=recovery.mode)
                 # a server coming back (a supervisor restarting it, a process still starting) gets the
                 # backoff schedule's time: one try, then one after each wait
+                # (a recovery is one only when the server answered: a try that reaches nothing is no recovery)
                 waits = [0.0, *backoff_delays(self.config.timeout_handling, self.rng)]
+                error = None
                 for tries, wait in enumerate(waits, 1):
                     await self.clock.sleep(min(wait, self._left()))
                     if self._left() <= 0:
@@ -611,9 +667,10 @@ class Replay:
                     try:
                         link = await self._connect()
                     except UnreachableError as e:
-                        self.unreachable = str(e)
-                        return False
-                    resent = await self._restore(link)
+                        error = str(e)
+                        self.log.event("reconnect_failed", recovery=number, tries=tries, error=error)
+                        continue
+                    resent = await self._restore(link, f"recovery {number}")
                     if resent is not None:
                         self._restored = f"recovery {number}"
                         ms = round((self.clock.now() - began) * 1000, 3)
@@ -621,17 +678,19 @@ class Replay:
                         self.log.event("recovery_finished", recovery=number, ms=ms, resent=resent, tries=tries)
                         return True
                     failed = link
-                error = failed.error or "no answer while the session was restored"
+                    error = link.error or "no answer while the session was restored"
+                    self.log.event("reconnect_failed", recovery=number, tries=tries, error=error)
                 self.unreachable = f"cannot reach the server ({self.target}) again after {reason}: {error}"
-                self.log.event("recovery_failed", recovery=number, tries=len(waits), error=failed.error)
+                self.log.event("recovery_failed", recovery=number, tries=len(waits), error=error)
                 return False
             finally:
                 self._recovering.set()
                 self._recovering = None
 
-    async def _restore(self, link: Link) -> int | None:
+    async def _restore(self, link: Link, label: str) -> int | None:
         """Send again what the session's state needs on a new connection; how many messages, or None
-        when the connection broke meanwhile."""
+        when the connection broke meanwhile or the server answered none of them (nor, when none
+        waits for an answer, a probe): a connection nobody answers on is not the session back."""
         mode = self.config.session_recovery.mode
         done = [i for i in sorted(self.results) if self.results[i].status in (SAME, DIFFERS, SENT)]
         checkpoint = self.rundir.latest_checkpoint()
@@ -647,13 +706,34 @@ class Replay:
                 again += [self.script.steps[i] for i in since]
         plan += [s for s in again if s.method not in HANDSHAKE]
         sent = 0
+        answered = False
+        told = SessionState()  # what the new server was told, and took
         for step in plan:
             if step is None:
                 continue
-            if not await self._resend(link, step):
+            ok, response = await self._resend(link, step)
+            if not ok:
                 return None
+            answered = answered or response is not None
+            told.apply(step.index, step.message, response)
             sent += 1
+        if not answered and not await self._probe(link, starting=True):
+            return None
+        self._mark(told, label)
         return sent
+
+    def _mark(self, told: SessionState, label: str) -> None:
+        """Note where a restore put the session: its subscriptions and log level are what the new
+        server was told; those it held before and was not told again are lost."""
+        before = self._state()
+        lost: list[dict[str, Any]] = [
+            {"subscription": uri, "lost_in": label} for uri in before.subscriptions if uri not in told.subscriptions
+        ]
+        if before.log_level is not None and told.log_level != before.log_level:
+            lost.append({"log_level": before.log_level, "lost_in": label})
+        self._marks.append((len(self._order), list(told.subscriptions), told.log_level, lost))
+        if lost:
+            self.log.event("state_lost", restore=label, lost=lost)
 
     def _session_steps(self, checkpoint: dict[str, Any] | None) -> list[Step]:
         """The steps that put the checkpoint's session-level state back: its subscriptions and log level."""
@@ -670,38 +750,52 @@ class Replay:
             out += levels[-1:]
         return sorted(out, key=lambda s: s.index)
 
-    async def _resend(self, link: Link, step: Step) -> bool:
+    async def _resend(self, link: Link, step: Step) -> tuple[bool, dict[str, Any] | None]:
+        """Send a step again to restore the session: whether that went well, and the server's answer
+        (None when there was none to wait for); not well when unsent or unanswered."""
         if self._left() <= 0:
-            return False
+            return False, None
         if not step.is_request:
-            return await self._send(link, step.message, step, role="restore")
+            return await self._send(link, step.message, step, role="restore"), None
         request_id = self._id_for(step, link)
         pending = link.expect(request_id)
         if not await self._send(link, {**step.message, "id": request_id}, step, role="restore"):
-            return False
+            return False, None
         if step.expected is None:
             link.forget(request_id)
-            return True
+            return True, None
         self._in_flight[step.index] = 0
         self._given = {k: v for k, v in self._given.items() if k[:2] != (step.index, 0)}
         try:
-            await self.clock.wait(
-                pending.done, min(self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
-            )
+            if step.method in STARTS:
+                await self.clock.wait_for_start(pending.done, self._left())
+            else:
+                await self.clock.wait(
+                    pending.done, min(self.config.timeout_handling.tool_call_timeout_ms / 1000, self._left())
+                )
         finally:
             self._in_flight.pop(step.index, None)
         link.forget(request_id)
-        if pending.response is not None:
-            self.ever_answered = True
-        return pending.response is not None
+        if pending.response is None or _dropped(pending.response):
+            return False, None
+        self.ever_answered = True
+        return True, pending.response
 
     # -- the end
 
     def _state(self) -> SessionState:
+        """The session's state: the steps done, in the order they were, each restore putting the
+        subscriptions and log level at what it told the new server."""
         state = SessionState(protocol_version=self.script.protocol_version)
-        for index in sorted(self.results):
-            result = self.results[index]
-            state.apply(index, self.script.steps[index].message, result.response)
+        marks = iter(self._marks)
+        mark = next(marks, None)
+        for position, index in enumerate([*self._order, None]):
+            while mark is not None and mark[0] == position:
+                state.subscriptions, state.log_level = list(mark[1]), mark[2]
+                state.lost += mark[3]
+                mark = next(marks, None)
+            if index is not None:
+                state.apply(index, self.script.steps[index].message, self.results[index].response)
         return state
 
     def _report(self) -> Report:
@@ -734,6 +828,10 @@ class Replay:
             recorded_state=recorded,
             run_dir=self.rundir.path,
         )
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.3g}%"
 
 
 def _first(steps: list[Step], method: str) -> Step | None:

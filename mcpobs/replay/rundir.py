@@ -4,7 +4,8 @@
 ``run.json``           what was replayed and how: the recording, the server, the settings
 ``steps.jsonl``        the journal: a line per finished step, written whole when it finishes
 ``checkpoints/``       ``checkpoint-NNNN.json``: the steps done and the session state, every
-                       ``checkpoint_interval`` seconds; the newest ``max_checkpoints`` kept
+                       ``checkpoint_interval`` seconds and after each subscribe, unsubscribe and
+                       setLevel; the newest ``max_checkpoints`` kept
 ``replay.jsonl``       an event log of the replay itself (docs/event-log.md), with its retries,
                        timeouts and recoveries as ``event`` lines
 ``server-stderr.log``  what a stdio server wrote to stderr

@@ -9,9 +9,11 @@ Which steps may overlap (``tool_config.max_concurrent``): a step waits for every
 **depends on**, and one depends on another when
 
 * either of them changes state: anything but a read (``*/list``, ``prompts/get``, ``resources/read``,
-  ``completion/complete``, ``ping``, ``server/discover``) or a ``tools/call`` of a tool the recorded
-  ``tools/list`` marks ``readOnlyHint``: notifications, subscriptions and the handshake included;
-  so a read after a write waits for the write, and a write waits for everything before it;
+  ``completion/complete``, ``ping``) or a ``tools/call`` of a tool the recorded ``tools/list`` marks
+  ``readOnlyHint``: notifications, subscriptions and the handshake (``initialize``, and
+  ``server/discover``, which in 2026-07-28 says what the server speaks before anything else is
+  sent) included; so a read after a write waits for the write, and a write waits for everything
+  before it;
 * or the later one uses a value the earlier one's answer gave (a cursor, an id, a URI);
 
 unless the recording itself had the two in flight together (the client did not wait, so the replay
@@ -29,7 +31,7 @@ from pydantic import ValidationError
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.reader import EventLog, id_key
-from mcpobs.eventlog.writer import stated_protocol
+from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
 READS = frozenset(
@@ -42,10 +44,11 @@ READS = frozenset(
         "resources/read",
         "completion/complete",
         "ping",
-        "server/discover",
     }
 )
 HANDSHAKE = frozenset({"initialize", "notifications/initialized"})
+# the requests that open a session or find out what a server speaks: never cancelled, nor retried
+STARTS = frozenset({"initialize", "server/discover"})
 # an answer's strings this short are too common to mean the later request took them from it
 _SHARED_VALUE_MIN = 6
 
@@ -155,7 +158,7 @@ def build_script(log: EventLog) -> Script:
     answers = Answers()
     started: dict[int, int] = {}
     overlapping: dict[int, set[int]] = {}
-    protocol = next((r["protocol_version"] for r in log.records if r["kind"] == "protocol"), None)
+    protocol = agreed_protocol(log.records)
     for line, record in enumerate(log.records, 2):
         if record["kind"] != "message":
             continue
@@ -164,7 +167,7 @@ def build_script(log: EventLog) -> Script:
             if not isinstance(message, dict):
                 continue
             if protocol is None and (stated := stated_protocol(record["dir"], message)) is not None:
-                protocol = stated[0]  # a recording without the log's protocol line (another recorder's)
+                protocol = stated[0]  # no answer says what the server accepted: what the client asked for
             if record["dir"] == "c2s":
                 if isinstance(message.get("method"), str):
                     _check(log.path, line, message)

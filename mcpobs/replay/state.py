@@ -5,7 +5,8 @@ state it ends in now), so the two can be compared: server name and version, prot
 capabilities and instructions (from ``initialize``, or ``server/discover`` where there is no
 handshake), the tools, prompts, resources and resource templates last listed (pages joined), the
 resources subscribed to, the log level asked for, the last call that succeeded, and the recovery
-point (the step the latest checkpoint was taken after).
+point (the step the latest checkpoint was taken after). A replay's subscriptions and log level are
+what the server was told since its last recovery; what a recovery did not tell it again is ``lost``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from mcpobs.eventlog.otlp import call_target, server_info
 
+# the requests that change what a session holds apart from the server's data: a checkpoint follows each
+SESSION_METHODS = frozenset({"resources/subscribe", "resources/unsubscribe", "logging/setLevel"})
 _LISTS = {  # method → the result's key, and the state's
     "tools/list": ("tools", "tools"),
     "prompts/list": ("prompts", "prompts"),
@@ -39,6 +42,7 @@ class SessionState:
     log_level: str | None = None
     last_successful_call: dict[str, Any] | None = None
     recovery_point: dict[str, Any] | None = None
+    lost: list[dict[str, Any]] = field(default_factory=list)  # what a recovery did not tell the new server
 
     def apply(self, step: int, request: dict[str, Any], response: dict[str, Any] | None) -> None:
         """Fold one request and its answer (None for a notification or no answer) into the state."""
@@ -89,9 +93,11 @@ class SessionState:
         return cls(**copy.deepcopy(known))
 
     def comparable(self) -> dict[str, Any]:
-        """The state without what differs between runs by nature (the recovery point, the step numbers)."""
+        """The state without what differs between runs by nature (the recovery point, the step numbers)
+        or is said apart (what was lost: its absence from the state is what compares)."""
         data = self.to_json()
         data.pop("recovery_point")
+        data.pop("lost")
         if data["last_successful_call"]:
             data["last_successful_call"].pop("step")
         return data

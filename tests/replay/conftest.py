@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,31 @@ async def _answer(context: Any, params: Any) -> ElicitResult:
     return ElicitResult(action="accept", content={"answer": "blue"})
 
 
-def record(log: Path, mode: str, calls: list[tuple[str, dict[str, Any]]]) -> Path:
+def record(log: Path, mode: str, calls: list[tuple[str, dict[str, Any]]], *, list_first: bool = False) -> Path:
     """Record the calls through ``mcpobs record`` with a real mcp Client in ``mode`` (legacy: 2025-11-25
-    with the handshake; auto: 2026-07-28, stateless)."""
-    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *server()]
+    with the handshake; auto: 2026-07-28, stateless), after a ``tools/list`` with ``list_first``."""
+
+    async def session(client: Client) -> None:
+        if list_first:
+            await client.list_tools()
+        for name, arguments in calls:
+            await client.call_tool(name, arguments)
+
+    return record_session(log, mode, session)
+
+
+def record_session(
+    log: Path, mode: str, session: Callable[[Client], Awaitable[None]], faults: tuple[str, ...] = ()
+) -> Path:
+    """Record what ``session`` does with a real mcp Client in ``mode``, through ``mcpobs record``, to the
+    notes server started with ``faults``."""
+    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *server(*faults)]
     params = StdioServerParameters(command=sys.executable, args=args)
 
     async def run() -> None:
         with anyio.fail_after(60):
             async with Client(params, mode=mode, elicitation_callback=_answer) as client:  # type: ignore[arg-type]
-                for name, arguments in calls:
-                    await client.call_tool(name, arguments)
+                await session(client)
 
     anyio.run(run)
     return log

@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 _MS = re.compile(r"\b\d[\d,]*\.\d\b")
+_RULE = re.compile("─+")
 
 
 def _example() -> tuple[str, str]:
@@ -21,8 +22,8 @@ def _example() -> tuple[str, str]:
 
 
 def _lines(text: str) -> list[str]:
-    """The lines with the timings masked and the spacing they shift collapsed."""
-    return [" ".join(_MS.sub("#", line).split()) for line in text.strip().splitlines() if line.strip()]
+    """The lines with the timings masked and the spacing and rule widths they shift collapsed."""
+    return [" ".join(_RULE.sub("─", _MS.sub("#", line)).split()) for line in text.strip().splitlines() if line.strip()]
 
 
 def test_the_readme_replay_is_what_mcpobs_prints(tmp_path: Path) -> None:

@@ -10,12 +10,15 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
@@ -26,7 +29,8 @@ from mcpobs.replay.config import SessionRecovery, TimeoutHandling, ToolConfig
 from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, SAME, SENT, Report
 from mcpobs.replay.script import build_script
 from tests.conftest import free_port, wait_for_port
-from tests.replay.conftest import SAMPLE, server
+from tests.replay.conftest import SAMPLE, record_session, server
+from tests.replay.conftest import record as record_calls
 
 QUICK = ReplayConfig(timeout_handling=TimeoutHandling(tool_call_timeout_ms=10_000))  # the model's, but 10 s calls
 
@@ -73,6 +77,19 @@ def test_a_stateless_recording_replays_without_a_handshake(tmp_path: Path, state
     assert "2026-07-28, stateless" in report.protocol
     assert not any(m.get("method") == "initialize" for m in _c2s(tmp_path / "run"))
     assert report.state.server_name == "notes"
+
+
+def test_server_discover_is_answered_before_anything_else_is_sent(tmp_path: Path) -> None:
+    # a client that lists the tools first: tools/list (a read) still waits for server/discover, the
+    # 2026 handshake
+    log = record_calls(tmp_path / "listing.jsonl", "auto", [("echo", {"text": "hi"})], list_first=True)
+    report = replay(log, Target(command=tuple(server())), tmp_path / "run", QUICK)
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    messages = [(r["dir"], r["message"]) for r in read_event_log(tmp_path / "run" / "replay.jsonl").messages()]
+    asked = next(i for i, (_, m) in enumerate(messages) if m.get("method") == "server/discover")
+    answered = next(i for i, (d, m) in enumerate(messages) if d == "s2c" and m.get("id") == messages[asked][1]["id"])
+    assert [m.get("method") for d, m in messages if d == "c2s"][:2] == ["server/discover", "tools/list"]
+    assert [m.get("method") for d, m in messages[asked + 1 : answered] if d == "c2s"] == []
 
 
 def test_changed_answers_differ_and_exit_1_and_ignore_paths_silence_them(tmp_path: Path, runner: CliRunner) -> None:
@@ -161,6 +178,71 @@ def test_each_recovery_mode_reaches_the_undisturbed_state_after_a_crash(tmp_path
     assert "recovery_finished" in events
 
 
+async def _subscribing(client: Client) -> None:
+    """A short session that changes the session's own state, then calls tools, then asks the server
+    what it was told (the notes server's ``session://told``)."""
+    await client.subscribe_resource("notes://colour")
+    await client.set_logging_level("error")
+    await client.call_tool("put", {"key": "colour", "value": "green"})
+    await client.call_tool("echo", {"text": "hello"})
+    await client.read_resource("session://told")
+
+
+@pytest.fixture(scope="module")
+def subscribing_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("sub") / "subscribing.jsonl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)  # subscriptions and logging: gone in 2026-07-28
+        return record_session(log, "legacy", _subscribing, ("--subscriptions",))
+
+
+def test_a_checkpoint_follows_each_state_change_so_a_recovery_tells_the_new_server(
+    tmp_path: Path, subscribing_log: Path
+) -> None:
+    # a crash seconds into the session, long before checkpoint_interval (60 s): the subscription and
+    # the log level were checkpointed when they were made, and the new server is told them again
+    crash = server("--subscriptions", "--crash-at", "2", "--once", str(tmp_path / "fired"))
+    report = replay(subscribing_log, Target(command=tuple(crash)), tmp_path / "run", QUICK)
+    assert len(report.recoveries) == 1
+    assert report.mode == "checkpoint"
+    told = report.results[-1]
+    assert told.label == "resources/read session://told"
+    assert told.status == SAME, told.differences  # the server itself says what it was told: as recorded
+    assert report.state.subscriptions == ["notes://colour"]
+    assert report.state.log_level == "error"
+    assert report.state.lost == []
+    assert not report.differs
+
+
+def test_state_a_recovery_could_not_restore_is_reported_lost_not_claimed(
+    tmp_path: Path, subscribing_log: Path, runner: CliRunner
+) -> None:
+    # the server comes back without subscriptions or logging (another build): the recovery cannot tell
+    # it the subscription nor the log level, and the state says so instead of claiming them
+    started = tmp_path / "started"
+    restarted = " ".join(server())
+    first = " ".join(server("--subscriptions", "--crash-at", "2"))
+    flaky = tmp_path / "flaky.sh"
+    flaky.write_text(f"#!/bin/sh\nif [ -e {started} ]; then exec {restarted}; fi\ntouch {started}\nexec {first}\n")
+    flaky.chmod(0o755)
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["replay", str(subscribing_log), "--run-dir", str(run), "--", str(flaky)])
+    assert result.exit_code == 1, result.output
+    assert "LOST in recovery 1: subscription notes://colour" in result.stdout
+    assert "LOST in recovery 1: log level error" in result.stdout
+    state = json.loads((run / "state.json").read_text())
+    assert state["subscriptions"] == []
+    assert state["log_level"] is None
+    lost = [
+        {"subscription": "notes://colour", "lost_in": "recovery 1"},
+        {"log_level": "error", "lost_in": "recovery 1"},
+    ]
+    assert state["lost"] == lost
+    report = json.loads((run / "report.json").read_text())
+    assert report["state_lost"] == lost
+    assert report["state_differs_from_recording"] is True
+
+
 def test_a_hung_server_is_cancelled_probed_and_recovered_on_an_injected_clock(tmp_path: Path) -> None:
     clock = ManualClock()
     hang = server("--hang-at", "2", "--once", str(tmp_path / "fired"))
@@ -179,14 +261,48 @@ def test_a_hung_server_is_cancelled_probed_and_recovered_on_an_injected_clock(tm
     cancelled = [m for m in sent if m.get("method") == "notifications/cancelled"]
     assert cancelled
     assert "no answer in 30000 ms" in cancelled[0]["params"]["reason"]
-    assert any(m.get("method") == "ping" for m in sent)
+    assert len(cancelled) >= 2  # the calls in flight when it hung (echo, get, keys go together) ...
+    assert [m.get("method") for m in sent].count("ping") == 1  # ... share one ping
+
+
+def test_a_slow_starting_server_gets_its_handshake_uncancelled_and_unretried(tmp_path: Path) -> None:
+    # starting takes longer than a call may: initialize waits (the session timeout bounds it), with no
+    # cancel, no ping before it, no second initialize
+    slow_start = server("--start-ms", "1500")
+    config = _config(tool_call_timeout_ms=300, session_timeout_ms=60_000)
+    report = replay(SAMPLE, Target(command=tuple(slow_start)), tmp_path / "run", config, clock=ManualClock())
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    assert report.results[0].attempts == 1
+    assert report.timeouts == 0
+    sent = _c2s(tmp_path / "run")
+    assert [m.get("method") for m in sent if m.get("method") in ("initialize", "ping", "notifications/cancelled")] == [
+        "initialize"
+    ]
+
+
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_server_slow_to_start_again_after_a_crash_is_waited_for(
+    tmp_path: Path, stateless_log: Path, era: str
+) -> None:
+    # the restarted server's first answer (initialize, or the probe where there is no handshake) may
+    # take longer than a call: it is waited for, not taken for a failed recovery
+    crash = server("--start-ms", "1500", "--crash-at", "1", "--once", str(tmp_path / "fired"))
+    config = _config(tool_call_timeout_ms=300, session_timeout_ms=60_000)  # checkpoint mode: nothing else resent
+    recording = SAMPLE if era == "legacy" else stateless_log
+    report = replay(recording, Target(command=tuple(crash)), tmp_path / "run", config, clock=ManualClock())
+    assert (tmp_path / "fired").exists()
+    assert len(report.recoveries) == 1
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    assert next(e for e in events if e["event"] == "recovery_finished")["tries"] == 1
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
 
 
 def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
     clock = ManualClock()
     slow = server("--slow-ms", "60000", "--slow-at", "1")
+    # a 10 s call timeout passes on the clock in `patience` (2 s): ample for an answered call on a slow machine
     report = replay(
-        SAMPLE, Target(command=tuple(slow)), tmp_path / "run", _config(tool_call_timeout_ms=1000), clock=clock
+        SAMPLE, Target(command=tuple(slow)), tmp_path / "run", _config(tool_call_timeout_ms=10_000), clock=clock
     )
     put = report.results[2]
     assert put.status == SAME
@@ -204,7 +320,8 @@ def test_a_slow_call_is_retried_after_the_backoff(tmp_path: Path) -> None:
 def test_backoff_doubles_until_max_retries_then_the_session_timeout_stops_the_rest(tmp_path: Path) -> None:
     clock = ManualClock()
     slow = server("--slow-ms", "60000")
-    config = _config(tool_call_timeout_ms=1000, session_timeout_ms=14_000, error_threshold=1.0)
+    # the put: 4 attempts of 10 s and 1 + 2 + 4 s of backoff (47 s); the session ends in the next slow call
+    config = _config(tool_call_timeout_ms=10_000, session_timeout_ms=55_000, error_threshold=1.0)
     report = replay(SAMPLE, Target(command=tuple(slow)), tmp_path / "run", config, clock=clock)
     first = report.results[2]
     assert first.status == NO_ANSWER
@@ -223,7 +340,7 @@ def test_an_error_storm_passes_the_threshold_and_stops_the_replay(tmp_path: Path
     storm = server("--fail-every", "1")
     report = replay(SAMPLE, Target(command=tuple(storm)), tmp_path / "run", _config(error_threshold=0.2))
     assert report.stopped is not None
-    assert "error_threshold" in report.stopped
+    assert "passed error_threshold 20%" in report.stopped  # one unit for the rate and its threshold
     assert _statuses(report)[-1] == NOT_RUN
     assert report.retries == 0
 
@@ -341,6 +458,69 @@ def test_http_replay_reconnects_after_the_server_restarts(
     assert marker.exists()
     assert len(report.recoveries) >= 1
     assert not report.differs, [(r.label, r.status, r.reason, r.differences) for r in report.results]
+
+
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_recovery_is_counted_only_when_the_server_answers_and_tries_follow_the_backoff(
+    tmp_path: Path, stateless_log: Path, era: str
+) -> None:
+    # the server goes away for good at its second call: every reconnect reaches nothing
+    port = free_port()
+    gone = subprocess.Popen(server("--http", str(port), "--crash-at", "2"), stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        clock = ManualClock()
+        recording = SAMPLE if era == "legacy" else stateless_log
+        config = _config(error_threshold=1.0)
+        url = f"http://127.0.0.1:{port}/mcp"
+        with pytest.raises(UnreachableError, match="again after") as raised:
+            replay(recording, Target(url=url), tmp_path / "run", config, clock=clock)
+        assert f"go on with: mcpobs replay --resume {tmp_path / 'run'} --url {url}" in str(raised.value)
+    finally:
+        gone.kill()
+        gone.wait()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["recoveries"] == []  # none answered: no recovery, and max_recoveries is not used up
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    assert [e["tries"] for e in events if e["event"] == "reconnect_failed"] == [1, 2, 3, 4]
+    assert [e["event"] for e in events].count("recovery_failed") == 1
+    # one try at once, then one after each backoff wait: 1 s, 2 s, 4 s (jittered)
+    assert clock.sleeps[0] == 0
+    for wait, base in zip(clock.sleeps[1:4], (1, 2, 4), strict=True):
+        assert 0.75 * base <= wait <= 1.25 * base
+
+
+@pytest.fixture
+def comes_back(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The notes server on Streamable HTTP, crashing once at its first call and started again a second
+    after it exits (a supervisor)."""
+    port = free_port()
+    marker = tmp_path / "fired"
+    command = " ".join(server("--http", str(port), "--crash-at", "1", "--once", str(marker)))
+    supervisor = subprocess.Popen(
+        ["sh", "-c", f"while true; do {command}; sleep 1; done"], start_new_session=True, stderr=subprocess.DEVNULL
+    )
+    wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp", marker
+    finally:
+        os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait()
+
+
+@pytest.mark.parametrize("era", ["legacy", "stateless"])
+def test_a_supervised_http_server_back_after_a_second_is_reached_on_the_backoff(
+    tmp_path: Path, comes_back: tuple[str, Path], stateless_log: Path, era: str
+) -> None:
+    url, marker = comes_back
+    recording = SAMPLE if era == "legacy" else stateless_log
+    report = replay(recording, Target(url=url), tmp_path / "run", QUICK)  # checkpoint mode: the default
+    assert marker.exists()
+    assert len(report.recoveries) == 1, [r.to_json() for r in report.recoveries]
+    assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
+    events = [r for r in read_event_log(tmp_path / "run" / "replay.jsonl").records if r["kind"] == "event"]
+    finished = next(e for e in events if e["event"] == "recovery_finished")
+    assert finished["tries"] > 1  # the first tries found the server gone: they were no recovery
 
 
 def test_unreachable_is_an_error_of_its_own(tmp_path: Path) -> None:
