@@ -18,14 +18,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from mcpobs import __version__
+from mcpobs import __version__, interrupt
 from mcpobs.alerts import STARTER, Outcome, RulesError, RuleSet, Status, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
-from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
+from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for, is_interrupt
 from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.eventlog.otlp import to_otlp, write_otlp
 from mcpobs.eventlog.peers import event_log_lines, read_recording
@@ -79,11 +79,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in error.lines():
                 err.print(f"mcpobs: error: {line}", markup=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(error)) from None
-        except KeyboardInterrupt:
-            _stderr().print("mcpobs: interrupted", markup=False)
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BaseException as error:
+            if not is_interrupt(error):
+                raise
+            _report_interrupt()
+            raise typer.Exit(exit_code_for(error)) from None
 
     return run
+
+
+def _report_interrupt() -> None:
+    if interrupt.first_report():
+        _stderr().print("mcpobs: interrupted", markup=False)
 
 
 app = typer.Typer(
@@ -1110,9 +1117,29 @@ def _replay_config(
     return ReplayConfig(timeout_handling=th, session_recovery=sr, tool_config=tc)
 
 
+def run() -> None:
+    """Run the command line as the ``mcpobs`` command does (see :mod:`mcpobs.__main__`): a stop by a
+    signal, wherever it comes, is one line on stderr and exit 130 (Ctrl-C) or 143 (SIGTERM)."""
+    try:
+        app()
+    except SystemExit as done:
+        # typer ends a KeyboardInterrupt outside a command (while parsing) with a silent 130
+        if done.code != ExitCode.INTERRUPTED:
+            raise
+        stop: BaseException = KeyboardInterrupt()
+    except BaseException as error:
+        if not is_interrupt(error):
+            raise
+        stop = error
+    _report_interrupt()
+    interrupt.exit_now(exit_code_for(stop))
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from mcpobs.__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
@@ -74,8 +75,12 @@ def load(
     report = LoadReport()
     with spool_dir() as tmp:
         spool = Path(tmp)
-        for source in expand(arguments, spool):
-            report.sources.append(_load_source(store, source, spool, skip_invalid, progress))
+        forget = interrupt.on_signal(None, spool)  # removed even when a stop runs out of time
+        try:
+            for source in expand(arguments, spool):
+                report.sources.append(_load_source(store, source, spool, skip_invalid, progress))
+        finally:
+            forget()
     return report
 
 
@@ -97,6 +102,8 @@ def _load_source(
         json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)
+    except duckdb.InterruptException:
+        raise  # a signal stopped the load: not a problem of the file's
     except duckdb.OutOfMemoryException as e:
         raise StoreError(f"{source.name}: out of memory loading it: {_describe(e)}; raise --memory-limit") from None
     except (duckdb.Error, _InvalidRows) as failure:
@@ -111,6 +118,8 @@ def _load_source(
         _write_without(json_source, {p.line for p in found}, cleaned)
         try:
             _insert(store, source, _json_lines(source.name, cleaned), fingerprint, result, progress)
+        except duckdb.InterruptException:
+            raise
         except (duckdb.Error, _InvalidRows) as e:
             raise InputError(source.name, f"cannot load: {_describe(e)}") from None
     return result
@@ -251,11 +260,17 @@ def _run(
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
-    progress(source, 0.0)
-    while worker.is_alive():
-        worker.join(0.1)
-        done = con.query_progress()
-        progress(source, done / 100 if done >= 0 else None)
+    try:
+        progress(source, 0.0)
+        while worker.is_alive():
+            worker.join(0.1)
+            done = con.query_progress()
+            progress(source, done / 100 if done >= 0 else None)
+    except BaseException:
+        # Ctrl-C: the query stops before its transaction rolls back on the same connection
+        con.interrupt()
+        worker.join()
+        raise
     progress(source, 1.0)
     if failure:
         raise failure[0]
