@@ -344,6 +344,8 @@ def _dashboard(
     memory_limit: str,
     output: Path | None,
 ) -> None:
+    if output is not None:
+        _writable(output)
     report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
     _warn_notes(report.analysis.notes)
     if output is None:
@@ -425,6 +427,8 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
 ) -> None:
+    if output is not None:
+        _writable(output)
     result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
     _warn_notes(result.notes)
     _render(result, output_format, output)
@@ -654,7 +658,8 @@ def check_alerts_command(
         bool, typer.Option("--list-metrics", help="List the metrics conditions can name, and exit.")
     ] = False,
     init: Annotated[
-        bool, typer.Option("--init", help="Write a starter rules file (--rules, default alerts.yaml), and exit.")
+        bool,
+        typer.Option("--init", help="Write a starter rules file (the FILE named, or alerts.yaml), and exit."),
     ] = False,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
@@ -677,7 +682,9 @@ def check_alerts_command(
             metrics_table(_stdout_console())
         return
     if init:
-        _init_rules(rules or Path("alerts.yaml"))
+        if len(files or []) > 1 or (files and rules):
+            raise UsageError("--init writes one file: name it once (mcpobs check-alerts --init FILE)")
+        _init_rules(rules or Path(files[0] if files else "alerts.yaml"))
         return
     if rules is None:
         raise UsageError("name the rules file with --rules (mcpobs check-alerts --init writes a starter)")
@@ -690,6 +697,8 @@ def check_alerts_command(
         raise
     _check_baseline(rules, ruleset, baseline)
     _need_input(files, db, "check")
+    if output is not None:
+        _writable(output)
     cost = _cost_options(prices, None)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_open_store(db, memory_limit, files))
@@ -816,7 +825,12 @@ def report_command(
     )
     err = _stderr()
     if html_path == "-":
-        sys.stdout.write(page)
+        # in pieces, each flushed: a reader that stopped early (| head) fails a write here, not after
+        # "wrote stdout" (one large write can be taken whole by a pipe whose reader is gone)
+        data = page.encode()
+        for start in range(0, len(data), 1 << 16):
+            sys.stdout.buffer.write(data[start : start + (1 << 16)])
+            sys.stdout.buffer.flush()
         where_to = "stdout"
     else:
         try:
