@@ -68,6 +68,13 @@ class Reader:
         except RecursionError:
             self.problems.append(Problem(self.path, 1, 1, "not valid YAML: nested too deeply to read"))
             return None
+        except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as a control character
+            before = text[: e.position]
+            line, column = before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1
+            self.problems.append(
+                Problem(self.path, line, column, f"not valid YAML: character {e.character:#06x} is not allowed")
+            )
+            return None
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark
             if e.context_mark is not None and "quoted scalar" in (e.context or ""):

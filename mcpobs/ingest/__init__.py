@@ -106,7 +106,8 @@ def _load_source(
         raise  # a signal stopped the load: not a problem of the file's
     except duckdb.OutOfMemoryException as e:
         raise StoreError(f"{source.name}: out of memory loading it: {_describe(e)}; raise --memory-limit") from None
-    except (duckdb.Error, _InvalidRows) as failure:
+    except (duckdb.Error, _InvalidRows, UnicodeDecodeError) as failure:
+        # (DuckDB's message about a bad line can quote it cut inside a character: then its error is this)
         found = list(validate.problems(json_source))
         if not found:
             raise InputError(source.name, f"cannot load: {_describe(failure)}") from None
@@ -120,7 +121,7 @@ def _load_source(
             _insert(store, source, _json_lines(source.name, cleaned), fingerprint, result, progress)
         except duckdb.InterruptException:
             raise
-        except (duckdb.Error, _InvalidRows) as e:
+        except (duckdb.Error, _InvalidRows, UnicodeDecodeError) as e:
             raise InputError(source.name, f"cannot load: {_describe(e)}") from None
     return result
 

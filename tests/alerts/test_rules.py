@@ -220,3 +220,9 @@ def test_division_by_a_literal_zero_is_refused_at_its_column() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules('alerts:\n  - name: x\n    condition: "error_rate / 0 > 1"\n', "r.yaml")
     assert caught.value.lines() == ["r.yaml:3:30: division by zero"]
+
+
+def test_a_control_character_is_a_problem_at_its_place() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules("alerts:\n  - name: a\x1fb\n", "r.yaml")
+    assert caught.value.lines() == ["r.yaml:2:12: not valid YAML: character 0x001f is not allowed"]
