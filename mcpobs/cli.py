@@ -59,7 +59,7 @@ R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
-    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted."
+    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 143 stopped by SIGTERM."
 )
 
 
