@@ -24,9 +24,7 @@ def _example() -> tuple[str, str]:
 def _lines(text: str) -> list[str]:
     """The lines with the timings masked, and the spacing and the rule under the header (whose widths
     follow the timings' widths, so the speed of the machine) collapsed: the table's structure, not its widths."""
-    return [
-        " ".join(_RULE.sub("─", _MS.sub("#", line)).split()) for line in text.strip().splitlines() if line.strip()
-    ]
+    return [" ".join(_RULE.sub("─", _MS.sub("#", line)).split()) for line in text.strip().splitlines() if line.strip()]
 
 
 def test_the_comparison_ignores_how_wide_the_timings_make_the_table() -> None:
