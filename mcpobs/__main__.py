@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 from mcpobs import interrupt
-from mcpobs.errors import exit_code_for
 
 
 def main() -> None:
@@ -20,6 +19,8 @@ def main() -> None:
     except KeyboardInterrupt as stop:
         if interrupt.first_report():
             sys.stderr.write("mcpobs: interrupted\n")
+        from mcpobs.errors import exit_code_for
+
         interrupt.exit_now(exit_code_for(stop))
     run()
 

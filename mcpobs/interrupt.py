@@ -10,16 +10,19 @@ Only the ``mcpobs`` command installs this (:func:`install`); the library changes
 
 from __future__ import annotations
 
-import contextlib
+# Only what the interpreter has loaded anyway: this runs before the command's imports, and a
+# signal during an import of its own would still be Python's traceback.
 import os
-import shutil
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from pathlib import Path
-from types import FrameType
-from typing import NoReturn
+
+TYPE_CHECKING = False  # typing itself is not loaded yet
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from types import FrameType
+    from typing import NoReturn
 
 # Whether SIGTERM (not Ctrl-C) is what stops the process: its exit status is then 143, not 130.
 terminated = False
@@ -68,8 +71,10 @@ def exit_now(status: int) -> NoReturn:
     """End the stopped command with ``status``, once its clean-up has run: the output flushed, the
     interpreter's teardown skipped (it frees a large DuckDB store object by object, for seconds)."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105 (contextlib is not loaded yet: see the imports)
             stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: nothing more can be said on it
     os._exit(status)
 
 
@@ -108,9 +113,11 @@ def _watch(fd: int) -> None:
         with _lock:
             interrupts = list(_interrupts.values())
         for interrupt, _ in interrupts:
-            with contextlib.suppress(Exception):  # a connection closed meanwhile
+            try:
                 if interrupt is not None:
                     interrupt()
+            except Exception:
+                pass  # a connection closed meanwhile
         if any(interrupt for interrupt, _ in interrupts) and not armed:
             # only while a store is open: replay and record have stops of their own, which take longer
             armed = True
@@ -124,6 +131,8 @@ def _force(status: int) -> None:
     sys.stderr.write("mcpobs: interrupted\n")
     with _lock:
         leftovers = [path for _, path in _interrupts.values() if path is not None]
+    import shutil
+
     for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
     exit_now(status)
