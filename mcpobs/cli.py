@@ -18,14 +18,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from mcpobs import __version__
+from mcpobs import __version__, interrupt
 from mcpobs.alerts import STARTER, Outcome, RulesError, RuleSet, Status, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.cost import CostOptions, PriceBook, load_prices
-from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
+from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for, is_interrupt
 from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.eventlog.otlp import to_otlp, write_otlp
 from mcpobs.eventlog.peers import event_log_lines, read_recording
@@ -59,7 +59,7 @@ R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
-    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted."
+    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 143 stopped by SIGTERM."
 )
 
 
@@ -79,11 +79,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in error.lines():
                 err.print(f"mcpobs: error: {line}", markup=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(error)) from None
-        except KeyboardInterrupt:
-            _stderr().print("mcpobs: interrupted", markup=False)
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BaseException as error:
+            if not is_interrupt(error):
+                raise
+            _report_interrupt()
+            raise typer.Exit(exit_code_for(error)) from None
 
     return run
+
+
+def _report_interrupt() -> None:
+    if interrupt.first_report():
+        _stderr().print("mcpobs: interrupted", markup=False)
 
 
 app = typer.Typer(
@@ -339,6 +346,8 @@ def _dashboard(
     memory_limit: str,
     output: Path | None,
 ) -> None:
+    if output is not None:
+        _writable(output)
     report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
     _warn_notes(report.analysis.notes)
     if output is None:
@@ -420,6 +429,8 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
 ) -> None:
+    if output is not None:
+        _writable(output)
     result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
     _warn_notes(result.notes)
     _render(result, output_format, output)
@@ -649,7 +660,8 @@ def check_alerts_command(
         bool, typer.Option("--list-metrics", help="List the metrics conditions can name, and exit.")
     ] = False,
     init: Annotated[
-        bool, typer.Option("--init", help="Write a starter rules file (--rules, default alerts.yaml), and exit.")
+        bool,
+        typer.Option("--init", help="Write a starter rules file (the FILE named, or alerts.yaml), and exit."),
     ] = False,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
@@ -672,7 +684,9 @@ def check_alerts_command(
             metrics_table(_stdout_console())
         return
     if init:
-        _init_rules(rules or Path("alerts.yaml"))
+        if len(files or []) > 1 or (files and rules):
+            raise UsageError("--init writes one file: name it once (mcpobs check-alerts --init FILE)")
+        _init_rules(rules or Path(files[0] if files else "alerts.yaml"))
         return
     if rules is None:
         raise UsageError("name the rules file with --rules (mcpobs check-alerts --init writes a starter)")
@@ -685,6 +699,8 @@ def check_alerts_command(
         raise
     _check_baseline(rules, ruleset, baseline)
     _need_input(files, db, "check")
+    if output is not None:
+        _writable(output)
     cost = _cost_options(prices, None)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_open_store(db, memory_limit, files))
@@ -811,7 +827,12 @@ def report_command(
     )
     err = _stderr()
     if html_path == "-":
-        sys.stdout.write(page)
+        # in pieces, each flushed: a reader that stopped early (| head) fails a write here, not after
+        # "wrote stdout" (one large write can be taken whole by a pipe whose reader is gone)
+        data = page.encode()
+        for start in range(0, len(data), 1 << 16):
+            sys.stdout.buffer.write(data[start : start + (1 << 16)])
+            sys.stdout.buffer.flush()
         where_to = "stdout"
     else:
         try:
@@ -1111,9 +1132,29 @@ def _replay_config(
     return ReplayConfig(timeout_handling=th, session_recovery=sr, tool_config=tc)
 
 
+def run() -> None:
+    """Run the command line as the ``mcpobs`` command does (see :mod:`mcpobs.__main__`): a stop by a
+    signal, wherever it comes, is one line on stderr and exit 130 (Ctrl-C) or 143 (SIGTERM)."""
+    try:
+        app()
+    except SystemExit as done:
+        # typer ends a KeyboardInterrupt outside a command (while parsing) with a silent 130
+        if done.code != ExitCode.INTERRUPTED:
+            raise
+        stop: BaseException = KeyboardInterrupt()
+    except BaseException as error:
+        if not is_interrupt(error):
+            raise
+        stop = error
+    _report_interrupt()
+    interrupt.exit_now(exit_code_for(stop))
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from mcpobs.__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import IntEnum
 from pathlib import Path
 
+from mcpobs import interrupt
+
 
 class ExitCode(IntEnum):
     """Exit statuses: a contract documented in ``--help`` and the README."""
@@ -18,7 +20,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad arguments or an invalid rules file
     INPUT = 3  # unreadable or malformed input
     UNREACHABLE = 4  # an MCP server could not be reached
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM, stopped as Ctrl-C is
 
 
 class McpobsError(Exception):
@@ -65,6 +68,16 @@ def exit_code_for(error: BaseException) -> ExitCode:
     """The exit status for ``error``: the one place that decides it."""
     if isinstance(error, McpobsError):
         return error.exit_code
-    if isinstance(error, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED
+    if is_interrupt(error):
+        return ExitCode.TERMINATED if interrupt.terminated else ExitCode.INTERRUPTED
     raise TypeError(f"not an mcpobs error: {error!r}")
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is a stop a signal asked for: a KeyboardInterrupt, or DuckDB's word for a query
+    it stopped (interrupted by :mod:`mcpobs.interrupt`, or in place of the KeyboardInterrupt it found)."""
+    if isinstance(error, KeyboardInterrupt):
+        return True
+    if type(error).__name__ == "InterruptException" and type(error).__module__.endswith("duckdb"):
+        return True  # not imported here: the command's start-up imports this module before DuckDB
+    return type(error) is RuntimeError and str(error) == "Query interrupted"

@@ -38,6 +38,8 @@ DURATION_MS = {"ms": 1.0, "s": 1_000.0, "m": 60_000.0, "h": 3_600_000.0}
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
 # Parentheses and prefix operators nested deeper than this are refused, not a RecursionError.
 MAX_DEPTH = 64
+# Operators in one condition past this are refused: the tree they make is walked recursively.
+MAX_OPERATORS = 200
 KEYWORDS = ("and", "or", "not")
 
 
@@ -159,11 +161,18 @@ class _Parser:
         self.tokens = _tokens(text)
         self.pos = 0
         self.depth = 0
+        self.operators = 0
 
     def deeper(self, token: _Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExprError(f"nested too deeply (more than {MAX_DEPTH} parentheses or prefix operators)", token.column)
+
+    def binary(self, op: _Token, left: Node, right: Node) -> Binary:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise ExprError(f"too long: more than {MAX_OPERATORS} operators in one condition", op.column)
+        return Binary(op.text, left, right, op.column)
 
     @property
     def token(self) -> _Token:
@@ -191,14 +200,14 @@ class _Parser:
         node = self.and_()
         while self.at("or"):
             op = self.take()
-            node = Binary("or", node, self.and_(), op.column)
+            node = self.binary(op, node, self.and_())
         return node
 
     def and_(self) -> Node:
         node = self.not_()
         while self.at("and"):
             op = self.take()
-            node = Binary("and", node, self.not_(), op.column)
+            node = self.binary(op, node, self.not_())
         return node
 
     def not_(self) -> Node:
@@ -214,21 +223,24 @@ class _Parser:
         node = self.sum()
         if self.at(*COMPARISONS):
             op = self.take()
-            node = Binary(op.text, node, self.sum(), op.column)
+            node = self.binary(op, node, self.sum())
         return node
 
     def sum(self) -> Node:
         node = self.product()
         while self.at("+", "-"):
             op = self.take()
-            node = Binary(op.text, node, self.product(), op.column)
+            node = self.binary(op, node, self.product())
         return node
 
     def product(self) -> Node:
         node = self.unary()
         while self.at("*", "/"):
             op = self.take()
-            node = Binary(op.text, node, self.unary(), op.column)
+            right = self.unary()
+            if op.text == "/" and _is_zero(right):
+                raise ExprError("division by zero", _column(right))
+            node = self.binary(op, node, right)
         return node
 
     def unary(self) -> Node:
@@ -276,6 +288,13 @@ def _number(token: _Token) -> float:
     if not math.isfinite(value):
         raise ExprError(f"number {token.text} is too large", token.column)
     return value
+
+
+def _is_zero(node: Node) -> bool:
+    """A literal 0 (0, 0%, 0ms, -0): a rule dividing by it would never have a verdict."""
+    if isinstance(node, Unary) and node.op == "-":
+        return _is_zero(node.operand)
+    return isinstance(node, Number) and node.value == 0
 
 
 def _unquote(text: str) -> str:

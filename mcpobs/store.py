@@ -8,6 +8,7 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from types import TracebackType
 
 import duckdb
 
+from mcpobs import interrupt
 from mcpobs.errors import StoreError
 
 SCHEMA_VERSION = 2
@@ -201,6 +203,8 @@ class Store:
         except duckdb.Error as e:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None
+        # Ctrl-C stops a running query at once (see mcpobs.interrupt); its transaction rolls back
+        self._forget_interrupt = interrupt.on_signal(self.con.interrupt, self._tmp)
         # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
         self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         try:
@@ -229,6 +233,7 @@ class Store:
         """Close the connection and remove the spill directory."""
         self.con.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        self._forget_interrupt()  # last: a stop that runs out of time meanwhile still removes the directory
 
     def __enter__(self) -> Store:
         return self
@@ -245,7 +250,10 @@ class Store:
         try:
             yield self.con
         except BaseException:
-            self.con.execute("ROLLBACK")
+            # A ROLLBACK that a second signal stops (or on a closed connection) changes nothing:
+            # DuckDB never writes an uncommitted transaction, and drops it when the connection closes.
+            with contextlib.suppress(duckdb.Error, RuntimeError):
+                self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
 

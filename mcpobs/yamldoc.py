@@ -65,8 +65,21 @@ class Reader:
         self.source = text
         try:
             return yaml.compose(text, Loader=yaml.SafeLoader)
+        except RecursionError:
+            self.problems.append(Problem(self.path, 1, 1, "not valid YAML: nested too deeply to read"))
+            return None
+        except yaml.reader.ReaderError as e:  # a character YAML does not allow, such as a control character
+            before = text[: e.position]
+            line, column = before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1
+            self.problems.append(
+                Problem(self.path, line, column, f"not valid YAML: character {e.character:#06x} is not allowed")
+            )
+            return None
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark
+            if e.context_mark is not None and "quoted scalar" in (e.context or ""):
+                # a quote never closed: where it opens, not the end of the file where YAML noticed
+                mark, e.problem = e.context_mark, "this quote is never closed"
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             self.problems.append(Problem(self.path, line, column, f"not valid YAML: {e.problem}"))
             return None

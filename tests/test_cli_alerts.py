@@ -306,3 +306,35 @@ def test_github_format_annotates_rules_file_problems(runner: CliRunner, tmp_path
         f"::error file={rules},line=4,col=15,title=invalid rules::severity 'high' is not one of info, warning, critical"
     )
     assert len(result.stderr.splitlines()) == 2
+
+
+def test_init_writes_the_file_it_names(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check-alerts", "--init", "gate.yaml"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "gate.yaml").read_text() == STARTER
+    assert not (tmp_path / "alerts.yaml").exists()
+    both = runner.invoke(app, ["check-alerts", "--init", "a.yaml", "b.yaml"])
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "mcpobs: error: --init writes one file: name it once (mcpobs check-alerts --init FILE)\n",
+    )
+
+
+@pytest.mark.parametrize("command", ["check-alerts", "analyze", "cost", "dashboard"])
+def test_an_unwritable_output_is_refused_before_the_load(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    target = tmp_path / "no-such-dir" / "out.txt"
+    args = {
+        "check-alerts": ["check-alerts", "--rules", str(DATA / "alerts" / "ci.yaml")],
+        "analyze": ["analyze"],
+        "cost": ["cost"],
+        "dashboard": ["analyze", "--view", "dashboard"],
+    }[command]
+    result = runner.invoke(
+        app, [*args, str(DATA.parent.parent / "sample_traces" / "agent_cost_session.jsonl"), "--output", str(target)]
+    )
+    # refused first: nothing was loaded (no "loaded … spans" line)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"mcpobs: error: {target}: cannot write: No such file or directory\n",
+    )

@@ -266,3 +266,19 @@ def test_dashboard_time_range_across_midnight_says_both_dates(store: Store, tmp_
     ]
     text = _dashboard(store, tmp_path, spans)
     assert text.splitlines()[1].startswith("2027-01-15 23:59:58 to 2027-01-16 00:00:01 UTC · 2 spans")
+
+
+def test_report_to_a_pipe_closed_early_does_not_say_it_wrote(tmp_path: Path) -> None:
+    """mcpobs report --html - | head -c 100: the page does not all get written, so no "wrote stdout"."""
+    import subprocess
+    import sys
+
+    pipeline = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m mcpobs report "{SAMPLE}" --html - | head -c 100 > /dev/null'],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "wrote stdout" not in pipeline.stderr
+    assert "Traceback" not in pipeline.stderr

@@ -32,3 +32,20 @@ def test_input_error_names_file_and_line() -> None:
 def test_every_error_is_an_mcpobs_error() -> None:
     for cls in (UsageError, InputError, StoreError):
         assert issubclass(cls, McpobsError)
+
+
+def test_duckdb_stopping_a_query_is_an_interrupt() -> None:
+    import duckdb
+
+    assert exit_code_for(duckdb.InterruptException("INTERRUPT Error: Interrupted!")) == ExitCode.INTERRUPTED
+    # what DuckDB raises in place of the KeyboardInterrupt it found while running a query
+    assert exit_code_for(RuntimeError("Query interrupted")) == ExitCode.INTERRUPTED
+    with pytest.raises(TypeError):
+        exit_code_for(RuntimeError("something else"))
+
+
+def test_sigterm_exits_143(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcpobs import interrupt
+
+    monkeypatch.setattr(interrupt, "terminated", True)
+    assert exit_code_for(KeyboardInterrupt()) == ExitCode.TERMINATED == 143

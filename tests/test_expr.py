@@ -81,6 +81,13 @@ def test_a_missing_value_gives_no_verdict_and_kleene_logic() -> None:
         ("calls > \u0665", "unexpected '\u0665'", 9),
         ("error_rate > 1e999", "number 1e999 is too large", 14),
         ("error_rate > 5 apples", "unexpected 'apples'", 16),
+        # a literal 0 divides into "no verdict" for every check: the gate would pass whatever the data
+        ("error_rate / 0 > 1", "division by zero", 14),
+        ("calls > 1 / -0%", "division by zero", 13),
+        ("calls > 1 / (0ms)", "division by zero", 14),
+        # flat chains build a tree as deep as they are long: bounded, never a RecursionError
+        (" or ".join(["calls > 1"] * 1000), "too long: more than 200 operators in one condition", 13 * 100 - 2),
+        (" + ".join(["calls"] * 1000) + " > 1", "too long: more than 200 operators in one condition", 7 + 8 * 200),
     ],
 )
 def test_syntax_errors_say_where(text: str, message: str, column: int) -> None:
@@ -116,12 +123,20 @@ def _numbers() -> st.SearchStrategy[Node]:
     return st.floats(min_value=0, max_value=1e12, allow_nan=False).map(Number)
 
 
+def _zero(node: Node) -> bool:
+    while isinstance(node, Unary):
+        node = node.operand
+    return isinstance(node, Number) and node.value == 0
+
+
 def _arithmetic() -> st.SearchStrategy[Node]:
     leaves = st.one_of(_numbers(), st.sampled_from(["calls", "error_rate", "baseline.latency_p95_ms"]).map(Name))
     return st.recursive(
         leaves,
         lambda inner: st.one_of(
-            st.builds(Binary, st.sampled_from(["+", "-", "*", "/"]), inner, inner),
+            st.builds(Binary, st.sampled_from(["+", "-", "*"]), inner, inner),
+            # a literal 0 as divisor is refused by the parser (division by zero)
+            st.builds(Binary, st.just("/"), inner, inner.filter(lambda n: not _zero(n))),
             st.builds(Unary, st.just("-"), inner),
         ),
         max_leaves=6,
@@ -174,3 +189,11 @@ def test_random_text_parses_or_fails_with_a_column(text: str) -> None:
 def test_any_unicode_text_never_crashes(text: str) -> None:
     column = _error_column(text)
     assert column is None or 1 <= column <= len(text) + 1
+
+
+def test_the_longest_condition_allowed_is_checked_and_evaluated() -> None:
+    text = "(" * 63 + " + ".join(["calls"] * 200) + ")" * 63 + " > 1"
+    node = parse(text)
+    check(node, {"calls": "number"})
+    assert evaluate(node, {"calls": 1.0}) is True
+    assert str(node).count("calls") == 200

@@ -71,3 +71,13 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_is_clean() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="needs the git checkout")
+def test_no_replay_run_directory_is_committed_and_new_ones_are_ignored() -> None:
+    """mcpobs replay writes ./replay-TIMESTAMP by default (and the README's example, ./replay-run)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert [p for p in tracked.splitlines() if p.startswith("replay-")] == []
+    for run in ("replay-20261123-150826/run.json", "replay-run/report.json"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", run], cwd=ROOT, check=False)
+        assert ignored.returncode == 0, run

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from mcpobs.errors import InputError
-from mcpobs.eventlog.reader import EventLog, is_event_log, parse_event_log
+from mcpobs.eventlog.reader import EventLog, is_event_log, loads, parse_event_log
 from mcpobs.eventlog.writer import FORMAT, header_record
 
 MCP_RECORDER = "mcp-recorder"
@@ -70,7 +70,7 @@ def as_event_log(name: str, data: bytes, kind: str) -> EventLog:
 def from_mcp_recorder(name: str, data: bytes) -> EventLog:
     """An mcp-recorder cassette as an event log (see the module's note on times)."""
     try:
-        document = json.loads(data)
+        document = loads(data)
     except ValueError as e:
         line = getattr(e, "lineno", None)
         raise InputError(name, f"invalid JSON: {getattr(e, 'msg', e)}", line) from None
@@ -110,6 +110,8 @@ def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
     if yaml_format:
         try:
             document = yaml.safe_load(data)
+        except RecursionError:
+            raise InputError(name, "not valid YAML: nested too deeply to read") from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             raise InputError(
@@ -124,7 +126,7 @@ def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
         for number, line in enumerate(data.split(b"\n"), 1):
             if line.strip():
                 try:
-                    rows.append((number, json.loads(line)))
+                    rows.append((number, loads(line)))
                 except ValueError as e:
                     raise InputError(name, f"invalid JSON: {e}", number) from None
         if not rows or not isinstance(rows[0][1], dict) or rows[0][1].get("_type") != "meta":
@@ -157,7 +159,7 @@ def from_mcp_cassette(name: str, data: bytes) -> EventLog:
     """An mcp-cassette cassette (format version 3: one JSON document with ``messages``, each with
     ``t_offset_ms`` from ``recorded_at``, ``sender`` client or server, and the ``payload``) as an event log."""
     try:
-        document = json.loads(data)
+        document = loads(data)
     except ValueError as e:
         raise InputError(name, f"invalid JSON: {getattr(e, 'msg', e)}", getattr(e, "lineno", None)) from None
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):

@@ -31,10 +31,22 @@ class EventLog:
         return [r["event"] for r in self.records if r["kind"] == "event"]
 
 
+NESTED_TOO_DEEPLY = "JSON nested too deeply to read"
+
+
+def loads(data: str | bytes) -> Any:
+    """``json.loads``, with a document nested deeper than Python's parser follows refused as invalid
+    JSON (a ValueError, as any other) instead of a RecursionError."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError(NESTED_TOO_DEEPLY) from None
+
+
 def is_event_log(first_line: bytes) -> bool:
     """Whether a file's first line is the header of an event log."""
     try:
-        header = json.loads(first_line)
+        header = loads(first_line)
     except ValueError:
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
@@ -98,7 +110,7 @@ def _problem(record: dict[str, Any]) -> str:
 
 def _parse(path: str, line: bytes, number: int) -> dict[str, Any]:
     try:
-        value = json.loads(line)
+        value = loads(line)
     except ValueError as e:
         raise InputError(path, f"invalid JSON: {e}", number) from None
     if not isinstance(value, dict):

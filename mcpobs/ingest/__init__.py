@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
+from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
@@ -25,6 +27,7 @@ from mcpobs.store import Store
 
 # progress(source, fraction done of that source, or None when unknown)
 Progress = Callable[[Source, float | None], None]
+R = TypeVar("R")
 
 
 @dataclass
@@ -74,8 +77,12 @@ def load(
     report = LoadReport()
     with spool_dir() as tmp:
         spool = Path(tmp)
-        for source in expand(arguments, spool):
-            report.sources.append(_load_source(store, source, spool, skip_invalid, progress))
+        forget = interrupt.on_signal(None, spool)  # removed even when a stop runs out of time
+        try:
+            for source in expand(arguments, spool):
+                report.sources.append(_load_source(store, source, spool, skip_invalid, progress))
+        finally:
+            forget()
     return report
 
 
@@ -97,9 +104,12 @@ def _load_source(
         json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)
+    except duckdb.InterruptException:
+        raise  # a signal stopped the load: not a problem of the file's
     except duckdb.OutOfMemoryException as e:
         raise StoreError(f"{source.name}: out of memory loading it: {_describe(e)}; raise --memory-limit") from None
-    except (duckdb.Error, _InvalidRows) as failure:
+    except (duckdb.Error, _InvalidRows, UnicodeDecodeError) as failure:
+        # (DuckDB's message about a bad line can quote it cut inside a character: then its error is this)
         found = list(validate.problems(json_source))
         if not found:
             raise InputError(source.name, f"cannot load: {_describe(failure)}") from None
@@ -111,7 +121,9 @@ def _load_source(
         _write_without(json_source, {p.line for p in found}, cleaned)
         try:
             _insert(store, source, _json_lines(source.name, cleaned), fingerprint, result, progress)
-        except (duckdb.Error, _InvalidRows) as e:
+        except duckdb.InterruptException:
+            raise
+        except (duckdb.Error, _InvalidRows, UnicodeDecodeError) as e:
             raise InputError(source.name, f"cannot load: {_describe(e)}") from None
     return result
 
@@ -147,7 +159,9 @@ def _insert(
             "compression": json_source.compression.value,
             "source_id": source_id,
         }
-        _run(con, otlp_json.insert_sql(json_format), parameters, source, progress)
+        steps = _Steps(con, source, progress)
+        insert = otlp_json.insert_sql(json_format)
+        steps.run(lambda: con.execute(insert, parameters), 0.0, _INSERTED, reads=json_source.size)
         row = con.execute(
             "SELECT count(*), count(*) FILTER (kind IS NULL OR status_code IS NULL) FROM spans WHERE source_id = ?",
             [source_id],
@@ -156,10 +170,8 @@ def _insert(
         loaded, invalid = int(row[0]), int(row[1])
         if invalid:
             raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
-        duplicates = _drop_duplicates(con, source_id)
-        _unwrap(con, source_id)
-        _link_peers(con, source_id)
-        link_rounds(con, source_id)
+        duplicates = steps.run(lambda: _drop_duplicates(con, source_id), _INSERTED, _DEDUPLICATED)
+        steps.run(lambda: _link(con, source_id), _DEDUPLICATED, _LINKED)
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
         con.execute(
@@ -176,6 +188,7 @@ def _insert(
                 len(result.skipped_lines),
             ],
         )
+    steps.show(1.0)
 
 
 def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
@@ -253,6 +266,13 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     )
 
 
+def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """The steps after the insert that tie spans together: wrappers unwrapped, peers and rounds linked."""
+    _unwrap(con, source_id)
+    _link_peers(con, source_id)
+    link_rounds(con, source_id)
+
+
 def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Fold the spans that are rounds of one 2026-07-28 multi round-trip call into one call per side.
 
@@ -308,35 +328,81 @@ def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     )
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    parameters: dict[str, object],
-    source: Source,
-    progress: Progress | None,
-) -> None:
-    """Execute ``sql``, reporting DuckDB's own progress while it runs."""
-    if progress is None:
-        con.execute(sql, parameters)
-        return
-    failure: list[BaseException] = []
+# A file's progress: reading and inserting its spans (by the bytes read), then the steps after it;
+# 1.0 once committed.
+_INSERTED, _DEDUPLICATED, _LINKED = 0.85, 0.9, 0.95
 
-    def work() -> None:
+
+class _Steps:
+    """Runs a load's steps, each in a worker thread while its progress is reported (by the bytes the
+    process has read, or DuckDB's own estimate), when there is a ``progress`` to report to."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None) -> None:
+        self.con = con
+        self.source = source
+        self.progress = progress
+        self.shown = 0.0
+
+    def show(self, done: float) -> None:
+        if self.progress is not None:
+            self.shown = max(self.shown, done)  # never backwards: the two measures differ
+            self.progress(self.source, self.shown)
+
+    def run(self, step: Callable[[], R], start: float, end: float, reads: int = 0) -> R:
+        """``step``'s result, the progress going from ``start`` to ``end`` as it runs; ``reads``: the bytes
+        of input it reads, when its progress is told by them."""
+        if self.progress is None:
+            return step()
+        outcome: list[R] = []
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(step())
+            except BaseException as e:
+                failure.append(e)
+
+        before = _bytes_read()
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
         try:
-            con.execute(sql, parameters)
-        except BaseException as e:
-            failure.append(e)
+            self.show(start)
+            while worker.is_alive():
+                worker.join(0.1)
+                self.show(start + (end - start) * self._fraction(before, reads))
+        except BaseException:
+            # Ctrl-C: the query stops before its transaction rolls back on the same connection
+            self.con.interrupt()
+            worker.join()
+            raise
+        if failure:
+            raise failure[0]
+        self.show(end)
+        return outcome[0]
 
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    progress(source, 0.0)
-    while worker.is_alive():
-        worker.join(0.1)
-        done = con.query_progress()
-        progress(source, done / 100 if done >= 0 else None)
-    progress(source, 1.0)
-    if failure:
-        raise failure[0]
+    def _fraction(self, before: int | None, reads: int) -> float:
+        known = [0.0]
+        now = _bytes_read()
+        if reads and before is not None and now is not None:
+            known.append((now - before) / reads)
+        # DuckDB's estimate stays at its first value for seconds on a large file: the bytes lead
+        estimate = self.con.query_progress()
+        if estimate >= 0:
+            known.append(estimate / 100)
+        return min(max(known), 1.0)
+
+
+def _bytes_read() -> int | None:
+    """The bytes this process has read so far (its threads', DuckDB's included), where the system
+    tells (Linux); else None."""
+    try:
+        with open("/proc/self/io", "rb") as f:
+            for line in f:
+                if line.startswith(b"rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def _write_without(source: Source, lines: set[int], target: Path) -> None:

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog import peers
-from mcpobs.eventlog.reader import is_event_log
+from mcpobs.eventlog.reader import is_event_log, loads
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -243,10 +243,8 @@ def _first_line_is_document(head: bytes) -> bool:
 
 
 def _is_object(line: bytes) -> bool:
-    import json
-
     try:
-        return isinstance(json.loads(line), dict)
+        return isinstance(loads(line), dict)
     except ValueError:
         return False
 

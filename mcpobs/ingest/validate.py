@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from mcpobs.eventlog.reader import NESTED_TOO_DEEPLY, loads
 from mcpobs.ingest.sources import Format, Source
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -56,12 +57,15 @@ def _lines(source: Source) -> Iterator[Problem]:
                 if not raw.strip():
                     continue
                 try:
-                    document = json.loads(raw.rstrip(b"\r\n"))
+                    document = loads(raw.rstrip(b"\r\n"))
                 except UnicodeDecodeError:
                     yield Problem(number, "not UTF-8 text")
                     continue
                 except json.JSONDecodeError as e:
                     yield Problem(number, f"invalid JSON: {e.msg} (column {e.colno})")
+                    continue
+                except ValueError as e:
+                    yield Problem(number, f"invalid JSON: {e}")
                     continue
                 message = check_request(document)
                 if message:
@@ -93,6 +97,9 @@ def _documents(source: Source) -> Iterator[Problem]:
             document, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as e:
             yield Problem(e.lineno, f"invalid JSON: {e.msg} (column {e.colno})")
+            return
+        except RecursionError:
+            yield Problem(line, f"invalid JSON: {NESTED_TOO_DEEPLY}")
             return
         message = check_request(document)
         if message:

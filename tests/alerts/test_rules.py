@@ -193,3 +193,36 @@ def test_random_files_are_rules_or_problems_never_a_crash(text: str) -> None:
         lines = error.lines()
         assert lines
     assert all(line.startswith("r.yaml:") for line in lines)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_an_unclosed_quote_is_reported_where_it_opens(quote: str) -> None:
+    text = f"alerts:\n  - name: x\n    condition: {quote}error_rate > 1\n    action: notify\n  - name: y\n"
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "r.yaml")
+    assert caught.value.lines() == ["r.yaml:3:16: not valid YAML: this quote is never closed"]
+
+
+def test_a_rules_file_nested_too_deeply_is_a_clean_error() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules("alerts: " + "[" * 5000 + "]" * 5000 + "\n", "r.yaml")
+    assert caught.value.lines() == ["r.yaml:1:1: not valid YAML: nested too deeply to read"]
+
+
+def test_a_rule_of_a_thousand_terms_is_refused_at_its_column() -> None:
+    condition = " or ".join(["error_rate > 1"] * 1000)
+    with pytest.raises(RulesError) as caught:
+        parse_rules(f'alerts:\n  - name: x\n    condition: "{condition}"\n', "r.yaml")
+    assert caught.value.lines() == [f"r.yaml:3:{16 + 18 * 100 - 2}: too long: more than 200 operators in one condition"]
+
+
+def test_division_by_a_literal_zero_is_refused_at_its_column() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules('alerts:\n  - name: x\n    condition: "error_rate / 0 > 1"\n', "r.yaml")
+    assert caught.value.lines() == ["r.yaml:3:30: division by zero"]
+
+
+def test_a_control_character_is_a_problem_at_its_place() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules("alerts:\n  - name: a\x1fb\n", "r.yaml")
+    assert caught.value.lines() == ["r.yaml:2:12: not valid YAML: character 0x001f is not allowed"]

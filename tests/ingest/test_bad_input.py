@@ -400,3 +400,30 @@ def test_cli_skip_invalid_loads_a_truncated_gzip_up_to_the_cut(runner: CliRunner
     assert result.exception is None
     assert result.exit_code == 0
     assert f"mcpobs: skipped {path}:{whole_lines + 1}: compressed stream ends early: " in result.stderr
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("lines", "error"),
+    [
+        ([f'{{"resourceSpans": {DEEP}}}'], "deep.jsonl:1: invalid JSON: JSON nested too deeply to read"),
+        (
+            ["{}", f'{{"resourceSpans": {DEEP}}}'],
+            "deep.jsonl:2: invalid JSON: JSON nested too deeply to read",
+        ),
+        (
+            ['{"format": "mcpobs-event-log", "version": 1, "kind": "header"}', DEEP],
+            "deep.jsonl:2: invalid JSON: JSON nested too deeply to read",
+        ),
+    ],
+    ids=["first line", "later line", "event log"],
+)
+def test_json_nested_too_deeply_is_a_clean_error(
+    runner: CliRunner, tmp_path: Path, lines: list[str], error: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep.jsonl").write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["analyze", "deep.jsonl"])
+    assert (result.exit_code, result.stderr) == (3, f"mcpobs: error: {error}\n")

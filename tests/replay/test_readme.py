@@ -22,8 +22,17 @@ def _example() -> tuple[str, str]:
 
 
 def _lines(text: str) -> list[str]:
-    """The lines with the timings masked and the spacing and rule widths they shift collapsed."""
+    """The lines with the timings masked, and the spacing and the rule under the header (whose widths
+    follow the timings' widths, so the speed of the machine) collapsed: the table's structure, not its widths."""
     return [" ".join(_RULE.sub("─", _MS.sub("#", line)).split()) for line in text.strip().splitlines() if line.strip()]
+
+
+def test_the_comparison_ignores_how_wide_the_timings_make_the_table() -> None:
+    _, shown = _example()
+    slower = shown.replace("   608.3", " 12,608.3").replace("──────", "─────────")
+    assert slower != shown
+    assert _lines(slower) == _lines(shown)
+    assert _lines(shown.replace("tools/call put ", "tools/call pot ")) != _lines(shown)
 
 
 def test_the_readme_replay_is_what_mcpobs_prints(tmp_path: Path) -> None:

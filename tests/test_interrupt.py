@@ -1,0 +1,193 @@
+"""Ctrl-C and SIGTERM stop the real ``mcpobs`` process at any moment: exit 130 or 143, one line on
+stderr, no traceback, the --db store as it was before the load, no temporary directory left.
+
+The moments are told by what the process has done, not by time: its start-up by the modules it has
+imported (``-X importtime``), a load by the bytes of the input it has read (/proc/PID/io), so the
+tests hold on a machine of any speed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads a process's I/O from /proc")
+
+MCPOBS = [sys.executable, "-m", "mcpobs"]
+WAIT_S = 300  # bound on every wait: generous for a slow, loaded machine
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 100 MB OTLP JSON lines file (benchmarks/generate.py): seconds to load."""
+    out = tmp_path_factory.mktemp("big") / "big.jsonl"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--spans", "100000", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store that already holds a small file: an interrupted load must leave exactly this."""
+    folder = tmp_path_factory.mktemp("store")
+    small = folder / "small.jsonl"
+    subprocess.run(
+        [sys.executable, f"{ROOT}/benchmarks/generate.py", "--spans", "500", "--seed", "3", "--out", f"{small}"],
+        check=True,
+        capture_output=True,
+    )
+    db = folder / "base.duckdb"
+    subprocess.run([*MCPOBS, "load", str(small), "--db", str(db)], check=True, capture_output=True)
+    return db
+
+
+def _counts(db: Path) -> tuple[int, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM sources)").fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+    finally:
+        con.close()
+
+
+def _bytes_read(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/PID/io")
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _stop(
+    command: list[str], tmp_path: Path, sig: signal.Signals, ready: Callable[[subprocess.Popen[bytes]], bool]
+) -> tuple[int, str, float]:
+    """Run ``command``, send ``sig`` once ``ready`` says so: its exit status, stderr, and seconds from the
+    signal to the exit."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while not ready(process):
+            assert process.poll() is None, "it ended before the moment came"
+            assert time.monotonic() < deadline, "the moment never came"
+            time.sleep(0.005)
+        process.send_signal(sig)
+        sent = time.monotonic()
+        process.wait(timeout=WAIT_S)
+        took = time.monotonic() - sent
+        assert process.stderr is not None
+        stderr = process.stderr.read().decode()
+    finally:
+        process.kill()
+        process.wait()
+    assert list(tmp.iterdir()) == []  # no spill or spool directory left behind
+    return process.returncode, stderr, took
+
+
+def _reading(big: Path, share: float) -> Callable[[subprocess.Popen[bytes]], bool]:
+    """Ready once the process has read ``share`` of ``big`` (counted from when it opened it)."""
+    start: list[int] = []
+
+    def ready(process: subprocess.Popen[bytes]) -> bool:
+        try:
+            if not start:
+                if _has_open(process.pid, big):
+                    start.append(_bytes_read(process.pid))
+                return False
+            return _bytes_read(process.pid) - start[0] >= share * big.stat().st_size
+        except FileNotFoundError:
+            return False  # the process is gone: the caller sees it
+
+    return ready
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.9])
+def test_a_load_stopped_by_a_signal_leaves_the_store_as_it_was(
+    big: Path, loaded: Path, tmp_path: Path, sig: signal.Signals, status: int, share: float
+) -> None:
+    db = tmp_path / "obs.duckdb"
+    shutil.copy(loaded, db)
+    before = _counts(db)
+    code, stderr, took = _stop([*MCPOBS, "load", str(big), "--db", str(db)], tmp_path, sig, _reading(big, share))
+    assert (code, stderr) == (status, "mcpobs: interrupted\n")
+    assert _counts(db) == before
+    print(f"{sig.name} after {share:.0%} of the input read: exit {code} {took:.3f} s after the signal")
+    assert took < 5  # the aim is 0.5 s; a loaded machine may take longer to schedule the process
+
+
+def test_analyze_stopped_while_loading_ends_at_once(big: Path, tmp_path: Path) -> None:
+    code, stderr, took = _stop([*MCPOBS, "analyze", str(big)], tmp_path, signal.SIGINT, _reading(big, 0.5))
+    assert (code, stderr) == (130, "mcpobs: interrupted\n")
+    print(f"analyze: exit {code} {took:.3f} s after the signal")
+    assert took < 5
+
+
+@pytest.mark.parametrize("module", ["typer", "rich.console", "duckdb", "mcp"])
+def test_ctrl_c_during_the_start_up_imports_is_one_line(big: Path, tmp_path: Path, module: str) -> None:
+    """-X importtime writes a line to stderr as each module is imported: the signal goes once ``module`` is."""
+    command = [sys.executable, "-X", "importtime", "-m", "mcpobs", "analyze", str(big)]
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)}
+    )
+    assert process.stderr is not None
+    lines = []
+    try:
+        for raw in process.stderr:
+            line = raw.decode()
+            lines.append(line)
+            if line.rsplit("|", 1)[-1].strip() == module:
+                process.send_signal(signal.SIGINT)
+                break
+        else:
+            pytest.fail(f"{module} was never imported:\n{''.join(lines[-5:])}")
+        rest = process.stderr.read().decode()
+        assert process.wait(timeout=WAIT_S) == 130
+    finally:
+        process.kill()
+        process.wait()
+    said = [line for line in rest.splitlines() if not line.startswith("import time:")]
+    assert said == ["mcpobs: interrupted"]
+
+
+def test_the_command_installs_its_signal_handling_before_the_heavy_imports() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "mcpobs"]
+    assert script.value == "mcpobs.__main__:main"
+    light = subprocess.run(
+        [sys.executable, "-c", "import sys, mcpobs.__main__; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heavy in ("typer", "rich", "duckdb", "mcp", "yaml", "importlib.metadata"):
+        assert f"'{heavy}'" not in light
