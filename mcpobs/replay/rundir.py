@@ -42,8 +42,17 @@ class RunDir:
         self.checkpoints = path / "checkpoints"
 
     @classmethod
-    def create(cls, path: Path, recording: Path, target: Target, config: ReplayConfig, ignore: list[str]) -> RunDir:
-        """A new run directory (``path`` must not exist, or be empty)."""
+    def create(
+        cls,
+        path: Path,
+        recording: Path,
+        target: Target,
+        config: ReplayConfig,
+        ignore: list[str],
+        extra: dict[str, Any] | None = None,
+    ) -> RunDir:
+        """A new run directory (``path`` must not exist, or be empty); ``extra`` goes into its settings
+        (which session of the recording it replays, or the sessions of a run of several)."""
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UsageError(f"{path}: already exists; give a new --run-dir (or --resume {path})")
         try:
@@ -61,6 +70,7 @@ class RunDir:
             "config": asdict(config),
             "ignore": ignore,
             "started": datetime.now(UTC).isoformat(),
+            **(extra or {}),
         }
         _write_json(path / "run.json", settings)
         return run
