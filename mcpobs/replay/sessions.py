@@ -13,15 +13,16 @@ How a session is told (docs/event-log.md):
   first message was logged.
 * **HTTP without session ids** (2026-07-28, stateless; or a server that issues none): the protocol
   has no session, nothing tells one client from another (every mcp SDK client sends the same
-  ``clientInfo``), and the server keeps nothing per client; so every request without a session id
-  is one session, replayed in recorded order.
+  ``clientInfo``), and the server keeps nothing per client; so the whole log is one session,
+  replayed in recorded order. In a log with session ids, a request without one (a 2026 client's
+  ``server/discover`` before it fell back to ``initialize``) belongs to the session that begins next.
 * **stdio**, and the other recorders' files: one log is one session.
 
 A run of several sessions writes a run directory per session (``session-N/``, each as
-:mod:`.rundir` says) under the run's own, whose ``run.json`` lists them and whose ``summary.json``
-sums them up; a run of one session writes its run directory as before. ``--before CMD`` runs a shell
-command before each session is replayed (reset a database, a git repository); its failure stops the
-run (exit 4) with what it printed.
+:mod:`.rundir` says) under the run's own, whose ``run.json`` lists them and whose ``report.json``
+sums them up (and holds each one's report); a run of one session writes its run directory as
+before. ``--before CMD`` runs a shell command before each session is replayed (reset a database, a
+git repository); its failure stops the run (exit 4) with what it printed.
 """
 
 from __future__ import annotations
@@ -89,14 +90,24 @@ def split_sessions(log: EventLog) -> list[Session]:
             of_exchange.setdefault(exchange, session)
     if not of_exchange:
         return [_session(1, None, log)]
-    groups: dict[str | None, list[dict[str, Any]]] = {}
+    keyed: list[tuple[str | None, dict[str, Any]]] = []
     for record in log.records:
         if record["kind"] == "protocol":
             continue  # the log's first statement of a revision: each session's own messages state its own
         exchange, session = _http_facts(record)
         if session is None and exchange is None:
             continue  # the proxy's own events (listening, stopped)
-        groups.setdefault(session or of_exchange.get(exchange), []).append(record)
+        keyed.append((session or of_exchange.get(exchange), record))
+    # a request with no session among sessions (a 2026 client's server/discover before it fell back to
+    # initialize) belongs to the session that begins next, or else to the last
+    later: str | None = None
+    for at in range(len(keyed) - 1, -1, -1):
+        later = keyed[at][0] or later
+        keyed[at] = (later, keyed[at][1])
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    last = next((key for key, _ in reversed(keyed) if key is not None), None)
+    for key, record in keyed:
+        groups.setdefault(key or last, []).append(record)
     logs = [(key, EventLog(log.path, log.header, records, log.cut_short)) for key, records in groups.items()]
     return [_session(number, key, part) for number, (key, part) in enumerate(_with_steps(logs), 1)]
 
@@ -219,7 +230,7 @@ class Summary:
     runs: list[SessionRun]
     sessions_in_recording: int
     unmatched_ignores: list[str]
-    several: bool  # a run of more than one session: a directory per session, and summary.json
+    several: bool  # a run of more than one session: a directory per session, and the summary as report.json
 
     @property
     def differs(self) -> bool:
@@ -412,4 +423,4 @@ def _finish(summary: Summary, ignore: Ignore, scripts: list[Script]) -> Summary:
 def _write_summary(summary: Summary) -> None:
     if summary.several:
         text = json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n"
-        (summary.run_dir / "summary.json").write_text(text, encoding="utf-8")
+        (summary.run_dir / "report.json").write_text(text, encoding="utf-8")

@@ -26,17 +26,19 @@ parser.add_argument("--http", type=int)
 args = parser.parse_args()
 
 srv = MCPServer("stateful", version="1.0.0", log_level="WARNING")
-calls: dict[int, int] = {}  # a session's connection (by identity) → its calls so far
+# a session's connection (by identity, kept so that no later one gets its id) → its calls so far
+calls: dict[int, tuple[object, int]] = {}
 
 
 @srv.tool()
 def whoami(ctx: Context) -> str:
     """Who this session's client is, and how many calls it made."""
     connection = ctx.session._connection  # the session's own object: ctx.session is made per request
-    calls[id(connection)] = calls.get(id(connection), 0) + 1
+    count = calls.get(id(connection), (connection, 0))[1] + 1
+    calls[id(connection)] = (connection, count)
     params = connection.client_params
     name = params.client_info.name if params is not None else "?"
-    return f"{name}, call {calls[id(connection)]}"
+    return f"{name}, call {count}"
 
 
 def _ledger() -> list[str]:
