@@ -73,8 +73,10 @@ def test_a_redacted_recorded_value_matches_whatever_is_there() -> None:
 
 KEYED = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=3),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,3}", fullmatch=True), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,3}", fullmatch=True), children, max_size=3)
+    ),
     max_leaves=10,
 )
 
