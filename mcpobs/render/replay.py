@@ -115,7 +115,7 @@ def render_session_list(sessions: list[Session], console: Console) -> None:
     """``--list-sessions``: a row per session of the recording."""
     table = RichTable(title="Sessions", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in _SESSION_COLUMNS:
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name != "client")
     for session in sessions:
         table.add_row(*_session_cells(session))
     console.print(table)
@@ -135,7 +135,7 @@ def render_sessions_text(summary: Summary, console: Console) -> None:
         console.print()
     table = RichTable(title="Summary", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in [*_SESSION_COLUMNS[:2], _SESSION_COLUMNS[3], ("result", "left"), ("counts", "left")]:
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("session", "id", "result"))
     for run in summary.runs:
         counts = ", ".join(f"{n} {status}" for status, n in run.report.counts().items() if n)
         verdict = Text("DIFFERS", style="bold") if run.report.differs else Text("same")
@@ -162,7 +162,7 @@ _SESSION_COLUMNS: list[tuple[str, Literal["left", "right"]]] = [
     ("started", "left"),
     ("client", "left"),
     ("steps", "right"),
-    ("tool calls", "right"),
+    ("calls", "right"),
 ]
 
 
@@ -170,7 +170,7 @@ def _session_cells(session: Session) -> list[str]:
     return [
         str(session.number),
         session.id or "(no session id)",
-        session.started,
+        session.started.replace("+00:00", "Z"),
         session.client or "?",
         str(session.steps),
         str(session.tool_calls),
