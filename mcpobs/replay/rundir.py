@@ -12,7 +12,12 @@
 ``report.txt``
 ``state.json``         the session state at the end
 ``trace.jsonl``        the replay as OTLP JSON spans, for ``mcpobs analyze`` and ``check-alerts``
+``before.log``         what ``--before`` printed before the session
 =====================  =======================================================================
+
+A run of several sessions of one recording (:mod:`.sessions`) writes one such directory per session,
+``session-N/``, under its own, which holds ``run.json`` (listing them), ``report.json`` (the summary:
+each session's report) and ``report.txt``.
 
 The journal is what makes ``--resume`` exact: a step is done when its line is there, and each line is
 one ``write``, so a replay killed at any moment leaves every finished step and no half of one.
