@@ -317,7 +317,7 @@ def resume_sessions(
     target.check()
     summary = Summary(str(recording), run_dir, [], len(every), [], isinstance(listed, list))
     for (session, path), script in zip(plan, scripts, strict=True):
-        if _finished(path):
+        if _finished(path, script):
             summary.runs.append(SessionRun(session, _report_from(path, script)))
             continue
         said = run_before(before, _before_timeout(config)) if before else None
@@ -358,13 +358,17 @@ def _find(log: EventLog, sessions: list[Session], key: Any, run_dir: Path) -> Se
     return found[0]
 
 
-def _finished(path: Path) -> bool:
-    """Whether a session's run came to its end (a report written, the server reached throughout)."""
+def _finished(path: Path, script: Script) -> bool:
+    """Whether a session's run came to its end: its report written with the server reached throughout,
+    and every step in its journal (a step not run, or a journal cut short, is left to go on with)."""
     try:
         data = json.loads((path / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("unreachable") is None
+    if not isinstance(data, dict) or data.get("unreachable") is not None:
+        return False
+    journaled = {record.get("step") for record in RunDir(path).finished()}
+    return all(step.index in journaled for step in script.steps)
 
 
 def _report_from(path: Path, script: Script) -> Report:
