@@ -153,11 +153,12 @@ def _session(number: int, key: str | None, log: EventLog) -> Session:
 def _client(messages: list[dict[str, Any]]) -> str | None:
     """The client's name and version: from ``initialize``, or a 2026 request's ``_meta``."""
     for message in messages:
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
-        assert isinstance(params, dict)
-        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
-        assert isinstance(meta, dict)
-        info = params.get("clientInfo") if message["method"] == "initialize" else meta.get(CLIENT_META)
+        params = message.get("params")
+        params = params if isinstance(params, dict) else {}
+        meta = params.get("_meta")
+        info = params.get("clientInfo") if message["method"] == "initialize" else None
+        if info is None and isinstance(meta, dict):
+            info = meta.get(CLIENT_META)
         if isinstance(info, dict) and info.get("name"):
             return f"{info['name']} {info.get('version') or ''}".strip()
     return None
