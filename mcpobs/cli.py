@@ -1021,14 +1021,16 @@ def replay_command(
     state_out: Annotated[Path | None, typer.Option("--state-out", help="Also write the session state here.")] = None,
     session: Annotated[
         list[str] | None,
-        typer.Option("--session", help="Replay only this session (its number or id; repeatable)."),
+        typer.Option("--session", metavar="N|ID", help="Replay only this session (its number or id; repeatable)."),
     ] = None,
     list_sessions: Annotated[
         bool, typer.Option("--list-sessions", help="List the recording's sessions and replay nothing.")
     ] = False,
     before: Annotated[
         str | None,
-        typer.Option("--before", help="A shell command to run before each session (reset the server's data)."),
+        typer.Option(
+            "--before", metavar="CMD", help="A shell command to run before each session (reset the server's data)."
+        ),
     ] = None,
     output_format: Annotated[ReplayFormat, typer.Option("--format", "-f", help="Report format.")] = ReplayFormat.text,
 ) -> None:
