@@ -152,8 +152,10 @@ def test_resume_goes_on_with_the_sessions_not_finished(proxy_log: Path, upstream
     (run / "session-3" / "report.json").unlink()
     shutil.rmtree(run / "session-4")
     first_log = (run / "session-1" / "replay.jsonl").read_bytes()
-    result = _replay("--resume", str(run), "--url", upstream)
+    count = tmp_path / "before.count"
+    result = _replay("--resume", str(run), "--url", upstream, "--before", f"echo x >> {count}")
     assert result.exit_code == 0, result.stdout + result.stderr
+    assert count.read_text().count("x") == 2  # before each session not finished
     summary = json.loads((run / "report.json").read_text())
     assert [s["report"]["counts"]["same"] for s in summary["sessions"]] == [5, 5, 5, 5]
     assert (run / "session-1" / "replay.jsonl").read_bytes() == first_log  # finished: not sent again
