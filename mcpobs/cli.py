@@ -49,8 +49,17 @@ from mcpobs.render.alerts import render_text as render_alerts_text
 from mcpobs.render.dashboard import render_dashboard
 from mcpobs.render.html import render_html
 from mcpobs.render.replay import render_json as render_replay_json
+from mcpobs.render.replay import render_session_list, render_sessions_json, render_sessions_text
 from mcpobs.render.replay import render_text as render_replay_text
-from mcpobs.replay import ReplayConfig, Target, load_config, replay, resume, resume_command
+from mcpobs.replay import (
+    ReplayConfig,
+    Target,
+    load_config,
+    read_sessions,
+    replay_sessions,
+    resume_command,
+    resume_sessions,
+)
 from mcpobs.report import build_report
 from mcpobs.store import Store, StoreOptions
 
@@ -987,7 +996,10 @@ class RecoveryMode(StrEnum):
         "  mcpobs replay session.jsonl -- python server.py\n\n"
         "  mcpobs replay session.jsonl --url http://127.0.0.1:8000/mcp --ignore result._meta --run-dir runs/r1\n\n"
         "  mcpobs replay s.jsonl --config mcpobs.yaml --recovery event_log --call-timeout 5000 -- npx my-server\n\n"
-        "  mcpobs replay --resume runs/r1 -- python server.py\n\n" + EXIT_CODES_HELP
+        "  mcpobs replay --resume runs/r1 -- python server.py\n\n"
+        "  mcpobs replay proxy.jsonl --list-sessions\n\n"
+        "  mcpobs replay proxy.jsonl --session 2 --before 'git -C repo reset --hard' --url http://127.0.0.1:8000/mcp\n\n"
+        + EXIT_CODES_HELP
     ),
 )
 @_reporting_errors
@@ -1038,6 +1050,19 @@ def replay_command(
         Path | None, typer.Option("--resume", help="Go on with the interrupted run in this directory.")
     ] = None,
     state_out: Annotated[Path | None, typer.Option("--state-out", help="Also write the session state here.")] = None,
+    session: Annotated[
+        list[str] | None,
+        typer.Option("--session", metavar="N|ID", help="Replay only this session (its number or id; repeatable)."),
+    ] = None,
+    list_sessions: Annotated[
+        bool, typer.Option("--list-sessions", help="List the recording's sessions and replay nothing.")
+    ] = False,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before", metavar="CMD", help="A shell command to run before each session (reset the server's data)."
+        ),
+    ] = None,
     output_format: Annotated[ReplayFormat, typer.Option("--format", "-f", help="Report format.")] = ReplayFormat.text,
 ) -> None:
     """Replay a recorded MCP session against a live server and show where its answers differ.
@@ -1051,11 +1076,21 @@ def replay_command(
     holds the report, the session state, an event log and an OTLP trace of the
     replay, for analyze and check-alerts. The server command is only ever taken
     from this command line, never from a recording.
+
+    A recording of several sessions (a recording proxy's log) is replayed a
+    session at a time, each on its own connection, with a run directory per
+    session and a summary over all.
     """
     words = list(arguments or [])
+    if list_sessions:
+        if resume_dir is not None or not words:
+            raise UsageError("--list-sessions lists a recording's sessions: name the recording")
+        _list_sessions(Path(words[0]), output_format)
+        return
     if resume_dir is not None:
         settings_given = [call_timeout, session_timeout, max_retries, backoff, error_threshold, recovery]
-        if config or ignore or run_dir or max_concurrent is not None or any(v is not None for v in settings_given):
+        settings_given.append(max_concurrent)
+        if config or ignore or run_dir or session or any(v is not None for v in settings_given):
             raise UsageError("--resume goes on with the run's own settings: give only the server (after -- or --url)")
         if words and Path(words[0]).suffix in (".jsonl", ".json", ".ndjson", ".yaml", ".yml", ".cassette"):
             raise UsageError(f"--resume takes the recording from the run directory: drop {words[0]}")
@@ -1071,7 +1106,7 @@ def replay_command(
     try:
         if resume_dir is not None:
             err.print(f"mcpobs: resuming {resume_dir} against {target}", markup=False, soft_wrap=True)
-            report = resume(resume_dir, target)
+            summary = resume_sessions(resume_dir, target, before=before)
         else:
             assert recording is not None
             settings = _replay_config(
@@ -1079,23 +1114,45 @@ def replay_command(
             )
             where = run_dir or Path(f"replay-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
             try:
-                report = replay(recording, target, where, settings, list(ignore or []))
+                summary = replay_sessions(
+                    recording, target, where, settings, list(ignore or []), sessions=session, before=before
+                )
             except ValueError as e:
                 raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         named = resume_dir or run_dir or "RUN_DIR (the replay-… directory)"
         err.print(f"mcpobs: interrupted; go on with: {resume_command(named, target)}", markup=False, soft_wrap=True)
         raise
-    (report.run_dir / "report.txt").write_text(_as_text(lambda c: render_replay_text(report, c)), encoding="utf-8")
+    for run in summary.runs:
+        text = _as_text(lambda c, report=run.report: render_replay_text(report, c))  # type: ignore[misc]
+        (run.report.run_dir / "report.txt").write_text(text, encoding="utf-8")
+    if summary.several:
+        text = _as_text(lambda c: render_sessions_text(summary, c))
+        (summary.run_dir / "report.txt").write_text(text, encoding="utf-8")
     if state_out is not None:
-        _write(json.dumps(report.state.to_json(), ensure_ascii=False, indent=2) + "\n", state_out)
+        states = [{"session": r.session.number, "id": r.session.id, **r.report.state.to_json()} for r in summary.runs]
+        state = states if summary.several else summary.runs[0].report.state.to_json()
+        _write(json.dumps(state, ensure_ascii=False, indent=2) + "\n", state_out)
     if output_format is ReplayFormat.json:
-        _write(render_replay_json(report), None)
+        _write(render_sessions_json(summary) if summary.several else render_replay_json(summary.runs[0].report), None)
+    elif summary.several:
+        render_sessions_text(summary, _stdout_console())
     else:
-        render_replay_text(report, _stdout_console())
-    err.print(f"mcpobs: run written to {report.run_dir}", markup=False, soft_wrap=True)
-    if report.differs:
+        render_replay_text(summary.runs[0].report, _stdout_console())
+    for pattern in summary.unmatched_ignores:
+        err.print(f"mcpobs: warning: --ignore {pattern} matched no path in any answer", markup=False, soft_wrap=True)
+    err.print(f"mcpobs: run written to {summary.run_dir}", markup=False, soft_wrap=True)
+    if summary.differs:
         raise typer.Exit(ExitCode.ALERT)
+
+
+def _list_sessions(recording: Path, output_format: ReplayFormat) -> None:
+    """``--list-sessions``: each session's number, id, start, client and size."""
+    sessions = read_sessions(recording)
+    if output_format is ReplayFormat.json:
+        _write(json.dumps([s.to_json() for s in sessions], ensure_ascii=False, indent=2) + "\n", None)
+        return
+    render_session_list(sessions, _stdout_console())
 
 
 def _replay_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from rich import box
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, Report
+from mcpobs.replay.sessions import Session, Summary
 
 _SHOWN_DIFFERENCES = 3
 
@@ -75,7 +77,7 @@ def render_text(report: Report, console: Console) -> None:
         + (f", {lists}" if lists else "")
         + (f", {len(state.subscriptions)} subscriptions" if state.subscriptions else "")
         + (f", last success: step {last['step']} {last['method']} {last['target'] or ''}".rstrip() if last else "")
-        + (", state DIFFERS from the recording's" if state.comparable() != report.recorded_state.comparable() else ""),
+        + _state_differences(report),
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -99,9 +101,85 @@ def render_text(report: Report, console: Console) -> None:
     console.print(summary_line(report), markup=False, highlight=False, soft_wrap=True)
 
 
+def _state_differences(report: Report) -> str:
+    """What of the state differs from the recording's, the first few places (all in report.json)."""
+    differences = report.state_differences()
+    if not differences:
+        return ""
+    said = "; ".join(str(d) for d in differences[:_SHOWN_DIFFERENCES])
+    more = len(differences) - _SHOWN_DIFFERENCES
+    return f", state DIFFERS from the recording's: {said}" + (f"; … {more} more (report.json)" if more > 0 else "")
+
+
 def render_json(report: Report) -> str:
     return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
+
+
+def render_session_list(sessions: list[Session], console: Console) -> None:
+    """``--list-sessions``: a row per session of the recording."""
+    table = RichTable(title="Sessions", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in _SESSION_COLUMNS:
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name != "client")
+    for session in sessions:
+        table.add_row(*_session_cells(session))
+    console.print(table)
+
+
+def render_sessions_text(summary: Summary, console: Console) -> None:
+    """A replay of several sessions: each one's report, then a row per session and the verdict."""
+    for run in summary.runs:
+        number, key, started, client = _session_cells(run.session)[:4]
+        console.print(
+            f"session {number} of {summary.sessions_in_recording}: {key}, started {started}, client {client}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        render_text(run.report, console)
+        console.print()
+    table = RichTable(title="Summary", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in [*_SESSION_COLUMNS[:2], _SESSION_COLUMNS[3], ("result", "left"), ("counts", "left")]:
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("session", "id", "result"))
+    for run in summary.runs:
+        counts = ", ".join(f"{n} {status}" for status, n in run.report.counts().items() if n)
+        verdict = Text("DIFFERS", style="bold") if run.report.differs else Text("same")
+        number, key, _, client = _session_cells(run.session)[:4]
+        table.add_row(number, key, client, verdict, counts)
+    console.print(table)
+    differing = sum(run.report.differs for run in summary.runs)
+    console.print(
+        f"replayed {len(summary.runs)} of {summary.sessions_in_recording} sessions, each on its own connection: "
+        + (f"{differing} DIFFER from the recording" if differing else "all the same as the recording"),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def render_sessions_json(summary: Summary) -> str:
+    return json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+_SESSION_COLUMNS: list[tuple[str, Literal["left", "right"]]] = [
+    ("session", "right"),
+    ("id", "left"),
+    ("started", "left"),
+    ("client", "left"),
+    ("steps", "right"),
+    ("calls", "right"),
+]
+
+
+def _session_cells(session: Session) -> list[str]:
+    return [
+        str(session.number),
+        session.id or "(no session id)",
+        session.started.replace("+00:00", "Z"),
+        session.client or "?",
+        str(session.steps),
+        str(session.tool_calls),
+    ]

@@ -4,8 +4,8 @@ Semantic: objects compare by key, whatever their order; numbers by value (``1``
 equals ``1.0``); a string that holds a JSON object or array (a tool's result as
 text) is parsed and compared as JSON, so reformatting is no difference. Lists
 compare item by item. Paths the user names with ``--ignore`` (volatile fields:
-timestamps, ids) are left out: ``result.content.*.text``, ``$.result._meta``,
-``*`` standing for any key or index. A recorded string that holds ``REDACTED`` (what
+timestamps, ids) are left out, written as the diff prints a path (``$.result.content[0].text``) or
+dotted (``result.content.*.text``), ``*`` standing for any key or index. A recorded string that holds ``REDACTED`` (what
 mcpobs and the other recorders write in place of a secret) matches whatever the
 server answers there: the recording does not know the value.
 """
@@ -13,6 +13,7 @@ server answers there: the recording does not know the value.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,32 +38,74 @@ class Difference:
         return f"{self.path}: {_short(self.expected)} -> {_short(self.actual)}"
 
 
-def parse_ignore(paths: list[str] | tuple[str, ...]) -> list[list[str]]:
-    """``--ignore`` paths as lists of keys (``$.`` optional, ``*`` for any key or index)."""
+class Ignore(list[list[str]]):
+    """``--ignore`` paths as lists of keys, each noting whether it ever met a path the diff compared
+    (so a pattern that matched nothing in a whole run can be told)."""
+
+    def __init__(self, patterns: list[str], paths: list[list[str]]) -> None:
+        super().__init__(paths)
+        self.patterns = patterns
+        self.matched: set[int] = set()
+
+    def unmatched(self) -> list[str]:
+        """The patterns that met no path of any answer compared."""
+        return [p for i, p in enumerate(self.patterns) if i not in self.matched]
+
+
+# a path's parts as the diff prints them (``.key``, ``[0]``) and as --ignore also takes them (``*``,
+# ``['key']`` for a key with a dot)
+_PART = re.compile(r"""\.?([^.\[\]]+)|\[(\d+|\*)\]|\[(['"])(.*?)\3\]""")
+
+
+def parse_ignore(paths: list[str] | tuple[str, ...]) -> Ignore:
+    """``--ignore`` paths as lists of keys, in the syntax the diff prints (``$.result.content[0].text``)
+    or dotted (``result.content.*.text``); ``$.`` optional, ``*`` for any key or index."""
     out = []
     for path in paths:
-        text = path.strip().removeprefix("$").removeprefix(".")
-        if not text:
+        text = path.strip().removeprefix("$")
+        if not text.strip("."):
             raise ValueError(f"--ignore {path!r}: an empty path would ignore everything")
-        out.append(text.split("."))
-    return out
+        parts: list[str] = []
+        at = 0
+        while at < len(text):
+            match = _PART.match(text, at)
+            if match is None or match.end() == at:
+                raise ValueError(f"--ignore {path!r}: cannot read the path at {text[at:]!r}")
+            parts.append(next(g for g in (match.group(1), match.group(2), match.group(4)) if g is not None))
+            at = match.end()
+        out.append(parts)
+    return Ignore([*paths], out)
 
 
-def diff(expected: Any, actual: Any, ignore: list[list[str]] | None = None) -> list[Difference]:
-    """Every difference between the recorded and the actual value, in path order."""
+def diff(
+    expected: Any, actual: Any, ignore: list[list[str]] | None = None, *, redacted_either: bool = False
+) -> list[Difference]:
+    """Every difference between the recorded and the actual value, in path order. With
+    ``redacted_either`` a redacted string on either side matches (two folds of recorded data, such as
+    session states, where either may hold a redacted value)."""
     out: list[Difference] = []
-    _diff(expected, actual, [], ignore or [], out)
+    _diff(expected, actual, [], ignore or [], out, redacted_either)
     return out
 
 
 def _ignored(path: list[str], ignore: list[list[str]]) -> bool:
-    return any(
-        len(rule) == len(path) and all(r in ("*", p) for r, p in zip(rule, path, strict=True)) for rule in ignore
-    )
+    hit = False
+    for number, rule in enumerate(ignore):
+        if len(rule) == len(path) and all(r in ("*", p) for r, p in zip(rule, path, strict=True)):
+            hit = True
+            if isinstance(ignore, Ignore):
+                ignore.matched.add(number)
+    return hit
 
 
-def _diff(expected: Any, actual: Any, path: list[str], ignore: list[list[str]], out: list[Difference]) -> None:
-    if _ignored(path, ignore) or (isinstance(expected, str) and REDACTED in expected and actual is not None):
+def _redacted(value: Any) -> bool:
+    return isinstance(value, str) and REDACTED in value
+
+
+def _diff(
+    expected: Any, actual: Any, path: list[str], ignore: list[list[str]], out: list[Difference], either: bool = False
+) -> None:
+    if _ignored(path, ignore) or (_redacted(expected) and actual is not None) or (either and _redacted(actual)):
         return
     expected, actual = _json_text(expected), _json_text(actual)
     if isinstance(expected, dict) and isinstance(actual, dict):
@@ -75,7 +118,7 @@ def _diff(expected: Any, actual: Any, path: list[str], ignore: list[list[str]], 
                 if not _ignored(here, ignore):
                     out.append(Difference(_show(here), "added", actual=actual[key]))
             else:
-                _diff(expected[key], actual[key], here, ignore, out)
+                _diff(expected[key], actual[key], here, ignore, out, either)
         return
     if isinstance(expected, list) and isinstance(actual, list):
         for index in range(max(len(expected), len(actual))):
@@ -87,7 +130,7 @@ def _diff(expected: Any, actual: Any, path: list[str], ignore: list[list[str]], 
                 if not _ignored(here, ignore):
                     out.append(Difference(_show(here), "added", actual=actual[index]))
             else:
-                _diff(expected[index], actual[index], here, ignore, out)
+                _diff(expected[index], actual[index], here, ignore, out, either)
         return
     if not _same(expected, actual):
         out.append(Difference(_show(path), "changed", expected=expected, actual=actual))

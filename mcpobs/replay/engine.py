@@ -80,10 +80,7 @@ class StepResult:
             "duration_ms": self.duration_ms,
             "recorded_ms": self.recorded_ms,
             "reason": self.reason,
-            "differences": [
-                {"path": d.path, "change": d.change, "recorded": d.expected, "replayed": d.actual}
-                for d in self.differences
-            ],
+            "differences": [_difference_json(d) for d in self.differences],
             "response": self.response,
         }
 
@@ -145,6 +142,11 @@ class Report:
             or any(r.status in (DIFFERS, NO_ANSWER, NOT_RUN) for r in self.results)
         )
 
+    def state_differences(self) -> list[Difference]:
+        """Where the session's state ends unlike the recording's: compared as answers are, a value
+        redacted in either (a recorder's marker inside a tool's description, say) matching any."""
+        return diff(self.recorded_state.comparable(), self.state.comparable(), redacted_either=True)
+
     def counts(self) -> dict[str, int]:
         out = {status: 0 for status in (SAME, DIFFERS, NO_ANSWER, SENT, NOT_RUN)}
         for result in self.results:
@@ -170,7 +172,8 @@ class Report:
             "steps": [r.to_json() for r in self.results],
             "state": self.state.to_json(),
             "state_lost": self.state.lost,
-            "state_differs_from_recording": self.state.comparable() != self.recorded_state.comparable(),
+            "state_differs_from_recording": bool(self.state_differences()),
+            "state_differences": [_difference_json(d) for d in self.state_differences()],
         }
 
 
@@ -808,9 +811,7 @@ class Replay:
                 "steps_done": len(done),
                 "after_step": max(done) if done else None,
             }
-        recorded = SessionState(protocol_version=self.script.protocol_version)
-        for step in self.script.steps:
-            recorded.apply(step.index, step.message, step.expected)
+        recorded = recorded_state(self.script)
         results = [self.results[s.index] for s in self.script.steps if s.index in self.results]
         return Report(
             recording=self.script.source,
@@ -832,6 +833,18 @@ class Replay:
 
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:.3g}%"
+
+
+def recorded_state(script: Script) -> SessionState:
+    """The state the recorded session ended in."""
+    recorded = SessionState(protocol_version=script.protocol_version)
+    for step in script.steps:
+        recorded.apply(step.index, step.message, step.expected)
+    return recorded
+
+
+def _difference_json(d: Difference) -> dict[str, Any]:
+    return {"path": d.path, "change": d.change, "recorded": d.expected, "replayed": d.actual}
 
 
 def _first(steps: list[Step], method: str) -> Step | None:

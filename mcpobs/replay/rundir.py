@@ -13,7 +13,12 @@
 ``report.txt``
 ``state.json``         the session state at the end
 ``trace.jsonl``        the replay as OTLP JSON spans, for ``mcpobs analyze`` and ``check-alerts``
+``before.log``         what ``--before`` printed before the session
 =====================  =======================================================================
+
+A run of several sessions of one recording (:mod:`.sessions`) writes one such directory per session,
+``session-N/``, under its own, which holds ``run.json`` (listing them), ``report.json`` (the summary:
+each session's report) and ``report.txt``.
 
 The journal is what makes ``--resume`` exact: a step is done when its line is there, and each line is
 one ``write``, so a replay killed at any moment leaves every finished step and no half of one.
@@ -43,8 +48,17 @@ class RunDir:
         self.checkpoints = path / "checkpoints"
 
     @classmethod
-    def create(cls, path: Path, recording: Path, target: Target, config: ReplayConfig, ignore: list[str]) -> RunDir:
-        """A new run directory (``path`` must not exist, or be empty)."""
+    def create(
+        cls,
+        path: Path,
+        recording: Path,
+        target: Target,
+        config: ReplayConfig,
+        ignore: list[str],
+        extra: dict[str, Any] | None = None,
+    ) -> RunDir:
+        """A new run directory (``path`` must not exist, or be empty); ``extra`` goes into its settings
+        (which session of the recording it replays, or the sessions of a run of several)."""
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UsageError(f"{path}: already exists; give a new --run-dir (or --resume {path})")
         try:
@@ -62,6 +76,7 @@ class RunDir:
             "config": asdict(config),
             "ignore": ignore,
             "started": datetime.now(UTC).isoformat(),
+            **(extra or {}),
         }
         _write_json(path / "run.json", settings)
         return run

@@ -69,3 +69,48 @@ def test_a_redacted_recorded_value_matches_whatever_is_there() -> None:
     recorded = {"result": {"token": "[REDACTED]", "key": "<REDACTED_api_key>", "n": 1}}
     assert diff(recorded, {"result": {"token": "abc", "key": "sk-1", "n": 1}}) == []
     assert [d.path for d in diff(recorded, {"result": {"n": 1}})] == ["$.result.key", "$.result.token"]
+
+
+KEYED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,3}", fullmatch=True), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(KEYED, KEYED)
+def test_every_path_the_diff_prints_can_be_given_to_ignore(recorded: Any, replayed: Any) -> None:
+    differences = diff({"result": recorded}, {"result": replayed})
+    for difference in differences:
+        ignore = parse_ignore([difference.path])
+        left = diff({"result": recorded}, {"result": replayed}, ignore)
+        assert difference not in left
+        assert ignore.unmatched() == []
+
+
+def test_ignore_takes_the_printed_path_into_json_inside_text() -> None:
+    recorded = {"result": {"content": [{"type": "text", "text": '{"datetime": "10:00", "tz": "UTC"}'}]}}
+    replayed = {"result": {"content": [{"type": "text", "text": '{"datetime": "11:00", "tz": "UTC"}'}]}}
+    [difference] = diff(recorded, replayed)
+    assert difference.path == "$.result.content[0].text.datetime"
+    for spelling in (difference.path, "result.content.0.text.datetime", "$.result.content[*].text['datetime']"):
+        assert diff(recorded, replayed, parse_ignore([spelling])) == []
+
+
+def test_an_ignore_pattern_that_meets_no_path_is_told() -> None:
+    ignore = parse_ignore(["$.result.content[0].text", "result.nowhere", "error.*"])
+    diff({"result": {"content": [{"text": "a"}]}}, {"result": {"content": [{"text": "b"}]}}, ignore)
+    assert ignore.unmatched() == ["result.nowhere", "error.*"]
+    with pytest.raises(ValueError, match="cannot read the path"):
+        parse_ignore(["result.content[0"])
+
+
+def test_redacted_values_on_either_side_match_when_asked() -> None:
+    recorded = {"tools": [{"description": "Reads [REDACTED] files"}]}
+    assert diff(recorded, {"tools": [{"description": "Reads secret files"}]}) == []
+    plain, redacted = {"tools": [{"description": "x"}]}, {"tools": [{"description": "[REDACTED]"}]}
+    assert diff(plain, redacted) != []  # an answer saying REDACTED is no redaction of the recording's
+    assert diff(plain, redacted, redacted_either=True) == []
