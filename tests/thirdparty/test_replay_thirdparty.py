@@ -4,9 +4,8 @@ as a new user would run it (the CLI in its own process, under the default settin
 says why not), then checked by their verdicts, exit codes and report.json. A few tests that must
 act at a known point of the replay run it in-process with an injected clock.
 
-Tests marked xfail show a wrong verdict the issue lists, by its item number: each fails on the code
-it was written against, for the reason given, and passes once that item is fixed (strict: an xfail
-that passes fails the suite, so the marker must then go)."""
+Each test named for an item of issue 13 failed, for the wrong verdict that item describes, on the code
+before its fix (they were written as strict xfails against it)."""
 
 from __future__ import annotations
 
@@ -192,14 +191,12 @@ def test_mcp_server_time_replays_with_the_same_verdict_twice(tmp_path: Path, mod
     assert paths == {"$.result.content[0].text.datetime", "$.result.structuredContent.datetime"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 6: --ignore does not take the path syntax the diff prints")
 def test_ignore_takes_the_path_the_diff_prints(tmp_path: Path, time_log: Path) -> None:
     printed = ["--ignore", "$.result.content[0].text.datetime", "--ignore", "$.result.structuredContent.datetime"]
     code, report, stderr = replay_cli(time_log, tmp_path / "run", *printed, server=time_server())
     assert code == 0, (stderr, explain(report))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 4: the call timeout cancels initialize of a slow starter")
 def test_a_slow_starting_server_gets_its_initialize_answered_not_cancelled(tmp_path: Path, time_log: Path) -> None:
     # the server takes 3 s to start, three times the call timeout (however fast the machine is); the
     # handshake is bounded by the session timeout, never cancelled by the call timeout
@@ -217,7 +214,6 @@ def test_a_slow_starting_server_gets_its_initialize_answered_not_cancelled(tmp_p
     assert code == 0, (stderr, explain(report))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 7: state DIFFERS says nothing of where")
 def test_a_state_that_differs_says_where(tmp_path: Path, time_log: Path) -> None:
     # recorded with --local-timezone UTC, which the tools' descriptions name: another local timezone
     # changes the tools list, and so the session's state
@@ -301,7 +297,6 @@ def test_mcp_server_git_differs_on_the_repository_it_changed_and_not_once_reset(
     assert code == 0, (stderr, explain(report))  # the commit too: same tree, same identity and time
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 9: no --before CMD to reset a stateful server")
 def test_before_resets_mcp_server_git_so_a_committing_session_replays_the_same(tmp_path: Path) -> None:
     repo = _repository(tmp_path / "repo")
     reset = _reset_script(tmp_path, repo)
@@ -361,20 +356,24 @@ def test_kill_9_of_server_everything_over_stdio_in_each_recovery_mode(
         assert "resources/subscribe" in restored
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: checkpoint mode reports as restored state a crash lost")
-def test_checkpoint_mode_reports_the_session_state_a_kill_9_lost(tmp_path: Path, everything_log: Path) -> None:
-    # the log level and the subscription were set after the checkpoint (taken after the handshake);
-    # the killed process had them, its successor does not, and checkpoint mode does not send them again
+def test_checkpoint_mode_tells_the_new_server_the_state_set_since_the_handshake(
+    tmp_path: Path, everything_log: Path, everything_calm: dict[str, Any]
+) -> None:
+    # the log level and the subscription were set after the handshake's checkpoint: before issue 13
+    # item 3, checkpoint mode did not send them again after a kill -9 yet reported them as the session's
+    # state. A checkpoint now follows each state change, so the restore tells the new process both,
+    # and the state claimed is the state the new process was told: nothing lost, as undisturbed.
     run = tmp_path / "run"
-    _kill_mid_call(everything_log, run, "checkpoint", tmp_path / "pid")
-    assert "resources/subscribe" not in restored_methods(run)
-    text = (run / "report.txt").read_text()
-    lost = [line for line in text.splitlines() if "lost" in line.lower()]
-    assert any(URI in line for line in lost), text
-    assert any("level" in line.lower() for line in lost), text
+    code, report, stderr = _kill_mid_call(everything_log, run, "checkpoint", tmp_path / "pid")
+    assert code == 0, (stderr, explain(report))
+    restored = restored_methods(run)
+    assert "logging/setLevel" in restored
+    assert "resources/subscribe" in restored
+    assert report["state_lost"] == []
+    assert state_of(report) == state_of(everything_calm)
+    assert "lost" not in (run / "report.txt").read_text().lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 8: a hang is probed with a ping per call in flight")
 def test_a_hung_server_everything_is_probed_with_one_ping(tmp_path: Path, everything_log: Path) -> None:
     # SIGSTOP while the long call and the read-only calls after it are in flight: a real hang, which
     # the replay must probe once (one ping), recover from once, and come out of with the recorded answers
@@ -533,7 +532,6 @@ class KillingClock(RealClock):
         self.server.restart()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 5: a recovery against a dead HTTP server counts as a success")
 def test_a_dead_2026_http_server_is_recovered_once_it_answers_again(tmp_path: Path, time_http: SupervisedHttp) -> None:
     # 2026-07-28 has no handshake to send again: the recovery must still wait for the server to answer
     log = record_http(tmp_path / "time.jsonl", time_http.url, "auto", converting)
@@ -552,7 +550,6 @@ def test_a_dead_2026_http_server_is_recovered_once_it_answers_again(tmp_path: Pa
     assert not report.differs, [(r.label, r.status, r.reason) for r in report.results]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 2: a log of several sessions cannot be replayed")
 def test_a_proxy_left_running_over_sequential_and_concurrent_sessions_replays_with_no_difference(
     tmp_path: Path, everything_http: SupervisedHttp
 ) -> None:
@@ -589,14 +586,12 @@ def test_a_2026_client_fallen_back_to_2025_replays_the_same_without_a_reconnect(
     assert code == 0, (stderr, explain(report))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 1: the recorder takes the revision from server/discover")
 def test_a_2026_client_fallen_back_to_2025_is_recorded_as_2025(tmp_path: Path, everything_http: SupervisedHttp) -> None:
     log = _fallback_log(tmp_path, everything_http)
     stated = [r["protocol_version"] for r in read_event_log(log).records if r["kind"] == "protocol"]
     assert stated[-1:] == ["2025-11-25"], stated
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 1: no initialize after an HTTP reconnect, a false DIFFERS")
 def test_a_2026_client_fallen_back_to_2025_replays_as_2025_across_a_reconnect(
     tmp_path: Path, everything_http: SupervisedHttp
 ) -> None:
