@@ -79,6 +79,10 @@ class Listen:
 
 def check_upstream(url: str) -> str:
     parts = urlsplit(url)
+    try:
+        httpx2.URL(url)
+    except httpx2.InvalidURL:
+        parts = parts._replace(netloc="")  # a port that is not a number, say: refused like any bad URL
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--upstream {url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/mcp")
     return url
@@ -90,6 +94,7 @@ class RecordingProxy:
     def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str] | None) -> None:
         parts = urlsplit(upstream)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.upstream = httpx2.URL(upstream)
         self.log = log
         self.allowed_hosts = allowed_hosts  # None: listening beyond this machine, any Host is accepted
         self.exchanges = itertools.count(1)
@@ -107,10 +112,14 @@ class RecordingProxy:
             self.log.event("request_refused", reason=refusal)
             await _answer(send, 403, refusal)
             return
-        body = await _body(receive)
         method, path = scope["method"], scope["raw_path"].decode("latin-1")
-        query = scope.get("query_string", b"").decode("latin-1")
-        url = self.origin + path + (f"?{query}" if query else "")
+        url = self._upstream_url(scope["raw_path"], scope.get("query_string", b""))
+        if url is None:
+            reason = f"request target {path!r} is not a path on this proxy"
+            self.log.event("request_refused", reason=reason)
+            await _answer(send, 400, reason)
+            return
+        body = await _body(receive)
         # an exchange number ties a request to its answer, whatever ids the messages carry
         exchange = next(self.exchanges)
         request_facts = {"method": method, "path": path, "exchange": exchange, **_mcp_headers(headers)}
@@ -124,7 +133,7 @@ class RecordingProxy:
             request = self.client.build_request(method, url, headers=forward, content=body)
             response = await self.client.send(request, stream=True)
         except httpx2.HTTPError as e:
-            self.log.event("upstream_unreachable", url=url, exchange=exchange, error=str(e) or type(e).__name__)
+            self.log.event("upstream_unreachable", url=str(url), exchange=exchange, error=str(e) or type(e).__name__)
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
         # a client that goes away ends the upstream stream too, so nothing holds the proxy open
@@ -172,6 +181,17 @@ class RecordingProxy:
             self.log.event("stream_closed", by="server", exchange=exchange, error=str(e) or type(e).__name__)
             raise  # the client's stream breaks off too, as the server's did, rather than seeming to end well
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _upstream_url(self, raw_path: bytes, query: bytes) -> httpx2.URL | None:
+        """The upstream's scheme and authority with the request's path and query, or None for a target
+        that is not a path (absolute-form, ``*``, ``@host:port/…``, bytes no URL holds): gluing the
+        raw target to the origin let such a target name another host, which got every header."""
+        if not raw_path.startswith(b"/"):
+            return None
+        try:
+            return self.upstream.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
+        except (httpx2.InvalidURL, UnicodeError):
+            return None
 
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
@@ -327,6 +347,7 @@ def listen_socket(listen: Listen) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((listen.host, listen.port))
+        sock.listen(2048)  # a client told the URL may connect before uvicorn starts serving: it waits, not refused
     except OSError as e:
         sock.close()
         raise UsageError(f"--listen {listen.host}:{listen.port}: cannot listen: {e.strerror or e}") from None
@@ -344,7 +365,11 @@ def record_http(
     loopback = host in LOCAL_HOSTS or host.startswith("127.")
     allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)} if loopback else None
     app = RecordingProxy(upstream, log, allowed)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
+    # down to its path), so the proxy sees, and refuses, every target that is not a path
+    config = uvicorn.Config(
+        app, http="h11", log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
     server = _Server(config)
     url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
     log.event("proxy_listening", url=url, upstream=upstream)
