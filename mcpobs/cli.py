@@ -915,7 +915,9 @@ def record_command(
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
     sock = listen_socket(Listen.parse(listen)) if upstream else None
-    transport, server = ("http", {"url": check_upstream(upstream)}) if upstream else ("stdio", {"command": command})
+    transport, server = (
+        ("http", {"url": redactor.text(check_upstream(upstream))}) if upstream else ("stdio", {"command": command})
+    )
     try:
         log = EventLogWriter(out, redactor, transport, server)
     except FileExistsError:

@@ -93,7 +93,7 @@ class RecordingProxy:
 
     def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str] | None) -> None:
         parts = urlsplit(upstream)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # as told to clients: no credentials
         self.upstream = httpx2.URL(upstream)
         self.log = log
         self.allowed_hosts = allowed_hosts  # None: listening beyond this machine, any Host is accepted
@@ -122,7 +122,7 @@ class RecordingProxy:
         body = await _body(receive)
         # an exchange number ties a request to its answer, whatever ids the messages carry
         exchange = next(self.exchanges)
-        request_facts = {"method": method, "path": path, "exchange": exchange, **_mcp_headers(headers)}
+        request_facts = {"method": method, "path": path, "exchange": exchange, **self._mcp_headers(headers)}
         request_facts["headers"] = self._headers(headers)
         if body:
             self._log_body("c2s", _decoded(body, _encoding(headers)), request_facts)
@@ -133,7 +133,12 @@ class RecordingProxy:
             request = self.client.build_request(method, url, headers=forward, content=body)
             response = await self.client.send(request, stream=True)
         except httpx2.HTTPError as e:
-            self.log.event("upstream_unreachable", url=str(url), exchange=exchange, error=str(e) or type(e).__name__)
+            self.log.event(
+                "upstream_unreachable",
+                url=self.log.redactor.text(str(url)),
+                exchange=exchange,
+                error=str(e) or type(e).__name__,
+            )
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
         # a client that goes away ends the upstream stream too, so nothing holds the proxy open
@@ -151,7 +156,7 @@ class RecordingProxy:
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         ]
-        facts = {"method": method, "status": response.status_code, "exchange": exchange, **_mcp_headers(headers)}
+        facts = {"method": method, "status": response.status_code, "exchange": exchange, **self._mcp_headers(headers)}
         facts["headers"] = self._headers(headers)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -198,6 +203,12 @@ class RecordingProxy:
 
     def _headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
         return dict(self.log.redactor.headers(headers))
+
+    def _mcp_headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
+        facts = {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
+        if "session_id" in facts:
+            facts["session_id"] = self.log.redactor.session_id(facts["session_id"])
+        return facts
 
     def _refusal(self, headers: list[tuple[str, str]]) -> str:
         values = {k.lower(): v for k, v in headers}
@@ -285,10 +296,6 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     return decoder.feed(body) + decoder.flush()
 
 
-def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    return {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
-
-
 async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -372,7 +379,7 @@ def record_http(
     )
     server = _Server(config)
     url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
-    log.event("proxy_listening", url=url, upstream=upstream)
+    log.event("proxy_listening", url=url, upstream=log.redactor.text(upstream))
     if ready is not None:
         ready(url)
     asyncio.run(server.serve(sockets=[sock]))

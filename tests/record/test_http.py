@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
@@ -326,7 +327,9 @@ def test_a_request_target_cannot_send_the_request_to_another_host(tmp_path: Path
     try:
         with Recorder(path, upstream) as recorder:
             answers = [_raw_request(recorder.url, target, {"authorization": secret}) for target in targets]
-            good = _raw_request(recorder.url, "/" + recorder.url.split("/", 3)[3], {"accept": "application/json, text/event-stream"})
+            good = _raw_request(
+                recorder.url, "/" + recorder.url.split("/", 3)[3], {"accept": "application/json, text/event-stream"}
+            )
             assert recorder.stop() == 130
             assert recorder.process.stderr is not None
             stderr = recorder.process.stderr.read().decode()
@@ -340,3 +343,26 @@ def test_a_request_target_cannot_send_the_request_to_another_host(tmp_path: Path
     assert len(refused) == len(targets)
     assert all("request target" in reason for reason in refused)
     assert good[0] == 200  # a path still goes through
+
+
+def test_secret_headers_session_ids_and_url_credentials_stay_off_the_disk(tmp_path: Path, upstream: str) -> None:
+    path = tmp_path / "secrets.jsonl"
+    with_credentials = upstream.replace("http://", "http://svc:upstr3am-pw@")
+    with Recorder(path, with_credentials) as recorder:
+        first = _post(recorder.url, {"x-custom-token": "cust0m-t0ken", "x-tenant-secret": "tenant-s3cret"}, PING)
+        session = first.headers["mcp-session-id"]
+        notified = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        second = _post(recorder.url, {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}, notified)
+        assert (first.status_code, second.status_code) == (200, 202)
+        recorder.stop()
+    text = path.read_text()
+    for secret in ("cust0m-t0ken", "tenant-s3cret", "upstr3am-pw", session):
+        assert secret not in text
+    digest = f"[REDACTED:sha256:{hashlib.sha256(session.encode()).hexdigest()[:16]}]"
+    log = read_event_log(path)
+    assert log.header["server"] == {"url": with_credentials.replace("svc:upstr3am-pw", "[REDACTED]")}
+    answer, notification = log.messages()[1:]
+    assert answer["http"]["session_id"] == answer["http"]["headers"]["mcp-session-id"] == digest
+    assert notification["http"]["session_id"] == notification["http"]["headers"]["mcp-session-id"] == digest
+    # the server got the session's real id: redaction changes the log only
+    assert second.status_code == 202
