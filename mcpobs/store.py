@@ -169,8 +169,10 @@ class Store:
 
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
-        self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
         path = self.options.path
+        if path is not None:
+            _check_database_file(path)
+        self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
         target = str(path) if path else ":memory:"
         if path is None and self.options.expected_input_bytes > IN_MEMORY_INPUT_LIMIT:
             target = str(self._tmp / "store.duckdb")
@@ -252,6 +254,29 @@ class Store:
             self.con.execute(f"COPY (SELECT * FROM {name}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
             written.append(target)
         return written
+
+
+# A DuckDB database file has these bytes at this offset (its main header), whatever its version.
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse a ``path`` that exists and is not a DuckDB database, before DuckDB opens it: it opens a
+    JSON file (the traces named as ``--db`` by mistake) as something else, loads into nowhere and says
+    it loaded, and reaches for the network to read a SQLite file. A path that does not exist is a new
+    database."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None
+    if not head:
+        raise StoreError(f"{path}: an empty file, not a DuckDB database; remove it or name a new file")
+    if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+        raise StoreError(f"{path}: not a DuckDB database; left as it is (--db names the database, not the traces)")
 
 
 def _first_line(error: BaseException) -> str:
