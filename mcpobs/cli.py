@@ -215,7 +215,8 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
                 err.print(f"mcpobs: skipped {source.name}:{problem.line}: {problem.message}", markup=False)
             shown += 1
         if source.already_loaded:
-            err.print(f"mcpobs: {source.name}: already loaded, skipped", markup=False)
+            why = "unchanged" if source.same_as == source.name else f"the same content as {source.same_as}"
+            err.print(f"mcpobs: {source.name}: already loaded ({why}), skipped", markup=False)
     if shown > 10:
         err.print(f"mcpobs: … and {shown - 10} more skipped lines", markup=False)
     files = len(report.sources)
@@ -224,6 +225,8 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
         parts.append(f"{report.duplicate_spans:,} duplicate spans ignored")
     if report.skipped_lines:
         parts.append(f"{report.skipped_lines:,} invalid lines skipped")
+    if known := len(report.already_loaded):
+        parts.append(f"{known} file{'s' if known != 1 else ''} already loaded, skipped")
     err.print("mcpobs: " + what + ", ".join(parts), markup=False)
 
 

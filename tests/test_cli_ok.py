@@ -72,7 +72,14 @@ def test_db_persists_and_adds(runner: CliRunner, tmp_path: Path) -> None:
     db = str(tmp_path / "obs.duckdb")
     assert runner.invoke(app, ["load", SEMCONV, "--db", db]).exit_code == 0
     again = runner.invoke(app, ["load", SEMCONV, "--db", db])
-    assert "already loaded" in again.stderr
+    assert again.stderr == (
+        f"mcpobs: {SEMCONV}: already loaded (unchanged), skipped\n"
+        "mcpobs: loaded 0 spans from 1 file, 1 file already loaded, skipped\n"
+    )
+    copied = tmp_path / "copy.jsonl"
+    copied.write_bytes(Path(SEMCONV).read_bytes())
+    copy = runner.invoke(app, ["load", str(copied), "--db", db])
+    assert copy.stderr.splitlines()[0] == f"mcpobs: {copied}: already loaded (the same content as {SEMCONV}), skipped"
     more = runner.invoke(app, ["analyze", str(SAMPLE), "--db", db, "--format", "json"])
     assert more.exit_code == 0, more.stderr
     assert json.loads(more.stdout)["summary"]["spans"] == 46 + 116

@@ -15,6 +15,7 @@ import hashlib
 import shutil
 import sys
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -62,12 +63,6 @@ class Source:
     compression: Compression
     format: Format
 
-    def fingerprint(self) -> str:
-        """Identify the content cheaply: the size and a hash of the first 64 KiB."""
-        with self.path.open("rb") as f:
-            head = f.read(_HEAD)
-        return f"{self.size}:{hashlib.sha256(head).hexdigest()[:32]}"
-
     def open_binary(self) -> BinaryIO:
         """The file's content, decompressed as it is read."""
         if self.compression is Compression.GZIP:
@@ -79,6 +74,47 @@ class Source:
 
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(self.path.open("rb")))
         return self.path.open("rb")
+
+
+class ContentHash:
+    """The SHA-256 of a file's whole content (``sha256:<hex>``), what tells a file already loaded.
+
+    It is read in a thread of its own, started beside the load that reads the same file (DuckDB reads
+    the path itself, so no reader can hand it the bytes it hashes): the second read comes from the
+    page cache while the load runs, and costs the hashing (about 0.3 s of CPU for 300 MB) but no pass
+    of its own in wall time.
+    """
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._digest = ""
+        self._error: OSError | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="mcpobs-content-hash", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        digest = hashlib.sha256()
+        try:
+            with self._source.path.open("rb") as f:
+                while not self._stop.is_set() and (chunk := f.read(1 << 20)):
+                    digest.update(chunk)  # hashlib lets go of the GIL for big chunks: the load runs on
+        except OSError as e:
+            self._error = e
+            return
+        self._digest = "sha256:" + digest.hexdigest()
+
+    def result(self) -> str:
+        """The hash, once the whole file is read."""
+        self._thread.join()
+        if self._error is not None:
+            raise InputError(self._source.name, f"cannot read: {self._error.strerror or self._error}")
+        return self._digest
+
+    def cancel(self) -> None:
+        """Stop reading (the load failed or was interrupted)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def expand(arguments: Iterable[str], spool_dir: Path) -> list[Source]:

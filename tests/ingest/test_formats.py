@@ -440,3 +440,19 @@ def test_protobuf_keeps_every_field_the_json_export_has(encoded: str) -> None:
             )
     assert len(rows[0]) == 46
     assert rows[0] == rows[1]
+
+
+def test_a_file_changed_past_its_head_at_the_same_size_is_loaded_again(store: Store, tmp_path: Path) -> None:
+    # the check was the size and the first 64 KiB: an edit past them was "already loaded", and lost
+    ids = span_ids(400)
+    path = write_lines(tmp_path / "grows.jsonl", [request([span(span_id=i)]) for i in ids])
+    assert path.stat().st_size > 2 * 65536
+    first = load(store, [str(path)])
+    assert [(s.spans, s.already_loaded) for s in first.sources] == [(400, False)]
+    changed = "f" * 16
+    path.write_text(path.read_text().replace(ids[-1], changed))
+    report = load(store, [str(path)])
+    assert [(s.spans, s.duplicate_spans, s.already_loaded) for s in report.sources] == [(1, 399, False)]
+    assert store.con.execute("SELECT count(*) FROM spans WHERE span_id = ?", [changed]).fetchone() == (1,)
+    again = load(store, [str(path)])
+    assert [(s.spans, s.already_loaded, s.same_as) for s in again.sources] == [(0, True, str(path))]
