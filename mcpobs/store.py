@@ -8,8 +8,7 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from types import TracebackType
 import duckdb
 
 from mcpobs.errors import StoreError
+from mcpobs.tempdirs import TempDir
 
 SCHEMA_VERSION = 1
 
@@ -172,14 +172,14 @@ class Store:
         path = self.options.path
         if path is not None:
             _check_database_file(path)
-        self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
+        tmp = TempDir("store")
         target = str(path) if path else ":memory:"
         if path is None and self.options.expected_input_bytes > IN_MEMORY_INPUT_LIMIT:
-            target = str(self._tmp / "store.duckdb")
+            target = str(tmp.path / "store.duckdb")
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.options.memory_limit,
             # an in-memory store spills here instead of growing past memory_limit
-            "temp_directory": str(self._tmp),
+            "temp_directory": str(tmp.path),
             "preserve_insertion_order": False,
         }
         if self.options.threads:
@@ -187,8 +187,10 @@ class Store:
         try:
             self.con = duckdb.connect(target, config=config)
         except duckdb.Error as e:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            tmp.remove()
             raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None
+        # a store never closed is closed, and its directory removed, when it is collected or at exit
+        self._release = weakref.finalize(self, _release, self.con, tmp)
         # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
         self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         try:
@@ -215,8 +217,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""
-        self.con.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._release()
 
     def __enter__(self) -> Store:
         return self
@@ -254,6 +255,11 @@ class Store:
             self.con.execute(f"COPY (SELECT * FROM {name}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
             written.append(target)
         return written
+
+
+def _release(con: duckdb.DuckDBPyConnection, tmp: TempDir) -> None:
+    con.close()
+    tmp.remove()
 
 
 # A DuckDB database file has these bytes at this offset (its main header), whatever its version.

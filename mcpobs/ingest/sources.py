@@ -14,10 +14,10 @@ import gzip
 import hashlib
 import shutil
 import sys
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import BinaryIO
 from mcpobs.errors import InputError
 from mcpobs.eventlog import peers
 from mcpobs.eventlog.reader import is_event_log
+from mcpobs.tempdirs import TempDir
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -296,6 +297,12 @@ def _looks_like_text(head: bytes) -> bool:
     return b"\x00" not in sample
 
 
-def spool_dir() -> tempfile.TemporaryDirectory[str]:
-    """A private temporary directory for stdin and converted inputs."""
-    return tempfile.TemporaryDirectory(prefix="mcpobs-spool-")
+@contextmanager
+def spool_dir() -> Iterator[str]:
+    """A private temporary directory for stdin and converted inputs (removed by the next mcpobs if
+    this one is killed)."""
+    tmp = TempDir("spool")
+    try:
+        yield str(tmp.path)
+    finally:
+        tmp.remove()
