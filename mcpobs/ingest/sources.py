@@ -30,6 +30,7 @@ from mcpobs.tempdirs import TempDir
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+UTF8_BOM = b"\xef\xbb\xbf"
 _HEAD = 1 << 16
 _HIDDEN_PREFIXES = (".", "~")
 
@@ -247,6 +248,7 @@ def _unzstd_head(f: BinaryIO, name: str) -> bytes:
 
 
 def _detect(name: str, head: bytes) -> Format:
+    head = head.removeprefix(UTF8_BOM)  # what some editors put first; DuckDB and json.loads skip it too
     stripped = head.lstrip()
     if not stripped:
         raise InputError(name, "empty file" if not head else "file holds only white space")
