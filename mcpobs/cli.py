@@ -214,6 +214,8 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
             if shown < 10:
                 err.print(f"mcpobs: skipped {source.name}:{problem.line}: {problem.message}", markup=False)
             shown += 1
+        if source.backwards_spans:
+            err.print(f"mcpobs: {source.name}: {_backwards(source.backwards_spans)}", markup=False)
         if source.already_loaded:
             why = "unchanged" if source.same_as == source.name else f"the same content as {source.same_as}"
             err.print(f"mcpobs: {source.name}: already loaded ({why}), skipped", markup=False)
@@ -225,9 +227,16 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
         parts.append(f"{report.duplicate_spans:,} duplicate spans ignored")
     if report.skipped_lines:
         parts.append(f"{report.skipped_lines:,} invalid lines skipped")
+    if report.backwards_spans:
+        parts.append(_backwards(report.backwards_spans))
     if known := len(report.already_loaded):
         parts.append(f"{known} file{'s' if known != 1 else ''} already loaded, skipped")
     err.print("mcpobs: " + what + ", ".join(parts), markup=False)
+
+
+def _backwards(spans: int) -> str:
+    ends = f"{spans:,} span ends before it starts" if spans == 1 else f"{spans:,} spans end before they start"
+    return f"{ends} (left out of latency figures)"
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:

@@ -130,7 +130,8 @@ SELECT
     mcp_protocol_version AS protocol_version,
     network_transport AS transport,
     start_ns, end_ns,
-    (end_ns - start_ns) / 1e6 AS duration_ms,
+    -- a span that ends before it starts (a clock stepped back) has no duration: it is left out of latency
+    CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END AS duration_ms,
     (first_response_ns - start_ns) / 1e6 AS ttfr_ms,
     status_code,
     status_message,

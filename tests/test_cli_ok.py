@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DATA, SAMPLE
+from tests.conftest import DATA, SAMPLE, request, span, write_lines
 
 GOLDEN = Path(__file__).parent / "golden"
 SEMCONV = "data/dialects/semconv.jsonl"  # relative, so file names in the output are the same everywhere
@@ -113,3 +113,14 @@ def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("mcpobs ")
+
+
+def test_the_summary_says_how_many_spans_end_before_they_start(runner: CliRunner, tmp_path: Path) -> None:
+    spans = [span(span_id=f"{i:016x}", duration_ns=d) for i, d in ((1, 5_000_000), (2, -5_000_000))]
+    path = write_lines(tmp_path / "skewed.jsonl", [request(spans)])
+    result = runner.invoke(app, ["load", str(path), "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"mcpobs: {path}: 1 span ends before it starts (left out of latency figures)\n"
+        "mcpobs: loaded 2 spans from 1 file, 1 span ends before it starts (left out of latency figures)\n"
+    )

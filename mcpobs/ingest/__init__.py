@@ -38,6 +38,7 @@ class SourceReport:
     skipped_lines: list[validate.Problem] = field(default_factory=list)
     already_loaded: bool = False
     same_as: str | None = None  # when already loaded: the file loaded before with the same content
+    backwards_spans: int = 0  # spans that end before they start: loaded, but left out of latency figures
 
 
 @dataclass
@@ -57,6 +58,10 @@ class LoadReport:
     @property
     def duplicate_spans(self) -> int:
         return sum(s.duplicate_spans for s in self.sources)
+
+    @property
+    def backwards_spans(self) -> int:
+        return sum(s.backwards_spans for s in self.sources)
 
     @property
     def already_loaded(self) -> list[SourceReport]:
@@ -183,6 +188,10 @@ def _insert(
             raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
         duplicates = _drop_duplicates(con, source_id)
         _link_peers(con, source_id)
+        backwards = con.execute(
+            "SELECT count(*) FROM spans WHERE source_id = ? AND end_ns < start_ns", [source_id]
+        ).fetchone()
+        result.backwards_spans = int(backwards[0]) if backwards else 0
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
         con.execute(
