@@ -2,7 +2,8 @@
 
 An HTTP header whose name holds ``token``, ``secret``, ``key``, ``auth``, ``password``,
 ``session`` or ``cookie`` loses its value whole, but ``Mcp-Session-Id``, which becomes a
-digest (:meth:`Redactor.session_id`) so that sessions still group.
+digest (:meth:`Redactor.session_id`) so that sessions still group, and ``Mcp-Param-<name>``,
+a tool argument mirrored in a header, which goes by the argument's name as in the message.
 
 Three kinds of rule, applied in this order to every message:
 
@@ -32,6 +33,8 @@ SECRET_HEADER_WORDS = ("token", "secret", "key", "auth", "password", "session", 
 # (SESSION_DIGEST), so that a log's messages still group by session.
 SESSION_HEADER = "mcp-session-id"
 SESSION_DIGEST = "[REDACTED:sha256:{}]"  # the first 16 hex digits of the SHA-256 of the value
+# Mcp-Param-<name>: a tool argument mirrored in a header (2026-07-28), redacted by its argument's name.
+PARAM_HEADER = "mcp-param-"
 # JSON keys whose string values are secrets, compared lower-case without - and _.
 SECRET_KEYS = frozenset(
     {
@@ -112,6 +115,7 @@ class Redactor:
         rules = [
             "headers: names holding " + ", ".join(SECRET_HEADER_WORDS),
             f"header {SESSION_HEADER}: {SESSION_DIGEST.format('<digest>')}",
+            f"headers {PARAM_HEADER}*: as the argument's key",
             "keys: " + ", ".join(sorted(SECRET_KEYS)),
             *(f"pattern: {name}" for name in CREDENTIAL_PATTERNS),
             *(f"path: {p}" for p in self.paths),
@@ -135,6 +139,11 @@ class Redactor:
     def _header(self, name: str, value: str) -> str:
         if name == SESSION_HEADER:
             return self.session_id(value)
+        if name.startswith(PARAM_HEADER):
+            # a tool argument mirrored in a header: redacted as that argument is in the body, so that
+            # a replay sends the header and the body alike (a server refuses them differing: -32020)
+            argument = name.removeprefix(PARAM_HEADER)
+            return REDACTED if _norm(argument) in SECRET_KEYS else self.text(value)
         if any(word in name for word in SECRET_HEADER_WORDS):
             return REDACTED
         return self.text(value)

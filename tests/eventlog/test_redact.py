@@ -108,6 +108,17 @@ def test_headers_whose_names_say_secret_lose_their_values() -> None:
     assert redacted == {**dict.fromkeys(names, REDACTED), "X-Request-Id": "plain-value", "Accept": "plain-value"}
 
 
+def test_a_mirrored_argument_header_goes_by_the_argument_name_as_in_the_body() -> None:
+    # "Mcp-Param-Keyword" holds "key", but the keyword argument is no secret: a replay sends the header
+    # again, and a server refuses a header that differs from the body
+    headers = [("Mcp-Param-Keyword", "weather"), ("Mcp-Param-Author", "ann"), ("Mcp-Param-Api-Key", "k1")]
+    assert Redactor().headers(headers) == [
+        ("Mcp-Param-Keyword", "weather"),
+        ("Mcp-Param-Author", "ann"),
+        ("Mcp-Param-Api-Key", REDACTED),
+    ]
+
+
 def test_the_session_id_becomes_a_stable_digest() -> None:
     digest = "[REDACTED:sha256:" + hashlib.sha256(b"7f3e-session").hexdigest()[:16] + "]"
     redactor = Redactor()
