@@ -116,7 +116,7 @@ class RecordingProxy:
         url = self._upstream_url(scope["raw_path"], scope.get("query_string", b""))
         if url is None:
             reason = f"request target {path!r} is not a path on this proxy"
-            self.log.event("request_refused", reason=reason)
+            self.log.event("request_refused", reason=self.log.redactor.text(reason))
             await _answer(send, 400, reason)
             return
         body = await _body(receive)
