@@ -78,12 +78,12 @@ class Listen:
 
 
 def check_upstream(url: str) -> str:
-    parts = urlsplit(url)
     try:
-        httpx2.URL(url)
-    except httpx2.InvalidURL:
-        parts = parts._replace(netloc="")  # a port that is not a number, say: refused like any bad URL
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+        # the proxy sends requests to this URL's origin as httpx2 parses it: it must parse
+        valid = urlsplit(url).scheme in ("http", "https") and bool(httpx2.URL(url).host)
+    except (ValueError, httpx2.InvalidURL):  # a port that is not a number, an unclosed [
+        valid = False
+    if not valid:
         raise UsageError(f"--upstream {url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/mcp")
     return url
 
