@@ -927,8 +927,12 @@ def record_command(
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
     sock = listen_socket(Listen.parse(listen)) if upstream else None
+    # what the user named goes into the log's header with its credentials redacted too (a database
+    # URL with its password among a server's arguments, say)
     transport, server = (
-        ("http", {"url": redactor.text(check_upstream(upstream))}) if upstream else ("stdio", {"command": command})
+        ("http", {"url": redactor.text(check_upstream(upstream))})
+        if upstream
+        else ("stdio", {"command": [redactor.text(part) for part in command or ()]})
     )
     try:
         log = EventLogWriter(out, redactor, transport, server)
