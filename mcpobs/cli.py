@@ -230,8 +230,11 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
             if shown < 10:
                 err.print(f"mcpobs: skipped {source.name}:{problem.line}: {problem.message}", markup=False)
             shown += 1
+        if source.backwards_spans:
+            err.print(f"mcpobs: {source.name}: {_backwards(source.backwards_spans)}", markup=False)
         if source.already_loaded:
-            err.print(f"mcpobs: {source.name}: already loaded, skipped", markup=False)
+            why = "unchanged" if source.same_as == source.name else f"the same content as {source.same_as}"
+            err.print(f"mcpobs: {source.name}: already loaded ({why}), skipped", markup=False)
     if shown > 10:
         err.print(f"mcpobs: … and {shown - 10} more skipped lines", markup=False)
     files = len(report.sources)
@@ -240,7 +243,16 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
         parts.append(f"{report.duplicate_spans:,} duplicate spans ignored")
     if report.skipped_lines:
         parts.append(f"{report.skipped_lines:,} invalid lines skipped")
+    if report.backwards_spans:
+        parts.append(_backwards(report.backwards_spans))
+    if known := len(report.already_loaded):
+        parts.append(f"{known} file{'s' if known != 1 else ''} already loaded, skipped")
     err.print("mcpobs: " + what + ", ".join(parts), markup=False)
+
+
+def _backwards(spans: int) -> str:
+    ends = f"{spans:,} span ends before it starts" if spans == 1 else f"{spans:,} spans end before they start"
+    return f"{ends} (left out of latency figures)"
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -947,7 +959,13 @@ def record_command(
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
     sock = listen_socket(Listen.parse(listen)) if upstream else None
-    transport, server = ("http", {"url": check_upstream(upstream)}) if upstream else ("stdio", {"command": command})
+    # what the user named goes into the log's header with its credentials redacted too (a database
+    # URL with its password among a server's arguments, say)
+    transport, server = (
+        ("http", {"url": redactor.text(check_upstream(upstream))})
+        if upstream
+        else ("stdio", {"command": [redactor.text(part) for part in command or ()]})
+    )
     try:
         log = EventLogWriter(out, redactor, transport, server)
     except FileExistsError:

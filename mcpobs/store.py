@@ -9,9 +9,8 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 
 from mcpobs import interrupt
 from mcpobs.errors import StoreError
+from mcpobs.tempdirs import TempDir
 
 SCHEMA_VERSION = 2
 
@@ -144,7 +144,9 @@ SELECT
     mcp_protocol_version AS protocol_version,
     network_transport AS transport,
     coalesce(call_start_ns, start_ns) AS start_ns, end_ns,
-    (end_ns - coalesce(call_start_ns, start_ns)) / 1e6 AS duration_ms,
+    -- a span that ends before it starts (a clock stepped back) has no duration: it is left out of latency
+    CASE WHEN end_ns >= coalesce(call_start_ns, start_ns)
+        THEN (end_ns - coalesce(call_start_ns, start_ns)) / 1e6 END AS duration_ms,
     (first_response_ns - coalesce(call_start_ns, start_ns)) / 1e6 AS ttfr_ms,
     status_code,
     status_message,
@@ -185,15 +187,17 @@ class Store:
 
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
-        self._tmp = Path(tempfile.mkdtemp(prefix="mcpobs-"))
         path = self.options.path
+        if path is not None:
+            _check_database_file(path)
+        tmp = TempDir("store")
         target = str(path) if path else ":memory:"
         if path is None and self.options.expected_input_bytes > IN_MEMORY_INPUT_LIMIT:
-            target = str(self._tmp / "store.duckdb")
+            target = str(tmp.path / "store.duckdb")
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.options.memory_limit,
             # an in-memory store spills here instead of growing past memory_limit
-            "temp_directory": str(self._tmp),
+            "temp_directory": str(tmp.path),
             "preserve_insertion_order": False,
         }
         if self.options.threads:
@@ -201,10 +205,12 @@ class Store:
         try:
             self.con = duckdb.connect(target, config=config)
         except duckdb.Error as e:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            tmp.remove()
             raise StoreError(f"{path or 'in-memory store'}: cannot open the database: {_first_line(e)}") from None
         # Ctrl-C stops a running query at once (see mcpobs.interrupt); its transaction rolls back
-        self._forget_interrupt = interrupt.on_signal(self.con.interrupt, self._tmp)
+        forget_interrupt = interrupt.on_signal(self.con.interrupt, tmp.path)
+        # a store never closed is closed, and its directory removed, when it is collected or at exit
+        self._release = weakref.finalize(self, _release, self.con, tmp, forget_interrupt)
         # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
         self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         try:
@@ -231,9 +237,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""
-        self.con.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-        self._forget_interrupt()  # last: a stop that runs out of time meanwhile still removes the directory
+        self._release()
 
     def __enter__(self) -> Store:
         return self
@@ -274,6 +278,35 @@ class Store:
             self.con.execute(f"COPY (SELECT * FROM {name}) TO {literal} (FORMAT parquet, COMPRESSION zstd)")
             written.append(target)
         return written
+
+
+def _release(con: duckdb.DuckDBPyConnection, tmp: TempDir, forget_interrupt: Callable[[], None]) -> None:
+    con.close()
+    tmp.remove()
+    forget_interrupt()  # last: a stop that runs out of time meanwhile still removes the directory
+
+
+# A DuckDB database file has these bytes at this offset (its main header), whatever its version.
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse a ``path`` that exists and is not a DuckDB database, before DuckDB opens it: it opens a
+    JSON file (the traces named as ``--db`` by mistake) as something else, loads into nowhere and says
+    it loaded, and reaches for the network to read a SQLite file. A path that does not exist is a new
+    database."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None
+    if not head:
+        raise StoreError(f"{path}: an empty file, not a DuckDB database; remove it or name a new file")
+    if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+        raise StoreError(f"{path}: not a DuckDB database; left as it is (--db names the database, not the traces)")
 
 
 def _first_line(error: BaseException) -> str:

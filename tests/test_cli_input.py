@@ -43,3 +43,23 @@ def test_a_missing_database_is_not_created(runner: CliRunner, tmp_path: Path, co
     assert result.exit_code == 3
     assert result.stderr == f"mcpobs: error: {db}: no such database file\n"
     assert not db.exists()
+
+
+@pytest.mark.parametrize("command", ["load", "analyze"])
+@pytest.mark.parametrize("content", [b"", b'{"resourceSpans": []}\n', b"SQLite format 3\x00" + bytes(100)])
+def test_a_db_that_is_not_a_duckdb_database_is_refused_and_left_as_it_was(
+    runner: CliRunner, tmp_path: Path, command: str, content: bytes
+) -> None:
+    # the traces named as the database by mistake: DuckDB opened such a file, the load said
+    # "loaded N spans", and the spans were nowhere
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    db = tmp_path / "store.jsonl"
+    db.write_bytes(content)
+    result = runner.invoke(app, [command, str(traces), "--db", str(db)])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"mcpobs: error: {db}: ")
+    assert "not a DuckDB database" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert db.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.jsonl", "traces.jsonl"]  # no .wal beside it

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DATA, SAMPLE
+from tests.conftest import DATA, SAMPLE, request, span, write_lines
 
 GOLDEN = Path(__file__).parent / "golden"
 SEMCONV = "data/dialects/semconv.jsonl"  # relative, so file names in the output are the same everywhere
@@ -72,7 +72,14 @@ def test_db_persists_and_adds(runner: CliRunner, tmp_path: Path) -> None:
     db = str(tmp_path / "obs.duckdb")
     assert runner.invoke(app, ["load", SEMCONV, "--db", db]).exit_code == 0
     again = runner.invoke(app, ["load", SEMCONV, "--db", db])
-    assert "already loaded" in again.stderr
+    assert again.stderr == (
+        f"mcpobs: {SEMCONV}: already loaded (unchanged), skipped\n"
+        "mcpobs: loaded 0 spans from 1 file, 1 file already loaded, skipped\n"
+    )
+    copied = tmp_path / "copy.jsonl"
+    copied.write_bytes(Path(SEMCONV).read_bytes())
+    copy = runner.invoke(app, ["load", str(copied), "--db", db])
+    assert copy.stderr.splitlines()[0] == f"mcpobs: {copied}: already loaded (the same content as {SEMCONV}), skipped"
     more = runner.invoke(app, ["analyze", str(SAMPLE), "--db", db, "--format", "json"])
     assert more.exit_code == 0, more.stderr
     assert json.loads(more.stdout)["summary"]["spans"] == 46 + 116
@@ -106,3 +113,14 @@ def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("mcpobs ")
+
+
+def test_the_summary_says_how_many_spans_end_before_they_start(runner: CliRunner, tmp_path: Path) -> None:
+    spans = [span(span_id=f"{i:016x}", duration_ns=d) for i, d in ((1, 5_000_000), (2, -5_000_000))]
+    path = write_lines(tmp_path / "skewed.jsonl", [request(spans)])
+    result = runner.invoke(app, ["load", str(path), "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"mcpobs: {path}: 1 span ends before it starts (left out of latency figures)\n"
+        "mcpobs: loaded 2 spans from 1 file, 1 span ends before it starts (left out of latency figures)\n"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -48,3 +50,17 @@ def test_unwritable_output(runner: CliRunner, tmp_path: object) -> None:
     result = runner.invoke(app, ["analyze", SEMCONV, "-f", "json", "-o", "/nonexistent-dir/x.json"])
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://[::1/mcp", "http://127.0.0.1:80x/mcp", "ftp://127.0.0.1/mcp", "http:///mcp"])
+def test_an_upstream_url_the_proxy_cannot_send_to_is_refused_before_it_listens(
+    runner: CliRunner, tmp_path: Path, url: str
+) -> None:
+    # an unclosed [ was a traceback; a port that is not a number was accepted, and every request a 500
+    log = tmp_path / "log.jsonl"
+    result = runner.invoke(app, ["record", "--out", str(log), "--upstream", url, "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"mcpobs: error: --upstream {url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/mcp\n"
+    )
+    assert not log.exists()

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 from mcpobs.ingest import load
 from mcpobs.ingest.sources import estimated_size
@@ -39,3 +45,47 @@ def test_estimated_size_counts_compressed_files_ten_times(tmp_path: Path) -> Non
     assert estimated_size([str(packed)]) == 10 * packed.stat().st_size
     assert estimated_size([str(tmp_path)]) == 10 * packed.stat().st_size
     assert estimated_size(["-", str(tmp_path / "nothing-*.jsonl")]) == 0
+
+
+def _store_process(tmp: Path, code: str) -> subprocess.Popen[str]:
+    """A Python process that opens a store with ``tmp`` as its temporary folder, says so, and runs ``code``."""
+    script = f"from mcpobs.store import Store\nstore = Store()\nprint('open', flush=True)\n{code}\n"
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "open\n"  # bounded: the process says it or ends
+    return process
+
+
+def _ours(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("mcpobs-*"))
+
+
+def test_a_store_left_open_is_removed_when_its_process_ends(tmp_path: Path) -> None:
+    process = _store_process(tmp_path, "")
+    assert process.wait(timeout=30) == 0
+    assert _ours(tmp_path) == []
+
+
+def test_the_directory_of_a_killed_process_is_removed_by_the_next_store_and_a_live_ones_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed = _store_process(tmp_path, "input()")
+    (stale,) = _ours(tmp_path)
+    killed.kill()
+    killed.wait(timeout=30)
+    alive = _store_process(tmp_path, "input()")
+    (live,) = set(_ours(tmp_path)) - {stale}
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        with Store():
+            assert not stale.exists()
+            assert live.exists()
+            assert len(_ours(tmp_path)) == 2  # the live one and this one
+            with Store():
+                assert len(_ours(tmp_path)) == 3  # a store of this same process is alive too
+    finally:
+        alive.communicate("\n", timeout=30)
+    assert _ours(tmp_path) == []

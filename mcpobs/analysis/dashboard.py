@@ -139,7 +139,7 @@ def latency_histogram(store: Store, query: Query, where: str, params: dict[str, 
     (:data:`BINS_PER_DECADE` a decade of milliseconds; a call under 1 µs counts as 1 µs)."""
     sql = f"""{_CALLS}
     SELECT side, tool, floor(log10(greatest(duration_ms, 0.001)) * $per_decade)::INTEGER AS bin, count(*) AS calls
-    FROM calls WHERE {where} AND method = 'tools/call'
+    FROM calls WHERE {where} AND method = 'tools/call' AND duration_ms IS NOT NULL
     GROUP BY ALL ORDER BY side, tool, bin
     """
     out = []

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,9 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
 def write_otlp(log: EventLog, target: Path) -> int:
     """Write the log's calls to ``target`` as one line of OTLP JSON; how many spans it holds."""
     document = to_otlp(log)
-    target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    # the owner's only, like the event log it comes from (writer.py): it holds the same session
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        out.write(json.dumps(document, ensure_ascii=False) + "\n")
     return sum(len(r["scopeSpans"][0]["spans"]) for r in document["resourceSpans"])
 
 

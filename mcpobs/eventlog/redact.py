@@ -1,5 +1,10 @@
 """Redaction before disk: secrets in messages and headers become ``"[REDACTED]"``.
 
+An HTTP header whose name holds ``token``, ``secret``, ``key``, ``auth``, ``password``,
+``session`` or ``cookie`` loses its value whole, but ``Mcp-Session-Id``, which becomes a
+digest (:meth:`Redactor.session_id`) so that sessions still group, and ``Mcp-Param-<name>``,
+a tool argument mirrored in a header, which goes by the argument's name as in the message.
+
 Three kinds of rule, applied in this order to every message:
 
 * a key that names a secret (``password``, ``api_key``, ``token``, ``authorization``,
@@ -13,6 +18,7 @@ Three kinds of rule, applied in this order to every message:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -21,10 +27,14 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 
-# HTTP headers whose values are credentials.
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
-)
+# HTTP headers whose values are credentials: any whose name holds one of these words.
+SECRET_HEADER_WORDS = ("token", "secret", "key", "auth", "password", "session", "cookie")
+# Mcp-Session-Id bears the session on HTTP, so it is a secret too; but its digest stands in for it
+# (SESSION_DIGEST), so that a log's messages still group by session.
+SESSION_HEADER = "mcp-session-id"
+SESSION_DIGEST = "[REDACTED:sha256:{}]"  # the first 16 hex digits of the SHA-256 of the value
+# Mcp-Param-<name>: a tool argument mirrored in a header (2026-07-28), redacted by its argument's name.
+PARAM_HEADER = "mcp-param-"
 # JSON keys whose string values are secrets, compared lower-case without - and _.
 SECRET_KEYS = frozenset(
     {
@@ -60,6 +70,10 @@ CREDENTIAL_PATTERNS: dict[str, str] = {
     "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     "Google API key": r"\bAIza[0-9A-Za-z_\-]{35}",
     "JSON Web Token": r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    # the user information of a URL (https://user:password@host): the host and path are kept
+    "URL credentials": r"(?<=://)[^\s/?#@\[\]]+(?=@)",
+    # a PEM private key, whole; one cut short, to the end of the string
+    "PEM private key": r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
 }
 
 
@@ -99,7 +113,9 @@ class Redactor:
         if not self.enabled:
             return {"enabled": False, "rules": []}
         rules = [
-            "headers: " + ", ".join(sorted(SECRET_HEADERS)),
+            "headers: names holding " + ", ".join(SECRET_HEADER_WORDS),
+            f"header {SESSION_HEADER}: {SESSION_DIGEST.format('<digest>')}",
+            f"headers {PARAM_HEADER}*: as the argument's key",
             "keys: " + ", ".join(sorted(SECRET_KEYS)),
             *(f"pattern: {name}" for name in CREDENTIAL_PATTERNS),
             *(f"path: {p}" for p in self.paths),
@@ -111,7 +127,26 @@ class Redactor:
         """HTTP headers with credentials replaced."""
         if not self.enabled:
             return list(headers)
-        return [(k, REDACTED if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers]
+        return [(k, self._header(k.lower(), v)) for k, v in headers]
+
+    def session_id(self, value: str) -> str:
+        """An ``Mcp-Session-Id`` as the log keeps it: ``[REDACTED:sha256:<16 hex digits>]``, the same for
+        the same session, so a reader still tells sessions apart without holding their bearer value."""
+        if not self.enabled:
+            return value
+        return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
+
+    def _header(self, name: str, value: str) -> str:
+        if name == SESSION_HEADER:
+            return self.session_id(value)
+        if name.startswith(PARAM_HEADER):
+            # a tool argument mirrored in a header: redacted as that argument is in the body, so that
+            # a replay sends the header and the body alike (a server refuses them differing: -32020)
+            argument = name.removeprefix(PARAM_HEADER)
+            return REDACTED if _norm(argument) in SECRET_KEYS else self.text(value)
+        if any(word in name for word in SECRET_HEADER_WORDS):
+            return REDACTED
+        return self.text(value)
 
     def text(self, value: str) -> str:
         """A string with every credential-looking match replaced."""

@@ -3,8 +3,8 @@
 :func:`load` takes file arguments as a user gives them (files, directories,
 globs, ``-``), tells each file's format by its content, and loads it in one
 transaction: a file either loads whole or not at all, and what was loaded
-before stays. A file already in the store (same size and head) is skipped; a
-span already in the store (same trace and span id) is not added again.
+before stays. A file already in the store (the same content: its SHA-256) is
+skipped; a span already in the store (same trace and span id) is not added again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import duckdb
 from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
-from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
+from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 from mcpobs.store import Store
 
 # progress(source, fraction done of that source, or None when unknown)
@@ -40,6 +40,8 @@ class SourceReport:
     duplicate_spans: int = 0
     skipped_lines: list[validate.Problem] = field(default_factory=list)
     already_loaded: bool = False
+    same_as: str | None = None  # when already loaded: the file loaded before with the same content
+    backwards_spans: int = 0  # spans that end before they start: loaded, but left out of latency figures
 
 
 @dataclass
@@ -59,6 +61,14 @@ class LoadReport:
     @property
     def duplicate_spans(self) -> int:
         return sum(s.duplicate_spans for s in self.sources)
+
+    @property
+    def backwards_spans(self) -> int:
+        return sum(s.backwards_spans for s in self.sources)
+
+    @property
+    def already_loaded(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.already_loaded]
 
 
 def load(
@@ -90,11 +100,32 @@ def _load_source(
     store: Store, source: Source, spool: Path, skip_invalid: bool, progress: Progress | None
 ) -> SourceReport:
     result = SourceReport(source.name, source.format.value)
-    fingerprint = source.fingerprint()
-    known = store.con.execute("SELECT 1 FROM sources WHERE fingerprint = ?", [fingerprint]).fetchone()
-    if known:
-        result.already_loaded = True
-        return result
+    content = ContentHash(source)
+    try:
+        # a file the size of one loaded before may be that file: its hash decides before anything is
+        # loaded (one read, no load); any other is new, and hashed while it loads
+        if store.con.execute("SELECT 1 FROM sources WHERE size_bytes = ?", [source.size]).fetchone():
+            earlier = store.con.execute(
+                "SELECT path FROM sources WHERE fingerprint = ? ORDER BY source_id LIMIT 1", [content.result()]
+            ).fetchone()
+            if earlier:
+                result.already_loaded, result.same_as = True, str(earlier[0])
+                return result
+        _load_new_source(store, source, content, spool, skip_invalid, progress, result)
+    finally:
+        content.cancel()
+    return result
+
+
+def _load_new_source(
+    store: Store,
+    source: Source,
+    content: ContentHash,
+    spool: Path,
+    skip_invalid: bool,
+    progress: Progress | None,
+    result: SourceReport,
+) -> None:
     json_source = source
     if source.format not in (Format.OTLP_JSON_LINES, Format.OTLP_JSON):
         target = _spool_file(spool)
@@ -103,7 +134,7 @@ def _load_source(
         convert(source, target)
         json_source = _json_lines(source.name, target)
     try:
-        _insert(store, source, json_source, fingerprint, result, progress)
+        _insert(store, source, json_source, content, result, progress)
     except duckdb.InterruptException:
         raise  # a signal stopped the load: not a problem of the file's
     except duckdb.OutOfMemoryException as e:
@@ -120,12 +151,11 @@ def _load_source(
         cleaned = _spool_file(spool)
         _write_without(json_source, {p.line for p in found}, cleaned)
         try:
-            _insert(store, source, _json_lines(source.name, cleaned), fingerprint, result, progress)
+            _insert(store, source, _json_lines(source.name, cleaned), content, result, progress)
         except duckdb.InterruptException:
             raise
         except (duckdb.Error, _InvalidRows, UnicodeDecodeError) as e:
             raise InputError(source.name, f"cannot load: {_describe(e)}") from None
-    return result
 
 
 def _spool_file(spool: Path) -> Path:
@@ -145,7 +175,7 @@ def _insert(
     store: Store,
     source: Source,
     json_source: Source,
-    fingerprint: str,
+    content: ContentHash,
     result: SourceReport,
     progress: Progress | None,
 ) -> None:
@@ -161,7 +191,9 @@ def _insert(
         }
         steps = _Steps(con, source, progress)
         insert = otlp_json.insert_sql(json_format)
-        steps.run(lambda: con.execute(insert, parameters), 0.0, _INSERTED, reads=json_source.size)
+        # the bytes read: DuckDB's of the JSON, and the hash's of the file where it still reads beside the load
+        reads = json_source.size + (source.size if content.reading else 0)
+        steps.run(lambda: con.execute(insert, parameters), 0.0, _INSERTED, reads=reads)
         row = con.execute(
             "SELECT count(*), count(*) FILTER (kind IS NULL OR status_code IS NULL) FROM spans WHERE source_id = ?",
             [source_id],
@@ -172,6 +204,10 @@ def _insert(
             raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
         duplicates = steps.run(lambda: _drop_duplicates(con, source_id), _INSERTED, _DEDUPLICATED)
         steps.run(lambda: _link(con, source_id), _DEDUPLICATED, _LINKED)
+        backwards = con.execute(
+            "SELECT count(*) FROM spans WHERE source_id = ? AND end_ns < start_ns", [source_id]
+        ).fetchone()
+        result.backwards_spans = int(backwards[0]) if backwards else 0
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
         con.execute(
@@ -181,7 +217,7 @@ def _insert(
                 source.name,
                 source.format.value,
                 source.size,
-                fingerprint,
+                content.result(),
                 datetime.now(UTC),
                 result.spans,
                 duplicates,

@@ -78,7 +78,7 @@ def _lines(source: Source) -> Iterator[Problem]:
 def _documents(source: Source) -> Iterator[Problem]:
     with source.open_binary() as f:
         try:
-            text = f.read().decode("utf-8")
+            text = f.read().decode("utf-8-sig")  # a BOM first is no character of the document
         except UnicodeDecodeError as e:
             yield Problem(1, f"not UTF-8 text (byte {e.start})")
             return

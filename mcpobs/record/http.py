@@ -78,8 +78,12 @@ class Listen:
 
 
 def check_upstream(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        # the proxy sends requests to this URL's origin as httpx2 parses it: it must parse
+        valid = urlsplit(url).scheme in ("http", "https") and bool(httpx2.URL(url).host)
+    except (ValueError, httpx2.InvalidURL):  # a port that is not a number, an unclosed [
+        valid = False
+    if not valid:
         raise UsageError(f"--upstream {url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/mcp")
     return url
 
@@ -89,7 +93,8 @@ class RecordingProxy:
 
     def __init__(self, upstream: str, log: EventLogWriter, allowed_hosts: set[str] | None) -> None:
         parts = urlsplit(upstream)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # as told to clients: no credentials
+        self.upstream = httpx2.URL(upstream)
         self.log = log
         self.allowed_hosts = allowed_hosts  # None: listening beyond this machine, any Host is accepted
         self.exchanges = itertools.count(1)
@@ -107,13 +112,17 @@ class RecordingProxy:
             self.log.event("request_refused", reason=refusal)
             await _answer(send, 403, refusal)
             return
-        body = await _body(receive)
         method, path = scope["method"], scope["raw_path"].decode("latin-1")
-        query = scope.get("query_string", b"").decode("latin-1")
-        url = self.origin + path + (f"?{query}" if query else "")
+        url = self._upstream_url(scope["raw_path"], scope.get("query_string", b""))
+        if url is None:
+            reason = f"request target {path!r} is not a path on this proxy"
+            self.log.event("request_refused", reason=self.log.redactor.text(reason))
+            await _answer(send, 400, reason)
+            return
+        body = await _body(receive)
         # an exchange number ties a request to its answer, whatever ids the messages carry
         exchange = next(self.exchanges)
-        request_facts = {"method": method, "path": path, "exchange": exchange, **_mcp_headers(headers)}
+        request_facts = {"method": method, "path": path, "exchange": exchange, **self._mcp_headers(headers)}
         request_facts["headers"] = self._headers(headers)
         if body:
             self._log_body("c2s", _decoded(body, _encoding(headers)), request_facts)
@@ -124,7 +133,12 @@ class RecordingProxy:
             request = self.client.build_request(method, url, headers=forward, content=body)
             response = await self.client.send(request, stream=True)
         except httpx2.HTTPError as e:
-            self.log.event("upstream_unreachable", url=url, exchange=exchange, error=str(e) or type(e).__name__)
+            self.log.event(
+                "upstream_unreachable",
+                url=self.log.redactor.text(str(url)),
+                exchange=exchange,
+                error=str(e) or type(e).__name__,
+            )
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
         # a client that goes away ends the upstream stream too, so nothing holds the proxy open
@@ -142,7 +156,7 @@ class RecordingProxy:
         headers = [
             (k, v) for k, v in response.headers.multi_items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         ]
-        facts = {"method": method, "status": response.status_code, "exchange": exchange, **_mcp_headers(headers)}
+        facts = {"method": method, "status": response.status_code, "exchange": exchange, **self._mcp_headers(headers)}
         facts["headers"] = self._headers(headers)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
@@ -173,11 +187,28 @@ class RecordingProxy:
             raise  # the client's stream breaks off too, as the server's did, rather than seeming to end well
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    def _upstream_url(self, raw_path: bytes, query: bytes) -> httpx2.URL | None:
+        """The upstream's scheme and authority with the request's path and query, or None for a target
+        that is not a path (absolute-form, ``*``, ``@host:port/…``, bytes no URL holds): gluing the
+        raw target to the origin let such a target name another host, which got every header."""
+        if not raw_path.startswith(b"/"):
+            return None
+        try:
+            return self.upstream.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
+        except (httpx2.InvalidURL, UnicodeError):
+            return None
+
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
 
     def _headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
         return dict(self.log.redactor.headers(headers))
+
+    def _mcp_headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
+        facts = {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
+        if "session_id" in facts:
+            facts["session_id"] = self.log.redactor.session_id(facts["session_id"])
+        return facts
 
     def _refusal(self, headers: list[tuple[str, str]]) -> str:
         values = {k.lower(): v for k, v in headers}
@@ -265,10 +296,6 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     return decoder.feed(body) + decoder.flush()
 
 
-def _mcp_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    return {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
-
-
 async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -327,6 +354,7 @@ def listen_socket(listen: Listen) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((listen.host, listen.port))
+        sock.listen(2048)  # a client told the URL may connect before uvicorn starts serving: it waits, not refused
     except OSError as e:
         sock.close()
         raise UsageError(f"--listen {listen.host}:{listen.port}: cannot listen: {e.strerror or e}") from None
@@ -344,10 +372,14 @@ def record_http(
     loopback = host in LOCAL_HOSTS or host.startswith("127.")
     allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)} if loopback else None
     app = RecordingProxy(upstream, log, allowed)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+    # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
+    # down to its path), so the proxy sees, and refuses, every target that is not a path
+    config = uvicorn.Config(
+        app, http="h11", log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
     server = _Server(config)
     url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
-    log.event("proxy_listening", url=url, upstream=upstream)
+    log.event("proxy_listening", url=url, upstream=log.redactor.text(upstream))
     if ready is not None:
         ready(url)
     asyncio.run(server.serve(sockets=[sock]))

@@ -63,6 +63,7 @@ class RunDir:
             raise UsageError(f"{path}: already exists; give a new --run-dir (or --resume {path})")
         try:
             path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o700)  # the owner's only, like an event log: the session's messages are in it
             (path / "checkpoints").mkdir(exist_ok=True)
         except OSError as e:
             raise UsageError(f"{path}: cannot create the run directory: {e.strerror or e}") from None

@@ -220,3 +220,19 @@ def test_sample_matches_what_its_generator_did(store: Store) -> None:
             assert Counter(c for c in classes if c) == Counter(figures["errors"]), (side, key)
     sessions = analyze(store, Query(views=("sessions",))).table("sessions").records()
     assert [(r["side"], r["sessions"]) for r in sessions] == [("client", 4), ("server", 4)]
+
+
+def test_a_span_that_ends_before_it_starts_is_counted_and_left_out_of_latency(store: Store, tmp_path: Path) -> None:
+    ids = [f"{i:016x}" for i in range(1, 5)]
+    spans = [
+        span(span_id=ids[0], name="tools/call search", duration_ns=10_000_000),
+        span(span_id=ids[1], name="tools/call search", duration_ns=30_000_000),
+        span(span_id=ids[2], name="tools/call search", duration_ns=-5_000_000),  # a clock stepped back
+        span(span_id=ids[3], name="tools/call fetch", duration_ns=-1),
+    ]
+    report = load(store, [str(write_lines(tmp_path / "skewed.jsonl", [request(spans)]))])
+    assert [s.backwards_spans for s in report.sources] == [2]
+    assert report.backwards_spans == 2
+    rows = {r["tool"]: r for r in analyze(store, Query(views=("calls",))).table("calls").records()}
+    assert (rows["search"]["calls"], rows["search"]["latency_p50_ms"], rows["search"]["latency_max_ms"]) == (3, 20, 30)
+    assert (rows["fetch"]["calls"], rows["fetch"]["latency_p50_ms"], rows["fetch"]["latency_max_ms"]) == (1, None, None)

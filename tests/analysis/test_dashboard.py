@@ -129,6 +129,16 @@ def test_latency_histogram_bins_four_to_a_decade(store: Store, tmp_path: Path) -
     ]
 
 
+def test_the_latency_histogram_leaves_out_a_span_that_ends_before_it_starts(store: Store, tmp_path: Path) -> None:
+    spans = [
+        span(span_id=f"{i + 1:016x}", start=T0 + i * S, duration_ns=d, name="tools/call t")
+        for i, d in enumerate([-2_000_000, 2_000_000])
+    ]
+    _load(store, tmp_path, spans)
+    rows = latency_histogram(store, Query(), *filters(Query())).records()
+    assert [(r["from_ms"], r["calls"]) for r in rows] == [(1.778, 1)]  # not a call of 1 µs
+
+
 def test_error_messages_rank_by_count_and_read_the_exception(store: Store, tmp_path: Path) -> None:
     exception = {
         "timeUnixNano": str(T0),

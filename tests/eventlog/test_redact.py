@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from mcpobs.eventlog.redact import REDACTED, Redactor
@@ -77,7 +79,7 @@ def test_headers() -> None:
     assert Redactor().headers(headers) == [
         ("Authorization", REDACTED),
         ("Cookie", REDACTED),
-        ("Mcp-Session-Id", "abc"),
+        ("Mcp-Session-Id", "[REDACTED:sha256:" + hashlib.sha256(b"abc").hexdigest()[:16] + "]"),
         ("X-Note", REDACTED),
     ]
 
@@ -90,3 +92,63 @@ def test_disabled_redacts_nothing_and_says_so() -> None:
     assert off.describe() == {"enabled": False, "rules": []}
     rules = Redactor(paths=("a.b",), regexes=("c",)).describe()["rules"]
     assert rules[-2:] == ["path: a.b", "regex: c"]
+
+
+def test_headers_whose_names_say_secret_lose_their_values() -> None:
+    names = [
+        "X-Custom-Token",
+        "X-Client-Secret",
+        "X-Signing-Key",
+        "X-Auth-User",
+        "X-Password",
+        "X-Session",
+        "X-Cookie2",
+    ]
+    redacted = dict(Redactor().headers([(name, "plain-value") for name in [*names, "X-Request-Id", "Accept"]]))
+    assert redacted == {**dict.fromkeys(names, REDACTED), "X-Request-Id": "plain-value", "Accept": "plain-value"}
+
+
+def test_a_mirrored_argument_header_goes_by_the_argument_name_as_in_the_body() -> None:
+    # "Mcp-Param-Keyword" holds "key", but the keyword argument is no secret: a replay sends the header
+    # again, and a server refuses a header that differs from the body
+    headers = [("Mcp-Param-Keyword", "weather"), ("Mcp-Param-Author", "ann"), ("Mcp-Param-Api-Key", "k1")]
+    assert Redactor().headers(headers) == [
+        ("Mcp-Param-Keyword", "weather"),
+        ("Mcp-Param-Author", "ann"),
+        ("Mcp-Param-Api-Key", REDACTED),
+    ]
+
+
+def test_the_session_id_becomes_a_stable_digest() -> None:
+    digest = "[REDACTED:sha256:" + hashlib.sha256(b"7f3e-session").hexdigest()[:16] + "]"
+    redactor = Redactor()
+    assert redactor.headers([("Mcp-Session-Id", "7f3e-session")]) == [("Mcp-Session-Id", digest)]
+    assert redactor.session_id("7f3e-session") == digest
+    assert redactor.session_id("other") != digest
+    assert Redactor(enabled=False).session_id("7f3e-session") == "7f3e-session"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("clone https://alice:hunter2@git.example/x.git now", f"clone https://{REDACTED}@git.example/x.git now"),
+        ("postgres://svc:p%40ss@db:5432/app", f"postgres://{REDACTED}@db:5432/app"),
+        ("https://tok3n@host/x", f"https://{REDACTED}@host/x"),
+        ("mail bob@example.com or see https://example.com/a@b", "mail bob@example.com or see https://example.com/a@b"),
+    ],
+)
+def test_credentials_in_urls_are_replaced(text: str, expected: str) -> None:
+    assert Redactor().message({"result": {"text": text}})[0] == {"result": {"text": expected}}
+
+
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx1\nabcDEF==\n-----END RSA PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize("key", ["pem", "content", "value"])
+def test_a_pem_private_key_goes_under_any_key(key: str) -> None:
+    message = {"result": {key: f"key:\n{PEM}\ndone", "cut": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq"}}
+    redacted, changed = Redactor().message(message)
+    assert changed
+    assert redacted == {"result": {key: f"key:\n{REDACTED}\ndone", "cut": REDACTED}}
+    public = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBg\n-----END PUBLIC KEY-----"
+    assert Redactor().message({"k": public}) == ({"k": public}, False)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import zstandard
 
+from mcpobs.errors import InputError
 from mcpobs.ingest import load
 from mcpobs.store import Store, StoreOptions
 from tests.conftest import DIALECTS, request, span, span_ids, write_lines
@@ -440,3 +441,47 @@ def test_protobuf_keeps_every_field_the_json_export_has(encoded: str) -> None:
             )
     assert len(rows[0]) == 46
     assert rows[0] == rows[1]
+
+
+def test_a_file_changed_past_its_head_at_the_same_size_is_loaded_again(store: Store, tmp_path: Path) -> None:
+    # the check was the size and the first 64 KiB: an edit past them was "already loaded", and lost
+    ids = span_ids(400)
+    path = write_lines(tmp_path / "grows.jsonl", [request([span(span_id=i)]) for i in ids])
+    assert path.stat().st_size > 2 * 65536
+    first = load(store, [str(path)])
+    assert [(s.spans, s.already_loaded) for s in first.sources] == [(400, False)]
+    changed = "f" * 16
+    path.write_text(path.read_text().replace(ids[-1], changed))
+    report = load(store, [str(path)])
+    assert [(s.spans, s.duplicate_spans, s.already_loaded) for s in report.sources] == [(1, 399, False)]
+    assert store.con.execute("SELECT count(*) FROM spans WHERE span_id = ?", [changed]).fetchone() == (1,)
+    again = load(store, [str(path)])
+    assert [(s.spans, s.already_loaded, s.same_as) for s in again.sources] == [(0, True, str(path))]
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_utf8_bom_at_the_start_is_accepted(store: Store, tmp_path: Path, packed: bool) -> None:
+    # editors on Windows (and PowerShell's Out-File) write one: it was "not OTLP"
+    lines = BOM + SEMCONV.read_bytes()
+    pretty = BOM + json.dumps(request([span(span_id=i) for i in span_ids(3)]), indent=2).encode()
+    recording = BOM + (Path(__file__).parents[2] / "sample_traces" / "notes_session.jsonl").read_bytes()
+    files = []
+    for name, data in (("lines.jsonl", lines), ("pretty.json", pretty), ("recording.jsonl", recording)):
+        path = tmp_path / (name + ".gz" if packed else name)
+        path.write_bytes(gzip.compress(data) if packed else data)
+        files.append(str(path))
+    report = load(store, files)
+    assert [s.format for s in report.sources] == ["otlp-json-lines", "otlp-json", "mcpobs-event-log"]
+    assert [s.spans for s in report.sources][:2] == [SEMCONV_SPANS, 3]
+    assert report.sources[2].spans > 0
+
+
+def test_a_bad_line_after_a_bom_is_still_found_at_its_line(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(BOM + json.dumps(request([span()])).encode() + b"\n[1]\n")
+    with pytest.raises(InputError) as failure:
+        load(store, [str(path)])
+    assert (failure.value.line, "expected a JSON object" in str(failure.value)) == (2, True)

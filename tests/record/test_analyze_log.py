@@ -135,6 +135,7 @@ def test_record_otlp_writes_the_calls_as_a_trace_file(tmp_path: Path) -> None:
     log, spans = tmp_path / "session.jsonl", tmp_path / "spans.jsonl"
     _session(_recorder(log, "--otlp", str(spans)), "auto", [("echo", {"text": "x"}), ("fail", {"reason": "y"})])
     document = json.loads(spans.read_text())
+    assert spans.stat().st_mode & 0o777 == log.stat().st_mode & 0o777 == 0o600  # both hold the session
     assert document["resourceSpans"][0]["resource"]["attributes"][0] == {
         "key": "service.name",
         "value": {"stringValue": "mcp"},  # the mcp SDK client's own name in the handshake

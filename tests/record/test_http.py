@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +263,106 @@ def test_stopping_with_a_stream_held_open_is_prompt(tmp_path: Path, upstream: st
             assert recorder.stop() == 130
             assert time.monotonic() - started < 8
     assert read_event_log(path).events()[-1] == "recorder_stopped"
+
+
+class _Bystander:
+    """A plain HTTP server on another port of this machine: what a request the proxy should not
+    forward would reach. It answers 200 and keeps every request it got."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+                    data += chunk
+                self.received.append(data)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def _raw_request(url: str, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """Send ``target`` as the request target byte for byte (no client library would), and read the answer."""
+    host, port = url.split("/")[2].rsplit(":", 1)
+    body = json.dumps(PING).encode()
+    lines = [f"POST {target} HTTP/1.1", f"host: {host}:{port}", "content-type: application/json"]
+    lines += [f"{k}: {v}" for k, v in headers.items()] + [f"content-length: {len(body)}", "connection: close"]
+    with socket.create_connection((host, int(port)), timeout=20) as conn:
+        conn.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer
+
+
+def test_a_request_target_cannot_send_the_request_to_another_host(tmp_path: Path, upstream: str) -> None:
+    bystander = _Bystander()
+    path = tmp_path / "targets.jsonl"
+    secret = "Bearer l3ak3d-t0ken-value"
+    targets = [
+        f"@127.0.0.1:{bystander.port}/x",  # origin + target made the proxy's origin the userinfo of this host
+        f"http://127.0.0.1:{bystander.port}/x",  # absolute-form
+        f".127.0.0.1:{bystander.port}/x",
+        ".evil/x",
+        "*",
+    ]
+    try:
+        with Recorder(path, upstream) as recorder:
+            answers = [_raw_request(recorder.url, target, {"authorization": secret}) for target in targets]
+            good = _raw_request(
+                recorder.url, "/" + recorder.url.split("/", 3)[3], {"accept": "application/json, text/event-stream"}
+            )
+            assert recorder.stop() == 130
+            assert recorder.process.stderr is not None
+            stderr = recorder.process.stderr.read().decode()
+    finally:
+        bystander.close()
+    assert bystander.received == []
+    assert [status for status, _ in answers] == [400] * len(targets), answers
+    assert "Traceback" not in stderr
+    log = read_event_log(path)
+    refused = [r["reason"] for r in log.records if r.get("event") == "request_refused"]
+    assert len(refused) == len(targets)
+    assert all("request target" in reason for reason in refused)
+    assert good[0] == 200  # a path still goes through
+
+
+def test_secret_headers_session_ids_and_url_credentials_stay_off_the_disk(tmp_path: Path, upstream: str) -> None:
+    path = tmp_path / "secrets.jsonl"
+    with_credentials = upstream.replace("http://", "http://svc:upstr3am-pw@")
+    with Recorder(path, with_credentials) as recorder:
+        first = _post(recorder.url, {"x-custom-token": "cust0m-t0ken", "x-tenant-secret": "tenant-s3cret"}, PING)
+        session = first.headers["mcp-session-id"]
+        notified = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        second = _post(recorder.url, {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}, notified)
+        assert (first.status_code, second.status_code) == (200, 202)
+        recorder.stop()
+    text = path.read_text()
+    for secret in ("cust0m-t0ken", "tenant-s3cret", "upstr3am-pw", session):
+        assert secret not in text
+    digest = f"[REDACTED:sha256:{hashlib.sha256(session.encode()).hexdigest()[:16]}]"
+    log = read_event_log(path)
+    assert log.header["server"] == {"url": with_credentials.replace("svc:upstr3am-pw", "[REDACTED]")}
+    answer, notification = log.messages()[1:]
+    assert answer["http"]["session_id"] == answer["http"]["headers"]["mcp-session-id"] == digest
+    assert notification["http"]["session_id"] == notification["http"]["headers"]["mcp-session-id"] == digest
+    # the server got the session's real id: redaction changes the log only
+    assert second.status_code == 202

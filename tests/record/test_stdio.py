@@ -264,6 +264,17 @@ def test_no_redact_writes_messages_as_they_are(tmp_path: Path) -> None:
     assert key in path.read_text()
 
 
+def test_credentials_among_the_server_arguments_stay_off_the_disk(tmp_path: Path) -> None:
+    # a database server is started with its URL, password and all (the toolbox ignores its arguments)
+    path = tmp_path / "args.jsonl"
+    server = [sys.executable, TOOLBOX, "postgres://svc:db-pa55word@db.internal/app"]
+    _session(_recorder(path, server=server), "legacy", [("echo", {"text": "x"})])
+    assert "db-pa55word" not in path.read_text()
+    assert read_event_log(path).header["server"] == {
+        "command": [sys.executable, TOOLBOX, "postgres://[REDACTED]@db.internal/app"]
+    }
+
+
 def test_record_refusals(tmp_path: Path) -> None:
     existing = tmp_path / "exists.jsonl"
     existing.write_text("keep me\n")

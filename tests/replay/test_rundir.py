@@ -60,3 +60,11 @@ def test_refusals(tmp_path: Path) -> None:
     (tmp_path / "other" / "run.json").write_text("[1]")
     with pytest.raises(InputError, match="not a replay run"):
         RunDir.open(tmp_path / "other")
+
+
+def test_the_run_directory_is_private_like_the_event_log(tmp_path: Path) -> None:
+    # the recording's messages (and what the server answered) are in it: the owner's only
+    (tmp_path / "empty").mkdir(mode=0o755)
+    for path in (tmp_path / "new" / "run", tmp_path / "empty"):
+        run = RunDir.create(path, tmp_path / "rec.jsonl", Target(command=("server",)), ReplayConfig(), [])
+        assert run.path.stat().st_mode & 0o777 == 0o700
