@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from mcpobs.errors import StoreError
+
+if TYPE_CHECKING:
+    import duckdb
 
 SCHEMA_VERSION = 2
 
@@ -196,6 +198,8 @@ class Store:
         }
         if self.options.threads:
             config["threads"] = self.options.threads
+        import duckdb  # a tenth of a second: paid by the commands that open a store, not at start-up
+
         try:
             self.con = duckdb.connect(target, config=config)
         except duckdb.Error as e:
@@ -210,6 +214,8 @@ class Store:
             raise
 
     def _migrate(self) -> None:
+        import duckdb
+
         con = self.con
         try:
             con.execute(_SCHEMA)

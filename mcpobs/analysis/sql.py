@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Query
 from mcpobs.expr import Binary, Kind, Name, Node, Number, String, Unary, check, parse
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 # --by name -> the mcp_calls column it groups on.
 GROUPINGS: dict[str, str] = {

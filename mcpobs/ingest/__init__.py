@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from mcpobs.errors import InputError, StoreError
-from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
+from mcpobs.ingest import eventlog, otlp_json, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mcpobs.store import Store
 
 # progress(source, fraction done of that source, or None when unknown)
 Progress = Callable[[Source, float | None], None]
@@ -82,6 +85,8 @@ def load(
 def _load_source(
     store: Store, source: Source, spool: Path, skip_invalid: bool, progress: Progress | None
 ) -> SourceReport:
+    import duckdb
+
     result = SourceReport(source.name, source.format.value)
     fingerprint = source.fingerprint()
     known = store.con.execute("SELECT 1 FROM sources WHERE fingerprint = ?", [fingerprint]).fetchone()
@@ -92,6 +97,8 @@ def _load_source(
     if source.format not in (Format.OTLP_JSON_LINES, Format.OTLP_JSON):
         target = _spool_file(spool)
         recorded = source.format not in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED)
+        from mcpobs.ingest import otlp_proto  # protobuf's generated classes: only for a protobuf file
+
         convert = eventlog.spool_as_json_lines if recorded else otlp_proto.spool_as_json_lines
         convert(source, target)
         json_source = _json_lines(source.name, target)
