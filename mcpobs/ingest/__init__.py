@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcpobs.errors import InputError, StoreError
-from mcpobs.ingest import eventlog, otlp_json, validate
+from mcpobs.ingest import otlp_json, validate
 from mcpobs.ingest.sources import Compression, Format, Source, expand, spool_dir
 
 if TYPE_CHECKING:
@@ -96,11 +96,15 @@ def _load_source(
     json_source = source
     if source.format not in (Format.OTLP_JSON_LINES, Format.OTLP_JSON):
         target = _spool_file(spool)
-        recorded = source.format not in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED)
-        from mcpobs.ingest import otlp_proto  # protobuf's generated classes: only for a protobuf file
+        # each converter is imported for its own format only (protobuf's generated classes, YAML)
+        if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED):
+            from mcpobs.ingest import otlp_proto
 
-        convert = eventlog.spool_as_json_lines if recorded else otlp_proto.spool_as_json_lines
-        convert(source, target)
+            otlp_proto.spool_as_json_lines(source, target)
+        else:
+            from mcpobs.ingest import eventlog
+
+            eventlog.spool_as_json_lines(source, target)
         json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, fingerprint, result, progress)
