@@ -21,7 +21,6 @@ from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, 
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for
-from mcpobs.expr import ExprError, Node
 from mcpobs.render import AlertFormat, OutputFormat
 
 # Start-up pays only for the above; each command imports its heavy stack (DuckDB, rich's renderers, the
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
     from mcpobs.alerts import Outcome, RuleSet
     from mcpobs.cost import CostOptions
+    from mcpobs.expr import Node
     from mcpobs.ingest import LoadReport
     from mcpobs.replay import ReplayConfig
     from mcpobs.store import Store
@@ -392,6 +392,8 @@ def _query(
 
 
 def _where(text: str | None) -> Node | None:
+    from mcpobs.expr import ExprError
+
     if text is None:
         return None
     try:
