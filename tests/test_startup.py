@@ -17,8 +17,10 @@ import pytest
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_traces" / "mcp_agent_session.jsonl"
 
 # The heavy stacks: the mcp SDK, genai-prices, Vega, Arrow, DuckDB, the HTTP client and server,
-# and rich's console (a third of typer's own start-up).
+# ClickHouse's clients, and rich's console (a third of typer's own start-up).
+CLICKHOUSE = ("clickhouse_connect", "clickhouse_driver")
 NOT_FOR_HELP = (
+    *CLICKHOUSE,
     "mcp",
     "mcp_types",
     "genai_prices",
@@ -31,7 +33,17 @@ NOT_FOR_HELP = (
     "rich.console",
 )
 # analyze reads and reports: it opens DuckDB and prints with rich, but prices nothing without --cost
-NOT_FOR_ANALYZE = ("mcp", "mcp_types", "genai_prices", "vl_convert", "pyarrow", "httpx", "httpx2", "uvicorn")
+NOT_FOR_ANALYZE = (
+    "mcp",
+    "mcp_types",
+    "genai_prices",
+    "vl_convert",
+    "pyarrow",
+    "httpx",
+    "httpx2",
+    "uvicorn",
+    *CLICKHOUSE,
+)
 
 _RUN = """
 import json, sys
