@@ -1,15 +1,5 @@
 """mcpobs: MCP observability and cost monitoring over OpenTelemetry traces and MCP event logs."""
 
-from __future__ import annotations
-
-
-def __getattr__(name: str) -> str:
-    # looked up when asked for, not on import: the command's start-up (and its Ctrl-C handling) waits for none of it
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("mcpobs-cli")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            return "0.0.0+unknown"
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The one place the version is written (pyproject.toml reads it from here): a literal, so that
+# `mcpobs --version` does not pay for importlib.metadata (a third of a bare typer start-up).
+__version__ = "0.1.0.dev0"

@@ -12,56 +12,28 @@ from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from mcpobs import __version__, interrupt
-from mcpobs.alerts import STARTER, Outcome, RulesError, RuleSet, Status, check_alerts, load_rules
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
-from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.sql import FIELDS, parse_where
-from mcpobs.cost import CostOptions, PriceBook, load_prices
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for, is_interrupt
-from mcpobs.eventlog import EventLogWriter, Redactor
-from mcpobs.eventlog.otlp import to_otlp, write_otlp
-from mcpobs.eventlog.peers import event_log_lines, read_recording
-from mcpobs.eventlog.reader import read_event_log
-from mcpobs.expr import ExprError, Node
-from mcpobs.ingest import LoadReport, load
-from mcpobs.ingest.sources import Source, estimated_size
-from mcpobs.record import record_stdio
-from mcpobs.record.http import Listen, check_upstream, listen_socket, record_http
-from mcpobs.render import OutputFormat, render_csv, render_json, render_markdown, render_table
-from mcpobs.render.alerts import (
-    AlertFormat,
-    metrics_json,
-    metrics_table,
-    render_github,
-    render_junit,
-    render_problems_github,
-)
-from mcpobs.render.alerts import render_json as render_alerts_json
-from mcpobs.render.alerts import render_text as render_alerts_text
-from mcpobs.render.dashboard import render_dashboard
-from mcpobs.render.html import render_html
-from mcpobs.render.replay import render_json as render_replay_json
-from mcpobs.render.replay import render_session_list, render_sessions_json, render_sessions_text
-from mcpobs.render.replay import render_text as render_replay_text
-from mcpobs.replay import (
-    ReplayConfig,
-    Target,
-    load_config,
-    read_sessions,
-    replay_sessions,
-    resume_command,
-    resume_sessions,
-)
-from mcpobs.report import build_report
-from mcpobs.store import Store, StoreOptions
+from mcpobs.render import AlertFormat, OutputFormat
+
+# Start-up pays only for the above; each command imports its heavy stack (DuckDB, rich's renderers, the
+# mcp SDK, Vega, uvicorn) when it runs, so that `mcpobs --help` is instant (ruff's TID253 keeps it so).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mcpobs.alerts import Outcome, RuleSet
+    from mcpobs.cost import CostOptions
+    from mcpobs.expr import Node
+    from mcpobs.ingest import LoadReport
+    from mcpobs.replay import ReplayConfig
+    from mcpobs.store import Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,6 +45,8 @@ EXIT_CODES_HELP = (
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False)
 
 
@@ -194,15 +168,24 @@ def _need_input(files: list[str] | None, db: Path | None, verb: str) -> None:
 
 
 def _open_store(db: Path | None, memory_limit: str, files: list[str] | None = None) -> Store:
+    from mcpobs.ingest.sources import estimated_size
+    from mcpobs.store import Store, StoreOptions
+
     expected = estimated_size(files) if db is None and files else 0
     return Store(StoreOptions(path=db, memory_limit=memory_limit, expected_input_bytes=expected))
 
 
 def _load(store: Store, files: list[str], skip_invalid: bool, what: str = "") -> LoadReport:
+    from mcpobs.ingest import load
+
     err = _stderr()
     if not err.is_terminal:
         report = load(store, files, skip_invalid=skip_invalid)
     else:
+        from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+        from mcpobs.ingest.sources import Source
+
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -367,6 +350,9 @@ def _dashboard(
     memory_limit: str,
     output: Path | None,
 ) -> None:
+    from mcpobs.render.dashboard import render_dashboard
+    from mcpobs.report import build_report
+
     if output is not None:
         _writable(output)
     report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
@@ -427,6 +413,8 @@ def _query(
 
 
 def _where(text: str | None) -> Node | None:
+    from mcpobs.expr import ExprError
+
     if text is None:
         return None
     try:
@@ -437,6 +425,8 @@ def _where(text: str | None) -> Node | None:
 
 def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions:
     """The price file is read before any load; its unusable entries are warned of, not fatal."""
+    from mcpobs.cost import CostOptions, PriceBook, load_prices
+
     return CostOptions(load_prices(prices) if prices else PriceBook(), value_attr)
 
 
@@ -458,6 +448,8 @@ def _analyze(
 
 
 def _render(result: Analysis, output_format: OutputFormat, output: Path | None) -> None:
+    from mcpobs.render.text import render_csv, render_json, render_markdown, render_table
+
     if output_format is OutputFormat.table and output is None:
         render_table(result, _stdout_console())
         return
@@ -474,6 +466,8 @@ def _render(result: Analysis, output_format: OutputFormat, output: Path | None) 
 
 def _as_text(render: Callable[[Console], None], width: int = 160) -> str:
     """What a rich renderer prints, as plain text ``width`` columns wide: the table format written to a file."""
+    from rich.console import Console
+
     console = Console(file=None, width=width, force_terminal=False, no_color=True)
     # what capture() returns, not a recording: rich 15 records nothing printed under capture()
     with console.capture() as captured:
@@ -482,6 +476,8 @@ def _as_text(render: Callable[[Console], None], width: int = 160) -> str:
 
 
 def _stdout_console() -> Console:
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
     return Console(file=sys.stdout, width=width, highlight=False)
 
@@ -634,6 +630,9 @@ def convert_command(
     server's notifications: a converted cassette lays its calls end to end from
     its recorded_at time, and has no time to first response.
     """
+    from mcpobs.eventlog.otlp import to_otlp
+    from mcpobs.eventlog.peers import event_log_lines, read_recording
+
     log = read_recording(source)
     if to is ConvertTo.eventlog:
         _write(event_log_lines(log), output)
@@ -698,6 +697,17 @@ def check_alerts_command(
     it neither fires nor passes. The rules file is checked before any data is
     loaded; every problem in it is reported as FILE:LINE:COL (exit 2).
     """
+    from mcpobs.alerts import RulesError, load_rules
+    from mcpobs.render.alerts import (
+        metrics_json,
+        metrics_table,
+        render_github,
+        render_junit,
+        render_problems_github,
+    )
+    from mcpobs.render.alerts import render_json as render_alerts_json
+    from mcpobs.render.alerts import render_text as render_alerts_text
+
     if list_metrics:
         if output_format is AlertFormat.json:
             _write(metrics_json(), output)
@@ -762,6 +772,9 @@ def _outcome(
     memory_limit: str,
 ) -> Outcome:
     """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)."""
+    from mcpobs.alerts import check_alerts
+    from mcpobs.analysis.metrics import Figures
+
     figures = Figures(store, cost)
     before: Figures | None = None
     if baseline:
@@ -824,6 +837,10 @@ def report_command(
         raise UsageError("name the page to write with --html PATH (or --html - for stdout)")
     if html_path == "-" and sys.stdout.isatty():
         raise UsageError("--html -: stdout is a terminal; redirect it to a file, or name the file with --html PATH")
+    from mcpobs.alerts import Status, load_rules
+    from mcpobs.render.html import render_html
+    from mcpobs.report import build_report
+
     query = _query(None, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", OutputFormat.table)
     ruleset = load_rules(rules) if rules is not None else None
     if rules is not None and ruleset is not None:
@@ -886,6 +903,8 @@ def _writable(path: Path) -> None:
 
 
 def _init_rules(path: Path) -> None:
+    from mcpobs.alerts import STARTER
+
     if path.exists():
         raise UsageError(f"{path}: already exists; not overwritten")
     try:
@@ -950,6 +969,10 @@ def record_command(
     applied. stdout and stdin belong to the MCP session: mcpobs writes only to
     stderr and the log.
     """
+    from mcpobs.eventlog import EventLogWriter, Redactor
+    from mcpobs.record import record_stdio
+    from mcpobs.record.http import Listen, check_upstream, listen_socket, record_http
+
     try:
         redactor = Redactor.checked(not no_redact, redact or (), redact_regex or ())
     except ValueError as e:
@@ -988,6 +1011,9 @@ def _say_listening(url: str) -> None:
 
 
 def _write_otlp(log: Path, target: Path) -> None:
+    from mcpobs.eventlog.otlp import write_otlp
+    from mcpobs.eventlog.reader import read_event_log
+
     try:
         spans = write_otlp(read_event_log(log), target)
     except OSError as e:
@@ -1099,6 +1125,11 @@ def replay_command(
     session at a time, each on its own connection, with a run directory per
     session and a summary over all.
     """
+    from mcpobs.render.replay import render_json as render_replay_json
+    from mcpobs.render.replay import render_sessions_json, render_sessions_text
+    from mcpobs.render.replay import render_text as render_replay_text
+    from mcpobs.replay import Target, replay_sessions, resume_command, resume_sessions
+
     words = list(arguments or [])
     if list_sessions:
         if resume_dir is not None or not words:
@@ -1166,6 +1197,9 @@ def replay_command(
 
 def _list_sessions(recording: Path, output_format: ReplayFormat) -> None:
     """``--list-sessions``: each session's number, id, start, client and size."""
+    from mcpobs.render.replay import render_session_list
+    from mcpobs.replay import read_sessions
+
     sessions = read_sessions(recording)
     if output_format is ReplayFormat.json:
         _write(json.dumps([s.to_json() for s in sessions], ensure_ascii=False, indent=2) + "\n", None)
@@ -1184,6 +1218,8 @@ def _replay_config(
     max_concurrent: int | None,
 ) -> ReplayConfig:
     """The settings file (named, or ./mcpobs.yaml when there) with the flags over it."""
+    from mcpobs.replay import ReplayConfig, load_config
+
     if path is None and Path("mcpobs.yaml").is_file():
         path = Path("mcpobs.yaml")
         _stderr().print("mcpobs: replay settings from ./mcpobs.yaml", markup=False)

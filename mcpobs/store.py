@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from mcpobs import interrupt
 from mcpobs.errors import StoreError
 from mcpobs.tempdirs import TempDir
+
+if TYPE_CHECKING:
+    import duckdb
 
 SCHEMA_VERSION = 2
 
@@ -202,6 +204,8 @@ class Store:
         }
         if self.options.threads:
             config["threads"] = self.options.threads
+        import duckdb  # a tenth of a second: paid by the commands that open a store, not at start-up
+
         try:
             self.con = duckdb.connect(target, config=config)
         except duckdb.Error as e:
@@ -220,6 +224,8 @@ class Store:
             raise
 
     def _migrate(self) -> None:
+        import duckdb
+
         con = self.con
         try:
             con.execute(_SCHEMA)
@@ -250,6 +256,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block atomically: on any error nothing of it stays."""
+        import duckdb
+
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield self.con

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, select_groups, time_window
-from mcpobs.cost.prices import from_pico
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 COST_VIEWS = ("cost", "call_cost", "models", "costly_sessions", "costly_traces")
 # Shown when --top is not given: the sessions and traces that cost the most.
@@ -51,6 +52,8 @@ CALL_COST_COLUMNS = (
 
 def money(pico: Any) -> Decimal | None:
     """Whole pico-dollars from SQL (an int, or a Decimal of scale 0) as USD."""
+    from mcpobs.cost.prices import from_pico  # not at the top: the CLI reads this module's names at start-up
+
     return None if pico is None else from_pico(int(pico))
 
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
 from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, session_figures
 from mcpobs.analysis.sql import filters
 from mcpobs.cost import CostOptions, build
 from mcpobs.expr import Node, evaluate
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 SCOPES = ("global", "tool", "server", "session", "model")
 CALL_SCOPES = ("global", "tool", "server", "session")

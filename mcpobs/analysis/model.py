@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcpobs.expr import Node
+if TYPE_CHECKING:
+    from mcpobs.expr import Node
 
 
 class Unit(Enum):

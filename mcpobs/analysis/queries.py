@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups, time_window
-from mcpobs.cost import CostOptions, build
-from mcpobs.cost.ledger import LLM_CALL, LLM_CALL_PARAMETERS
 from mcpobs.errors import UsageError
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.cost import CostOptions
+    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 COST_VIEWS = cost_sections.COST_VIEWS
@@ -70,6 +71,10 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     The cost sections price the LLM calls with ``cost`` (genai-prices' own data
     when None) and note what they could not price in :attr:`Analysis.notes`.
     """
+    # the cost stack (genai-prices, pyarrow) is imported here, not with the names the CLI declares options from
+    from mcpobs.cost import CostOptions, build
+    from mcpobs.cost.ledger import LLM_CALL, LLM_CALL_PARAMETERS
+
     check(query)
     where, params = filters(query)
     notes: tuple[str, ...] = ()

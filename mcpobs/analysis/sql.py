@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Query
-from mcpobs.expr import Binary, Kind, Name, Node, Number, String, Unary, check, parse
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.expr import Kind, Node
+    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 # --by name -> the mcp_calls column it groups on.
 GROUPINGS: dict[str, str] = {
@@ -29,6 +31,9 @@ FIELD_KINDS: dict[str, Kind] = dict.fromkeys(FIELDS, "string")
 def parse_where(text: str) -> Node:
     """A ``--where`` filter such as ``tool == "search" and side == "server"``, checked against
     :data:`FIELDS`; :class:`~mcpobs.expr.ExprError` says where it goes wrong."""
+    # the parser is imported when a filter is given: the CLI reads this module's names at start-up
+    from mcpobs.expr import check, parse
+
     node = parse(text)
     check(node, FIELD_KINDS, noun="field")
     return node
@@ -36,6 +41,8 @@ def parse_where(text: str) -> Node:
 
 def where_sql(node: Node, params: dict[str, Any]) -> str:
     """A checked filter as SQL; its literals become bound parameters added to ``params``."""
+    from mcpobs.expr import Binary, Name, Number, String, Unary
+
     if isinstance(node, Name):
         return FIELDS[node.name]
     if isinstance(node, Number | String):

@@ -31,13 +31,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
 from mcpobs.ingest.dialects import TOKEN_KEYS, value_text
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    from mcpobs.store import Store
 
 # Operations of a GenAI span that is one call to a model, priced or not.
 MODEL_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "completion", "embeddings")
@@ -180,6 +180,8 @@ def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
     ledger.notes.extend(bad[:10])
     if len(bad) > 10:
         ledger.notes.append(f"… and {len(bad) - 10} more spans with invalid token counts")
+    import pyarrow as pa  # only a command that prices LLM calls pays for importing it
+
     prices = pa.table(
         {
             "trace_id": pa.array(out["trace_id"], pa.string()),

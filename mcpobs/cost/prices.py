@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import genai_prices
 import yaml
-from genai_prices.data_snapshot import get_snapshot
-from genai_prices.types import ModelInfo, ModelPrice
 
 from mcpobs.errors import InputError
 from mcpobs.yamldoc import Problem, Reader
+
+if TYPE_CHECKING:
+    # genai-prices takes a fifth of a second to import: only a command that prices a call pays for it
+    import genai_prices
+    from genai_prices.types import ModelInfo, ModelPrice
 
 PICO = Decimal(10) ** 12
 
@@ -78,7 +81,9 @@ class Tokens:
             values["cache_write_tokens"] = self.cache_write
         if self.reasoning and self.reasoning <= self.output:
             values["output_reasoning_tokens"] = self.reasoning
-        return genai_prices.Usage(**values)
+        from genai_prices import Usage
+
+        return Usage(**values)
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,8 @@ def provider_id(provider: str) -> str:
 
 
 def _known(pid: str) -> bool:
+    from genai_prices.data_snapshot import get_snapshot
+
     try:
         get_snapshot().find_provider(None, pid, None)
     except LookupError:
@@ -170,6 +177,8 @@ def _known(pid: str) -> bool:
 
 
 def _find(provider: str | None, model: str) -> tuple[str, str, ModelInfo] | None:
+    from genai_prices.data_snapshot import get_snapshot
+
     pid = provider_id(provider) if provider else None
     # a provider genai-prices does not know (a gateway, a self-hosted endpoint): then the model alone
     for candidate in (pid, None) if pid and not _known(pid) else (pid,):
@@ -245,4 +254,6 @@ def _read_model(reader: Reader, book: PriceBook, name: yaml.ScalarNode, entry: y
     if "input_mtok" not in prices or "output_mtok" not in prices:
         reader.problem(name, f"model {name.value!r} needs input_mtok and output_mtok")
         return
+    from genai_prices.types import ModelPrice
+
     book.models[(name.value.lower(), provider)] = ModelPrice(**prices)

@@ -26,8 +26,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mcpobs.errors import InputError
 from mcpobs.eventlog.reader import EventLog, is_event_log, loads, parse_event_log
 from mcpobs.eventlog.writer import FORMAT, header_record
@@ -108,6 +106,8 @@ def from_mcp_vcr(name: str, data: bytes, *, yaml_format: bool) -> EventLog:
     ``{"t", "dir", "payload"}`` lines) as an event log. mcp-vcr's ``t`` is whole milliseconds since
     ``recorded_at``, so times are exact to the millisecond; notifications are kept."""
     if yaml_format:
+        import yaml  # only for mcp-vcr's YAML cassettes: not paid by every command that sniffs a file
+
         try:
             document = yaml.safe_load(data)
         except RecursionError:

@@ -15,15 +15,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
-
-import duckdb
+from typing import TYPE_CHECKING, TypeVar
 
 from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
-from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
+from mcpobs.ingest import otlp_json, validate
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
-from mcpobs.store import Store
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mcpobs.store import Store
 
 # progress(source, fraction done of that source, or None when unknown)
 Progress = Callable[[Source, float | None], None]
@@ -126,12 +128,20 @@ def _load_new_source(
     progress: Progress | None,
     result: SourceReport,
 ) -> None:
+    import duckdb
+
     json_source = source
     if source.format not in (Format.OTLP_JSON_LINES, Format.OTLP_JSON):
         target = _spool_file(spool)
-        recorded = source.format not in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED)
-        convert = eventlog.spool_as_json_lines if recorded else otlp_proto.spool_as_json_lines
-        convert(source, target)
+        # each converter is imported for its own format only (protobuf's generated classes, YAML)
+        if source.format in (Format.OTLP_PROTO, Format.OTLP_PROTO_FRAMED):
+            from mcpobs.ingest import otlp_proto
+
+            otlp_proto.spool_as_json_lines(source, target)
+        else:
+            from mcpobs.ingest import eventlog
+
+            eventlog.spool_as_json_lines(source, target)
         json_source = _json_lines(source.name, target)
     try:
         _insert(store, source, json_source, content, result, progress)

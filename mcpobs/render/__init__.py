@@ -1,10 +1,12 @@
-"""Presentation only: an :class:`~mcpobs.analysis.Analysis` as a table, JSON, CSV or Markdown."""
+"""Presentation only: an :class:`~mcpobs.analysis.Analysis` as a table, JSON, CSV or Markdown.
+
+This package's top holds only the commands' format choices, which the CLI declares at start-up;
+the renderers (and rich) are imported from their modules by the commands that render.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-from mcpobs.render.text import render_csv, render_json, render_markdown, render_table
 
 
 class OutputFormat(StrEnum):
@@ -16,4 +18,13 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
-__all__ = ["OutputFormat", "render_csv", "render_json", "render_markdown", "render_table"]
+class AlertFormat(StrEnum):
+    """The output formats of ``check-alerts``."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+    github = "github"
+
+
+__all__ = ["AlertFormat", "OutputFormat"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from enum import StrEnum
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -19,15 +18,6 @@ from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
 from mcpobs.analysis.model import Unit
 from mcpobs.render.text import MISSING, format_value, plain
 from mcpobs.yamldoc import Problem
-
-
-class AlertFormat(StrEnum):
-    """The output formats of ``check-alerts``."""
-
-    text = "text"
-    json = "json"
-    junit = "junit"
-    github = "github"
 
 
 def reading(verdict: Verdict) -> str:
