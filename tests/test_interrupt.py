@@ -149,7 +149,7 @@ def test_analyze_stopped_while_loading_ends_at_once(big: Path, tmp_path: Path) -
     assert took < 5
 
 
-@pytest.mark.parametrize("module", ["typer", "rich.console", "duckdb", "mcp"])
+@pytest.mark.parametrize("module", ["typer", "rich.console", "mcpobs.store", "duckdb"])
 def test_ctrl_c_during_the_start_up_imports_is_one_line(big: Path, tmp_path: Path, module: str) -> None:
     """-X importtime writes a line to stderr as each module is imported: the signal goes once ``module`` is."""
     command = [sys.executable, "-X", "importtime", "-m", "mcpobs", "analyze", str(big)]
