@@ -141,14 +141,27 @@ def render_markdown(analysis: Analysis) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+CSV_DIGITS = 10  # significant digits of a measured number in CSV: far more than measured, none of the float noise
+
+
 def render_csv(table: Table) -> str:
-    """One section as CSV with a header row; numbers unformatted, empty cells for missing values."""
+    """One section as CSV with a header row; numbers unformatted, empty cells for missing values.
+
+    A float is rounded to :data:`CSV_DIGITS` significant digits: a percentile interpolated in floating
+    point (``95.49999999999999``) reads ``95.5``. Money stays exact; JSON keeps every float as computed.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(c.name for c in table.columns)
     for row in table.rows:
-        writer.writerow(plain(v) for v in row)
+        writer.writerow(_csv_cell(v) for v in row)
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{CSV_DIGITS}g}")
+    return plain(value)
 
 
 def render_json(analysis: Analysis) -> str:
