@@ -119,7 +119,15 @@ def test_page_embeds_each_chart_with_its_data(store: Store) -> None:
     # the server's error_rate is its own failures: its rejected -32602 no longer fires the 5% rule
     summary = "5 rules, 15 checks, 2 fired, 1 without a verdict: passed (--fail-on warning)"
     assert tree.xpath('string(//p[@class="summary"])') == summary
-    assert len(tree.xpath('//table[@data-table="alerts"]/tbody/tr')) == 2
+    # every group that fired or has no verdict is listed, with why, in check-alerts' order
+    rows = [[cell.text_content() for cell in row] for row in tree.xpath('//table[@data-table="alerts"]/tbody/tr')]
+    assert [row[0] for row in rows] == ["fired", "fired", "no verdict"]
+    assert rows[2][2:] == [
+        "Slow tools",
+        "client · tool summarize_repo",
+        "latency_p95_ms 245.096 ms",
+        "1 call, fewer than min_calls 2",
+    ]
 
 
 def test_page_needs_no_network(store: Store) -> None:

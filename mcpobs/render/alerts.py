@@ -48,7 +48,8 @@ def _value(name: str, value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _result(outcome: Outcome, verdict: Verdict) -> str:
+def result_word(outcome: Outcome, verdict: Verdict) -> str:
+    """``FIRED`` (fails the run), ``fired``, ``no verdict`` or ``ok``."""
     if verdict.status is Status.FIRED:
         return "FIRED" if outcome.failing(verdict) else "fired"
     return str(verdict.status)
@@ -99,17 +100,23 @@ def render_text(outcome: Outcome, console: Console) -> None:
         )
         rules.add_row(*(Text(c) for c in cells))  # names and conditions as written, never read as markup
     console.print(rules)
-    shown = [v for v in outcome.verdicts if v.status is not Status.OK]
+    shown = listed(outcome)
     if shown:
         # a line each, not a table: group names and values are as long as they are, and lines wrap well
         console.print("Fired, and without a verdict", style="bold", markup=False, highlight=False)
         console.print()
-        for v in sorted(shown, key=lambda v: (v.status is not Status.FIRED, -rank(v.rule.severity), v.rule.line)):
+        for v in shown:
             why = f" ({v.reason})" if v.reason else ""
-            line = f" {_result(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
+            line = f" {result_word(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print()
     console.print(summary_line(outcome), markup=False, highlight=False)
+
+
+def listed(outcome: Outcome) -> list[Verdict]:
+    """The verdicts people are shown: those that fired, most severe first, then those without a verdict."""
+    shown = [v for v in outcome.verdicts if v.status is not Status.OK]
+    return sorted(shown, key=lambda v: (v.status is not Status.FIRED, -rank(v.rule.severity), v.rule.line))
 
 
 def render_json(outcome: Outcome) -> str:

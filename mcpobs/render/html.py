@@ -20,9 +20,9 @@ from typing import Any
 import vl_convert
 
 from mcpobs import __version__
-from mcpobs.alerts import Outcome, Status
+from mcpobs.alerts import Outcome
 from mcpobs.analysis.model import Table, Unit
-from mcpobs.render.alerts import reading, summary_line
+from mcpobs.render.alerts import listed, reading, result_word, summary_line
 from mcpobs.render.charts import Chart, charts
 from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
@@ -227,19 +227,20 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
 
 
 def _alerts(outcome: Outcome) -> str:
-    fired = [v for v in outcome.verdicts if v.status is Status.FIRED]
+    # every group that fired or has no verdict, with why, as check-alerts lists them
+    shown = listed(outcome)
     css = "failed" if outcome.failed else "passed"
     rows = "".join(
         "<tr>"
-        f'<td class="{"bad" if outcome.failing(v) else ""}">{"FIRED" if outcome.failing(v) else "fired"}</td>'
+        f'<td class="{"bad" if outcome.failing(v) else ""}">{_escape(result_word(outcome, v))}</td>'
         f"<td>{_escape(v.rule.severity)}</td><td>{_escape(v.rule.name)}</td>"
-        f"<td>{_escape(v.label)}</td><td>{_escape(reading(v))}</td></tr>"
-        for v in fired
+        f"<td>{_escape(v.label)}</td><td>{_escape(reading(v))}</td><td>{_escape(v.reason)}</td></tr>"
+        for v in shown
     )
     table = (
         f'<div class="scroll"><table class="alerts" data-table="alerts"><thead><tr><th>result</th><th>severity</th>'
-        f"<th>rule</th><th>group</th><th>values</th></tr></thead><tbody>{rows}</tbody></table></div>"
-        if fired
+        f"<th>rule</th><th>group</th><th>values</th><th>why</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        if shown
         else "<p>No rule fired.</p>"
     )
     return (
