@@ -19,10 +19,12 @@ from lxml import html as lxml_html
 from mcpobs.alerts import check_alerts, load_rules
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
+from mcpobs.analysis.model import Unit
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.ingest import load
 from mcpobs.render.charts import charts
 from mcpobs.render.html import json_script, render_html
+from mcpobs.render.text import format_value
 from mcpobs.report import Limits, Report, build_report
 from mcpobs.store import Store
 from tests.conftest import ROOT, SAMPLE, llm_span, request, span, write_lines
@@ -128,6 +130,17 @@ def test_page_embeds_each_chart_with_its_data(store: Store) -> None:
         "latency_p95_ms 245.096 ms",
         "1 call, fewer than min_calls 2",
     ]
+
+
+def test_the_overview_shows_the_total_cost_once(store: Store) -> None:
+    # the client and server cards each showing $0.03221 read as $0.06442 spent
+    report = agent_report(store)
+    tree = lxml_html.fromstring(render_html(report))
+    totals = {r["side"]: r["total_cost"] for r in report.analysis.table("cost").records()}
+    assert len(set(totals.values())) == 1
+    cost = tree.xpath('//section[@id="overview"]//div[@class="kpi"][span="total cost"]/b/text()')
+    assert cost == [format_value(totals["client"], Unit.MONEY)]
+    assert not tree.xpath('//div[@data-side]//span[contains(., "cost")]')
 
 
 def test_page_needs_no_network(store: Store) -> None:

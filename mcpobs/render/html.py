@@ -189,16 +189,17 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     cards = []
     for record in report.overview.records():
         side = record["side"]
-        total = costs.get(side, {}).get("total_cost")
         figures = (
             ("calls", format_value(record["calls"], Unit.COUNT)),
             ("error rate", format_value(record["error_rate"], Unit.RATE)),
             ("p95 latency", format_value(record["latency_p95_ms"], Unit.MS) + " ms"),
-            ("total cost", format_value(total, Unit.MONEY)),
         )
-        items = "".join(f'<div class="kpi"><b>{_escape(v)}</b><span>{k}</span></div>' for k, v in figures)
-        cards.append(f'<div class="card" data-side="{_escape(str(side))}"><h3>{_escape(str(side))}</h3>{items}</div>')
-    if not cards:
+        cards.append(
+            f'<div class="card" data-side="{_escape(str(side))}"><h3>{_escape(str(side))}</h3>{_kpis(figures)}</div>'
+        )
+    if cards:
+        cards.append(_cost_card(report))
+    else:
         cards.append('<p class="empty">No MCP calls match.</p>')
     traces = analysis.table("traces").records()
     llm = next(iter(costs.values()), {}).get("llm_calls", 0) if costs else 0
@@ -212,8 +213,8 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     ]
     fact_list = "".join(f"<dt>{_escape(k)}</dt><dd>{_escape(v)}</dd>" for k, v in facts)
     body = [
-        "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …); the cost is the LLM calls' "
-        "and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
+        "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …). The cost, once for the page, "
+        "is the LLM calls' and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
         f'<div class="cards">{"".join(cards)}</div>',
         f'<dl class="facts">{fact_list}</dl>',
     ]
@@ -224,6 +225,25 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
         body.append(f'<div class="notes"><h3>Left out, or not priced</h3><ul>{notes}</ul></div>')
     body.append(_chart(made, "calls_over_time", "Calls and errors over time"))
     return _section("overview", "Overview", "\n".join(body))
+
+
+def _kpis(figures: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f'<div class="kpi"><b>{_escape(v)}</b><span>{_escape(k)}</span></div>' for k, v in figures)
+
+
+def _cost_card(report: Report) -> str:
+    """The money once for the page: each side's total is the same LLM calls, seen from that side."""
+    totals = {str(r["side"]): r["total_cost"] for r in report.analysis.table("cost").records()}
+    if len(set(totals.values())) <= 1:
+        figures: tuple[tuple[str, str], ...] = (
+            ("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),
+        )
+        note = "the LLM calls and the fixed tool costs, once: each side's calls share out the same money"
+    else:
+        # only the fixed costs of the tool calls differ: one side's calls were not all traced
+        figures = tuple((f"total cost seen from the {side}", format_value(t, Unit.MONEY)) for side, t in totals.items())
+        note = "the same LLM calls seen from each side, with the fixed costs of that side's tool calls: not a sum"
+    return f'<div class="card" data-cost="total"><h3>cost</h3>{_kpis(figures)}<p class="note">{_escape(note)}</p></div>'
 
 
 def _alerts(outcome: Outcome) -> str:
@@ -335,10 +355,12 @@ h3 { font-size: 15px; margin: 16px 0 8px; }
 .kpi { display: inline-block; margin-right: 24px; }
 .kpi b { display: block; font-size: 22px; font-variant-numeric: tabular-nums; }
 .kpi span { color: var(--muted); font-size: 12px; }
+.card .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 16px 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .alerts-box { border-left: 4px solid var(--ok); padding: 4px 12px; margin: 12px 0; background: #f7fbf7; }
+table.alerts td:first-child { white-space: nowrap; }
 .alerts-box.failed { border-color: var(--bad); background: #fdf6f6; }
 .notes { color: var(--muted); font-size: 13px; }
 .scroll { overflow-x: auto; margin: 12px 0; }
