@@ -59,7 +59,7 @@ def test_report_filters_like_analyze(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     tree = lxml_html.fromstring(target.read_text())
-    cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/text()')
+    cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/descendant-or-self::*/text()')
     assert cells == ["server", "read_file", "8"]
 
 

@@ -62,8 +62,8 @@ def _report(tmp_path: Path, *args: str) -> Path:
 class Opened:
     """A page opened from a file with the network refused, and what it logged and asked for."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    def __init__(self, browser: Any, path: Path, width: int = 1280) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": 1400})
         self.console: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self.refused: list[str] = []
@@ -153,6 +153,54 @@ def test_tables_sort_by_any_column(browser: Any, tmp_path: Path) -> None:
         assert tools == sorted(tools)
         assert opened.errors == []
         assert opened.refused == []
+    finally:
+        page.close()
+
+
+# the columns that name a row: what people look for in a table, so never broken inside a word
+NAMES = ["side", "tool", "server", "session", "trace", "name", "model", "provider", "figure", "span_id", "error_class"]
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any, tmp_path: Path, width: int) -> None:
+    opened = Opened(browser, _report(tmp_path, AGENT, "--prices", PRICES, "--rules", RULES), width=width)
+    page = opened.page
+    try:
+        cells = page.evaluate(
+            """(names) => {
+                const found = [];
+                for (const table of document.querySelectorAll("table[data-table]")) {
+                    const heads = Array.from(table.tHead.rows[0].cells).map((h) => h.textContent);
+                    for (const row of table.tBodies[0].rows) {
+                        Array.from(row.cells).forEach((cell, i) => {
+                            if (!names.includes(heads[i])) return;
+                            // the lines the text is laid out on: one box per line
+                            const range = document.createRange();
+                            const text = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT).nextNode();
+                            range.selectNodeContents(text);
+                            const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+                            const box = cell.firstElementChild || cell;
+                            found.push({table: table.dataset.table, column: heads[i], text: cell.textContent,
+                                        lines: tops.size, cut: box.scrollWidth > box.clientWidth, title: cell.title});
+                        });
+                    }
+                }
+                return found;
+            }""",
+            NAMES,
+        )
+        assert {c["table"] for c in cells} >= {"calls", "call_cost", "costly_sessions", "costly_traces", "cascade"}
+        for cell in cells:
+            assert cell["lines"] == 1, cell
+            if cell["cut"]:
+                assert cell["title"] == cell["text"], cell
+        # a table wider than its box scrolls sideways rather than crushing its columns
+        wide = page.evaluate(
+            """(() => { const box = document.querySelector('table[data-table="call_cost"]').parentElement;
+                       return [box.scrollWidth, box.clientWidth]; })()"""
+        )
+        assert wide[0] > wide[1], wide
+        assert opened.errors == []
     finally:
         page.close()
 

@@ -169,9 +169,15 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
         for i in keep:
             column, value = columns[i], row[i]
             numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
-            cls = ' class="num"' if numeric else ""
             text = _escape(format_value(value, column.unit))
-            cells.append(f'<td{cls} data-v="{_escape(_sort_key(value, column.unit))}">{text}</td>')
+            key = f'data-v="{_escape(_sort_key(value, column.unit))}"'
+            if numeric:
+                cells.append(f'<td class="num" {key}>{text}</td>')
+            elif column.prose:
+                cells.append(f'<td class="prose" {key}>{text}</td>')
+            else:
+                # a name never breaks inside a word: a long one is cut with …, the whole of it in the tooltip
+                cells.append(f'<td class="name" {key} title="{text}"><span>{text}</span></td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{_escape(title)}</caption>" if title else ""
     if not shown_table.rows:
@@ -368,7 +374,10 @@ table { border-collapse: collapse; font-size: 13px; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td { max-width: 520px; overflow-wrap: anywhere; }
+td.name { white-space: nowrap; }
+td.name > span { display: inline-block; max-width: 30em; overflow: hidden; text-overflow: ellipsis;
+  vertical-align: top; }
+td.prose { min-width: 14em; max-width: 520px; overflow-wrap: break-word; }
 th { background: #eef0f4; white-space: nowrap; position: relative; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }
