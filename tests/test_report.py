@@ -349,3 +349,14 @@ def test_bidirectional_overrides_never_reach_a_terminal() -> None:
     from mcpobs.render.text import visible
 
     assert visible("invoice\u202egnp.exe\u2066x\u2069") == "invoice\ufffdgnp.exe\ufffdx\ufffd"
+
+
+def test_time_axes_step_at_round_intervals() -> None:
+    from mcpobs.render.charts import time_step
+
+    second = 10**9
+    assert time_step(4 * second) == ("milliseconds", 500)
+    assert time_step(7 * second) == ("seconds", 1)
+    assert time_step(40 * 60 * second) == ("minutes", 5)
+    assert time_step(3 * 86_400 * second) == ("hours", 12)
+    assert time_step(90 * 86_400 * second) == ("day", 14)

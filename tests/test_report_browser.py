@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -252,5 +253,55 @@ def test_hostile_names_stay_text_in_the_browser(browser: Any, tmp_path: Path) ->
         )
         assert sorted(cells) == sorted(tools)
         assert page.evaluate("document.querySelectorAll('img').length") == 0
+    finally:
+        page.close()
+
+
+def test_histograms_keep_the_sides_apart_and_axes_read_at_a_glance(browser: Any, tmp_path: Path) -> None:
+    opened = Opened(browser, _report(tmp_path, AGENT, "--prices", PRICES))
+    page = opened.page
+    try:
+        drawn = page.evaluate(
+            """(() => {
+                const box = (e) => { const r = e.getBoundingClientRect();
+                                     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+                const out = {};
+                for (const chart of document.querySelectorAll(".vega")) {
+                    const axes = Array.from(chart.querySelectorAll("g.role-axis")).map((axis) => ({
+                        label: axis.getAttribute("aria-label") || "",
+                        ticks: Array.from(axis.querySelectorAll("g.role-axis-label text"))
+                            .map((t) => ({text: t.textContent, at: t.transform.baseVal.consolidate().matrix.e})),
+                    }));
+                    const rects = Array.from(chart.querySelectorAll("g.mark-rect.role-mark path"))
+                        .map((p) => ({fill: p.getAttribute("fill"), ...box(p)}));
+                    out[chart.dataset.chart] = {axes, rects};
+                }
+                return out;
+            })()"""
+        )
+        # a client and a server bar of one tool never overlap: no colour the legend does not name
+        rects = drawn["latency_by_tool"]["rects"]
+        assert len({r["fill"] for r in rects}) == 2
+        for a in rects:
+            for b in rects:
+                if a["fill"] != b["fill"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]:
+                    assert min(a["right"], b["right"]) - max(a["left"], b["left"]) < 0.5, (a, b)
+        for chart in ("latency_by_tool", "calls_over_time", "errors_by_class_over_time"):
+            counts = [a for a in drawn[chart]["axes"] if a["label"].startswith("Y-axis")]
+            assert counts, chart
+            for axis in counts:
+                # whole calls only, each once
+                texts = [t["text"] for t in axis["ticks"]]
+                assert all(text.isdigit() for text in texts), (chart, texts)
+                assert len(set(texts)) == len(texts), (chart, texts)
+        for chart in ("calls_over_time", "tool_errors_over_time", "errors_by_class_over_time"):
+            [axis] = [a for a in drawn[chart]["axes"] if a["label"].startswith("X-axis")]
+            # where each label's tick is (a label at an edge is flush with it, not centred on it)
+            centres = [t["at"] for t in axis["ticks"]]
+            gaps = [b - a for a, b in pairwise(centres)]
+            # round steps, evenly spaced, at least three labels
+            assert len(centres) >= 3, (chart, axis)
+            assert max(gaps) - min(gaps) < 2, (chart, [t["text"] for t in axis["ticks"]], gaps)
+        assert opened.errors == []
     finally:
         page.close()
