@@ -124,3 +124,20 @@ def test_call_cost_written_to_a_file_keeps_side_and_tool(runner: CliRunner, tmp_
         assert header.split()[:2] == ["side", "tool"], text
         assert all(line.split()[0] in ("client", "server") for line in starts), text
     assert {"calls", "$/call", "tok/call"} <= set(" ".join(h for _, h, _, _ in blocks).split())
+
+
+def test_the_alert_rules_table_keeps_each_rule_name_whole_at_80_columns(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    rules = ROOT / "sample_traces" / "alerts.yaml"
+    result = runner.invoke(app, ["check-alerts", str(AGENT), "--rules", str(rules), "--prices", str(PRICES)])
+    table = result.stdout.split("Fired, and without a verdict")[0]
+    assert max(cell_len(line) for line in table.splitlines()) <= 80, table
+    names = ["MCP Tool Call Error Rate", "MCP Token Cost", "MCP Session Recovery", "Slow tools", "Costly sessions"]
+    blocks = _parse(table)
+    for _, _, starts, _ in blocks:
+        assert [line[1:].split("   ")[0] for line in starts] == names, table
+    headers = " ".join(header for _, header, _, _ in blocks)
+    for header in ("rule", "severity", "scope", "condition", "checked", "fired", "no verdict", "result"):
+        assert f" {header} " in f" {headers} ", table

@@ -16,8 +16,8 @@ from rich.text import Text
 from mcpobs.alerts.check import Outcome, Status, Verdict, rank
 from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
-from mcpobs.analysis.model import Unit
-from mcpobs.render.text import MISSING, format_value, plain
+from mcpobs.analysis.model import Column, Table, Unit
+from mcpobs.render.text import MISSING, format_value, plain, render_section
 from mcpobs.yamldoc import Problem
 
 
@@ -74,13 +74,17 @@ def summary_line(outcome: Outcome) -> str:
 
 def render_text(outcome: Outcome, console: Console) -> None:
     """A table of the rules, one of the groups that fired or had no verdict, and the summary line."""
-    rules = RichTable(
-        title="Alert rules", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    columns = (
+        Column("rule", Unit.TEXT),
+        Column("severity", Unit.TEXT, prose=True),
+        Column("scope", Unit.TEXT, prose=True),
+        Column("condition", Unit.TEXT, prose=True),
+        Column("checked", Unit.COUNT),
+        Column("fired", Unit.COUNT),
+        Column("no verdict", Unit.COUNT),
+        Column("result", Unit.TEXT),
     )
-    for header in ("rule", "severity", "scope", "condition"):
-        rules.add_column(header, overflow="fold")
-    for header in ("checked", "fired", "no verdict", "result"):
-        rules.add_column(header, justify="right", no_wrap=True)
+    rows = []
     for rule in outcome.rules.rules:
         mine = [v for v in outcome.verdicts if v.rule is rule]
         fired = [v for v in mine if v.status is Status.FIRED]
@@ -88,18 +92,10 @@ def render_text(outcome: Outcome, console: Console) -> None:
         if not fired and all(v.status is Status.NO_VERDICT for v in mine):
             result = "no verdict"
         condition = rule.condition_text + (f"  where {rule.where_text}" if rule.where_text else "")
-        cells = (
-            rule.name,
-            rule.severity,
-            rule.scope,
-            condition,
-            str(len(mine)),
-            str(len(fired)),
-            str(sum(v.status is Status.NO_VERDICT for v in mine)),
-            result,
-        )
-        rules.add_row(*(Text(c) for c in cells))  # names and conditions as written, never read as markup
-    console.print(rules)
+        no_verdict = sum(v.status is Status.NO_VERDICT for v in mine)
+        rows.append((rule.name, rule.severity, rule.scope, condition, len(mine), len(fired), no_verdict, result))
+    # names and conditions as written (never read as markup); the rule's name is never folded
+    render_section(Table("rules", "Alert rules", columns, tuple(rows)), console)
     shown = listed(outcome)
     if shown:
         # a line each, not a table: group names and values are as long as they are, and lines wrap well

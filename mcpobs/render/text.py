@@ -103,11 +103,17 @@ def render_table(analysis: Analysis, console: Console) -> None:
     squeeze the table, folding names and dropping columns without a word.
     """
     for table in analysis.tables:
-        for block in _blocks(table, console.width):
-            console.print(block)
+        render_section(table, console)
+
+
+def render_section(table: Table, console: Console) -> None:
+    """One table as :func:`render_table` prints each: as many blocks as the console's width needs."""
+    for block in _blocks(table, console.width):
+        console.print(block)
 
 
 ELIDED_FLOOR = 12  # a name cut to fit keeps at least this many characters
+PROSE_FLOOR = 20  # words beside the labels wrap no narrower than this
 
 
 def _blocks(table: Table, width: int) -> list[RichTable]:
@@ -151,6 +157,13 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
     groups: list[list[int]] = []
     for i in rest:
         if groups and span(labels + groups[-1] + [i]) <= width:
+            groups[-1].append(i)
+            continue
+        # words may wrap narrower to stay in this block, not below: down to their longest word, or 20
+        left = width - span(labels + groups[-1]) - 3 if groups else 0
+        words = max((cell_len(w) for c in cells[i] for w in c.split()), default=0)
+        if groups and not numeric[i] and i not in labels and left >= max(PROSE_FLOOR, words):
+            widths[i] = left
             groups[-1].append(i)
         else:
             groups.append([i])
