@@ -178,6 +178,7 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
             part=n,
             elided=elided,
             more=sum(len(g) for g in groups[n + 1 :]),
+            width=width,
         )
         for n, group in enumerate(groups or [[]])
     ]
@@ -194,10 +195,16 @@ def _block(
     part: int,
     elided: bool,
     more: int,
+    width: int,
 ) -> RichTable:
     title = table.title if part == 0 else f"{table.title} (continued)"
     rich_table = RichTable(
-        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title)
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        min_width=min(cell_len(title), width),
     )
     columns = labels + group
     for i in columns:
