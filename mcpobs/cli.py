@@ -47,7 +47,10 @@ EXIT_CODES_HELP = (
 def _stderr() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stderr, highlight=False)
+    console = Console(file=sys.stderr, highlight=False)
+    # piped or logged, a message stays one line: a file name split by a newline cannot be found or grepped
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -6,6 +6,8 @@ Regenerate the golden files after an intended change with
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -49,6 +51,19 @@ def test_analyze_output_formats(runner: CliRunner, args: list[str], golden: str)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "mcpobs: loaded 46 spans from 1 file\n"
     _matches_golden(golden, result.stdout)
+
+
+def test_csv_numbers_carry_no_float_noise_and_json_keeps_full_precision(runner: CliRunner) -> None:
+    # a percentile interpolated in floating point: 95.49999999999999 in JSON reads 95.5 in CSV
+    document = json.loads(runner.invoke(app, ["analyze", SEMCONV, "--format", "json"]).stdout)
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["analyze", SEMCONV, "--format", "csv"]).stdout)))
+    assert 95.49999999999999 in (record["latency_p95_ms"] for record in document["calls"])
+    assert len(rows) == len(document["calls"])
+    for row, record in zip(rows, document["calls"], strict=True):
+        for name, value in record.items():
+            if isinstance(value, float):
+                assert row[name] == repr(float(f"{value:.10g}")), (name, value)
+    assert "95.5" in (row["latency_p95_ms"] for row in rows)
 
 
 def test_json_output_is_one_document_with_every_section(runner: CliRunner) -> None:

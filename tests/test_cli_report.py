@@ -59,7 +59,7 @@ def test_report_filters_like_analyze(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     tree = lxml_html.fromstring(target.read_text())
-    cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/text()')
+    cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/descendant-or-self::*/text()')
     assert cells == ["server", "read_file", "8"]
 
 
@@ -186,11 +186,14 @@ def test_sparkline() -> None:
     assert sparkline([1, 1, 1, 0, 0, 0, 0, 0, 0, 3], width=4) == "█  █"
 
 
-def test_analyze_table_output_file_holds_the_table(runner: CliRunner, tmp_path: Path) -> None:
-    # the table format written with --output: the text the terminal shows, not an empty file
+def test_analyze_table_output_file_holds_the_table(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the table format written with --output: the text a 160-column pipe shows, not an empty file
     target = tmp_path / "calls.txt"
     result = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "calls", "-o", str(target)])
     assert result.exit_code == 0, result.stderr
+    monkeypatch.setenv("COLUMNS", "160")
     shown = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "calls"]).stdout
     assert target.read_text().split() == shown.split()
     assert "search_docs" in target.read_text()

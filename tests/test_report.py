@@ -19,10 +19,12 @@ from lxml import html as lxml_html
 from mcpobs.alerts import check_alerts, load_rules
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
+from mcpobs.analysis.model import Unit
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.ingest import load
 from mcpobs.render.charts import charts
 from mcpobs.render.html import json_script, render_html
+from mcpobs.render.text import format_value
 from mcpobs.report import Limits, Report, build_report
 from mcpobs.store import Store
 from tests.conftest import ROOT, SAMPLE, llm_span, request, span, write_lines
@@ -119,7 +121,26 @@ def test_page_embeds_each_chart_with_its_data(store: Store) -> None:
     # the server's error_rate is its own failures: its rejected -32602 no longer fires the 5% rule
     summary = "5 rules, 15 checks, 2 fired, 1 without a verdict: passed (--fail-on warning)"
     assert tree.xpath('string(//p[@class="summary"])') == summary
-    assert len(tree.xpath('//table[@data-table="alerts"]/tbody/tr')) == 2
+    # every group that fired or has no verdict is listed, with why, in check-alerts' order
+    rows = [[cell.text_content() for cell in row] for row in tree.xpath('//table[@data-table="alerts"]/tbody/tr')]
+    assert [row[0] for row in rows] == ["fired", "fired", "no verdict"]
+    assert rows[2][2:] == [
+        "Slow tools",
+        "client · tool summarize_repo",
+        "latency_p95_ms 245.096 ms",
+        "1 call, fewer than min_calls 2",
+    ]
+
+
+def test_the_overview_shows_the_total_cost_once(store: Store) -> None:
+    # the client and server cards each showing $0.03221 read as $0.06442 spent
+    report = agent_report(store)
+    tree = lxml_html.fromstring(render_html(report))
+    totals = {r["side"]: r["total_cost"] for r in report.analysis.table("cost").records()}
+    assert len(set(totals.values())) == 1
+    cost = tree.xpath('//section[@id="overview"]//div[@class="kpi"][span="total cost"]/b/text()')
+    assert cost == [format_value(totals["client"], Unit.MONEY)]
+    assert not tree.xpath('//div[@data-side]//span[contains(., "cost")]')
 
 
 def test_page_needs_no_network(store: Store) -> None:
@@ -328,3 +349,14 @@ def test_bidirectional_overrides_never_reach_a_terminal() -> None:
     from mcpobs.render.text import visible
 
     assert visible("invoice\u202egnp.exe\u2066x\u2069") == "invoice\ufffdgnp.exe\ufffdx\ufffd"
+
+
+def test_time_axes_step_at_round_intervals() -> None:
+    from mcpobs.render.charts import time_step
+
+    second = 10**9
+    assert time_step(4 * second) == ("milliseconds", 500)
+    assert time_step(7 * second) == ("seconds", 1)
+    assert time_step(40 * 60 * second) == ("minutes", 5)
+    assert time_step(3 * 86_400 * second) == ("hours", 12)
+    assert time_step(90 * 86_400 * second) == ("day", 14)

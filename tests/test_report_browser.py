@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,8 @@ def _report(tmp_path: Path, *args: str) -> Path:
 class Opened:
     """A page opened from a file with the network refused, and what it logged and asked for."""
 
-    def __init__(self, browser: Any, path: Path) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    def __init__(self, browser: Any, path: Path, width: int = 1280) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": 1400})
         self.console: list[tuple[str, str]] = []
         self.errors: list[str] = []
         self.refused: list[str] = []
@@ -157,6 +158,54 @@ def test_tables_sort_by_any_column(browser: Any, tmp_path: Path) -> None:
         page.close()
 
 
+# the columns that name a row: what people look for in a table, so never broken inside a word
+NAMES = ["side", "tool", "server", "session", "trace", "name", "model", "provider", "figure", "span_id", "error_class"]
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any, tmp_path: Path, width: int) -> None:
+    opened = Opened(browser, _report(tmp_path, AGENT, "--prices", PRICES, "--rules", RULES), width=width)
+    page = opened.page
+    try:
+        cells = page.evaluate(
+            """(names) => {
+                const found = [];
+                for (const table of document.querySelectorAll("table[data-table]")) {
+                    const heads = Array.from(table.tHead.rows[0].cells).map((h) => h.textContent);
+                    for (const row of table.tBodies[0].rows) {
+                        Array.from(row.cells).forEach((cell, i) => {
+                            if (!names.includes(heads[i])) return;
+                            // the lines the text is laid out on: one box per line
+                            const range = document.createRange();
+                            const text = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT).nextNode();
+                            range.selectNodeContents(text);
+                            const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+                            const box = cell.firstElementChild || cell;
+                            found.push({table: table.dataset.table, column: heads[i], text: cell.textContent,
+                                        lines: tops.size, cut: box.scrollWidth > box.clientWidth, title: cell.title});
+                        });
+                    }
+                }
+                return found;
+            }""",
+            NAMES,
+        )
+        assert {c["table"] for c in cells} >= {"calls", "call_cost", "costly_sessions", "costly_traces", "cascade"}
+        for cell in cells:
+            assert cell["lines"] == 1, cell
+            if cell["cut"]:
+                assert cell["title"] == cell["text"], cell
+        # a table wider than its box scrolls sideways rather than crushing its columns
+        wide = page.evaluate(
+            """(() => { const box = document.querySelector('table[data-table="call_cost"]').parentElement;
+                       return [box.scrollWidth, box.clientWidth]; })()"""
+        )
+        assert wide[0] > wide[1], wide
+        assert opened.errors == []
+    finally:
+        page.close()
+
+
 def test_hostile_names_stay_text_in_the_browser(browser: Any, tmp_path: Path) -> None:
     hostile = '</script><img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
     # line and paragraph separators end a line in an expression Vega compiles: no name may reach one
@@ -204,5 +253,55 @@ def test_hostile_names_stay_text_in_the_browser(browser: Any, tmp_path: Path) ->
         )
         assert sorted(cells) == sorted(tools)
         assert page.evaluate("document.querySelectorAll('img').length") == 0
+    finally:
+        page.close()
+
+
+def test_histograms_keep_the_sides_apart_and_axes_read_at_a_glance(browser: Any, tmp_path: Path) -> None:
+    opened = Opened(browser, _report(tmp_path, AGENT, "--prices", PRICES))
+    page = opened.page
+    try:
+        drawn = page.evaluate(
+            """(() => {
+                const box = (e) => { const r = e.getBoundingClientRect();
+                                     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+                const out = {};
+                for (const chart of document.querySelectorAll(".vega")) {
+                    const axes = Array.from(chart.querySelectorAll("g.role-axis")).map((axis) => ({
+                        label: axis.getAttribute("aria-label") || "",
+                        ticks: Array.from(axis.querySelectorAll("g.role-axis-label text"))
+                            .map((t) => ({text: t.textContent, at: t.transform.baseVal.consolidate().matrix.e})),
+                    }));
+                    const rects = Array.from(chart.querySelectorAll("g.mark-rect.role-mark path"))
+                        .map((p) => ({fill: p.getAttribute("fill"), ...box(p)}));
+                    out[chart.dataset.chart] = {axes, rects};
+                }
+                return out;
+            })()"""
+        )
+        # a client and a server bar of one tool never overlap: no colour the legend does not name
+        rects = drawn["latency_by_tool"]["rects"]
+        assert len({r["fill"] for r in rects}) == 2
+        for a in rects:
+            for b in rects:
+                if a["fill"] != b["fill"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]:
+                    assert min(a["right"], b["right"]) - max(a["left"], b["left"]) < 0.5, (a, b)
+        for chart in ("latency_by_tool", "calls_over_time", "errors_by_class_over_time"):
+            counts = [a for a in drawn[chart]["axes"] if a["label"].startswith("Y-axis")]
+            assert counts, chart
+            for axis in counts:
+                # whole calls only, each once
+                texts = [t["text"] for t in axis["ticks"]]
+                assert all(text.isdigit() for text in texts), (chart, texts)
+                assert len(set(texts)) == len(texts), (chart, texts)
+        for chart in ("calls_over_time", "tool_errors_over_time", "errors_by_class_over_time"):
+            [axis] = [a for a in drawn[chart]["axes"] if a["label"].startswith("X-axis")]
+            # where each label's tick is (a label at an edge is flush with it, not centred on it)
+            centres = [t["at"] for t in axis["ticks"]]
+            gaps = [b - a for a, b in pairwise(centres)]
+            # round steps, evenly spaced, at least three labels
+            assert len(centres) >= 3, (chart, axis)
+            assert max(gaps) - min(gaps) < 2, (chart, [t["text"] for t in axis["ticks"]], gaps)
+        assert opened.errors == []
     finally:
         page.close()

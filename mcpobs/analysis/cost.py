@@ -281,8 +281,14 @@ def models(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
     columns = (
         Column("provider", Unit.TEXT, "gen_ai.provider.name as the spans say it"),
         Column("model", Unit.TEXT, "the response model, else the request model"),
-        Column("status", Unit.TEXT, "priced, no price, invalid tokens, or no usage"),
-        Column("priced_as", Unit.TEXT, "the genai-prices model, or the price file, the price came from", "priced as"),
+        Column("status", Unit.TEXT, "priced, no price, invalid tokens, or no usage", prose=True),
+        Column(
+            "priced_as",
+            Unit.TEXT,
+            "the genai-prices model, or the price file, the price came from",
+            "priced as",
+            prose=True,
+        ),
         Column("llm_calls", Unit.COUNT, label="calls"),
         Column("input_tokens", Unit.COUNT, "cached ones included", "input tok"),
         Column("output_tokens", Unit.COUNT, label="output tok"),

@@ -197,7 +197,12 @@ def error_messages(store: Store, query: Query, where: str, params: dict[str, Any
         Column("method", Unit.TEXT),
         Column("target", Unit.TEXT, "tool, prompt or resource"),
         Column("error_class", Unit.TEXT),
-        Column("message", Unit.TEXT, "the span's status message, else its recorded exception; none where neither"),
+        Column(
+            "message",
+            Unit.TEXT,
+            "the span's status message, else its recorded exception; none where neither",
+            prose=True,
+        ),
         Column("errors", Unit.COUNT),
         Column("first_seen", Unit.TIME, label="first"),
         Column("last_seen", Unit.TIME, label="last"),

@@ -33,6 +33,8 @@ class Column:
     unit: Unit
     description: str = ""
     label: str = ""  # a shorter header for tables read by people; the name where empty
+    # words about the row rather than its name (a code's meaning, a list): tables for people may wrap it
+    prose: bool = False
 
     @property
     def header(self) -> str:

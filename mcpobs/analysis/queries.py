@@ -165,7 +165,9 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
             Unit.TEXT,
             "JSON-RPC error code, tool_error (isError result), timeout, cancelled, abandoned, transport/other",
         ),
-        Column("meaning", Unit.TEXT, "what the JSON-RPC code means, where the MCP or JSON-RPC spec names it"),
+        Column(
+            "meaning", Unit.TEXT, "what the JSON-RPC code means, where the MCP or JSON-RPC spec names it", prose=True
+        ),
         Column("rejected", Unit.FLAG, "server side: the answer blames the request, so these are not errors"),
         Column("errors", Unit.COUNT, "calls of this class: failed, or rejected where flagged"),
         Column("error_rate", Unit.RATE, "calls of this class / all calls of the group", "error %"),
@@ -289,7 +291,7 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     columns = (
         Column("side", Unit.TEXT),
         Column("session", Unit.TEXT),
-        Column("servers", Unit.TEXT),
+        Column("servers", Unit.TEXT, prose=True),
         Column("calls", Unit.COUNT),
         Column("errors", Unit.COUNT),
         Column("duration_ms", Unit.MS, "first call's start to last call's end", "duration ms"),

@@ -30,7 +30,7 @@ SPAN_COLUMNS = (
     Column("duration_ms", Unit.MS),
     Column("failed", Unit.FLAG),
     Column("error_class", Unit.TEXT),
-    Column("message", Unit.TEXT),
+    Column("message", Unit.TEXT, prose=True),
     Column("failure", Unit.COUNT, "the failure's number in the cascade"),
 )
 
@@ -45,7 +45,7 @@ CASCADE_COLUMNS = (
     Column("name", Unit.TEXT),
     Column("role", Unit.TEXT),
     Column("error_class", Unit.TEXT),
-    Column("message", Unit.TEXT),
+    Column("message", Unit.TEXT, prose=True),
     Column("at_ms", Unit.MS, "when it failed (its end), from the trace's start", "at ms"),
     Column("follows", Unit.COUNT, "the failure this one followed from; none for a first failure", "follows #"),
     Column(

@@ -15,8 +15,8 @@ from rich.text import Text
 from mcpobs.alerts.check import Outcome, Status, Verdict, rank
 from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
-from mcpobs.analysis.model import Unit
-from mcpobs.render.text import MISSING, format_value, plain
+from mcpobs.analysis.model import Column, Table, Unit
+from mcpobs.render.text import MISSING, format_value, plain, render_section
 from mcpobs.yamldoc import Problem
 
 
@@ -38,7 +38,8 @@ def _value(name: str, value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _result(outcome: Outcome, verdict: Verdict) -> str:
+def result_word(outcome: Outcome, verdict: Verdict) -> str:
+    """``FIRED`` (fails the run), ``fired``, ``no verdict`` or ``ok``."""
     if verdict.status is Status.FIRED:
         return "FIRED" if outcome.failing(verdict) else "fired"
     return str(verdict.status)
@@ -63,13 +64,17 @@ def summary_line(outcome: Outcome) -> str:
 
 def render_text(outcome: Outcome, console: Console) -> None:
     """A table of the rules, one of the groups that fired or had no verdict, and the summary line."""
-    rules = RichTable(
-        title="Alert rules", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    columns = (
+        Column("rule", Unit.TEXT),
+        Column("severity", Unit.TEXT, prose=True),
+        Column("scope", Unit.TEXT, prose=True),
+        Column("condition", Unit.TEXT, prose=True),
+        Column("checked", Unit.COUNT),
+        Column("fired", Unit.COUNT),
+        Column("no verdict", Unit.COUNT),
+        Column("result", Unit.TEXT),
     )
-    for header in ("rule", "severity", "scope", "condition"):
-        rules.add_column(header, overflow="fold")
-    for header in ("checked", "fired", "no verdict", "result"):
-        rules.add_column(header, justify="right", no_wrap=True)
+    rows = []
     for rule in outcome.rules.rules:
         mine = [v for v in outcome.verdicts if v.rule is rule]
         fired = [v for v in mine if v.status is Status.FIRED]
@@ -77,29 +82,27 @@ def render_text(outcome: Outcome, console: Console) -> None:
         if not fired and all(v.status is Status.NO_VERDICT for v in mine):
             result = "no verdict"
         condition = rule.condition_text + (f"  where {rule.where_text}" if rule.where_text else "")
-        cells = (
-            rule.name,
-            rule.severity,
-            rule.scope,
-            condition,
-            str(len(mine)),
-            str(len(fired)),
-            str(sum(v.status is Status.NO_VERDICT for v in mine)),
-            result,
-        )
-        rules.add_row(*(Text(c) for c in cells))  # names and conditions as written, never read as markup
-    console.print(rules)
-    shown = [v for v in outcome.verdicts if v.status is not Status.OK]
+        no_verdict = sum(v.status is Status.NO_VERDICT for v in mine)
+        rows.append((rule.name, rule.severity, rule.scope, condition, len(mine), len(fired), no_verdict, result))
+    # names and conditions as written (never read as markup); the rule's name is never folded
+    render_section(Table("rules", "Alert rules", columns, tuple(rows)), console)
+    shown = listed(outcome)
     if shown:
         # a line each, not a table: group names and values are as long as they are, and lines wrap well
         console.print("Fired, and without a verdict", style="bold", markup=False, highlight=False)
         console.print()
-        for v in sorted(shown, key=lambda v: (v.status is not Status.FIRED, -rank(v.rule.severity), v.rule.line)):
+        for v in shown:
             why = f" ({v.reason})" if v.reason else ""
-            line = f" {_result(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
+            line = f" {result_word(outcome, v):<10}  {v.rule.severity:<8}  {v.rule.name} [{v.label}]: {reading(v)}{why}"
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print()
     console.print(summary_line(outcome), markup=False, highlight=False)
+
+
+def listed(outcome: Outcome) -> list[Verdict]:
+    """The verdicts people are shown: those that fired, most severe first, then those without a verdict."""
+    shown = [v for v in outcome.verdicts if v.status is not Status.OK]
+    return sorted(shown, key=lambda v: (v.status is not Status.FIRED, -rank(v.rule.severity), v.rule.line))
 
 
 def render_json(outcome: Outcome) -> str:

@@ -22,6 +22,8 @@ SIDE_COLORS = ("#4c78a8", "#f58518")
 ROLE_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#bab0ac")
 ERROR_RED = "#d62728"
 WIDTH = 760
+TIME_HEIGHT = 90  # a chart over time, per side
+LATENCY_HEIGHT = 48  # a tool's latency histogram
 LABEL = 80  # longest name or message drawn in a chart (the tables show them whole)
 
 
@@ -99,22 +101,99 @@ def _buckets(report: Report, table: Table) -> list[dict[str, Any]]:
     return out
 
 
+def _count_y(field: str, title: str | None, height: int, top: int | None = None) -> dict[str, Any]:
+    """A y axis of counts ticked at whole numbers: no half-calls.
+
+    Vega asks for ``ceil(height / 40)`` ticks and its ``tickMinStep`` still allows two on a domain of
+    one (0, 0.5, 1): a domain of at least that many makes every step a whole number. Where ``top``,
+    the largest count drawn, is known, the ticks are given instead (a stack's two ends share the scale,
+    and a domain given to it is one Vega-Lite warns of).
+    """
+    ticks = -(-height // 40)
+    axis: dict[str, Any] = {"tickMinStep": 1, "format": "d"}
+    encoding: dict[str, Any] = {"field": field, "type": "quantitative", "title": title, "axis": axis}
+    if top is None:
+        encoding["scale"] = {"domain": {"unionWith": [0, ticks]}}
+    else:
+        step = next(n * 10**e for e in range(12) for n in (1, 2, 5) if top <= ticks * n * 10**e)
+        axis["values"] = list(range(0, top + step, step))
+    return encoding
+
+
 def _side_color() -> dict[str, Any]:
     return {"field": "side", "type": "nominal", "title": "side", "scale": {"domain": SIDES, "range": SIDE_COLORS}}
 
 
-def _time_x(report: Report) -> dict[str, Any]:
-    """A time axis in UTC, its labels as precise as the buckets are narrow."""
-    width = report.bucket_ns
-    label = "%H:%M:%S.%L" if width < 10**9 else "%H:%M:%S" if width < 60 * 10**9 else "%m-%d %H:%M"
-    if width >= 86_400 * 10**9:
+# Round steps for a time axis, the finest first (Vega's names for the intervals): Vega's own pick,
+# thinned to fit by dropping labels, left uneven gaps between them.
+_TIME_STEPS = (
+    *(("milliseconds", n) for n in (1, 2, 5, 10, 20, 50, 100, 200, 500)),
+    *(("seconds", n) for n in (1, 2, 5, 10, 15, 30)),
+    *(("minutes", n) for n in (1, 2, 5, 10, 15, 30)),
+    *(("hours", n) for n in (1, 2, 3, 6, 12)),
+    *(("day", n) for n in (1, 2, 7, 14)),
+    ("month", 1),
+    ("month", 3),
+    ("year", 1),
+)
+_UNIT_NS = {
+    "milliseconds": 10**6,
+    "seconds": 10**9,
+    "minutes": 60 * 10**9,
+    "hours": 3_600 * 10**9,
+    "day": 86_400 * 10**9,
+    "month": 31 * 86_400 * 10**9,
+    "year": 366 * 86_400 * 10**9,
+}
+TIME_TICKS = 8  # at most, over the chart's width: room for each label
+
+
+def time_step(span_ns: int, ticks: int = TIME_TICKS) -> tuple[str, int]:
+    """The finest round step (unit, count) that puts at most ``ticks`` ticks on ``span_ns``."""
+    for unit, n in _TIME_STEPS:
+        if span_ns <= ticks * n * _UNIT_NS[unit]:
+            return unit, n
+    return "year", max(1, -(-span_ns // (ticks * _UNIT_NS["year"])))
+
+
+def _time_x(data: list[dict[str, Any]]) -> dict[str, Any]:
+    """A time axis in UTC over the buckets of ``data``, ticked at round steps (every 500 ms, 5 s, 15 min …)
+    and labelled as precisely as they need."""
+    start = min((datetime.fromisoformat(row["time"]) for row in data), default=datetime.fromtimestamp(0, UTC))
+    end = max((datetime.fromisoformat(row["time_end"]) for row in data), default=start)
+    span = int((end - start).total_seconds() * 10**9)
+    unit, n = time_step(span)
+    if unit == "milliseconds":
+        label = "%H:%M:%S.%L"
+    elif unit == "seconds":
+        label = "%H:%M:%S"
+    elif unit in ("minutes", "hours"):
+        label = "%H:%M" if span < _UNIT_NS["day"] else "%m-%d %H:%M"
+    else:
         label = "%Y-%m-%d"
+    axis: dict[str, Any] = {"format": label, "labelOverlap": True}
+    if unit in ("month", "year"):
+        axis["tickCount"] = {"interval": unit, "step": n}
+    else:
+        # the ticks themselves, at multiples of the step in UTC: Vega's own interval ticks skip steps under a second
+        step = n * _UNIT_NS[unit] // 10**6
+        first = -(-round(start.timestamp() * 1000) // step) * step
+        ticks = range(first, round(end.timestamp() * 1000) + 1, step)
+        axis["values"] = [_datetime(datetime.fromtimestamp(ms / 1000, UTC)) for ms in ticks]
+    return {"field": "time", "type": "temporal", "scale": {"type": "utc"}, "title": "time (UTC)", "axis": axis}
+
+
+def _datetime(moment: datetime) -> dict[str, Any]:
+    """A moment as Vega-Lite's DateTime (a bare number in an axis's values is read as a year)."""
     return {
-        "field": "time",
-        "type": "temporal",
-        "scale": {"type": "utc"},
-        "title": "time (UTC)",
-        "axis": {"format": label, "labelOverlap": True},
+        "utc": True,
+        "year": moment.year,
+        "month": moment.month,
+        "date": moment.day,
+        "hours": moment.hour,
+        "minutes": moment.minute,
+        "seconds": moment.second,
+        "milliseconds": moment.microsecond // 1000,
     }
 
 
@@ -126,15 +205,15 @@ def _calls_over_time(report: Report) -> Chart:
     data = _buckets(report, report.timeline)
     layer = {
         "width": WIDTH,
-        "height": 90,
+        "height": TIME_HEIGHT,
         "transform": [{"fold": ["calls", "errors"], "as": ["series", "count"]}, {"filter": "datum.count > 0"}],
         # rects, not bars: a bar spanning x to x2 would lie flat at its y
         "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(report),
+            "x": _time_x(data),
             "x2": {"field": "time_end"},
-            "y": {"field": "count", "type": "quantitative", "title": "calls"},
-            "y2": {"datum": 0},
+            "y": _count_y("count", "calls", TIME_HEIGHT),
+            "y2": {"value": "height"},  # the axis's 0: the domain starts there
             "color": {
                 "field": "series",
                 "type": "nominal",
@@ -214,13 +293,20 @@ def _latency_by_tool(report: Report) -> Chart:
         },
         "spec": {
             "width": 620,
-            "height": 48,
-            "mark": {"type": "rect", "opacity": 0.7},
+            "height": LATENCY_HEIGHT,
+            # each bin halved on the log scale: the client's calls in its left half, the server's in its right,
+            # so the two sides never overlap into a colour no legend names
+            "transform": [
+                {"calculate": "sqrt(datum.from_ms * datum.to_ms)", "as": "mid_ms"},
+                {"calculate": "datum.side === 'client' ? datum.from_ms : datum.mid_ms", "as": "left_ms"},
+                {"calculate": "datum.side === 'client' ? datum.mid_ms : datum.to_ms", "as": "right_ms"},
+            ],
+            "mark": {"type": "rect"},
             "encoding": {
-                "x": {"field": "from_ms", "type": "quantitative", "scale": {"type": "log"}, "title": "ms (log scale)"},
-                "x2": {"field": "to_ms"},
-                "y": {"field": "calls", "type": "quantitative", "title": None},
-                "y2": {"datum": 0},
+                "x": {"field": "left_ms", "type": "quantitative", "scale": {"type": "log"}, "title": "ms (log scale)"},
+                "x2": {"field": "right_ms"},
+                "y": _count_y("calls", None, LATENCY_HEIGHT),
+                "y2": {"value": "height"},
                 "color": _side_color(),
                 "tooltip": [
                     {"field": "tool"},
@@ -233,7 +319,8 @@ def _latency_by_tool(report: Report) -> Chart:
         },
         "resolve": {"scale": {"y": "independent"}},
     }
-    return Chart("latency_by_tool", "Latency distribution by tool", data, spec, "calls per latency bin, both sides")
+    caption = "calls per latency bin: the client's in the left half of each bin, the server's in the right"
+    return Chart("latency_by_tool", "Latency distribution by tool", data, spec, caption)
 
 
 def _tool_errors_over_time(report: Report) -> Chart:
@@ -244,7 +331,7 @@ def _tool_errors_over_time(report: Report) -> Chart:
         "height": {"step": 14},
         "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(report),
+            "x": _time_x(data),
             "x2": {"field": "time_end"},
             "y": {"field": "tool", "type": "nominal", "sort": BY_RANK, "title": None},
             "color": {
@@ -267,20 +354,29 @@ def _tool_errors_over_time(report: Report) -> Chart:
     return Chart("tool_errors_over_time", "Error rate per tool over time", data, _rows_by_side(spec))
 
 
+def _stacked_top(data: list[dict[str, Any]]) -> int:
+    """The highest stack of errors in one bucket of one side."""
+    stacks: dict[tuple[str, str], int] = {}
+    for row in data:
+        key = (row["time"], row["side"])
+        stacks[key] = stacks.get(key, 0) + int(row["errors"])
+    return max(stacks.values(), default=0)
+
+
 def _errors_by_class_over_time(report: Report) -> Chart:
     data = _buckets(report, report.error_timeline)
     spec = {
         "width": WIDTH,
-        "height": 90,
+        "height": TIME_HEIGHT,
         # the classes stacked in each bucket, drawn as rects from the bottom of each to its top
         "transform": [
             {"stack": "errors", "groupby": ["time", "side"], "sort": [{"field": "error_class"}], "as": ["y0", "y1"]}
         ],
         "mark": {"type": "rect"},
         "encoding": {
-            "x": _time_x(report),
+            "x": _time_x(data),
             "x2": {"field": "time_end"},
-            "y": {"field": "y1", "type": "quantitative", "title": "errors"},
+            "y": _count_y("y1", "errors", TIME_HEIGHT, top=_stacked_top(data)),
             "y2": {"field": "y0"},
             "color": {"field": "error_class", "type": "nominal", "title": "error class", "scale": {"scheme": "set1"}},
             "tooltip": [

@@ -20,9 +20,9 @@ from typing import Any
 import vl_convert
 
 from mcpobs import __version__
-from mcpobs.alerts import Outcome, Status
+from mcpobs.alerts import Outcome
 from mcpobs.analysis.model import Table, Unit
-from mcpobs.render.alerts import reading, summary_line
+from mcpobs.render.alerts import listed, reading, result_word, summary_line
 from mcpobs.render.charts import Chart, charts
 from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
@@ -169,9 +169,15 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
         for i in keep:
             column, value = columns[i], row[i]
             numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
-            cls = ' class="num"' if numeric else ""
             text = _escape(format_value(value, column.unit))
-            cells.append(f'<td{cls} data-v="{_escape(_sort_key(value, column.unit))}">{text}</td>')
+            key = f'data-v="{_escape(_sort_key(value, column.unit))}"'
+            if numeric:
+                cells.append(f'<td class="num" {key}>{text}</td>')
+            elif column.prose:
+                cells.append(f'<td class="prose" {key}>{text}</td>')
+            else:
+                # a name never breaks inside a word: a long one is cut with …, the whole of it in the tooltip
+                cells.append(f'<td class="name" {key} title="{text}"><span>{text}</span></td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{_escape(title)}</caption>" if title else ""
     if not shown_table.rows:
@@ -189,16 +195,17 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     cards = []
     for record in report.overview.records():
         side = record["side"]
-        total = costs.get(side, {}).get("total_cost")
         figures = (
             ("calls", format_value(record["calls"], Unit.COUNT)),
             ("error rate", format_value(record["error_rate"], Unit.RATE)),
             ("p95 latency", format_value(record["latency_p95_ms"], Unit.MS) + " ms"),
-            ("total cost", format_value(total, Unit.MONEY)),
         )
-        items = "".join(f'<div class="kpi"><b>{_escape(v)}</b><span>{k}</span></div>' for k, v in figures)
-        cards.append(f'<div class="card" data-side="{_escape(str(side))}"><h3>{_escape(str(side))}</h3>{items}</div>')
-    if not cards:
+        cards.append(
+            f'<div class="card" data-side="{_escape(str(side))}"><h3>{_escape(str(side))}</h3>{_kpis(figures)}</div>'
+        )
+    if cards:
+        cards.append(_cost_card(report))
+    else:
         cards.append('<p class="empty">No MCP calls match.</p>')
     traces = analysis.table("traces").records()
     llm = next(iter(costs.values()), {}).get("llm_calls", 0) if costs else 0
@@ -212,8 +219,8 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     ]
     fact_list = "".join(f"<dt>{_escape(k)}</dt><dd>{_escape(v)}</dd>" for k, v in facts)
     body = [
-        "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …); the cost is the LLM calls' "
-        "and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
+        "<p>Per side of the calls: every MCP request (tool calls, lists, reads, …). The cost, once for the page, "
+        "is the LLM calls' and the fixed tool costs, as <code>mcpobs cost</code> reports them.</p>",
         f'<div class="cards">{"".join(cards)}</div>',
         f'<dl class="facts">{fact_list}</dl>',
     ]
@@ -226,20 +233,40 @@ def _overview(report: Report, made: dict[str, Chart]) -> str:
     return _section("overview", "Overview", "\n".join(body))
 
 
+def _kpis(figures: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f'<div class="kpi"><b>{_escape(v)}</b><span>{_escape(k)}</span></div>' for k, v in figures)
+
+
+def _cost_card(report: Report) -> str:
+    """The money once for the page: each side's total is the same LLM calls, seen from that side."""
+    totals = {str(r["side"]): r["total_cost"] for r in report.analysis.table("cost").records()}
+    if len(set(totals.values())) <= 1:
+        figures: tuple[tuple[str, str], ...] = (
+            ("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),
+        )
+        note = "the LLM calls and the fixed tool costs, once: each side's calls share out the same money"
+    else:
+        # only the fixed costs of the tool calls differ: one side's calls were not all traced
+        figures = tuple((f"total cost seen from the {side}", format_value(t, Unit.MONEY)) for side, t in totals.items())
+        note = "the same LLM calls seen from each side, with the fixed costs of that side's tool calls: not a sum"
+    return f'<div class="card" data-cost="total"><h3>cost</h3>{_kpis(figures)}<p class="note">{_escape(note)}</p></div>'
+
+
 def _alerts(outcome: Outcome) -> str:
-    fired = [v for v in outcome.verdicts if v.status is Status.FIRED]
+    # every group that fired or has no verdict, with why, as check-alerts lists them
+    shown = listed(outcome)
     css = "failed" if outcome.failed else "passed"
     rows = "".join(
         "<tr>"
-        f'<td class="{"bad" if outcome.failing(v) else ""}">{"FIRED" if outcome.failing(v) else "fired"}</td>'
+        f'<td class="{"bad" if outcome.failing(v) else ""}">{_escape(result_word(outcome, v))}</td>'
         f"<td>{_escape(v.rule.severity)}</td><td>{_escape(v.rule.name)}</td>"
-        f"<td>{_escape(v.label)}</td><td>{_escape(reading(v))}</td></tr>"
-        for v in fired
+        f"<td>{_escape(v.label)}</td><td>{_escape(reading(v))}</td><td>{_escape(v.reason)}</td></tr>"
+        for v in shown
     )
     table = (
         f'<div class="scroll"><table class="alerts" data-table="alerts"><thead><tr><th>result</th><th>severity</th>'
-        f"<th>rule</th><th>group</th><th>values</th></tr></thead><tbody>{rows}</tbody></table></div>"
-        if fired
+        f"<th>rule</th><th>group</th><th>values</th><th>why</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        if shown
         else "<p>No rule fired.</p>"
     )
     return (
@@ -334,10 +361,12 @@ h3 { font-size: 15px; margin: 16px 0 8px; }
 .kpi { display: inline-block; margin-right: 24px; }
 .kpi b { display: block; font-size: 22px; font-variant-numeric: tabular-nums; }
 .kpi span { color: var(--muted); font-size: 12px; }
+.card .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 16px 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .alerts-box { border-left: 4px solid var(--ok); padding: 4px 12px; margin: 12px 0; background: #f7fbf7; }
+table.alerts td:first-child { white-space: nowrap; }
 .alerts-box.failed { border-color: var(--bad); background: #fdf6f6; }
 .notes { color: var(--muted); font-size: 13px; }
 .scroll { overflow-x: auto; margin: 12px 0; }
@@ -345,7 +374,10 @@ table { border-collapse: collapse; font-size: 13px; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td { max-width: 520px; overflow-wrap: anywhere; }
+td.name { white-space: nowrap; }
+td.name > span { display: inline-block; max-width: 30em; overflow: hidden; text-overflow: ellipsis;
+  vertical-align: top; }
+td.prose { min-width: 14em; max-width: 520px; overflow-wrap: break-word; }
 th { background: #eef0f4; white-space: nowrap; position: relative; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }

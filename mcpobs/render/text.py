@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
@@ -95,32 +96,140 @@ def turned(table: Table) -> Table:
 
 
 def render_table(analysis: Analysis, console: Console) -> None:
-    """Every section as a rich table on ``console``, columns with no value left out."""
+    """Every section as rich tables on ``console``, columns with no value left out.
+
+    A section wider than the console keeps its label columns (side, tool …) whole in every block and
+    puts the figures that do not fit into further blocks below, each saying so: rich would otherwise
+    squeeze the table, folding names and dropping columns without a word.
+    """
     for table in analysis.tables:
-        is_turned = table.vertical and bool(table.rows)
-        table = turned(table) if is_turned else table
-        shown = _shown(table)
-        rich_table = RichTable(
-            title=table.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        render_section(table, console)
+
+
+def render_section(table: Table, console: Console) -> None:
+    """One table as :func:`render_table` prints each: as many blocks as the console's width needs."""
+    for block in _blocks(table, console.width):
+        console.print(block)
+
+
+ELIDED_FLOOR = 12  # a name cut to fit keeps at least this many characters
+PROSE_FLOOR = 20  # words beside the labels wrap no narrower than this
+
+
+def _blocks(table: Table, width: int) -> list[RichTable]:
+    """``table`` as rich tables no wider than ``width``: the labels in each, the other columns spread over them."""
+    is_turned = table.vertical and bool(table.rows)
+    table = turned(table) if is_turned else table
+    shown = _shown(table)
+    numeric = {
+        i: table.columns[i].unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0) for i in shown
+    }
+    # the columns that say what a row is: the names at its left, before the first figure
+    labels: list[int] = []
+    for i in shown:
+        column = table.columns[i]
+        if numeric[i] or column.unit is Unit.FLAG or column.prose:
+            break
+        labels.append(i)
+    rest = [i for i in shown if i not in labels]
+    cells = {i: [visible(format_value(row[i], table.columns[i].unit)) for row in table.rows] for i in shown}
+    widths = {i: max([cell_len(table.columns[i].header), *(cell_len(c) for c in cells[i])]) for i in shown}
+
+    def span(columns: list[int]) -> int:
+        # what rich draws with SIMPLE_HEAD and no edge padding: a space of padding each side inside, one between
+        return sum(widths[i] for i in columns) + 3 * len(columns) - 1 if columns else 0
+
+    # names are cut (ending in …) only when they leave no room for the widest figure beside them
+    room = width - max((widths[i] + 3 for i in rest if numeric[i]), default=0)
+    elided = False
+    while labels and span(labels) > room:
+        widest = max(labels, key=lambda i: widths[i])
+        floor = max(ELIDED_FLOOR, cell_len(table.columns[widest].header))
+        if widths[widest] <= floor:
+            break
+        widths[widest] = max(floor, widths[widest] - (span(labels) - room))
+        elided = True
+    # words beside the labels wrap in the room left (at spaces; a figure never folds)
+    for i in rest:
+        if not numeric[i]:
+            widths[i] = max(1, min(widths[i], width - span(labels) - 3))
+
+    groups: list[list[int]] = []
+    for i in rest:
+        if groups and span(labels + groups[-1] + [i]) <= width:
+            groups[-1].append(i)
+            continue
+        # words may wrap narrower to stay in this block, not below: down to their longest word, or 20
+        left = width - span(labels + groups[-1]) - 3 if groups else 0
+        words = max((cell_len(w) for c in cells[i] for w in c.split()), default=0)
+        if groups and not numeric[i] and i not in labels and left >= max(PROSE_FLOOR, words):
+            widths[i] = left
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return [
+        _block(
+            table,
+            labels=labels,
+            group=group,
+            widths=widths,
+            numeric=numeric,
+            cells=cells,
+            part=n,
+            elided=elided,
+            more=sum(len(g) for g in groups[n + 1 :]),
+            width=width,
         )
-        for i in shown:
-            column = table.columns[i]
-            numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
-            # a number folded over two lines misreads; long names may fold, short ones keep their width
-            longest = max((len(format_value(row[i], column.unit)) for row in table.rows), default=0)
-            rich_table.add_column(
-                column.header,
-                justify="right" if numeric else "left",
-                no_wrap=numeric,
-                overflow="fold",
-                min_width=None if numeric else min(longest, 28),
-            )
-        for row in table.rows:
-            # Text, not str: a tool or session name from the data is shown as it is, never read as markup
-            rich_table.add_row(*(Text(visible(format_value(row[i], table.columns[i].unit))) for i in shown))
-        if not table.rows:
-            rich_table.caption = "no calls match"
-        console.print(rich_table)
+        for n, group in enumerate(groups or [[]])
+    ]
+
+
+def _block(
+    table: Table,
+    *,
+    labels: list[int],
+    group: list[int],
+    widths: dict[int, int],
+    numeric: dict[int, bool],
+    cells: dict[int, list[str]],
+    part: int,
+    elided: bool,
+    more: int,
+    width: int,
+) -> RichTable:
+    title = table.title if part == 0 else f"{table.title} (continued)"
+    rich_table = RichTable(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        min_width=min(cell_len(title), width),
+    )
+    columns = labels + group
+    for i in columns:
+        # a label never folds (cut to fit, it ends in …); words beside it wrap at spaces
+        rich_table.add_column(
+            table.columns[i].header,
+            justify="right" if numeric[i] else "left",
+            no_wrap=numeric[i] or i in labels,
+            overflow="ellipsis" if i in labels else "fold",
+            width=widths[i],
+        )
+    for r in range(len(table.rows)):
+        # Text, not str: a tool or session name from the data is shown as it is, never read as markup
+        rich_table.add_row(*(Text(cells[i][r]) for i in columns))
+    notes = []
+    if not table.rows:
+        notes.append("no calls match")
+    if elided:
+        notes.append("names cut to fit end in …")
+    if more:
+        notes.append(f"{more} more column{'s' if more != 1 else ''} below")
+    if notes:
+        rich_table.caption = "; ".join(notes)
+        rich_table.caption_justify = "left"
+    return rich_table
 
 
 def render_markdown(analysis: Analysis) -> str:
@@ -141,14 +250,27 @@ def render_markdown(analysis: Analysis) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+CSV_DIGITS = 10  # significant digits of a measured number in CSV: far more than measured, none of the float noise
+
+
 def render_csv(table: Table) -> str:
-    """One section as CSV with a header row; numbers unformatted, empty cells for missing values."""
+    """One section as CSV with a header row; numbers unformatted, empty cells for missing values.
+
+    A float is rounded to :data:`CSV_DIGITS` significant digits: a percentile interpolated in floating
+    point (``95.49999999999999``) reads ``95.5``. Money stays exact; JSON keeps every float as computed.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(c.name for c in table.columns)
     for row in table.rows:
-        writer.writerow(plain(v) for v in row)
+        writer.writerow(_csv_cell(v) for v in row)
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{CSV_DIGITS}g}")
+    return plain(value)
 
 
 def render_json(analysis: Analysis) -> str:
