@@ -235,3 +235,70 @@ def test_a_call_whose_stream_broke_and_was_sent_again_is_one_call(store: Store) 
     assert call["latency_p50_ms"] == pytest.approx(sum(latencies) / 2)
     errors = analyze(store, Query(views=("errors",))).table("errors").records()
     assert [(r["tool"], r["error_class"]) for r in errors] == [("slow", "cancelled")]
+
+
+def _by_client(store: Store) -> dict[str, tuple[int, int, int, float]]:
+    """Each client's calls, errors, rounds and longest latency."""
+    table = analyze(store, Query(views=("calls",), by=("client",))).table("calls")
+    return {str(r["client"]): (r["calls"], r["errors"], r["rounds"], r["latency_max_ms"]) for r in table.records()}
+
+
+def _ms(log: Path, start: int, end: int) -> float:
+    """The time from the log's message ``start`` to its message ``end`` (indexes among its messages)."""
+    messages = read_event_log(log).messages()
+    return (messages[end]["t"] - messages[start]["t"]) / 1e6
+
+
+@pytest.mark.parametrize("name", ["interleaved-2026", "interleaved-nostate-2026"])
+def test_a_round_continues_a_call_of_its_own_client(name: str, store: Store) -> None:
+    """Written by hand (make_interleaved.py): two clients' calls interleave, and the requestState does
+    not tell them apart (redacted to [REDACTED] in both, or absent, both booking the same room): the
+    clientInfo each retry names does. front-desk: asked at 0, retried at 10, booked at 11; night-audit:
+    asked at 1, retried at 100, declined (isError) at 101."""
+    log = DATA / f"{name}.log.jsonl"
+    load(store, [str(log)])
+    assert _by_client(store) == {
+        "front-desk": (1, 0, 2, pytest.approx(_ms(log, 0, 5))),
+        "night-audit": (1, 1, 2, pytest.approx(_ms(log, 1, 7))),
+    }
+
+
+def test_rounds_that_name_no_client_are_not_paired_by_guess(store: Store) -> None:
+    """Written by hand (make_interleaved.py): as above, but the retries name no client, carry no state and
+    send the same room: nothing tells which call each continues, so each is a call of its own and the
+    first rounds are abandoned, rather than one client's outcome counted as the other's."""
+    log = DATA / "interleaved-anonymous-2026.log.jsonl"
+    load(store, [str(log)])
+    book = _calls(store)[("client", "book")]
+    assert (book["calls"], book["rounds"]) == (4, 4)
+    errors = analyze(store, Query(views=("errors",), by=("client",))).table("errors").records()
+    assert sorted((r["client"], r["error_class"], r["errors"]) for r in errors) == [
+        ("front-desk", "abandoned", 1),
+        ("front-desk", "tool_error", 1),
+        ("night-audit", "abandoned", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "second"),
+    [
+        ("reissue-other-client-2026", "night-audit"),
+        ("reissue-soon-other-client-2026", "night-audit"),
+        ("reissue-late-2026", "front-desk"),
+    ],
+)
+def test_a_broken_call_is_sent_again_only_by_its_client_and_soon(name: str, second: str, store: Store) -> None:
+    """Written by hand (make_reissue.py): front-desk's echo stream breaks and front-desk gives up; the
+    same echo comes from another client (an hour later, or 5 ms later), or from front-desk an hour
+    later: a call of its own each time, and the broken one a transport failure."""
+    log = DATA / f"{name}.log.jsonl"
+    load(store, [str(log)])
+    errors = analyze(store, Query(views=("errors",), by=("client",))).table("errors").records()
+    assert [(r["client"], r["error_class"]) for r in errors] == [("front-desk", "transport")]
+    figures = _by_client(store)
+    later = pytest.approx(_ms(log, 1, 2))
+    if second == "front-desk":
+        assert figures == {"front-desk": (2, 1, 2, later)}
+    else:
+        assert figures[second] == (1, 0, 1, later)
+        assert figures["front-desk"][:3] == (1, 1, 1)
