@@ -120,6 +120,10 @@ CREATE TABLE IF NOT EXISTS spans (
 # server side such a call is `rejected`, not `failed`; a client's call failed all the same.
 REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-32021", "-32022")
 
+# The requests an MCP server sends its client (`ping` goes either way): on their spans the client
+# and the server are the other way round from the span's side.
+TO_CLIENT_METHODS = ("elicitation/create", "sampling/createMessage", "roots/list")
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -132,10 +136,15 @@ SELECT
     mcp_side AS side,
     -- The server is the service that answered: itself on the server side; on the
     -- client side the peer's service when its span is loaded too, else the address
-    -- the client called.
-    CASE WHEN mcp_side = 'server' THEN service_name
+    -- the client called. A request the MCP server sends the MCP client goes the
+    -- other way: its sender (side client) is the MCP server, its receiver the client.
+    CASE WHEN mcp_method IN ({to_client}) THEN
+            CASE WHEN mcp_side = 'server' THEN coalesce(server_address, 'unknown') ELSE service_name END
+         WHEN mcp_side = 'server' THEN service_name
          ELSE coalesce(peer_service, server_address, 'unknown') END AS server,
-    CASE WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
+    CASE WHEN mcp_method IN ({to_client}) THEN
+            CASE WHEN mcp_side = 'server' THEN service_name ELSE peer_service END
+         WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
     mcp_session_id AS session_id,
     coalesce(mcp_session_id, 'trace:' || trace_id) AS session,
     session_key,
@@ -233,7 +242,12 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=", ".join(f"'{code}'" for code in REJECTED_CODES)))
+        con.execute(
+            _VIEWS.format(
+                rejected=", ".join(f"'{code}'" for code in REJECTED_CODES),
+                to_client=", ".join(f"'{method}'" for method in TO_CLIENT_METHODS),
+            )
+        )
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

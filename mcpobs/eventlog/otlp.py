@@ -25,15 +25,18 @@ closing it cancels it; a stream the server's side broke off is a ``transport``
 failure, unless the same client sends the same request again under a new id
 within a minute, which is the call's next round.
 
-Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
-call's client (the resource's ``service.name``) is the one its request names in
-the 2026-07-28 ``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the
-log first names; its server (``server.address``) the one its answer names in
-``_meta`` ``io.modelcontextprotocol/serverInfo``, else the log's. A
-request that carries a W3C ``traceparent`` in ``_meta`` (or in a tool call's
-``arguments._meta``) keeps its trace and
-span id, so when the client's own trace is loaded too the call is the same span
-and counts once; the others share one trace per log, made from the log's start.
+Spans are CLIENT spans: the recorder sits at the client's end of the wire; a
+request the server sends the client (``elicitation/create``, ``sampling/createMessage``,
+``roots/list``) is received and answered there, a SERVER span, the child of the
+span its ``traceparent`` names (the server's own). A call's client (the
+resource's ``service.name``) is the one its request names in the 2026-07-28
+``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the log first
+names; its server (``server.address``) the one its answer names in ``_meta``
+``io.modelcontextprotocol/serverInfo``, else the log's. A request that carries a
+W3C ``traceparent`` in ``_meta`` (or in a tool call's ``arguments._meta``) keeps
+its trace and span id, so when the client's own trace is loaded too the call is
+the same span and counts once; the others share one trace per log, made from the
+log's start.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Any
 from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import agreed_protocol
 
+SERVER = 2
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -435,7 +439,8 @@ def _span(
         "traceId": trace_id,
         "spanId": span_id,
         "name": f"{method} {target}" if target else method,
-        "kind": CLIENT,
+        # a request the server sent: at the client's end it is received and answered, a SERVER span
+        "kind": CLIENT if call.direction == "c2s" else SERVER,
         "startTimeUnixNano": str(call.start),
         "endTimeUnixNano": str(end),
         "attributes": attributes,
@@ -452,6 +457,9 @@ def _span(
     ]
     if links:
         span["links"] = links
+    parent = _traceparent(call)
+    if call.direction == "s2c" and parent is not None:
+        span["parentSpanId"] = parent[1]  # the server's own span for the request it sent
     return span
 
 
@@ -502,6 +510,8 @@ def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]
     key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
     own = hashlib.sha256(key.encode()).hexdigest()[:16]
     ids = _traceparent(call)
+    if ids is not None and call.direction == "s2c":
+        return ids[0], own  # the traceparent names the sender's span (the server's): this span is its child
     if ids is not None:
         # a call of several rounds is none of the client's round spans: it links to them instead
         if ids not in used and not call.later:

@@ -302,3 +302,38 @@ def test_a_broken_call_is_sent_again_only_by_its_client_and_soon(name: str, seco
     else:
         assert figures[second] == (1, 0, 1, later)
         assert figures["front-desk"][:3] == (1, 1, 1)
+
+
+@pytest.mark.parametrize("name", ["stdio-2025", "http-2025"])
+def test_a_request_the_server_sends_names_the_mcp_client_and_server_whoever_sent_it(name: str) -> None:
+    """2025-11-25 elicitation/create, from the server to the client (make_mrtr.py: real mcp SDK 2.3 client and
+    server, with the server's own spans): its client is the MCP client and its server the MCP server, in the
+    log (the client's end: a SERVER span, child of the server's span) and in the server's spans (the sender:
+    a CLIENT span), and whichever file is loaded first."""
+    log, spans = DATA / f"{name}.log.jsonl", DATA / f"{name}.server-spans.jsonl"
+    client = next(
+        m["message"]["params"]["clientInfo"]["name"]
+        for m in read_event_log(log).messages()
+        if m["message"].get("method") == "initialize"
+    )
+    server = next(
+        a["value"]["stringValue"]
+        for line in spans.read_text().splitlines()
+        for r in json.loads(line)["resourceSpans"]
+        for a in r["resource"]["attributes"]
+        if a["key"] == "service.name"
+    )
+
+    def elicitations(*files: Path) -> set[tuple[Any, ...]]:
+        with Store() as store:
+            load(store, [str(f) for f in files])
+            table = analyze(store, Query(views=("calls",), by=("method", "server", "client"))).table("calls")
+            return {
+                (r["side"], r["server"], r["client"]) for r in table.records() if r["method"] == "elicitation/create"
+            }
+
+    assert elicitations(log) == {("server", server, client)}
+    assert elicitations(spans) == {("client", server, None)}
+    both = {("server", server, client), ("client", server, client)}
+    assert elicitations(log, spans) == both
+    assert elicitations(spans, log) == both
