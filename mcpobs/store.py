@@ -120,8 +120,8 @@ CREATE TABLE IF NOT EXISTS spans (
 # server side such a call is `rejected`, not `failed`; a client's call failed all the same.
 REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-32021", "-32022")
 
-# The requests an MCP server sends its client (`ping` goes either way): on their spans the client
-# and the server are the other way round from the span's side.
+# The requests an MCP server sends its client (`ping` goes either way): their server side (the
+# sender's span) is not the answering end, so an error answer is no rejection there.
 TO_CLIENT_METHODS = ("elicitation/create", "sampling/createMessage", "roots/list")
 
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
@@ -136,15 +136,10 @@ SELECT
     mcp_side AS side,
     -- The server is the service that answered: itself on the server side; on the
     -- client side the peer's service when its span is loaded too, else the address
-    -- the client called. A request the MCP server sends the MCP client goes the
-    -- other way: its sender (side client) is the MCP server, its receiver the client.
-    CASE WHEN mcp_method IN ({to_client}) THEN
-            CASE WHEN mcp_side = 'server' THEN coalesce(server_address, 'unknown') ELSE service_name END
-         WHEN mcp_side = 'server' THEN service_name
+    -- the client called.
+    CASE WHEN mcp_side = 'server' THEN service_name
          ELSE coalesce(peer_service, server_address, 'unknown') END AS server,
-    CASE WHEN mcp_method IN ({to_client}) THEN
-            CASE WHEN mcp_side = 'server' THEN service_name ELSE peer_service END
-         WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
+    CASE WHEN mcp_side = 'server' THEN NULL ELSE service_name END AS client,
     mcp_session_id AS session_id,
     coalesce(mcp_session_id, 'trace:' || trace_id) AS session,
     session_key,
@@ -160,7 +155,8 @@ SELECT
     status_code,
     status_message,
     error_type,
-    coalesce(mcp_side = 'server' AND error_type IN ({rejected}), false) AS rejected,
+    coalesce(mcp_side = 'server' AND mcp_method NOT IN ({to_client}) AND error_type IN ({rejected}), false)
+        AS rejected,
     mcp_failed AND NOT rejected AS failed,
     error_class,
     arguments_hash,

@@ -307,9 +307,10 @@ def test_a_broken_call_is_sent_again_only_by_its_client_and_soon(name: str, seco
 @pytest.mark.parametrize("name", ["stdio-2025", "http-2025"])
 def test_a_request_the_server_sends_names_the_mcp_client_and_server_whoever_sent_it(name: str) -> None:
     """2025-11-25 elicitation/create, from the server to the client (make_mrtr.py: real mcp SDK 2.3 client and
-    server, with the server's own spans): its client is the MCP client and its server the MCP server, in the
-    log (the client's end: a SERVER span, child of the server's span) and in the server's spans (the sender:
-    a CLIENT span), and whichever file is loaded first."""
+    server, with the server's own spans): its client is the MCP client and its server the MCP server, and its
+    side the MCP end that recorded it: the client's in the log (a SERVER span, child of the server's span), the
+    server's in the server's spans (a CLIENT span); loaded together, the two sides of one request, whichever
+    file comes first."""
     log, spans = DATA / f"{name}.log.jsonl", DATA / f"{name}.server-spans.jsonl"
     client = next(
         m["message"]["params"]["clientInfo"]["name"]
@@ -329,11 +330,14 @@ def test_a_request_the_server_sends_names_the_mcp_client_and_server_whoever_sent
             load(store, [str(f) for f in files])
             table = analyze(store, Query(views=("calls",), by=("method", "server", "client"))).table("calls")
             return {
-                (r["side"], r["server"], r["client"]) for r in table.records() if r["method"] == "elicitation/create"
+                (r["side"], r["server"], r["client"], r["calls"])
+                for r in table.records()
+                if r["method"] == "elicitation/create"
             }
 
-    assert elicitations(log) == {("server", server, client)}
-    assert elicitations(spans) == {("client", server, None)}
-    both = {("server", server, client), ("client", server, client)}
+    asked = sum(1 for m in read_event_log(log).messages() if m["message"].get("method") == "elicitation/create")
+    assert elicitations(log) == {("client", server, client, asked)}
+    assert elicitations(spans) == {("server", server, None, asked)}
+    both = {("client", server, client, asked), ("server", server, None, asked)}
     assert elicitations(log, spans) == both
     assert elicitations(spans, log) == both
