@@ -122,6 +122,10 @@ CREATE TABLE IF NOT EXISTS spans (
 # server side such a call is `rejected`, not `failed`; a client's call failed all the same.
 REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-32021", "-32022")
 
+# The requests an MCP server sends its client (`ping` goes either way): their server side (the
+# sender's span) is not the answering end, so an error answer is no rejection there.
+TO_CLIENT_METHODS = ("elicitation/create", "sampling/createMessage", "roots/list")
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -153,7 +157,8 @@ SELECT
     status_code,
     status_message,
     error_type,
-    coalesce(mcp_side = 'server' AND error_type IN ({rejected}), false) AS rejected,
+    coalesce(mcp_side = 'server' AND mcp_method NOT IN ({to_client}) AND error_type IN ({rejected}), false)
+        AS rejected,
     mcp_failed AND NOT rejected AS failed,
     error_class,
     arguments_hash,
@@ -239,7 +244,12 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=", ".join(f"'{code}'" for code in REJECTED_CODES)))
+        con.execute(
+            _VIEWS.format(
+                rejected=", ".join(f"'{code}'" for code in REJECTED_CODES),
+                to_client=", ".join(f"'{method}'" for method in TO_CLIENT_METHODS),
+            )
+        )
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

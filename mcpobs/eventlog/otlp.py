@@ -11,8 +11,9 @@ event, the time to first response.
 
 A 2026-07-28 multi round-trip request is one call however many requests it
 took: a request carrying ``inputResponses`` or ``requestState`` is the next
-round of the open ``input_required`` answer of the same method and target (the
-one whose ``requestState`` it echoes, else the latest). The call's span runs
+round of the open ``input_required`` answer of the same client, method and target
+(the one whose ``requestState`` it echoes, else the one whose params it sends
+again, else the latest; where those left are of different clients, none). The call's span runs
 from the first round's request to the last round's answer, has the last
 answer's outcome and says in ``mcpobs.rounds`` how many requests it took; a
 call the client left at ``input_required`` when the session ended is
@@ -21,18 +22,21 @@ call the client left at ``input_required`` when the session ended is
 created are its rounds, and it ends with the last of them. Under 2026-07-28 a
 stream that closes before its answer ends the call (no resumption): the client
 closing it cancels it; a stream the server's side broke off is a ``transport``
-failure, unless the client sends the same request again under a new id, which is
-the call's next round.
+failure, unless the same client sends the same request again under a new id
+within a minute, which is the call's next round.
 
-Spans are CLIENT spans: the recorder sits at the client's end of the wire. A
-call's client (the resource's ``service.name``) is the one its request names in
-the 2026-07-28 ``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the
-log first names; its server (``server.address``) the one its answer names in
-``_meta`` ``io.modelcontextprotocol/serverInfo``, else the log's. A
-request that carries a W3C ``traceparent`` in ``_meta`` (or in a tool call's
-``arguments._meta``) keeps its trace and
-span id, so when the client's own trace is loaded too the call is the same span
-and counts once; the others share one trace per log, made from the log's start.
+Spans are CLIENT spans: the recorder sits at the client's end of the wire; a
+request the server sends the client (``elicitation/create``, ``sampling/createMessage``,
+``roots/list``) is received and answered there, a SERVER span, the child of the
+span its ``traceparent`` names (the server's own). A call's client (the
+resource's ``service.name``) is the one its request names in the 2026-07-28
+``_meta`` ``io.modelcontextprotocol/clientInfo``, else the one the log first
+names; its server (``server.address``) the one its answer names in ``_meta``
+``io.modelcontextprotocol/serverInfo``, else the log's. A request that carries a
+W3C ``traceparent`` in ``_meta`` (or in a tool call's ``arguments._meta``) keeps
+its trace and span id, so when the client's own trace is loaded too the call is
+the same span and counts once; the others share one trace per log, made from the
+log's start.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any
 from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import agreed_protocol
 
+SERVER = 2
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -56,6 +61,11 @@ MODERN = "2026-07-28"  # the revision without sessions, SSE resumption or server
 _TASK_METHODS = ("tasks/get", "tasks/result", "tasks/cancel")
 # the events that end a session: after one of them an unanswered request will never be answered
 _ENDINGS = ("client_closed", "server_exited", "recorder_stopped", "connection_lost")
+# the params a 2026-07-28 request's next round adds to the ones it sends again
+_ROUND_KEYS = ("inputResponses", "requestState")
+# how soon after its stream broke a request sent again is the same call: clients that do it do it at
+# once (the TS SDK's reconnection waits 1 s, then 1.5 s, never more than 30 s); twice the longest wait
+REISSUE_WITHIN_NS = 60_000_000_000
 
 
 @dataclass
@@ -203,8 +213,10 @@ def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
     A ``tasks/get``, ``tasks/result`` or ``tasks/cancel`` continues the call whose answer created
     its ``taskId`` (a ``CreateTaskResult``). A request carrying ``inputResponses`` or
     ``requestState`` (a 2026-07-28 retry under a new id) continues an earlier request of the same
-    direction, method and target that was answered ``input_required`` and not yet continued: the
-    one whose ``requestState`` it echoes, else the latest."""
+    client, direction, method and target that was answered ``input_required`` and not yet continued:
+    the one whose ``requestState`` it echoes, else the one it sends the same params as (the mcp SDK
+    re-sends the name and arguments), else the latest. Where the candidates left are of different
+    clients (the request names none), nothing tells which one it continues: it is a call of its own."""
     params = _params(call.request)
     method = call.request["method"]
     if method in _TASK_METHODS:
@@ -213,7 +225,7 @@ def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
         if created is None or created.direction != call.direction:
             return None
         return (created.later or [created])[-1]
-    if "inputResponses" not in params and "requestState" not in params:
+    if not any(k in params for k in _ROUND_KEYS):
         return None
     target = call_target(method, params)
     asked = [
@@ -222,26 +234,56 @@ def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
         if c.direction == call.direction
         and c.request["method"] == method
         and call_target(method, _params(c.request)) == target
+        and _same_client(c, call)
     ]
     state = params.get("requestState")
-    echoed = [c for c in asked if state is not None and _result(c).get("requestState") == state]
-    candidates = echoed or asked
+    # a redacted requestState ([REDACTED] in every answer) tells nothing apart: the client and params do
+    candidates = [c for c in asked if state is not None and _result(c).get("requestState") == state] or asked
+    candidates = [c for c in candidates if _sent_again(c, call, ("_meta", *_ROUND_KEYS))] or candidates
+    if len({json.dumps(_client(c)) for c in candidates}) > 1:
+        return None
     return candidates[-1] if candidates else None
 
 
 def _reissues(waiting: _Waiting, call: _Call) -> _Call | None:
     """The call a 2026-07-28 request sends again after its stream broke: the latest earlier request of
-    the same direction, method and params (``_meta`` aside) whose stream the server's side broke off
-    before the answer, and that no round followed yet. (A stream the client closed is its cancellation.)"""
-    params = {k: v for k, v in _params(call.request).items() if k != "_meta"}
+    the same client, direction, method and params (``_meta`` aside) whose stream the server's side broke
+    off before the answer, no more than ``REISSUE_WITHIN_NS`` before, and that no round followed yet.
+    (A stream the client closed is its cancellation.)"""
     broken = [
         c
         for c in waiting.broken
         if c.direction == call.direction
         and c.request["method"] == call.request["method"]
-        and {k: v for k, v in _params(c.request).items() if k != "_meta"} == params
+        and _sent_again(c, call)
+        and _same_client(c, call)
+        and c.end is not None
+        and call.start - c.end <= REISSUE_WITHIN_NS
     ]
     return broken[-1] if broken else None
+
+
+def _client(call: _Call) -> Any:
+    """The client a request names in its 2026-07-28 ``_meta`` ``clientInfo`` (name and version), else None."""
+    info = _meta(call.request).get("io.modelcontextprotocol/clientInfo")
+    return [info.get("name"), info.get("version")] if isinstance(info, dict) else None
+
+
+def _same_client(earlier: _Call, later: _Call) -> bool:
+    """Nothing tells the two requests' clients apart: the ``clientInfo`` they name, and over HTTP the
+    session (``Mcp-Session-Id``, before 2026-07-28), are the same wherever both have one."""
+    ours, theirs = _client(earlier), _client(later)
+    if ours is not None and theirs is not None and ours != theirs:
+        return False
+    sessions = earlier.http.get("session_id"), later.http.get("session_id")
+    return None in sessions or sessions[0] == sessions[1]
+
+
+def _sent_again(earlier: _Call, later: _Call, aside: tuple[str, ...] = ("_meta",)) -> bool:
+    """The later request sends the earlier one's params again: the same, the keys ``aside`` aside."""
+    return {k: v for k, v in _params(earlier.request).items() if k not in aside} == {
+        k: v for k, v in _params(later.request).items() if k not in aside
+    }
 
 
 def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> list[_Call]:
@@ -397,7 +439,8 @@ def _span(
         "traceId": trace_id,
         "spanId": span_id,
         "name": f"{method} {target}" if target else method,
-        "kind": CLIENT,
+        # a request the server sent: at the client's end it is received and answered, a SERVER span
+        "kind": CLIENT if call.direction == "c2s" else SERVER,
         "startTimeUnixNano": str(call.start),
         "endTimeUnixNano": str(end),
         "attributes": attributes,
@@ -414,6 +457,9 @@ def _span(
     ]
     if links:
         span["links"] = links
+    parent = _traceparent(call)
+    if call.direction == "s2c" and parent is not None:
+        span["parentSpanId"] = parent[1]  # the server's own span for the request it sent
     return span
 
 
@@ -464,6 +510,8 @@ def _ids(call: _Call, trace: str, used: set[tuple[str, str]]) -> tuple[str, str]
     key = f"{trace}:{call.direction}:{call.start}:{json.dumps(call.request.get('id'))}"
     own = hashlib.sha256(key.encode()).hexdigest()[:16]
     ids = _traceparent(call)
+    if ids is not None and call.direction == "s2c":
+        return ids[0], own  # the traceparent names the sender's span (the server's): this span is its child
     if ids is not None:
         # a call of several rounds is none of the client's round spans: it links to them instead
         if ids not in used and not call.later:

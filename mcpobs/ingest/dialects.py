@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mcpobs.store import TO_CLIENT_METHODS
+
 # Derived column -> attribute keys, in order of preference.
 ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "mcp_method": ("mcp.method.name", "mcp.method"),
@@ -206,8 +208,12 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
     )
     # Kind says the side where the producer sets it; OpenLLMetry, Logfire and
     # Sentry write INTERNAL spans, so their names and attributes say it instead.
+    # The side is the MCP end that recorded the span: a request the MCP server sends
+    # its client is a CLIENT span of the server's, a SERVER span of the client's.
+    to_client = ", ".join(map(_quote, TO_CLIENT_METHODS))
     side = (
-        f"CASE {kind} WHEN 2 THEN 'server' WHEN 3 THEN 'client' ELSE CASE "
+        f"CASE {kind} WHEN 2 THEN CASE WHEN mcp_method IN ({to_client}) THEN 'client' ELSE 'server' END "
+        f"WHEN 3 THEN CASE WHEN mcp_method IN ({to_client}) THEN 'server' ELSE 'client' END ELSE CASE "
         f"WHEN sentry_op = 'mcp.server' OR {name} LIKE 'MCP server handle request: %' "
         f"OR (traceloop_workflow IS NOT NULL AND {name} LIKE '%.tool') THEN 'server' "
         f"WHEN {name} LIKE 'MCP request: %' OR {name} LIKE '%.tool' OR {name} LIKE '%.mcp' THEN 'client' "

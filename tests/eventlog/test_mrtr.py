@@ -235,3 +235,109 @@ def test_a_call_whose_stream_broke_and_was_sent_again_is_one_call(store: Store) 
     assert call["latency_p50_ms"] == pytest.approx(sum(latencies) / 2)
     errors = analyze(store, Query(views=("errors",))).table("errors").records()
     assert [(r["tool"], r["error_class"]) for r in errors] == [("slow", "cancelled")]
+
+
+def _by_client(store: Store) -> dict[str, tuple[int, int, int, float]]:
+    """Each client's calls, errors, rounds and longest latency."""
+    table = analyze(store, Query(views=("calls",), by=("client",))).table("calls")
+    return {str(r["client"]): (r["calls"], r["errors"], r["rounds"], r["latency_max_ms"]) for r in table.records()}
+
+
+def _ms(log: Path, start: int, end: int) -> float:
+    """The time from the log's message ``start`` to its message ``end`` (indexes among its messages)."""
+    messages = read_event_log(log).messages()
+    return (messages[end]["t"] - messages[start]["t"]) / 1e6
+
+
+@pytest.mark.parametrize("name", ["interleaved-2026", "interleaved-nostate-2026"])
+def test_a_round_continues_a_call_of_its_own_client(name: str, store: Store) -> None:
+    """Written by hand (make_interleaved.py): two clients' calls interleave, and the requestState does
+    not tell them apart (redacted to [REDACTED] in both, or absent, both booking the same room): the
+    clientInfo each retry names does. front-desk: asked at 0, retried at 10, booked at 11; night-audit:
+    asked at 1, retried at 100, declined (isError) at 101."""
+    log = DATA / f"{name}.log.jsonl"
+    load(store, [str(log)])
+    assert _by_client(store) == {
+        "front-desk": (1, 0, 2, pytest.approx(_ms(log, 0, 5))),
+        "night-audit": (1, 1, 2, pytest.approx(_ms(log, 1, 7))),
+    }
+
+
+def test_rounds_that_name_no_client_are_not_paired_by_guess(store: Store) -> None:
+    """Written by hand (make_interleaved.py): as above, but the retries name no client, carry no state and
+    send the same room: nothing tells which call each continues, so each is a call of its own and the
+    first rounds are abandoned, rather than one client's outcome counted as the other's."""
+    log = DATA / "interleaved-anonymous-2026.log.jsonl"
+    load(store, [str(log)])
+    book = _calls(store)[("client", "book")]
+    assert (book["calls"], book["rounds"]) == (4, 4)
+    errors = analyze(store, Query(views=("errors",), by=("client",))).table("errors").records()
+    assert sorted((r["client"], r["error_class"], r["errors"]) for r in errors) == [
+        ("front-desk", "abandoned", 1),
+        ("front-desk", "tool_error", 1),
+        ("night-audit", "abandoned", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "second"),
+    [
+        ("reissue-other-client-2026", "night-audit"),
+        ("reissue-soon-other-client-2026", "night-audit"),
+        ("reissue-late-2026", "front-desk"),
+    ],
+)
+def test_a_broken_call_is_sent_again_only_by_its_client_and_soon(name: str, second: str, store: Store) -> None:
+    """Written by hand (make_reissue.py): front-desk's echo stream breaks and front-desk gives up; the
+    same echo comes from another client (an hour later, or 5 ms later), or from front-desk an hour
+    later: a call of its own each time, and the broken one a transport failure."""
+    log = DATA / f"{name}.log.jsonl"
+    load(store, [str(log)])
+    errors = analyze(store, Query(views=("errors",), by=("client",))).table("errors").records()
+    assert [(r["client"], r["error_class"]) for r in errors] == [("front-desk", "transport")]
+    figures = _by_client(store)
+    later = pytest.approx(_ms(log, 1, 2))
+    if second == "front-desk":
+        assert figures == {"front-desk": (2, 1, 2, later)}
+    else:
+        assert figures[second] == (1, 0, 1, later)
+        assert figures["front-desk"][:3] == (1, 1, 1)
+
+
+@pytest.mark.parametrize("name", ["stdio-2025", "http-2025"])
+def test_a_request_the_server_sends_names_the_mcp_client_and_server_whoever_sent_it(name: str) -> None:
+    """2025-11-25 elicitation/create, from the server to the client (make_mrtr.py: real mcp SDK 2.3 client and
+    server, with the server's own spans): its client is the MCP client and its server the MCP server, and its
+    side the MCP end that recorded it: the client's in the log (a SERVER span, child of the server's span), the
+    server's in the server's spans (a CLIENT span); loaded together, the two sides of one request, whichever
+    file comes first."""
+    log, spans = DATA / f"{name}.log.jsonl", DATA / f"{name}.server-spans.jsonl"
+    client = next(
+        m["message"]["params"]["clientInfo"]["name"]
+        for m in read_event_log(log).messages()
+        if m["message"].get("method") == "initialize"
+    )
+    server = next(
+        a["value"]["stringValue"]
+        for line in spans.read_text().splitlines()
+        for r in json.loads(line)["resourceSpans"]
+        for a in r["resource"]["attributes"]
+        if a["key"] == "service.name"
+    )
+
+    def elicitations(*files: Path) -> set[tuple[Any, ...]]:
+        with Store() as store:
+            load(store, [str(f) for f in files])
+            table = analyze(store, Query(views=("calls",), by=("method", "server", "client"))).table("calls")
+            return {
+                (r["side"], r["server"], r["client"], r["calls"])
+                for r in table.records()
+                if r["method"] == "elicitation/create"
+            }
+
+    asked = sum(1 for m in read_event_log(log).messages() if m["message"].get("method") == "elicitation/create")
+    assert elicitations(log) == {("client", server, client, asked)}
+    assert elicitations(spans) == {("server", server, None, asked)}
+    both = {("client", server, client, asked), ("server", server, None, asked)}
+    assert elicitations(log, spans) == both
+    assert elicitations(spans, log) == both
