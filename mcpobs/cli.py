@@ -990,7 +990,7 @@ def record_command(
     transport, server = (
         ("http", {"url": redactor.text(check_upstream(upstream))})
         if upstream
-        else ("stdio", {"command": [redactor.text(part) for part in command or ()]})
+        else ("stdio", {"command": redactor.command(command or ())})
     )
     try:
         log = EventLogWriter(out, redactor, transport, server)

@@ -1,14 +1,20 @@
 """Redaction before disk: secrets in messages and headers become ``"[REDACTED]"``.
 
-An HTTP header whose name holds ``token``, ``secret``, ``key``, ``auth``, ``password``,
-``session`` or ``cookie`` loses its value whole, but ``Mcp-Session-Id``, which becomes a
-digest (:meth:`Redactor.session_id`) so that sessions still group, and ``Mcp-Param-<name>``,
-a tool argument mirrored in a header, which goes by the argument's name as in the message.
+An HTTP header whose name holds ``token``, ``secret``, ``key``, ``auth``, ``pass``, ``pwd``,
+``session``, ``cookie``, ``credential`` or ``signature`` loses its value whole, but
+``Mcp-Session-Id``, which becomes a digest (:meth:`Redactor.session_id`) so that sessions still
+group, and ``Mcp-Param-<name>``, a tool argument mirrored in a header, which goes by the
+argument's name as in the message.
+
+A name (a JSON key, a URL's query parameter, ``NAME=value`` in a server's stderr or arguments)
+names a secret by :func:`secret_name`: split into words (``db_password``, ``apiKey``,
+``X-Api-Key``), one of them is a secret word. Header names take any word *inside* them, since
+their values are never sent again; a JSON key's value may be (a replay sends the recorded
+request), so ``keyword``, ``author`` or ``sort_key`` must stay.
 
 Three kinds of rule, applied in this order to every message:
 
-* a key that names a secret (``password``, ``api_key``, ``token``, ``authorization``,
-  ``credentials``, …, in any case, with ``-`` or ``_`` or neither): its value is replaced whole;
+* a key that names a secret: its value is replaced whole;
 * a user's JSON path (``params.arguments.email``, ``*`` for any key or index):
   the value there is replaced whole, whatever its type;
 * a pattern that looks like a credential (``Bearer …``, ``sk-…``, ``ghp_…``,
@@ -28,14 +34,16 @@ from typing import Any
 REDACTED = "[REDACTED]"
 
 # HTTP headers whose values are credentials: any whose name holds one of these words.
-SECRET_HEADER_WORDS = ("token", "secret", "key", "auth", "password", "session", "cookie")
+SECRET_HEADER_WORDS = (
+    "token", "secret", "key", "auth", "pass", "pwd", "session", "cookie", "credential", "signature"
+)  # fmt: skip
 # Mcp-Session-Id bears the session on HTTP, so it is a secret too; but its digest stands in for it
 # (SESSION_DIGEST), so that a log's messages still group by session.
 SESSION_HEADER = "mcp-session-id"
 SESSION_DIGEST = "[REDACTED:sha256:{}]"  # the first 16 hex digits of the SHA-256 of the value
 # Mcp-Param-<name>: a tool argument mirrored in a header (2026-07-28), redacted by its argument's name.
 PARAM_HEADER = "mcp-param-"
-# JSON keys whose string values are secrets, compared lower-case without - and _.
+# Names written as one word that name a secret, compared lower-case without - and _ ("apikey").
 SECRET_KEYS = frozenset(
     {
         "password",
@@ -60,6 +68,51 @@ SECRET_KEYS = frozenset(
         "setcookie",
     }
 )
+# Names written as one word (DBPASSWORD, myapikey) that end in these name secrets too.
+SECRET_ENDINGS = ("password", "passwd", "passphrase", "secret", "apikey", "privatekey", "accesstoken")
+# Words that make a name a secret's, wherever they stand in it (db_password, OPENAI_API_KEY → api key).
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "credential",
+        "credentials",
+        "cookie",
+        "cookies",
+        "auth",
+        "oauth",
+        "authorization",
+        "signature",
+        "apikey",
+        "apikeys",
+        "privatekey",
+    }
+)
+# "key" alone is most often no secret (sort_key, partition_key, {"key": ..., "value": ...}): only after these.
+KEY_QUALIFIERS = frozenset(
+    {"api", "secret", "private", "access", "signing", "encryption", "decryption", "master", "ssh", "client",
+     "auth", "session", "app", "account", "service", "license", "hmac", "gpg", "pgp", "rsa", "aes", "shared"}
+)  # fmt: skip
+# A token for paging through results is no secret, and a replay must send it as it was.
+PAGING_WORDS = frozenset({"page", "next", "continuation", "pagination", "sync", "resume"})
+# A name that ends in one of these says something about a secret, not the secret (token_count, auth_type).
+DESCRIPTIVE_WORDS = frozenset(
+    {"count", "counts", "total", "length", "len", "size", "limit", "max", "min", "rate", "usage", "budget",
+     "type", "kind", "name", "method", "scheme", "url", "uri", "endpoint", "expiry", "expires", "expiration",
+     "ttl", "required", "enabled"}
+)  # fmt: skip
+# A name's words: split on anything but letters and digits, and where camelCase changes case.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+# A URL's query parameter (?name=value&…), and NAME=value or NAME: value in free text (stderr, arguments)
+_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&#\s?;]+)=([^&#\s\"'<>;]*)")
+_PAIR = re.compile(r"(?<![\w.])([A-Za-z][\w.-]*)([\"']?[ \t]*[=:][ \t]*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)")
 # Strings that look like credentials wherever they stand.
 CREDENTIAL_PATTERNS: dict[str, str] = {
     # a token has a digit or a symbol somewhere: "Bearer authentication" is prose
@@ -70,8 +123,9 @@ CREDENTIAL_PATTERNS: dict[str, str] = {
     "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     "Google API key": r"\bAIza[0-9A-Za-z_\-]{35}",
     "JSON Web Token": r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    # the user information of a URL (https://user:password@host): the host and path are kept
-    "URL credentials": r"(?<=://)[^\s/?#@\[\]]+(?=@)",
+    # the user information of a URL (https://user:password@host), to the last @ before the host (a
+    # password may hold one): the host and path are kept
+    "URL credentials": r"(?<=://)[^\s/?#\[\]]+(?=@[^\s/?#@]*(?:[/?#\s]|$))",
     # a PEM private key, whole; one cut short, to the end of the string
     "PEM private key": r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
 }
@@ -79,6 +133,24 @@ CREDENTIAL_PATTERNS: dict[str, str] = {
 
 def _norm(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "")
+
+
+def secret_name(name: str) -> bool:
+    """Whether a name (a JSON key, a query parameter, ``NAME=`` in text) names a secret: written as one
+    word it is one of :data:`SECRET_KEYS`, or one of its words is a secret word (``key`` after a
+    qualifier such as ``api``; ``token`` not after a paging word), unless its last word is descriptive."""
+    if _norm(name) in SECRET_KEYS or _norm(name).endswith(SECRET_ENDINGS):
+        return True
+    words = [w.lower() for w in _WORD.findall(name)]
+    if not words or words[-1] in DESCRIPTIVE_WORDS:
+        return False
+    for i, word in enumerate(words):
+        before = words[i - 1] if i else ""
+        if word == "token" and before in PAGING_WORDS:
+            continue
+        if word in SECRET_WORDS or (word in ("key", "keys") and before in KEY_QUALIFIERS):
+            return True
+    return False
 
 
 @dataclass
@@ -117,6 +189,11 @@ class Redactor:
             f"header {SESSION_HEADER}: {SESSION_DIGEST.format('<digest>')}",
             f"headers {PARAM_HEADER}*: as the argument's key",
             "keys: " + ", ".join(sorted(SECRET_KEYS)),
+            "keys ending in: " + ", ".join(SECRET_ENDINGS),
+            "keys with a word: " + ", ".join(sorted(SECRET_WORDS)),
+            "keys with key after: " + ", ".join(sorted(KEY_QUALIFIERS)),
+            "keys not ending in: " + ", ".join(sorted(DESCRIPTIVE_WORDS)),
+            "URL query parameters, NAME=value in stderr and the server's arguments: as keys",
             *(f"pattern: {name}" for name in CREDENTIAL_PATTERNS),
             *(f"path: {p}" for p in self.paths),
             *(f"regex: {r}" for r in self.regexes),
@@ -127,7 +204,7 @@ class Redactor:
         """HTTP headers with credentials replaced."""
         if not self.enabled:
             return list(headers)
-        return [(k, self._header(k.lower(), v)) for k, v in headers]
+        return [(k, self._header(k, v)) for k, v in headers]
 
     def session_id(self, value: str) -> str:
         """An ``Mcp-Session-Id`` as the log keeps it: ``[REDACTED:sha256:<16 hex digits>]``, the same for
@@ -137,22 +214,44 @@ class Redactor:
         return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
 
     def _header(self, name: str, value: str) -> str:
-        if name == SESSION_HEADER:
+        lower = name.lower()
+        if lower == SESSION_HEADER:
             return self.session_id(value)
-        if name.startswith(PARAM_HEADER):
+        if lower.startswith(PARAM_HEADER):
             # a tool argument mirrored in a header: redacted as that argument is in the body, so that
-            # a replay sends the header and the body alike (a server refuses them differing: -32020)
-            argument = name.removeprefix(PARAM_HEADER)
-            return REDACTED if _norm(argument) in SECRET_KEYS else self.text(value)
-        if any(word in name for word in SECRET_HEADER_WORDS):
+            # a replay sends the header and the body alike (a server refuses them differing: -32020);
+            # the name's own case, since camelCase splits its words
+            return REDACTED if secret_name(name[len(PARAM_HEADER) :]) else self.text(value)
+        if any(word in lower for word in SECRET_HEADER_WORDS):
             return REDACTED
         return self.text(value)
 
     def text(self, value: str) -> str:
-        """A string with every credential-looking match replaced."""
+        """A string with every credential-looking match replaced, and the values of a URL's query
+        parameters that name secrets (``?api_key=…``)."""
         for pattern in self._patterns:
             value = pattern.sub(REDACTED, value)
+        if self.enabled and "=" in value:
+            value = _QUERY_PARAM.sub(_redact_pair, value)
         return value
+
+    def line(self, value: str) -> str:
+        """Free text (a server's stderr line, an argument of its command): :meth:`text`, and the value
+        of every ``NAME=value`` or ``NAME: value`` whose name names a secret (``DB_PASSWORD=…``,
+        ``X-Api-Key: …``, ``--password=…``)."""
+        value = self.text(value)
+        return _PAIR.sub(_redact_pair, value) if self.enabled else value
+
+    def command(self, parts: Iterable[str]) -> list[str]:
+        """A server's command line as :meth:`line` has each part, and the part after an option that
+        names a secret and has no ``=`` (``--password hunter2``)."""
+        out: list[str] = []
+        for part in parts:
+            after_secret_option = (
+                self.enabled and bool(out) and out[-1].startswith("-") and "=" not in out[-1] and secret_name(out[-1])
+            )
+            out.append(REDACTED if after_secret_option else self.line(part))
+        return out
 
     def message(self, message: Any) -> tuple[Any, bool]:
         """The message with its secrets replaced, and whether anything was (the input is not changed)."""
@@ -170,8 +269,10 @@ class Redactor:
             return [self._walk(v) for v in value]
         if isinstance(value, dict):
             # under a key that names a secret, the whole value goes, whatever it is (an object of credentials)
+            # (but null and true/false, which hold no secret: "pass": true is a test's outcome)
             return {
-                k: REDACTED if v is not None and _norm(k) in SECRET_KEYS else self._walk(v) for k, v in value.items()
+                k: REDACTED if v is not None and not isinstance(v, bool) and secret_name(k) else self._walk(v)
+                for k, v in value.items()
             }
         return value
 
@@ -187,6 +288,15 @@ class Redactor:
             if redacted != inner:
                 return json.dumps(redacted, ensure_ascii=False, indent=2 if "\n" in stripped else None)
         return self.text(value)
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    """A ``name=value`` match (or ``name: value``) with its value redacted if the name names a secret."""
+    value = match.lastindex or 0
+    if match[value] in ("", REDACTED) or not secret_name(match[1]):
+        return match[0]
+    quote = match[value][0] if match[value][0] in "\"'" else ""
+    return match[0][: match.start(value) - match.start()] + quote + REDACTED + quote
 
 
 def _replace_path(value: Any, path: list[str]) -> Any:

@@ -70,7 +70,7 @@ class EventLogWriter:
                 text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_pairs(duplicates)
             )
         except ValueError:
-            self._line({"t": t, "kind": "invalid", "dir": direction, "text": self.redactor.text(text), **_http(http)})
+            self._line({"t": t, "kind": "invalid", "dir": direction, "text": self.redactor.line(text), **_http(http)})
             return
         redacted, changed = self.redactor.message(message)
         head = json.dumps({"t": t, "kind": "message", "dir": direction, **_http(http)}, ensure_ascii=False)
@@ -85,7 +85,7 @@ class EventLogWriter:
     def stderr(self, raw: bytes) -> None:
         """A line the server wrote to stderr."""
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        self._line({"t": time.time_ns(), "kind": "stderr", "text": self.redactor.text(text)})
+        self._line({"t": time.time_ns(), "kind": "stderr", "text": self.redactor.line(text)})
 
     def event(self, event: str, **details: Any) -> None:
         """Something that happened to the transport: the server started or exited, a side closed."""

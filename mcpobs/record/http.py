@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import signal
@@ -51,6 +52,10 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+# The most of a compressed body the log decodes: a small gzip body can inflate a thousandfold (200 KB
+# to 200 MB), all of it in the recorder's memory and on one log line. Past it the body still goes on
+# as it came, and a body_not_logged event says why the log lacks it.
+DECODED_LIMIT = 16 << 20
 # What a message's line says of its HTTP exchange (lower-case header -> field).
 MCP_HEADERS = {
     "mcp-session-id": "session_id",
@@ -124,8 +129,11 @@ class RecordingProxy:
         exchange = next(self.exchanges)
         request_facts = {"method": method, "path": path, "exchange": exchange, **self._mcp_headers(headers)}
         request_facts["headers"] = self._headers(headers)
-        if body:
-            self._log_body("c2s", _decoded(body, _encoding(headers)), request_facts)
+        decoded = _decoded(body, _encoding(headers)) if body else None
+        if decoded is not None:
+            self._log_body("c2s", decoded, request_facts)
+        elif body:
+            self._too_large("c2s", request_facts)
         else:
             self.log.event("http_request", **{k: v for k, v in request_facts.items() if k != "headers"})
         forward = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
@@ -164,8 +172,11 @@ class RecordingProxy:
         decoder = _Decoder(response.headers.get("content-encoding", ""))
         if not streaming:
             body = b"".join([chunk async for chunk in response.aiter_raw()])
-            if body:
-                self._log_body("s2c", decoder.feed(body) + decoder.flush(), facts)
+            decoded = _decoded(body, response.headers.get("content-encoding", "")) if body else None
+            if decoded is not None:
+                self._log_body("s2c", decoded, facts)
+            elif body:
+                self._too_large("s2c", facts)
             else:
                 self.log.event("http_response", **{k: v for k, v in facts.items() if k != "headers"})
             raw_headers.append((b"content-length", str(len(body)).encode()))
@@ -174,10 +185,14 @@ class RecordingProxy:
             return
         await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
         events = _SseEvents()
+        said_too_large = False
         try:
             async for chunk in response.aiter_raw():
                 for event_id, data in events.feed(decoder.feed(chunk)):
                     self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
+                if decoder.too_large and not said_too_large:
+                    said_too_large = True  # the rest of the stream is forwarded, not logged
+                    self._too_large("s2c", facts)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except (httpx2.HTTPError, OSError, RuntimeError) as e:
             if gone.is_set():
@@ -200,6 +215,12 @@ class RecordingProxy:
 
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
+
+    def _too_large(self, direction: str, facts: dict[str, Any]) -> None:
+        reason = f"the body decodes to more than {DECODED_LIMIT} bytes; forwarded as it came, not logged"
+        self.log.event(
+            "body_not_logged", dir=direction, reason=reason, **{k: v for k, v in facts.items() if k != "headers"}
+        )
 
     def _headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
         return dict(self.log.redactor.headers(headers))
@@ -258,10 +279,14 @@ class _SseEvents:
 
 
 class _Decoder:
-    """Undoes a Content-Encoding a chunk at a time (gzip, deflate, zstd); anything else is left as it is."""
+    """Undoes a Content-Encoding a chunk at a time (gzip, deflate, zstd); anything else is left as it is.
+    A chunk that decodes to more than ``limit`` bytes sets ``too_large`` and ends the decoding (never
+    more than that in memory at once): what follows decodes to nothing."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, limit: int = DECODED_LIMIT) -> None:
         encoding = encoding.strip().lower()
+        self.limit = limit
+        self.too_large = False
         self._zlib = None
         self._zstd = None
         if encoding in ("gzip", "x-gzip"):
@@ -274,14 +299,22 @@ class _Decoder:
             self._zstd = zstandard.ZstdDecompressor().decompressobj()
 
     def feed(self, chunk: bytes) -> bytes:
+        if self.too_large:
+            return b""
         try:
             if self._zlib is not None:
-                return self._zlib.decompress(chunk)
-            if self._zstd is not None:
-                return bytes(self._zstd.decompress(chunk))
+                out = self._zlib.decompress(chunk, self.limit + 1)
+            elif self._zstd is not None:
+                out = bytes(self._zstd.decompress(chunk))
+            else:
+                return chunk
         except Exception:  # a body that does not decode is logged as it came, never fatal
             self._zlib = self._zstd = None
-        return chunk
+            return chunk
+        if len(out) > self.limit:
+            self.too_large, self._zlib, self._zstd = True, None, None
+            return b""
+        return out
 
     def flush(self) -> bytes:
         return self._zlib.flush() if self._zlib is not None else b""
@@ -291,9 +324,21 @@ def _encoding(headers: list[tuple[str, str]]) -> str:
     return next((v for k, v in headers if k.lower() == "content-encoding"), "")
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
+def _decoded(body: bytes, encoding: str) -> bytes | None:
+    """A whole body decoded, or None if it decodes to more than :data:`DECODED_LIMIT` bytes."""
+    if encoding.strip().lower() == "zstd":
+        # zstd's decompressobj has no output bound: read through a stream reader, at most the limit
+        import zstandard
+
+        try:
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)) as reader:
+                out = reader.read(DECODED_LIMIT + 1)
+        except zstandard.ZstdError:
+            return body  # logged as it came, as a body that does not decode is
+        return out if len(out) <= DECODED_LIMIT else None
     decoder = _Decoder(encoding)
-    return decoder.feed(body) + decoder.flush()
+    out = decoder.feed(body) + decoder.flush()
+    return None if decoder.too_large else out
 
 
 async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -152,3 +153,57 @@ def test_a_pem_private_key_goes_under_any_key(key: str) -> None:
     assert redacted == {"result": {key: f"key:\n{REDACTED}\ndone", "cut": REDACTED}}
     public = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBg\n-----END PUBLIC KEY-----"
     assert Redactor().message({"k": public}) == ({"k": public}, False)
+
+
+@pytest.mark.parametrize(
+    "key", ["db_password", "secret_key", "github_token", "OPENAI_API_KEY", "apiKey", "dbPassword", "x-api-pass", "pwd"]
+)
+def test_a_key_with_a_secret_word_among_its_words_is_a_secret(key: str) -> None:
+    message = {"params": {"arguments": {key: "s3cret", "nested": [{key.upper(): "s3cret"}]}}}
+    assert "s3cret" not in json.dumps(Redactor().message(message)[0])
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["keyword", "monkey", "author", "key", "sort_key", "session_count", "token_count", "max_tokens", "nextPageToken",
+     "auth_type", "tokenizer", "session_id"],
+)  # fmt: skip
+def test_a_key_that_only_looks_like_a_secret_is_kept(key: str) -> None:
+    # a replay sends a recorded request as it is: a redacted argument would reach the server as "[REDACTED]"
+    message = {"params": {"arguments": {key: "kept", "pass": True}}}
+    assert Redactor().message(message) == (message, False)
+
+
+def test_a_mirrored_argument_header_splits_camel_case_as_the_body_does() -> None:
+    headers = [("Mcp-Param-dbPassword", "x"), ("Mcp-Param-sortKey", "y"), ("X-Api-Pass", "p"), ("X-Signature", "s")]
+    assert Redactor().headers(headers) == [
+        ("Mcp-Param-dbPassword", REDACTED),
+        ("Mcp-Param-sortKey", "y"),
+        ("X-Api-Pass", REDACTED),
+        ("X-Signature", REDACTED),
+    ]
+
+
+def test_query_parameters_that_name_secrets_lose_their_values() -> None:
+    url = "https://h/x?api_key=QK1&token=QT2&page=2&access_token=&q=a#frag"
+    assert Redactor().text(url) == f"https://h/x?api_key={REDACTED}&token={REDACTED}&page=2&access_token=&q=a#frag"
+    assert Redactor(enabled=False).text(url) == url
+
+
+def test_a_url_password_holding_an_at_sign_goes_whole() -> None:
+    assert Redactor().text("postgres://bob:p@ss@db:5432/x?a=1") == f"postgres://{REDACTED}@db:5432/x?a=1"
+    assert Redactor().text("dsn='mysql://u:a@b@c@h' ok") == f"dsn='mysql://{REDACTED}@h' ok"
+
+
+def test_name_value_pairs_in_free_text_and_a_command_line() -> None:
+    redactor = Redactor()
+    line = 'DB_PASSWORD=hunter2 api_key: "k 1" X-Api-Key: H4 Authorization: Bearer abcdefgh123 keyword=ok count: 3'
+    assert redactor.line(line) == (
+        f'DB_PASSWORD={REDACTED} api_key: "{REDACTED}" X-Api-Key: {REDACTED} Authorization: {REDACTED} '
+        "keyword=ok count: 3"
+    )
+    command = ["srv", "--password=P1", "--password", "P2", "-k", "v", "--key", "k", "--api-key", "P3"]
+    assert redactor.command(command) == [
+        "srv", f"--password={REDACTED}", "--password", REDACTED, "-k", "v", "--key", "k", "--api-key", REDACTED
+    ]  # fmt: skip
+    assert Redactor(enabled=False).command(["--password", "P2"]) == ["--password", "P2"]

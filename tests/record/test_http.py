@@ -366,3 +366,43 @@ def test_secret_headers_session_ids_and_url_credentials_stay_off_the_disk(tmp_pa
     assert notification["http"]["session_id"] == notification["http"]["headers"]["mcp-session-id"] == digest
     # the server got the session's real id: redaction changes the log only
     assert second.status_code == 202
+
+
+def _peak_rss_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) // 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
+def test_a_gzip_bomb_is_forwarded_whole_and_not_inflated_into_memory_or_the_log(tmp_path: Path) -> None:
+    # ~100 KB of gzip that inflates to 100 MB: the recorder inflated it whole to log it (5x that at its peak)
+    sys.path.insert(0, str(Path(TOOLBOX).parent))
+    from gzip_upstream import bomb
+
+    sys.path.pop(0)
+    request = bomb(json.dumps(PING).encode(), 100)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py"), str(port)])
+    try:
+        wait_for_port(port)
+        path = tmp_path / "bomb.jsonl"
+        with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
+            before = _peak_rss_mb(recorder.process.pid)
+            headers = {"content-type": "application/json", "content-encoding": "gzip"}
+            sent = httpx2.post(recorder.url, headers=headers, content=request, timeout=60)
+            answered = _post(recorder.url, {}, {**PING, "method": "bomb", "params": {"mb": 100}})
+            after = _peak_rss_mb(recorder.process.pid)
+            recorder.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    # the upstream got the bytes as they were sent, and the client the bomb as the upstream sent it
+    assert sent.json()["result"]["sha256"] == hashlib.sha256(request).hexdigest()
+    assert len(answered.content) > 100 << 20  # httpx2 inflated it on this side
+    assert after - before < 80, (before, after)  # generous: 16 MB decoded at most, at once
+    assert path.stat().st_size < 1 << 20
+    log = read_event_log(path)
+    refused = [r for r in log.records if r.get("event") == "body_not_logged"]
+    assert [(r["dir"], r["exchange"]) for r in refused] == [("c2s", 1), ("s2c", 2)]
+    assert "decodes to more than 16777216 bytes" in refused[0]["reason"]
+    assert [m["dir"] for m in log.messages()] == ["s2c", "c2s"]  # the small answer to the first, the second request

@@ -356,3 +356,30 @@ def test_what_a_wrapper_started_stops_with_it(tmp_path: Path) -> None:
         if recorder.poll() is None:
             recorder.kill()
     assert _gone(child)  # the wrapper's own child, not only the wrapper
+
+
+def test_secrets_in_the_server_stderr_arguments_and_urls_stay_off_the_disk(tmp_path: Path) -> None:
+    # what a reviewer found logged in clear: NAME=value in stderr, --password=… among the arguments, a
+    # URL's query parameters, a URL password holding an @
+    path = tmp_path / "leaks.jsonl"
+    stderr = "echo 'DB_PASSWORD=hunter2pw api_key=QKEY123 X-Api-Key: HKEY456 keyword=kept' >&2"
+    server = [
+        "sh", "-c", f'{stderr}; exec "$0" "$1"', sys.executable, TOOLBOX,
+        "--password=ARGPW1", "--api-key", "ARGK2", "https://alice:argpw2@h/x?token=ARGTOK3&page=2",
+    ]  # fmt: skip
+    text = "see postgres://bob:p@ss@db/x and https://u:pw@h/x?api_key=QUERYKEY123&q=kept"
+    seen = _session(_recorder(path, server=server), "legacy", [("echo", {"text": text})])
+    assert seen["results"][0].content[0].text == text  # the client gets it unchanged
+    on_disk = path.read_text()
+    for secret in ("hunter2pw", "QKEY123", "HKEY456", "ARGPW1", "ARGK2", "argpw2", "ARGTOK3", "p@ss", "ss@db", "QUERY"):
+        assert secret not in on_disk, secret
+    log = read_event_log(path)
+    assert log.header["server"]["command"][5:] == [
+        "--password=[REDACTED]", "--api-key", "[REDACTED]", "https://[REDACTED]@h/x?token=[REDACTED]&page=2"
+    ]  # fmt: skip
+    line = next(r["text"] for r in log.records if r.get("kind") == "stderr")
+    assert line == "DB_PASSWORD=[REDACTED] api_key=[REDACTED] X-Api-Key: [REDACTED] keyword=kept"
+    call = next(m for m in _requests(log).values() if m["method"] == "tools/call")
+    assert call["params"]["arguments"]["text"] == (
+        "see postgres://[REDACTED]@db/x and https://[REDACTED]@h/x?api_key=[REDACTED]&q=kept"
+    )

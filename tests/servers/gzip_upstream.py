@@ -1,21 +1,33 @@
 """A stand-in HTTP upstream that answers every JSON-RPC POST with a gzip-compressed JSON body.
 
 ``python tests/servers/gzip_upstream.py PORT`` on 127.0.0.1: enough to check that a recording proxy passes
-compressed bodies on as they are and logs them decoded.
+compressed bodies on as they are and logs them decoded. A gzip request body is answered with the SHA-256 of
+the bytes that arrived (so a test sees them unchanged); a request for the method ``bomb`` with a gzip body
+that inflates to ``params.mb`` MB of whitespace around the answer.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import sys
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        body = gzip.compress(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {"ok": "é"}}).encode())
+        raw = self.rfile.read(int(self.headers["content-length"]))
+        if self.headers.get("content-encoding") == "gzip":
+            answer = {"jsonrpc": "2.0", "id": None, "result": {"sha256": hashlib.sha256(raw).hexdigest()}}
+            body = gzip.compress(json.dumps(answer).encode())
+        else:
+            request = json.loads(raw)
+            answer = {"jsonrpc": "2.0", "id": request["id"], "result": {"ok": "é"}}
+            body = gzip.compress(json.dumps(answer).encode())
+            if request.get("method") == "bomb":
+                body = bomb(json.dumps(answer).encode(), request["params"]["mb"])
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-encoding", "gzip")
@@ -25,6 +37,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def bomb(message: bytes, mb: int) -> bytes:
+    """A gzip body of the message followed by ``mb`` MB of spaces, compressed a MB at a time."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [compressor.compress(message)]
+    parts += [compressor.compress(b" " * (1 << 20)) for _ in range(mb)]
+    return b"".join([*parts, compressor.flush()])
 
 
 if __name__ == "__main__":
