@@ -21,6 +21,7 @@ import duckdb
 
 from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
+from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import eventlog, otlp_json, otlp_proto, validate
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 from mcpobs.store import Store
@@ -235,6 +236,9 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     counts distinct hashes of the two ids: spans with the same ids have the same
     hash, so no repeated hash means no repeated span (a hash collision only sends
     the load through the exact delete below), at half the cost of grouping the text.
+
+    A span the store had that is an event log's call and the client's own span for it (the request
+    carried its traceparent) is one span, whichever was loaded first: see :func:`_merge_log_twins`.
     """
     older = con.execute("SELECT count(*) FROM sources").fetchone()
     repeated = con.execute(
@@ -246,18 +250,87 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     row = con.execute(
         """
         DELETE FROM spans WHERE source_id = $id AND rowid IN (
-            SELECT n.rowid FROM spans AS n
-            WHERE n.source_id = $id AND EXISTS (
-                SELECT 1 FROM spans AS o
-                WHERE o.source_id < $id AND o.trace_id = n.trace_id AND o.span_id = n.span_id)
-            UNION ALL
             SELECT rowid FROM spans WHERE source_id = $id
             QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY rowid) > 1
         )
         """,
         {"id": source_id},
     ).fetchone()
-    return int(row[0]) if row else 0
+    repeats = int(row[0]) if row else 0
+    merged = _merge_log_twins(con, source_id)
+    row = con.execute(
+        """
+        DELETE FROM spans AS n WHERE n.source_id = $id AND EXISTS (
+            SELECT 1 FROM spans AS o
+            WHERE o.source_id < $id AND o.trace_id = n.trace_id AND o.span_id = n.span_id)
+        """,
+        {"id": source_id},
+    ).fetchone()
+    return repeats + merged + (int(row[0]) if row else 0)
+
+
+# The columns of a merged span that come from the client's own instrumentation: where the span sits in
+# its trace, which only the client knows (an event log's call has no parent). Every other column is the
+# event log's, but the resource record, kept on the first span of its block.
+_TRACE_COLUMNS = ("parent_span_id", "trace_state", "flags")
+_KEPT_COLUMNS = ("source_id", "resource")
+
+
+def _merge_log_twins(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
+    """Make each of this source's spans that is an event log's call and the client's own span for it
+    (or the reverse) one span, the same whichever was loaded first; how many there were.
+
+    The log saw the request and its answer on the wire: its span says the call's outcome (an
+    ``isError`` result, ``input_required``), target, session, protocol, client and server, and is timed
+    as every call of several rounds is (that span is the log's). The client's span adds its place in
+    the trace. The merged span is this source's (the older one goes), so the steps after this load
+    link it as new.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE log_twins AS
+        SELECT n.trace_id, n.span_id, coalesce(n.scope_name = $log, false) AS new_is_log
+        FROM spans AS n JOIN spans AS o ON o.trace_id = n.trace_id AND o.span_id = n.span_id
+        WHERE n.source_id = $id AND o.source_id < $id
+            AND coalesce(n.scope_name = $log, false) != coalesce(o.scope_name = $log, false)
+        """,
+        {"id": source_id, "log": EVENT_LOG_SCOPE},
+    )
+    try:
+        found = con.execute("SELECT count(*) FROM log_twins").fetchone()
+        twins = int(found[0]) if found else 0
+        if not twins:
+            return 0
+        columns = [str(c[0]) for c in con.execute("DESCRIBE spans").fetchall() if str(c[0]) not in _KEPT_COLUMNS]
+
+        def merged(column: str) -> str:
+            if column in _TRACE_COLUMNS:  # the client's, where it has one
+                return (
+                    f"CASE WHEN t.new_is_log THEN coalesce(o.{column}, n.{column}) "
+                    f"ELSE coalesce(n.{column}, o.{column}) END"
+                )
+            return f"CASE WHEN t.new_is_log THEN n.{column} ELSE o.{column} END"
+
+        assignments = ", ".join(f"{column} = {merged(column)}" for column in columns)
+        con.execute(
+            f"""
+            UPDATE spans AS n SET {assignments}
+            FROM spans AS o, log_twins AS t
+            WHERE n.source_id = $id AND o.source_id < $id AND n.trace_id = t.trace_id AND n.span_id = t.span_id
+                AND o.trace_id = t.trace_id AND o.span_id = t.span_id
+            """,
+            {"id": source_id},
+        )
+        con.execute(
+            """
+            DELETE FROM spans AS o WHERE o.source_id < $id
+                AND EXISTS (SELECT 1 FROM log_twins AS t WHERE t.trace_id = o.trace_id AND t.span_id = o.span_id)
+            """,
+            {"id": source_id},
+        )
+        return twins
+    finally:
+        con.execute("DROP TABLE IF EXISTS log_twins")
 
 
 def _unwrap(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
