@@ -380,6 +380,19 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     _unwrap(con, source_id)
     _link_peers(con, source_id)
     link_rounds(con, source_id)
+    _abandon_answers(con, source_id)
+
+
+# The spans each call of several rounds links to (its rounds' own spans): ``call`` is its span id.
+_ROUND_LINKS = """
+    SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
+        lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
+    FROM (
+        SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
+            generate_subscripts(CAST(links AS JSON[]), 1) AS i
+        FROM spans WHERE rounds > 1 AND links IS NOT NULL
+    )
+"""
 
 
 def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
@@ -390,15 +403,7 @@ def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     last round's span carries it, with the first round's start and the rounds' count; the others are
     rounds of it. Either side may come from this source, as in :func:`_link_peers`.
     """
-    linked = """
-        SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
-            lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
-        FROM (
-            SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
-                generate_subscripts(CAST(links AS JSON[]), 1) AS i
-            FROM spans WHERE rounds > 1 AND links IS NOT NULL
-        )
-    """
+    linked = _ROUND_LINKS
     con.execute(
         f"""
         UPDATE spans AS r SET round_of = l.call
@@ -432,6 +437,34 @@ def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
             ) AS g USING (call)
         ) AS g
         WHERE s.trace_id = g.trace_id AND s.span_id = g.span_id AND g.touched
+        """,
+        {"id": source_id},
+    )
+
+
+def _abandon_answers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Make the server's side of a call the client abandoned ``abandoned`` too.
+
+    The server's span of a round it answered ``input_required`` (or of a task still working) ends
+    without an error, but the call never completed: ``input_required`` is neither an error nor a
+    success on its own, and the client's side says what became of it. The server's call answers the
+    client's: its span is a child of the client's call span, or, for a call of several rounds, of the
+    round span it carries (the last). Either side may come from this source, as in :func:`_link_peers`.
+    """
+    con.execute(
+        f"""
+        UPDATE spans AS s SET error_type = 'abandoned', error_class = 'abandoned', mcp_failed = true
+        FROM (
+            SELECT trace_id, span_id AS answered, source_id AS call_source FROM spans
+            WHERE mcp_side = 'client' AND error_class = 'abandoned' AND round_of IS NULL
+            UNION ALL
+            SELECT l.trace_id, l.span_id, l.call_source FROM ({_ROUND_LINKS}) AS l JOIN spans AS c
+                ON c.span_id = l.call AND c.source_id = l.call_source AND c.mcp_side = l.side
+            WHERE c.mcp_side = 'client' AND c.error_class = 'abandoned' AND c.round_of IS NULL
+        ) AS a
+        WHERE s.mcp_side = 'server' AND s.round_of IS NULL AND NOT s.mcp_failed
+            AND s.trace_id = a.trace_id AND s.parent_span_id = a.answered
+            AND (s.source_id = $id OR a.call_source = $id)
         """,
         {"id": source_id},
     )

@@ -65,3 +65,25 @@ def test_the_log_says_the_outcome_of_a_call_the_clients_span_also_is(order: tupl
     calls = analyze(store, Query(views=("calls",), by=("method", "client"))).table("calls").records()
     # the client is the one the log's requests name, for every call, as for a call of several rounds
     assert {r["client"] for r in calls} == {"mcp"}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("log", "server-spans"),
+        ("server-spans", "log"),
+        ("server-spans", "client-spans", "log"),
+        ("client-spans", "server-spans", "log"),
+    ],
+)
+def test_the_servers_side_of_a_call_the_client_abandoned_is_abandoned_too(order: tuple[str, ...], store: Store) -> None:
+    """The server answered ``book`` with input_required, which its span records as no error; the client
+    never sent the request again: the call never completed, on either side."""
+    load(store, _files("abandoned-2026", *order))
+    assert _errors(store) == [("client", "book", "abandoned"), ("server", "book", "abandoned")]
+    calls = analyze(store, Query(views=("calls",), by=("tool",))).table("calls").records()
+    book = {r["side"]: (r["calls"], r["errors"], r["success_rate"]) for r in calls if r["tool"] == "book"}
+    assert book == {"client": (1, 1, 0.0), "server": (1, 1, 0.0)}
+    # the server's other calls are untouched
+    echo = {r["side"]: r["errors"] for r in calls if r["tool"] == "echo"}
+    assert echo == {"client": 0, "server": 0}
