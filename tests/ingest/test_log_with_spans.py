@@ -87,3 +87,22 @@ def test_the_servers_side_of_a_call_the_client_abandoned_is_abandoned_too(order:
     # the server's other calls are untouched
     echo = {r["side"]: r["errors"] for r in calls if r["tool"] == "echo"}
     assert echo == {"client": 0, "server": 0}
+
+
+def test_the_sdks_spans_alone_count_each_task_poll_as_a_call(store: Store) -> None:
+    """The mcp SDK 2.3 client's spans of a task-augmented call (make_task_spans.py, against server-everything)
+    name no task: nothing ties a ``tasks/get`` to the call that created its task, so each request is a call
+    (documented in docs/dialects.md; the event log counts one call)."""
+    spans = (DATA / "tasks-2025.client-spans.jsonl").read_text()
+    assert "taskId" not in spans
+    assert "mcp.task" not in spans
+    polls = spans.count('"name":"MCP send tasks/get"')
+    assert polls > 1
+    load(store, [str(DATA / "tasks-2025.client-spans.jsonl")])
+    calls = analyze(store, Query(views=("calls",), by=("method",))).table("calls").records()
+    assert {r["method"]: (r["calls"], r["rounds"]) for r in calls} == {
+        "initialize": (1, 1),
+        "tools/call": (1, 1),
+        "tasks/get": (polls, polls),
+        "tasks/result": (1, 1),
+    }
