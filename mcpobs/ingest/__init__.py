@@ -4,7 +4,8 @@
 globs, ``-``), tells each file's format by its content, and loads it in one
 transaction: a file either loads whole or not at all, and what was loaded
 before stays. A file already in the store (the same content: its SHA-256) is
-skipped; a span already in the store (same trace and span id) is not added again.
+skipped; a span already in the store (same trace and span id) is not added again,
+but an event log's call and the client's own span of it become one span.
 """
 
 from __future__ import annotations
