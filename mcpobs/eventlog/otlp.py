@@ -56,6 +56,7 @@ SERVER = 2
 CLIENT = 3
 ERROR = 2
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+SCOPE = "mcpobs.eventlog"  # the instrumentation scope of an event log's calls
 MODERN = "2026-07-28"  # the revision without sessions, SSE resumption or server-to-client requests
 # the requests that continue a task-augmented call: its rounds, not calls of their own
 _TASK_METHODS = ("tasks/get", "tasks/result", "tasks/cancel")
@@ -120,7 +121,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         "resourceSpans": [
             {
                 "resource": {"attributes": [_attribute("service.name", client)]},
-                "scopeSpans": [{"scope": {"name": "mcpobs.eventlog"}, "spans": spans}],
+                "scopeSpans": [{"scope": {"name": SCOPE}, "spans": spans}],
             }
             for client, spans in by_client.items()
             if spans or len(by_client) == 1

@@ -4,7 +4,8 @@
 globs, ``-``), tells each file's format by its content, and loads it in one
 transaction: a file either loads whole or not at all, and what was loaded
 before stays. A file already in the store (the same content: its SHA-256) is
-skipped; a span already in the store (same trace and span id) is not added again.
+skipped; a span already in the store (same trace and span id) is not added again,
+but an event log's call and the client's own span of it become one span.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
+from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import otlp_json, validate
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
@@ -245,6 +247,9 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     counts distinct hashes of the two ids: spans with the same ids have the same
     hash, so no repeated hash means no repeated span (a hash collision only sends
     the load through the exact delete below), at half the cost of grouping the text.
+
+    A span the store had that is an event log's call and the client's own span for it (the request
+    carried its traceparent) is one span, whichever was loaded first: see :func:`_merge_log_twins`.
     """
     older = con.execute("SELECT count(*) FROM sources").fetchone()
     repeated = con.execute(
@@ -256,18 +261,87 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     row = con.execute(
         """
         DELETE FROM spans WHERE source_id = $id AND rowid IN (
-            SELECT n.rowid FROM spans AS n
-            WHERE n.source_id = $id AND EXISTS (
-                SELECT 1 FROM spans AS o
-                WHERE o.source_id < $id AND o.trace_id = n.trace_id AND o.span_id = n.span_id)
-            UNION ALL
             SELECT rowid FROM spans WHERE source_id = $id
             QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY rowid) > 1
         )
         """,
         {"id": source_id},
     ).fetchone()
-    return int(row[0]) if row else 0
+    repeats = int(row[0]) if row else 0
+    merged = _merge_log_twins(con, source_id)
+    row = con.execute(
+        """
+        DELETE FROM spans AS n WHERE n.source_id = $id AND EXISTS (
+            SELECT 1 FROM spans AS o
+            WHERE o.source_id < $id AND o.trace_id = n.trace_id AND o.span_id = n.span_id)
+        """,
+        {"id": source_id},
+    ).fetchone()
+    return repeats + merged + (int(row[0]) if row else 0)
+
+
+# The columns of a merged span that come from the client's own instrumentation: where the span sits in
+# its trace, which only the client knows (an event log's call has no parent). Every other column is the
+# event log's, but the resource record, kept on the first span of its block.
+_TRACE_COLUMNS = ("parent_span_id", "trace_state", "flags")
+_KEPT_COLUMNS = ("source_id", "resource")
+
+
+def _merge_log_twins(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
+    """Make each of this source's spans that is an event log's call and the client's own span for it
+    (or the reverse) one span, the same whichever was loaded first; how many there were.
+
+    The log saw the request and its answer on the wire: its span says the call's outcome (an
+    ``isError`` result, ``input_required``), target, session, protocol, client and server, and is timed
+    as every call of several rounds is (that span is the log's). The client's span adds its place in
+    the trace. The merged span is this source's (the older one goes), so the steps after this load
+    link it as new.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE log_twins AS
+        SELECT n.trace_id, n.span_id, coalesce(n.scope_name = $log, false) AS new_is_log
+        FROM spans AS n JOIN spans AS o ON o.trace_id = n.trace_id AND o.span_id = n.span_id
+        WHERE n.source_id = $id AND o.source_id < $id
+            AND coalesce(n.scope_name = $log, false) != coalesce(o.scope_name = $log, false)
+        """,
+        {"id": source_id, "log": EVENT_LOG_SCOPE},
+    )
+    try:
+        found = con.execute("SELECT count(*) FROM log_twins").fetchone()
+        twins = int(found[0]) if found else 0
+        if not twins:
+            return 0
+        columns = [str(c[0]) for c in con.execute("DESCRIBE spans").fetchall() if str(c[0]) not in _KEPT_COLUMNS]
+
+        def merged(column: str) -> str:
+            if column in _TRACE_COLUMNS:  # the client's, where it has one
+                return (
+                    f"CASE WHEN t.new_is_log THEN coalesce(o.{column}, n.{column}) "
+                    f"ELSE coalesce(n.{column}, o.{column}) END"
+                )
+            return f"CASE WHEN t.new_is_log THEN n.{column} ELSE o.{column} END"
+
+        assignments = ", ".join(f"{column} = {merged(column)}" for column in columns)
+        con.execute(
+            f"""
+            UPDATE spans AS n SET {assignments}
+            FROM spans AS o, log_twins AS t
+            WHERE n.source_id = $id AND o.source_id < $id AND n.trace_id = t.trace_id AND n.span_id = t.span_id
+                AND o.trace_id = t.trace_id AND o.span_id = t.span_id
+            """,
+            {"id": source_id},
+        )
+        con.execute(
+            """
+            DELETE FROM spans AS o WHERE o.source_id < $id
+                AND EXISTS (SELECT 1 FROM log_twins AS t WHERE t.trace_id = o.trace_id AND t.span_id = o.span_id)
+            """,
+            {"id": source_id},
+        )
+        return twins
+    finally:
+        con.execute("DROP TABLE IF EXISTS log_twins")
 
 
 def _unwrap(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
@@ -317,6 +391,19 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     _unwrap(con, source_id)
     _link_peers(con, source_id)
     link_rounds(con, source_id)
+    _abandon_answers(con, source_id)
+
+
+# The spans each call of several rounds links to (its rounds' own spans): ``call`` is its span id.
+_ROUND_LINKS = """
+    SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
+        lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
+    FROM (
+        SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
+            generate_subscripts(CAST(links AS JSON[]), 1) AS i
+        FROM spans WHERE rounds > 1 AND links IS NOT NULL
+    )
+"""
 
 
 def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
@@ -327,15 +414,7 @@ def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     last round's span carries it, with the first round's start and the rounds' count; the others are
     rounds of it. Either side may come from this source, as in :func:`_link_peers`.
     """
-    linked = """
-        SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
-            lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
-        FROM (
-            SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
-                generate_subscripts(CAST(links AS JSON[]), 1) AS i
-            FROM spans WHERE rounds > 1 AND links IS NOT NULL
-        )
-    """
+    linked = _ROUND_LINKS
     con.execute(
         f"""
         UPDATE spans AS r SET round_of = l.call
@@ -369,6 +448,34 @@ def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
             ) AS g USING (call)
         ) AS g
         WHERE s.trace_id = g.trace_id AND s.span_id = g.span_id AND g.touched
+        """,
+        {"id": source_id},
+    )
+
+
+def _abandon_answers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Make the server's side of a call the client abandoned ``abandoned`` too.
+
+    The server's span of a round it answered ``input_required`` (or of a task still working) ends
+    without an error, but the call never completed: ``input_required`` is neither an error nor a
+    success on its own, and the client's side says what became of it. The server's call answers the
+    client's: its span is a child of the client's call span, or, for a call of several rounds, of the
+    round span it carries (the last). Either side may come from this source, as in :func:`_link_peers`.
+    """
+    con.execute(
+        f"""
+        UPDATE spans AS s SET error_type = 'abandoned', error_class = 'abandoned', mcp_failed = true
+        FROM (
+            SELECT trace_id, span_id AS answered, source_id AS call_source FROM spans
+            WHERE mcp_side = 'client' AND error_class = 'abandoned' AND round_of IS NULL
+            UNION ALL
+            SELECT l.trace_id, l.span_id, l.call_source FROM ({_ROUND_LINKS}) AS l JOIN spans AS c
+                ON c.span_id = l.call AND c.source_id = l.call_source AND c.mcp_side = l.side
+            WHERE c.mcp_side = 'client' AND c.error_class = 'abandoned' AND c.round_of IS NULL
+        ) AS a
+        WHERE s.mcp_side = 'server' AND s.round_of IS NULL AND NOT s.mcp_failed
+            AND s.trace_id = a.trace_id AND s.parent_span_id = a.answered
+            AND (s.source_id = $id OR a.call_source = $id)
         """,
         {"id": source_id},
     )
