@@ -153,6 +153,8 @@ SELECT
     error_type,
     coalesce(mcp_side = 'server' AND error_type IN ({rejected}), false) AS rejected,
     mcp_failed AND NOT rejected AS failed,
+    -- the one definition of success, for every figure: the call neither failed nor was rejected
+    NOT coalesce(mcp_failed, false) AS succeeded,
     error_class,
     arguments_hash,
     rounds,
