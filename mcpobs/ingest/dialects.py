@@ -69,6 +69,18 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "rounds": ("mcpobs.rounds",),
 }
 
+# One vocabulary for the transport, the conventions' `network.transport` (`pipe` for stdio, `tcp` for
+# HTTP): Sentry's and ToolHive's `mcp.transport` names the MCP transport instead.
+TRANSPORTS = {
+    "stdio": "pipe",
+    "http": "tcp",
+    "https": "tcp",
+    "streamable-http": "tcp",
+    "streamable_http": "tcp",
+    "streamablehttp": "tcp",
+    "sse": "tcp",
+}
+
 # Token counts: the current GenAI conventions, then the older names producers still write.
 TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     "input_tokens": (
@@ -243,6 +255,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
         "lambda a: a.key = 'exception.type')[1].value.stringValue"
     )
+    transports = " ".join(f"WHEN {_quote(name)} THEN {_quote(network)}" for name, network in TRANSPORTS.items())
     return {
         "mcp_method": "mcp_method",
         "mcp_target": f"CASE WHEN mcp_method IS NOT NULL THEN {target} END",
@@ -250,7 +263,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         "mcp_session_id": "mcp_session_id",
         "jsonrpc_request_id": "jsonrpc_request_id",
         "mcp_protocol_version": "mcp_protocol_version",
-        "network_transport": "network_transport",
+        "network_transport": f"CASE lower(network_transport) {transports} ELSE lower(network_transport) END",
         "server_address": (
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
