@@ -120,6 +120,12 @@ CREATE TABLE IF NOT EXISTS spans (
 # server side such a call is `rejected`, not `failed`; a client's call failed all the same.
 REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-32021", "-32022")
 
+
+def rejected_sql(side: str, error_type: str) -> str:
+    """SQL: whether a call (its side and error type columns) is rejected, as the mcp_calls view says."""
+    codes = ", ".join(f"'{code}'" for code in REJECTED_CODES)
+    return f"coalesce({side} = 'server' AND {error_type} IN ({codes}), false)"
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -151,7 +157,7 @@ SELECT
     status_code,
     status_message,
     error_type,
-    coalesce(mcp_side = 'server' AND error_type IN ({rejected}), false) AS rejected,
+    {rejected} AS rejected,
     mcp_failed AND NOT rejected AS failed,
     -- the one definition of success, for every figure: the call neither failed nor was rejected
     NOT coalesce(mcp_failed, false) AS succeeded,
@@ -235,7 +241,7 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=", ".join(f"'{code}'" for code in REJECTED_CODES)))
+        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type")))
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

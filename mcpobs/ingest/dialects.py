@@ -268,7 +268,9 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
         "error_type": (
-            "coalesce(error_type, CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') THEN rpc_status_code END, "
+            # the JSON-RPC code before an exception's name (`McpError`) in error.type: it says what failed
+            "coalesce(CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') "
+            "AND NOT regexp_full_match(coalesce(error_type, ''), '-?[0-9]+') THEN rpc_status_code END, error_type, "
             "CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
             "json_extract_string(logfire_response, '$.code'), "
             "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "

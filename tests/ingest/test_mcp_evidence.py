@@ -102,3 +102,13 @@ def test_only_spans_with_mcp_evidence_are_calls(store: Store) -> None:
     `mcp.session.id`), an HTTP GET with an rpc.method, a language server's `initialize`: no calls."""
     expected, found = _edge_calls(store)
     assert set(found) == {name for name, outcome in expected.items() if outcome is not None}
+
+
+def test_edge_calls_have_the_outcome_their_producer_meant(store: Store) -> None:
+    """A server's rejection reads the same in every spelling: error.type, rpc.jsonrpc.error_code, or
+    an exception name (`McpError`) beside the code in rpc.response.status_code."""
+    expected, found = _edge_calls(store)
+    outcome = {
+        name: "rejected" if rejected else "failed" if failed else "ok" for name, (failed, rejected) in found.items()
+    }
+    assert outcome == {name: want for name, want in expected.items() if want is not None}
