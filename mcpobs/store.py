@@ -126,6 +126,7 @@ def rejected_sql(side: str, error_type: str) -> str:
     codes = ", ".join(f"'{code}'" for code in REJECTED_CODES)
     return f"coalesce({side} = 'server' AND {error_type} IN ({codes}), false)"
 
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
