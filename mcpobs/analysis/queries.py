@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mcpobs.analysis import cost as cost_sections
@@ -353,4 +353,5 @@ def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _time(ns: int | None) -> datetime | None:
-    return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    # to the microsecond below, exactly, as the sections' make_timestamp(ns // 1000): a float rounds
+    return None if ns is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
