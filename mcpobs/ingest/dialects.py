@@ -172,7 +172,7 @@ def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: s
     """SQL for a span's MCP method, NULL for a span that is no MCP call.
 
     A span is an MCP call only on MCP evidence: an MCP method attribute (``mcp.method.name``,
-    ToolHive's older ``mcp.method``); else, on a span whose ``rpc.system`` is ``jsonrpc`` or unset,
+    ToolHive's older ``mcp.method``); else, on a span whose ``rpc.system`` is ``jsonrpc`` (or ``mcp``) or unset,
     an ``rpc.method`` that is a method of the MCP specification (``initialize``, LSP's too, only
     with other evidence: an MCP scope, or an ``mcp.*`` attribute not copied from baggage), or any
     ``rpc.method`` from a scope of :data:`MCP_SCOPES`; else a dialect's own span name (OpenLLMetry's
@@ -187,7 +187,7 @@ def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: s
     mcp_keys = f"list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.') AND k NOT IN ({copied})))"
     shared = f"{rpc_method} IN ({', '.join(map(_quote, _SHARED_METHODS))})"
     by_rpc = (
-        f"CASE WHEN coalesce({rpc_system}, 'jsonrpc') = 'jsonrpc' AND ("
+        f"CASE WHEN coalesce(lower({rpc_system}), 'jsonrpc') IN ('jsonrpc', 'mcp') AND ("
         f"({listed.format(m=rpc_method)} AND (NOT {shared} OR {mcp_scope} OR coalesce({mcp_keys}, false))) "
         f"OR {mcp_scope}) THEN {rpc_method} END"
     )
