@@ -126,6 +126,14 @@ REJECTED_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002", "-32020", "-
 # sender's span) is not the answering end, so an error answer is no rejection there.
 TO_CLIENT_METHODS = ("elicitation/create", "sampling/createMessage", "roots/list")
 
+
+def rejected_sql(side: str, error_type: str, method: str) -> str:
+    """SQL: whether a call (its side, error type and method columns) is rejected, as the mcp_calls view says."""
+    codes = ", ".join(f"'{code}'" for code in REJECTED_CODES)
+    to_client = ", ".join(f"'{m}'" for m in TO_CLIENT_METHODS)
+    return f"coalesce({side} = 'server' AND {method} NOT IN ({to_client}) AND {error_type} IN ({codes}), false)"
+
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -157,9 +165,10 @@ SELECT
     status_code,
     status_message,
     error_type,
-    coalesce(mcp_side = 'server' AND mcp_method NOT IN ({to_client}) AND error_type IN ({rejected}), false)
-        AS rejected,
+    {rejected} AS rejected,
     mcp_failed AND NOT rejected AS failed,
+    -- the one definition of success, for every figure: the call neither failed nor was rejected
+    NOT coalesce(mcp_failed, false) AS succeeded,
     error_class,
     arguments_hash,
     rounds,
@@ -244,12 +253,7 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(
-            _VIEWS.format(
-                rejected=", ".join(f"'{code}'" for code in REJECTED_CODES),
-                to_client=", ".join(f"'{method}'" for method in TO_CLIENT_METHODS),
-            )
-        )
+        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method")))
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

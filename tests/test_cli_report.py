@@ -134,6 +134,21 @@ def test_dashboard_fits_80_columns(store: Store, sample: str) -> None:
             assert f"{record['error_rate'] * 100:.1f}%" in text
 
 
+def test_the_dashboard_per_side_shows_the_requests_a_server_rejected(store: Store) -> None:
+    load(store, [AGENT])
+    report = build_report(store, Query(), CostOptions(load_prices(Path(PRICES))))
+    console = Console(width=80, force_terminal=False)
+    with console.capture() as captured:
+        render_dashboard(report, console)
+    lines = captured.get().splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["side", "calls"])
+    server = next(line for line in lines if line.split()[:1] == ["server"]).split()
+    rejected = {r["side"]: r["rejected"] for r in report.overview.records()}
+    assert rejected["server"] == 1
+    assert header.split()[5] == "rejected"
+    assert server[4] == "1"
+
+
 def test_dashboard_through_analyze(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     result = runner.invoke(app, ["analyze", AGENT, "--view", "dashboard", "--prices", PRICES])
@@ -243,7 +258,7 @@ def test_dashboard_shows_inference_cost_without_mcp_calls(store: Store, tmp_path
     assert total > 0
     money = format_value(total, Unit.MONEY)
     row = next(line for line in text.splitlines() if line.startswith(" all "))
-    assert row.split() == ["all", "—", "—", "—", "—", "—", money, "3"]
+    assert row.split() == ["all", "—", "—", "—", "—", "—", "—", money, "3"]
     assert f"no tool calls match; the 3 LLM calls cost {money}" in text
     assert "no cost" not in text
 

@@ -35,7 +35,7 @@ _VALUE = (
 
 CALL_COST_COLUMNS = (
     Column("calls", Unit.COUNT, "MCP tool calls"),
-    Column("successes", Unit.COUNT, "tool calls that did not fail"),
+    Column("successes", Unit.COUNT, "tool calls that succeeded: neither failed nor rejected"),
     Column("total_cost", Unit.MONEY, "token_cost + tool_cost", "total $"),
     Column("token_cost", Unit.MONEY, "the calls' share of the LLM calls that asked for them and read them", "tokens $"),
     Column("tool_cost", Unit.MONEY, "fixed cost per call from the price file", "tool $"),
@@ -79,10 +79,10 @@ def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
 
 _SESSION_SUCCESS = """
 session_outcomes AS (
-    -- a session succeeded when the last call to each method and target succeeded
-    SELECT side, session_key, bool_and(NOT last_failed) AS succeeded FROM (
-        SELECT side, session_key, arg_max(failed, start_ns) AS last_failed
-        FROM mcp_calls WHERE NOT is_notification GROUP BY side, session_key, method, target
+    -- a session succeeded when the last call to each method, target and arguments succeeded (as in analyze)
+    SELECT side, session_key, bool_and(last_succeeded) AS succeeded FROM (
+        SELECT side, session_key, arg_max(succeeded, start_ns) AS last_succeeded
+        FROM mcp_calls WHERE NOT is_notification GROUP BY side, session_key, call_key
     ) GROUP BY side, session_key
 )
 """
@@ -105,7 +105,7 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     ),
     {_SESSION_SUCCESS},
     calls AS (
-        SELECT side, count(*) AS calls, count(*) FILTER (NOT failed) AS successes,
+        SELECT side, count(*) AS calls, count(*) FILTER (succeeded) AS successes,
             sum(fixed_pico) AS tool_pico, sum(total_pico) AS call_pico
         FROM cost_calls WHERE {where} GROUP BY side
     ),
@@ -185,7 +185,7 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("tool_cost", Unit.MONEY, "fixed costs of the selected tool calls", "tool $"),
         Column("total_cost", Unit.MONEY, "token_cost + tool_cost", "total $"),
         Column("cost_per_call", Unit.MONEY, "(attributed + fixed cost of the tool calls) / tool_calls", "$/call"),
-        Column("cost_per_success", Unit.MONEY, "the same / tool calls that did not fail", "$/success"),
+        Column("cost_per_success", Unit.MONEY, "the same / tool calls that succeeded", "$/success"),
         Column("sessions", Unit.COUNT, "sessions with a selected tool call"),
         Column("successful_sessions", Unit.COUNT, "sessions whose last call to each target succeeded", "ok sessions"),
         Column("cost_per_successful_session", Unit.MONEY, "tool calls' cost / successful sessions", "$/ok session"),
@@ -220,13 +220,13 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     sql = f"""
     WITH {parts}
     per_call AS (
-        SELECT {select_groups(groups)}, trace_id, span_id, any_value(failed) AS failed, any_value(value) AS value,
+        SELECT {select_groups(groups)}, trace_id, span_id, any_value(succeeded) AS succeeded, any_value(value) AS value,
             sum(fixed_pico) AS fixed_pico, sum(coalesce(inference_pico, 0)) AS inference_pico,
             sum(fixed_pico) + sum(coalesce(inference_pico, 0)) AS total_pico,
             sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
         FROM parts GROUP BY ALL
     )
-    SELECT {keys}, count(*) AS calls, count(*) FILTER (NOT failed) AS successes,
+    SELECT {keys}, count(*) AS calls, count(*) FILTER (succeeded) AS successes,
         sum(total_pico) AS total_pico, sum(inference_pico), sum(fixed_pico),
         quantile_cont(CAST(total_pico AS DECIMAL(38, 0)), [0.5, 0.95]), max(total_pico),
         round(sum(input_tokens) + sum(output_tokens), 1), round(sum(input_tokens), 1), round(sum(output_tokens), 1),

@@ -86,7 +86,13 @@ METRICS: tuple[Metric, ...] = (
     _cost(
         "cost_per_call", Unit.MONEY, "the tool calls' cost / tool calls (per priced LLM call in the model scope)", *_ALL
     ),
-    _cost("cost_per_success", Unit.MONEY, "the tool calls' cost / tool calls that did not fail", "cost", "call_cost"),
+    _cost(
+        "cost_per_success",
+        Unit.MONEY,
+        "the tool calls' cost / tool calls that succeeded (not failed, not rejected)",
+        "cost",
+        "call_cost",
+    ),
     _cost(
         "cost_per_successful_session",
         Unit.MONEY,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis import cost as cost_sections
@@ -126,7 +126,7 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
             count(*) FILTER (failed) / count(*) AS error_rate,
             count(*) FILTER (rejected) AS rejected,
             count(*) FILTER (rejected) / count(*) AS rejected_rate,
-            count(*) FILTER (NOT failed AND NOT rejected) / count(*) AS success_rate,
+            count(*) FILTER (succeeded) / count(*) AS success_rate,
             sum(rounds) AS rounds,
             quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
             max(duration_ms) AS latency_max_ms,
@@ -201,19 +201,20 @@ def _meaning(column: str) -> str:
 
 
 # Sessions and calls group on the hashes the load made (mcpobs.ingest.dialects.keys).
-# Each call after a failed one of the same call is a recovery: that is every failure
-# of the same call but the last call, if that one failed too. Only calls that failed
-# at least once are grouped that finely: they are few. {keys} are extra grouping
-# columns (a session's calls to one tool, say), each ending in a comma.
+# Each call after one of the same call that did not succeed (failed, or rejected by the
+# server) is a recovery: that is every such call but the last call, if that one did not
+# succeed either. Only calls that did not succeed at least once are grouped that finely:
+# they are few. {keys} are extra grouping columns (a session's calls to one tool, say),
+# each ending in a comma.
 _SESSION_ROWS = """
 , selected AS (
-    SELECT side, {keys} session_key, {label} failed, start_ns, end_ns, call_key AS call
+    SELECT side, {keys} session_key, {label} failed, succeeded, start_ns, end_ns, call_key AS call
     FROM calls WHERE {where}
 ), retried AS (
     SELECT side, {names} session_key,
-        count(*) FILTER (failed) - arg_max(failed, start_ns)::INT AS recoveries,
-        arg_max(failed, start_ns) AS last_failed
-    FROM selected WHERE call IN (SELECT call FROM selected WHERE failed)
+        count(*) FILTER (NOT succeeded) - (NOT arg_max(succeeded, start_ns))::INT AS recoveries,
+        NOT arg_max(succeeded, start_ns) AS last_failed
+    FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
 ), sessions AS (
     SELECT * EXCLUDE (recoveries, any_last_failed),
@@ -234,7 +235,7 @@ _SESSION_ROWS = """
 SESSION_FIGURES = (
     Column("sessions", Unit.COUNT, "by mcp.session.id, else by trace where a revision has no sessions"),
     Column("session_success_rate", Unit.RATE, "sessions whose last call to each target succeeded", "success %"),
-    Column("recoveries", Unit.COUNT, "calls retrying a failed call, all sessions"),
+    Column("recoveries", Unit.COUNT, "calls retrying a call that did not succeed, all sessions"),
     Column("session_recovery_max", Unit.COUNT, "most recoveries in one session", "max recov."),
     Column("calls_per_session", Unit.COUNT, "mean", "calls/session"),
     Column("duration_p50_ms", Unit.MS, "session duration", "p50 ms"),
@@ -298,10 +299,14 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
         Column(
             "recoveries",
             Unit.COUNT,
-            "calls retrying a failed call (same method, target and arguments)",
+            "calls retrying a call that did not succeed (same method, target and arguments)",
             "recoveries",
         ),
-        Column("succeeded", Unit.FLAG, "the last call to each method and target succeeded"),
+        Column(
+            "succeeded",
+            Unit.FLAG,
+            "the last call to each method, target and arguments succeeded (not failed, not rejected)",
+        ),
         Column("started", Unit.TIME),
     )
     return Table("sessions", "Sessions", columns, rows(store, sql, params))
@@ -355,4 +360,5 @@ def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _time(ns: int | None) -> datetime | None:
-    return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    # to the microsecond below, exactly, as the sections' make_timestamp(ns // 1000): a float rounds
+    return None if ns is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)

@@ -11,7 +11,11 @@ from typing import Any
 from mcpobs.analysis.dashboard import MESSAGE_SQL
 from mcpobs.analysis.model import Column, Table, Unit
 from mcpobs.analysis.sql import rows
-from mcpobs.store import Store
+from mcpobs.store import Store, rejected_sql
+
+# A span failed: a call that failed (a server's rejected request is no failure of it), or any span
+# with error status.
+FAILED_SQL = f"(coalesce(mcp_failed, false) OR status_code = 2) AND NOT {rejected_sql('mcp_side', 'error_type', 'mcp_method')}"
 
 # What a span is in a waterfall: the two sides of an MCP call, an LLM call, an agent's tool step,
 # an agent's run, other work.
@@ -93,7 +97,7 @@ def pick_traces(
     where a selected call failed, most failed spans first; at most ``limit``, and how many there are."""
     if failing:
         selected = f"SELECT DISTINCT trace_id FROM calls WHERE {where} AND failed"
-        order = "count(*) FILTER (coalesce(mcp_failed, false) OR status_code = 2) DESC, min(start_ns)"
+        order = f"count(*) FILTER ({FAILED_SQL}) DESC, min(start_ns)"
     else:
         selected = f"SELECT DISTINCT trace_id FROM calls WHERE {where}"
         order = "max(end_ns) - min(start_ns) DESC"
@@ -116,9 +120,9 @@ def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> lis
              WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL
                 OR gen_ai_operation IN ('chat', 'text_completion', 'generate_content', 'embeddings') THEN 'llm'
              ELSE 'other' END,
-        service_name, start_ns, end_ns, coalesce(mcp_failed, false) OR status_code = 2 AS failed,
-        CASE WHEN coalesce(mcp_failed, false) OR status_code = 2 THEN coalesce(error_class, 'other') END,
-        CASE WHEN coalesce(mcp_failed, false) OR status_code = 2 THEN {MESSAGE_SQL} END,
+        service_name, start_ns, end_ns, {FAILED_SQL} AS failed,
+        CASE WHEN {FAILED_SQL} THEN coalesce(error_class, 'other') END,
+        CASE WHEN {FAILED_SQL} THEN {MESSAGE_SQL} END,
         mcp_method, mcp_target, mcp_side, call_key
     FROM spans s WHERE trace_id IN (SELECT unnest($traces))
     ORDER BY trace_id, start_ns, span_id

@@ -309,7 +309,7 @@ WITH shares AS (
     FROM cost_shares GROUP BY ALL
 )
 SELECT c.side, c.trace_id, c.span_id, c.tool, c.server, c.client, c.session, c.session_key, c.method, c.target,
-    c.transport, c.protocol_version, c.start_ns, c.failed, false AS is_notification,
+    c.transport, c.protocol_version, c.start_ns, c.failed, c.succeeded, false AS is_notification,
     coalesce(t.pico, s.pico, 0) AS fixed_pico,
     coalesce(sh.inference_pico, 0) AS inference_pico,
     coalesce(t.pico, s.pico, 0) + coalesce(sh.inference_pico, 0) AS total_pico,

@@ -105,6 +105,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     # one resource per client: 2026-07-28 has no session, and each request names its own client
     by_client: dict[str, list[dict[str, Any]]] = {names["client"] or "mcp-client": []}
     used: set[tuple[str, str]] = set()
+    fallbacks = _fallbacks(calls)
     for call in calls:
         if call.head is not None:
             continue  # a later round: part of its first round's span
@@ -115,6 +116,8 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         assert end is not None
         server = server_info(_result(last)).get("name") or names["server"]
         span = _span(call, end, trace, protocol, log.header.get("transport"), server, used)
+        if id(call) in fallbacks:
+            _negotiated(span, fallbacks[id(call)])
         client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
         by_client.setdefault(client or names["client"] or "mcp-client", []).append(span)
     return {
@@ -127,6 +130,43 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
             if spans or len(by_client) == 1
         ]
     }
+
+
+def _fallbacks(calls: list[_Call]) -> dict[int, _Call]:
+    """Version negotiation: each ``server/discover`` a server answered with an error (a 2025-era server:
+    -32601 over stdio, an HTTP 400 over Streamable HTTP), with the ``initialize`` the same client then
+    sent and the server answered. The client fell back to the older handshake: nothing failed."""
+    found: dict[int, _Call] = {}  # by the probe's id()
+    for i, probe in enumerate(calls):
+        if probe.request["method"] != "server/discover" or probe.direction != "c2s" or probe.end is None:
+            continue
+        if probe.http_failure is None and not (probe.response is not None and "error" in probe.response):
+            continue
+        client = _info_name(_meta(probe.request).get("io.modelcontextprotocol/clientInfo"))
+        for later in calls[i + 1 :]:
+            if later.request["method"] != "initialize" or later.direction != "c2s" or later.start < probe.end:
+                continue
+            named = _info_name(_params(later.request).get("clientInfo"))
+            if client is not None and named is not None and named != client:
+                continue  # another client's handshake
+            if later.response is not None and "result" in later.response:
+                found[id(probe)] = later
+            break
+    return found
+
+
+def _negotiated(span: dict[str, Any], initialize: _Call) -> None:
+    """Make a fallen-back ``server/discover`` span what it was: a negotiation, no error, in the session
+    the ``initialize`` after it opened. The server's answer stays in ``mcpobs.negotiation``."""
+    attributes = span["attributes"]
+    answer = next((a["value"]["stringValue"] for a in attributes if a["key"] == "error.type"), None)
+    message = span["status"].get("message", "")
+    span["attributes"] = [a for a in attributes if a["key"] != "error.type"]
+    span["attributes"].append(_attribute("mcpobs.negotiation", f"fell back to initialize: {answer} {message}"))
+    session = initialize.http.get("session_id") or initialize.response_http.get("session_id")
+    if session and not any(a["key"] == "mcp.session.id" for a in attributes):
+        span["attributes"].append(_attribute("mcp.session.id", session))
+    span["status"] = {}
 
 
 def write_otlp(log: EventLog, target: Path) -> int:

@@ -71,6 +71,18 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "rounds": ("mcpobs.rounds",),
 }
 
+# One vocabulary for the transport, the conventions' `network.transport` (`pipe` for stdio, `tcp` for
+# HTTP): Sentry's and ToolHive's `mcp.transport` names the MCP transport instead.
+TRANSPORTS = {
+    "stdio": "pipe",
+    "http": "tcp",
+    "https": "tcp",
+    "streamable-http": "tcp",
+    "streamable_http": "tcp",
+    "streamablehttp": "tcp",
+    "sse": "tcp",
+}
+
 # Token counts: the current GenAI conventions, then the older names producers still write.
 TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     "input_tokens": (
@@ -142,31 +154,49 @@ MCP_METHODS = (
     "tasks/get", "tasks/list", "tasks/result", "tasks/cancel",
 )  # fmt: skip
 
-# Instrumentation scopes that write MCP spans only: the mcp SDK, Logfire's MCP, OpenLLMetry's MCP,
-# FastMCP, Sentry's MCP integration (its spans carry `mcp.*` attributes anyway).
-_MCP_SCOPE = "(?i)(^|[._-])(fast)?mcp([._-]|$)"
+# Instrumentation scopes that write MCP spans only, by their exact names in real producers' files
+# (tests/data): the mcp SDK, FastMCP, Logfire's MCP, mcpobs's own spans of an event log. OpenLLMetry's
+# MCP scopes all start with `opentelemetry.instrumentation.mcp`. A tracer named after its company's
+# "mcp gateway" is no such scope: it may trace anything.
+MCP_SCOPES = ("mcp-python-sdk", "fastmcp", "logfire.mcp", "mcpobs.eventlog")
+_OPENLLMETRY_SCOPE = "opentelemetry.instrumentation.mcp"
+
+# A method both MCP and the Language Server Protocol (also JSON-RPC) have: counted only with evidence
+# beyond its name.
+_SHARED_METHODS = ("initialize",)
+
+# `mcp.*` keys a baggage span processor copies onto every span of a request, gRPC and HTTP spans too:
+# no evidence that the span itself is MCP.
+_COPIED_KEYS = ("mcp.session.id", "mcp.session_id")
 
 
-def method_sql(method: str, rpc_method: str, keys: str, name: str, scope: str) -> str:
+def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: str, scope: str) -> str:
     """SQL for a span's MCP method, NULL for a span that is no MCP call.
 
     A span is an MCP call only on MCP evidence: an MCP method attribute (``mcp.method.name``,
-    ToolHive's older ``mcp.method``); an ``rpc.method`` that is a method of the MCP specification,
-    or any ``rpc.method`` on a span with ``mcp.*`` attributes or of an MCP instrumentation scope;
-    or a dialect's own span name (OpenLLMetry's ``{tool}.tool`` and ``{method}.mcp`` from its MCP
-    scope, Logfire's ``MCP server handle request: {method}``, a proxy's ``mcp.{method}``). A gRPC
-    ``GetFeature``, an HTTP ``GET`` or a database ``SELECT`` span is none of these.
+    ToolHive's older ``mcp.method``); else, on a span whose ``rpc.system`` is ``jsonrpc`` (or ``mcp``) or unset,
+    an ``rpc.method`` that is a method of the MCP specification (``initialize``, LSP's too, only
+    with other evidence: an MCP scope, or an ``mcp.*`` attribute not copied from baggage), or any
+    ``rpc.method`` from a scope of :data:`MCP_SCOPES`; else a dialect's own span name (OpenLLMetry's
+    ``{tool}.tool`` and ``{method}.mcp`` from its MCP scope, Logfire's
+    ``MCP server handle request: {method}``, a proxy's ``mcp.{method}``). A gRPC ``GetFeature``,
+    an HTTP ``GET``, a database ``SELECT`` or a language server's ``textDocument/hover`` is none of these.
     """
     listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR starts_with({{m}}, 'notifications/'))"
-    evidence = (
-        f"(regexp_matches({scope}, {_quote(_MCP_SCOPE)}) "
-        f"OR list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.'))))"
+    scopes = ", ".join(map(_quote, MCP_SCOPES))
+    mcp_scope = f"({scope} IN ({scopes}) OR starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}))"
+    copied = ", ".join(map(_quote, _COPIED_KEYS))
+    mcp_keys = f"list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.') AND k NOT IN ({copied})))"
+    shared = f"{rpc_method} IN ({', '.join(map(_quote, _SHARED_METHODS))})"
+    by_rpc = (
+        f"CASE WHEN coalesce(lower({rpc_system}), 'jsonrpc') IN ('jsonrpc', 'mcp') AND ("
+        f"({listed.format(m=rpc_method)} AND (NOT {shared} OR {mcp_scope} OR coalesce({mcp_keys}, false))) "
+        f"OR {mcp_scope}) THEN {rpc_method} END"
     )
     after_prefix = f"substr({name}, 5)"
     return (
-        f"coalesce({method}, "
-        f"CASE WHEN {listed.format(m=rpc_method)} OR {evidence} THEN {rpc_method} END, "
-        f"CASE WHEN starts_with({scope}, 'opentelemetry.instrumentation.mcp') THEN CASE "
+        f"coalesce({method}, {by_rpc}, "
+        f"CASE WHEN starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}) THEN CASE "
         f"WHEN {name} LIKE '%.tool' THEN 'tools/call' "
         f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) END END, "
         f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) "
@@ -183,7 +213,8 @@ def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str
     # Logfire's generic keys mean the request and response only on its MCP spans.
     for col in ("logfire_request", "logfire_response"):
         a[col] = f"CASE WHEN {scope} = 'logfire.mcp' THEN {a[col]} END"
-    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], keys, name, scope)
+    rpc_system = attribute_text(values, keys, ("rpc.system.name", "rpc.system"))
+    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], rpc_system, keys, name, scope)
     for col, names in TOKEN_KEYS.items():
         text = attribute_text(values, keys, names)
         a[col] = f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT))"
@@ -230,6 +261,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
         "lambda a: a.key = 'exception.type')[1].value.stringValue"
     )
+    transports = " ".join(f"WHEN {_quote(name)} THEN {_quote(network)}" for name, network in TRANSPORTS.items())
     return {
         "mcp_method": "mcp_method",
         "mcp_target": f"CASE WHEN mcp_method IS NOT NULL THEN {target} END",
@@ -237,12 +269,14 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         "mcp_session_id": "mcp_session_id",
         "jsonrpc_request_id": "jsonrpc_request_id",
         "mcp_protocol_version": "mcp_protocol_version",
-        "network_transport": "network_transport",
+        "network_transport": f"CASE lower(network_transport) {transports} ELSE lower(network_transport) END",
         "server_address": (
             "CASE WHEN server_port IS NULL THEN server_address ELSE server_address || ':' || server_port END"
         ),
         "error_type": (
-            "coalesce(error_type, CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') THEN rpc_status_code END, "
+            # the JSON-RPC code before an exception's name (`McpError`) in error.type: it says what failed
+            "coalesce(CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') "
+            "AND NOT regexp_full_match(coalesce(error_type, ''), '-?[0-9]+') THEN rpc_status_code END, error_type, "
             "CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
             "json_extract_string(logfire_response, '$.code'), "
             "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "

@@ -75,7 +75,7 @@ def render_dashboard(report: Report, console: Console) -> None:
 def _sides(report: Report) -> RichTable:
     costs = {r["side"]: r for r in report.analysis.table("cost").records()}
     table = _table("Per side")
-    for header in ("side", "calls", "errors", "error %", "p50 ms", "p95 ms", "total $", "LLM calls"):
+    for header in ("side", "calls", "errors", "err %", "rejected", "p50 ms", "p95 ms", "total $", "LLM"):
         table.add_column(header, justify="left" if header == "side" else "right", no_wrap=True)
     for record in report.overview.records():
         cost = costs.get(record["side"], {})
@@ -84,6 +84,7 @@ def _sides(report: Report) -> RichTable:
             format_value(record["calls"], Unit.COUNT),
             format_value(record["errors"], Unit.COUNT),
             _rate(record["error_rate"]),
+            format_value(record["rejected"], Unit.COUNT),
             format_value(record["latency_p50_ms"], Unit.MS),
             format_value(record["latency_p95_ms"], Unit.MS),
             format_value(cost.get("total_cost"), Unit.MONEY),
@@ -93,7 +94,7 @@ def _sides(report: Report) -> RichTable:
         table.caption = "no MCP calls match"
         # no side without MCP calls: what the LLM calls cost is all there is to show
         for cost in (c for side, c in costs.items() if side is None and c["llm_calls"]):
-            table.add_row("all", *[MISSING] * 5, format_value(cost["total_cost"], Unit.MONEY), f"{cost['llm_calls']:,}")
+            table.add_row("all", *[MISSING] * 6, format_value(cost["total_cost"], Unit.MONEY), f"{cost['llm_calls']:,}")
     return table
 
 

@@ -17,7 +17,7 @@ from mcpobs.errors import UsageError
 from mcpobs.expr import ExprError
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import DIALECTS, SAMPLE, request, span, write_lines
+from tests.conftest import DIALECTS, ROOT, SAMPLE, request, span, write_lines
 
 SEMCONV = str(DIALECTS / "semconv.jsonl")
 
@@ -98,10 +98,10 @@ def test_sessions_recoveries_and_success(semconv: Store) -> None:
 def test_session_summary(semconv: Store) -> None:
     rows = analyze(semconv, Query(views=("sessions",))).table("sessions").records()
     # session B ends with resources/subscribe -32601: a failure to the client, a rejected request to
-    # the server, whose session therefore succeeded
+    # the server; neither is a success, so session B succeeded on neither side
     assert [(r["side"], r["sessions"], r["recoveries"], r["session_success_rate"]) for r in rows] == [
         ("client", 2, 1, 0.5),
-        ("server", 2, 1, 1.0),
+        ("server", 2, 1, 0.5),
     ]
 
 
@@ -236,3 +236,14 @@ def test_a_span_that_ends_before_it_starts_is_counted_and_left_out_of_latency(st
     rows = {r["tool"]: r for r in analyze(store, Query(views=("calls",))).table("calls").records()}
     assert (rows["search"]["calls"], rows["search"]["latency_p50_ms"], rows["search"]["latency_max_ms"]) == (3, 20, 30)
     assert (rows["fetch"]["calls"], rows["fetch"]["latency_p50_ms"], rows["fetch"]["latency_max_ms"]) == (1, None, None)
+
+
+def test_the_summary_starts_when_the_first_session_started() -> None:
+    """The summary's first start and a session's `started` are the same instant to the microsecond
+    (one was rounded, the other truncated)."""
+    with Store() as store:
+        load(store, [str(ROOT / "sample_traces" / "notes_session.jsonl")])  # no LLM spans before the calls
+        done = analyze(store, Query(views=("sessions",), by=("session",)))
+    started = min(r["started"] for r in done.table("sessions").records())
+    assert done.first_start is not None
+    assert done.first_start.replace(tzinfo=None) == started.replace(tzinfo=None)

@@ -24,7 +24,7 @@ from mcpobs.analysis.sql import filters
 from mcpobs.analysis.waterfall import pick_traces, trace_views
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import DIALECTS, request, span, write_lines
+from tests.conftest import DATA, DIALECTS, request, span, write_lines
 
 T0 = 1_800_000_000_000_000_000  # 2027-01-15 08:00:00 UTC, a multiple of every nice width up to an hour
 S = 1_000_000_000
@@ -369,3 +369,17 @@ def test_pick_traces_slowest_first_and_failing_by_failures(store: Store, tmp_pat
     narrowed = Query(tools=("a",))
     assert pick_traces(store, *filters(narrowed), failing=True, limit=5) == ((TRACE_A,), 1)
     assert pick_traces(store, *filters(Query(tools=("none",))), failing=False, limit=5) == ((), 0)
+
+
+def test_a_waterfall_does_not_mark_a_request_the_server_rejected_as_failed(store: Store) -> None:
+    """A rejected server span is no failure of the server: the waterfall agrees with the calls table."""
+    load(store, [str(DATA / "edge" / "edge_spans.jsonl")])
+    outcome = dict(
+        store.con.execute("SELECT trace_id, rejected OR failed FROM mcp_calls WHERE side = 'server'").fetchall()
+    )
+    rejected = dict(store.con.execute("SELECT trace_id, rejected FROM mcp_calls WHERE side = 'server'").fetchall())
+    assert sum(rejected.values()) >= 5
+    for view in trace_views(store, tuple(outcome), 10):
+        [call] = [r for r in view.spans.records() if r["role"] == "server"]
+        assert call["failed"] == (outcome[view.trace_id] and not rejected[view.trace_id]), call["name"]
+        assert len(view.cascade.records()) == int(call["failed"])

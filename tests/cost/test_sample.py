@@ -109,3 +109,28 @@ def test_costliest_sessions_are_the_tasks_in_order_of_cost(costed: Any) -> None:
     assert [v for _, v in got] == [v for _, v in want]
     for (g, _), (w, _) in zip(got, want, strict=True):
         assert abs(g - w) < Decimal("1e-10")
+
+
+def test_success_means_the_same_in_calls_sessions_and_cost() -> None:
+    """A call the server rejected is neither its failure nor a success: ``success_rate``, session
+    success and cost's ``successes`` all count it so (the sample's server rejects one run_query)."""
+    with Store() as store:
+        load(store, [str(SAMPLE)])
+        by_tool = analyze(store, Query(views=("calls",), side="server", by=("tool",))).table("calls").records()
+        sessions = analyze(store, Query(views=("sessions",), side="server", by=("session",))).table("sessions")
+        costed = analyze(store, Query(views=COST_VIEWS, side="server", by=("tool",)), CostOptions(load_prices(PRICES)))
+    rejected = sum(r["rejected"] for r in by_tool)
+    succeeded = sum(round(r["success_rate"] * r["calls"]) for r in by_tool)
+    assert rejected == 1
+    per_tool = costed.table("call_cost").records()
+    assert (
+        sum(r["successes"] for r in per_tool)
+        == succeeded
+        == sum(r["calls"] - r["errors"] - r["rejected"] for r in by_tool)
+    )
+    cost = costed.table("cost").records()[0]
+    assert cost["cost_per_success"] == (cost["total_cost"] / succeeded).quantize(cost["cost_per_success"])
+    # the session whose only run_query was rejected: its last call to that tool did not succeed
+    outcome = {r["session"]: r["succeeded"] for r in sessions.records()}
+    assert outcome["trace:7d2500dfdedbefb9a7db137bb7336528"] is False
+    assert cost["successful_sessions"] == sum(outcome.values())

@@ -36,12 +36,13 @@ def test_older_and_vendor_spellings_read_into_the_same_model(store: Store) -> No
         "FROM mcp_calls ORDER BY start_ns"
     ).fetchall()
     assert rows == [
-        # Sentry's underscored names and mcp.tool.result.is_error
-        ("server", "tools/call", "lookup", "sess-old-1", "1", "http", False, False, None),
-        ("server", "tools/call", "lookup", "sess-old-1", "2", "http", True, False, "tool_error"),
-        # ToolHive's mcp.{method} spans; its GET /health span is no call
-        ("server", "tools/list", None, None, "1", "streamable-http", False, False, None),
-        ("server", "tools/call", "github_search", None, "2", "streamable-http", False, False, None),
+        # Sentry's underscored names and mcp.tool.result.is_error; mcp.transport "http" is the
+        # conventions' network.transport "tcp", as every producer's transport reads
+        ("server", "tools/call", "lookup", "sess-old-1", "1", "tcp", False, False, None),
+        ("server", "tools/call", "lookup", "sess-old-1", "2", "tcp", True, False, "tool_error"),
+        # ToolHive's mcp.{method} spans (mcp.transport "streamable-http"); its GET /health span is no call
+        ("server", "tools/list", None, None, "1", "tcp", False, False, None),
+        ("server", "tools/call", "github_search", None, "2", "tcp", False, False, None),
         # the conventions: the client's error; the server's rejection known only by rpc.response.status_code
         ("client", "resources/read", "notes://missing", None, "7", None, True, False, "-32602"),
         ("server", "resources/read", "notes://missing", None, "7", None, False, True, "-32602"),

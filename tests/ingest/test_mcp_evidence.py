@@ -82,3 +82,33 @@ def test_a_server_rejecting_the_request_counts_apart_from_its_errors(store: Stor
     ).fetchall()
     # the mcp SDK's client spans do not mark isError results: only the server's show tool errors
     assert rows == [("client", made["-32602"], 0), ("server", made["tool_error"], made["-32602"])]
+
+
+EDGE = DATA / "edge"
+
+
+def _edge_calls(store: Store) -> tuple[dict[str, str | None], dict[str, tuple[bool, bool]]]:
+    expected: dict[str, str | None] = json.loads((EDGE / "edge_spans.expected.json").read_text())
+    load(store, [str(EDGE / "edge_spans.jsonl")])
+    found = {
+        name: (failed, rejected)
+        for name, failed, rejected in store.con.execute("SELECT span_name, failed, rejected FROM mcp_calls").fetchall()
+    }
+    return expected, found
+
+
+def test_only_spans_with_mcp_evidence_are_calls(store: Store) -> None:
+    """gRPC spans (from a tracer named `acme.mcp.gateway`, or carrying a baggage-copied
+    `mcp.session.id`), an HTTP GET with an rpc.method, a language server's `initialize`: no calls."""
+    expected, found = _edge_calls(store)
+    assert set(found) == {name for name, outcome in expected.items() if outcome is not None}
+
+
+def test_edge_calls_have_the_outcome_their_producer_meant(store: Store) -> None:
+    """A server's rejection reads the same in every spelling: error.type, rpc.jsonrpc.error_code, or
+    an exception name (`McpError`) beside the code in rpc.response.status_code."""
+    expected, found = _edge_calls(store)
+    outcome = {
+        name: "rejected" if rejected else "failed" if failed else "ok" for name, (failed, rejected) in found.items()
+    }
+    assert outcome == {name: want for name, want in expected.items() if want is not None}
