@@ -15,7 +15,9 @@ from mcpobs.store import Store, rejected_sql
 
 # A span failed: a call that failed (a server's rejected request is no failure of it), or any span
 # with error status.
-FAILED_SQL = f"(coalesce(mcp_failed, false) OR status_code = 2) AND NOT {rejected_sql('mcp_side', 'error_type', 'mcp_method')}"
+FAILED_SQL = (
+    f"(coalesce(mcp_failed, false) OR status_code = 2) AND NOT {rejected_sql('mcp_side', 'error_type', 'mcp_method')}"
+)
 
 # What a span is in a waterfall: the two sides of an MCP call, an LLM call, an agent's tool step,
 # an agent's run, other work.
