@@ -1170,7 +1170,9 @@ def replay_command(
                 raise UsageError(str(e)) from None
     except KeyboardInterrupt:
         named = resume_dir or run_dir or "RUN_DIR (the replay-… directory)"
-        err.print(f"mcpobs: interrupted; go on with: {resume_command(named, target)}", markup=False, soft_wrap=True)
+        if interrupt.first_report():  # the stop's one line: the general handler then says nothing more
+            hint = f"mcpobs: interrupted; go on with: {resume_command(named, target)}"
+            err.print(hint, markup=False, soft_wrap=True)
         raise
     for run in summary.runs:
         text = _as_text(lambda c, report=run.report: render_replay_text(report, c))  # type: ignore[misc]

@@ -325,6 +325,19 @@ def test_server_everything_replays_with_the_same_verdict_twice(tmp_path: Path, e
     assert reports[0]["state"]["server_name"] == "mcp-servers/everything"
 
 
+def test_ctrl_c_in_a_replay_says_interrupted_once_with_how_to_go_on(tmp_path: Path, everything_log: Path) -> None:
+    run = tmp_path / "run"
+    replayer = start_replay(everything_log, run, server=everything_stdio())
+    try:
+        wait_until("the long call to be sent", lambda: calls_sent(run, LONG) >= 1)
+        replayer.send_signal(signal.SIGINT)
+    finally:
+        code, _, stderr = finish(replayer, run)
+    assert code == 130, stderr
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [f"mcpobs: interrupted; go on with: mcpobs replay --resume {run} -- SERVER"], stderr
+
+
 def _kill_mid_call(log: Path, run: Path, mode: str, pidfile: Path) -> tuple[int, dict[str, Any], str]:
     """Replay ``log`` in ``mode`` and kill -9 the server while the long call is in flight (a 3 s call:
     the kill lands in it however slow the machine)."""
