@@ -1128,7 +1128,7 @@ def replay_command(
     from mcpobs.render.replay import render_json as render_replay_json
     from mcpobs.render.replay import render_sessions_json, render_sessions_text
     from mcpobs.render.replay import render_text as render_replay_text
-    from mcpobs.replay import Target, replay_sessions, resume_command, resume_sessions
+    from mcpobs.replay import BeforeError, Target, replay_sessions, resume_command, resume_sessions
 
     words = list(arguments or [])
     if list_sessions:
@@ -1152,6 +1152,7 @@ def replay_command(
         raise UsageError("name the server: a command after -- (stdio) or --url URL (Streamable HTTP)")
     target = Target(command=tuple(words), url=url)
     err = _stderr()
+    failed: BeforeError | None = None
     try:
         if resume_dir is not None:
             err.print(f"mcpobs: resuming {resume_dir} against {target}", markup=False, soft_wrap=True)
@@ -1168,6 +1169,10 @@ def replay_command(
                 )
             except ValueError as e:
                 raise UsageError(str(e)) from None
+    except BeforeError as e:
+        if e.summary is None:
+            raise
+        summary, failed = e.summary, e  # the sessions replayed before it: their outputs, then exit 4
     except KeyboardInterrupt:
         named = resume_dir or run_dir or "RUN_DIR (the replay-… directory)"
         if interrupt.first_report():  # the stop's one line: the general handler then says nothing more
@@ -1193,6 +1198,8 @@ def replay_command(
     for pattern in summary.unmatched_ignores:
         err.print(f"mcpobs: warning: --ignore {pattern} matched no path in any answer", markup=False, soft_wrap=True)
     err.print(f"mcpobs: run written to {summary.run_dir}", markup=False, soft_wrap=True)
+    if failed is not None:
+        raise failed
     if summary.differs:
         raise typer.Exit(ExitCode.ALERT)
 

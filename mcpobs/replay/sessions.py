@@ -192,6 +192,7 @@ class BeforeError(UnreachableError):
     def __init__(self, command: str, problem: str, output: str) -> None:
         super().__init__(f"--before {command!r} {problem}")
         self.output = output.rstrip().splitlines()[-_BEFORE_OUTPUT_LINES:]
+        self.summary: Summary | None = None  # the sessions replayed before it failed, if any (written)
 
     def lines(self) -> list[str]:
         said = [f"  {line}" for line in self.output]
@@ -277,7 +278,7 @@ def replay_sessions(
         top.checkpoints.rmdir()  # the sessions' own directories hold their checkpoints
     summary = Summary(str(recording), run_dir, [], len(every), [], several)
     for session, script in zip(chosen, scripts, strict=True):
-        said = run_before(before, _before_timeout(config)) if before else None
+        said = _before(before, config, summary, paths, scripts)
         path = run_dir / _directory(session) if several else run_dir
         run = RunDir.create(path, recording, target, config, patterns, {"session": session.key()})
         if said:
@@ -321,7 +322,7 @@ def resume_sessions(
         if _finished(path, script):
             summary.runs.append(SessionRun(session, _report_from(path, script)))
             continue
-        said = run_before(before, _before_timeout(config)) if before else None
+        said = _before(before, config, summary, paths, scripts)
         begun = (path / "run.json").exists()
         if begun:
             run, _ = RunDir.open(path)
@@ -333,6 +334,21 @@ def resume_sessions(
         engine = Replay(script, target, config, run, ignore=paths, clock=clock, rng=rng, resume=begun)
         summary.runs.append(SessionRun(session, _run(engine, summary, session)))
     return _finish(summary, paths, scripts)
+
+
+def _before(
+    command: str | None, config: ReplayConfig, summary: Summary, ignore: Ignore, scripts: list[Script]
+) -> str | None:
+    """Run ``--before`` (if given); when it fails after sessions were replayed, their summary is written
+    and goes with the error, so that the run directory and the output hold them either way."""
+    if command is None:
+        return None
+    try:
+        return run_before(command, _before_timeout(config))
+    except BeforeError as e:
+        if summary.runs:
+            e.summary = _finish(summary, ignore, scripts[: len(summary.runs)])
+        raise
 
 
 def _entries(sessions: list[Session]) -> list[dict[str, Any]]:
