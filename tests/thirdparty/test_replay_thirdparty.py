@@ -24,10 +24,12 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp_types import Implementation
 
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
 from mcpobs.replay.config import SessionRecovery, ToolConfig
+from mcpobs.replay.sessions import CLIENT_META, _client_messages, split_sessions
 from mcpobs.replay.state import SessionState
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import (
@@ -617,3 +619,38 @@ def test_a_2026_client_fallen_back_to_2025_replays_as_2025_across_a_reconnect(
     assert code == 0, (stderr, explain(report))
     assert "2025-11-25" in report["protocol"]
     assert "initialize" in restored_methods(run)  # the new connection starts with the handshake
+
+
+def test_each_probe_of_clients_fallen_back_side_by_side_goes_to_its_own_session(
+    tmp_path: Path, everything_http: SupervisedHttp
+) -> None:
+    # three mcp SDK clients at once in mode auto: each probes with server/discover, which
+    # server-everything refuses (HTTP 400), then falls back to initialize; the probes, sent before any
+    # session began, all went to the first of the three
+    names = ["first", "second", "third"]
+    # the SDK lists the tools after the call, to check its output against the tool's schema
+    STEPS = ["server/discover", "initialize", "notifications/initialized", "tools/call", "tools/list"]
+
+    async def one(url: str, name: str) -> None:
+        info = Implementation(name=name, version="1.0")
+        async with Client(url, mode="auto", client_info=info) as client:  # type: ignore[arg-type]
+            await client.call_tool("echo", {"message": name})
+
+    async def together(url: str) -> None:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for name in names:
+                    tg.start_soon(one, url, name)
+
+    log = tmp_path / "auto.jsonl"
+    with Recorder(log, everything_http.url) as recorder:
+        anyio.run(together, recorder.url)
+        recorder.stop()
+    sessions = split_sessions(read_event_log(log))
+    probes = [
+        [m["params"]["_meta"][CLIENT_META]["name"] for m in _client_messages(s.log) if m["method"] == "server/discover"]
+        for s in sessions
+    ]
+    assert [[s.client] for s in sessions] == [[f"{name} 1.0"] for name in [p[0] for p in probes if p]], probes
+    assert [len(p) for p in probes] == [1, 1, 1]
+    assert [[m["method"] for m in _client_messages(s.log)] for s in sessions] == [STEPS] * 3
