@@ -39,22 +39,26 @@ def answered_request(
     http_of: Callable[[T], Mapping[str, Any]],
     *,
     exchange_only: bool = False,
+    latest: bool = True,
 ) -> T | None:
     """The open request (one with the response's id, sent the other way) that a response answers: over
-    HTTP the one of the response's exchange (the same POST), else of its session, else the earliest.
+    HTTP the one of the response's exchange (the same POST), else of its session, else the latest
+    (a request sent again under its id after its connection died supersedes the abandoned one), or
+    the earliest with ``latest=False`` (a recording's requests, answered in the order they were sent).
 
     Ids repeat across sessions, and under 2026-07-28 across the clients of one stateless server (three
     clients at once each send id 2), whose answers come back in any order: the exchange ties each to
     its own request. ``exchange_only`` (an answer without an id): the exchange's, or none."""
+    pick = -1 if latest else 0
     for name in ("exchange", "session_id"):
         value = http.get(name)
         if value is not None:
             same = [r for r in open_requests if http_of(r).get(name) == value]
             if same:
-                return same[0]
+                return same[pick]
         if exchange_only:
             return None
-    return open_requests[0] if open_requests else None
+    return open_requests[pick] if open_requests else None
 
 
 NESTED_TOO_DEEPLY = "JSON nested too deeply to read"

@@ -220,7 +220,7 @@ def _answered(
 ) -> T | None:
     """Take from ``open_by_id`` the open request an answer with ``request_id`` (and ``http``) answers."""
     queue = open_by_id.get(id_key(request_id), [])
-    answered = answered_request(queue, http, http_of)
+    answered = answered_request(queue, http, http_of, latest=False)  # a recording: in the order sent
     if answered is not None:
         queue.remove(answered)
         if not queue:
