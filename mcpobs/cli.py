@@ -1131,7 +1131,7 @@ def replay_command(
     from mcpobs.render.replay import render_json as render_replay_json
     from mcpobs.render.replay import render_sessions_json, render_sessions_text
     from mcpobs.render.replay import render_text as render_replay_text
-    from mcpobs.replay import Target, replay_sessions, resume_command, resume_sessions
+    from mcpobs.replay import BeforeError, Target, replay_sessions, resume_command, resume_sessions
 
     words = list(arguments or [])
     if list_sessions:
@@ -1155,6 +1155,7 @@ def replay_command(
         raise UsageError("name the server: a command after -- (stdio) or --url URL (Streamable HTTP)")
     target = Target(command=tuple(words), url=url)
     err = _stderr()
+    failed: BeforeError | None = None
     try:
         if resume_dir is not None:
             err.print(f"mcpobs: resuming {resume_dir} against {target}", markup=False, soft_wrap=True)
@@ -1171,9 +1172,15 @@ def replay_command(
                 )
             except ValueError as e:
                 raise UsageError(str(e)) from None
+    except BeforeError as e:
+        if e.summary is None:
+            raise
+        summary, failed = e.summary, e  # the sessions replayed before it: their outputs, then exit 4
     except KeyboardInterrupt:
         named = resume_dir or run_dir or "RUN_DIR (the replay-… directory)"
-        err.print(f"mcpobs: interrupted; go on with: {resume_command(named, target)}", markup=False, soft_wrap=True)
+        if interrupt.first_report():  # the stop's one line: the general handler then says nothing more
+            hint = f"mcpobs: interrupted; go on with: {resume_command(named, target)}"
+            err.print(hint, markup=False, soft_wrap=True)
         raise
     for run in summary.runs:
         text = _as_text(lambda c, report=run.report: render_replay_text(report, c))  # type: ignore[misc]
@@ -1194,6 +1201,8 @@ def replay_command(
     for pattern in summary.unmatched_ignores:
         err.print(f"mcpobs: warning: --ignore {pattern} matched no path in any answer", markup=False, soft_wrap=True)
     err.print(f"mcpobs: run written to {summary.run_dir}", markup=False, soft_wrap=True)
+    if failed is not None:
+        raise failed
     if summary.differs:
         raise typer.Exit(ExitCode.ALERT)
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpobs.eventlog.reader import EventLog, id_key
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key
 from mcpobs.eventlog.writer import agreed_protocol
 
 SERVER = 2
@@ -377,17 +377,9 @@ def _params(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:
-    """The open call a response answers: the one of its HTTP exchange, else of its session, else the latest."""
+    """The open call a response answers (:func:`~mcpobs.eventlog.reader.answered_request`)."""
     open_ones = [c for c in candidates if c.end is None]
-    for field_name in ("exchange", "session_id"):
-        value = http.get(field_name)
-        if value is not None:
-            same = [c for c in open_ones if c.http.get(field_name) == value]
-            if same:
-                return same[-1]
-        if exchange_only:
-            return None
-    return open_ones[-1] if open_ones else None
+    return answered_request(open_ones, http, lambda c: c.http, exchange_only=exchange_only)
 
 
 def _end_exchange(calls: list[_Call], record: dict[str, Any], t: int) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog.ids import id_key as id_key
 from mcpobs.eventlog.writer import FORMAT, VERSION
 
 KINDS = ("message", "invalid", "stderr", "event", "protocol")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,34 @@ class EventLog:
 
     def events(self) -> list[str]:
         return [r["event"] for r in self.records if r["kind"] == "event"]
+
+
+def answered_request(
+    open_requests: Sequence[T],
+    http: Mapping[str, Any],
+    http_of: Callable[[T], Mapping[str, Any]],
+    *,
+    exchange_only: bool = False,
+    latest: bool = True,
+) -> T | None:
+    """The open request (one with the response's id, sent the other way) that a response answers: over
+    HTTP the one of the response's exchange (the same POST), else of its session, else the latest
+    (a request sent again under its id after its connection died supersedes the abandoned one), or
+    the earliest with ``latest=False`` (a recording's requests, answered in the order they were sent).
+
+    Ids repeat across sessions, and under 2026-07-28 across the clients of one stateless server (three
+    clients at once each send id 2), whose answers come back in any order: the exchange ties each to
+    its own request. ``exchange_only`` (an answer without an id): the exchange's, or none."""
+    pick = -1 if latest else 0
+    for name in ("exchange", "session_id"):
+        value = http.get(name)
+        if value is not None:
+            same = [r for r in open_requests if http_of(r).get(name) == value]
+            if same:
+                return same[pick]
+        if exchange_only:
+            return None
+    return open_requests[pick] if open_requests else None
 
 
 NESTED_TOO_DEEPLY = "JSON nested too deeply to read"

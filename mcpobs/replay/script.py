@@ -22,15 +22,16 @@ need not either).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp_types import jsonrpc_message_adapter
 from pydantic import ValidationError
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
-from mcpobs.eventlog.reader import EventLog, id_key
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key
 from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
@@ -51,6 +52,7 @@ HANDSHAKE = frozenset({"initialize", "notifications/initialized"})
 STARTS = frozenset({"initialize", "server/discover"})
 # an answer's strings this short are too common to mean the later request took them from it
 _SHARED_VALUE_MIN = 6
+T = TypeVar("T")
 
 
 @dataclass
@@ -151,10 +153,12 @@ class Script:
 
 
 def build_script(log: EventLog) -> Script:
-    """The steps of a recording: every client request and notification, each paired with its answer."""
+    """The steps of a recording: every client request and notification, each paired with its answer
+    (:func:`~mcpobs.eventlog.reader.answered_request`: over HTTP, by the exchange it came in)."""
     steps: list[Step] = []
     open_requests: dict[str, list[Step]] = {}  # a c2s request's id → its steps (ids can repeat), until answered
-    asked: dict[str, tuple[list[int], str, Any]] = {}  # a s2c request's id → the steps waiting, method, params
+    asked: dict[str, list[_Asked]] = {}  # a s2c request's id → the server's requests with it, until answered
+    http_of: dict[int, dict[str, Any]] = {}  # a request step's HTTP facts
     answers = Answers()
     started: dict[int, int] = {}
     overlapping: dict[int, set[int]] = {}
@@ -162,6 +166,7 @@ def build_script(log: EventLog) -> Script:
     for line, record in enumerate(log.records, 2):
         if record["kind"] != "message":
             continue
+        http = record["http"] if isinstance(record.get("http"), dict) else {}
         batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
         for message in batch:
             if not isinstance(message, dict):
@@ -171,27 +176,26 @@ def build_script(log: EventLog) -> Script:
             if record["dir"] == "c2s":
                 if isinstance(message.get("method"), str):
                     _check(log.path, line, message)
-                    step = Step(len(steps), message, headers=_headers(record.get("http")))
+                    step = Step(len(steps), message, headers=_headers(http))
                     if step.is_request:
                         overlapping[step.index] = {s.index for q in open_requests.values() for s in q}
                         open_requests.setdefault(id_key(message["id"]), []).append(step)
                         started[step.index] = record["t"]
+                        http_of[step.index] = http
                     steps.append(step)
                 elif "id" in message and ("result" in message or "error" in message):
-                    question = asked.pop(id_key(message["id"]), None)
+                    question = _answered(asked, message["id"], http, lambda q: q.http)
                     if question is not None:
                         _check(log.path, line, message)
-                        answers.add(question[0], question[1], question[2], outcome(message))
+                        answers.add(question.waiting, question.method, question.params, outcome(message))
             else:
                 if isinstance(message.get("method"), str):
                     if "id" in message:
                         waiting = sorted(s.index for q in open_requests.values() for s in q)
-                        asked[id_key(message["id"])] = (waiting, message["method"], message.get("params"))
+                        question = _Asked(waiting, message["method"], message.get("params"), http)
+                        asked.setdefault(id_key(message["id"]), []).append(question)
                 elif "id" in message and ("result" in message or "error" in message):
-                    queue = open_requests.get(id_key(message["id"]))
-                    answered = queue.pop(0) if queue else None
-                    if queue is not None and not queue:
-                        del open_requests[id_key(message["id"])]
+                    answered = _answered(open_requests, message["id"], http, lambda s: http_of[s.index])
                     if answered is not None:
                         answered.expected = message
                         answered.recorded_ms = (record["t"] - started[answered.index]) / 1e6
@@ -199,6 +203,29 @@ def build_script(log: EventLog) -> Script:
         raise InputError(log.path, "nothing to replay: the recording holds no message from the client")
     _link(steps, overlapping)
     return Script(log.path, str(log.header.get("transport") or "stdio"), protocol, steps, answers)
+
+
+@dataclass
+class _Asked:
+    """A request of the server's: the steps waiting when it came, what it asked, how it came."""
+
+    waiting: list[int]
+    method: str
+    params: Any
+    http: dict[str, Any]
+
+
+def _answered(
+    open_by_id: dict[str, list[T]], request_id: Any, http: dict[str, Any], http_of: Callable[[T], Mapping[str, Any]]
+) -> T | None:
+    """Take from ``open_by_id`` the open request an answer with ``request_id`` (and ``http``) answers."""
+    queue = open_by_id.get(id_key(request_id), [])
+    answered = answered_request(queue, http, http_of, latest=False)  # a recording: in the order sent
+    if answered is not None:
+        queue.remove(answered)
+        if not queue:
+            del open_by_id[id_key(request_id)]
+    return answered
 
 
 def _check(path: str, line: int, message: dict[str, Any]) -> None:

@@ -14,8 +14,9 @@ How a session is told (docs/event-log.md):
 * **HTTP without session ids** (2026-07-28, stateless; or a server that issues none): the protocol
   has no session, nothing tells one client from another (every mcp SDK client sends the same
   ``clientInfo``), and the server keeps nothing per client; so the whole log is one session,
-  replayed in recorded order. In a log with session ids, a request without one (a 2026 client's
-  ``server/discover`` before it fell back to ``initialize``) belongs to the session that begins next.
+  replayed in recorded order. In a log with session ids, a 2026 client's refused ``server/discover``
+  before it fell back to ``initialize`` belongs to that client's session (:func:`_probes`); any other
+  request without one belongs to the session that begins next.
 * **stdio**, and the other recorders' files: one log is one session.
 
 A run of several sessions writes a run directory per session (``session-N/``, each as
@@ -90,6 +91,7 @@ def split_sessions(log: EventLog) -> list[Session]:
             of_exchange.setdefault(exchange, session)
     if not of_exchange:
         return [_session(1, None, log)]
+    of_exchange = {**_probes(log, of_exchange), **of_exchange}
     keyed: list[tuple[str | None, dict[str, Any]]] = []
     for record in log.records:
         if record["kind"] == "protocol":
@@ -98,8 +100,8 @@ def split_sessions(log: EventLog) -> list[Session]:
         if session is None and exchange is None:
             continue  # the proxy's own events (listening, stopped)
         keyed.append((session or of_exchange.get(exchange), record))
-    # a request with no session among sessions (a 2026 client's server/discover before it fell back to
-    # initialize) belongs to the session that begins next, or else to the last
+    # any other request with no session among sessions belongs to the session that begins next, or
+    # else to the last
     later: str | None = None
     for at in range(len(keyed) - 1, -1, -1):
         later = keyed[at][0] or later
@@ -110,6 +112,44 @@ def split_sessions(log: EventLog) -> list[Session]:
         groups.setdefault(key or last, []).append(record)
     logs = [(key, EventLog(log.path, log.header, records, log.cut_short)) for key, records in groups.items()]
     return [_session(number, key, part) for number, (key, part) in enumerate(_with_steps(logs), 1)]
+
+
+def _probes(log: EventLog, of_exchange: dict[Any, str]) -> dict[Any, str]:
+    """The session of each request a client sent before it had one: a 2026 client's ``server/discover``,
+    refused by a 2025 server (HTTP 400, a JSON-RPC error), after which that client sends ``initialize``.
+
+    Clients side by side probe at once, so the next session to begin is not each probe's own. A probe
+    goes with the first ``initialize`` logged after its refusal, taken in the order of the refusals,
+    whose ``clientInfo`` is the one its ``_meta`` names (when both name one)."""
+    sent: dict[Any, str | None] = {}  # a probe's exchange → its client, until refused
+    refused: list[tuple[Any, str | None]] = []  # refused probes not yet tied to an initialize, in order
+    out: dict[Any, str] = {}
+    for record in log.records:
+        exchange, _ = _http_facts(record)
+        if exchange is None:
+            continue
+        if exchange in sent and record.get("dir") != "c2s" and _refusal(record):
+            refused.append((exchange, sent.pop(exchange)))
+            continue
+        if record["kind"] != "message" or record["dir"] != "c2s" or not isinstance(record["message"], dict):
+            continue
+        client = _client([record["message"]]) if isinstance(record["message"].get("method"), str) else None
+        if exchange not in of_exchange and "id" in record["message"]:
+            sent[exchange] = client
+        elif record["message"].get("method") == "initialize" and exchange in of_exchange:
+            tied = next((r for r in refused if None in (r[1], client) or r[1] == client), None)
+            if tied is not None:
+                refused.remove(tied)
+                out[tied[0]] = of_exchange[exchange]
+    return out
+
+
+def _refusal(record: dict[str, Any]) -> bool:
+    """An answer that refused its request: an HTTP error status, or a JSON-RPC error."""
+    facts = record.get("http") if record["kind"] == "message" else record
+    status = facts.get("status") if isinstance(facts, dict) else None
+    message = record.get("message")
+    return (isinstance(status, int) and status >= 400) or (isinstance(message, dict) and "error" in message)
 
 
 def _with_steps(logs: list[tuple[str | None, EventLog]]) -> list[tuple[str | None, EventLog]]:
@@ -192,6 +232,7 @@ class BeforeError(UnreachableError):
     def __init__(self, command: str, problem: str, output: str) -> None:
         super().__init__(f"--before {command!r} {problem}")
         self.output = output.rstrip().splitlines()[-_BEFORE_OUTPUT_LINES:]
+        self.summary: Summary | None = None  # the sessions replayed before it failed, if any (written)
 
     def lines(self) -> list[str]:
         said = [f"  {line}" for line in self.output]
@@ -277,7 +318,7 @@ def replay_sessions(
         top.checkpoints.rmdir()  # the sessions' own directories hold their checkpoints
     summary = Summary(str(recording), run_dir, [], len(every), [], several)
     for session, script in zip(chosen, scripts, strict=True):
-        said = run_before(before, _before_timeout(config)) if before else None
+        said = _before(before, config, summary, paths, scripts)
         path = run_dir / _directory(session) if several else run_dir
         run = RunDir.create(path, recording, target, config, patterns, {"session": session.key()})
         if said:
@@ -321,7 +362,7 @@ def resume_sessions(
         if _finished(path, script):
             summary.runs.append(SessionRun(session, _report_from(path, script)))
             continue
-        said = run_before(before, _before_timeout(config)) if before else None
+        said = _before(before, config, summary, paths, scripts)
         begun = (path / "run.json").exists()
         if begun:
             run, _ = RunDir.open(path)
@@ -333,6 +374,21 @@ def resume_sessions(
         engine = Replay(script, target, config, run, ignore=paths, clock=clock, rng=rng, resume=begun)
         summary.runs.append(SessionRun(session, _run(engine, summary, session)))
     return _finish(summary, paths, scripts)
+
+
+def _before(
+    command: str | None, config: ReplayConfig, summary: Summary, ignore: Ignore, scripts: list[Script]
+) -> str | None:
+    """Run ``--before`` (if given); when it fails after sessions were replayed, their summary is written
+    and goes with the error, so that the run directory and the output hold them either way."""
+    if command is None:
+        return None
+    try:
+        return run_before(command, _before_timeout(config))
+    except BeforeError as e:
+        if summary.runs:
+            e.summary = _finish(summary, ignore, scripts[: len(summary.runs)])
+        raise
 
 
 def _entries(sessions: list[Session]) -> list[dict[str, Any]]:

@@ -65,7 +65,9 @@ class SessionState:
             self.subscriptions.remove(params["uri"])
         elif method == "logging/setLevel" and isinstance(params.get("level"), str):
             self.log_level = params["level"]
-        if method not in ("ping",) and result.get("isError") is not True:
+        earlier = self.last_successful_call is None or self.last_successful_call["step"] <= step
+        # the last in the recording's order, whichever finished last: calls that overlap end in any order
+        if method not in ("ping",) and result.get("isError") is not True and earlier:
             self.last_successful_call = {"step": step, "method": method, "target": call_target(method, params)}
 
     def _server(self, result: dict[str, Any]) -> None:

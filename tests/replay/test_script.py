@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mcpobs.errors import InputError
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.otlp import _pair
+from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.replay.script import build_script
 from mcpobs.replay.state import SessionState
 
@@ -168,6 +171,30 @@ def test_repeated_request_ids_pair_with_their_answers_in_order() -> None:
     )
     answers = [s.expected["result"]["content"][0]["text"] for s in script.steps[-2:] if s.expected]
     assert answers == ["one", "two"]
+
+
+CONCURRENT_2026 = Path(__file__).parents[1] / "data" / "replay" / "time-http-concurrent-2026.jsonl"
+
+
+def test_requests_with_one_id_pair_with_the_answer_of_their_own_http_exchange() -> None:
+    # mcp-server-time over HTTP in 2026-07-28 (one stateless session), three clients at once each
+    # sending id 2: the answers came back New York, Cairo, Sydney, the requests went out New York,
+    # Sydney, Cairo. Paired by id and arrival order, Sydney's and Cairo's swapped: DIFFERS every run
+    log = read_event_log(CONCURRENT_2026)
+    script = build_script(log)
+    calls = [s for s in script.steps if s.method == "tools/call"]
+    assert len(calls) == 10
+    for step in calls:
+        assert step.expected is not None
+        answer = json.loads(step.expected["result"]["content"][0]["text"])
+        assert answer["target"]["timezone"] == step.params["arguments"]["target_timezone"], step.index
+    # analysis pairs them by the same rule
+    paired, _ = _pair(log)
+    for call in paired:
+        if call.request["method"] == "tools/call":
+            assert call.response is not None
+            answer = json.loads(call.response["result"]["content"][0]["text"])
+            assert answer["target"]["timezone"] == call.request["params"]["arguments"]["target_timezone"]
 
 
 def test_a_client_message_that_cannot_be_sent_is_an_input_error_at_its_line() -> None:

@@ -174,6 +174,23 @@ def test_a_stateless_recording_of_several_clients_is_one_session(upstream: str, 
     assert (run / "report.json").is_file()
 
 
+def test_before_failing_after_a_session_still_writes_the_summary_of_the_sessions_replayed(
+    proxy_log: Path, upstream: str, tmp_path: Path
+) -> None:
+    flag = tmp_path / "once"
+    once = f"test -e {flag} && exit 3; touch {flag}"  # works before the first session only
+    run = tmp_path / "run"
+    result = _replay(str(proxy_log), "--url", upstream, "--run-dir", str(run), "--before", once, "--format", "json")
+    assert result.exit_code == 4, result.stdout + result.stderr
+    assert f"--before {once!r} failed with exit status 3" in result.stderr
+    printed = json.loads(result.stdout)
+    assert [s["session"] for s in printed["sessions"]] == [1]
+    written = json.loads((run / "report.json").read_text())
+    assert [s["session"] for s in written["sessions"]] == [1]
+    assert (run / "report.txt").read_text().count("Same as the recording") == 1
+    assert (run / "session-1" / "report.txt").is_file()
+
+
 # --before: a server whose data outlives its process
 
 

@@ -24,10 +24,12 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp_types import Implementation
 
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
 from mcpobs.replay.config import SessionRecovery, ToolConfig
+from mcpobs.replay.sessions import CLIENT_META, _client_messages, split_sessions
 from mcpobs.replay.state import SessionState
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import (
@@ -314,12 +316,28 @@ def test_server_everything_replays_with_the_same_verdict_twice(tmp_path: Path, e
     for run in ("a", "b"):
         code, report, stderr = replay_cli(everything_log, tmp_path / run, server=everything_stdio())
         assert code == 0, (stderr, explain(report))
+        # the long call and the last echo (both readOnly) overlap: whichever ends last, the state's last
+        # successful call is the recording's (the last step that succeeded), not a false "state DIFFERS"
+        assert not report["state_differs_from_recording"], report["state_differences"]
         reports.append(report)
     assert reports[0]["counts"] == reports[1]["counts"]
     assert state_of(reports[0]) == state_of(reports[1])
     assert reports[0]["state"]["subscriptions"] == [URI]
     assert reports[0]["state"]["log_level"] == "info"
     assert reports[0]["state"]["server_name"] == "mcp-servers/everything"
+
+
+def test_ctrl_c_in_a_replay_says_interrupted_once_with_how_to_go_on(tmp_path: Path, everything_log: Path) -> None:
+    run = tmp_path / "run"
+    replayer = start_replay(everything_log, run, server=everything_stdio())
+    try:
+        wait_until("the long call to be sent", lambda: calls_sent(run, LONG) >= 1)
+        replayer.send_signal(signal.SIGINT)
+    finally:
+        code, _, stderr = finish(replayer, run)
+    assert code == 130, stderr
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [f"mcpobs: interrupted; go on with: mcpobs replay --resume {run} -- SERVER"], stderr
 
 
 def _kill_mid_call(log: Path, run: Path, mode: str, pidfile: Path) -> tuple[int, dict[str, Any], str]:
@@ -601,3 +619,38 @@ def test_a_2026_client_fallen_back_to_2025_replays_as_2025_across_a_reconnect(
     assert code == 0, (stderr, explain(report))
     assert "2025-11-25" in report["protocol"]
     assert "initialize" in restored_methods(run)  # the new connection starts with the handshake
+
+
+def test_each_probe_of_clients_fallen_back_side_by_side_goes_to_its_own_session(
+    tmp_path: Path, everything_http: SupervisedHttp
+) -> None:
+    # three mcp SDK clients at once in mode auto: each probes with server/discover, which
+    # server-everything refuses (HTTP 400), then falls back to initialize; the probes, sent before any
+    # session began, all went to the first of the three
+    names = ["first", "second", "third"]
+    # the SDK lists the tools after the call, to check its output against the tool's schema
+    STEPS = ["server/discover", "initialize", "notifications/initialized", "tools/call", "tools/list"]
+
+    async def one(url: str, name: str) -> None:
+        info = Implementation(name=name, version="1.0")
+        async with Client(url, mode="auto", client_info=info) as client:  # type: ignore[arg-type]
+            await client.call_tool("echo", {"message": name})
+
+    async def together(url: str) -> None:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for name in names:
+                    tg.start_soon(one, url, name)
+
+    log = tmp_path / "auto.jsonl"
+    with Recorder(log, everything_http.url) as recorder:
+        anyio.run(together, recorder.url)
+        recorder.stop()
+    sessions = split_sessions(read_event_log(log))
+    probes = [
+        [m["params"]["_meta"][CLIENT_META]["name"] for m in _client_messages(s.log) if m["method"] == "server/discover"]
+        for s in sessions
+    ]
+    assert [[s.client] for s in sessions] == [[f"{name} 1.0"] for name in [p[0] for p in probes if p]], probes
+    assert [len(p) for p in probes] == [1, 1, 1]
+    assert [[m["method"] for m in _client_messages(s.log)] for s in sessions] == [STEPS] * 3
