@@ -131,6 +131,11 @@ CREDENTIAL_PATTERNS: dict[str, str] = {
 }
 
 
+def session_digest(value: str) -> str:
+    """An ``Mcp-Session-Id`` redacted: ``[REDACTED:sha256:<first 16 hex digits of its SHA-256>]``."""
+    return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
+
+
 def _norm(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "")
 
@@ -209,9 +214,7 @@ class Redactor:
     def session_id(self, value: str) -> str:
         """An ``Mcp-Session-Id`` as the log keeps it: ``[REDACTED:sha256:<16 hex digits>]``, the same for
         the same session, so a reader still tells sessions apart without holding their bearer value."""
-        if not self.enabled:
-            return value
-        return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
+        return session_digest(value) if self.enabled else value
 
     def _header(self, name: str, value: str) -> str:
         lower = name.lower()

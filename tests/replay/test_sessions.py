@@ -19,8 +19,11 @@ from mcp_types import Implementation
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
+from mcpobs.errors import UsageError
 from mcpobs.eventlog.peers import read_recording
-from mcpobs.replay.sessions import split_sessions
+from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.redact import session_digest
+from mcpobs.replay.sessions import Session, pick_sessions, split_sessions
 from tests.conftest import ROOT, free_port, wait_for_port
 from tests.record.test_http import Recorder
 
@@ -126,7 +129,9 @@ def test_session_picks_sessions_by_number_or_id(proxy_log: Path, upstream: str, 
     assert fourth is not None
     run = tmp_path / "run"
     count = tmp_path / "before.count"
-    picked = ["--session", "3", "--session", fourth[:8], "--before", f"echo x >> {count}"]
+    # the log keeps session ids redacted ([REDACTED:sha256:<digest>]): the start of the digest names one
+    digest = fourth.removeprefix("[REDACTED:sha256:").removesuffix("]")
+    picked = ["--session", "3", "--session", digest[:8], "--before", f"echo x >> {count}"]
     result = _replay(str(proxy_log), "--url", upstream, "--run-dir", str(run), *picked)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert count.read_text().count("x") == 2  # --before ran before each session
@@ -230,3 +235,16 @@ def test_before_resets_a_stateful_server_and_its_failure_is_exit_4(tmp_path: Pat
     assert "the repository is locked" in failing.stderr
     assert failing.stdout == ""
     assert not (tmp_path / "failed").exists()  # nothing replayed
+
+
+def test_session_names_a_redacted_session_by_its_real_id_or_the_start_of_its_digest() -> None:
+    def session(number: int, real: str) -> Session:
+        return Session(number, session_digest(real), EventLog("log.jsonl", {}), "", None, 0, 0)
+
+    sessions = [session(1, "6799ac6fa8274d26"), session(2, "0bbf178f5cc842e9")]
+    digest = sessions[1].id.removeprefix("[REDACTED:sha256:")  # type: ignore[union-attr]
+    assert pick_sessions(sessions, ["0bbf178f5cc842e9"]) == [sessions[1]]  # the id the server gave
+    assert pick_sessions(sessions, [digest[:6]]) == [sessions[1]]
+    assert pick_sessions(sessions, [sessions[0].id or ""]) == [sessions[0]]  # as --list-sessions prints it
+    with pytest.raises(UsageError, match="names no session"):
+        pick_sessions(sessions, ["[REDACTED"])  # what every redacted id starts with names none
