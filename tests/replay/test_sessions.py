@@ -97,7 +97,9 @@ def test_a_proxy_log_of_sequential_and_concurrent_sessions_replays_with_no_false
     summary = json.loads((run / "report.json").read_text())
     assert summary["sessions_in_recording"] == 4
     assert summary["differs"] is False
-    assert [s["client"] for s in summary["sessions"]] == [f"{name} 1.0" for name in CLIENTS]
+    clients = [s["client"] for s in summary["sessions"]]
+    assert clients[:2] == [f"{name} 1.0" for name in CLIENTS[:2]]
+    assert set(clients[2:]) == {f"{name} 1.0" for name in CLIENTS[2:]}  # side by side: either began first
     for number, session in enumerate(summary["sessions"], 1):
         report = json.loads((run / f"session-{number}" / "report.json").read_text())
         whoami = [s for s in report["steps"] if s["call"] == "tools/call whoami"]
