@@ -981,6 +981,9 @@ def record_command(
         raise UsageError("give either --upstream URL or a server command after --, not both")
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
+    if otlp is not None and os.path.lexists(otlp):
+        # refused now, not when the session has been recorded: like --out, never overwritten
+        raise UsageError(f"{otlp}: already exists; not overwritten")
     sock = listen_socket(Listen.parse(listen)) if upstream else None
     # what the user named goes into the log's header with its credentials redacted too (a database
     # URL with its password among a server's arguments, say)
@@ -1016,6 +1019,8 @@ def _write_otlp(log: Path, target: Path) -> None:
 
     try:
         spans = write_otlp(read_event_log(log), target)
+    except FileExistsError:
+        raise UsageError(f"{target}: already exists; not overwritten") from None
     except OSError as e:
         raise UsageError(f"{target}: cannot write: {e.strerror or e}") from None
     _stderr().print(f"mcpobs: wrote {spans} spans to {target}", markup=False)
