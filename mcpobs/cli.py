@@ -1134,6 +1134,7 @@ def replay_command(
     from mcpobs.render.replay import render_sessions_json, render_sessions_text
     from mcpobs.render.replay import render_text as render_replay_text
     from mcpobs.replay import Target, replay_sessions, resume_command, resume_sessions
+    from mcpobs.replay.rundir import write_private
 
     words = list(arguments or [])
     if list_sessions:
@@ -1179,10 +1180,10 @@ def replay_command(
         raise
     for run in summary.runs:
         text = _as_text(lambda c, report=run.report: render_replay_text(report, c))  # type: ignore[misc]
-        (run.report.run_dir / "report.txt").write_text(text, encoding="utf-8")
+        write_private(run.report.run_dir / "report.txt", text)
     if summary.several:
         text = _as_text(lambda c: render_sessions_text(summary, c))
-        (summary.run_dir / "report.txt").write_text(text, encoding="utf-8")
+        write_private(summary.run_dir / "report.txt", text)
     if state_out is not None:
         states = [{"session": r.session.number, "id": r.session.id, **r.report.state.to_json()} for r in summary.runs]
         state = states if summary.several else summary.runs[0].report.state.to_json()
