@@ -40,7 +40,8 @@ R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
-    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 143 stopped by SIGTERM."
+    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 141 stdout closed by its reader "
+    "(| head); 143 stopped by SIGTERM."
 )
 
 
@@ -62,6 +63,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in error.lines():
                 err.print(f"mcpobs: error: {line}", markup=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(error)) from None
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise  # another pipe (a server's stdin, say) is no reader of ours gone
+            # quietly, and neither 1 (click's, which says an alert fired) nor 0 (a gate piped to head
+            # would pass with the alerts it could not print): what is left to flush goes nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.PIPE_CLOSED) from None
+        except SystemExit as done:
+            # rich ends a table printed to a closed stdout so, stdout already sent to /dev/null
+            if done.code == 1 and isinstance(done.__context__, BrokenPipeError):
+                raise typer.Exit(ExitCode.PIPE_CLOSED) from None
+            raise
         except BaseException as error:
             if not is_interrupt(error):
                 raise
@@ -69,6 +82,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(exit_code_for(error)) from None
 
     return run
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll says POLLERR for its write end then)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout)
+        return False
 
 
 def _report_interrupt() -> None:
