@@ -43,12 +43,13 @@ def install() -> None:
     Called first thing in the command's main thread, before anything heavy is imported.
     """
     global _installed
+    # first: a stop that comes while this runs is reported once, a second one ignored (first_report)
+    _installed = True
     signal.signal(signal.SIGTERM, _terminate)
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     threading.Thread(target=_watch, args=(read,), name="mcpobs-signals", daemon=True).start()
-    _installed = True
 
 
 def first_report() -> bool:
