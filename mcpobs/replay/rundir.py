@@ -31,12 +31,13 @@ recording's messages and the server's answers are in them. Each writer opens its
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.replay.config import ReplayConfig, SessionRecovery, TimeoutHandling, ToolConfig
@@ -178,14 +179,14 @@ def file_hash(path: Path) -> str | None:
         return None
 
 
-def open_private(path: Path, *, append: bool = False) -> TextIO:
+def open_private(path: Path, *, append: bool = False) -> io.TextIOWrapper:
     """Open ``path`` of a run directory to write text: created 0600, and made 0600 when it was there
     (an older mcpobs wrote them with the umask's mode); a symlink in its place is not followed."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
     fd = os.open(path, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        return os.fdopen(fd, "a" if append else "w", encoding="utf-8")
+        return os.fdopen(fd, "a", encoding="utf-8") if append else os.fdopen(fd, "w", encoding="utf-8")
     except BaseException:
         os.close(fd)
         raise
