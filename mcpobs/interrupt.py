@@ -52,6 +52,36 @@ def install() -> None:
     threading.Thread(target=_watch, args=(read,), name="mcpobs-signals", daemon=True).start()
 
 
+def held_back(action: Callable[[], None]) -> None:
+    """Run ``action`` with SIGINT and SIGTERM held back until it is done, then stop as they would have.
+
+    For the first import of DuckDB: its extension module builds its types through Python code, and a
+    KeyboardInterrupt raised in the middle is a "Critical nanobind error", an abort (exit -6) with a
+    traceback. Only the main thread can change handlers; elsewhere ``action`` just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        action()
+        return
+    held: list[tuple[int, FrameType | None]] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append((signum, frame))
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        action()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, frame)  # the KeyboardInterrupt it would have raised, now
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+
 def first_report() -> bool:
     """Whether the stop is yet to be reported (its one line on stderr): true once in the command, from
     then on later signals are ignored (no second line, no traceback); always true where not installed."""

@@ -205,7 +205,9 @@ class Store:
         }
         if self.options.threads:
             config["threads"] = self.options.threads
-        import duckdb  # a tenth of a second: paid by the commands that open a store, not at start-up
+        # a tenth of a second: paid by the commands that open a store, not at start-up
+        interrupt.held_back(_import_duckdb)
+        import duckdb
 
         try:
             self.con = duckdb.connect(target, config=config)
@@ -330,6 +332,7 @@ def _check_database_file(path: Path) -> None:
         raise StoreError(f"{path}: an empty file, not a DuckDB database; remove it or name a new file")
     if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
         raise StoreError(f"{path}: not a DuckDB database; left as it is (--db names the database, not the traces)")
+    interrupt.held_back(_import_duckdb)
     import duckdb
 
     try:
@@ -340,6 +343,11 @@ def _check_database_file(path: Path) -> None:
         raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
     if tables and "mcpobs_meta" not in tables:
         raise StoreError(f"{path}: a DuckDB database not made by mcpobs (it has no mcpobs_meta table); left as it is")
+
+
+def _import_duckdb() -> None:
+    """DuckDB's first import, which a signal must not cut in the middle (see interrupt.held_back)."""
+    import duckdb  # noqa: F401
 
 
 def _first_line(error: BaseException) -> str:

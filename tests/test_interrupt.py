@@ -211,3 +211,28 @@ def test_a_signal_while_the_handling_is_installed_is_one_line(sig: signal.Signal
         [sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=WAIT_S, cwd=ROOT
     )
     assert (result.returncode, result.stderr) == (128 + int(sig), "mcpobs: interrupted\n")
+
+
+def test_a_signal_while_duckdb_is_first_imported_stops_cleanly_after_it() -> None:
+    # a SIGINT or SIGTERM while DuckDB's extension module built its types (through Python code) was a
+    # "Critical nanobind error" and an abort, exit -6. The signal comes, from the kernel, exactly then:
+    # when the import sets up DuckDBPyConnection (an audit event the import raises).
+    code = (
+        "import os, signal, sys\n"
+        "from mcpobs import interrupt\n"
+        "interrupt.install()\n"
+        "sent = []\n"
+        "def hook(event, args):\n"
+        "    named = getattr(args[0], '__name__', '') if event == 'object.__setattr__' else ''\n"
+        "    if named == 'DuckDBPyConnection' and not sent:\n"
+        "        sent.append(1)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.addaudithook(hook)\n"
+        "from mcpobs.store import Store\n"
+        "try:\n"
+        "    Store().close()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped', sent)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT_S, cwd=ROOT)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "stopped [1]\n", "")
