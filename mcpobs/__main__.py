@@ -13,8 +13,11 @@ from mcpobs import interrupt
 
 def main() -> None:
     """Console-script entry point."""
-    interrupt.install()
+    # install() inside the try: a signal while it starts its thread is a stop like any other. One
+    # before this line (in Python's own start-up and the import of this module, the first ~50 ms)
+    # is Python's default: nothing of mcpobs runs yet to handle it.
     try:
+        interrupt.install()
         from mcpobs.cli import run
     except KeyboardInterrupt as stop:
         if interrupt.first_report():

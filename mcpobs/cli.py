@@ -40,7 +40,8 @@ R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
-    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 143 stopped by SIGTERM."
+    "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 141 stdout closed by its reader "
+    "(| head); 143 stopped by SIGTERM."
 )
 
 
@@ -65,6 +66,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in error.lines():
                 err.print(f"mcpobs: error: {line}", markup=False, soft_wrap=True)
             raise typer.Exit(exit_code_for(error)) from None
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise  # another pipe (a server's stdin, say) is no reader of ours gone
+            # quietly, and neither 1 (click's, which says an alert fired) nor 0 (a gate piped to head
+            # would pass with the alerts it could not print): what is left to flush goes nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.PIPE_CLOSED) from None
+        except SystemExit as done:
+            # rich ends a table printed to a closed stdout so, stdout already sent to /dev/null
+            if done.code == 1 and isinstance(done.__context__, BrokenPipeError):
+                raise typer.Exit(ExitCode.PIPE_CLOSED) from None
+            raise
         except BaseException as error:
             if not is_interrupt(error):
                 raise
@@ -72,6 +85,18 @@ def _reporting_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(exit_code_for(error)) from None
 
     return run
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll says POLLERR for its write end then)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout)
+        return False
 
 
 def _report_interrupt() -> None:
@@ -984,6 +1009,9 @@ def record_command(
         raise UsageError("give either --upstream URL or a server command after --, not both")
     if upstream is None and not command:
         raise UsageError("name the server command after --, e.g. mcpobs record --out log.jsonl -- python server.py")
+    if otlp is not None and os.path.lexists(otlp):
+        # refused now, not when the session has been recorded: like --out, never overwritten
+        raise UsageError(f"{otlp}: already exists; not overwritten")
     sock = listen_socket(Listen.parse(listen)) if upstream else None
     # what the user named goes into the log's header with its credentials redacted too (a database
     # URL with its password among a server's arguments, say)
@@ -1019,6 +1047,8 @@ def _write_otlp(log: Path, target: Path) -> None:
 
     try:
         spans = write_otlp(read_event_log(log), target)
+    except FileExistsError:
+        raise UsageError(f"{target}: already exists; not overwritten") from None
     except OSError as e:
         raise UsageError(f"{target}: cannot write: {e.strerror or e}") from None
     _stderr().print(f"mcpobs: wrote {spans} spans to {target}", markup=False)
@@ -1132,6 +1162,7 @@ def replay_command(
     from mcpobs.render.replay import render_sessions_json, render_sessions_text
     from mcpobs.render.replay import render_text as render_replay_text
     from mcpobs.replay import BeforeError, Target, replay_sessions, resume_command, resume_sessions
+    from mcpobs.replay.rundir import write_private
 
     words = list(arguments or [])
     if list_sessions:
@@ -1184,10 +1215,10 @@ def replay_command(
         raise
     for run in summary.runs:
         text = _as_text(lambda c, report=run.report: render_replay_text(report, c))  # type: ignore[misc]
-        (run.report.run_dir / "report.txt").write_text(text, encoding="utf-8")
+        write_private(run.report.run_dir / "report.txt", text)
     if summary.several:
         text = _as_text(lambda c: render_sessions_text(summary, c))
-        (summary.run_dir / "report.txt").write_text(text, encoding="utf-8")
+        write_private(summary.run_dir / "report.txt", text)
     if state_out is not None:
         states = [{"session": r.session.number, "id": r.session.id, **r.report.state.to_json()} for r in summary.runs]
         state = states if summary.several else summary.runs[0].report.state.to_json()

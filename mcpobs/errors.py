@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # an MCP server could not be reached
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     TERMINATED = 143  # SIGTERM, stopped as Ctrl-C is
+    PIPE_CLOSED = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as a Unix filter ends
 
 
 class McpobsError(Exception):

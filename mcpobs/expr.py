@@ -238,7 +238,7 @@ class _Parser:
         while self.at("*", "/"):
             op = self.take()
             right = self.unary()
-            if op.text == "/" and _is_zero(right):
+            if op.text == "/" and constant(right) == 0:
                 raise ExprError("division by zero", _column(right))
             node = self.binary(op, node, right)
         return node
@@ -290,11 +290,28 @@ def _number(token: _Token) -> float:
     return value
 
 
-def _is_zero(node: Node) -> bool:
-    """A literal 0 (0, 0%, 0ms, -0): a rule dividing by it would never have a verdict."""
+def constant(node: Node) -> float | None:
+    """The number ``node`` works out to whatever the data, when it names no metric (``0``, ``-0%``,
+    ``(1 - 1)``); else None. A rule dividing by a constant 0 would never have a verdict."""
+    if isinstance(node, Number):
+        return node.value
     if isinstance(node, Unary) and node.op == "-":
-        return _is_zero(node.operand)
-    return isinstance(node, Number) and node.value == 0
+        value = constant(node.operand)
+        return None if value is None else -value
+    if isinstance(node, Binary) and node.op in _FOLD:
+        left, right = constant(node.left), constant(node.right)
+        if left is None or right is None or (node.op == "/" and right == 0):
+            return None
+        return _FOLD[node.op](left, right)
+    return None
+
+
+_FOLD: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+}
 
 
 def _unquote(text: str) -> str:

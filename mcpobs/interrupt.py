@@ -43,12 +43,43 @@ def install() -> None:
     Called first thing in the command's main thread, before anything heavy is imported.
     """
     global _installed
+    # first: a stop that comes while this runs is reported once, a second one ignored (first_report)
+    _installed = True
     signal.signal(signal.SIGTERM, _terminate)
     read, write = os.pipe()
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     threading.Thread(target=_watch, args=(read,), name="mcpobs-signals", daemon=True).start()
-    _installed = True
+
+
+def held_back(action: Callable[[], None]) -> None:
+    """Run ``action`` with SIGINT and SIGTERM held back until it is done, then stop as they would have.
+
+    For the first import of DuckDB: its extension module builds its types through Python code, and a
+    KeyboardInterrupt raised in the middle is a "Critical nanobind error", an abort (exit -6) with a
+    traceback. Only the main thread can change handlers; elsewhere ``action`` just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        action()
+        return
+    held: list[tuple[int, FrameType | None]] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append((signum, frame))
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        action()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, frame)  # the KeyboardInterrupt it would have raised, now
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def first_report() -> bool:

@@ -9,6 +9,7 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 from __future__ import annotations
 
 import contextlib
+import stat
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -218,7 +219,9 @@ class Store:
         }
         if self.options.threads:
             config["threads"] = self.options.threads
-        import duckdb  # a tenth of a second: paid by the commands that open a store, not at start-up
+        # a tenth of a second: paid by the commands that open a store, not at start-up
+        interrupt.held_back(_import_duckdb)
+        import duckdb
 
         try:
             self.con = duckdb.connect(target, config=config)
@@ -229,8 +232,6 @@ class Store:
         forget_interrupt = interrupt.on_signal(self.con.interrupt, tmp.path)
         # a store never closed is closed, and its directory removed, when it is collected or at exit
         self._release = weakref.finalize(self, _release, self.con, tmp, forget_interrupt)
-        # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
-        self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         try:
             self._migrate()
         except BaseException:
@@ -240,12 +241,18 @@ class Store:
     def _migrate(self) -> None:
         import duckdb
 
-        con = self.con
         try:
-            con.execute(_SCHEMA)
-            found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
+            # DuckDB tracks progress for mcpobs to show, on stderr and only to a terminal; it draws none itself
+            self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+            self._create_or_check_schema()
         except duckdb.Error as e:
-            raise StoreError(f"{self.options.path}: not an mcpobs database: {_first_line(e)}") from None
+            where = self.options.path or "in-memory store"
+            raise StoreError(f"{where}: cannot set up the database: {_first_line(e)}") from None
+
+    def _create_or_check_schema(self) -> None:
+        con = self.con
+        con.execute(_SCHEMA)
+        found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
         if found is None:
             con.execute("INSERT INTO mcpobs_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(found[0]) != SCHEMA_VERSION:
@@ -314,21 +321,47 @@ DUCKDB_MAGIC_OFFSET = 8
 
 
 def _check_database_file(path: Path) -> None:
-    """Refuse a ``path`` that exists and is not a DuckDB database, before DuckDB opens it: it opens a
-    JSON file (the traces named as ``--db`` by mistake) as something else, loads into nowhere and says
-    it loaded, and reaches for the network to read a SQLite file. A path that does not exist is a new
-    database."""
+    """Refuse a ``path`` that exists and is not mcpobs's DuckDB database, before anything writes to it.
+
+    DuckDB opens a JSON file (the traces named as ``--db`` by mistake) as something else, loads into
+    nowhere and says it loaded, and reaches for the network to read a SQLite file; a FIFO blocks the
+    read of its first bytes for ever; a user's own DuckDB database would get mcpobs's tables added
+    (or, with a ``spans`` of its own, fail half-way through adding them). A DuckDB database with no
+    tables at all holds nothing of anyone's and is adopted. A path that does not exist is a new database.
+    """
+    try:
+        mode = path.stat().st_mode  # follows a symlink: one to a regular file is that file
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{path}: not a regular file; --db names a DuckDB database file")
     try:
         with path.open("rb") as f:
             head = f.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
-    except FileNotFoundError:
-        return
     except OSError as e:
         raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None
     if not head:
         raise StoreError(f"{path}: an empty file, not a DuckDB database; remove it or name a new file")
     if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
         raise StoreError(f"{path}: not a DuckDB database; left as it is (--db names the database, not the traces)")
+    interrupt.held_back(_import_duckdb)
+    import duckdb
+
+    try:
+        # read-only: looking changes nothing, not even a WAL beside it
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    except duckdb.Error as e:
+        raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
+    if tables and "mcpobs_meta" not in tables:
+        raise StoreError(f"{path}: a DuckDB database not made by mcpobs (it has no mcpobs_meta table); left as it is")
+
+
+def _import_duckdb() -> None:
+    """DuckDB's first import, which a signal must not cut in the middle (see interrupt.held_back)."""
+    import duckdb  # noqa: F401
 
 
 def _first_line(error: BaseException) -> str:

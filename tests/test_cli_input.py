@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,68 @@ def test_a_db_that_is_not_a_duckdb_database_is_refused_and_left_as_it_was(
     assert len(result.stderr.splitlines()) == 1
     assert db.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.jsonl", "traces.jsonl"]  # no .wal beside it
+
+
+@pytest.mark.parametrize("command", ["load", "analyze"])
+@pytest.mark.parametrize(
+    "tables",
+    [
+        ["CREATE TABLE spans (my_col VARCHAR)", "INSERT INTO spans VALUES ('precious')"],  # clashes with ours
+        ["CREATE TABLE mine (x INTEGER)"],  # no clash: mcpobs' tables went in beside it
+    ],
+)
+def test_a_duckdb_database_not_made_by_mcpobs_is_refused_and_left_byte_identical(
+    runner: CliRunner, tmp_path: Path, command: str, tables: list[str]
+) -> None:
+    import duckdb
+
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    db = tmp_path / "mine.duckdb"
+    con = duckdb.connect(str(db))
+    for statement in tables:
+        con.execute(statement)
+    con.close()
+    before = db.read_bytes()
+    result = runner.invoke(app, [command, str(traces), "--db", str(db)])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"mcpobs: error: {db}: a DuckDB database not made by mcpobs (it has no mcpobs_meta table); left as it is\n"
+    )
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.duckdb", "traces.jsonl"]
+
+
+def test_an_empty_duckdb_database_is_adopted(runner: CliRunner, tmp_path: Path) -> None:
+    # one with no tables at all holds nothing of anyone's: `load` makes it an mcpobs store
+    import duckdb
+
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    db = tmp_path / "new.duckdb"
+    duckdb.connect(str(db)).close()
+    result = runner.invoke(app, ["load", str(traces), "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert runner.invoke(app, ["analyze", "--db", str(db), "--format", "json"]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["load", "analyze"])
+def test_a_db_that_is_not_a_regular_file_is_refused_without_opening_it(tmp_path: Path, command: str) -> None:
+    # a FIFO: opening it to read the magic bytes blocked until a writer came, forever
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    fifo = tmp_path / "fifo.duckdb"
+    os.mkfifo(fifo)
+    directory = tmp_path / "dir.duckdb"
+    directory.mkdir()
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(fifo)
+    for db in (fifo, directory, link):
+        # a process of its own, so that a hang is a failure and not a stuck test run
+        result = subprocess.run(
+            [sys.executable, "-m", "mcpobs", command, str(traces), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 3, (db, result.stderr)
+        assert result.stderr == f"mcpobs: error: {db}: not a regular file; --db names a DuckDB database file\n"

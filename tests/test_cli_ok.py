@@ -10,13 +10,15 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DATA, SAMPLE, request, span, write_lines
+from tests.conftest import DATA, ROOT, SAMPLE, request, span, write_lines
 
 GOLDEN = Path(__file__).parent / "golden"
 SEMCONV = "data/dialects/semconv.jsonl"  # relative, so file names in the output are the same everywhere
@@ -139,3 +141,36 @@ def test_the_summary_says_how_many_spans_end_before_they_start(runner: CliRunner
         f"mcpobs: {path}: 1 span ends before it starts (left out of latency figures)\n"
         "mcpobs: loaded 2 spans from 1 file, 1 span ends before it starts (left out of latency figures)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "sample_traces/notes_session.jsonl"],
+        ["analyze", "sample_traces/notes_session.jsonl", "--format", "json"],
+        ["report", "sample_traces/notes_session.jsonl", "--html", "-"],
+        ["cost", "sample_traces/notes_session.jsonl"],
+        ["convert", "sample_traces/notes_session.jsonl", "--to", "otlp"],
+        ["check-alerts", "sample_traces/notes_session.jsonl", "-r", "sample_traces/alerts.yaml"],
+    ],
+)
+def test_a_stdout_closed_by_its_reader_ends_quietly_with_141_whatever_the_command(args: list[str]) -> None:
+    # `mcpobs report --html - | head` exited 1, which says an alert fired; a closed pipe is no verdict,
+    # and never 0 either: check-alerts | head must not pass a gate whose alerts it could not print
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader gone before the first byte: every write to stdout fails
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mcpobs", *args],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Error" not in result.stderr

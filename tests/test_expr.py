@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcpobs.expr import Binary, ExprError, Kind, Name, Node, Number, String, Unary, check, evaluate, parse
+from mcpobs.expr import Binary, ExprError, Kind, Name, Node, Number, String, Unary, check, constant, evaluate, parse
 
 METRICS: dict[str, Kind] = {
     "error_rate": "number",
@@ -85,6 +85,10 @@ def test_a_missing_value_gives_no_verdict_and_kleene_logic() -> None:
         ("error_rate / 0 > 1", "division by zero", 14),
         ("calls > 1 / -0%", "division by zero", 13),
         ("calls > 1 / (0ms)", "division by zero", 14),
+        # a divisor that works out to 0 whatever the data is refused as well, at its column
+        ("error_rate / (1 - 1) > 1", "division by zero", 15),
+        ("calls > 1 / (2 * 0 + 0ms)", "division by zero", 14),
+        ("calls > 1 / -(5% - 0.05)", "division by zero", 13),
         # flat chains build a tree as deep as they are long: bounded, never a RecursionError
         (" or ".join(["calls > 1"] * 1000), "too long: more than 200 operators in one condition", 13 * 100 - 2),
         (" + ".join(["calls"] * 1000) + " > 1", "too long: more than 200 operators in one condition", 7 + 8 * 200),
@@ -124,9 +128,7 @@ def _numbers() -> st.SearchStrategy[Node]:
 
 
 def _zero(node: Node) -> bool:
-    while isinstance(node, Unary):
-        node = node.operand
-    return isinstance(node, Number) and node.value == 0
+    return constant(node) == 0
 
 
 def _arithmetic() -> st.SearchStrategy[Node]:
@@ -135,7 +137,7 @@ def _arithmetic() -> st.SearchStrategy[Node]:
         leaves,
         lambda inner: st.one_of(
             st.builds(Binary, st.sampled_from(["+", "-", "*"]), inner, inner),
-            # a literal 0 as divisor is refused by the parser (division by zero)
+            # a divisor that works out to 0 is refused by the parser (division by zero)
             st.builds(Binary, st.just("/"), inner, inner.filter(lambda n: not _zero(n))),
             st.builds(Unary, st.just("-"), inner),
         ),

@@ -170,10 +170,12 @@ def _negotiated(span: dict[str, Any], initialize: _Call) -> None:
 
 
 def write_otlp(log: EventLog, target: Path) -> int:
-    """Write the log's calls to ``target`` as one line of OTLP JSON; how many spans it holds."""
+    """Write the log's calls to ``target``, a new file, as one line of OTLP JSON; how many spans it holds.
+    :class:`FileExistsError` when ``target`` exists (or is a symlink)."""
     document = to_otlp(log)
-    # the owner's only, like the event log it comes from (writer.py): it holds the same session
-    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+    # the owner's only, like the event log it comes from (writer.py): it holds the same session. A new
+    # file only: an existing one would keep its mode, and O_EXCL never follows a symlink to another file
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
         out.write(json.dumps(document, ensure_ascii=False) + "\n")
     return sum(len(r["scopeSpans"][0]["spans"]) for r in document["resourceSpans"])
 

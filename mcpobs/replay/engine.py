@@ -49,7 +49,7 @@ from mcpobs.replay.clock import Clock, RealClock
 from mcpobs.replay.config import ReplayConfig, backoff_delays
 from mcpobs.replay.connection import Link, Target, UnreachableError, run_link
 from mcpobs.replay.diff import Difference, diff
-from mcpobs.replay.rundir import RunDir
+from mcpobs.replay.rundir import RunDir, open_private
 from mcpobs.replay.script import HANDSHAKE, STARTS, Script, Step, outcome
 from mcpobs.replay.state import SESSION_METHODS, SessionState
 from mcpobs.replay.trace import logged_recoveries
@@ -235,7 +235,7 @@ class Replay:
         self._tg: Any = None
         if resume:
             self._count_earlier(run.path / "replay.jsonl")
-        self._stderr = (run.path / "server-stderr.log").open("a", encoding="utf-8")
+        self._stderr = open_private(run.path / "server-stderr.log", append=True)
         transport = "http" if target.url else "stdio"
         server = {"url": target.url} if target.url else {"command": list(target.command)}
         self.log = EventLogWriter(
@@ -880,7 +880,8 @@ def _failed(message: dict[str, Any] | None) -> bool:
 
 def _sdk_logging(path: Path) -> logging.Handler:
     """The mcp SDK's own log lines go to the run directory, not the user's terminal."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setStream(open_private(path, append=True))  # the run directory's mode, not the umask's
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("mcp")
     logger.addHandler(handler)

@@ -22,11 +22,16 @@ each session's report) and ``report.txt``.
 
 The journal is what makes ``--resume`` exact: a step is done when its line is there, and each line is
 one ``write``, so a replay killed at any moment leaves every finished step and no half of one.
+
+Every file in it is the owner's only (0600) and every directory 0700, whatever the umask: the
+recording's messages and the server's answers are in them. Each writer opens its file with
+:func:`open_private`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import asdict, replace
@@ -64,7 +69,7 @@ class RunDir:
         try:
             path.mkdir(parents=True, exist_ok=True)
             path.chmod(0o700)  # the owner's only, like an event log: the session's messages are in it
-            (path / "checkpoints").mkdir(exist_ok=True)
+            (path / "checkpoints").mkdir(mode=0o700, exist_ok=True)
         except OSError as e:
             raise UsageError(f"{path}: cannot create the run directory: {e.strerror or e}") from None
         run = cls(path)
@@ -162,7 +167,7 @@ class RunDir:
 
     def write(self, name: str, text: str) -> Path:
         target = self.path / name
-        target.write_text(text, encoding="utf-8")
+        write_private(target, text)
         return target
 
 
@@ -174,8 +179,27 @@ def file_hash(path: Path) -> str | None:
         return None
 
 
+def open_private(path: Path, *, append: bool = False) -> io.TextIOWrapper:
+    """Open ``path`` of a run directory to write text: created 0600, and made 0600 when it was there
+    (an older mcpobs wrote them with the umask's mode); a symlink in its place is not followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding="utf-8") if append else os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` of a run directory, as :func:`open_private` opens it."""
+    with open_private(path) as out:
+        out.write(text)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Write whole or not at all: to a temporary name, then renamed over."""
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_private(temporary, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     os.replace(temporary, path)

@@ -48,7 +48,7 @@ from mcpobs.replay.config import ReplayConfig
 from mcpobs.replay.connection import Target, UnreachableError
 from mcpobs.replay.diff import Ignore, diff, parse_ignore
 from mcpobs.replay.engine import Recovery, Replay, Report, StepResult, recorded_state
-from mcpobs.replay.rundir import RunDir, file_hash
+from mcpobs.replay.rundir import RunDir, file_hash, write_private
 from mcpobs.replay.script import Script, build_script, outcome
 from mcpobs.replay.state import SessionState
 from mcpobs.replay.trace import write_trace
@@ -503,4 +503,4 @@ def _finish(summary: Summary, ignore: Ignore, scripts: list[Script]) -> Summary:
 def _write_summary(summary: Summary) -> None:
     if summary.several:
         text = json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n"
-        (summary.run_dir / "report.json").write_text(text, encoding="utf-8")
+        write_private(summary.run_dir / "report.json", text)

@@ -15,6 +15,7 @@ from typing import Any
 
 from mcpobs.eventlog.otlp import to_otlp
 from mcpobs.eventlog.reader import read_event_log
+from mcpobs.replay.rundir import write_private
 
 INTERNAL = 1
 
@@ -70,7 +71,7 @@ def write_trace(log_path: Path, target: Path) -> int:
         )
     scope = document["resourceSpans"][0]["scopeSpans"][0]
     scope["scope"] = {"name": "mcpobs.replay"}
-    target.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(target, json.dumps(document, ensure_ascii=False) + "\n")
     return len(spans)
 
 

@@ -275,6 +275,46 @@ def test_credentials_among_the_server_arguments_stay_off_the_disk(tmp_path: Path
     }
 
 
+def test_record_refuses_an_existing_otlp_path_and_never_follows_a_symlink(tmp_path: Path) -> None:
+    # --otlp opened the path with O_TRUNC: an existing 0644 file stayed 0644 with the session in it,
+    # and a symlink there overwrote the file it points to
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    existing = tmp_path / "existing.json"
+    existing.write_text("keep me too\n")
+    for target in (link, existing):
+        log = tmp_path / f"{target.stem}.jsonl"
+        refused = subprocess.run(
+            [*RECORD, "--out", str(log), "--otlp", str(target), "--", *ECHO_SERVER],
+            capture_output=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+        )
+        assert (refused.returncode, refused.stderr.decode()) == (
+            2,
+            f"mcpobs: error: {target}: already exists; not overwritten\n",
+        )
+        assert not log.exists()  # refused before recording anything
+    assert victim.read_text() == "keep me\n"
+    assert existing.read_text() == "keep me too\n"
+
+
+def test_write_otlp_never_follows_a_symlink_that_appears_while_recording(tmp_path: Path) -> None:
+    from mcpobs.eventlog.otlp import write_otlp
+
+    log = tmp_path / "session.jsonl"
+    _session(_recorder(log), "legacy", [("echo", {"text": "x"})])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / "spans.json"
+    link.symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        write_otlp(read_event_log(log), link)
+    assert victim.read_text() == "keep me\n"
+
+
 def test_record_refusals(tmp_path: Path) -> None:
     existing = tmp_path / "exists.jsonl"
     existing.write_text("keep me\n")

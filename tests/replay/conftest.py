@@ -18,6 +18,13 @@ NOTES = str(ROOT / "sample_traces" / "notes_server.py")
 SAMPLE = ROOT / "sample_traces" / "notes_session.jsonl"
 
 
+def assert_private(run_dir: Path) -> None:
+    """Every file a replay's run directory holds is the owner's only (0600), every directory 0700:
+    the recording's messages and what the server answered are in them."""
+    modes = {str(p.relative_to(run_dir)): p.stat().st_mode & 0o777 for p in [run_dir, *sorted(run_dir.rglob("*"))]}
+    assert modes == {name: 0o700 if (run_dir / name).is_dir() else 0o600 for name in modes}
+
+
 def server(*faults: str) -> list[str]:
     return [sys.executable, NOTES, *faults]
 

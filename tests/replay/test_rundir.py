@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from mcpobs.errors import InputError, UsageError
 from mcpobs.replay import ReplayConfig, RunDir, Target
 from mcpobs.replay.config import SessionRecovery
+from tests.replay.conftest import NOTES, SAMPLE, assert_private
 
 
 def _run(tmp_path: Path) -> RunDir:
@@ -68,3 +72,23 @@ def test_the_run_directory_is_private_like_the_event_log(tmp_path: Path) -> None
     for path in (tmp_path / "new" / "run", tmp_path / "empty"):
         run = RunDir.create(path, tmp_path / "rec.jsonl", Target(command=("server",)), ReplayConfig(), [])
         assert run.path.stat().st_mode & 0o777 == 0o700
+
+
+def test_every_file_and_directory_of_a_run_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    # only replay.jsonl and steps.jsonl were 0600: under umask 000 report.json, state.json, run.json,
+    # sdk.log, server-stderr.log, trace.jsonl and the checkpoints were 0666, checkpoints/ 0777
+    run = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "mcpobs", "replay", str(SAMPLE), "--run-dir", str(run), "--", sys.executable, NOTES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.umask(0),
+    )
+    assert result.returncode == 0, result.stderr
+    names = {str(p.relative_to(run)) for p in run.rglob("*")}
+    assert {"run.json", "report.json", "report.txt", "state.json", "sdk.log", "server-stderr.log"} <= names
+    assert {"trace.jsonl", "replay.jsonl", "steps.jsonl", "checkpoints"} <= names
+    assert any(name.startswith("checkpoints/") for name in names)
+    assert_private(run)

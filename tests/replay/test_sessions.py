@@ -26,6 +26,7 @@ from mcpobs.eventlog.redact import session_digest
 from mcpobs.replay.sessions import Session, pick_sessions, split_sessions
 from tests.conftest import ROOT, free_port, wait_for_port
 from tests.record.test_http import Recorder
+from tests.replay.conftest import assert_private
 
 STATEFUL = str(ROOT / "tests" / "servers" / "stateful.py")
 CLIENTS = ["first", "second", "third", "fourth"]
@@ -107,6 +108,7 @@ def test_a_proxy_log_of_sequential_and_concurrent_sessions_replays_with_no_false
         assert session["report"]["counts"]["same"] == 5  # initialize, tools/list, 3 whoami
         assert (run / f"session-{number}" / "state.json").is_file()
     assert (run / "report.txt").read_text().count("Same as the recording") == 4
+    assert_private(run)
 
 
 def test_the_sessions_are_listed_with_their_start_client_and_calls(proxy_log: Path) -> None:
