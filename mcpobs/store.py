@@ -255,7 +255,7 @@ class Store:
         found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
         if found is None:
             con.execute("INSERT INTO mcpobs_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif int(found[0]) != SCHEMA_VERSION:
+        elif str(found[0]) != str(SCHEMA_VERSION):
             raise StoreError(
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"

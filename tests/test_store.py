@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mcpobs.errors import StoreError
 from mcpobs.ingest import load
 from mcpobs.ingest.sources import estimated_size
 from mcpobs.store import IN_MEMORY_INPUT_LIMIT, Store, StoreOptions
@@ -89,3 +90,12 @@ def test_the_directory_of_a_killed_process_is_removed_by_the_next_store_and_a_li
     finally:
         alive.communicate("\n", timeout=30)
     assert _ours(tmp_path) == []
+
+
+@pytest.mark.parametrize("version", ["1", "not a number"])
+def test_a_database_of_another_schema_version_is_one_clean_error(tmp_path: Path, version: str) -> None:
+    db = tmp_path / "store.duckdb"
+    with Store(StoreOptions(path=db)) as store:
+        store.con.execute("UPDATE mcpobs_meta SET value = ? WHERE key = 'schema_version'", [version])
+    with pytest.raises(StoreError, match=f"database schema version {version}, this mcpobs reads version"):
+        Store(StoreOptions(path=db))
