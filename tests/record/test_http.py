@@ -24,22 +24,16 @@ from mcpobs.analysis import Query, analyze
 from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, serving, wait_for_port
 from tests.record.test_stdio import RECORD, TOOLBOX, _requests, _responses
+
+GZIP_UPSTREAM = [sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py")]
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, TOOLBOX, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with serving([sys.executable, TOOLBOX, "--http"]) as url:
+        yield url
 
 
 class Recorder:
@@ -200,17 +194,10 @@ def test_an_unreachable_upstream_is_a_502_and_logged(tmp_path: Path) -> None:
 
 
 def test_compressed_answers_pass_as_they_came_and_are_logged_decoded(tmp_path: Path) -> None:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py"), str(port)])
-    try:
-        wait_for_port(port)
-        path = tmp_path / "gzip.jsonl"
-        with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
-            answer = _post(recorder.url, {"accept-encoding": "gzip"}, PING)
-            recorder.stop()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    path = tmp_path / "gzip.jsonl"
+    with serving(GZIP_UPSTREAM) as url, Recorder(path, url) as recorder:
+        answer = _post(recorder.url, {"accept-encoding": "gzip"}, PING)
+        recorder.stop()
     assert answer.headers["content-encoding"] == "gzip"
     assert answer.json() == {"jsonrpc": "2.0", "id": 7, "result": {"ok": "é"}}  # httpx2 decoded what passed
     (logged,) = [m for m in read_event_log(path).messages() if m["dir"] == "s2c"]
@@ -381,21 +368,14 @@ def test_a_gzip_bomb_is_forwarded_whole_and_not_inflated_into_memory_or_the_log(
 
     sys.path.pop(0)
     request = bomb(json.dumps(PING).encode(), 100)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py"), str(port)])
-    try:
-        wait_for_port(port)
-        path = tmp_path / "bomb.jsonl"
-        with Recorder(path, f"http://127.0.0.1:{port}/mcp") as recorder:
-            before = _peak_rss_mb(recorder.process.pid)
-            headers = {"content-type": "application/json", "content-encoding": "gzip"}
-            sent = httpx2.post(recorder.url, headers=headers, content=request, timeout=60)
-            answered = _post(recorder.url, {}, {**PING, "method": "bomb", "params": {"mb": 100}})
-            after = _peak_rss_mb(recorder.process.pid)
-            recorder.stop()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    path = tmp_path / "bomb.jsonl"
+    with serving(GZIP_UPSTREAM) as url, Recorder(path, url) as recorder:
+        before = _peak_rss_mb(recorder.process.pid)
+        headers = {"content-type": "application/json", "content-encoding": "gzip"}
+        sent = httpx2.post(recorder.url, headers=headers, content=request, timeout=60)
+        answered = _post(recorder.url, {}, {**PING, "method": "bomb", "params": {"mb": 100}})
+        after = _peak_rss_mb(recorder.process.pid)
+        recorder.stop()
     # the upstream got the bytes as they were sent, and the client the bomb as the upstream sent it
     assert sent.json()["result"]["sha256"] == hashlib.sha256(request).hexdigest()
     assert len(answered.content) > 100 << 20  # httpx2 inflated it on this side

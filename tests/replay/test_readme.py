@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for_port
+from tests.conftest import ROOT, serving
 
 _MS = re.compile(r"\b\d[\d,]*\.\d\b")
 _README_URL = "http://127.0.0.1:8000/mcp"
@@ -54,18 +54,8 @@ def _shown_in(printed: list[str], shown: list[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def notes_http() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "sample_traces" / "notes_server.py"), "--http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with serving([sys.executable, str(ROOT / "sample_traces" / "notes_server.py"), "--http"]) as url:
+        yield url
 
 
 def test_the_readme_shows_the_replays_of_one_session_and_of_several() -> None:

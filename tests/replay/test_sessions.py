@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from mcpobs.eventlog.peers import read_recording
 from mcpobs.eventlog.reader import EventLog
 from mcpobs.eventlog.redact import session_digest
 from mcpobs.replay.sessions import Session, pick_sessions, split_sessions
-from tests.conftest import ROOT, free_port, wait_for_port
+from tests.conftest import ROOT, serving
 from tests.record.test_http import Recorder
 from tests.replay.conftest import assert_private
 
@@ -35,16 +34,8 @@ CLIENTS = ["first", "second", "third", "fourth"]
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
     """The stateful server over Streamable HTTP: its whoami answers with the session's own client and count."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, STATEFUL, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with serving([sys.executable, STATEFUL, "--http"]) as url:
+        yield url
 
 
 async def _client(url: str, name: str, mode: str, answers: list[str]) -> None:
