@@ -136,6 +136,15 @@ def session_digest(value: str) -> str:
     return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
 
 
+_SESSION_DIGEST = re.compile(re.escape(SESSION_DIGEST).replace(re.escape("{}"), "([0-9a-f]+)"))
+
+
+def digest_of(session_id: str) -> str | None:
+    """The hex digest of a session id as :func:`session_digest` writes it; None for an id not redacted."""
+    match = _SESSION_DIGEST.fullmatch(session_id)
+    return match.group(1) if match else None
+
+
 def _norm(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "")
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ import anyio
 from mcpobs.errors import InputError, UsageError
 from mcpobs.eventlog.peers import read_recording
 from mcpobs.eventlog.reader import EventLog
-from mcpobs.eventlog.redact import SESSION_DIGEST, session_digest
+from mcpobs.eventlog.redact import digest_of, session_digest
 from mcpobs.replay.clock import Clock
 from mcpobs.replay.config import ReplayConfig
 from mcpobs.replay.connection import Target, UnreachableError
@@ -54,7 +53,6 @@ from mcpobs.replay.state import SessionState
 from mcpobs.replay.trace import write_trace
 
 CLIENT_META = "io.modelcontextprotocol/clientInfo"
-_REDACTED_SESSION = re.compile(re.escape(SESSION_DIGEST).replace(re.escape("{}"), "([0-9a-f]+)"))
 _BEFORE_OUTPUT_LINES = 20  # what a failing --before printed last, in the error
 
 
@@ -224,19 +222,13 @@ def pick_sessions(sessions: list[Session], wanted: list[str]) -> list[Session]:
             s for s in sessions if word == str(s.number) or (s.id is not None and s.id in (word, session_digest(word)))
         ]
         if not found and len(word) >= 4:
-            found = [s for s in sessions if s.id is not None and _shown_id(s.id).startswith(word)]
+            found = [s for s in sessions if s.id is not None and (digest_of(s.id) or s.id).startswith(word)]
         if len(found) != 1:
             known = ", ".join(f"{s.number}" + (f" ({s.id})" if s.id else "") for s in sessions)
             problem = "names more than one session" if found else "names no session of the recording"
             raise UsageError(f"--session {word!r} {problem}; it holds: {known}")
         chosen.add(found[0].number)
     return [s for s in sessions if s.number in chosen]
-
-
-def _shown_id(session_id: str) -> str:
-    """The part of a session id that tells it apart: the digest of a redacted one, else the id."""
-    match = _REDACTED_SESSION.fullmatch(session_id)
-    return match.group(1) if match else session_id
 
 
 class BeforeError(UnreachableError):
