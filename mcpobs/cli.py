@@ -944,6 +944,76 @@ def _init_rules(path: Path) -> None:
     )
 
 
+class LintFailOn(StrEnum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+@app.command(
+    "lint",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs lint session.jsonl traces.jsonl\n\n"
+        "  mcpobs lint recordings/ --fail-on warning --ignore unanswered-request --format github\n\n"
+        "  mcpobs lint --list-rules\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def lint_command(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Event logs, peer recordings (mcp-recorder, mcp-cassette, mcp-vcr) and OTLP trace files, "
+            "directories, globs, or - for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    *,
+    fail_on: Annotated[
+        LintFailOn, typer.Option("--fail-on", help="The lowest severity that fails the run (exit 1).")
+    ] = LintFailOn.error,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="A rule not to check (its id); repeatable.")
+    ] = None,
+    output_format: Annotated[AlertFormat, typer.Option("--format", "-f", help="Output format.")] = AlertFormat.text,
+    output: OutputOption = None,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules, and exit.")] = False,
+) -> None:
+    """Check recordings against the MCP protocol and trace files against the MCP semantic conventions.
+
+    Event logs (mcpobs record) and peer recordings: malformed JSON-RPC frames,
+    stray stdout of a stdio server, responses without a request, requests never
+    answered, duplicate ids, notifications with ids, methods the session's
+    revision removed or deprecates, 2026-07-28 routing headers and _meta keys,
+    MCP-Protocol-Version, a cancelled initialize, undeclared capabilities. OTLP
+    trace files: the MCP spans' attributes, names, kinds, error.type and
+    status, parents and deprecated names. Each finding names its rule and the
+    section of the specification or convention it comes from; exit 1 when one
+    is at --fail-on's severity or above.
+    """
+    from mcpobs.lint import lint
+    from mcpobs.render.lint import render_github, render_json, render_junit, render_text, rules_table
+
+    if list_rules:
+        rules_table(_stdout_console())
+        return
+    if not files:
+        raise UsageError("name the recordings or trace files to lint")
+    if output is not None:
+        _writable(output)
+    result = lint(files, ignore=tuple(ignore or ()), fail_on=fail_on.value)
+    if output_format is AlertFormat.text and output is None:
+        render_text(result, _stdout_console())
+    elif output_format is AlertFormat.text:
+        _write(_as_text(lambda console: render_text(result, console)), output)
+    else:
+        renderers = {AlertFormat.json: render_json, AlertFormat.junit: render_junit, AlertFormat.github: render_github}
+        _write(renderers[output_format](result), output)
+    if result.failed:
+        raise typer.Exit(ExitCode.ALERT)
+
+
 @app.command(
     "record",
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},

@@ -19,7 +19,7 @@ class OutputFormat(StrEnum):
 
 
 class AlertFormat(StrEnum):
-    """The output formats of ``check-alerts``."""
+    """The output formats of ``check-alerts`` and ``lint``."""
 
     text = "text"
     json = "json"

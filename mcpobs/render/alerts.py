@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from rich import box
 from rich.console import Console
@@ -16,6 +14,7 @@ from mcpobs.alerts.check import Outcome, Status, Verdict, rank
 from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
 from mcpobs.analysis.model import Column, Table, Unit
+from mcpobs.render.ci import Case, Failure, Suite, annotation, junit
 from mcpobs.render.text import MISSING, format_value, plain, render_section
 from mcpobs.yamldoc import Problem
 
@@ -151,40 +150,20 @@ def render_json(outcome: Outcome) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
-# Characters XML 1.0 cannot hold, not even escaped: control characters, lone surrogates, U+FFFE/FFFF.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _xml(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
-
-
 def render_junit(outcome: Outcome) -> str:
     """JUnit XML: a test suite per rule, a test case per group. A failing verdict is a failure, a
     missing verdict is skipped, a rule that fired below --fail-on passes and says so in system-out."""
-    total = len(outcome.verdicts)
-    failures = sum(outcome.failing(v) for v in outcome.verdicts)
-    root = ET.Element(
-        "testsuites",
-        {"name": "mcpobs check-alerts", "tests": str(total), "failures": str(failures), "errors": "0", "time": "0"},
-    )
+    suites = []
     for rule in outcome.rules.rules:
-        mine = [v for v in outcome.verdicts if v.rule is rule]
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            {
-                "name": rule.name,
-                "tests": str(len(mine)),
-                "failures": str(sum(outcome.failing(v) for v in mine)),
-                "errors": "0",
-                "skipped": str(sum(v.status is Status.NO_VERDICT for v in mine)),
-                "time": "0",
-                "file": outcome.rules.path,
-            },
-        )
-        properties = ET.SubElement(suite, "properties")
-        for name, value in (
+        cases = []
+        for v in (v for v in outcome.verdicts if v.rule is rule):
+            message = f"{rule.condition_text}: {reading(v)}"
+            failure = Failure(message, rule.severity, _details(v)) if outcome.failing(v) else None
+            skipped = f"no verdict: {v.reason}" if v.status is Status.NO_VERDICT else None
+            below = f"fired at severity {rule.severity}, below --fail-on {outcome.fail_on}: {message}"
+            output = below if v.status is Status.FIRED and failure is None else None
+            cases.append(Case(rule.name, v.label, failure, skipped, output))
+        properties = (
             ("condition", rule.condition_text),
             ("scope", rule.scope),
             ("where", rule.where_text),
@@ -192,23 +171,9 @@ def render_junit(outcome: Outcome) -> str:
             ("min_calls", str(rule.min_calls)),
             ("description", rule.description),
             ("action", rule.action),
-        ):
-            if value:
-                ET.SubElement(properties, "property", {"name": name, "value": value})
-        for v in mine:
-            case = ET.SubElement(suite, "testcase", {"classname": rule.name, "name": v.label, "time": "0"})
-            message = f"{rule.condition_text}: {reading(v)}"
-            if outcome.failing(v):
-                failure = ET.SubElement(case, "failure", {"message": message, "type": rule.severity})
-                failure.text = _details(v)
-            elif v.status is Status.NO_VERDICT:
-                ET.SubElement(case, "skipped", {"message": f"no verdict: {v.reason}"})
-            elif v.status is Status.FIRED:
-                out = ET.SubElement(case, "system-out")
-                out.text = f"fired at severity {rule.severity}, below --fail-on {outcome.fail_on}: {message}"
-    ET.indent(root)
-    # names come from rules files and trace data: whatever XML cannot hold becomes U+FFFD
-    return _xml('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+        )
+        suites.append(Suite(rule.name, cases, [(k, v) for k, v in properties if v], outcome.rules.path))
+    return junit("mcpobs check-alerts", suites)
 
 
 def _details(v: Verdict) -> str:
@@ -233,9 +198,8 @@ def render_github(outcome: Outcome) -> str:
         if v.status is not Status.FIRED:
             continue
         level = "error" if outcome.failing(v) else _GITHUB[v.rule.severity]
-        props = f"file={_prop(outcome.rules.path)},line={v.rule.line},title={_prop(v.rule.name)}"
         text = f"{v.label}: {reading(v)} ({v.rule.condition_text})"
-        lines.append(f"::{level} {props}::{_data(text)}")
+        lines.append(annotation(level, text, file=outcome.rules.path, line=v.rule.line, title=v.rule.name))
     lines.append(summary_line(outcome))
     return "\n".join(lines) + "\n"
 
@@ -243,17 +207,9 @@ def render_github(outcome: Outcome) -> str:
 def render_problems_github(problems: list[Problem]) -> str:
     """Each problem of a rules file as an error annotation at its line and column."""
     return "".join(
-        f"::error file={_prop(p.path)},line={p.line},col={p.column},title=invalid rules::{_data(p.message)}\n"
+        annotation("error", p.message, file=p.path, line=p.line, col=p.column, title="invalid rules") + "\n"
         for p in problems
     )
-
-
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def metrics_table(console: Console) -> None:

@@ -1,0 +1,406 @@
+"""The event-log rules: a recording's messages walked in order, each checked against the JSON-RPC and
+MCP rules of the session's protocol revision (:data:`mcpobs.lint.rules.RULES`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcpobs.eventlog.ids import id_key
+from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.writer import PROTOCOL_META, agreed_protocol
+from mcpobs.lint.rules import BY_ID, Finding
+
+REVISION_2026 = "2026-07-28"
+CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities"
+
+# Methods 2026-07-28 removed (changelog, major changes 2, 5, 6, minor 11), and those it deprecates
+# (the deprecated-features registry: roots, sampling, logging).
+REMOVED_2026 = (
+    "initialize",
+    "notifications/initialized",
+    "ping",
+    "logging/setLevel",
+    "notifications/roots/list_changed",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "tasks/list",
+    "tasks/result",
+    "notifications/elicitation/complete",
+)
+DEPRECATED_2026 = ("roots/list", "sampling/createMessage", "notifications/message")
+
+# Methods a 2025-era revision has only from the revision named (server/discover is left out: the
+# spec lets a client probe a server with it).
+INTRODUCED = {
+    "elicitation/create": "2025-06-18",
+    "tasks/get": "2025-11-25",
+    "tasks/list": "2025-11-25",
+    "tasks/result": "2025-11-25",
+    "tasks/cancel": "2025-11-25",
+    "subscriptions/listen": REVISION_2026,
+}
+
+# The method → the body field its Mcp-Name header mirrors (streamable HTTP, standard request headers).
+NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+# A request → the capability (path in the receiver's declared capabilities) it needs; c2s requests
+# need the server's, s2c the client's (2025-11-25 lifecycle, capability negotiation).
+SERVER_NEEDS = {
+    "tools/list": ("tools",),
+    "tools/call": ("tools",),
+    "prompts/list": ("prompts",),
+    "prompts/get": ("prompts",),
+    "resources/list": ("resources",),
+    "resources/templates/list": ("resources",),
+    "resources/read": ("resources",),
+    "resources/subscribe": ("resources", "subscribe"),
+    "resources/unsubscribe": ("resources", "subscribe"),
+    "logging/setLevel": ("logging",),
+    "completion/complete": ("completions",),
+}
+CLIENT_NEEDS = {
+    "sampling/createMessage": ("sampling",),
+    "elicitation/create": ("elicitation",),
+    "roots/list": ("roots",),
+}
+
+_SENTINEL = re.compile(r"=\?base64\?(?P<payload>.*)\?=")
+
+
+def decode_header(value: str) -> str | None:
+    """An Mcp-Name value as the body would hold it: the Base64 sentinel ``=?base64?…?=`` decoded
+    (UTF-8), a plain value as it is; None for a sentinel that does not decode."""
+    match = _SENTINEL.fullmatch(value)
+    if match is None:
+        return value
+    try:
+        return base64.b64decode(match.group("payload"), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class _Request:
+    method: str
+    id: Any
+    line: int | None
+    http: dict[str, Any]
+    cancelled: bool = False
+    notification_method: bool = False
+
+
+@dataclass
+class _State:
+    """What the walk has seen so far, per direction and session."""
+
+    open: dict[tuple[str, str], list[_Request]] = field(default_factory=dict)  # (sender dir, id) → requests
+    sent: dict[tuple[str, str], _Request] = field(default_factory=dict)  # every request, by (dir, id)
+    capabilities: dict[tuple[str, Any], Any] = field(default_factory=dict)  # (side, session) → declared
+    asked: dict[Any, Any] = field(default_factory=dict)  # initialize's exchange/id → client capabilities
+
+
+class _Walk:
+    def __init__(self, log: EventLog, stated_lines: bool) -> None:
+        self.log = log
+        self.stated_lines = stated_lines
+        self.findings: list[Finding] = []
+        self.revision = agreed_protocol(log.records)
+        self.http = log.header.get("transport") == "http"
+        self.state = _State()
+
+    def line(self, index: int) -> int | None:
+        # an mcpobs event log: the header is line 1, each record a line after it
+        return index + 2 if self.stated_lines else None
+
+    def find(self, rule: str, index: int, message: str) -> None:
+        where = "" if self.stated_lines else f"message {index + 1}: "
+        self.findings.append(Finding(BY_ID[rule], self.log.path, where + message, self.line(index)))
+
+    def run(self) -> list[Finding]:
+        for index, record in enumerate(self.log.records):
+            kind = record.get("kind")
+            if kind == "invalid":
+                self.invalid(index, record)
+            elif kind == "message":
+                http = _object(record.get("http"))
+                batch = record["message"]
+                if isinstance(batch, list):
+                    if not batch:
+                        self.find("invalid-frame", index, "an empty batch")
+                    for one in batch:
+                        self.message(index, record["dir"], one, http)
+                else:
+                    self.message(index, record["dir"], batch, http)
+            elif kind == "event" and record.get("event") == "stream_closed" and record.get("by") == "client":
+                self.client_closed_stream(record.get("exchange"))
+        self.unanswered()
+        return self.findings
+
+    def invalid(self, index: int, record: dict[str, Any]) -> None:
+        text = str(record.get("text", ""))
+        shown = text if len(text) <= 80 else text[:77] + "…"
+        if not self.http and record.get("dir") == "s2c":
+            self.find("stdout-noise", index, f"the server wrote a line that is not JSON to stdout: {shown!r}")
+        else:
+            side = "client" if record.get("dir") == "c2s" else "server"
+            self.find("invalid-frame", index, f"the {side} sent something that is not JSON: {shown!r}")
+
+    def message(self, index: int, direction: str, message: Any, http: dict[str, Any]) -> None:
+        problem = frame_problem(message)
+        if problem:
+            self.find("invalid-frame", index, problem)
+            return
+        if "method" in message:
+            self.method(index, direction, message, http)
+        else:
+            self.response(index, direction, message, http)
+
+    def method(self, index: int, direction: str, message: dict[str, Any], http: dict[str, Any]) -> None:
+        method = message["method"]
+        params = _object(message.get("params"))
+        has_id = "id" in message
+        if has_id and method.startswith("notifications/"):
+            self.find(
+                "notification-with-id", index, f"{method} sent with id {message['id']!r}: a notification has none"
+            )
+        self.revision_of(index, method)
+        if direction == "c2s" and method == "notifications/cancelled":
+            self.cancelled(index, params)
+        if not has_id:
+            return
+        request = _Request(
+            method, message["id"], self.line(index), http, notification_method=method.startswith("notifications/")
+        )
+        key = (direction, id_key(message["id"]))
+        in_flight = [r for r in self.state.open.get(key, []) if r.http.get("session_id") == http.get("session_id")]
+        if in_flight and not self.http_without_sessions(http):
+            first = in_flight[0]
+            at = f" (line {first.line})" if first.line else ""
+            self.find(
+                "duplicate-id",
+                index,
+                f"{method} sent with id {message['id']!r}, still in flight for {first.method}{at}",
+            )
+        self.state.open.setdefault(key, []).append(request)
+        self.state.sent[key] = request
+        if direction == "c2s":
+            self.request_meta(index, method, params)
+            if self.http and http.get("method", "POST") == "POST":
+                self.headers(index, message, params, http)
+        self.capability(index, direction, method, params, http)
+        if method == "initialize" and direction == "c2s":
+            self.state.asked[http.get("exchange", id_key(message["id"]))] = params.get("capabilities")
+
+    def response(self, index: int, direction: str, message: dict[str, Any], http: dict[str, Any]) -> None:
+        sender = "s2c" if direction == "c2s" else "c2s"
+        answer_id = message.get("id")
+        if answer_id is None:
+            return  # an error about a request whose id could not be read
+        candidates = self.state.open.get((sender, id_key(answer_id)), [])
+        request = _answered(candidates, http)
+        if request is None:
+            side = "client" if direction == "c2s" else "server"
+            self.find("unmatched-response", index, f"the {side} answered id {answer_id!r}, which no open request has")
+            return
+        candidates.remove(request)
+        result = message.get("result")
+        if request.method == "initialize" and isinstance(result, dict):
+            session = http.get("session_id")
+            self.state.capabilities[("server", session)] = result.get("capabilities")
+            asked = self.state.asked.pop(request.http.get("exchange", id_key(request.id)), None)
+            self.state.capabilities[("client", session)] = asked
+        if request.method == "server/discover" and isinstance(result, dict):
+            self.state.capabilities[("server", http.get("session_id"))] = result.get("capabilities")
+
+    def client_closed_stream(self, exchange: Any) -> None:
+        # 2026-07-28 over HTTP: closing the response stream is the cancellation
+        for requests in self.state.open.values():
+            for request in requests:
+                if request.http.get("exchange") == exchange:
+                    request.cancelled = True
+
+    def cancelled(self, index: int, params: dict[str, Any]) -> None:
+        target = self.state.sent.get(("c2s", id_key(params.get("requestId"))))
+        if target is None:
+            return
+        if target.method == "initialize":
+            self.find(
+                "cancelled-initialize",
+                index,
+                f"notifications/cancelled names the initialize request (id {target.id!r})",
+            )
+        target.cancelled = True
+
+    def revision_of(self, index: int, method: str) -> None:
+        revision = self.revision
+        if revision is None:
+            return
+        if revision == REVISION_2026 and method in REMOVED_2026:
+            self.find("removed-method", index, f"{method}: protocol revision {revision} removed it")
+        elif revision == REVISION_2026 and method in DEPRECATED_2026:
+            self.find("deprecated-method", index, f"{method}: protocol revision {revision} deprecates it")
+        elif method in INTRODUCED and revision < INTRODUCED[method]:
+            self.find(
+                "removed-method",
+                index,
+                f"{method}: protocol revision {revision} does not have it (from {INTRODUCED[method]})",
+            )
+
+    def request_meta(self, index: int, method: str, params: dict[str, Any]) -> None:
+        if self.revision != REVISION_2026:
+            return
+        meta = _object(params.get("_meta"))
+        missing = [k for k in (PROTOCOL_META, CLIENT_CAPABILITIES_META) if k not in meta]
+        if missing:
+            self.find("request-meta", index, f"{method} lacks _meta {', '.join(missing)}")
+
+    def headers(self, index: int, message: dict[str, Any], params: dict[str, Any], http: dict[str, Any]) -> None:
+        method = message["method"]
+        meta = _object(params.get("_meta"))
+        stated = meta.get(PROTOCOL_META)
+        modern = stated == REVISION_2026 or (stated is None and self.revision == REVISION_2026)
+        header = http.get("protocol_version")
+        if modern:
+            if header is None:
+                self.find("protocol-version-header", index, f"{method} without an MCP-Protocol-Version header")
+            elif stated is not None and header != stated:
+                self.find(
+                    "protocol-version-header",
+                    index,
+                    f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}",
+                )
+            self.routing(index, method, params, http)
+        elif self.revision is not None and self.revision >= "2025-06-18" and method != "initialize":
+            if header is None:
+                self.find("protocol-version-header", index, f"{method} without an MCP-Protocol-Version header")
+            elif header != self.revision:
+                self.find(
+                    "protocol-version-header",
+                    index,
+                    f"{method}: MCP-Protocol-Version {header!r}, but the session agreed {self.revision!r}",
+                )
+
+    def routing(self, index: int, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
+        mcp_method = http.get("mcp_method")
+        if mcp_method is None:
+            self.find("routing-header", index, f"{method} without an Mcp-Method header")
+        elif mcp_method != method:
+            self.find("routing-header", index, f"Mcp-Method {mcp_method!r}, but the body's method is {method!r}")
+        if method not in NAMED:
+            return
+        body = params.get(NAMED[method])
+        raw = http.get("mcp_name")
+        if raw is None:
+            self.find(
+                "routing-header", index, f"{method} without an Mcp-Name header (the body's {NAMED[method]} is {body!r})"
+            )
+            return
+        decoded = decode_header(str(raw))
+        if decoded is None:
+            self.find("routing-header", index, f"Mcp-Name {raw!r} is a Base64 sentinel that does not decode")
+        elif decoded != body:
+            shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
+            self.find("routing-header", index, f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
+
+    def capability(self, index: int, direction: str, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
+        session = http.get("session_id")
+        if direction == "c2s":
+            needs, declared, receiver = (
+                SERVER_NEEDS.get(method),
+                self.state.capabilities.get(("server", session)),
+                "server",
+            )
+        else:
+            needs, declared, receiver = (
+                CLIENT_NEEDS.get(method),
+                self.state.capabilities.get(("client", session)),
+                "client",
+            )
+            if self.revision == REVISION_2026:
+                return  # 2026-07-28 servers ask through input_required results, checked per request there
+        if needs is None or not isinstance(declared, dict):
+            return  # nothing needed, or no capabilities seen to hold it to
+        value: Any = declared
+        for part in needs:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or value is False:
+            self.find(
+                "undeclared-capability",
+                index,
+                f"{method} needs the {receiver} capability {'.'.join(needs)}, which the {receiver} did not declare",
+            )
+
+    def unanswered(self) -> None:
+        for requests in self.state.open.values():
+            for request in requests:
+                if request.cancelled or request.notification_method:
+                    continue
+                index = (request.line - 2) if request.line else None
+                message = f"{request.method} (id {request.id!r}) got no answer before the recording ended"
+                if index is None:
+                    self.findings.append(Finding(BY_ID["unanswered-request"], self.log.path, message))
+                else:
+                    self.find("unanswered-request", index, message)
+
+    def http_without_sessions(self, http: dict[str, Any]) -> bool:
+        # several clients of a 2026-07-28 server share nothing that tells them apart: their ids may repeat
+        return self.http and http.get("session_id") is None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: what a malformed part of a message holds."""
+    return value if isinstance(value, dict) else {}
+
+
+def _answered(candidates: list[_Request], http: dict[str, Any]) -> _Request | None:
+    """The open request a response answers: the one of its HTTP exchange, else its session, else the earliest."""
+    for name in ("exchange", "session_id"):
+        value = http.get(name)
+        if value is not None:
+            same = [r for r in candidates if r.http.get(name) == value]
+            if same:
+                return same[0]
+    return candidates[0] if candidates else None
+
+
+def frame_problem(message: Any) -> str:
+    """Why a parsed message is no JSON-RPC 2.0 request, notification or response; "" when it is one."""
+    if not isinstance(message, dict):
+        return f"a JSON-RPC message is an object, not {type(message).__name__}"
+    if message.get("jsonrpc") != "2.0":
+        return f'"jsonrpc" must be "2.0", not {message.get("jsonrpc")!r}'
+    if "id" in message and (isinstance(message["id"], bool) or not isinstance(message["id"], str | int)):
+        return f"id {message['id']!r}: an MCP id is a string or an integer (never null)"
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return f"method {message['method']!r} is not a string"
+        if "params" in message and not isinstance(message["params"], dict):
+            return f"{message['method']}: params must be an object"
+        if "result" in message or "error" in message:
+            return f"{message['method']}: a request holds no result or error"
+        return ""
+    if "id" not in message and "error" not in message:
+        return "neither a request (no method) nor a response (no id)"
+    if ("result" in message) == ("error" in message):
+        return "a response holds exactly one of result and error"
+    if "result" in message and not isinstance(message["result"], dict):
+        return "an MCP result is an object"
+    error = message.get("error")
+    if "error" in message and not (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), int)
+        and not isinstance(error.get("code"), bool)
+        and isinstance(error.get("message"), str)
+    ):
+        return "an error needs an integer code and a message"
+    return ""
+
+
+def lint_event_log(log: EventLog, *, stated_lines: bool = True) -> list[Finding]:
+    """Every finding of the event-log rules in ``log``. ``stated_lines``: the log is mcpobs's own, whose
+    record N is line N + 1 of the file (a peer recorder's converted file has no such lines)."""
+    return _Walk(log, stated_lines).run()

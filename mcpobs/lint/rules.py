@@ -1,0 +1,225 @@
+"""What a lint rule is, what it finds, and every rule mcpobs has: one table, read by the checks and
+the renderers alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("info", "warning", "error")
+
+SEMCONV = "https://github.com/open-telemetry/semantic-conventions-genai/blob/main/docs/gen-ai/mcp.md"
+SPEC_2025 = "https://modelcontextprotocol.io/specification/2025-11-25"
+SPEC_2026 = "https://modelcontextprotocol.io/specification/2026-07-28"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check: its id (what ``--ignore`` names), severity, one line on what it finds, and the section
+    of the specification or convention it enforces."""
+
+    id: str
+    severity: str
+    description: str
+    doc: str
+    kind: str  # "eventlog" or "span": the evidence it reads
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One breach of a rule: where (a file and line of an event log, or a span of a trace file) and what."""
+
+    rule: Rule
+    path: str
+    message: str
+    line: int | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``file:line``, ``file`` or ``file trace T span S``, as people read a location."""
+        if self.span_id is not None:
+            return f"{self.path} trace {self.trace_id} span {self.span_id}"
+        return self.path if self.line is None else f"{self.path}:{self.line}"
+
+
+def rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+_EVENTLOG_RULES = (
+    Rule(
+        "invalid-frame",
+        "error",
+        "a message that is not a JSON-RPC 2.0 request, notification or response",
+        f"{SPEC_2025}/basic#messages",
+        "eventlog",
+    ),
+    Rule(
+        "stdout-noise",
+        "error",
+        "a stdio server wrote a line to stdout that is not an MCP message",
+        f"{SPEC_2025}/basic/transports#stdio",
+        "eventlog",
+    ),
+    Rule(
+        "unmatched-response",
+        "error",
+        "a response whose id no open request of the other side has",
+        f"{SPEC_2025}/basic#responses",
+        "eventlog",
+    ),
+    Rule(
+        "unanswered-request",
+        "warning",
+        "a request neither answered nor cancelled by the end of the recording",
+        f"{SPEC_2025}/basic/lifecycle#timeouts",
+        "eventlog",
+    ),
+    Rule(
+        "duplicate-id",
+        "error",
+        "a request id the same side already has in flight",
+        f"{SPEC_2025}/basic#requests",
+        "eventlog",
+    ),
+    Rule(
+        "notification-with-id",
+        "error",
+        "a notification method sent with an id",
+        f"{SPEC_2025}/basic#notifications",
+        "eventlog",
+    ),
+    Rule(
+        "removed-method",
+        "error",
+        "a method the session's protocol revision does not have",
+        f"{SPEC_2026}/changelog#major-changes",
+        "eventlog",
+    ),
+    Rule(
+        "deprecated-method",
+        "warning",
+        "a method the session's protocol revision deprecates",
+        f"{SPEC_2026}/deprecated",
+        "eventlog",
+    ),
+    Rule(
+        "routing-header",
+        "error",
+        "a 2026-07-28 HTTP request whose Mcp-Method or Mcp-Name header is missing or differs from the body",
+        f"{SPEC_2026}/basic/transports/streamable-http#standard-request-headers",
+        "eventlog",
+    ),
+    Rule(
+        "request-meta",
+        "error",
+        "a 2026-07-28 request without the required _meta keys (protocolVersion, clientCapabilities)",
+        f"{SPEC_2026}/basic#_meta",
+        "eventlog",
+    ),
+    Rule(
+        "protocol-version-header",
+        "error",
+        "an HTTP request whose MCP-Protocol-Version header is missing or differs from the revision in use",
+        f"{SPEC_2026}/basic/transports/streamable-http#protocol-version-header",
+        "eventlog",
+    ),
+    Rule(
+        "cancelled-initialize",
+        "error",
+        "a client cancelled its initialize request",
+        f"{SPEC_2025}/basic/utilities/cancellation#behavior-requirements",
+        "eventlog",
+    ),
+    Rule(
+        "undeclared-capability",
+        "error",
+        "a request that needs a capability its receiver did not declare",
+        f"{SPEC_2025}/basic/lifecycle#operation",
+        "eventlog",
+    ),
+)
+
+_SPAN_RULES = (
+    Rule(
+        "span-method-name",
+        "error",
+        "an MCP span without mcp.method.name (Required)",
+        f"{SEMCONV}#client",
+        "span",
+    ),
+    Rule(
+        "span-tool-name",
+        "warning",
+        "a tools/call span without gen_ai.tool.name (Conditionally Required)",
+        f"{SEMCONV}#client",
+        "span",
+    ),
+    Rule(
+        "span-request-id",
+        "warning",
+        "an MCP request span without jsonrpc.request.id (Conditionally Required)",
+        f"{SEMCONV}#client",
+        "span",
+    ),
+    Rule(
+        "span-error-type",
+        "warning",
+        "a failed MCP span without error.type, or error.type on one that did not fail",
+        f"{SEMCONV}#server",
+        "span",
+    ),
+    Rule(
+        "span-status-code",
+        "warning",
+        "a span whose JSON-RPC error code is not in rpc.response.status_code (Conditionally Required)",
+        f"{SEMCONV}#server",
+        "span",
+    ),
+    Rule(
+        "span-name",
+        "warning",
+        "an MCP span not named {mcp.method.name} {target}",
+        f"{SEMCONV}#client",
+        "span",
+    ),
+    Rule(
+        "span-kind",
+        "warning",
+        "an MCP span whose kind is not CLIENT or SERVER",
+        f"{SEMCONV}#server",
+        "span",
+    ),
+    Rule(
+        "span-error-type-value",
+        "warning",
+        "an error.type that is neither a JSON-RPC code, tool_error, _OTHER nor a low-cardinality class",
+        f"{SEMCONV}#client",
+        "span",
+    ),
+    Rule(
+        "span-status",
+        "warning",
+        "span status ERROR not set exactly when error.type is (server spans: not for the caller's errors)",
+        f"{SEMCONV}#server",
+        "span",
+    ),
+    Rule(
+        "span-parent",
+        "warning",
+        "a server span not parented on the client span that called it (params._meta.traceparent)",
+        f"{SEMCONV}#context-propagation",
+        "span",
+    ),
+    Rule(
+        "span-deprecated-attribute",
+        "warning",
+        "an attribute name the conventions replaced (rpc.jsonrpc.*, mcp.request_id, mcp.tool.name, …)",
+        f"{SEMCONV}#server",
+        "span",
+    ),
+)
+
+RULES: tuple[Rule, ...] = _EVENTLOG_RULES + _SPAN_RULES
+BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

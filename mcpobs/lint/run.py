@@ -1,0 +1,77 @@
+"""Linting files: each told by its content, recordings walked by the event-log rules, trace files
+loaded into an in-memory store for the span rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mcpobs.errors import UsageError
+from mcpobs.eventlog.peers import as_event_log
+from mcpobs.ingest.sources import Format, Source, expand, spool_dir
+from mcpobs.lint.eventlog import lint_event_log
+from mcpobs.lint.rules import BY_ID, SEVERITIES, Finding, Rule, rank
+
+RECORDINGS = (Format.EVENT_LOG, Format.MCP_RECORDER, Format.MCP_CASSETTE, Format.MCP_VCR_NDJSON, Format.MCP_VCR_YAML)
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """Every finding of a run, the files it read, the rules it checked, and the severity that fails it."""
+
+    findings: tuple[Finding, ...]
+    files: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    fail_on: str = "error"
+    notes: tuple[str, ...] = field(default=())
+
+    def failing(self, finding: Finding) -> bool:
+        """Whether ``finding`` fails the run: at --fail-on's severity or above."""
+        return rank(finding.rule.severity) >= rank(self.fail_on)
+
+    @property
+    def failed(self) -> bool:
+        return any(self.failing(f) for f in self.findings)
+
+
+def lint(arguments: list[str], *, ignore: tuple[str, ...] = (), fail_on: str = "error") -> LintResult:
+    """Check every file ``arguments`` name (files, directories, globs, ``-``) against every rule not ignored."""
+    unknown = [name for name in ignore if name not in BY_ID]
+    if unknown:
+        raise UsageError(f"--ignore {unknown[0]!r}: no such rule (mcpobs lint --list-rules lists them)")
+    if fail_on not in SEVERITIES:
+        raise UsageError(f"--fail-on {fail_on!r}: one of {', '.join(SEVERITIES)}")
+    findings: list[Finding] = []
+    with spool_dir() as tmp:
+        sources = expand(arguments, Path(tmp))
+        traces = [s for s in sources if s.format not in RECORDINGS]
+        for source in sources:
+            if source.format in RECORDINGS:
+                findings.extend(_recording(source))
+        if traces:
+            findings.extend(_traces(traces))
+    kept = tuple(f for f in findings if f.rule.id not in ignore)
+    rules = tuple(r for r in BY_ID.values() if r.id not in ignore)
+    return LintResult(kept, tuple(s.name for s in sources), rules, fail_on)
+
+
+def _recording(source: Source) -> list[Finding]:
+    with source.open_binary() as f:
+        data = f.read()
+    log = as_event_log(source.name, data, source.format.value)
+    return lint_event_log(log, stated_lines=source.format is Format.EVENT_LOG)
+
+
+def _traces(sources: list[Source]) -> list[Finding]:
+    from mcpobs.ingest import load
+    from mcpobs.lint.spans import lint_spans
+    from mcpobs.store import Store
+
+    with Store() as store:
+        names = {}
+        for source in sources:
+            load(store, [str(source.path)])
+            names[str(source.path)] = source.name
+        found = lint_spans(store)
+    # the store knows each file by the path it was loaded from; people by the name they gave
+    return [replace(f, path=names.get(f.path, f.path)) for f in found]
