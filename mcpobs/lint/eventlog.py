@@ -199,7 +199,9 @@ class _Walk:
         sender = "s2c" if direction == "c2s" else "c2s"
         answer_id = message.get("id")
         if answer_id is None:
-            return  # an error about a request whose id could not be read
+            # an error without an id answers the request of its HTTP exchange, if any: over stdio, none
+            self.close_exchange(sender, http.get("exchange"))
+            return
         candidates = self.state.open.get((sender, id_key(answer_id)), [])
         request = _answered(candidates, http)
         if request is None:
@@ -215,6 +217,13 @@ class _Walk:
             self.state.capabilities[("client", session)] = asked
         if request.method == "server/discover" and isinstance(result, dict):
             self.state.capabilities[("server", http.get("session_id"))] = result.get("capabilities")
+
+    def close_exchange(self, sender: str, exchange: Any) -> None:
+        if exchange is None:
+            return
+        for (direction, _), requests in self.state.open.items():
+            if direction == sender:
+                requests[:] = [r for r in requests if r.http.get("exchange") != exchange]
 
     def client_closed_stream(self, exchange: Any) -> None:
         # 2026-07-28 over HTTP: closing the response stream is the cancellation
@@ -373,7 +382,13 @@ def frame_problem(message: Any) -> str:
         return f"a JSON-RPC message is an object, not {type(message).__name__}"
     if message.get("jsonrpc") != "2.0":
         return f'"jsonrpc" must be "2.0", not {message.get("jsonrpc")!r}'
-    if "id" in message and (isinstance(message["id"], bool) or not isinstance(message["id"], str | int)):
+    # an error about a request whose id could not be read has id null (JSON-RPC 2.0, section 5)
+    null_error = "method" not in message and "error" in message and message.get("id", 0) is None
+    if (
+        "id" in message
+        and not null_error
+        and (isinstance(message["id"], bool) or not isinstance(message["id"], str | int))
+    ):
         return f"id {message['id']!r}: an MCP id is a string or an integer (never null)"
     if "method" in message:
         if not isinstance(message["method"], str):

@@ -62,6 +62,7 @@ class Span:
     attributes: dict[str, Any]
     method: str
     request_id: str | None
+    target: str | None
 
     def text(self, key: str) -> str | None:
         value = self.attributes.get(key)
@@ -71,7 +72,7 @@ class Span:
 _SPANS = """
 SELECT src.path, s.trace_id, s.span_id, nullif(s.parent_span_id, ''), s.name, coalesce(s.kind, 0),
     coalesce(s.status_code, 0), s.start_ns, s.end_ns, s.attributes, s.mcp_method,
-    s.jsonrpc_request_id
+    s.jsonrpc_request_id, s.mcp_target
 FROM spans AS s JOIN sources AS src USING (source_id)
 WHERE s.mcp_method IS NOT NULL
 ORDER BY src.path, s.start_ns, s.span_id
@@ -95,6 +96,7 @@ def mcp_spans(store: Store) -> list[Span]:
             attributes=_attributes(row[9]),
             method=row[10],
             request_id=row[11],
+            target=row[12],
         )
         for row in rows
     ]
@@ -236,7 +238,7 @@ class _Checker:
             and c.request_id == span.request_id
             and c.start_ns <= span.start_ns
             and span.end_ns <= c.end_ns
-            and _target(c) == _target(span)
+            and c.target == span.target
         ]
         if len(callers) != 1:
             return  # no caller in these files, or no telling which
@@ -248,10 +250,6 @@ class _Checker:
                 span,
                 f"{span.name!r} has {parent}, not the client span that called it ({caller.trace_id}/{caller.span_id})",
             )
-
-
-def _target(span: Span) -> str | None:
-    return span.text("gen_ai.tool.name") or span.text("gen_ai.prompt.name") or span.text("mcp.resource.uri")
 
 
 def lint_spans(store: Store) -> list[Finding]:
