@@ -126,7 +126,8 @@ class _Checker:
         self.findings: list[Finding] = []
 
     def find(self, rule: str, span: Span, message: str) -> None:
-        self.findings.append(Finding(BY_ID[rule], span.path, message, trace_id=span.trace_id, span_id=span.span_id))
+        text = f"{span.name!r}: {message}"
+        self.findings.append(Finding(BY_ID[rule], span.path, text, trace_id=span.trace_id, span_id=span.span_id))
 
     def run(self) -> list[Finding]:
         clients = [s for s in self.spans if s.kind == SPAN_KIND_CLIENT]
@@ -142,34 +143,33 @@ class _Checker:
 
     def attributes(self, span: Span) -> None:
         a = span.attributes
-        label = f"{span.name!r}"
         if "mcp.method.name" not in a:
             self.find(
                 "span-method-name",
                 span,
-                f"{label} has no mcp.method.name (its method {span.method} is read from other names)",
+                f"no mcp.method.name (its method {span.method} is read from other names)",
             )
         if span.method == "tools/call" and "gen_ai.tool.name" not in a:
-            self.find("span-tool-name", span, f"{label} is a tools/call span without gen_ai.tool.name")
+            self.find("span-tool-name", span, "a tools/call span without gen_ai.tool.name")
         if not span.method.startswith("notifications/") and "jsonrpc.request.id" not in a:
-            self.find("span-request-id", span, f"{label} is a {span.method} request span without jsonrpc.request.id")
+            self.find("span-request-id", span, f"a {span.method} request span without jsonrpc.request.id")
 
     def name(self, span: Span) -> None:
         target = span.text("gen_ai.tool.name") or span.text("gen_ai.prompt.name") or span.text("mcp.tool.name")
+        if target is None and span.method in ("tools/call", "prompts/get"):
+            target = span.target  # the tool or prompt as mcpobs read it from the request or the name
         method = span.text("mcp.method.name") or span.method
         if target is not None:
             expected = f"{method} {target}"
             if span.name != expected:
-                self.find("span-name", span, f"named {span.name!r}, not {expected!r}")
+                self.find("span-name", span, f"the name should be {expected!r}")
         elif span.name != method and not span.name.startswith(method + " "):
-            self.find("span-name", span, f"named {span.name!r}, not {method!r} or {method + ' {target}'!r}")
+            self.find("span-name", span, f"the name should be {method!r} or {method + ' {target}'!r}")
 
     def kind(self, span: Span) -> None:
         if span.kind not in (SPAN_KIND_CLIENT, SPAN_KIND_SERVER):
             names = {0: "UNSPECIFIED", 1: "INTERNAL", 4: "PRODUCER", 5: "CONSUMER"}
-            self.find(
-                "span-kind", span, f"{span.name!r} is of kind {names.get(span.kind, span.kind)}, not CLIENT or SERVER"
-            )
+            self.find("span-kind", span, f"of kind {names.get(span.kind, span.kind)}, not CLIENT or SERVER")
 
     def outcome(self, span: Span) -> None:
         error_type = span.attributes.get("error.type")
@@ -225,7 +225,7 @@ class _Checker:
     def deprecated(self, span: Span) -> None:
         old = [f"{k} (now {DEPRECATED_ATTRIBUTES[k]})" for k in sorted(span.attributes) if k in DEPRECATED_ATTRIBUTES]
         if old:
-            self.find("span-deprecated-attribute", span, f"{span.name!r} uses {', '.join(old)}")
+            self.find("span-deprecated-attribute", span, f"uses {', '.join(old)}")
 
     def parent(self, span: Span, clients: Iterable[Span]) -> None:
         """A server span whose calling client span is in the files: it must be that span's child."""
@@ -248,7 +248,7 @@ class _Checker:
             self.find(
                 "span-parent",
                 span,
-                f"{span.name!r} has {parent}, not the client span that called it ({caller.trace_id}/{caller.span_id})",
+                f"{parent}, not the client span that called it ({caller.trace_id}/{caller.span_id})",
             )
 
 

@@ -1,0 +1,134 @@
+"""mcpobs lint through the CLI: exit statuses, --fail-on and --ignore, every output format (JUnit
+against its schema), --list-rules, and bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from mcpobs.lint import RULES
+from tests.conftest import DATA
+
+SCHEMA = DATA / "junit" / "junit-10.xsd"
+STRAY = "data/lint/stray-stdout.log.jsonl"  # relative: file names in the output are the same everywhere
+HEADERS = "data/lint/headers-2026.log.jsonl"
+SDK_SPANS = "data/lint/sdk-invalid-params.server-spans.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA.parent)
+
+
+def test_an_error_finding_fails_the_run_and_names_file_line_rule_and_section(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", STRAY])
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"{STRAY}:4: error stdout-noise: the server wrote a line that is not JSON to stdout: "
+        "'misbehaving server 1.0.0 ready'"
+    )
+    assert (
+        "stdout-noise: a stdio server wrote a line to stdout that is not an MCP message "
+        "(https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio)"
+    ) in lines
+    assert lines[-1] == "1 file, 24 rules: 1 error, 0 warnings, 0 info: FAILED: 1 at or above error"
+
+
+def test_warnings_pass_by_default_and_fail_at_fail_on_warning(runner: CliRunner) -> None:
+    passed = runner.invoke(app, ["lint", SDK_SPANS])
+    assert passed.exit_code == 0, passed.stderr
+    assert passed.stdout.splitlines()[-1] == "1 file, 24 rules: 0 errors, 2 warnings, 0 info: passed (--fail-on error)"
+    failed = runner.invoke(app, ["lint", SDK_SPANS, "--fail-on", "warning"])
+    assert failed.exit_code == 1
+    assert failed.stdout.splitlines()[-1].endswith("FAILED: 2 at or above warning")
+
+
+def test_ignore_leaves_a_rule_out(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", STRAY, "--ignore", "stdout-noise"])
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout == "1 file, 23 rules: 0 errors, 0 warnings, 0 info: passed (--fail-on error)\n"
+
+
+def test_an_unknown_rule_to_ignore_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", STRAY, "--ignore", "no-such-rule"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mcpobs: error: --ignore 'no-such-rule': no such rule (mcpobs lint --list-rules lists them)\n"
+    )
+
+
+def test_no_files_is_a_usage_error_and_an_unreadable_one_an_input_error(runner: CliRunner) -> None:
+    none = runner.invoke(app, ["lint"])
+    assert none.exit_code == 2
+    assert none.stderr == "mcpobs: error: name the recordings or trace files to lint\n"
+    missing = runner.invoke(app, ["lint", "data/lint/nothing-here.jsonl"])
+    assert missing.exit_code == 3
+    assert missing.stderr.startswith("mcpobs: error: data/lint/nothing-here.jsonl")
+
+
+def test_json_lists_every_finding_with_its_rule_severity_and_section(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", HEADERS, "--format", "json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["failed"] is True
+    assert document["summary"] == {"findings": 6, "failing": 6, "error": 6, "warning": 0, "info": 0}
+    first = document["findings"][0]
+    assert first == {
+        "rule": "routing-header",
+        "severity": "error",
+        "failing": True,
+        "path": HEADERS,
+        "line": 6,
+        "trace_id": None,
+        "span_id": None,
+        "message": "tools/call without an Mcp-Method header",
+        "doc": "https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http"
+        "#standard-request-headers",
+    }
+    assert [r["id"] for r in document["rules"]] == [r.id for r in RULES]
+
+
+def test_junit_has_a_suite_per_rule_and_validates_against_the_junit_schema(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", HEADERS, SDK_SPANS, "--format", "junit"])
+    assert result.exit_code == 1
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    document = etree.fromstring(result.stdout.encode())
+    schema.assertValid(document)
+    assert document.get("failures") == "6"
+    suites = {s.get("name"): s for s in document.iter("testsuite")}
+    assert list(suites) == [r.id for r in RULES]
+    assert suites["routing-header"].get("failures") == "4"
+    status = suites["span-status"].find("testcase")
+    assert status is not None and status.find("system-out") is not None  # a warning, below --fail-on error
+    quiet = suites["cancelled-initialize"].find("testcase")
+    assert quiet is not None and quiet.get("name") == "no findings"
+
+
+def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", STRAY, SDK_SPANS, "--format", "github"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith(  # files in the order of their names: the spans' first
+        "::error file=data/lint/stray-stdout.log.jsonl,line=4,title=stdout-noise::the server wrote a line"
+    )
+    span = [line for line in lines if "title=span-status" in line]
+    assert len(span) == 1 and re.match(
+        r"::warning file=data/lint/sdk-invalid-params\.server-spans\.jsonl,title=span-status::trace [0-9a-f]{32} "
+        r"span [0-9a-f]{16}: 'tools/call query': status ERROR",
+        span[0],
+    )
+    assert lines[-1].endswith("FAILED: 1 at or above error")
+
+
+def test_list_rules_shows_every_rule(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["lint", "--list-rules"])
+    assert result.exit_code == 0
+    for rule in RULES:
+        assert rule.id in result.stdout
