@@ -106,9 +106,11 @@ def test_junit_has_a_suite_per_rule_and_validates_against_the_junit_schema(runne
     assert list(suites) == [r.id for r in RULES]
     assert suites["routing-header"].get("failures") == "4"
     status = suites["span-status"].find("testcase")
-    assert status is not None and status.find("system-out") is not None  # a warning, below --fail-on error
+    assert status is not None
+    assert status.find("system-out") is not None
     quiet = suites["cancelled-initialize"].find("testcase")
-    assert quiet is not None and quiet.get("name") == "no findings"
+    assert quiet is not None
+    assert quiet.get("name") == "no findings"
 
 
 def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -> None:
@@ -119,7 +121,8 @@ def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -
         "::error file=data/lint/stray-stdout.log.jsonl,line=4,title=stdout-noise::the server wrote a line"
     )
     span = [line for line in lines if "title=span-status" in line]
-    assert len(span) == 1 and re.match(
+    assert len(span) == 1
+    assert re.match(
         r"::warning file=data/lint/sdk-invalid-params\.server-spans\.jsonl,title=span-status::trace [0-9a-f]{32} "
         r"span [0-9a-f]{16}: 'tools/call query': status ERROR",
         span[0],
