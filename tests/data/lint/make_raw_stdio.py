@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from raw_stdio import HERE, RawStdio  # noqa: E402
+from raw_stdio import HERE, RawStdio
 
 INIT = {
     "jsonrpc": "2.0",

@@ -7,7 +7,8 @@ as servers that print a start-up line do (on stdio that line is not an MCP messa
 
 Tools: ``echo``; ``noisy``, which ``print()``s to stdout in the middle of a call (a debugging print
 left in); ``chatty``, which logs through the session (``notifications/message``); ``query``, which refuses
-anything but a SELECT with JSON-RPC -32602 (a protocol-level rejection, not an ``isError`` result); ``crash``, which exits without an answer.
+anything but a SELECT with JSON-RPC -32602 (a protocol-level rejection, not an ``isError`` result);
+``crash``, which exits without an answer.
 """
 
 from __future__ import annotations
