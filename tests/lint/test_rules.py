@@ -35,6 +35,8 @@ EVENT_LOG_CASES = [
     ("undeclared-capability", "protocol-2025.log.jsonl", 18, "logging/setLevel needs the server capability logging"),
     ("undeclared-capability", "protocol-2025.log.jsonl", 20, "completion/complete needs the server capability"),
     ("unanswered-request", "protocol-2025.log.jsonl", 22, "tools/call (id 11) got no answer"),
+    # the mcp SDK 2.3 server elicits from a client that declared no elicitation capability
+    ("undeclared-capability", "elicit-undeclared-2025.log.jsonl", 8, "the client capability elicitation"),
     ("cancelled-initialize", "cancelled-initialize.log.jsonl", 4, "names the initialize request (id 1)"),
     ("removed-method", "protocol-2026.log.jsonl", 8, "ping: protocol revision 2026-07-28 removed it"),
     ("removed-method", "protocol-2026.log.jsonl", 10, "logging/setLevel: protocol revision 2026-07-28 removed"),

@@ -13,6 +13,8 @@ prompts and resources without ``subscribe``, no logging, no completions):
   the server did not declare; last ``tools/call crash``, which takes the server down unanswered.
 ``cancelled-initialize.log.jsonl``: ``initialize`` followed at once by ``notifications/cancelled``
   naming it.
+``elicit-undeclared-2025.log.jsonl``: ``initialize`` declaring no client capabilities, then
+  ``tools/call ask``, in which the server sends ``elicitation/create`` all the same (the client declines).
 ``protocol-2026.log.jsonl`` (2026-07-28, no ``initialize``): ``server/discover`` and a ``tools/call``
   with the required ``_meta``; ``ping`` and ``logging/setLevel``, which 2026-07-28 removed; a
   ``tools/call`` without ``io.modelcontextprotocol/clientCapabilities``; ``chatty`` with
@@ -60,6 +62,8 @@ def protocol_2025() -> None:
     s.send({"jsonrpc": "1.0", "id": 2, "method": "tools/list"})
     s.send({"jsonrpc": "2.0", "id": 3, "method": "notifications/initialized"})
     s.send(call(7, "echo", {"text": "first"}), call(7, "echo", {"text": "second"}))
+    s.answer(3)  # the server answers the notification with an id as a request (-32601)
+    s.answer(7)
     s.answer(7)
     s.send({"jsonrpc": "2.0", "id": 99, "result": {}})
     s.send({"jsonrpc": "2.0", "id": 8, "method": "resources/subscribe", "params": {"uri": "demo://x"}})
@@ -89,6 +93,18 @@ def cancelled_initialize() -> None:
     s.close()
 
 
+def elicit_undeclared() -> None:
+    s = RawStdio(HERE / "elicit-undeclared-2025.log.jsonl")
+    s.send(INIT)
+    s.answer(1)
+    s.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    s.send(call(2, "ask", {"question": "Favourite colour?"}))
+    request = s.request("elicitation/create")
+    s.send({"jsonrpc": "2.0", "id": request["id"], "result": {"action": "decline"}})
+    s.answer(2)
+    s.close()
+
+
 def protocol_2026() -> None:
     s = RawStdio(HERE / "protocol-2026.log.jsonl")
     s.send({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}})
@@ -110,4 +126,5 @@ def protocol_2026() -> None:
 if __name__ == "__main__":
     protocol_2025()
     cancelled_initialize()
+    elicit_undeclared()
     protocol_2026()

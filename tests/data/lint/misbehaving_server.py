@@ -8,7 +8,8 @@ as servers that print a start-up line do (on stdio that line is not an MCP messa
 Tools: ``echo``; ``noisy``, which ``print()``s to stdout in the middle of a call (a debugging print
 left in); ``chatty``, which logs through the session (``notifications/message``); ``query``, which refuses
 anything but a SELECT with JSON-RPC -32602 (a protocol-level rejection, not an ``isError`` result);
-``crash``, which exits without an answer.
+``ask``, which elicits an answer from the user whatever the client declared; ``crash``, which exits
+without an answer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import INVALID_PARAMS
+from pydantic import BaseModel
 
 srv = MCPServer("misbehaving", version="1.0.0", log_level="WARNING")
 
@@ -49,6 +51,17 @@ def query(sql: str) -> str:
     if not sql.lstrip().upper().startswith("SELECT"):
         raise MCPError(code=INVALID_PARAMS, message="query accepts SELECT statements only")
     return "0 rows"
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+@srv.tool()
+async def ask(question: str, ctx: Context) -> str:
+    """Ask the user (an elicitation), whatever the client declared it can do."""
+    result = await ctx.elicit(question, Answer)
+    return result.data.answer if result.action == "accept" and result.data else result.action
 
 
 @srv.tool()

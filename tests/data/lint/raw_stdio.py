@@ -8,6 +8,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ class RawStdio:
             cwd=ROOT,
         )
         self.pending = b""
+        self.received: list[dict[str, Any]] = []
 
     def send(self, *messages: dict[str, Any] | str) -> None:
         """Write the messages (a str as it is: a line that may not be JSON) in one write."""
@@ -39,6 +41,14 @@ class RawStdio:
 
     def answer(self, key: Any, timeout: float = 20) -> dict[str, Any]:
         """Read lines until the response with id ``key`` (a bounded wait)."""
+        return self._until(lambda m: m.get("id") == key and "method" not in m, f"an answer to id {key!r}", timeout)
+
+    def request(self, method: str, timeout: float = 20) -> dict[str, Any]:
+        """Read lines until the server sends a request of ``method`` (a bounded wait)."""
+        return self._until(lambda m: m.get("method") == method and "id" in m, f"a {method} request", timeout)
+
+    def _until(self, wanted: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> dict[str, Any]:
+        """The first message received (now or before) that is ``wanted``; those it passes stay for later."""
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         while True:
@@ -48,16 +58,20 @@ class RawStdio:
                     message = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(message, dict) and message.get("id") == key and "method" not in message:
+                if isinstance(message, dict):
+                    self.received.append(message)
+            for message in self.received:
+                if wanted(message):
+                    self.received.remove(message)
                     return message
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"no answer to id {key!r}")
+                raise TimeoutError(f"no {what}")
             ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if ready:
                 chunk = self.proc.stdout.read1(65536)  # type: ignore[attr-defined]
                 if not chunk:
-                    raise EOFError(f"the server closed before answering id {key!r}")
+                    raise EOFError(f"the server closed before {what}")
                 self.pending += chunk
 
     def close(self) -> None:
