@@ -87,7 +87,7 @@ def decode_header(value: str) -> str | None:
 class _Request:
     method: str
     id: Any
-    line: int | None
+    index: int  # of its record in the log
     http: dict[str, Any]
     cancelled: bool = False
     notification_method: bool = False
@@ -172,14 +172,12 @@ class _Walk:
             self.cancelled(index, params)
         if not has_id:
             return
-        request = _Request(
-            method, message["id"], self.line(index), http, notification_method=method.startswith("notifications/")
-        )
+        request = _Request(method, message["id"], index, http, notification_method=method.startswith("notifications/"))
         key = (direction, id_key(message["id"]))
         in_flight = [r for r in self.state.open.get(key, []) if r.http.get("session_id") == http.get("session_id")]
         if in_flight and not self.http_without_sessions(http):
             first = in_flight[0]
-            at = f" (line {first.line})" if first.line else ""
+            at = f" (line {self.line(first.index)})" if self.stated_lines else f" (message {first.index + 1})"
             self.find(
                 "duplicate-id",
                 index,
@@ -191,7 +189,7 @@ class _Walk:
             self.request_meta(index, method, params)
             if self.http and http.get("method", "POST") == "POST":
                 self.headers(index, message, params, http)
-        self.capability(index, direction, method, params, http)
+        self.capability(index, direction, method, http)
         if method == "initialize" and direction == "c2s":
             self.state.asked[http.get("exchange", id_key(message["id"]))] = params.get("capabilities")
 
@@ -315,7 +313,7 @@ class _Walk:
             shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
             self.find("routing-header", index, f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
 
-    def capability(self, index: int, direction: str, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
+    def capability(self, index: int, direction: str, method: str, http: dict[str, Any]) -> None:
         session = http.get("session_id")
         if direction == "c2s":
             needs, declared, receiver = (
@@ -348,12 +346,8 @@ class _Walk:
             for request in requests:
                 if request.cancelled or request.notification_method:
                     continue
-                index = (request.line - 2) if request.line else None
                 message = f"{request.method} (id {request.id!r}) got no answer before the recording ended"
-                if index is None:
-                    self.findings.append(Finding(BY_ID["unanswered-request"], self.log.path, message))
-                else:
-                    self.find("unanswered-request", index, message)
+                self.find("unanswered-request", request.index, message)
 
     def http_without_sessions(self, http: dict[str, Any]) -> bool:
         # several clients of a 2026-07-28 server share nothing that tells them apart: their ids may repeat
