@@ -194,7 +194,7 @@ _SPAN_RULES = (
     Rule(
         "span-error-type-value",
         "warning",
-        "an error.type that is neither a JSON-RPC code, tool_error, _OTHER nor a low-cardinality class",
+        "an error.type naming the exception that carries the error (McpError, ToolError), or no low-cardinality class",
         f"{SEMCONV}#client",
         "span",
     ),

@@ -42,6 +42,14 @@ DEPRECATED_ATTRIBUTES = {
     "gen_ai.system": "gen_ai.provider.name",
 }
 
+# Exception classes that carry a JSON-RPC error or a tool's isError result (the mcp SDKs', FastMCP's), which
+# instrumentations (OpenLLMetry) write as error.type: the conventions want the code, or tool_error.
+ERROR_CARRIERS = {
+    "McpError": "the JSON-RPC error code it carries",
+    "MCPError": "the JSON-RPC error code it carries",
+    "ToolError": "tool_error",
+}
+
 _CODE = re.compile(r"-?\d+")
 _LOW_CARDINALITY = re.compile(r"[A-Za-z0-9_.:$-]{1,64}")
 
@@ -218,6 +226,12 @@ class _Checker:
                 "span-error-type-value",
                 span,
                 f"error.type {error_type!r} is not a low-cardinality class (a JSON-RPC code, tool_error, _OTHER)",
+            )
+        elif error_type in ERROR_CARRIERS:
+            self.find(
+                "span-error-type-value",
+                span,
+                f"error.type {error_type!r} names the exception, not the error: {ERROR_CARRIERS[error_type]}",
             )
         elif tool_error and error_type != "tool_error":
             self.find("span-error-type-value", span, f"error.type {error_type!r} for an isError result, not tool_error")

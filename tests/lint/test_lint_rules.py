@@ -96,6 +96,9 @@ SPAN_CASES = [
     # Sentry's MCP integration: a failed tool call with status ERROR and no error.type; old names
     ("span-error-type", DATA / "dialects" / "sentry.jsonl", "tools/call fail", "status ERROR without error.type"),
     ("span-deprecated-attribute", DATA / "dialects" / "sentry.jsonl", "tools/call add", "mcp.tool.name (now"),
+    # OpenLLMetry's error.type: the exception's class, not the JSON-RPC code (-32601 here) or tool_error
+    ("span-error-type-value", DATA / "dialects" / "openllmetry.jsonl", "logging/setLevel.mcp", "'McpError' names"),
+    ("span-error-type-value", DATA / "dialects" / "openllmetry_fastmcp.jsonl", "fail.tool", "'ToolError' names"),
     # Logfire: rpc.jsonrpc.version
     (
         "span-deprecated-attribute",
@@ -151,9 +154,8 @@ def test_the_bundled_recordings_are_quiet_and_the_bundled_spans_break_only_what_
 
 def test_every_rule_has_a_real_file_or_is_said_to_have_none() -> None:
     covered = {r for r, *_ in EVENT_LOG_CASES} | {r for r, *_ in SPAN_CASES} | {"span-parent"}
-    # no producer here writes these faults: error.type a JSON-RPC code without rpc.response.status_code,
-    # or an error.type that is no low-cardinality class
-    without_real_file = {"span-status-code", "span-error-type-value"}
+    # no producer here writes error.type as a JSON-RPC code without rpc.response.status_code
+    without_real_file = {"span-status-code"}
     assert covered | without_real_file == {r.id for r in RULES}
 
 
