@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +137,10 @@ class _Checker:
         self.findings.append(Finding(BY_ID[rule], span.path, text, trace_id=span.trace_id, span_id=span.span_id))
 
     def run(self) -> list[Finding]:
-        clients = [s for s in self.spans if s.kind == SPAN_KIND_CLIENT]
+        clients: dict[tuple[str, str | None], list[Span]] = {}  # by method and request id: the candidates
+        for s in self.spans:
+            if s.kind == SPAN_KIND_CLIENT:
+                clients.setdefault((s.method, s.request_id), []).append(s)
         for span in self.spans:
             self.attributes(span)
             self.name(span)
@@ -241,18 +243,14 @@ class _Checker:
         if old:
             self.find("span-deprecated-attribute", span, f"uses {', '.join(old)}")
 
-    def parent(self, span: Span, clients: Iterable[Span]) -> None:
+    def parent(self, span: Span, clients: dict[tuple[str, str | None], list[Span]]) -> None:
         """A server span whose calling client span is in the files: it must be that span's child."""
         if span.request_id is None:
             return
         callers = [
             c
-            for c in clients
-            if c.method == span.method
-            and c.request_id == span.request_id
-            and c.start_ns <= span.start_ns
-            and span.end_ns <= c.end_ns
-            and c.target == span.target
+            for c in clients.get((span.method, span.request_id), [])
+            if c.start_ns <= span.start_ns and span.end_ns <= c.end_ns and c.target == span.target
         ]
         if len(callers) != 1:
             return  # no caller in these files, or no telling which
