@@ -174,7 +174,12 @@ class _Walk:
             return
         request = _Request(method, message["id"], index, http, notification_method=method.startswith("notifications/"))
         key = (direction, id_key(message["id"]))
-        in_flight = [r for r in self.state.open.get(key, []) if r.http.get("session_id") == http.get("session_id")]
+        # a cancelled request may still be answered, but its id is free again
+        in_flight = [
+            r
+            for r in self.state.open.get(key, [])
+            if not r.cancelled and r.http.get("session_id") == http.get("session_id")
+        ]
         if in_flight and not self.http_without_sessions(http):
             first = in_flight[0]
             at = f" (line {self.line(first.index)})" if self.stated_lines else f" (message {first.index + 1})"
