@@ -114,16 +114,12 @@ def render_github(result: LintResult) -> str:
 
 
 def rules_table(console: Console) -> None:
-    """Every rule: id, severity, what it reads, what it finds and where the rule is written."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
+    """Every rule: its id, severity and evidence, what it finds, and (a line of its own, whole, so that
+    a terminal can open it) the section of the specification or convention it enforces."""
     from mcpobs.lint import RULES
 
-    table = Table(title="Lint rules", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("rule", "severity", "reads", "finds", "section"):
-        table.add_column(header, overflow="fold", no_wrap=header == "rule")
     for r in RULES:
-        table.add_row(*(Text(c) for c in (r.id, r.severity, r.kind, r.description, r.doc)))
-    console.print(table)
+        console.print(
+            f"{r.id} ({r.severity}, {r.kind}): {r.description}", markup=False, highlight=False, soft_wrap=True
+        )
+        console.print(f"    {r.doc}", markup=False, highlight=False, soft_wrap=True)

@@ -133,5 +133,7 @@ def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -
 def test_list_rules_shows_every_rule(runner: CliRunner) -> None:
     result = runner.invoke(app, ["lint", "--list-rules"])
     assert result.exit_code == 0
+    lines = result.stdout.splitlines()
     for rule in RULES:
-        assert rule.id in result.stdout
+        assert f"{rule.id} ({rule.severity}, {rule.kind}): {rule.description}" in lines
+        assert f"    {rule.doc}" in lines  # whole on its line, whatever the width: a terminal can open it
