@@ -8,13 +8,18 @@ and ``&`` as ``\\u`` escapes, so no value can close a ``<script>`` element.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import html
 import json
 import math
+import os
 import re
+import tempfile
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import vl_convert
@@ -28,12 +33,37 @@ from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
 
 
+_EMBED = "window.vegaEmbed = vegaEmbed;"
+
+
 @functools.cache
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, offline), safe to inline."""
-    return re.sub(
-        "</(script)", r"<\\/\1", vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;"), flags=re.IGNORECASE
-    )
+    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, offline), safe to inline.
+
+    vl-convert bundles the scripts anew on every call, which takes seconds; the same vl-convert
+    always makes the same bundle, so the first report keeps it in the user's cache directory
+    (``$XDG_CACHE_HOME/mcpobs``, else ``~/.cache/mcpobs``) under vl-convert's version.
+    """
+    cached = bundle_cache_path()
+    try:
+        return cached.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    bundle = re.sub("</(script)", r"<\\/\1", vl_convert.javascript_bundle(_EMBED), flags=re.IGNORECASE)
+    with contextlib.suppress(OSError):  # no cache (a read-only home, say) only costs the next report time
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # written whole under another name, then renamed: a report running alongside reads all of it or none
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cached.parent, delete=False) as part:
+            part.write(bundle)
+        os.replace(part.name, cached)
+    return bundle
+
+
+def bundle_cache_path() -> Path:
+    """Where :func:`vega_bundle` keeps the bundle: one file per vl-convert version and embedding snippet."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    snippet = hashlib.sha256(_EMBED.encode()).hexdigest()[:12]
+    return Path(base) / "mcpobs" / f"vega-bundle-{vl_convert.__version__}-{snippet}.js"
 
 
 # Control characters but tab and newline (C0, DEL, C1) are errors in an HTML page (and U+0000 is
