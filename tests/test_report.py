@@ -370,7 +370,8 @@ def test_the_vega_bundle_is_built_once_then_read_from_the_cache(tmp_path: Path, 
     vega_bundle.cache_clear()
     try:
         built = vega_bundle()
-        assert "vegaEmbed" in built and "</script" not in built.lower()
+        assert "vegaEmbed" in built
+        assert "</script" not in built.lower()
         assert cached.read_text(encoding="utf-8") == built
         # what the next process finds there is what it inlines: the file is read, not the bundle rebuilt
         cached.write_text("/* kept */", encoding="utf-8")

@@ -32,7 +32,6 @@ from mcpobs.render.charts import Chart, charts
 from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
 
-
 _EMBED = "window.vegaEmbed = vegaEmbed;"
 
 
@@ -42,7 +41,7 @@ def vega_bundle() -> str:
 
     vl-convert bundles the scripts anew on every call, which takes seconds; the same vl-convert
     always makes the same bundle, so the first report keeps it in the user's cache directory
-    (``$XDG_CACHE_HOME/mcpobs``, else ``~/.cache/mcpobs``) under vl-convert's version.
+    (``$XDG_CACHE_HOME/mcpobs``, else ``~/.cache/mcpobs``) under the versions that made it.
     """
     cached = bundle_cache_path()
     try:
@@ -60,10 +59,11 @@ def vega_bundle() -> str:
 
 
 def bundle_cache_path() -> Path:
-    """Where :func:`vega_bundle` keeps the bundle: one file per vl-convert version and embedding snippet."""
+    """Where :func:`vega_bundle` keeps the bundle: one file per vl-convert, the Vega versions it bundles,
+    and the embedding snippet."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    snippet = hashlib.sha256(_EMBED.encode()).hexdigest()[:12]
-    return Path(base) / "mcpobs" / f"vega-bundle-{vl_convert.__version__}-{snippet}.js"
+    made_by = f"{getattr(vl_convert, '__version__', '')}\0{_versions()}\0{_EMBED}"
+    return Path(base) / "mcpobs" / f"vega-bundle-{hashlib.sha256(made_by.encode()).hexdigest()[:16]}.js"
 
 
 # Control characters but tab and newline (C0, DEL, C1) are errors in an HTML page (and U+0000 is
