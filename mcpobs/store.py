@@ -9,6 +9,7 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import stat
 import weakref
 from collections.abc import Callable, Iterator
@@ -260,7 +261,14 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method")))
+        views = _VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method"))
+        # created only when this mcpobs defines them otherwise than the database holds them: created each
+        # time, a database only read was written to, and its close paid for a checkpoint (about 10 ms)
+        digest = hashlib.sha256(views.encode()).hexdigest()
+        made = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'views'").fetchone()
+        if made is None or made[0] != digest:
+            con.execute(views)
+            con.execute("INSERT OR REPLACE INTO mcpobs_meta VALUES ('views', ?)", [digest])
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""
