@@ -147,3 +147,49 @@ def source_version() -> str:
     except (OSError, subprocess.CalledProcessError):
         return f"{package} (files {digest.hexdigest()[:8]})"
     return f"{head}" + (f" + uncommitted changes (files {digest.hexdigest()[:8]})" if dirty else "")
+
+
+GENERATOR = Path(__file__).resolve().parent / "generate.py"
+
+
+def ensure_file(workdir: Path, spans: int) -> tuple[Path, int]:
+    """A generated OTLP JSON lines file of about ``spans`` spans, cached in ``workdir`` under its size
+    and a hash of ``generate.py``; and how many spans it holds exactly."""
+    import json
+    import sys
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"spans-{spans}-{hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:8]}.jsonl"
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        return path, int(json.loads(meta.read_text())["spans"])
+    print(f"  generating {spans:,} spans -> {path}", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, str(GENERATOR), "--spans", str(spans), "--out", str(path)],
+        check=True,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    written = int(done.stderr.split()[1])  # "wrote N spans to …"
+    meta.write_text(json.dumps({"spans": written, "bytes": path.stat().st_size}))
+    return path, written
+
+
+def in_fresh_process(script: Path, kind: str, arguments: dict[str, object]) -> dict[str, object]:
+    """Run ``script _worker KIND JSON`` (the script's worker ``kind``) in a fresh interpreter: the JSON
+    object it printed last, with its ``peak_rss`` in bytes."""
+    import json
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, str(script), "_worker", kind, json.dumps(arguments)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    out = child.stdout.read()
+    # wait4: this child's own resource usage, not the maximum over all children so far
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: the {kind} worker failed with exit status {os.waitstatus_to_exitcode(status)}")
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss"] = usage.ru_maxrss * 1024  # KiB on Linux
+    return result
