@@ -253,20 +253,25 @@ class Store:
     def _create_or_check_schema(self) -> None:
         con = self.con
         con.execute(_SCHEMA)
-        found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
-        if found is None:
-            con.execute("INSERT INTO mcpobs_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif str(found[0]) != str(SCHEMA_VERSION):
+        meta = dict(
+            con.execute("SELECT key, value FROM mcpobs_meta WHERE key IN ('schema_version', 'views')").fetchall()
+        )
+        views = _VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method"))
+        # the views are created only when this mcpobs defines them otherwise than the database holds them:
+        # created at every open, a database only read was written to, and its close paid for a checkpoint
+        digest = hashlib.sha256(views.encode()).hexdigest()
+        if "schema_version" not in meta:
+            con.execute(views)
+            con.execute(
+                "INSERT INTO mcpobs_meta VALUES ('schema_version', ?), ('views', ?)", [str(SCHEMA_VERSION), digest]
+            )
+            return
+        if str(meta["schema_version"]) != str(SCHEMA_VERSION):
             raise StoreError(
-                f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
+                f"{self.options.path}: database schema version {meta['schema_version']}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        views = _VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method"))
-        # created only when this mcpobs defines them otherwise than the database holds them: created each
-        # time, a database only read was written to, and its close paid for a checkpoint (about 10 ms)
-        digest = hashlib.sha256(views.encode()).hexdigest()
-        made = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'views'").fetchone()
-        if made is None or made[0] != digest:
+        if meta.get("views") != digest:
             con.execute(views)
             con.execute("INSERT OR REPLACE INTO mcpobs_meta VALUES ('views', ?)", [digest])
 
