@@ -43,19 +43,32 @@ def vega_bundle() -> str:
     always makes the same bundle, so the first report keeps it in the user's cache directory
     (``$XDG_CACHE_HOME/mcpobs``, else ``~/.cache/mcpobs``) under the versions that made it.
     """
-    cached = bundle_cache_path()
     try:
-        return cached.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
+        cached: Path | None = bundle_cache_path()
+    except RuntimeError:  # no home directory to keep it in
+        cached = None
+    if cached is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return cached.read_text(encoding="utf-8")
     bundle = re.sub("</(script)", r"<\\/\1", vl_convert.javascript_bundle(_EMBED), flags=re.IGNORECASE)
-    with contextlib.suppress(OSError):  # no cache (a read-only home, say) only costs the next report time
+    if cached is not None:
+        _keep(bundle, cached)
+    return bundle
+
+
+def _keep(bundle: str, cached: Path) -> None:
+    """Write the bundle whole under another name, then rename it: a report running alongside reads all of
+    it or none. Where it cannot be kept (a read-only home, say) the next report only takes longer."""
+    part = None
+    try:
         cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # written whole under another name, then renamed: a report running alongside reads all of it or none
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cached.parent, delete=False) as part:
             part.write(bundle)
         os.replace(part.name, cached)
-    return bundle
+    except OSError:
+        if part is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(part.name)
 
 
 def bundle_cache_path() -> Path:
