@@ -1,7 +1,7 @@
 """What `mcpobs record` adds to each message: the round trip of a tool call, direct and through the recorder.
 
-    python benchmarks/bench_record.py            # 5 rounds of 200 calls per case, about 40 s
-    python benchmarks/bench_record.py --quick    # 3 rounds of 100 calls
+    python benchmarks/bench_record.py            # 10 rounds of 100 calls per case, about 1 min
+    python benchmarks/bench_record.py --quick    # 5 rounds of 60 calls
     python benchmarks/bench_record.py --rounds 7 --calls 500
 
 For stdio and Streamable HTTP, a real mcp client calls the `echo` tool of the test toolbox server
@@ -155,16 +155,17 @@ def _target(case: str, direct: list[list[float]], recorded: list[list[float]]) -
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, help="timed calls per case and round (200; --quick 100)")
-    parser.add_argument("--rounds", type=int, help="rounds, direct and recorded interleaved (5; --quick 3)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 100 calls")
+    parser.add_argument("--calls", type=int, help="timed calls per case and round (100; --quick 60)")
+    parser.add_argument("--rounds", type=int, help="rounds, direct and recorded interleaved (10; --quick 5)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds of 60 calls")
     return parser
 
 
 def targets(argv: list[str]) -> list[Target]:
     """The record rows of issue 15, measured now (for ``run.py``)."""
     args = _parser().parse_args(argv)
-    found = measure(args.rounds or (3 if args.quick else 5), args.calls or (100 if args.quick else 200))
+    # many short rounds: a change in the machine's load falls on both sides of more of them
+    found = measure(args.rounds or (5 if args.quick else 10), args.calls or (60 if args.quick else 100))
     return [_target(case, *times) for case, times in found.items()]
 
 
