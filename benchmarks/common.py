@@ -1,12 +1,28 @@
-"""What every benchmark script shares: a target as a ratio measured within one run, and its verdict.
+"""What every benchmark script shares: a target as a ratio measured within one run, its verdict, and
+the timing that makes such a ratio fair.
 
 Each ``bench_*.py`` that checks issue targets exposes ``targets(argv: list[str]) -> list[Target]``
 (measuring side by side, rounds interleaved) besides its own ``main``; ``run.py`` collects them.
+Interleaving: one run of every case, then the next round, so a change in the machine's load hits all
+cases alike; a target is the median over the rounds of each round's own ratio, never an absolute time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import platform
+import statistics
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+MIN_ROUNDS = 3  # every approach runs at least this often
 
 
 @dataclass(frozen=True)
@@ -28,3 +44,152 @@ class Target:
         bound = "≥" if self.at_least else "≤"
         verdict = "PASS" if self.passed else "FAIL"
         return f"{verdict}  {self.row}: {self.ratio:.2f}x ({bound} {self.limit:g}x) {self.measured}"
+
+
+def interleaved(cases: Mapping[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
+    """Each case's result in every round: one run of every case per round, in order, ``rounds`` times."""
+    if rounds < MIN_ROUNDS:
+        raise ValueError(f"at least {MIN_ROUNDS} rounds, not {rounds}")
+    results: dict[str, list[T]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, run in cases.items():
+            results[name].append(run())
+    return results
+
+
+def round_ratio(case: Sequence[float], reference: Sequence[float]) -> float:
+    """The median of the rounds' ratios: each round's case against the same round's reference."""
+    return statistics.median(c / r for c, r in zip(case, reference, strict=True))
+
+
+def percentile(values: Sequence[float], p: int) -> float:
+    """The ``p``-th percentile (1-99), interpolated between the two nearest ranks."""
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def timed(argv: list[str], env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, all threads) of one fresh process; stdout and stderr dropped."""
+    import time
+
+    began = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # wait4: this child's own usage, not that of every child so far
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed with exit status {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def installed_env() -> dict[str, str]:
+    """The environment for timing fresh mcpobs processes as an installed package runs: bytecode
+    written and read (a PYTHONDONTWRITEBYTECODE=1 left in a shell recompiles mcpobs on every start,
+    about 150 ms), after compiling the package once."""
+    import compileall
+
+    import mcpobs
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    compileall.compile_dir(Path(mcpobs.__file__).parent, quiet=1)
+    return env
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def machine() -> list[str]:
+    """Two lines on what ran: the machine and its load, the versions and which mcpobs code."""
+    cpu = "unknown cpu"
+    ram = "?"
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+        ram = f"{kib / 1024**2:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = ", ".join(f"{name} {_version(name)}" for name in ("duckdb", "typer", "rich", "mcp"))
+    return [
+        f"machine: {cores} cores ({cpu}), {ram} RAM, {platform.system()} {platform.release()}; {load_average()}",
+        f"python {platform.python_version()}, {versions}; mcpobs {source_version()}",
+    ]
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "-"
+
+
+def source_version() -> str:
+    """Which mcpobs code ran: the commit, and a hash of the package's files when they differ from it."""
+    import mcpobs
+
+    package = Path(mcpobs.__file__).parent
+    digest = hashlib.sha256()
+    for f in sorted(package.rglob("*.py")):
+        digest.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(package), "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"{package} (files {digest.hexdigest()[:8]})"
+    return f"{head}" + (f" + uncommitted changes (files {digest.hexdigest()[:8]})" if dirty else "")
+
+
+GENERATOR = Path(__file__).resolve().parent / "generate.py"
+
+
+def ensure_file(workdir: Path, spans: int) -> tuple[Path, int]:
+    """A generated OTLP JSON lines file of about ``spans`` spans, cached in ``workdir`` under its size
+    and a hash of ``generate.py``; and how many spans it holds exactly."""
+    import json
+    import sys
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"spans-{spans}-{hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:8]}.jsonl"
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        return path, int(json.loads(meta.read_text())["spans"])
+    print(f"  generating {spans:,} spans -> {path}", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, str(GENERATOR), "--spans", str(spans), "--out", str(path)],
+        check=True,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    written = int(done.stderr.split()[1])  # "wrote N spans to …"
+    meta.write_text(json.dumps({"spans": written, "bytes": path.stat().st_size}))
+    return path, written
+
+
+def in_fresh_process(script: Path, kind: str, arguments: dict[str, object]) -> dict[str, object]:
+    """Run ``script _worker KIND JSON`` (the script's worker ``kind``) in a fresh interpreter: the JSON
+    object it printed last, with its ``peak_rss`` in bytes."""
+    import json
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, str(script), "_worker", kind, json.dumps(arguments)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    out = child.stdout.read()
+    # wait4: this child's own resource usage, not the maximum over all children so far
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: the {kind} worker failed with exit status {os.waitstatus_to_exitcode(status)}")
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss"] = usage.ru_maxrss * 1024  # KiB on Linux
+    return result

@@ -373,7 +373,7 @@ def _dashboard(
     files: list[str] | None,
     db: Path | None,
     query: Query,
-    cost: CostOptions,
+    cost: CostOptions | None,
     skip_invalid: bool,
     memory_limit: str,
     output: Path | None,
@@ -451,8 +451,11 @@ def _where(text: str | None) -> Node | None:
         raise UsageError(f"--where: column {e.column}: {e.message}") from None
 
 
-def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions:
-    """The price file is read before any load; its unusable entries are warned of, not fatal."""
+def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions | None:
+    """The price file is read before any load; its unusable entries are warned of, not fatal. None (the
+    default options) without either: a command that prints no cost imports no cost stack."""
+    if prices is None and value_attr is None:
+        return None
     from mcpobs.cost import CostOptions, PriceBook, load_prices
 
     return CostOptions(load_prices(prices) if prices else PriceBook(), value_attr)
@@ -462,7 +465,7 @@ def _analyze(
     files: list[str] | None,
     db: Path | None,
     query: Query,
-    cost: CostOptions,
+    cost: CostOptions | None,
     skip_invalid: bool,
     memory_limit: str,
     output_format: OutputFormat,
@@ -794,7 +797,7 @@ def _outcome(
     store: Store,
     ruleset: RuleSet,
     baseline: list[str] | None,
-    cost: CostOptions,
+    cost: CostOptions | None,
     fail_on: FailOn,
     skip_invalid: bool,
     memory_limit: str,

@@ -9,6 +9,7 @@ whatever instrumentation produced the span (see :mod:`mcpobs.ingest.dialects`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import stat
 import weakref
 from collections.abc import Callable, Iterator
@@ -252,15 +253,27 @@ class Store:
     def _create_or_check_schema(self) -> None:
         con = self.con
         con.execute(_SCHEMA)
-        found = con.execute("SELECT value FROM mcpobs_meta WHERE key = 'schema_version'").fetchone()
-        if found is None:
-            con.execute("INSERT INTO mcpobs_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif str(found[0]) != str(SCHEMA_VERSION):
+        meta = dict(
+            con.execute("SELECT key, value FROM mcpobs_meta WHERE key IN ('schema_version', 'views')").fetchall()
+        )
+        views = _VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method"))
+        # the views are created only when this mcpobs defines them otherwise than the database holds them:
+        # created at every open, a database only read was written to, and its close paid for a checkpoint
+        digest = hashlib.sha256(views.encode()).hexdigest()
+        if "schema_version" not in meta:
+            con.execute(views)
+            con.execute(
+                "INSERT INTO mcpobs_meta VALUES ('schema_version', ?), ('views', ?)", [str(SCHEMA_VERSION), digest]
+            )
+            return
+        if str(meta["schema_version"]) != str(SCHEMA_VERSION):
             raise StoreError(
-                f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
+                f"{self.options.path}: database schema version {meta['schema_version']}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method")))
+        if meta.get("views") != digest:
+            con.execute(views)
+            con.execute("INSERT OR REPLACE INTO mcpobs_meta VALUES ('views', ?)", [digest])
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

@@ -23,7 +23,7 @@ from mcpobs.analysis.model import Unit
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.ingest import load
 from mcpobs.render.charts import charts
-from mcpobs.render.html import json_script, render_html
+from mcpobs.render.html import bundle_cache_path, json_script, render_html, vega_bundle
 from mcpobs.render.text import format_value
 from mcpobs.report import Limits, Report, build_report
 from mcpobs.store import Store
@@ -360,3 +360,22 @@ def test_time_axes_step_at_round_intervals() -> None:
     assert time_step(40 * 60 * second) == ("minutes", 5)
     assert time_step(3 * 86_400 * second) == ("hours", 12)
     assert time_step(90 * 86_400 * second) == ("day", 14)
+
+
+def test_the_vega_bundle_is_built_once_then_read_from_the_cache(tmp_path: Path, monkeypatch: Any) -> None:
+    """vl-convert takes seconds to bundle Vega; the bundle is kept under XDG_CACHE_HOME and read back."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = bundle_cache_path()
+    assert cached.is_relative_to(tmp_path / "mcpobs")
+    vega_bundle.cache_clear()
+    try:
+        built = vega_bundle()
+        assert "vegaEmbed" in built
+        assert "</script" not in built.lower()
+        assert cached.read_text(encoding="utf-8") == built
+        # what the next process finds there is what it inlines: the file is read, not the bundle rebuilt
+        cached.write_text("/* kept */", encoding="utf-8")
+        vega_bundle.cache_clear()
+        assert vega_bundle() == "/* kept */"
+    finally:
+        vega_bundle.cache_clear()

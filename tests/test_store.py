@@ -99,3 +99,16 @@ def test_a_database_of_another_schema_version_is_one_clean_error(tmp_path: Path,
         store.con.execute("UPDATE mcpobs_meta SET value = ? WHERE key = 'schema_version'", [version])
     with pytest.raises(StoreError, match=f"database schema version {version}, this mcpobs reads version"):
         Store(StoreOptions(path=db))
+
+
+def test_opening_a_database_to_read_it_writes_nothing(tmp_path: Path) -> None:
+    """The views are made once: re-made at every open, a database only read was rewritten at its close."""
+    db = tmp_path / "obs.duckdb"
+    with Store(StoreOptions(path=db)) as store:
+        load(store, [str(DIALECTS / "semconv.jsonl")])
+    before = db.read_bytes()
+    with Store(StoreOptions(path=db)) as store:
+        assert store.counts() == (46, 1)
+        assert store.con.execute("SELECT count(*) FROM mcp_calls").fetchone() is not None
+    assert db.read_bytes() == before
+    assert not db.with_name(db.name + ".wal").exists()

@@ -71,14 +71,15 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     The cost sections price the LLM calls with ``cost`` (genai-prices' own data
     when None) and note what they could not price in :attr:`Analysis.notes`.
     """
-    # the cost stack (genai-prices, pyarrow) is imported here, not with the names the CLI declares options from
-    from mcpobs.cost import CostOptions, build
-    from mcpobs.cost.ledger import LLM_CALL, LLM_CALL_PARAMETERS
+    from mcpobs.ingest.dialects import LLM_CALL, LLM_CALL_PARAMETERS
 
     check(query)
     where, params = filters(query)
     notes: tuple[str, ...] = ()
     if any(v in COST_VIEWS for v in query.views):
+        # the cost stack (genai-prices, the price file's YAML) only for the cost sections
+        from mcpobs.cost import CostOptions, build
+
         notes = tuple(build(store, cost or CostOptions()).notes)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window

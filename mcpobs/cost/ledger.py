@@ -34,13 +34,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
-from mcpobs.ingest.dialects import TOKEN_KEYS, value_text
+from mcpobs.ingest.dialects import LLM_CALL, LLM_CALL_PARAMETERS, value_text
 
 if TYPE_CHECKING:
     from mcpobs.store import Store
-
-# Operations of a GenAI span that is one call to a model, priced or not.
-MODEL_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "completion", "embeddings")
 
 _TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
 
@@ -73,19 +70,6 @@ def build(store: Store, options: CostOptions) -> Ledger:
     _values(store, options.value_attr)
     con.execute(_CALLS)
     return ledger
-
-
-# An LLM call, over `spans AS s`: a span with token usage, or a model and a model-call operation
-# (or a token attribute, even one that is no number). Parameters: LLM_CALL_PARAMETERS.
-LLM_CALL = """(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
-        s.reasoning_tokens) IS NOT NULL
-    OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
-        AND (list_contains($llm_operations, s.gen_ai_operation)
-            OR len(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key))) > 0)))"""
-LLM_CALL_PARAMETERS: dict[str, Any] = {
-    "llm_token_keys": [key for names in TOKEN_KEYS.values() for key in names],
-    "llm_operations": list(MODEL_CALL_OPERATIONS),
-}
 
 
 def _llm_candidates(store: Store) -> None:

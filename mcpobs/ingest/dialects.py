@@ -112,6 +112,21 @@ TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Operations of a GenAI span that is one call to a model, priced or not.
+MODEL_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "completion", "embeddings")
+
+# An LLM call, over `spans AS s`: a span with token usage, or a model and a model-call operation
+# (or a token attribute, even one that is no number). Parameters: LLM_CALL_PARAMETERS.
+LLM_CALL = """(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+        s.reasoning_tokens) IS NOT NULL
+    OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
+        AND (list_contains($llm_operations, s.gen_ai_operation)
+            OR len(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key))) > 0)))"""
+LLM_CALL_PARAMETERS: dict[str, list[str]] = {
+    "llm_token_keys": [key for names in TOKEN_KEYS.values() for key in names],
+    "llm_operations": list(MODEL_CALL_OPERATIONS),
+}
+
 # Span events that mark the first part of an answer reaching the caller.
 FIRST_RESPONSE_EVENTS = ("notifications/progress", "mcp.progress", "progress", "first_response")
 

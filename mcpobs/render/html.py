@@ -8,13 +8,18 @@ and ``&`` as ``\\u`` escapes, so no value can close a ``<script>`` element.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import html
 import json
 import math
+import os
 import re
+import tempfile
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import vl_convert
@@ -27,13 +32,51 @@ from mcpobs.render.charts import Chart, charts
 from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
 from mcpobs.report import Report
 
+_EMBED = "window.vegaEmbed = vegaEmbed;"
+
 
 @functools.cache
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, offline), safe to inline."""
-    return re.sub(
-        "</(script)", r"<\\/\1", vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;"), flags=re.IGNORECASE
-    )
+    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, offline), safe to inline.
+
+    vl-convert bundles the scripts anew on every call, which takes seconds; the same vl-convert
+    always makes the same bundle, so the first report keeps it in the user's cache directory
+    (``$XDG_CACHE_HOME/mcpobs``, else ``~/.cache/mcpobs``) under the versions that made it.
+    """
+    try:
+        cached: Path | None = bundle_cache_path()
+    except RuntimeError:  # no home directory to keep it in
+        cached = None
+    if cached is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return cached.read_text(encoding="utf-8")
+    bundle = re.sub("</(script)", r"<\\/\1", vl_convert.javascript_bundle(_EMBED), flags=re.IGNORECASE)
+    if cached is not None:
+        _keep(bundle, cached)
+    return bundle
+
+
+def _keep(bundle: str, cached: Path) -> None:
+    """Write the bundle whole under another name, then rename it: a report running alongside reads all of
+    it or none. Where it cannot be kept (a read-only home, say) the next report only takes longer."""
+    part = None
+    try:
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cached.parent, delete=False) as part:
+            part.write(bundle)
+        os.replace(part.name, cached)
+    except OSError:
+        if part is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(part.name)
+
+
+def bundle_cache_path() -> Path:
+    """Where :func:`vega_bundle` keeps the bundle: one file per vl-convert, the Vega versions it bundles,
+    and the embedding snippet."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    made_by = f"{getattr(vl_convert, '__version__', '')}\0{_versions()}\0{_EMBED}"
+    return Path(base) / "mcpobs" / f"vega-bundle-{hashlib.sha256(made_by.encode()).hexdigest()[:16]}.js"
 
 
 # Control characters but tab and newline (C0, DEL, C1) are errors in an HTML page (and U+0000 is
