@@ -143,6 +143,20 @@ def test_the_overview_shows_the_total_cost_once(store: Store) -> None:
     assert not tree.xpath('//div[@data-side]//span[contains(., "cost")]')
 
 
+def test_the_calls_table_shows_rounds_only_where_a_call_took_more_than_one() -> None:
+    def headers(path: Path) -> list[str]:
+        with Store() as store:
+            load(store, [str(path)])
+            page = render_html(build_report(store, Query(), None, None))
+        return [h.text_content() for h in lxml_html.fromstring(page).xpath('//table[@data-table="calls"]//th')]
+
+    # every call of the sample is one round: rounds would repeat calls
+    assert "calls" in headers(SAMPLE)
+    assert "rounds" not in headers(SAMPLE)
+    # a 2026-07-28 call answered input_required and sent again is one call of several rounds
+    assert "rounds" in headers(ROOT / "tests" / "data" / "mrtr" / "stdio-2026.log.jsonl")
+
+
 def test_page_needs_no_network(store: Store) -> None:
     tree = lxml_html.fromstring(render_html(agent_report(store)))
     for element in tree.xpath("//*[@src or @href]"):

@@ -201,6 +201,19 @@ def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any,
                        return [box.scrollWidth, box.clientWidth]; })()"""
         )
         assert wide[0] > wide[1], wide
+        # and so does a chart wider than its card (at 800 px the legends and the time axes' ends spilled off the page)
+        spill = page.evaluate(
+            """(() => { const out = [];
+                       for (const card of document.querySelectorAll('section')) {
+                           const edge = card.getBoundingClientRect().right;
+                           for (const chart of card.querySelectorAll('figure.chart, div.scroll')) {
+                               const right = chart.getBoundingClientRect().right;
+                               if (right > edge) out.push([chart.innerHTML.slice(0, 80), right, edge]);
+                           }
+                       }
+                       return [document.documentElement.scrollWidth, out]; })()"""
+        )
+        assert spill == [width, []], spill
         assert opened.errors == []
     finally:
         page.close()

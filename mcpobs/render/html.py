@@ -24,7 +24,7 @@ from mcpobs.alerts import Outcome
 from mcpobs.analysis.model import Table, Unit
 from mcpobs.render.alerts import listed, reading, result_word, summary_line
 from mcpobs.render.charts import Chart, charts
-from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
+from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, shown_columns, turned
 from mcpobs.report import Report
 
 
@@ -156,7 +156,7 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
     is_turned = (table.vertical if vertical is None else vertical) and bool(table.rows)
     shown_table = turned(table) if is_turned else table
     columns = shown_table.columns
-    keep = [i for i in range(len(columns)) if not shown_table.rows or any(r[i] is not None for r in shown_table.rows)]
+    keep = shown_columns(shown_table)
     head = "".join(
         f'<th data-type="{"text" if columns[i].unit in (Unit.TEXT, Unit.TIME) or is_turned else "number"}"'
         f' title="{_escape(columns[i].description or columns[i].name)}" tabindex="0">'
@@ -384,7 +384,7 @@ table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }
 table.sortable th[data-order="desc"]::after { content: " ▼"; font-size: 10px; }
 td.bad { color: var(--bad); font-weight: 700; }
 .empty { color: var(--muted); font-style: italic; }
-figure.chart { margin: 16px 0; }
+figure.chart { margin: 16px 0; overflow-x: auto; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 figcaption .caption { font-weight: 400; color: var(--muted); margin-left: 8px; }
 .vega { min-height: 40px; }
