@@ -201,6 +201,13 @@ def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any,
                        return [box.scrollWidth, box.clientWidth]; })()"""
         )
         assert wide[0] > wide[1], wide
+        # a figure's header wraps between its words (p50 over ms) before its table scrolls: at 1280 px the
+        # calls table fits whole (its last column, ttfr p95, was out of sight)
+        calls = page.evaluate(
+            """(() => { const box = document.querySelector('table[data-table="calls"]').parentElement;
+                       return box.scrollWidth <= box.clientWidth; })()"""
+        )
+        assert calls == (width >= 1280)
         # and so does a chart wider than its card (at 800 px the legends and the time axes' ends spilled off the page)
         spill = page.evaluate(
             """(() => { const out = [];

@@ -379,6 +379,8 @@ td.name > span { display: inline-block; max-width: 30em; overflow: hidden; text-
   vertical-align: top; }
 td.prose { min-width: 14em; max-width: 520px; overflow-wrap: break-word; }
 th { background: #eef0f4; white-space: nowrap; position: relative; }
+/* a figure's header wraps between its words before its table scrolls */
+th[data-type="number"] { white-space: normal; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }
 table.sortable th[data-order="desc"]::after { content: " ▼"; font-size: 10px; }
