@@ -157,6 +157,13 @@ def test_the_calls_table_shows_rounds_only_where_a_call_took_more_than_one() -> 
     assert "rounds" in headers(ROOT / "tests" / "data" / "mrtr" / "stdio-2026.log.jsonl")
 
 
+def test_a_waterfall_of_one_span_says_1_span(store: Store) -> None:
+    load(store, [str(ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl")])
+    captions = [c.caption for c in charts(build_report(store, Query())) if c.id.startswith("slow_trace")]
+    assert captions
+    assert all(caption.endswith(", 1 span") for caption in captions), captions
+
+
 def test_page_needs_no_network(store: Store) -> None:
     tree = lxml_html.fromstring(render_html(agent_report(store)))
     for element in tree.xpath("//*[@src or @href]"):

@@ -325,3 +325,35 @@ def test_histograms_keep_the_sides_apart_and_axes_read_at_a_glance(browser: Any,
         assert opened.errors == []
     finally:
         page.close()
+
+
+EDGE = str(ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl")
+
+
+@pytest.mark.parametrize("source", [AGENT, EDGE, str(SAMPLE)])
+def test_no_two_axis_labels_touch(browser: Any, tmp_path: Path, source: str) -> None:
+    # spans of a few microseconds: the waterfall's axis read "0.0000.001", the histogram's "0.0040.005"
+    opened = Opened(browser, _report(tmp_path, source), width=800)
+    page = opened.page
+    try:
+        touching = page.evaluate(
+            """(() => {
+                const out = [];
+                for (const chart of document.querySelectorAll(".vega")) {
+                    for (const axis of chart.querySelectorAll("g.role-axis")) {
+                        const labels = Array.from(axis.querySelectorAll("g.role-axis-label text"))
+                            .filter((t) => t.textContent && t.getAttribute("opacity") !== "0")
+                            .map((t) => ({text: t.textContent, box: t.getBoundingClientRect()}));
+                        labels.forEach((a, i) => labels.slice(i + 1).forEach((b) => {
+                            const gap = Math.max(b.box.left - a.box.right, a.box.left - b.box.right,
+                                                 b.box.top - a.box.bottom, a.box.top - b.box.bottom);
+                            if (gap < 2) out.push([chart.dataset.chart, a.text, b.text, Math.round(gap * 10) / 10]);
+                        }));
+                    }
+                }
+                return out;
+            })()"""
+        )
+        assert touching == [], touching
+    finally:
+        page.close()
