@@ -164,6 +164,15 @@ def test_a_waterfall_of_one_span_says_1_span(store: Store) -> None:
     assert all(caption.endswith(", 1 span") for caption in captions), captions
 
 
+def test_a_page_with_nothing_to_cost_says_so_beside_its_0(store: Store) -> None:
+    # the quick-start sample has no LLM call and no price file: "$0 total cost" alone read as free
+    load(store, [str(SAMPLE)])
+    tree = lxml_html.fromstring(render_html(build_report(store, Query())))
+    card = tree.xpath('//div[@data-cost="total"]')[0]
+    assert card.xpath("string(.//b)") == "$0"
+    assert "nothing to cost" in card.xpath('string(.//p[@class="note"])')
+
+
 def test_page_needs_no_network(store: Store) -> None:
     tree = lxml_html.fromstring(render_html(agent_report(store)))
     for element in tree.xpath("//*[@src or @href]"):

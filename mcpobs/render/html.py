@@ -239,11 +239,14 @@ def _kpis(figures: tuple[tuple[str, str], ...]) -> str:
 
 def _cost_card(report: Report) -> str:
     """The money once for the page: each side's total is the same LLM calls, seen from that side."""
-    totals = {str(r["side"]): r["total_cost"] for r in report.analysis.table("cost").records()}
-    if len(set(totals.values())) <= 1:
-        figures: tuple[tuple[str, str], ...] = (
-            ("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),
-        )
+    records = report.analysis.table("cost").records()
+    totals = {str(r["side"]): r["total_cost"] for r in records}
+    if not any(r["llm_calls"] for r in records) and not any(totals.values()):
+        # $0 alone would read as free: there was nothing to price
+        figures: tuple[tuple[str, str], ...] = (("total cost", format_value(0, Unit.MONEY)),)
+        note = "no LLM call in these traces and no tool priced (--prices): nothing to cost"
+    elif len(set(totals.values())) <= 1:
+        figures = (("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),)
         note = "the LLM calls and the fixed tool costs, once: each side's calls share out the same money"
     else:
         # only the fixed costs of the tool calls differ: one side's calls were not all traced
