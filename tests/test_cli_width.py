@@ -207,6 +207,15 @@ def test_fewer_decimals_keep_the_sense_of_a_figure(value: float, unit: Unit, sho
     assert fewer_decimals(value, unit) == shown
 
 
+@pytest.mark.parametrize(
+    ("rate", "shown"), [(0.0, "0.0%"), (0.0004, "<0.1%"), (0.0006, "0.1%"), (0.9996, ">99.9%"), (1.0, "100.0%")]
+)
+def test_a_rate_near_none_or_all_never_reads_as_none_or_all(rate: float, shown: str) -> None:
+    # 1 failed call in 2,500 printed 0.0%, as if none had failed
+    assert format_value(rate, Unit.RATE) == shown
+    assert fewer_decimals(rate, Unit.RATE) in (shown, shown.replace(".0%", "%"))
+
+
 def test_the_meaning_of_an_error_code_goes_after_the_figures_when_that_saves_a_block(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

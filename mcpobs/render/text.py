@@ -27,7 +27,13 @@ def format_value(value: Any, unit: Unit) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if unit is Unit.RATE:
-        return f"{value * 100:.1f}%"
+        text = f"{value * 100:.1f}%"
+        # one failure in thousands is not none, nor all but one of thousands all
+        if text == "0.0%" and value > 0:
+            return "<0.1%"
+        if text == "100.0%" and value < 1:
+            return ">99.9%"
+        return text
     if unit is Unit.MS:
         return f"{value:,.1f}"
     if unit in (Unit.COUNT, Unit.BYTES):
