@@ -143,6 +143,36 @@ def test_the_overview_shows_the_total_cost_once(store: Store) -> None:
     assert not tree.xpath('//div[@data-side]//span[contains(., "cost")]')
 
 
+def test_the_calls_table_shows_rounds_only_where_a_call_took_more_than_one() -> None:
+    def headers(path: Path) -> list[str]:
+        with Store() as store:
+            load(store, [str(path)])
+            page = render_html(build_report(store, Query(), None, None))
+        return [h.text_content() for h in lxml_html.fromstring(page).xpath('//table[@data-table="calls"]//th')]
+
+    # every call of the sample is one round: rounds would repeat calls
+    assert "calls" in headers(SAMPLE)
+    assert "rounds" not in headers(SAMPLE)
+    # a 2026-07-28 call answered input_required and sent again is one call of several rounds
+    assert "rounds" in headers(ROOT / "tests" / "data" / "mrtr" / "stdio-2026.log.jsonl")
+
+
+def test_a_waterfall_of_one_span_says_1_span(store: Store) -> None:
+    load(store, [str(ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl")])
+    captions = [c.caption for c in charts(build_report(store, Query())) if c.id.startswith("slow_trace")]
+    assert captions
+    assert all(caption.endswith(", 1 span") for caption in captions), captions
+
+
+def test_a_page_with_nothing_to_cost_says_so_beside_its_0(store: Store) -> None:
+    # the quick-start sample has no LLM call and no price file: "$0 total cost" alone read as free
+    load(store, [str(SAMPLE)])
+    tree = lxml_html.fromstring(render_html(build_report(store, Query())))
+    card = tree.xpath('//div[@data-cost="total"]')[0]
+    assert card.xpath("string(.//b)") == "$0"
+    assert "nothing to cost" in card.xpath('string(.//p[@class="note"])')
+
+
 def test_page_needs_no_network(store: Store) -> None:
     tree = lxml_html.fromstring(render_html(agent_report(store)))
     for element in tree.xpath("//*[@src or @href]"):

@@ -201,6 +201,26 @@ def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any,
                        return [box.scrollWidth, box.clientWidth]; })()"""
         )
         assert wide[0] > wide[1], wide
+        # a figure's header wraps between its words (p50 over ms) before its table scrolls: at 1280 px the
+        # calls table fits whole (its last column, ttfr p95, was out of sight)
+        calls = page.evaluate(
+            """(() => { const box = document.querySelector('table[data-table="calls"]').parentElement;
+                       return box.scrollWidth <= box.clientWidth; })()"""
+        )
+        assert calls == (width >= 1280)
+        # and so does a chart wider than its card (at 800 px the legends and the time axes' ends spilled off the page)
+        spill = page.evaluate(
+            """(() => { const out = [];
+                       for (const card of document.querySelectorAll('section')) {
+                           const edge = card.getBoundingClientRect().right;
+                           for (const chart of card.querySelectorAll('figure.chart, div.scroll')) {
+                               const right = chart.getBoundingClientRect().right;
+                               if (right > edge) out.push([chart.innerHTML.slice(0, 80), right, edge]);
+                           }
+                       }
+                       return [document.documentElement.scrollWidth, out]; })()"""
+        )
+        assert spill == [width, []], spill
         assert opened.errors == []
     finally:
         page.close()
@@ -303,5 +323,37 @@ def test_histograms_keep_the_sides_apart_and_axes_read_at_a_glance(browser: Any,
             assert len(centres) >= 3, (chart, axis)
             assert max(gaps) - min(gaps) < 2, (chart, [t["text"] for t in axis["ticks"]], gaps)
         assert opened.errors == []
+    finally:
+        page.close()
+
+
+EDGE = str(ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl")
+
+
+@pytest.mark.parametrize("source", [AGENT, EDGE, str(SAMPLE)])
+def test_no_two_axis_labels_touch(browser: Any, tmp_path: Path, source: str) -> None:
+    # spans of a few microseconds: the waterfall's axis read "0.0000.001", the histogram's "0.0040.005"
+    opened = Opened(browser, _report(tmp_path, source), width=800)
+    page = opened.page
+    try:
+        touching = page.evaluate(
+            """(() => {
+                const out = [];
+                for (const chart of document.querySelectorAll(".vega")) {
+                    for (const axis of chart.querySelectorAll("g.role-axis")) {
+                        const labels = Array.from(axis.querySelectorAll("g.role-axis-label text"))
+                            .filter((t) => t.textContent && t.getAttribute("opacity") !== "0")
+                            .map((t) => ({text: t.textContent, box: t.getBoundingClientRect()}));
+                        labels.forEach((a, i) => labels.slice(i + 1).forEach((b) => {
+                            const gap = Math.max(b.box.left - a.box.right, a.box.left - b.box.right,
+                                                 b.box.top - a.box.bottom, a.box.top - b.box.bottom);
+                            if (gap < 2) out.push([chart.dataset.chart, a.text, b.text, Math.round(gap * 10) / 10]);
+                        }));
+                    }
+                }
+                return out;
+            })()"""
+        )
+        assert touching == [], touching
     finally:
         page.close()

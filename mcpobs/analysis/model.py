@@ -35,6 +35,8 @@ class Column:
     label: str = ""  # a shorter header for tables read by people; the name where empty
     # words about the row rather than its name (a code's meaning, a list): tables for people may wrap it
     prose: bool = False
+    # the column whose values this one repeats in most data: tables for people leave it out where it does in every row
+    repeats: str = ""
 
     @property
     def header(self) -> str:

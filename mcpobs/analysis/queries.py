@@ -41,6 +41,7 @@ CALL_FIGURES = (
         "rounds",
         Unit.COUNT,
         "requests the calls took: a 2026-07-28 call the server answered input_required is sent again, one call",
+        repeats="calls",
     ),
     *_LATENCY,
     Column("ttfr_p50_ms", Unit.MS, "median time to first response (first progress event), where recorded", "ttfr p50"),

@@ -29,7 +29,7 @@ from mcpobs.alerts import Outcome
 from mcpobs.analysis.model import Table, Unit
 from mcpobs.render.alerts import listed, reading, result_word, summary_line
 from mcpobs.render.charts import Chart, charts
-from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, turned
+from mcpobs.render.text import BIDI_CONTROLS, MISSING, format_value, shown_columns, turned
 from mcpobs.report import Report
 
 _EMBED = "window.vegaEmbed = vegaEmbed;"
@@ -199,7 +199,7 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
     is_turned = (table.vertical if vertical is None else vertical) and bool(table.rows)
     shown_table = turned(table) if is_turned else table
     columns = shown_table.columns
-    keep = [i for i in range(len(columns)) if not shown_table.rows or any(r[i] is not None for r in shown_table.rows)]
+    keep = shown_columns(shown_table)
     head = "".join(
         f'<th data-type="{"text" if columns[i].unit in (Unit.TEXT, Unit.TIME) or is_turned else "number"}"'
         f' title="{_escape(columns[i].description or columns[i].name)}" tabindex="0">'
@@ -282,11 +282,14 @@ def _kpis(figures: tuple[tuple[str, str], ...]) -> str:
 
 def _cost_card(report: Report) -> str:
     """The money once for the page: each side's total is the same LLM calls, seen from that side."""
-    totals = {str(r["side"]): r["total_cost"] for r in report.analysis.table("cost").records()}
-    if len(set(totals.values())) <= 1:
-        figures: tuple[tuple[str, str], ...] = (
-            ("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),
-        )
+    records = report.analysis.table("cost").records()
+    totals = {str(r["side"]): r["total_cost"] for r in records}
+    if not any(r["llm_calls"] for r in records) and not any(totals.values()):
+        # $0 alone would read as free: there was nothing to price
+        figures: tuple[tuple[str, str], ...] = (("total cost", format_value(0, Unit.MONEY)),)
+        note = "no LLM call in these traces and no tool priced (--prices): nothing to cost"
+    elif len(set(totals.values())) <= 1:
+        figures = (("total cost", format_value(next(iter(totals.values()), None), Unit.MONEY)),)
         note = "the LLM calls and the fixed tool costs, once: each side's calls share out the same money"
     else:
         # only the fixed costs of the tool calls differ: one side's calls were not all traced
@@ -422,12 +425,14 @@ td.name > span { display: inline-block; max-width: 30em; overflow: hidden; text-
   vertical-align: top; }
 td.prose { min-width: 14em; max-width: 520px; overflow-wrap: break-word; }
 th { background: #eef0f4; white-space: nowrap; position: relative; }
+/* a figure's header wraps between its words before its table scrolls */
+th[data-type="number"] { white-space: normal; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[data-order="asc"]::after { content: " ▲"; font-size: 10px; }
 table.sortable th[data-order="desc"]::after { content: " ▼"; font-size: 10px; }
 td.bad { color: var(--bad); font-weight: 700; }
 .empty { color: var(--muted); font-style: italic; }
-figure.chart { margin: 16px 0; }
+figure.chart { margin: 16px 0; overflow-x: auto; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 figcaption .caption { font-weight: 400; color: var(--muted); margin-left: 8px; }
 .vega { min-height: 40px; }

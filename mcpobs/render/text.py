@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,13 @@ def format_value(value: Any, unit: Unit) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if unit is Unit.RATE:
-        return f"{value * 100:.1f}%"
+        text = f"{value * 100:.1f}%"
+        # one failure in thousands is not none, nor all but one of thousands all
+        if text == "0.0%" and value > 0:
+            return "<0.1%"
+        if text == "100.0%" and value < 1:
+            return ">99.9%"
+        return text
     if unit is Unit.MS:
         return f"{value:,.1f}"
     if unit in (Unit.COUNT, Unit.BYTES):
@@ -60,23 +67,51 @@ def visible(text: str) -> str:
     return text.replace("\r\n", "\n").translate(_STAND_INS)
 
 
-def format_money(usd: Decimal) -> str:
+def fewer_decimals(value: Any, unit: Unit) -> str:
+    """``value`` as :func:`format_value` shows it, with fewer decimals where that leaves its sense whole:
+    ``1,168`` ms not ``1,168.2``, ``33%`` not ``33.3%`` (but ``7.3%``, and ``99.9%`` never ``100%``),
+    money to three significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if unit is Unit.RATE:
+        percent = value * 100
+        whole = f"{percent:.0f}"
+        # a rate rounded to 0 or 100 would read as none or all
+        if (percent >= 10 or float(whole) == percent) and (whole not in ("0", "100") or float(whole) == percent):
+            return f"{whole}%"
+    elif unit in (Unit.MS, Unit.COUNT, Unit.BYTES) and abs(value) >= 100:
+        return f"{value:,.0f}"
+    elif unit is Unit.MONEY:
+        return format_money(value, 3)
+    return format_value(value, unit)
+
+
+def format_money(usd: Decimal, significant: int = 4) -> str:
     """Dollars to the cent from $100, else to four significant digits: $1,234.50, $0.04512, $0.000003."""
     if abs(usd) >= 100:
         return f"${usd:,.2f}"
     if usd == 0:
         return "$0"
-    digits = max(2, 4 - usd.adjusted() - 1)
+    digits = max(2, significant - usd.adjusted() - 1)
     text = f"{usd:,.{digits}f}"
     whole, _, cents = text.partition(".")
     return f"${whole}.{cents[:2]}{cents[2:].rstrip('0')}"
 
 
-def _shown(table: Table) -> list[int]:
-    """The columns worth a person's screen: all but those with no value in any row."""
+def shown_columns(table: Table) -> list[int]:
+    """The columns worth a person's screen: all but those with no value in any row, and those that
+    repeat another column in every row (``rounds`` where no call took more than one round)."""
     if not table.rows:
         return list(range(len(table.columns)))
-    return [i for i in range(len(table.columns)) if any(row[i] is not None for row in table.rows)]
+    index = {c.name: i for i, c in enumerate(table.columns)}
+
+    def worth(i: int) -> bool:
+        if all(row[i] is None for row in table.rows):
+            return False
+        other = index.get(table.columns[i].repeats)
+        return other is None or any(row[i] != row[other] for row in table.rows)
+
+    return [i for i in range(len(table.columns)) if worth(i)]
 
 
 def turned(table: Table) -> Table:
@@ -116,11 +151,29 @@ ELIDED_FLOOR = 12  # a name cut to fit keeps at least this many characters
 PROSE_FLOOR = 20  # words beside the labels wrap no narrower than this
 
 
+@dataclass
+class _Layout:
+    """Where each column of a section goes: the labels in every block, the other columns in groups."""
+
+    labels: list[int]
+    groups: list[list[int]]
+    headers: dict[int, str]
+    widths: dict[int, int]
+    cells: dict[int, list[str]]
+    elided: bool  # a name was cut to fit
+    rounded: bool  # a figure lost decimals to fit
+
+
 def _blocks(table: Table, width: int) -> list[RichTable]:
-    """``table`` as rich tables no wider than ``width``: the labels in each, the other columns spread over them."""
+    """``table`` as rich tables no wider than ``width``: the labels in each, the other columns spread over them.
+
+    Before a column goes to a further block, the layout that needs the fewest blocks is taken, the first of:
+    the columns as they are; the words about a row (a code's meaning) after its figures rather than
+    before; figure headers on two lines; figures with fewer decimals (said under the table).
+    """
     is_turned = table.vertical and bool(table.rows)
     table = turned(table) if is_turned else table
-    shown = _shown(table)
+    shown = shown_columns(table)
     numeric = {
         i: table.columns[i].unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0) for i in shown
     }
@@ -132,8 +185,59 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
             break
         labels.append(i)
     rest = [i for i in shown if i not in labels]
+    words_last = [i for i in rest if not table.columns[i].prose] + [i for i in rest if table.columns[i].prose]
+    orders = [rest] if words_last == rest else [rest, words_last]
+    best: _Layout | None = None
+    for compact in range(3):
+        for order in orders:
+            layout = _layout(table, labels, order, numeric, width, compact)
+            if best is None or len(layout.groups) < len(best.groups):
+                best = layout
+    assert best is not None
+    return [
+        _block(
+            table,
+            layout=best,
+            group=group,
+            numeric=numeric,
+            part=n,
+            more=sum(len(g) for g in best.groups[n + 1 :]),
+            width=width,
+        )
+        for n, group in enumerate(best.groups or [[]])
+    ]
+
+
+def _two_lines(header: str) -> str:
+    """``header`` broken at the space that leaves its longer line shortest (``p50 ms`` → ``p50`` over ``ms``)."""
+    splits = [i for i, c in enumerate(header) if c == " "]
+    if not splits:
+        return header
+    at = min(splits, key=lambda i: max(cell_len(header[:i]), cell_len(header[i + 1 :])))
+    return f"{header[:at]}\n{header[at + 1 :]}"
+
+
+def _layout(
+    table: Table, labels: list[int], rest: list[int], numeric: dict[int, bool], width: int, compact: int
+) -> _Layout:
+    """The columns laid out in blocks of ``width``; ``compact`` 1 puts headers beside the labels on two
+    lines, 2 also gives figures fewer decimals."""
+    shown = labels + rest
+    headers = {
+        i: _two_lines(table.columns[i].header) if compact and i not in labels else table.columns[i].header
+        for i in shown
+    }
     cells = {i: [visible(format_value(row[i], table.columns[i].unit)) for row in table.rows] for i in shown}
-    widths = {i: max([cell_len(table.columns[i].header), *(cell_len(c) for c in cells[i])]) for i in shown}
+    rounded = False
+    if compact == 2:
+        for i in rest:
+            if numeric[i]:
+                fewer = [visible(fewer_decimals(row[i], table.columns[i].unit)) for row in table.rows]
+                rounded = rounded or fewer != cells[i]
+                cells[i] = fewer
+    widths = {
+        i: max([*(cell_len(line) for line in headers[i].split("\n")), *(cell_len(c) for c in cells[i])]) for i in shown
+    }
 
     def span(columns: list[int]) -> int:
         # what rich draws with SIMPLE_HEAD and no edge padding: a space of padding each side inside, one between
@@ -144,7 +248,7 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
     elided = False
     while labels and span(labels) > room:
         widest = max(labels, key=lambda i: widths[i])
-        floor = max(ELIDED_FLOOR, cell_len(table.columns[widest].header))
+        floor = max(ELIDED_FLOOR, cell_len(headers[widest]))
         if widths[widest] <= floor:
             break
         widths[widest] = max(floor, widths[widest] - (span(labels) - room))
@@ -162,73 +266,60 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
         # words may wrap narrower to stay in this block, not below: down to their longest word, or 20
         left = width - span(labels + groups[-1]) - 3 if groups else 0
         words = max((cell_len(w) for c in cells[i] for w in c.split()), default=0)
-        if groups and not numeric[i] and i not in labels and left >= max(PROSE_FLOOR, words):
+        if groups and not numeric[i] and left >= max(PROSE_FLOOR, words):
             widths[i] = left
             groups[-1].append(i)
         else:
             groups.append([i])
-    return [
-        _block(
-            table,
-            labels=labels,
-            group=group,
-            widths=widths,
-            numeric=numeric,
-            cells=cells,
-            part=n,
-            elided=elided,
-            more=sum(len(g) for g in groups[n + 1 :]),
-            width=width,
-        )
-        for n, group in enumerate(groups or [[]])
-    ]
+    return _Layout(labels, groups, headers, widths, cells, elided, rounded)
 
 
 def _block(
     table: Table,
     *,
-    labels: list[int],
+    layout: _Layout,
     group: list[int],
-    widths: dict[int, int],
     numeric: dict[int, bool],
-    cells: dict[int, list[str]],
     part: int,
-    elided: bool,
     more: int,
     width: int,
 ) -> RichTable:
     title = table.title if part == 0 else f"{table.title} (continued)"
+    notes = []
+    if not table.rows:
+        notes.append("no calls match")
+    if layout.elided:
+        notes.append("names cut to fit end in …")
+    if layout.rounded:
+        notes.append("figures rounded to fit")
+    if more:
+        notes.append(f"{more} more column{'s' if more != 1 else ''} below")
+    caption = "; ".join(notes)
     rich_table = RichTable(
         title=title,
         title_justify="left",
         title_style="bold",
+        caption=caption or None,
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        min_width=min(cell_len(title), width),
+        # a narrow block is as wide as its title and caption, so that neither wraps
+        min_width=min(max(cell_len(title), cell_len(caption)), width),
     )
+    labels = layout.labels
     columns = labels + group
     for i in columns:
         # a label never folds (cut to fit, it ends in …); words beside it wrap at spaces
         rich_table.add_column(
-            table.columns[i].header,
+            Text(layout.headers[i]),
             justify="right" if numeric[i] else "left",
             no_wrap=numeric[i] or i in labels,
             overflow="ellipsis" if i in labels else "fold",
-            width=widths[i],
+            width=layout.widths[i],
         )
     for r in range(len(table.rows)):
         # Text, not str: a tool or session name from the data is shown as it is, never read as markup
-        rich_table.add_row(*(Text(cells[i][r]) for i in columns))
-    notes = []
-    if not table.rows:
-        notes.append("no calls match")
-    if elided:
-        notes.append("names cut to fit end in …")
-    if more:
-        notes.append(f"{more} more column{'s' if more != 1 else ''} below")
-    if notes:
-        rich_table.caption = "; ".join(notes)
-        rich_table.caption_justify = "left"
+        rich_table.add_row(*(Text(layout.cells[i][r]) for i in columns))
     return rich_table
 
 
