@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mcpobs.alerts import Outcome, RuleSet
+    from mcpobs.catalog.definitions import Definition
     from mcpobs.cost import CostOptions
     from mcpobs.expr import Node
+    from mcpobs.findings import Findings
     from mcpobs.ingest import LoadReport
     from mcpobs.replay import ReplayConfig
     from mcpobs.store import Store
@@ -942,6 +944,160 @@ def _init_rules(path: Path) -> None:
     _stderr().print(
         f"mcpobs: wrote {path}: check with mcpobs check-alerts --rules {path} FILES", markup=False, soft_wrap=True
     )
+
+
+LockOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="A lock file of accepted definitions: written when it does not exist, else checked (exit 1 on a change).",
+    ),
+]
+
+
+@app.command(
+    "tools",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs tools session.jsonl\n\n"
+        "  mcpobs tools recordings/ --prices prices.yaml --model claude-sonnet-4-5 --llm-calls 12\n\n"
+        "  mcpobs tools recordings/ --baseline tools.lock --format github\n\n"
+        "  mcpobs tools recordings/ --baseline tools.lock --update\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def tools_command(
+    files: Files = None,
+    *,
+    baseline: LockOption = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Accept what the inputs show: rewrite the --baseline lock file.")
+    ] = False,
+    prices: PricesOption = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="The LLM whose input price the token tax is priced at.")
+    ] = None,
+    llm_calls: Annotated[
+        int | None, typer.Option("--llm-calls", min=1, help="LLM calls a session makes: prices the tax per session.")
+    ] = None,
+    output_format: Annotated[
+        AlertFormat, typer.Option("--format", "-f", help="Output format (junit and github with --baseline).")
+    ] = AlertFormat.text,
+    output: OutputOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """The tool, prompt and resource definitions each server advertised, from the tools/list,
+    prompts/list and resources/list results in recordings (event logs, mcp-recorder, mcp-vcr,
+    mcp-cassette) and in spans that record results (Logfire, OpenLLMetry); per server and protocol
+    revision, with the tokens each adds to every LLM request (about its JSON's bytes / 4) and, per
+    server, the token tax of its tools (priced with --model, per session with --llm-calls).
+
+    With --baseline the definitions are checked against a lock file: a tool whose
+    description, schemas or annotations changed since the lock accepted it, or one it
+    never accepted, fails the run (exit 1); --update accepts them.
+    """
+    from mcpobs.catalog.definitions import Pricing, distinct, token_tax
+
+    if not files:
+        raise UsageError("name the recordings or trace files to read the definitions from")
+    if update and baseline is None:
+        raise UsageError("--update rewrites the lock file: name it with --baseline")
+    if baseline is None and output_format in (AlertFormat.junit, AlertFormat.github):
+        raise UsageError(f"--format {output_format} reports a check: give the lock file with --baseline")
+    if (prices is not None or llm_calls is not None) and model is None:
+        raise UsageError("name the model to price the token tax at with --model")
+    pricing = Pricing(_cost_options(prices, None).prices, model, llm_calls) if model else None
+    if output is not None:
+        _writable(output)
+    with contextlib.ExitStack() as stack:
+        found, notes, _ = _catalogue(stack, files, skip_invalid, memory_limit, everything=False)
+    _warn_notes(notes)
+    definitions = distinct(found)
+    if not definitions:
+        _stderr().print(
+            "mcpobs: no tools/list, prompts/list or resources/list results in the inputs "
+            "(spans hold them only where the instrumentation records results)",
+            markup=False,
+            soft_wrap=True,
+        )
+    if baseline is None:
+        from mcpobs.render.catalog import render_json, render_text
+
+        taxes = token_tax(definitions, pricing)
+        if output_format is AlertFormat.json:
+            _write(render_json(definitions, taxes, notes), output)
+        elif output is None:
+            render_text(definitions, taxes, _stdout_console())
+        else:
+            _write(_as_text(lambda console: render_text(definitions, taxes, console)), output)
+        return
+    _lock(baseline, update, definitions, output_format, output)
+
+
+def _lock(
+    path: Path, update: bool, definitions: list[Definition], output_format: AlertFormat, output: Path | None
+) -> None:
+    """Write the lock file (absent, or --update) or check the definitions against it."""
+    from mcpobs.catalog.lock import check, lock_of, lock_text, read_lock, updated
+
+    if path.exists() and not update:
+        findings = check(read_lock(path), definitions, str(path))
+        _render_findings(findings, output_format, output)
+        if findings.failed:
+            raise typer.Exit(ExitCode.ALERT)
+        return
+    if not definitions:
+        raise InputError(path, "not written: the inputs hold no definitions to accept")
+    lock = updated(read_lock(path), definitions) if path.exists() else lock_of(definitions)
+    if path.exists():
+        _render_findings(check(read_lock(path), definitions, str(path)), output_format, output)
+    try:
+        path.write_text(lock_text(lock), encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    servers = len({d.server for d in definitions})
+    _stderr().print(
+        f"mcpobs: {'updated' if update else 'wrote'} {path}: {len(definitions)} definitions of {servers} "
+        f"server{'s' if servers != 1 else ''} accepted",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _catalogue(
+    stack: contextlib.ExitStack, files: list[str], skip_invalid: bool, memory_limit: str, *, everything: bool
+) -> tuple[list[Definition], list[str], Store | None]:
+    """The definitions in ``files``: recordings read whole, trace files loaded into a store (every file
+    with ``everything``, for their calls too). The store stays open as long as ``stack``."""
+    from mcpobs.catalog.definitions import from_recording, from_store, split_inputs
+    from mcpobs.ingest.sources import spool_dir
+
+    inputs = split_inputs(files, Path(stack.enter_context(spool_dir())))
+    found = [d for log in inputs.recordings for d in from_recording(log)]
+    loading = files if everything else inputs.traces
+    if not loading:
+        return found, [], None
+    store = stack.enter_context(_open_store(None, memory_limit, loading))
+    _load(store, loading, skip_invalid)
+    more, notes = from_store(store)
+    return found + more, notes, store
+
+
+def _render_findings(findings: Findings, output_format: AlertFormat, output: Path | None) -> None:
+    from mcpobs.render import findings as render
+
+    if output_format is AlertFormat.text and output is None:
+        render.render_text(findings, _stdout_console())
+    elif output_format is AlertFormat.text:
+        _write(_as_text(lambda console: render.render_text(findings, console)), output)
+    else:
+        renderers = {
+            AlertFormat.json: render.render_json,
+            AlertFormat.junit: render.render_junit,
+            AlertFormat.github: render.render_github,
+        }
+        _write(renderers[output_format](findings), output)
 
 
 @app.command(

@@ -155,7 +155,7 @@ def render_json(outcome: Outcome) -> str:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _xml(text: str) -> str:
+def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
@@ -208,7 +208,7 @@ def render_junit(outcome: Outcome) -> str:
                 out.text = f"fired at severity {rule.severity}, below --fail-on {outcome.fail_on}: {message}"
     ET.indent(root)
     # names come from rules files and trace data: whatever XML cannot hold becomes U+FFFD
-    return _xml('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+    return xml_text('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
 def _details(v: Verdict) -> str:
@@ -233,9 +233,9 @@ def render_github(outcome: Outcome) -> str:
         if v.status is not Status.FIRED:
             continue
         level = "error" if outcome.failing(v) else _GITHUB[v.rule.severity]
-        props = f"file={_prop(outcome.rules.path)},line={v.rule.line},title={_prop(v.rule.name)}"
+        props = f"file={github_property(outcome.rules.path)},line={v.rule.line},title={github_property(v.rule.name)}"
         text = f"{v.label}: {reading(v)} ({v.rule.condition_text})"
-        lines.append(f"::{level} {props}::{_data(text)}")
+        lines.append(f"::{level} {props}::{github_data(text)}")
     lines.append(summary_line(outcome))
     return "\n".join(lines) + "\n"
 
@@ -243,17 +243,18 @@ def render_github(outcome: Outcome) -> str:
 def render_problems_github(problems: list[Problem]) -> str:
     """Each problem of a rules file as an error annotation at its line and column."""
     return "".join(
-        f"::error file={_prop(p.path)},line={p.line},col={p.column},title=invalid rules::{_data(p.message)}\n"
+        f"::error file={github_property(p.path)},line={p.line},col={p.column},title=invalid rules::"
+        f"{github_data(p.message)}\n"
         for p in problems
     )
 
 
-def _data(text: str) -> str:
+def github_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+def github_property(text: str) -> str:
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def metrics_table(console: Console) -> None:
