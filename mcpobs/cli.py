@@ -1035,6 +1035,58 @@ def tools_command(
     _lock(baseline, update, definitions, output_format, output)
 
 
+@app.command(
+    "diff",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs diff before.jsonl after.jsonl\n\n"
+        "  mcpobs diff main-traces/ pr-traces/ --duration-ratio 2 --exit-code --format github\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def diff_command(
+    a: Annotated[str, typer.Argument(help="The recording or traces before (a file, directory or glob).")],
+    b: Annotated[str, typer.Argument(help="The recording or traces after.")],
+    *,
+    duration_threshold: Annotated[
+        float, typer.Option("--duration-threshold", min=0, help="ms a median duration must move to count.")
+    ] = 100.0,
+    duration_ratio: Annotated[
+        float, typer.Option("--duration-ratio", min=1, help="How many times a median duration must move to count.")
+    ] = 1.5,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when B regressed (worse or slower calls, new error classes).")
+    ] = False,
+    output_format: Annotated[AlertFormat, typer.Option("--format", "-f", help="Output format.")] = AlertFormat.text,
+    output: OutputOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """Compare two recordings, or two sets of traces: tools, prompts and resources added, removed
+    or changed; calls whose outcome got worse or better, matched by server, tool and arguments
+    (so order does not matter); median durations that moved by at least --duration-threshold ms
+    and --duration-ratio times; error classes that appeared. Exit 0 unless --exit-code and a
+    regression (a worse or slower call, an error class that appeared, a definition removed).
+    """
+    from mcpobs.catalog.definitions import distinct
+    from mcpobs.catalog.diff import Thresholds, calls_of, compare
+
+    if output is not None:
+        _writable(output)
+    sides = []
+    for label, files in (("A", a), ("B", b)):
+        with contextlib.ExitStack() as stack:
+            found, notes, store = _catalogue(
+                stack, [files], skip_invalid, memory_limit, everything=True, what=f"{label}: "
+            )
+            _warn_notes(notes)
+            sides.append((distinct(found), calls_of(store) if store is not None else []))
+    findings = compare(sides[0], sides[1], Thresholds(duration_threshold, duration_ratio), (a, b))
+    _render_findings(findings, output_format, output)
+    if exit_code and findings.failed:
+        raise typer.Exit(ExitCode.ALERT)
+
+
 def _lock(
     path: Path, update: bool, definitions: list[Definition], output_format: AlertFormat, output: Path | None
 ) -> None:
@@ -1066,7 +1118,13 @@ def _lock(
 
 
 def _catalogue(
-    stack: contextlib.ExitStack, files: list[str], skip_invalid: bool, memory_limit: str, *, everything: bool
+    stack: contextlib.ExitStack,
+    files: list[str],
+    skip_invalid: bool,
+    memory_limit: str,
+    *,
+    everything: bool,
+    what: str = "",
 ) -> tuple[list[Definition], list[str], Store | None]:
     """The definitions in ``files``: recordings read whole, trace files loaded into a store (every file
     with ``everything``, for their calls too). The store stays open as long as ``stack``."""
@@ -1079,7 +1137,7 @@ def _catalogue(
     if not loading:
         return found, [], None
     store = stack.enter_context(_open_store(None, memory_limit, loading))
-    _load(store, loading, skip_invalid)
+    _load(store, loading, skip_invalid, what)
     more, notes = from_store(store)
     return found + more, notes, store
 

@@ -12,6 +12,7 @@ class Status(StrEnum):
 
     FAIL = "fail"  # fails the run (exit 1)
     WARN = "warn"  # worth a look, does not fail
+    INFO = "info"  # a change that is no problem (a call that got better), shown
     SKIP = "skip"  # could not be checked
     OK = "ok"  # checked and fine
 
@@ -37,6 +38,7 @@ class Findings:
     command: str
     findings: list[Finding] = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    verdicts: tuple[str, str] = ("passed", "FAILED")  # what the summary says without and with a failure
 
     @property
     def failed(self) -> bool:
@@ -48,6 +50,6 @@ class Findings:
     def summary(self) -> str:
         """One line: how many checks, how many of each status, and whether the run fails."""
         parts = [f"{len(self.findings)} checked"] + [
-            f"{self.count(s)} {s.value}" for s in (Status.FAIL, Status.WARN, Status.SKIP) if self.count(s)
+            f"{self.count(s)} {s.value}" for s in (Status.FAIL, Status.WARN, Status.INFO, Status.SKIP) if self.count(s)
         ]
-        return f"{self.command}: {', '.join(parts)}: {'FAILED' if self.failed else 'passed'}"
+        return f"{self.command}: {', '.join(parts)}: {self.verdicts[self.failed]}"

@@ -129,10 +129,8 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
                 Finding(f"{d.kind} added", subject, f"{why} the lock has not accepted", Status.FAIL, file=path)
             )
         elif accepted.digest != d.digest:
-            changes = diff(accepted.definition, d.locked)
-            fields = sorted({c.path.removeprefix("$.").split(".")[0].split("[")[0] for c in changes})
-            message = f"changed since it was accepted: {', '.join(fields) or 'its hash'} (in {d.source})"
-            details = tuple(c.shown(None) for c in changes)
+            fields, details = changes(accepted, d)
+            message = f"changed since it was accepted: {fields} (in {d.source})"
             findings.append(Finding(f"{d.kind} changed", subject, message, Status.FAIL, details, path, accepted.line))
         else:
             findings.append(Finding(f"{d.kind} unchanged", subject, "as accepted", Status.OK, file=path))
@@ -153,6 +151,14 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
                         )
                     )
     return Findings(f"mcpobs tools --baseline {path}", findings)
+
+
+def changes(accepted: Locked, definition: Definition) -> tuple[str, tuple[str, ...]]:
+    """What changed from an accepted definition: the fields, and each difference as a line with the
+    values whole."""
+    found = diff(accepted.definition, definition.locked)
+    fields = sorted({c.path.removeprefix("$.").split(".")[0].split("[")[0] for c in found})
+    return ", ".join(fields) or "its hash", tuple(c.shown(None) for c in found)
 
 
 def updated(lock: Lock, definitions: list[Definition]) -> Lock:

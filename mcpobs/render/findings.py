@@ -91,21 +91,24 @@ def render_junit(findings: Findings) -> str:
                 failure.text = "\n".join((where, *f.details) if where else f.details) or None
             elif f.status is Status.SKIP:
                 ET.SubElement(case, "skipped", {"message": f.message})
-            elif f.status is Status.WARN:
+            elif f.status in (Status.WARN, Status.INFO):
                 out = ET.SubElement(case, "system-out")
                 out.text = "\n".join((f.message, *f.details))
     ET.indent(root)
     return xml_text('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
 
 
+_GITHUB = {Status.FAIL: "error", Status.WARN: "warning", Status.INFO: "notice"}
+
+
 def render_github(findings: Findings) -> str:
-    """An annotation per failing finding (error) and per warning, on its file and line where it has
-    them, then the summary."""
+    """An annotation per failing finding (error), warning and piece of information (notice), on its
+    file and line where it has them, then the summary."""
     lines = []
     for f in findings.findings:
-        if f.status not in (Status.FAIL, Status.WARN):
+        if f.status not in _GITHUB:
             continue
-        level = "error" if f.status is Status.FAIL else "warning"
+        level = _GITHUB[f.status]
         props = [f"file={github_property(f.file)}"] if f.file else []
         if f.file and f.line:
             props.append(f"line={f.line}")
