@@ -41,7 +41,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EXIT_CODES_HELP = (
-    "Exit status: 0 ok; 1 an alert fired or a replay differs; 2 bad usage or rules; "
+    "Exit status: 0 ok; 1 an alert fired, a replay differs or a check failed; 2 bad usage or rules; "
     "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 141 stdout closed by its reader "
     "(| head); 143 stopped by SIGTERM."
 )

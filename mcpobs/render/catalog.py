@@ -18,7 +18,6 @@ DEFINITION_COLUMNS = (
     Column("tokens", Unit.COUNT, f"about bytes of the JSON an LLM request carries / {BYTES_PER_TOKEN}"),
     Column("sha256", Unit.TEXT, "hash of the fields a lock file accepts"),
     Column("description", Unit.TEXT, prose=True),
-    Column("source", Unit.TEXT, prose=True),
 )
 TAX_COLUMNS = (
     Column("server", Unit.TEXT),
@@ -40,7 +39,6 @@ def definitions_table(definitions: list[Definition]) -> Table:
             d.tokens,
             d.digest.removeprefix("sha256:")[:12],
             _first_line(d.body.get("description")),
-            d.source,
         )
         for d in definitions
     )
