@@ -124,10 +124,8 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
         subject = f"{d.server} {d.kind} {d.name}"
         accepted = lock.get(d.server, {}).get(d.kind, {}).get(d.name)
         if accepted is None:
-            why = "a server" if d.server not in lock else f"a {d.kind}"
-            findings.append(
-                Finding(f"{d.kind} added", subject, f"{why} the lock has not accepted", Status.FAIL, file=path)
-            )
+            why = f"the lock has no server {d.server}" if d.server not in lock else f"the lock has no such {d.kind}"
+            findings.append(Finding(f"{d.kind} added", subject, f"not accepted: {why}", Status.FAIL, file=path))
         elif accepted.digest != d.digest:
             fields, details = changes(accepted, d)
             message = f"changed since it was accepted: {fields} (in {d.source})"
