@@ -1092,6 +1092,7 @@ def _lock(
 ) -> None:
     """Write the lock file (absent, or --update) or check the definitions against it."""
     from mcpobs.catalog.lock import check, lock_of, lock_text, read_lock, updated
+    from mcpobs.findings import Status
 
     if path.exists() and not update:
         findings = check(read_lock(path), definitions, str(path))
@@ -1101,9 +1102,15 @@ def _lock(
         return
     if not definitions:
         raise InputError(path, "not written: the inputs hold no definitions to accept")
-    lock = updated(read_lock(path), definitions) if path.exists() else lock_of(definitions)
     if path.exists():
-        _render_findings(check(read_lock(path), definitions, str(path)), output_format, output)
+        accepted = read_lock(path)
+        changes = check(accepted, definitions, str(path))
+        # what the check would fail on is what --update accepts: shown, as information
+        shown = [replace(f, status=Status.INFO) if f.status is Status.FAIL else f for f in changes.findings]
+        _render_findings(replace(changes, findings=shown, verdicts=("accepted (--update)",) * 2), output_format, output)
+        lock = updated(accepted, definitions)
+    else:
+        lock = lock_of(definitions)
     try:
         path.write_text(lock_text(lock), encoding="utf-8")
     except OSError as e:
@@ -1133,7 +1140,7 @@ def _catalogue(
 
     inputs = split_inputs(files, Path(stack.enter_context(spool_dir())))
     found = [d for log in inputs.recordings for d in from_recording(log)]
-    loading = files if everything else inputs.traces
+    loading = inputs.paths if everything else inputs.traces
     if not loading:
         return found, [], None
     store = stack.enter_context(_open_store(None, memory_limit, loading))

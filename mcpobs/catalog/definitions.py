@@ -107,12 +107,14 @@ class Inputs:
 
     recordings: list[EventLog] = field(default_factory=list)
     traces: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # every file, as read (stdin where it was spooled)
 
 
 def split_inputs(arguments: Iterable[str], spool: Path) -> Inputs:
     """Each file the arguments name (files, directories, globs, ``-``), told apart by its content."""
     inputs = Inputs()
     for source in expand(arguments, spool):
+        inputs.paths.append(str(source.path))
         if source.format in _RECORDINGS:
             with source.open_binary() as f:
                 data = f.read()

@@ -156,6 +156,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(text: str) -> str:
+    """``text`` with what XML 1.0 cannot hold replaced by U+FFFD."""
     return _NOT_XML.sub("\ufffd", text)
 
 
@@ -250,10 +251,12 @@ def render_problems_github(problems: list[Problem]) -> str:
 
 
 def github_data(text: str) -> str:
+    """``text`` escaped as a GitHub Actions workflow command's message."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def github_property(text: str) -> str:
+    """``text`` escaped as a GitHub Actions workflow command's property value (file, title)."""
     return github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 

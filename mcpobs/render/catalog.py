@@ -30,6 +30,7 @@ TAX_COLUMNS = (
 
 
 def definitions_table(definitions: list[Definition]) -> Table:
+    """One row a definition, its description's first line (the whole definition is in the JSON)."""
     rows = tuple(
         (
             d.server,
@@ -46,6 +47,7 @@ def definitions_table(definitions: list[Definition]) -> Table:
 
 
 def tax_table(taxes: list[Tax]) -> Table:
+    """One row a server and revision: its tools, their tokens, and what they cost where priced."""
     rows = tuple((t.server, t.protocol, t.tools, t.tokens, t.per_llm_call, t.per_session) for t in taxes)
     return Table("token_tax", "Token tax: what each server's tools add to every LLM request", TAX_COLUMNS, rows)
 

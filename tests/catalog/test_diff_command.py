@@ -99,3 +99,11 @@ def test_junit_and_github(runner: CliRunner) -> None:
     assert len([line for line in github if line.startswith("::error title=")]) == 5
     assert any(line.startswith("::notice title=call better::") for line in github)
     assert any(line.startswith("::warning title=tool changed::inventory tool lookup") for line in github)
+
+
+def test_a_side_read_from_stdin(runner: CliRunner) -> None:
+    with open(V1, "rb") as f:
+        result = runner.invoke(app, ["diff", "-", V2, "--format", "json"], input=f.read())
+    assert result.exit_code == 0, result.stderr
+    checks = {f["check"] for f in json.loads(result.stdout)["findings"]}
+    assert {"call worse", "slower", "tool removed"} <= checks

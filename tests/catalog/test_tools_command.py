@@ -136,6 +136,10 @@ def test_update_accepts_the_change(runner: CliRunner, tmp_path: Path) -> None:
     update = runner.invoke(app, ["tools", V2, "--baseline", str(lock), "--update"])
     assert update.exit_code == 0, update.stderr
     assert "updated" in update.stderr
+    # what it accepted is shown as information, not as failures
+    assert f"INFO  {lock}:25: tool changed: inventory tool lookup" in update.stdout
+    assert "FAIL" not in update.stdout
+    assert update.stdout.strip().endswith("accepted (--update)")
     assert "pass its content as the sku" in lock.read_text()
     assert "legacy_report" not in lock.read_text()
     after = runner.invoke(app, ["tools", V2, "--baseline", str(lock)])
