@@ -1045,8 +1045,8 @@ def tools_command(
 )
 @_reporting_errors
 def diff_command(
-    a: Annotated[str, typer.Argument(help="The recording or traces before (a file, directory or glob).")],
-    b: Annotated[str, typer.Argument(help="The recording or traces after.")],
+    a: Annotated[str, typer.Argument(metavar="A", help="The recording or traces before (a file, directory or glob).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The recording or traces after.")],
     *,
     duration_threshold: Annotated[
         float, typer.Option("--duration-threshold", min=0, help="ms a median duration must move to count.")
