@@ -181,3 +181,12 @@ def test_a_broken_lock_file_is_a_usage_error(runner: CliRunner, tmp_path: Path, 
 def test_junit_without_a_baseline_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(app, ["tools", V1, "--format", "junit"])
     assert result.exit_code == 2
+
+
+def test_the_committed_lock_accepts_v1_and_not_v2(runner: CliRunner, tmp_path: Path) -> None:
+    # tests/data/toolsdiff/tools.lock, as make_inventory.py --lock wrote it: the README's example checks it
+    lock = tmp_path / "tools.lock"
+    lock.write_bytes((DATA / "toolsdiff" / "tools.lock").read_bytes())
+    assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
+    assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 1
+    assert lock.read_bytes() == (DATA / "toolsdiff" / "tools.lock").read_bytes()

@@ -6,7 +6,8 @@ For each release (v1, v2) it writes ``inventory-{release}.log.jsonl`` (the event
 wrote, the recorder starting the server over stdio) and ``inventory-{release}.server-spans.jsonl`` (the
 server's own spans). The client (``mode="auto"``: 2026-07-28) lists tools, prompts and resources, then
 makes the same calls to each release, v2's in the reverse order: ``lookup`` A1 and B2, ``reserve`` A1 x1
-and A1 x10, ``price`` A1 and Z9, and the release's own tool (``legacy_report``, ``audit``).
+and A1 x10, ``price`` A1 and Z9, and the release's own tool (``legacy_report``, ``audit``). Then it writes ``tools.lock``, v1's definitions
+accepted by ``mcpobs tools --baseline`` (``make_inventory.py --lock`` writes only that).
 """
 
 from __future__ import annotations
@@ -53,11 +54,21 @@ def client(release: str) -> None:
     anyio.run(main)
 
 
+def lock() -> None:
+    """``tools.lock``: v1's definitions, accepted (what a check of v2 fails on)."""
+    (HERE / "tools.lock").unlink(missing_ok=True)
+    tools = [sys.executable, "-m", "mcpobs.cli", "tools", "--baseline", str(HERE / "tools.lock")]
+    subprocess.run([*tools, str(HERE / "inventory-v1.log.jsonl")], check=True, timeout=120)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
         client(sys.argv[2])
+    elif sys.argv[1:2] == ["--lock"]:
+        lock()
     else:
         for release in ("v1", "v2"):
             for suffix in ("log", "server-spans"):
                 (HERE / f"inventory-{release}.{suffix}.jsonl").unlink(missing_ok=True)
             subprocess.run([sys.executable, __file__, "--client", release], check=True, timeout=120)
+        lock()
