@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mcpobs.alerts import Outcome, RuleSet
-    from mcpobs.cost import CostOptions
+    from mcpobs.catalog.definitions import Definition
+    from mcpobs.cost import CostOptions, PriceBook
     from mcpobs.expr import Node
+    from mcpobs.findings import Findings
     from mcpobs.ingest import LoadReport
     from mcpobs.replay import ReplayConfig
     from mcpobs.store import Store
@@ -39,7 +41,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EXIT_CODES_HELP = (
-    "Exit status: 0 ok; 1 an alert or a lint finding at --fail-on, or a replay differs; 2 bad usage or rules; "
+    "Exit status: 0 ok; 1 an alert or lint finding at --fail-on, a replay differs or a check failed; "
+    "2 bad usage or rules; "
     "3 unreadable or malformed input; 4 server unreachable; 130 interrupted; 141 stdout closed by its reader "
     "(| head); 143 stopped by SIGTERM."
 )
@@ -456,9 +459,16 @@ def _cost_options(prices: Path | None, value_attr: str | None) -> CostOptions | 
     default options) without either: a command that prints no cost imports no cost stack."""
     if prices is None and value_attr is None:
         return None
-    from mcpobs.cost import CostOptions, PriceBook, load_prices
+    from mcpobs.cost import CostOptions
 
-    return CostOptions(load_prices(prices) if prices else PriceBook(), value_attr)
+    return CostOptions(_price_book(prices), value_attr)
+
+
+def _price_book(prices: Path | None) -> PriceBook:
+    """The prices of ``--prices`` over genai-prices' own, or genai-prices' alone."""
+    from mcpobs.cost import PriceBook, load_prices
+
+    return load_prices(prices) if prices else PriceBook()
 
 
 def _analyze(
@@ -1015,6 +1025,225 @@ def lint_command(
         _write(renderers[output_format](result), output)
     if result.failed:
         raise typer.Exit(ExitCode.ALERT)
+
+
+LockOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="A lock file of accepted definitions: written when it does not exist, else checked (exit 1 on a change).",
+    ),
+]
+
+
+@app.command(
+    "tools",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs tools session.jsonl\n\n"
+        "  mcpobs tools recordings/ --prices prices.yaml --model claude-sonnet-4-5 --llm-calls 12\n\n"
+        "  mcpobs tools recordings/ --baseline tools.lock --format github\n\n"
+        "  mcpobs tools recordings/ --baseline tools.lock --update\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def tools_command(
+    files: Files = None,
+    *,
+    baseline: LockOption = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Accept what the inputs show: rewrite the --baseline lock file.")
+    ] = False,
+    prices: PricesOption = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="The LLM whose input price the token tax is priced at.")
+    ] = None,
+    llm_calls: Annotated[
+        int | None, typer.Option("--llm-calls", min=1, help="LLM calls a session makes: prices the tax per session.")
+    ] = None,
+    output_format: Annotated[
+        AlertFormat, typer.Option("--format", "-f", help="Output format (junit and github with --baseline).")
+    ] = AlertFormat.text,
+    output: OutputOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """The tool, prompt and resource definitions each server advertised, from the tools/list,
+    prompts/list and resources/list results in recordings (event logs, mcp-recorder, mcp-vcr,
+    mcp-cassette) and in spans that record results (Logfire, OpenLLMetry); per server and protocol
+    revision, with the tokens each adds to every LLM request (about its JSON's bytes / 4) and, per
+    server, the token tax of its tools (priced with --model, per session with --llm-calls).
+
+    With --baseline the definitions are checked against a lock file: a tool whose
+    description, schemas or annotations changed since the lock accepted it, or one it
+    never accepted, fails the run (exit 1); --update accepts them.
+    """
+    from mcpobs.catalog.definitions import Pricing, distinct, token_tax
+
+    if not files:
+        raise UsageError("name the recordings or trace files to read the definitions from")
+    if update and baseline is None:
+        raise UsageError("--update rewrites the lock file: name it with --baseline")
+    if baseline is None and output_format in (AlertFormat.junit, AlertFormat.github):
+        raise UsageError(f"--format {output_format} reports a check: give the lock file with --baseline")
+    if (prices is not None or llm_calls is not None) and model is None:
+        raise UsageError("name the model to price the token tax at with --model")
+    pricing = Pricing(_price_book(prices), model, llm_calls) if model else None
+    if output is not None:
+        _writable(output)
+    with contextlib.ExitStack() as stack:
+        found, notes, _ = _catalogue(stack, files, skip_invalid, memory_limit, everything=False)
+    _warn_notes(notes)
+    definitions = distinct(found)
+    if not definitions:
+        _stderr().print(
+            "mcpobs: no tools/list, prompts/list or resources/list results in the inputs "
+            "(spans hold them only where the instrumentation records results)",
+            markup=False,
+            soft_wrap=True,
+        )
+    if baseline is None:
+        from mcpobs.render.catalog import render_json, render_text
+
+        taxes = token_tax(definitions, pricing)
+        if output_format is AlertFormat.json:
+            _write(render_json(definitions, taxes, notes), output)
+        elif output is None:
+            render_text(definitions, taxes, _stdout_console())
+        else:
+            _write(_as_text(lambda console: render_text(definitions, taxes, console)), output)
+        return
+    _lock(baseline, update, definitions, output_format, output)
+
+
+@app.command(
+    "diff",
+    epilog=(
+        "Examples:\n\n"
+        "  mcpobs diff before.jsonl after.jsonl\n\n"
+        "  mcpobs diff main-traces/ pr-traces/ --duration-ratio 2 --exit-code --format github\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def diff_command(
+    a: Annotated[str, typer.Argument(metavar="A", help="The recording or traces before (a file, directory or glob).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The recording or traces after.")],
+    *,
+    duration_threshold: Annotated[
+        float, typer.Option("--duration-threshold", min=0, help="ms a median duration must move to count.")
+    ] = 100.0,
+    duration_ratio: Annotated[
+        float, typer.Option("--duration-ratio", min=1, help="How many times a median duration must move to count.")
+    ] = 1.5,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when B regressed (worse or slower calls, new error classes).")
+    ] = False,
+    output_format: Annotated[AlertFormat, typer.Option("--format", "-f", help="Output format.")] = AlertFormat.text,
+    output: OutputOption = None,
+    skip_invalid: SkipInvalid = False,
+    memory_limit: MemoryLimit = "768MB",
+) -> None:
+    """Compare two recordings, or two sets of traces: tools, prompts and resources added, removed
+    or changed; calls whose outcome got worse or better, matched by server, tool and arguments
+    (so order does not matter); median durations that moved by at least --duration-threshold ms
+    and --duration-ratio times; error classes that appeared. Exit 0 unless --exit-code and a
+    regression (a worse or slower call, an error class that appeared, a definition removed).
+    """
+    from mcpobs.catalog.definitions import distinct
+    from mcpobs.catalog.diff import Thresholds, calls_of, compare
+
+    if output is not None:
+        _writable(output)
+    sides = []
+    for label, files in (("A", a), ("B", b)):
+        with contextlib.ExitStack() as stack:
+            found, notes, store = _catalogue(
+                stack, [files], skip_invalid, memory_limit, everything=True, what=f"{label}: "
+            )
+            _warn_notes(notes)
+            sides.append((distinct(found), calls_of(store) if store is not None else []))
+    findings = compare(sides[0], sides[1], Thresholds(duration_threshold, duration_ratio), (a, b))
+    _render_findings(findings, output_format, output)
+    if exit_code and findings.failed:
+        raise typer.Exit(ExitCode.ALERT)
+
+
+def _lock(
+    path: Path, update: bool, definitions: list[Definition], output_format: AlertFormat, output: Path | None
+) -> None:
+    """Write the lock file (absent, or --update) or check the definitions against it."""
+    from mcpobs.catalog.lock import check, lock_of, lock_text, read_lock, updated
+    from mcpobs.findings import Status
+
+    if path.exists() and not update:
+        findings = check(read_lock(path), definitions, str(path))
+        _render_findings(findings, output_format, output)
+        if findings.failed:
+            raise typer.Exit(ExitCode.ALERT)
+        return
+    if not definitions:
+        raise InputError(path, "not written: the inputs hold no definitions to accept")
+    if path.exists():
+        accepted = read_lock(path)
+        changes = check(accepted, definitions, str(path))
+        # what the check would fail on is what --update accepts: shown, as information
+        shown = [replace(f, status=Status.INFO) if f.status is Status.FAIL else f for f in changes.findings]
+        _render_findings(replace(changes, findings=shown, verdicts=("accepted (--update)",) * 2), output_format, output)
+        lock = updated(accepted, definitions)
+    else:
+        lock = lock_of(definitions)
+    try:
+        path.write_text(lock_text(lock), encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    servers = len({d.server for d in definitions})
+    _stderr().print(
+        f"mcpobs: {'updated' if update else 'wrote'} {path}: {len(definitions)} definitions of {servers} "
+        f"server{'s' if servers != 1 else ''} accepted",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _catalogue(
+    stack: contextlib.ExitStack,
+    files: list[str],
+    skip_invalid: bool,
+    memory_limit: str,
+    *,
+    everything: bool,
+    what: str = "",
+) -> tuple[list[Definition], list[str], Store | None]:
+    """The definitions in ``files``: recordings read whole, trace files loaded into a store (every file
+    with ``everything``, for their calls too). The store stays open as long as ``stack``."""
+    from mcpobs.catalog.definitions import from_recording, from_store, split_inputs
+    from mcpobs.ingest.sources import spool_dir
+
+    inputs = split_inputs(files, Path(stack.enter_context(spool_dir())))
+    found = [d for log in inputs.recordings for d in from_recording(log)]
+    loading = inputs.paths if everything else inputs.traces
+    if not loading:
+        return found, [], None
+    store = stack.enter_context(_open_store(None, memory_limit, loading))
+    _load(store, loading, skip_invalid, what)
+    more, notes = from_store(store)
+    return found + more, notes, store
+
+
+def _render_findings(findings: Findings, output_format: AlertFormat, output: Path | None) -> None:
+    from mcpobs.render import findings as render
+
+    if output_format is AlertFormat.text and output is None:
+        render.render_text(findings, _stdout_console())
+    elif output_format is AlertFormat.text:
+        _write(_as_text(lambda console: render.render_text(findings, console)), output)
+    else:
+        renderers = {
+            AlertFormat.json: render.render_json,
+            AlertFormat.junit: render.render_junit,
+            AlertFormat.github: render.render_github,
+        }
+        _write(renderers[output_format](findings), output)
 
 
 @app.command(

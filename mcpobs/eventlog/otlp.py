@@ -132,6 +132,30 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A request the client sent and the result the server answered it with (``mcpobs tools`` reads
+    the definitions servers advertised from these)."""
+
+    request: dict[str, Any]
+    result: dict[str, Any]
+    server: str | None  # as the answer names it, else as the log first names it
+    t: int  # when the answer passed
+
+
+def answered_requests(log: EventLog) -> list[Answered]:
+    """Each request of the client's the server answered with a result, in the order the answers
+    passed, paired as :func:`to_otlp` pairs them."""
+    calls, _ = _pair(log)
+    fallback = _names(log)["server"]
+    answered = [
+        Answered(c.request, _result(c), server_info(_result(c)).get("name") or fallback, c.end)
+        for c in calls
+        if c.direction == "c2s" and c.end is not None and c.response is not None and "result" in c.response
+    ]
+    return sorted(answered, key=lambda a: a.t)
+
+
 def _fallbacks(calls: list[_Call]) -> dict[int, _Call]:
     """Version negotiation: each ``server/discover`` a server answered with an error (a 2025-era server:
     -32601 over stdio, an HTTP 400 over Streamable HTTP), with the ``initialize`` the same client then

@@ -274,16 +274,19 @@ class Redactor:
             out = _replace_path(out, path)
         return out, out != message
 
-    def _walk(self, value: Any) -> Any:
+    def _walk(self, value: Any, names: bool = False) -> Any:
         if isinstance(value, str):
             return self._string(value)
         if isinstance(value, list):
             return [self._walk(v) for v in value]
         if isinstance(value, dict):
             # under a key that names a secret, the whole value goes, whatever it is (an object of credentials)
-            # (but null and true/false, which hold no secret: "pass": true is a test's outcome)
+            # (but null and true/false, which hold no secret: "pass": true is a test's outcome); the keys
+            # of a JSON Schema's properties (``names``) are parameters' names, their values schemas
             return {
-                k: REDACTED if v is not None and not isinstance(v, bool) and secret_name(k) else self._walk(v)
+                k: REDACTED
+                if not names and v is not None and not isinstance(v, bool) and secret_name(k)
+                else self._walk(v, _names_schemas(value, k))
                 for k, v in value.items()
             }
         return value
@@ -300,6 +303,24 @@ class Redactor:
             if redacted != inner:
                 return json.dumps(redacted, ensure_ascii=False, indent=2 if "\n" in stripped else None)
         return self.text(value)
+
+
+# The keywords of a JSON Schema whose object maps names (of parameters, of definitions) to schemas.
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+
+
+def _names_schemas(parent: dict[str, Any], key: str) -> bool:
+    """Whether ``parent[key]`` maps names to JSON Schemas: a tool's ``inputSchema`` or ``outputSchema``
+    properties, an elicitation's ``requestedSchema``. Its parent is an object schema and every value in
+    it is a schema (an object, or true/false): an argument that only looks so (``{"type": "object",
+    "properties": {"password": "hunter2"}}``) holds a string and is redacted as any other."""
+    mapped = parent.get(key)
+    return (
+        key in _SCHEMA_MAPS
+        and parent.get("type") == "object"
+        and isinstance(mapped, dict)
+        and all(isinstance(v, dict | bool) for v in mapped.values())
+    )
 
 
 def _redact_pair(match: re.Match[str]) -> str:

@@ -31,11 +31,16 @@ class Difference:
     actual: Any = None
 
     def __str__(self) -> str:
+        return self.shown()
+
+    def shown(self, limit: int | None = 60) -> str:
+        """The difference as a line, each value cut to ``limit`` characters (whole with None: a changed
+        tool description is read in full)."""
         if self.change == "missing":
-            return f"{self.path}: missing (recorded {_short(self.expected)})"
+            return f"{self.path}: missing (recorded {_short(self.expected, limit)})"
         if self.change == "added":
-            return f"{self.path}: added {_short(self.actual)}"
-        return f"{self.path}: {_short(self.expected)} -> {_short(self.actual)}"
+            return f"{self.path}: added {_short(self.actual, limit)}"
+        return f"{self.path}: {_short(self.expected, limit)} -> {_short(self.actual, limit)}"
 
 
 class Ignore(list[list[str]]):
@@ -160,6 +165,6 @@ def _show(path: list[str]) -> str:
     return "$" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in path)
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _short(value: Any, limit: int | None = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

@@ -207,3 +207,22 @@ def test_name_value_pairs_in_free_text_and_a_command_line() -> None:
         "srv", f"--password={REDACTED}", "--password", REDACTED, "-k", "v", "--key", "k", "--api-key", REDACTED
     ]  # fmt: skip
     assert Redactor(enabled=False).command(["--password", "P2"]) == ["--password", "P2"]
+
+
+def test_the_properties_of_a_json_schema_are_names_not_secrets() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"api_key": {"title": "Api Key", "type": "string"}, "password": True},
+        "$defs": {"SecretToken": {"type": "object", "properties": {"token": {"type": "string"}}}},
+        "required": ["api_key"],
+    }
+    redacted, changed = Redactor().message({"result": {"tools": [{"name": "login", "inputSchema": schema}]}})
+    assert not changed
+    assert redacted["result"]["tools"][0]["inputSchema"] == schema
+
+
+def test_an_argument_shaped_like_a_schema_still_loses_its_secrets() -> None:
+    arguments = {"type": "object", "properties": {"password": "hunter2", "credentials": {"token": "abc123"}}}
+    redacted, _ = Redactor().message({"params": {"arguments": arguments}})
+    properties = redacted["params"]["arguments"]["properties"]
+    assert properties == {"password": "[REDACTED]", "credentials": "[REDACTED]"}

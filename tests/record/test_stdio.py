@@ -255,6 +255,20 @@ def test_secrets_are_redacted_on_disk_and_passed_intact(tmp_path: Path) -> None:
     assert "regex: welcome" in rules
 
 
+def test_a_tool_schema_keeps_a_parameter_named_like_a_secret(tmp_path: Path) -> None:
+    # the parameter's name is no secret and its schema holds none: a definition redacted in place would
+    # hide a change to it from a lock file (mcpobs tools --baseline), while the argument itself still goes
+    path = tmp_path / "schema.jsonl"
+    _session(_recorder(path), "auto", [("login", {"user": "ann", "api_key": "hunter2-1234"})])
+    log = read_event_log(path)
+    listed = next(m["result"]["tools"] for m in _responses(log).values() if "tools" in m.get("result", {}))
+    login = next(tool for tool in listed if tool["name"] == "login")
+    assert login["inputSchema"]["properties"]["api_key"] == {"title": "Api Key", "type": "string"}
+    assert login["inputSchema"]["required"] == ["user", "api_key"]
+    call = next(m for m in _requests(log).values() if m["method"] == "tools/call")
+    assert call["params"]["arguments"] == {"user": "ann", "api_key": "[REDACTED]"}
+
+
 def test_no_redact_writes_messages_as_they_are(tmp_path: Path) -> None:
     path = tmp_path / "plain.jsonl"
     key = "sk-live0123456789abcdefXYZ"

@@ -1,0 +1,169 @@
+"""A lock file of accepted definitions: written once, then checked on every run.
+
+A server that changes a tool's description or schema after it was approved can
+steer the agents that use it (a "rug pull"): the lock keeps, per server, each
+definition's locked fields (:data:`~mcpobs.catalog.definitions.LOCKED`) and their
+hash, as YAML that a review reads and diffs. A check fails on a definition whose
+hash changed (and says which fields changed) and on one the lock has not accepted
+(a new tool, a new server); a definition no longer advertised is a warning; a
+server the inputs do not show is not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mcpobs.catalog.definitions import KINDS, Definition
+from mcpobs.errors import UsageError
+from mcpobs.findings import Finding, Findings, Status
+from mcpobs.replay.diff import diff
+
+VERSION = 1
+HEADER = (
+    "# mcpobs tools lock: the tool, prompt and resource definitions accepted, per server.\n"
+    "# Checked by `mcpobs tools FILES --baseline THIS_FILE`; `--update` accepts what changed.\n"
+)
+# kind -> its key in the lock file
+SECTIONS = {"tool": "tools", "prompt": "prompts", "resource": "resources", "resource template": "resource_templates"}
+_KIND_OF = {section: kind for kind, section in SECTIONS.items()}
+
+
+@dataclass(frozen=True)
+class Locked:
+    """One accepted definition, and the line of the lock file it starts on."""
+
+    digest: str
+    definition: dict[str, Any]
+    line: int
+
+
+# server -> kind -> name -> what was accepted
+Lock = dict[str, dict[str, dict[str, Locked]]]
+
+
+def lock_of(definitions: Iterable[Definition]) -> Lock:
+    """The lock that accepts ``definitions`` (a definition seen in several versions: its last)."""
+    lock: Lock = {}
+    for d in definitions:
+        lock.setdefault(d.server, {}).setdefault(d.kind, {})[d.name] = Locked(d.digest, d.locked, 0)
+    return lock
+
+
+def lock_text(lock: Lock) -> str:
+    """The lock as the YAML file holds it: servers, kinds and names sorted, so a change is a small diff."""
+    servers = {
+        server: {
+            SECTIONS[kind]: {
+                name: {"sha256": entry.digest.removeprefix("sha256:"), "definition": entry.definition}
+                for name, entry in sorted(kinds[kind].items())
+            }
+            for kind in KINDS
+            if kinds.get(kind)
+        }
+        for server, kinds in sorted(lock.items())
+    }
+    body = yaml.safe_dump({"version": VERSION, "servers": servers}, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + body
+
+
+def read_lock(path: Path) -> Lock:
+    """A lock file as written by :func:`lock_text`; anything else is a usage error naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read the lock file: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(f"{where}: not a lock file: {getattr(e, 'problem', e)}") from None
+    document = yaml.safe_load(text)
+    if not isinstance(document, dict) or document.get("version") != VERSION or not isinstance(root, yaml.MappingNode):
+        raise UsageError(f"{path}: not an mcpobs tools lock of version {VERSION} (write one with --update)")
+    lock: Lock = {}
+    servers = _child(root, "servers")
+    for server_node, kinds_node in servers.value if isinstance(servers, yaml.MappingNode) else []:
+        server = str(server_node.value)
+        for section_node, names_node in kinds_node.value if isinstance(kinds_node, yaml.MappingNode) else []:
+            kind = _KIND_OF.get(section_node.value)
+            if kind is None:
+                line = section_node.start_mark.line + 1
+                raise UsageError(f"{path}:{line}: unknown section {section_node.value!r} of server {server!r}")
+            for name_node, _ in names_node.value if isinstance(names_node, yaml.MappingNode) else []:
+                entry = document["servers"][server][section_node.value][name_node.value]
+                if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+                    line = name_node.start_mark.line + 1
+                    raise UsageError(f"{path}:{line}: {kind} {name_node.value!r} has no sha256")
+                locked = Locked(
+                    "sha256:" + entry["sha256"], entry.get("definition") or {}, name_node.start_mark.line + 1
+                )
+                lock.setdefault(server, {}).setdefault(kind, {})[str(name_node.value)] = locked
+    return lock
+
+
+def _child(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    return next((value for k, value in node.value if k.value == key), None)
+
+
+def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
+    """Each definition seen against the lock; each accepted one the inputs no longer show (of a server
+    and kind they list); each locked server they do not show at all."""
+    findings: list[Finding] = []
+    seen: dict[tuple[str, str], set[str]] = {}
+    versions: dict[tuple[str, str, str, str], Definition] = {}
+    for d in definitions:  # one finding a version, whatever revisions advertised it
+        versions.setdefault((d.server, d.kind, d.name, d.digest), d)
+    for d in versions.values():
+        seen.setdefault((d.server, d.kind), set()).add(d.name)
+        subject = f"{d.server} {d.kind} {d.name}"
+        accepted = lock.get(d.server, {}).get(d.kind, {}).get(d.name)
+        if accepted is None:
+            why = f"the lock has no server {d.server}" if d.server not in lock else f"the lock has no such {d.kind}"
+            findings.append(Finding(f"{d.kind} added", subject, f"not accepted: {why}", Status.FAIL, file=path))
+        elif accepted.digest != d.digest:
+            fields, details = changes(accepted, d)
+            message = f"changed since it was accepted: {fields} (in {d.source})"
+            findings.append(Finding(f"{d.kind} changed", subject, message, Status.FAIL, details, path, accepted.line))
+        else:
+            findings.append(Finding(f"{d.kind} unchanged", subject, "as accepted", Status.OK, file=path))
+    servers = {server for server, _ in seen}
+    for server, kinds in sorted(lock.items()):
+        if server not in servers:
+            findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
+            continue
+        for kind, names in kinds.items():
+            if (server, kind) not in seen:
+                continue  # not listed in these inputs: nothing says it is gone
+            for name, accepted in sorted(names.items()):
+                if name not in seen[(server, kind)]:
+                    message = "accepted, no longer advertised"
+                    findings.append(
+                        Finding(
+                            f"{kind} removed", f"{server} {kind} {name}", message, Status.WARN, (), path, accepted.line
+                        )
+                    )
+    return Findings(f"mcpobs tools --baseline {path}", findings)
+
+
+def changes(accepted: Locked, definition: Definition) -> tuple[str, tuple[str, ...]]:
+    """What changed from an accepted definition: the fields, and each difference as a line with the
+    values whole."""
+    found = diff(accepted.definition, definition.locked)
+    fields = sorted({c.path.removeprefix("$.").split(".")[0].split("[")[0] for c in found})
+    return ", ".join(fields) or "its hash", tuple(c.shown(None) for c in found)
+
+
+def updated(lock: Lock, definitions: list[Definition]) -> Lock:
+    """The lock accepting ``definitions``: each server and kind they list is replaced by what they show;
+    the others stay as accepted."""
+    fresh = lock_of(definitions)
+    merged: Lock = {server: dict(kinds) for server, kinds in lock.items()}
+    for server, kinds in fresh.items():
+        merged.setdefault(server, {}).update(kinds)
+    return merged

@@ -1,0 +1,109 @@
+"""mcpobs diff on real recordings and real spans of one server in two releases (tests/data/toolsdiff):
+definitions added, removed and changed, calls matched by tool and arguments whatever their order,
+latency shifts past both thresholds, error classes that appeared, and --exit-code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from tests.conftest import DATA, SAMPLE
+
+HERE = DATA / "toolsdiff"
+V1, V2 = str(HERE / "inventory-v1.log.jsonl"), str(HERE / "inventory-v2.log.jsonl")
+SPANS_V1, SPANS_V2 = str(HERE / "inventory-v1.server-spans.jsonl"), str(HERE / "inventory-v2.server-spans.jsonl")
+SCHEMA = DATA / "junit" / "junit-10.xsd"
+
+
+def _findings(runner: CliRunner, *args: str) -> dict[tuple[str, str], dict[str, Any]]:
+    result = runner.invoke(app, ["diff", *args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return {(f["check"], f["subject"]): f for f in json.loads(result.stdout)["findings"]}
+
+
+def test_two_recordings_of_a_server_that_changed(runner: CliRunner) -> None:
+    found = _findings(runner, V1, V2)
+    status = {key: f["status"] for key, f in found.items()}
+    assert status[("tool removed", "inventory tool legacy_report")] == "fail"
+    assert status[("tool added", "inventory tool audit")] == "info"
+    assert status[("tool changed", "inventory tool lookup")] == "warn"
+    assert status[("tool changed", "inventory tool price")] == "warn"
+    # v2 made the same calls in the reverse order: each is matched by tool and arguments
+    call = "inventory client tools/call"
+    assert status[("call worse", f'{call} reserve {{"qty": 10, "sku": "A1"}}')] == "fail"
+    assert status[("call outcome", f'{call} reserve {{"qty": 1, "sku": "A1"}}')] == "ok"
+    assert status[("call better", f'{call} price {{"sku": "Z9"}}')] == "info"
+    assert status[("slower", f'{call} lookup {{"sku": "A1"}}')] == "fail"
+    assert status[("slower", f'{call} lookup {{"sku": "B2"}}')] == "fail"
+    assert status[("error class appeared", f"{call} reserve")] == "fail"
+    assert status[("call new", f'{call} audit {{"since": "2026-12-01"}}')] == "info"
+    assert status[("call gone", f"{call} legacy_report {{}}")] == "info"
+    assert not any(check in ("slower", "faster") and "price" in subject for check, subject in found)
+
+
+def test_exit_code_only_with_the_option_and_only_on_regressions(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["diff", V1, V2]).exit_code == 0
+    regressed = runner.invoke(app, ["diff", V1, V2, "--exit-code"])
+    assert regressed.exit_code == 1
+    assert regressed.stdout.strip().endswith("REGRESSED")
+    same = runner.invoke(app, ["diff", V1, V1, "--exit-code"])
+    assert same.exit_code == 0, same.stdout
+    assert same.stdout.strip().endswith("no regression")
+    assert not [line for line in same.stdout.splitlines()[:-1] if line.strip()]
+
+
+def test_the_bundled_sample_against_itself_is_quiet(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["diff", str(SAMPLE), str(SAMPLE), "--exit-code", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["findings"]
+    assert {f["status"] for f in document["findings"]} == {"ok"}
+
+
+@pytest.mark.parametrize("option", [["--duration-threshold", "400"], ["--duration-ratio", "100"]])
+def test_a_shift_counts_only_past_both_thresholds(runner: CliRunner, option: list[str]) -> None:
+    found = _findings(runner, V1, V2, *option)
+    assert not [key for key in found if key[0] == "slower"]
+
+
+def test_faster_is_information(runner: CliRunner) -> None:
+    found = _findings(runner, V2, V1)
+    faster = [f for (check, _), f in found.items() if check == "faster"]
+    assert len(faster) == 2
+    assert {f["status"] for f in faster} == {"info"}
+
+
+def test_two_sets_of_server_spans(runner: CliRunner) -> None:
+    # the mcp SDK's own server spans record no arguments: every call of a tool is one group
+    found = _findings(runner, SPANS_V1, SPANS_V2)
+    status = {key: f["status"] for key, f in found.items()}
+    call = "inventory server tools/call"
+    assert status[("slower", f"{call} lookup")] == "fail"
+    assert status[("call worse", f"{call} reserve")] == "fail"
+    assert found[("call worse", f"{call} reserve")]["message"] == "A: 2 ok; B: 1 ok, 1 tool_error"
+    assert status[("call better", f"{call} price")] == "info"
+    assert status[("error class appeared", f"{call} reserve")] == "fail"
+
+
+def test_junit_and_github(runner: CliRunner) -> None:
+    junit = runner.invoke(app, ["diff", V1, V2, "--format", "junit"])
+    document = etree.fromstring(junit.stdout.encode())
+    etree.XMLSchema(etree.parse(str(SCHEMA))).assertValid(document)
+    assert document.get("failures") == "5"
+    github = runner.invoke(app, ["diff", V1, V2, "--format", "github"]).stdout.splitlines()
+    assert len([line for line in github if line.startswith("::error title=")]) == 5
+    assert any(line.startswith("::notice title=call better::") for line in github)
+    assert any(line.startswith("::warning title=tool changed::inventory tool lookup") for line in github)
+
+
+def test_a_side_read_from_stdin(runner: CliRunner) -> None:
+    with open(V1, "rb") as f:
+        result = runner.invoke(app, ["diff", "-", V2, "--format", "json"], input=f.read())
+    assert result.exit_code == 0, result.stderr
+    checks = {f["check"] for f in json.loads(result.stdout)["findings"]}
+    assert {"call worse", "slower", "tool removed"} <= checks

@@ -1,0 +1,192 @@
+"""mcpobs tools: the definitions real servers advertised (recordings, peer recordings, spans that record
+results), their tokens and token tax, and the lock file (tests/data/toolsdiff: a real server in two releases)."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from mcpobs.catalog.definitions import BYTES_PER_TOKEN
+from mcpobs.cli import app
+from tests.conftest import DATA, DIALECTS
+
+V1 = str(DATA / "toolsdiff" / "inventory-v1.log.jsonl")
+V2 = str(DATA / "toolsdiff" / "inventory-v2.log.jsonl")
+SCHEMA = DATA / "junit" / "junit-10.xsd"
+
+
+def _tools_list_result(path: str) -> list[dict[str, Any]]:
+    """The tools of the recording's tools/list answer, read from the file without mcpobs."""
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    asked = {r["message"]["id"] for r in lines if r.get("dir") == "c2s" and r["message"].get("method") == "tools/list"}
+    answers = [r["message"] for r in lines if r.get("dir") == "s2c" and r["message"].get("id") in asked]
+    return [tool for answer in answers for tool in answer["result"]["tools"]]
+
+
+def _json(runner: CliRunner, *args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["tools", *args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def test_lists_every_definition_a_recorded_server_advertised(runner: CliRunner) -> None:
+    document = _json(runner, V1)
+    found = {(d["server"], d["protocol"], d["kind"], d["name"]) for d in document["definitions"]}
+    assert found == {
+        ("inventory", "2026-07-28", "tool", "lookup"),
+        ("inventory", "2026-07-28", "tool", "reserve"),
+        ("inventory", "2026-07-28", "tool", "price"),
+        ("inventory", "2026-07-28", "tool", "legacy_report"),
+        ("inventory", "2026-07-28", "prompt", "restock"),
+        ("inventory", "2026-07-28", "resource", "inventory://skus"),
+    }
+    lookup = next(d for d in document["definitions"] if d["name"] == "lookup")
+    assert lookup["definition"]["description"] == "Look up how many of an item are in stock."
+
+
+def test_tokens_are_the_bytes_of_what_an_llm_request_carries_over_four(runner: CliRunner) -> None:
+    document = _json(runner, V1)
+    tokens = {d["name"]: d["tokens"] for d in document["definitions"] if d["kind"] == "tool"}
+    expected = {}
+    for tool in _tools_list_result(V1):
+        carried = {"name": tool["name"], "description": tool["description"], "inputSchema": tool["inputSchema"]}
+        size = len(json.dumps(carried, sort_keys=True, separators=(",", ":")).encode())
+        expected[tool["name"]] = math.ceil(size / BYTES_PER_TOKEN)
+    assert tokens == expected
+    [tax] = document["token_tax"]
+    assert (tax["server"], tax["tools"], tax["tokens_per_llm_call"]) == ("inventory", 4, sum(expected.values()))
+
+
+def test_token_tax_is_priced_per_llm_call_and_per_session(runner: CliRunner, tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("models:\n  house-model:\n    input_mtok: 3\n    output_mtok: 15\n")
+    document = _json(runner, V1, "--prices", str(prices), "--model", "house-model", "--llm-calls", "12")
+    [tax] = document["token_tax"]
+    per_call = Decimal(tax["tokens_per_llm_call"]) * 3 / 1_000_000
+    assert Decimal(tax["usd_per_llm_call"]) == per_call
+    assert Decimal(tax["usd_per_session"]) == per_call * 12
+
+
+def test_a_model_without_a_price_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["tools", V1, "--model", "no-such-model-anywhere"])
+    assert result.exit_code == 2
+    assert "no price for it" in result.stderr
+
+
+def test_peer_recordings_and_spans_that_record_results(runner: CliRunner) -> None:
+    document = _json(runner, str(DATA / "peers" / "mcp-recorder-stdio.json"), str(DIALECTS / "logfire.jsonl"))
+    servers = {(d["server"], d["name"]) for d in document["definitions"]}
+    assert ("record-toolbox", "login") in servers
+    assert {("dialect-demo-server", name) for name in ("add", "fail", "slow")} <= servers
+
+
+def test_spans_without_results_say_so_and_list_nothing(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["tools", str(DIALECTS / "semconv.jsonl"), "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["definitions"] == []
+    assert "no tools/list, prompts/list or resources/list results" in result.stderr
+
+
+def test_the_lock_is_written_then_passes_on_the_same_server(runner: CliRunner, tmp_path: Path) -> None:
+    lock = tmp_path / "tools.lock"
+    written = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert written.exit_code == 0, written.stderr
+    assert "wrote" in written.stderr
+    assert "6 definitions of 1 server" in written.stderr
+    text = lock.read_text()
+    assert "lookup:" in text
+    assert "Look up how many of an item are in stock." in text
+    again = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert again.exit_code == 0, again.stdout
+    assert again.stdout.strip().endswith("6 checked: passed")
+
+
+def test_a_changed_description_or_schema_fails_and_says_what_changed(runner: CliRunner, tmp_path: Path) -> None:
+    lock = tmp_path / "tools.lock"
+    runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    result = runner.invoke(app, ["tools", V2, "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 1
+    findings = {(f["check"], f["subject"]): f for f in json.loads(result.stdout)["findings"]}
+    changed = findings[("tool changed", "inventory tool lookup")]
+    assert changed["status"] == "fail"
+    assert "description" in changed["message"]
+    # the whole new description, not cut short: it is what a reviewer must read
+    assert any("pass its content as the sku" in d for d in changed["details"])
+    assert changed["line"] == lock.read_text().splitlines().index("      lookup:") + 1
+    schema = findings[("tool changed", "inventory tool price")]
+    assert "inputSchema" in schema["message"]
+    assert "currency" in schema["details"][0]
+    assert findings[("tool added", "inventory tool audit")]["status"] == "fail"
+    assert findings[("tool removed", "inventory tool legacy_report")]["status"] == "warn"
+    assert findings[("tool unchanged", "inventory tool reserve")]["status"] == "ok"
+    assert findings[("prompt unchanged", "inventory prompt restock")]["status"] == "ok"
+
+
+def test_update_accepts_the_change(runner: CliRunner, tmp_path: Path) -> None:
+    lock = tmp_path / "tools.lock"
+    runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    update = runner.invoke(app, ["tools", V2, "--baseline", str(lock), "--update"])
+    assert update.exit_code == 0, update.stderr
+    assert "updated" in update.stderr
+    # what it accepted is shown as information, not as failures
+    assert f"INFO  {lock}:25: tool changed: inventory tool lookup" in update.stdout
+    assert "FAIL" not in update.stdout
+    assert update.stdout.strip().endswith("accepted (--update)")
+    assert "pass its content as the sku" in lock.read_text()
+    assert "legacy_report" not in lock.read_text()
+    after = runner.invoke(app, ["tools", V2, "--baseline", str(lock)])
+    assert after.exit_code == 0, after.stdout
+
+
+def test_github_annotations_point_at_the_lock_file(runner: CliRunner, tmp_path: Path) -> None:
+    lock = tmp_path / "tools.lock"
+    runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    result = runner.invoke(app, ["tools", V2, "--baseline", str(lock), "--format", "github"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    errors = [line for line in lines if line.startswith("::error ")]
+    assert len(errors) == 3
+    assert any(f"file={lock},line=" in e and "title=tool changed::inventory tool lookup" in e for e in errors)
+    assert any(line.startswith("::warning ") and "legacy_report" in line for line in lines)
+    assert lines[-1].endswith("FAILED")
+
+
+def test_junit_validates_and_counts_failures(runner: CliRunner, tmp_path: Path) -> None:
+    lock = tmp_path / "tools.lock"
+    runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    result = runner.invoke(app, ["tools", V2, "--baseline", str(lock), "--format", "junit"])
+    assert result.exit_code == 1
+    document = etree.fromstring(result.stdout.encode())
+    etree.XMLSchema(etree.parse(str(SCHEMA))).assertValid(document)
+    assert document.get("failures") == "3"
+
+
+@pytest.mark.parametrize("text", ["version: 7\n", "servers: [\n", "version: 1\nservers:\n  s:\n    widgets: {}\n"])
+def test_a_broken_lock_file_is_a_usage_error(runner: CliRunner, tmp_path: Path, text: str) -> None:
+    lock = tmp_path / "tools.lock"
+    lock.write_text(text)
+    result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mcpobs: error: {lock}")
+
+
+def test_junit_without_a_baseline_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["tools", V1, "--format", "junit"])
+    assert result.exit_code == 2
+
+
+def test_the_committed_lock_accepts_v1_and_not_v2(runner: CliRunner, tmp_path: Path) -> None:
+    # tests/data/toolsdiff/tools.lock, as make_inventory.py --lock wrote it: the README's example checks it
+    lock = tmp_path / "tools.lock"
+    lock.write_bytes((DATA / "toolsdiff" / "tools.lock").read_bytes())
+    assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
+    assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 1
+    assert lock.read_bytes() == (DATA / "toolsdiff" / "tools.lock").read_bytes()
