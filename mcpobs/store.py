@@ -176,6 +176,27 @@ SELECT
     starts_with(mcp_method, 'notifications/') AS is_notification
 FROM spans
 WHERE mcp_method IS NOT NULL AND round_of IS NULL;
+
+-- Each call with the calls to the same server and side in flight when it started, itself included:
+-- one sort of the calls' starts and ends per server and side, no self-join; read only where a
+-- figure groups by it. At one instant an end comes first (a call that ended as another began was
+-- not in flight with it), then the starts (calls that start together count each other), then the
+-- ends of calls of no duration (each counts itself).
+CREATE OR REPLACE VIEW mcp_calls_in_flight AS
+SELECT * EXCLUDE (instant, step, delta),
+    CASE WHEN in_flight <= 2 THEN in_flight::VARCHAR WHEN in_flight <= 4 THEN '3-4'
+         WHEN in_flight <= 8 THEN '5-8' ELSE '9+' END AS concurrency
+FROM (
+    SELECT *, sum(delta) OVER (PARTITION BY server, side ORDER BY instant, step) AS in_flight
+    FROM (
+        SELECT *, start_ns AS instant, 1 AS step, 1 AS delta FROM mcp_calls WHERE NOT is_notification
+        UNION ALL BY NAME
+        SELECT server, side, greatest(end_ns, start_ns) AS instant,
+            CASE WHEN end_ns > start_ns THEN 0 ELSE 2 END AS step, -1 AS delta
+        FROM mcp_calls WHERE NOT is_notification
+    )
+)
+WHERE delta = 1;
 """
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups, time_window
+from mcpobs.analysis.sql import GROUPINGS, calls_cte, filters, order_limit, rows, select_groups, time_window
 from mcpobs.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,10 +55,13 @@ def check(query: Query) -> None:
         if view not in VIEWS:
             raise UsageError(f"no section {view!r}: choose from {', '.join(VIEWS)}")
     for key in query.by:
-        if key not in cost_sections.COST_GROUPINGS:
-            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(cost_sections.COST_GROUPINGS)}")
+        if key not in cost_sections.COST_GROUPINGS and key not in GROUPINGS:
+            every = dict.fromkeys((*GROUPINGS, *cost_sections.COST_GROUPINGS))
+            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(every)}")
         if key not in GROUPINGS and any(v in CALL_VIEWS for v in query.views):
             raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
+        if key not in cost_sections.COST_GROUPINGS and any(v in COST_VIEWS for v in query.views):
+            raise UsageError(f"--by {key} groups only the call sections: use `mcpobs analyze --by {key}`")
     if query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
     if query.side not in (None, "client", "server"):
@@ -113,7 +116,7 @@ def _group(query: Query) -> tuple[list[str], str]:
 def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     # one quantile_cont with a list of fractions sorts each group once, not four times
-    sql = f"""{_CALLS}
+    sql = f"""{calls_cte(query.by)}
     SELECT * EXCLUDE (latency, latency_max_ms, ttfr),
         latency[1] AS latency_p50_ms, latency[2] AS latency_p90_ms,
         latency[3] AS latency_p95_ms, latency[4] AS latency_p99_ms,
@@ -144,7 +147,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     groups, extra = _group(query)
     keys = ", ".join(groups)
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
-    sql = f"""{_CALLS}
+    sql = f"""{calls_cte(query.by)}
     , classes AS (
         SELECT {select_groups(groups)}, error_class, rejected, count(*) AS n
         FROM calls WHERE {where}{extra} GROUP BY ALL
@@ -248,7 +251,7 @@ def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[
     """Per side and ``by`` group (a grouping of GROUPINGS): the figures of :data:`SESSION_FIGURES`,
     each session counted on the group's calls alone (a session's calls to one tool, with ``by=("tool",)``)."""
     groups, extra = _group(Query(by=by))
-    head = _CALLS + _SESSION_ROWS.format(
+    head = calls_cte(by) + _SESSION_ROWS.format(
         where=where + extra,
         keys="".join(f"{GROUPINGS[g]} AS {g}, " for g in by),
         names="".join(f"{g}, " for g in by),
