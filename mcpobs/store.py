@@ -135,6 +135,17 @@ def rejected_sql(side: str, error_type: str, method: str) -> str:
     return f"coalesce({side} = 'server' AND {method} NOT IN ({to_client}) AND {error_type} IN ({codes}), false)"
 
 
+# The buckets of calls in flight that --by concurrency groups calls into: each label, and the most
+# calls in flight it holds (the last, every number above).
+IN_FLIGHT_BUCKETS: tuple[tuple[str, int | None], ...] = (("1", 1), ("2", 2), ("3-4", 4), ("5-8", 8), ("9+", None))
+
+
+def in_flight_bucket_sql(column: str) -> str:
+    """SQL: the label of the bucket of :data:`IN_FLIGHT_BUCKETS` holding the count in ``column``."""
+    cases = " ".join(f"WHEN {column} <= {most} THEN '{label}'" for label, most in IN_FLIGHT_BUCKETS if most)
+    return f"CASE {cases} ELSE '{IN_FLIGHT_BUCKETS[-1][0]}' END"
+
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
 _VIEWS = """
 CREATE OR REPLACE VIEW mcp_calls AS
@@ -183,9 +194,7 @@ WHERE mcp_method IS NOT NULL AND round_of IS NULL;
 -- not in flight with it), then the starts (calls that start together count each other), then the
 -- ends of calls of no duration (each counts itself).
 CREATE OR REPLACE VIEW mcp_calls_in_flight AS
-SELECT * EXCLUDE (instant, step, delta),
-    CASE WHEN in_flight <= 2 THEN in_flight::VARCHAR WHEN in_flight <= 4 THEN '3-4'
-         WHEN in_flight <= 8 THEN '5-8' ELSE '9+' END AS concurrency
+SELECT * EXCLUDE (instant, step, delta), {concurrency} AS concurrency
 FROM (
     SELECT *, sum(delta) OVER (PARTITION BY server, side ORDER BY instant, step) AS in_flight
     FROM (
@@ -281,7 +290,12 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method")))
+        con.execute(
+            _VIEWS.format(
+                rejected=rejected_sql("mcp_side", "error_type", "mcp_method"),
+                concurrency=in_flight_bucket_sql("in_flight"),
+            )
+        )
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""
