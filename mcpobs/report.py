@@ -174,7 +174,7 @@ def _busiest(store: Store, query: Query, limit: int) -> tuple[Table, int]:
         (r for r in table.rows if r[at] in rank),
         key=lambda r: (rank[r[at]], BUCKET_ORDER[r[bucket]], str(r[side])),
     )
-    return replace(table, rows=tuple(kept)), len(ranked)
+    return replace(table, name="in_flight", rows=tuple(kept)), len(ranked)
 
 
 def _costliest(table: Table, key: str, limit: int) -> tuple[Table, int]:

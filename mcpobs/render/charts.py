@@ -339,7 +339,7 @@ def _against_in_flight(report: Report, figure: str) -> Chart:
     data = [
         {
             **{k: _number(record[k]) for k in ("server", "side", "concurrency", "calls", "errors", figure)},
-            "order": order[record["concurrency"]],
+            "rank": order[record["concurrency"]],
         }
         for record in report.concurrency.records()
     ]
@@ -351,7 +351,7 @@ def _against_in_flight(report: Report, figure: str) -> Chart:
             "x": {
                 "field": "concurrency",
                 "type": "ordinal",
-                "sort": {"field": "order", "op": "min"},
+                "sort": BY_RANK,
                 "title": "calls in flight when the call started",
                 "axis": {"labelAngle": 0},
             },
