@@ -25,7 +25,7 @@ from mcpobs.tempdirs import TempDir
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # An OTLP AnyValue as DuckDB reads it from JSON. intValue is text because OTLP
 # writes 64-bit integers as strings; arrays and key-value lists stay JSON.
@@ -103,6 +103,10 @@ CREATE TABLE IF NOT EXISTS spans (
     rounds INTEGER,
     round_of VARCHAR,
     call_start_ns BIGINT,
+    -- the HTTP answer: its status, and a 401's or 403's WWW-Authenticate challenge; on an MCP span
+    -- with none of its own, its transport parent's (filled in after each load)
+    http_status INTEGER,
+    auth_challenge VARCHAR,
     approx_bytes BIGINT,
     -- derived: GenAI usage, for the cost layer
     gen_ai_operation VARCHAR,
@@ -182,6 +186,8 @@ SELECT
     -- the one definition of success, for every figure: the call neither failed nor was rejected
     NOT coalesce(mcp_failed, false) AS succeeded,
     error_class,
+    http_status,
+    auth_challenge,
     arguments_hash,
     rounds,
     starts_with(mcp_method, 'notifications/') AS is_notification
