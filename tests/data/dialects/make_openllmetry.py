@@ -20,7 +20,6 @@ The expected file is written from the scenario table (what the script does and w
 protocol answers), not from reading the spans. See `recorded_by_dialect` for what the
 instrumentation's source (opentelemetry/instrumentation/mcp/instrumentation.py, 0.62.4) records.
 """
-
 from __future__ import annotations
 
 import json
@@ -177,9 +176,8 @@ async def run_client(url: str) -> list[dict]:
                         elif method == "tools/list":
                             await session.list_tools()
                         elif method == "tools/call" and label.endswith("timeout"):
-                            await session.call_tool(
-                                target, {"seconds": 1.0}, read_timeout_seconds=timedelta(seconds=0.3)
-                            )
+                            await session.call_tool(target, {"seconds": 1.0},
+                                                    read_timeout_seconds=timedelta(seconds=0.3))
                         elif method == "tools/call" and label.endswith("cancelled"):
                             observed = "not cancelled?"
 
@@ -194,18 +192,13 @@ async def run_client(url: str) -> list[dict]:
                             async with anyio.create_task_group() as tg:
                                 tg.start_soon(call_slow)
                                 await anyio.sleep(0.3)
-                                await session.send_notification(
-                                    types.ClientNotification(
-                                        types.CancelledNotification(
-                                            params=types.CancelledNotificationParams(
-                                                requestId=rid, reason="user pressed stop"
-                                            )
-                                        )
-                                    )
-                                )
+                                await session.send_notification(types.ClientNotification(
+                                    types.CancelledNotification(params=types.CancelledNotificationParams(
+                                        requestId=rid, reason="user pressed stop"))))
                                 tg.cancel_scope.cancel()
                         elif method == "tools/call":
-                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"}, "nope": {"x": 1}}[target]
+                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"},
+                                    "nope": {"x": 1}}[target]
                             if label == "add ok again":
                                 args = {"a": 10, "b": -4}
                             res = await session.call_tool(target, args)
@@ -215,7 +208,6 @@ async def run_client(url: str) -> list[dict]:
                             await session.get_prompt(target, {"name": "Ada"} if target == "greet" else {})
                         elif method == "resources/read":
                             from pydantic import AnyUrl
-
                             await session.read_resource(AnyUrl(target))
                         elif method == "logging/setLevel":
                             await session.set_logging_level("info")
@@ -223,25 +215,16 @@ async def run_client(url: str) -> list[dict]:
                             await session.send_ping()
                         elif method == "foo/bar":
                             await session.send_request(
-                                types.ClientRequest.model_construct(root=FooRequest()), types.EmptyResult
-                            )
+                                types.ClientRequest.model_construct(root=FooRequest()), types.EmptyResult)
                     except McpError as e:
                         observed = f"McpError {e.error.code}: {e.error.message}"
                     except Exception as e:  # instrumentation side effects show up here
                         observed = f"{type(e).__name__}: {e}"
-                    calls.append(
-                        {
-                            "session": session_no,
-                            "session_id": get_session_id(),
-                            "request_id": rid,
-                            "label": label,
-                            "method": method,
-                            "target": target,
-                            "client": exp_client,
-                            "server": exp_server,
-                            "client_observed": observed,
-                        }
-                    )
+                    calls.append({
+                        "session": session_no, "session_id": get_session_id(),
+                        "request_id": rid, "label": label, "method": method, "target": target,
+                        "client": exp_client, "server": exp_server, "client_observed": observed,
+                    })
                     if label.endswith("timeout"):
                         await anyio.sleep(0)  # keep going while the server still sleeps
                 # let the timed-out slow call finish on the server before the session closes
@@ -334,7 +317,8 @@ def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}
-    for p in ("mcp", "opentelemetry-instrumentation-mcp", "opentelemetry-sdk", "opentelemetry-exporter-otlp-json-file"):
+    for p in ("mcp", "opentelemetry-instrumentation-mcp", "opentelemetry-sdk",
+              "opentelemetry-exporter-otlp-json-file"):
         try:
             out[p] = version(p)
         except PackageNotFoundError:
@@ -359,7 +343,8 @@ def main() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
 
-    lines = [ln for f in (client_out, server_out) if f.exists() for ln in f.read_text().splitlines() if ln.strip()]
+    lines = [ln for f in (client_out, server_out) if f.exists()
+             for ln in f.read_text().splitlines() if ln.strip()]
     (HERE / f"{NAME}.jsonl").write_text("\n".join(lines) + "\n")
 
     expected = {
@@ -372,10 +357,8 @@ def main() -> None:
         "service_names": {"client": f"{SERVER_NAME}-client", "server": f"{SERVER_NAME}-server"},
         "session_ids": sorted({c["session_id"] for c in calls if c["session_id"]}),
         "truth": {"client": tally(calls, "client", truth), "server": tally(calls, "server", truth)},
-        "recorded": {
-            "client": tally(calls, "client", recorded_by_dialect),
-            "server": tally(calls, "server", recorded_by_dialect),
-        },
+        "recorded": {"client": tally(calls, "client", recorded_by_dialect),
+                     "server": tally(calls, "server", recorded_by_dialect)},
         "calls": calls,
         "notes": NOTES,
     }

@@ -21,7 +21,6 @@ Same driver as make_openllmetry.py: server = this file with --serve (exports to 
 client scenario in this process, SIGINT to the server, files concatenated (client lines first).
 The expected file is written from the scenario table, not from reading the spans.
 """
-
 from __future__ import annotations
 
 import json
@@ -103,7 +102,8 @@ def build_server(port: int):
 def serve(port: int, out_path: str) -> None:
     shutdown = setup_telemetry(f"{SERVER_NAME}-server", out_path)
     try:
-        build_server(port).run(transport="http", host="127.0.0.1", port=port, show_banner=False, log_level="warning")
+        build_server(port).run(transport="http", host="127.0.0.1", port=port, show_banner=False,
+                               log_level="warning")
     except KeyboardInterrupt:  # the driver stops the server with SIGINT
         pass
     finally:
@@ -164,7 +164,8 @@ async def run_client(url: str) -> list[dict]:
                         elif method == "tools/call" and label.endswith("timeout"):
                             await client.call_tool_mcp(target, {"seconds": 1.0}, timeout=0.3)
                         elif method == "tools/call":
-                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"}, "nope": {"x": 1}}[target]
+                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"},
+                                    "nope": {"x": 1}}[target]
                             if label == "add ok again":
                                 args = {"a": 10, "b": -4}
                             res = await client.call_tool_mcp(target, args)
@@ -180,19 +181,12 @@ async def run_client(url: str) -> list[dict]:
                         observed = f"McpError {e.error.code}: {e.error.message}"
                     except Exception as e:  # instrumentation side effects show up here
                         observed = f"{type(e).__name__}: {e}"
-                calls.append(
-                    {
-                        "session": session_no,
-                        "session_id": client.transport.get_session_id(),
-                        "request_id": 0 if method == "initialize" else rid,
-                        "label": label,
-                        "method": method,
-                        "target": target,
-                        "client": exp_client,
-                        "server": exp_server,
-                        "client_observed": observed,
-                    }
-                )
+                calls.append({
+                    "session": session_no, "session_id": client.transport.get_session_id(),
+                    "request_id": 0 if method == "initialize" else rid, "label": label,
+                    "method": method, "target": target,
+                    "client": exp_client, "server": exp_server, "client_observed": observed,
+                })
             # let the timed-out slow call finish on the server before the session closes
             await anyio.sleep(1.2)
 
@@ -284,13 +278,8 @@ def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}
-    for p in (
-        "mcp",
-        "fastmcp",
-        "opentelemetry-sdk",
-        "opentelemetry-exporter-otlp-json-file",
-        "opentelemetry-instrumentation-mcp",
-    ):
+    for p in ("mcp", "fastmcp", "opentelemetry-sdk", "opentelemetry-exporter-otlp-json-file",
+              "opentelemetry-instrumentation-mcp"):
         try:
             out[p] = version(p)
         except PackageNotFoundError:
@@ -315,7 +304,8 @@ def main() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
 
-    lines = [ln for f in (client_out, server_out) if f.exists() for ln in f.read_text().splitlines() if ln.strip()]
+    lines = [ln for f in (client_out, server_out) if f.exists()
+             for ln in f.read_text().splitlines() if ln.strip()]
     (HERE / f"{NAME}.jsonl").write_text("\n".join(lines) + "\n")
 
     expected = {
@@ -328,10 +318,8 @@ def main() -> None:
         "service_names": {"client": f"{SERVER_NAME}-client", "server": f"{SERVER_NAME}-server"},
         "session_ids": sorted({c["session_id"] for c in calls if c["session_id"]}),
         "truth": {"client": tally(calls, "client", truth), "server": tally(calls, "server", truth)},
-        "recorded": {
-            "client": tally(calls, "client", recorded_by_dialect),
-            "server": tally(calls, "server", recorded_by_dialect),
-        },
+        "recorded": {"client": tally(calls, "client", recorded_by_dialect),
+                     "server": tally(calls, "server", recorded_by_dialect)},
         "calls": calls,
         "notes": NOTES,
     }

@@ -384,7 +384,9 @@ def expected(sessions: list[Session], spans: list[ReadableSpan]) -> dict[str, An
 
     for table in sides.values():
         for row in table.values():
-            row["quantiles_ms_linear"] = {f"p{q}": _quantile(row["durations_ms"], q / 100) for q in (50, 95, 99)}
+            row["quantiles_ms_linear"] = {
+                f"p{q}": _quantile(row["durations_ms"], q / 100) for q in (50, 95, 99)
+            }
 
     recoveries: list[dict[str, Any]] = []
     not_recoveries: list[dict[str, Any]] = []
@@ -447,7 +449,9 @@ def expected(sessions: list[Session], spans: list[ReadableSpan]) -> dict[str, An
                 "notifications": sum(1 for o in s.ops if o.is_notification),
                 "calls": {"client": len(s.spans["client"]), "server": len(s.spans["server"])},
                 "tool_calls": sum(1 for o in s.ops if o.method == "tools/call"),
-                "errors": {side: sum(1 for r in s.spans[side] if r["error"]) for side in ("client", "server")},
+                "errors": {
+                    side: sum(1 for r in s.spans[side] if r["error"]) for side in ("client", "server")
+                },
             }
             for s in sessions
         ],
@@ -459,7 +463,8 @@ def expected(sessions: list[Session], spans: list[ReadableSpan]) -> dict[str, An
         "notes": [
             "server spans start 1 ms after and end 1 ms before their client span (notifications: 0.5 ms), "
             "except the timed-out search-flights call whose server span ends 2 ms after the client's",
-            "the timed-out call: client error.type=timeout (no rpc.response.status_code); its server span has no error",
+            "the timed-out call: client error.type=timeout (no rpc.response.status_code); "
+            "its server span has no error",
             "gen_ai.tool.call.arguments (opt-in) is set on tools/call spans as a JSON string",
             "every server span's parent is the matching client span (remote parent via params._meta)",
         ],

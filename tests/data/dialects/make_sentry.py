@@ -37,7 +37,6 @@ setup_once: _patch_lowlevel_server, _patch_handle_request, _patch_fastmcp).
 The expected file is written from the scenario table, not from reading the spans; see
 `recorded_by_dialect` for what sentry_sdk/integrations/mcp.py (2.75.0) records.
 """
-
 from __future__ import annotations
 
 import json
@@ -74,7 +73,8 @@ def setup_telemetry(service_name: str, out_path: str, side: str = "server"):
                 payload = item.payload.json
                 if payload is None:
                     payload = json.loads(item.payload.get_bytes() or b"null")
-                captured.append({"envelope_headers": envelope.headers, "type": item.type, "payload": payload})
+                captured.append({"envelope_headers": envelope.headers, "type": item.type,
+                                 "payload": payload})
 
         def flush(self, timeout, callback=None):
             return None
@@ -137,30 +137,24 @@ def write_otlp(captured: list[dict], out_path: str, service_name: str) -> None:
         if c["type"] != "transaction":
             continue
         ev = c["payload"]
-        resource = Resource(
-            {
-                "service.name": service_name,
-                "service.version": ev.get("release", ""),
-                "deployment.environment": ev.get("environment", ""),
-                "telemetry.sdk.name": ev.get("sdk", {}).get("name", "sentry.python"),
-                "telemetry.sdk.version": ev.get("sdk", {}).get("version", ""),
-            }
-        )
+        resource = Resource({
+            "service.name": service_name,
+            "service.version": ev.get("release", ""),
+            "deployment.environment": ev.get("environment", ""),
+            "telemetry.sdk.name": ev.get("sdk", {}).get("name", "sentry.python"),
+            "telemetry.sdk.version": ev.get("sdk", {}).get("version", ""),
+        })
         tc = ev["contexts"]["trace"]
         trace_id = int(tc["trace_id"], 16)
 
         def ctx(span_id_hex, remote=False):
-            return SpanContext(
-                trace_id, int(span_id_hex, 16), is_remote=remote, trace_flags=TraceFlags(TraceFlags.SAMPLED)
-            )
+            return SpanContext(trace_id, int(span_id_hex, 16), is_remote=remote,
+                               trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
         spans = []
-        root_attrs = {
-            "sentry.op": tc.get("op"),
-            "sentry.origin": tc.get("origin"),
-            "sentry.status": tc.get("status"),
-            "sentry.transaction.source": (ev.get("transaction_info") or {}).get("source"),
-        }
+        root_attrs = {"sentry.op": tc.get("op"), "sentry.origin": tc.get("origin"),
+                      "sentry.status": tc.get("status"),
+                      "sentry.transaction.source": (ev.get("transaction_info") or {}).get("source")}
         root_attrs.update(tc.get("data") or {})
         root_attrs.update({f"sentry.tag.{k}": v for k, v in (ev.get("tags") or {}).items()})
         req = ev.get("request") or {}  # the event's request interface (HTTP transactions)
@@ -169,38 +163,26 @@ def write_otlp(captured: list[dict], out_path: str, service_name: str) -> None:
             root_attrs["url.full"] = req.get("url")
             for h, v in (req.get("headers") or {}).items():
                 root_attrs[f"http.request.header.{h.lower()}"] = (v,)
-        spans.append(
-            ReadableSpan(
-                name=ev["transaction"],
-                context=ctx(tc["span_id"]),
-                parent=ctx(tc["parent_span_id"], remote=True) if tc.get("parent_span_id") else None,
-                resource=resource,
-                attributes={k: _attr(v) for k, v in root_attrs.items() if v is not None},
-                kind=SpanKind.INTERNAL,
-                status=status_of(tc.get("status")),
-                start_time=_ns(ev["start_timestamp"]),
-                end_time=_ns(ev["timestamp"]),
-                instrumentation_scope=scope,
-            )
-        )
+        spans.append(ReadableSpan(
+            name=ev["transaction"], context=ctx(tc["span_id"]),
+            parent=ctx(tc["parent_span_id"], remote=True) if tc.get("parent_span_id") else None,
+            resource=resource, attributes={k: _attr(v) for k, v in root_attrs.items() if v is not None},
+            kind=SpanKind.INTERNAL, status=status_of(tc.get("status")),
+            start_time=_ns(ev["start_timestamp"]), end_time=_ns(ev["timestamp"]),
+            instrumentation_scope=scope))
         for sp in ev.get("spans") or []:
-            attrs = {"sentry.op": sp.get("op"), "sentry.origin": sp.get("origin"), "sentry.status": sp.get("status")}
+            attrs = {"sentry.op": sp.get("op"), "sentry.origin": sp.get("origin"),
+                     "sentry.status": sp.get("status")}
             attrs.update(sp.get("data") or {})
             attrs.update({f"sentry.tag.{k}": v for k, v in (sp.get("tags") or {}).items()})
-            spans.append(
-                ReadableSpan(
-                    name=sp.get("description") or sp.get("op") or "",
-                    context=ctx(sp["span_id"]),
-                    parent=ctx(sp["parent_span_id"]) if sp.get("parent_span_id") else None,
-                    resource=resource,
-                    attributes={k: _attr(v) for k, v in attrs.items() if v is not None},
-                    kind=SpanKind.INTERNAL,
-                    status=status_of(sp.get("status")),
-                    start_time=_ns(sp["start_timestamp"]),
-                    end_time=_ns(sp["timestamp"]),
-                    instrumentation_scope=scope,
-                )
-            )
+            spans.append(ReadableSpan(
+                name=sp.get("description") or sp.get("op") or "",
+                context=ctx(sp["span_id"]),
+                parent=ctx(sp["parent_span_id"]) if sp.get("parent_span_id") else None,
+                resource=resource, attributes={k: _attr(v) for k, v in attrs.items() if v is not None},
+                kind=SpanKind.INTERNAL, status=status_of(sp.get("status")),
+                start_time=_ns(sp["start_timestamp"]), end_time=_ns(sp["timestamp"]),
+                instrumentation_scope=scope))
         exporter.export(spans)
     exporter.shutdown()
 
@@ -323,9 +305,8 @@ async def run_client(url: str) -> list[dict]:
                         elif method == "tools/list":
                             await session.list_tools()
                         elif method == "tools/call" and label.endswith("timeout"):
-                            await session.call_tool(
-                                target, {"seconds": 1.0}, read_timeout_seconds=timedelta(seconds=0.3)
-                            )
+                            await session.call_tool(target, {"seconds": 1.0},
+                                                    read_timeout_seconds=timedelta(seconds=0.3))
                         elif method == "tools/call" and label.endswith("cancelled"):
                             observed = "not cancelled?"
 
@@ -340,18 +321,13 @@ async def run_client(url: str) -> list[dict]:
                             async with anyio.create_task_group() as tg:
                                 tg.start_soon(call_slow)
                                 await anyio.sleep(0.3)
-                                await session.send_notification(
-                                    types.ClientNotification(
-                                        types.CancelledNotification(
-                                            params=types.CancelledNotificationParams(
-                                                requestId=rid, reason="user pressed stop"
-                                            )
-                                        )
-                                    )
-                                )
+                                await session.send_notification(types.ClientNotification(
+                                    types.CancelledNotification(params=types.CancelledNotificationParams(
+                                        requestId=rid, reason="user pressed stop"))))
                                 tg.cancel_scope.cancel()
                         elif method == "tools/call":
-                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"}, "nope": {"x": 1}}[target]
+                            args = {"add": {"a": 2, "b": 3}, "fail": {"reason": "bad input"},
+                                    "nope": {"x": 1}}[target]
                             if label == "add ok again":
                                 args = {"a": 10, "b": -4}
                             res = await session.call_tool(target, args)
@@ -361,7 +337,6 @@ async def run_client(url: str) -> list[dict]:
                             await session.get_prompt(target, {"name": "Ada"} if target == "greet" else {})
                         elif method == "resources/read":
                             from pydantic import AnyUrl
-
                             await session.read_resource(AnyUrl(target))
                         elif method == "logging/setLevel":
                             await session.set_logging_level("info")
@@ -369,25 +344,16 @@ async def run_client(url: str) -> list[dict]:
                             await session.send_ping()
                         elif method == "foo/bar":
                             await session.send_request(
-                                types.ClientRequest.model_construct(root=FooRequest()), types.EmptyResult
-                            )
+                                types.ClientRequest.model_construct(root=FooRequest()), types.EmptyResult)
                     except McpError as e:
                         observed = f"McpError {e.error.code}: {e.error.message}"
                     except Exception as e:  # instrumentation side effects show up here
                         observed = f"{type(e).__name__}: {e}"
-                    calls.append(
-                        {
-                            "session": session_no,
-                            "session_id": get_session_id(),
-                            "request_id": rid,
-                            "label": label,
-                            "method": method,
-                            "target": target,
-                            "client": exp_client,
-                            "server": exp_server,
-                            "client_observed": observed,
-                        }
-                    )
+                    calls.append({
+                        "session": session_no, "session_id": get_session_id(),
+                        "request_id": rid, "label": label, "method": method, "target": target,
+                        "client": exp_client, "server": exp_server, "client_observed": observed,
+                    })
                     if label.endswith("timeout"):
                         await anyio.sleep(0)  # keep going while the server still sleeps
                 # let the timed-out slow call finish on the server before the session closes
@@ -476,7 +442,8 @@ def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}
-    for p in ("mcp", "sentry-sdk", "starlette", "opentelemetry-sdk", "opentelemetry-exporter-otlp-json-file"):
+    for p in ("mcp", "sentry-sdk", "starlette", "opentelemetry-sdk",
+              "opentelemetry-exporter-otlp-json-file"):
         try:
             out[p] = version(p)
         except PackageNotFoundError:
@@ -501,7 +468,8 @@ def main() -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
 
-    lines = [ln for f in (client_out, server_out) if f.exists() for ln in f.read_text().splitlines() if ln.strip()]
+    lines = [ln for f in (client_out, server_out) if f.exists()
+             for ln in f.read_text().splitlines() if ln.strip()]
     (HERE / f"{NAME}.jsonl").write_text("\n".join(lines) + "\n")
     raw = server_out.with_suffix(".raw.jsonl")
     if raw.exists():
@@ -517,10 +485,8 @@ def main() -> None:
         "service_names": {"client": f"{SERVER_NAME}-client", "server": f"{SERVER_NAME}-server"},
         "session_ids": sorted({c["session_id"] for c in calls if c["session_id"]}),
         "truth": {"client": tally(calls, "client", truth), "server": tally(calls, "server", truth)},
-        "recorded": {
-            "client": tally(calls, "client", recorded_by_dialect),
-            "server": tally(calls, "server", recorded_by_dialect),
-        },
+        "recorded": {"client": tally(calls, "client", recorded_by_dialect),
+                     "server": tally(calls, "server", recorded_by_dialect)},
         "calls": calls,
         "notes": NOTES,
     }

@@ -241,9 +241,7 @@ def main() -> None:
 
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         handler = grpc.unary_unary_rpc_method_handler(_get_feature)
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler("routeguide.RouteGuide", {"GetFeature": handler})]
-        )
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("routeguide.RouteGuide", {"GetFeature": handler})])
         grpc_port = server.add_insecure_port("127.0.0.1:0")
         server.start()
         http = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)

@@ -52,23 +52,14 @@ class _Seeded(IdGenerator):
 
 def main() -> None:
     OUT.unlink(missing_ok=True)
-    for seed, (service, emit) in enumerate(
-        (
-            ("sentry-old-server", _sentry),
-            ("toolhive-proxy", _toolhive),
-            ("conventions-server", _conventions),
-            ("chat-agent", _chat),
-        )
-    ):
+    for seed, (service, emit) in enumerate((("sentry-old-server", _sentry), ("toolhive-proxy", _toolhive), ("conventions-server", _conventions), ("chat-agent", _chat))):
         provider = TracerProvider(resource=Resource.create({"service.name": service}), id_generator=_Seeded(seed))
         provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(str(OUT))))  # appends
         emit(provider)
         provider.force_flush()
 
 
-def _span(
-    provider: TracerProvider, scope: str, name: str, at: int, ms: int, attrs: dict, kind: SpanKind, error: bool = False
-) -> None:
+def _span(provider: TracerProvider, scope: str, name: str, at: int, ms: int, attrs: dict, kind: SpanKind, error: bool = False) -> None:
     span = provider.get_tracer(scope).start_span(name, kind=kind, attributes=attrs, start_time=BASE + at * MS)
     if error:
         span.set_status(Status(StatusCode.ERROR, "internal_error"))
@@ -76,108 +67,28 @@ def _span(
 
 
 def _sentry(p: TracerProvider) -> None:
-    common = {
-        "sentry.op": "mcp.server",
-        "mcp.method.name": "tools/call",
-        "mcp.session_id": "sess-old-1",
-        "mcp.transport": "http",
-    }
-    _span(
-        p,
-        "sentry_sdk",
-        "tools/call lookup",
-        0,
-        12,
-        {**common, "mcp.tool.name": "lookup", "mcp.request_id": "1", "mcp.tool.result.is_error": False},
-        SpanKind.INTERNAL,
-    )
-    _span(
-        p,
-        "sentry_sdk",
-        "tools/call lookup",
-        20,
-        8,
-        {**common, "mcp.tool.name": "lookup", "mcp.request_id": "2", "mcp.tool.result.is_error": True},
-        SpanKind.INTERNAL,
-        error=True,
-    )
+    common = {"sentry.op": "mcp.server", "mcp.method.name": "tools/call", "mcp.session_id": "sess-old-1", "mcp.transport": "http"}
+    _span(p, "sentry_sdk", "tools/call lookup", 0, 12, {**common, "mcp.tool.name": "lookup", "mcp.request_id": "1", "mcp.tool.result.is_error": False}, SpanKind.INTERNAL)
+    _span(p, "sentry_sdk", "tools/call lookup", 20, 8, {**common, "mcp.tool.name": "lookup", "mcp.request_id": "2", "mcp.tool.result.is_error": True}, SpanKind.INTERNAL, error=True)
 
 
 def _toolhive(p: TracerProvider) -> None:
-    http = {
-        "http.method": "POST",
-        "http.url": "http://127.0.0.1:8080/mcp",
-        "http.status_code": 200,
-        "rpc.system": "jsonrpc",
-        "mcp.transport": "streamable-http",
-    }
-    _span(
-        p,
-        "github.com/stacklok/toolhive/pkg/telemetry",
-        "mcp.tools/list",
-        100,
-        5,
-        {**http, "mcp.method": "tools/list", "mcp.request.id": "1"},
-        SpanKind.SERVER,
-    )
-    _span(
-        p,
-        "github.com/stacklok/toolhive/pkg/telemetry",
-        "mcp.tools/call",
-        110,
-        40,
-        {**http, "mcp.method": "tools/call", "mcp.request.id": "2", "mcp.tool.name": "github_search"},
-        SpanKind.SERVER,
-    )
+    http = {"http.method": "POST", "http.url": "http://127.0.0.1:8080/mcp", "http.status_code": 200, "rpc.system": "jsonrpc", "mcp.transport": "streamable-http"}
+    _span(p, "github.com/stacklok/toolhive/pkg/telemetry", "mcp.tools/list", 100, 5, {**http, "mcp.method": "tools/list", "mcp.request.id": "1"}, SpanKind.SERVER)
+    _span(p, "github.com/stacklok/toolhive/pkg/telemetry", "mcp.tools/call", 110, 40, {**http, "mcp.method": "tools/call", "mcp.request.id": "2", "mcp.tool.name": "github_search"}, SpanKind.SERVER)
     # the proxy's plain HTTP span of a health check is no call
-    _span(
-        p,
-        "github.com/stacklok/toolhive/pkg/telemetry",
-        "GET /health",
-        150,
-        1,
-        {"http.method": "GET", "http.status_code": 200},
-        SpanKind.SERVER,
-    )
+    _span(p, "github.com/stacklok/toolhive/pkg/telemetry", "GET /health", 150, 1, {"http.method": "GET", "http.status_code": 200}, SpanKind.SERVER)
 
 
 def _conventions(p: TracerProvider) -> None:
-    base = {
-        "mcp.method.name": "resources/read",
-        "mcp.protocol.version": "2026-07-28",
-        "mcp.resource.uri": "notes://missing",
-    }
-    _span(
-        p,
-        "mcp.instrumentation.reference",
-        "resources/read notes://missing",
-        200,
-        2,
-        {**base, "jsonrpc.request.id": "7", "rpc.response.status_code": "-32602"},
-        SpanKind.SERVER,
-    )
-    _span(
-        p,
-        "mcp.instrumentation.reference",
-        "resources/read notes://missing",
-        199,
-        4,
-        {**base, "jsonrpc.request.id": "7", "rpc.response.status_code": "-32602", "error.type": "-32602"},
-        SpanKind.CLIENT,
-        error=True,
-    )
+    base = {"mcp.method.name": "resources/read", "mcp.protocol.version": "2026-07-28", "mcp.resource.uri": "notes://missing"}
+    _span(p, "mcp.instrumentation.reference", "resources/read notes://missing", 200, 2, {**base, "jsonrpc.request.id": "7", "rpc.response.status_code": "-32602"}, SpanKind.SERVER)
+    _span(p, "mcp.instrumentation.reference", "resources/read notes://missing", 199, 4, {**base, "jsonrpc.request.id": "7", "rpc.response.status_code": "-32602", "error.type": "-32602"}, SpanKind.CLIENT, error=True)
 
 
 def _chat(p: TracerProvider) -> None:
-    attrs = {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "openai",
-        "gen_ai.request.model": "o3-mini",
-        "gen_ai.response.model": "o3-mini-2025-01-31",
-        "gen_ai.usage.input_tokens": 1200,
-        "gen_ai.usage.output_tokens": 900,
-        "gen_ai.usage.reasoning_tokens": 640,
-    }
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "o3-mini", "gen_ai.response.model": "o3-mini-2025-01-31",
+             "gen_ai.usage.input_tokens": 1200, "gen_ai.usage.output_tokens": 900, "gen_ai.usage.reasoning_tokens": 640}
     _span(p, "openai.agents", "chat o3-mini", 300, 900, attrs, SpanKind.CLIENT)
 
 
