@@ -7,7 +7,11 @@ a ``notifications/cancelled`` to ``cancelled``; a request the server never
 answered before it exited or the client closed is a ``transport`` failure, and
 one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
-event, the time to first response.
+event, the time to first response. Over HTTP a span has its answer's
+``http.response.status_code``; a request refused for its credentials (401 or 403,
+with an OAuth error body rather than a JSON-RPC answer) failed (``http 401``), has
+the ``WWW-Authenticate`` challenge in ``http.response.header.www-authenticate``,
+and, sent before its client had a session, the session its retry opened.
 
 A 2026-07-28 multi round-trip request is one call however many requests it
 took: a request carrying ``inputResponses`` or ``requestState`` is the next
