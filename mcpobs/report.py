@@ -20,7 +20,7 @@ from mcpobs.analysis.queries import SECTIONS
 from mcpobs.analysis.sql import filters, ns
 from mcpobs.analysis.waterfall import TraceView, pick_traces, trace_views
 from mcpobs.cost import CostOptions
-from mcpobs.store import Store
+from mcpobs.store import IN_FLIGHT_BUCKETS, Store
 
 # The groupings the cost charts show, besides the tool (which analyze's own call_cost section holds).
 COST_BY = ("server", "model", "session")
@@ -57,6 +57,7 @@ class Report:
     traces: int  # traces holding a selected call
     failing: tuple[TraceView, ...]
     failing_traces: int  # traces where a selected call failed
+    concurrency: Table  # the calls section by server and calls in flight: the busiest servers
     tools: tuple[str, ...]  # the tools of the charts per tool, most called first
     tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
@@ -115,6 +116,9 @@ def build_report(
                 f"Trace {view.trace_id}: {len(view.spans.rows)} of its {view.span_count} spans are shown "
                 "(the failed ones, then their nearest ancestors, then the earliest)."
             )
+    concurrency, servers = _busiest(store, query, limits.groups)
+    if servers > limits.groups:
+        notes.append(f"The charts of calls in flight show the {limits.groups} most called of {servers} servers.")
     notes.extend(cost_notes)
     return Report(
         analysis=analysis,
@@ -132,6 +136,7 @@ def build_report(
         traces=traces,
         failing=tuple(views[t] for t in failing_ids if t in views),
         failing_traces=failing,
+        concurrency=concurrency,
         tools=tools,
         tool_count=len(every_tool),
         outcome=outcome,
@@ -147,6 +152,29 @@ def _top_tools(calls: Table, limit: int | None) -> tuple[str, ...]:
             totals[record["tool"]] = max(totals.get(record["tool"], 0), record["calls"])
     ranked = sorted(totals, key=lambda tool: (-totals[tool], tool))
     return tuple(ranked if limit is None else ranked[:limit])
+
+
+BUCKET_ORDER = {label: i for i, (label, _) in enumerate(IN_FLIGHT_BUCKETS)}
+
+
+def _busiest(store: Store, query: Query, limit: int) -> tuple[Table, int]:
+    """analyze's calls section by server and calls in flight, for the ``limit`` most called servers (the
+    most called first, then by name; each server's buckets in order, client side first); and how
+    many servers there are."""
+    grouped = replace(query, by=("server", "concurrency"), top=None)
+    table = SECTIONS["calls"](store, grouped, *filters(grouped))
+    totals: dict[str, int] = {}
+    for record in table.records():
+        totals[record["server"]] = totals.get(record["server"], 0) + record["calls"]
+    ranked = sorted(totals, key=lambda server: (-totals[server], str(server)))
+    rank = {server: i for i, server in enumerate(ranked[:limit])}
+    names = [c.name for c in table.columns]
+    at, side, bucket = names.index("server"), names.index("side"), names.index("concurrency")
+    kept = sorted(
+        (r for r in table.rows if r[at] in rank),
+        key=lambda r: (rank[r[at]], BUCKET_ORDER[r[bucket]], str(r[side])),
+    )
+    return replace(table, name="in_flight", rows=tuple(kept)), len(ranked)
 
 
 def _costliest(table: Table, key: str, limit: int) -> tuple[Table, int]:

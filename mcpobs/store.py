@@ -26,7 +26,7 @@ from mcpobs.tempdirs import TempDir
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # An OTLP AnyValue as DuckDB reads it from JSON. intValue is text because OTLP
 # writes 64-bit integers as strings; arrays and key-value lists stay JSON.
@@ -104,6 +104,10 @@ CREATE TABLE IF NOT EXISTS spans (
     rounds INTEGER,
     round_of VARCHAR,
     call_start_ns BIGINT,
+    -- the HTTP answer: its status, and a 401's or 403's WWW-Authenticate challenge; on an MCP span
+    -- with none of its own, its transport parent's (filled in after each load)
+    http_status INTEGER,
+    auth_challenge VARCHAR,
     approx_bytes BIGINT,
     -- derived: GenAI usage, for the cost layer
     gen_ai_operation VARCHAR,
@@ -134,6 +138,17 @@ def rejected_sql(side: str, error_type: str, method: str) -> str:
     codes = ", ".join(f"'{code}'" for code in REJECTED_CODES)
     to_client = ", ".join(f"'{m}'" for m in TO_CLIENT_METHODS)
     return f"coalesce({side} = 'server' AND {method} NOT IN ({to_client}) AND {error_type} IN ({codes}), false)"
+
+
+# The buckets of calls in flight that --by concurrency groups calls into: each label, and the most
+# calls in flight it holds (the last, every number above).
+IN_FLIGHT_BUCKETS: tuple[tuple[str, int | None], ...] = (("1", 1), ("2", 2), ("3-4", 4), ("5-8", 8), ("9+", None))
+
+
+def in_flight_bucket_sql(column: str) -> str:
+    """SQL: the label of the bucket of :data:`IN_FLIGHT_BUCKETS` holding the count in ``column``."""
+    cases = " ".join(f"WHEN {column} <= {most} THEN '{label}'" for label, most in IN_FLIGHT_BUCKETS if most)
+    return f"CASE {cases} ELSE '{IN_FLIGHT_BUCKETS[-1][0]}' END"
 
 
 # Every figure in mcpobs.analysis reads this view, never the raw columns.
@@ -172,11 +187,32 @@ SELECT
     -- the one definition of success, for every figure: the call neither failed nor was rejected
     NOT coalesce(mcp_failed, false) AS succeeded,
     error_class,
+    http_status,
+    auth_challenge,
     arguments_hash,
     rounds,
     starts_with(mcp_method, 'notifications/') AS is_notification
 FROM spans
 WHERE mcp_method IS NOT NULL AND round_of IS NULL;
+
+-- Each call with the calls to the same server and side in flight when it started, itself included:
+-- one sort of the calls' starts and ends per server and side, no self-join; read only where a
+-- figure groups by it. At one instant an end comes first (a call that ended as another began was
+-- not in flight with it), then the starts (calls that start together count each other), then the
+-- ends of calls of no duration (each counts itself).
+CREATE OR REPLACE VIEW mcp_calls_in_flight AS
+SELECT * EXCLUDE (instant, step, delta), {concurrency} AS concurrency
+FROM (
+    SELECT *, sum(delta) OVER (PARTITION BY server, side ORDER BY instant, step) AS in_flight
+    FROM (
+        SELECT *, start_ns AS instant, 1 AS step, 1 AS delta FROM mcp_calls WHERE NOT is_notification
+        UNION ALL BY NAME
+        SELECT server, side, greatest(end_ns, start_ns) AS instant,
+            CASE WHEN end_ns > start_ns THEN 0 ELSE 2 END AS step, -1 AS delta
+        FROM mcp_calls WHERE NOT is_notification
+    )
+)
+WHERE delta = 1;
 """
 
 
@@ -256,7 +292,10 @@ class Store:
         meta = dict(
             con.execute("SELECT key, value FROM mcpobs_meta WHERE key IN ('schema_version', 'views')").fetchall()
         )
-        views = _VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method"))
+        views = _VIEWS.format(
+            rejected=rejected_sql("mcp_side", "error_type", "mcp_method"),
+            concurrency=in_flight_bucket_sql("in_flight"),
+        )
         # the views are created only when this mcpobs defines them otherwise than the database holds them:
         # created at every open, a database only read was written to, and its close paid for a checkpoint
         digest = hashlib.sha256(views.encode()).hexdigest()

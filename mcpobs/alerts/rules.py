@@ -6,7 +6,7 @@
       - name: "MCP Tool Call Error Rate"      # the model's three fields
         condition: "error_rate > 0.05"
         action: "notify"
-        scope: tool                           # global (default), tool, server, session, model
+        scope: tool                           # global (default), tool, server, session, concurrency, model
         where: 'server == "toolbox"'          # only these calls
         severity: critical                    # info, warning (default), critical
         min_calls: 20                         # no verdict for a smaller group
@@ -80,7 +80,8 @@ STARTER = """\
 # Alert rules for `mcpobs check-alerts --rules alerts.yaml FILES...`: it exits 1 when a rule fires.
 #
 # The first three rules are the observability model's own. Besides name, condition and action, a rule may set:
-#   scope:       global (the default: one verdict per side), tool, server, session or model:
+#   scope:       global (the default: one verdict per side), tool, server, session, concurrency
+#                (per server and calls in flight: 1, 2, 3-4, 5-8, 9+) or model:
 #                the rule is checked for each group and names the ones that fire
 #   where:       only these calls, e.g. 'tool == "search" and side == "server"'
 #   severity:    info, warning (the default) or critical; --fail-on sets the lowest that fails the run
@@ -105,6 +106,9 @@ alerts:
 #    where: 'tool == "search"'
 #    severity: critical
 #    min_calls: 20
+#  - name: "Slow under load"
+#    condition: "latency_p95_ms > 1s"
+#    scope: concurrency
 #  - name: "p95 latency regression against main"
 #    condition: "latency_p95_ms > baseline.latency_p95_ms * 1.2"
 #    scope: tool

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, select_groups, time_window
+from mcpobs.analysis.sql import GROUPINGS, IN_FLIGHT_GROUPINGS, select_groups, time_window
 
 if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
@@ -21,7 +21,7 @@ COST_VIEWS = ("cost", "call_cost", "models", "costly_sessions", "costly_traces")
 DEFAULT_TOP = 10
 
 # Groupings of tool-call cost: analyze's, and the model that spent the inference.
-COST_GROUPINGS = (*GROUPINGS, "model")
+COST_GROUPINGS = (*(key for key in GROUPINGS if key not in IN_FLIGHT_GROUPINGS), "model")
 
 _TOKENS = (
     Column("tokens", Unit.COUNT, "input + output tokens"),

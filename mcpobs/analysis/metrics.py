@@ -1,8 +1,9 @@
 """The figures alert rules compare, each a column of an analysis section: one list shared with analyze.
 
 A metric is measured per *scope*: ``global`` (one group per side), ``tool``,
-``server`` or ``session`` (a group per side and name), or ``model`` (a group per
-model of the LLM calls). Each scope reads the figure from the section that
+``server`` or ``session`` (a group per side and name), ``concurrency`` (a group per
+side, server and bucket of calls in flight), or ``model`` (a group per model of the
+LLM calls). Each scope reads the figure from the section that
 groups that way, so a rule on ``error_rate`` per tool sees exactly the number
 ``mcpobs analyze`` prints in that tool's row.
 """
@@ -23,8 +24,12 @@ from mcpobs.expr import Node, evaluate
 if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
-SCOPES = ("global", "tool", "server", "session", "model")
-CALL_SCOPES = ("global", "tool", "server", "session")
+SCOPES = ("global", "tool", "server", "session", "concurrency", "model")
+CALL_SCOPES = ("global", "tool", "server", "session", "concurrency")
+# A session's figures are counted on its calls of a group: calls in flight are no such group.
+SESSION_SCOPES = ("global", "tool", "server", "session")
+# The analyze grouping each call scope reads (global: none).
+_SCOPE_BY = {"global": (), "model": (), "concurrency": ("server", "concurrency")}
 # The fields a filter may read: a call's for the call scopes, an LLM call's for the model scope.
 MODEL_FIELDS = ("model", "provider")
 
@@ -46,8 +51,8 @@ class Metric:
         return tuple(s for s in SCOPES if s in self.sources)
 
 
-def _from(column: Column, section: str, name: str = "") -> Metric:
-    sources = {scope: (section, column.name) for scope in CALL_SCOPES}
+def _from(column: Column, section: str, name: str = "", scopes: tuple[str, ...] = CALL_SCOPES) -> Metric:
+    sources = {scope: (section, column.name) for scope in scopes}
     return Metric(name or column.name, column.unit, column.description, sources)
 
 
@@ -73,7 +78,7 @@ def _cost(name: str, unit: Unit, description: str, *sections: str, column: str =
 _ALL = ("cost", "call_cost", "models")
 METRICS: tuple[Metric, ...] = (
     *(_from(c, "calls") for c in CALL_FIGURES),
-    *(_from(c, "sessions", _SESSION_NAMES.get(c.name, "")) for c in SESSION_FIGURES),
+    *(_from(c, "sessions", _SESSION_NAMES.get(c.name, ""), SESSION_SCOPES) for c in SESSION_FIGURES),
     _cost(
         "token_cost",
         Unit.MONEY,
@@ -122,7 +127,7 @@ def group_keys(scope: str) -> tuple[str, ...]:
     """The columns that name a group of ``scope``."""
     if scope == "model":
         return ("model",)
-    return ("side",) if scope == "global" else ("side", scope)
+    return ("side", *_SCOPE_BY.get(scope, (scope,)))
 
 
 class Figures:
@@ -161,7 +166,7 @@ class Figures:
             if section in ("cost", "call_cost", "models") and not self._ledger:
                 self.notes.extend(build(self.store, self.cost).notes)
                 self._ledger = True
-            by = () if scope in ("global", "model") else (scope,)
+            by = _SCOPE_BY.get(scope, (scope,))
             if section == "models":
                 self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
             else:

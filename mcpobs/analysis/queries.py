@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, filters, order_limit, rows, select_groups, time_window
+from mcpobs.analysis.sql import GROUPINGS, calls_cte, filters, order_limit, rows, select_groups, time_window
 from mcpobs.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,10 +56,13 @@ def check(query: Query) -> None:
         if view not in VIEWS:
             raise UsageError(f"no section {view!r}: choose from {', '.join(VIEWS)}")
     for key in query.by:
-        if key not in cost_sections.COST_GROUPINGS:
-            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(cost_sections.COST_GROUPINGS)}")
+        if key not in cost_sections.COST_GROUPINGS and key not in GROUPINGS:
+            every = dict.fromkeys((*GROUPINGS, *cost_sections.COST_GROUPINGS))
+            raise UsageError(f"cannot group by {key!r}: choose from {', '.join(every)}")
         if key not in GROUPINGS and any(v in CALL_VIEWS for v in query.views):
             raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
+        if key not in cost_sections.COST_GROUPINGS and any(v in COST_VIEWS for v in query.views):
+            raise UsageError(f"--by {key} groups only the call sections: use `mcpobs analyze --by {key}`")
     if query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
     if query.side not in (None, "client", "server"):
@@ -115,7 +118,7 @@ def _group(query: Query) -> tuple[list[str], str]:
 def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     # one quantile_cont with a list of fractions sorts each group once, not four times
-    sql = f"""{_CALLS}
+    sql = f"""{calls_cte(query.by)}
     SELECT * EXCLUDE (latency, latency_max_ms, ttfr),
         latency[1] AS latency_p50_ms, latency[2] AS latency_p90_ms,
         latency[3] AS latency_p95_ms, latency[4] AS latency_p99_ms,
@@ -146,7 +149,7 @@ def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     groups, extra = _group(query)
     keys = ", ".join(groups)
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
-    sql = f"""{_CALLS}
+    sql = f"""{calls_cte(query.by)}
     , classes AS (
         SELECT {select_groups(groups)}, error_class, rejected, count(*) AS n
         FROM calls WHERE {where}{extra} GROUP BY ALL
@@ -210,7 +213,8 @@ def _meaning(column: str) -> str:
 # each ending in a comma.
 _SESSION_ROWS = """
 , selected AS (
-    SELECT side, {keys} session_key, {label} failed, succeeded, start_ns, end_ns, call_key AS call
+    SELECT side, {keys} session_key, {label} failed, succeeded, start_ns, end_ns, call_key AS call,
+        http_status, auth_challenge
     FROM calls WHERE {where}
 ), retried AS (
     SELECT side, {names} session_key,
@@ -218,19 +222,34 @@ _SESSION_ROWS = """
         NOT arg_max(succeeded, start_ns) AS last_failed
     FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
+), challenged AS (
+    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and the first request
+    -- answered (below 400) after it
+    SELECT side, {names} session_key, any_value(c.challenged_at) AS challenged_at,
+        min(s.start_ns) FILTER (s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+    FROM (
+        SELECT side, {names} session_key, min(end_ns) AS challenged_at FROM selected
+        WHERE http_status = 401 GROUP BY ALL
+    ) AS c JOIN selected AS s USING (side, {names} session_key)
+    GROUP BY ALL
 ), sessions AS (
-    SELECT * EXCLUDE (recoveries, any_last_failed),
-        coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded
+    SELECT * EXCLUDE (recoveries, any_last_failed, challenged_at, authorised_at),
+        coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded,
+        challenged_at IS NOT NULL AS challenged, (authorised_at - challenged_at) / 1e6 AS time_to_authorise_ms,
+        refused OR (challenged_at IS NOT NULL AND authorised_at IS NULL) AS auth_failed
     FROM (
         SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (failed) AS errors,
-            (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns
+            (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns,
+            coalesce(bool_or(http_status = 403), false) AS refused,
+            arg_min(auth_challenge, end_ns) FILTER (http_status IN (401, 403)) AS challenge
         FROM selected GROUP BY ALL
     )
     LEFT JOIN (
         SELECT side, {names} session_key, sum(recoveries) AS recoveries, bool_or(last_failed) AS any_last_failed
         FROM retried GROUP BY ALL
     ) USING (side, {names} session_key)
+    LEFT JOIN challenged USING (side, {names} session_key)
 )
 """
 
@@ -243,6 +262,24 @@ SESSION_FIGURES = (
     Column("duration_p50_ms", Unit.MS, "session duration", "p50 ms"),
     Column("duration_p95_ms", Unit.MS, label="p95 ms"),
     Column("duration_max_ms", Unit.MS, label="max ms"),
+    Column(
+        "challenged_sessions", Unit.COUNT, "sessions answered HTTP 401 (a WWW-Authenticate challenge)", "challenged"
+    ),
+    Column("refused_sessions", Unit.COUNT, "sessions answered HTTP 403: credentials without the rights", "refused"),
+    Column(
+        "authorised_sessions",
+        Unit.COUNT,
+        "challenged sessions with a request answered (below 400) after the first challenge",
+        "authorised",
+    ),
+    Column("auth_failures", Unit.COUNT, "sessions refused, or challenged and never authorised after", "auth fail."),
+    Column(
+        "time_to_authorise_p50_ms",
+        Unit.MS,
+        "first challenge's answer to the first authorised request's start, challenged sessions",
+        "auth p50 ms",
+    ),
+    Column("time_to_authorise_max_ms", Unit.MS, "the longest time to authorise of one session", "auth max ms"),
 )
 
 
@@ -250,7 +287,7 @@ def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[
     """Per side and ``by`` group (a grouping of GROUPINGS): the figures of :data:`SESSION_FIGURES`,
     each session counted on the group's calls alone (a session's calls to one tool, with ``by=("tool",)``)."""
     groups, extra = _group(Query(by=by))
-    head = _CALLS + _SESSION_ROWS.format(
+    head = calls_cte(by) + _SESSION_ROWS.format(
         where=where + extra,
         keys="".join(f"{GROUPINGS[g]} AS {g}, " for g in by),
         names="".join(f"{g}, " for g in by),
@@ -259,14 +296,23 @@ def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[
     )
     keys = ", ".join(groups)
     sql = f"""{head}
-    SELECT * EXCLUDE (duration, duration_max_ms), duration[1], duration[2], duration_max_ms FROM (
+    SELECT * EXCLUDE (duration, duration_max_ms, auth), duration[1], duration[2], duration_max_ms, auth.*
+    FROM (
     SELECT {keys}, count(*) AS sessions,
         avg(succeeded::INT) AS session_success_rate,
         sum(recoveries) AS recoveries,
         max(recoveries) AS session_recovery_max,
         avg(calls) AS calls_per_session,
         quantile_cont(duration_ms, [0.5, 0.95]) AS duration,
-        max(duration_ms) AS duration_max_ms
+        max(duration_ms) AS duration_max_ms,
+        {{
+            'challenged_sessions': count(*) FILTER (challenged),
+            'refused_sessions': count(*) FILTER (refused),
+            'authorised_sessions': count(*) FILTER (time_to_authorise_ms IS NOT NULL),
+            'auth_failures': count(*) FILTER (auth_failed),
+            'time_to_authorise_p50_ms': quantile_cont(time_to_authorise_ms, 0.5),
+            'time_to_authorise_max_ms': max(time_to_authorise_ms)
+        }} AS auth
     FROM sessions GROUP BY ALL
     ) ORDER BY {keys}
     """
@@ -288,6 +334,9 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     )
     sql = f"""{head}
     SELECT side, label AS session, servers, calls, errors, duration_ms, recoveries, succeeded,
+        CASE WHEN time_to_authorise_ms IS NOT NULL AND NOT refused THEN 'authorised after challenge'
+            WHEN refused THEN 'refused' WHEN challenged THEN 'never authorised' END AS auth,
+        challenge, time_to_authorise_ms,
         make_timestamp(start_ns // 1000) AS started
     FROM sessions ORDER BY duration_ms DESC, label{f" LIMIT {int(query.top)}" if query.top else ""}
     """
@@ -309,6 +358,20 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
             Unit.FLAG,
             "the last call to each method, target and arguments succeeded (not failed, not rejected)",
         ),
+        Column(
+            "auth",
+            Unit.TEXT,
+            "authorised after challenge (HTTP 401, then a request answered), refused (HTTP 403), never authorised "
+            "(challenged, nothing answered after); empty when never challenged",
+            prose=True,
+        ),
+        Column(
+            "challenge",
+            Unit.TEXT,
+            "the first 401's or 403's WWW-Authenticate: scheme, error, resource metadata",
+            prose=True,
+        ),
+        Column("time_to_authorise_ms", Unit.MS, "first challenge's answer to the first authorised request", "auth ms"),
         Column("started", Unit.TIME),
     )
     return Table("sessions", "Sessions", columns, rows(store, sql, params))

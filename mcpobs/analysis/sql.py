@@ -21,10 +21,15 @@ GROUPINGS: dict[str, str] = {
     "session": "session",
     "transport": "transport",
     "protocol": "protocol_version",
+    # the calls to the same server and side in flight when the call started, in buckets
+    "concurrency": "concurrency",
 }
+# Groupings of the call sections alone, read from the view mcp_calls_in_flight: the cost ledger has
+# no such column, and counting calls in flight sorts every call, so no filter reads them.
+IN_FLIGHT_GROUPINGS = ("concurrency",)
 
 # --where field -> the column it reads, in mcp_calls and in the cost ledger's cost_calls alike.
-FIELDS: dict[str, str] = {**GROUPINGS, "side": "side"}
+FIELDS: dict[str, str] = {**{k: v for k, v in GROUPINGS.items() if k not in IN_FLIGHT_GROUPINGS}, "side": "side"}
 FIELD_KINDS: dict[str, Kind] = dict.fromkeys(FIELDS, "string")
 
 
@@ -83,6 +88,12 @@ def time_window(query: Query, clauses: list[str], params: dict[str, Any]) -> Non
     if query.until:
         clauses.append("start_ns < $until")
         params["until"] = ns(query.until)
+
+
+def calls_cte(by: tuple[str, ...]) -> str:
+    """The CTE ``calls`` every call section reads: the calls, with those in flight where ``by`` groups by them."""
+    source = "mcp_calls_in_flight" if any(key in IN_FLIGHT_GROUPINGS for key in by) else "mcp_calls"
+    return f"\nWITH calls AS (FROM {source})\n"
 
 
 def select_groups(columns: list[str]) -> str:

@@ -7,7 +7,11 @@ a ``notifications/cancelled`` to ``cancelled``; a request the server never
 answered before it exited or the client closed is a ``transport`` failure, and
 one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
-event, the time to first response.
+event, the time to first response. Over HTTP a span has its answer's
+``http.response.status_code``; a request refused for its credentials (401 or 403,
+with an OAuth error body rather than a JSON-RPC answer) failed (``http 401``), has
+the ``WWW-Authenticate`` challenge in ``http.response.header.www-authenticate``,
+and, sent before its client had a session, the session its retry opened.
 
 A 2026-07-28 multi round-trip request is one call however many requests it
 took: a request carrying ``inputResponses`` or ``requestState`` is the next
@@ -106,6 +110,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     by_client: dict[str, list[dict[str, Any]]] = {names["client"] or "mcp-client": []}
     used: set[tuple[str, str]] = set()
     fallbacks = _fallbacks(calls)
+    sessions = _challenged_sessions(calls)
     for call in calls:
         if call.head is not None:
             continue  # a later round: part of its first round's span
@@ -115,7 +120,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         end = last.end if last.end is not None else ended_at
         assert end is not None
         server = server_info(_result(last)).get("name") or names["server"]
-        span = _span(call, end, trace, protocol, log.header.get("transport"), server, used)
+        span = _span(call, end, trace, protocol, log.header.get("transport"), server, used, sessions.get(id(call)))
         if id(call) in fallbacks:
             _negotiated(span, fallbacks[id(call)])
         client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
@@ -154,6 +159,30 @@ def answered_requests(log: EventLog) -> list[Answered]:
         if c.direction == "c2s" and c.end is not None and c.response is not None and "result" in c.response
     ]
     return sorted(answered, key=lambda a: a.t)
+
+
+def _challenged_sessions(calls: list[_Call]) -> dict[int, str]:
+    """The session of each request refused for its credentials (HTTP 401 or 403) before it had one: the
+    session the same request opened when the client sent it again (the same direction, id, method and
+    params: an OAuth client's retry with the token it was challenged for), by the refused call's id()."""
+    found: dict[int, str] = {}
+    # the latest first, so that a chain of refusals (401, then 403, then authorised) takes the session at its end
+    for i in reversed(range(len(calls))):
+        refused = calls[i]
+        if refused.http_failure not in ("http 401", "http 403") or refused.http.get("session_id"):
+            continue
+        for later in calls[i + 1 :]:
+            if (
+                later.direction == refused.direction
+                and later.request.get("id") == refused.request.get("id")
+                and later.request["method"] == refused.request["method"]
+                and _sent_again(refused, later, ())
+            ):
+                session = later.http.get("session_id") or later.response_http.get("session_id") or found.get(id(later))
+                if session:
+                    found[id(refused)] = session
+                break
+    return found
 
 
 def _fallbacks(calls: list[_Call]) -> dict[int, _Call]:
@@ -251,6 +280,9 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 if token is not None:
                     by_token[(direction, id_key(token))] = call
                 calls.append(call)
+            elif isinstance(http.get("status"), int) and http["status"] >= 400 and "jsonrpc" not in message:
+                # an HTTP error whose body is no JSON-RPC answer (an OAuth challenge's {"error": "invalid_token"})
+                _end_exchange(calls, {**http, "event": "http_response"}, t)
             elif method is None and ("result" in message or "error" in message):
                 asker = "s2c" if direction == "c2s" else "c2s"
                 answered = _take(open_calls.get((asker, id_key(key)), []), http)
@@ -417,6 +449,8 @@ def _end_exchange(calls: list[_Call], record: dict[str, Any], t: int) -> None:
         if call.end is None and call.http.get("exchange") == record["exchange"]:
             call.end = t
             call.http_failure = "transport" if record["event"] == "upstream_unreachable" else f"http {status}"
+            if record["event"] == "http_response":
+                call.response_http = {k: v for k, v in record.items() if k not in ("event", "t", "kind")}
 
 
 def _names(log: EventLog) -> dict[str, str | None]:
@@ -460,6 +494,7 @@ def _span(
     transport: Any,
     server: str | None,
     used: set[tuple[str, str]],
+    challenged_session: str | None = None,
 ) -> dict[str, Any]:
     request = call.request
     method = request["method"]
@@ -484,10 +519,23 @@ def _span(
     if server:
         attributes.append(_attribute("server.address", server))
     # the session an initialize opens is named in its response; every later request names it
-    session = call.http.get("session_id") or call.response_http.get("session_id")
+    session = call.http.get("session_id") or call.response_http.get("session_id") or challenged_session
     if session:
         attributes.append(_attribute("mcp.session.id", session))
     rounds = [call, *call.later]
+    # the HTTP answer (OTel's HTTP conventions): its status, and the challenge of a 401 or 403
+    answer_http = rounds[-1].response_http
+    if isinstance(answer_http.get("status"), int):
+        attributes.append({"key": "http.response.status_code", "value": {"intValue": str(answer_http["status"])}})
+    headers = answer_http.get("headers")
+    challenge = headers.get("www-authenticate") if isinstance(headers, dict) else None
+    if isinstance(challenge, str):
+        attributes.append(
+            {
+                "key": "http.response.header.www-authenticate",
+                "value": {"arrayValue": {"values": [{"stringValue": challenge}]}},
+            }
+        )
     if len(rounds) > 1:
         attributes.append({"key": "mcpobs.rounds", "value": {"intValue": str(len(rounds))}})
     error, message = _outcome(rounds[-1])

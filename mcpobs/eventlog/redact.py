@@ -40,6 +40,9 @@ SECRET_HEADER_WORDS = (
 # Mcp-Session-Id bears the session on HTTP, so it is a secret too; but its digest stands in for it
 # (SESSION_DIGEST), so that a log's messages still group by session.
 SESSION_HEADER = "mcp-session-id"
+# Challenges, not credentials (RFC 9110 §11.6.1): the scheme, error and resource metadata URL a server
+# asks credentials with, which say why a client was refused. Credential-looking text in them is redacted.
+CHALLENGE_HEADERS = ("www-authenticate", "proxy-authenticate")
 SESSION_DIGEST = "[REDACTED:sha256:{}]"  # the first 16 hex digits of the SHA-256 of the value
 # Mcp-Param-<name>: a tool argument mirrored in a header (2026-07-28), redacted by its argument's name.
 PARAM_HEADER = "mcp-param-"
@@ -234,7 +237,7 @@ class Redactor:
             # a replay sends the header and the body alike (a server refuses them differing: -32020);
             # the name's own case, since camelCase splits its words
             return REDACTED if secret_name(name[len(PARAM_HEADER) :]) else self.text(value)
-        if any(word in lower for word in SECRET_HEADER_WORDS):
+        if any(word in lower for word in SECRET_HEADER_WORDS) and lower not in CHALLENGE_HEADERS:
             return REDACTED
         return self.text(value)
 

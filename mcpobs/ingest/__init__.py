@@ -386,10 +386,28 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     )
 
 
+def _link_http(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Give an MCP span with no HTTP status of its own its transport parent's: the HTTP span that
+    carried the request (an ASGI or proxy server span, say) and its challenge. Either may come from
+    this source, as in :func:`_link_peers`."""
+    con.execute(
+        """
+        UPDATE spans AS c SET http_status = p.http_status, auth_challenge = p.auth_challenge
+        FROM spans AS p
+        WHERE c.mcp_method IS NOT NULL AND c.http_status IS NULL AND p.mcp_method IS NULL
+            AND p.http_status IS NOT NULL AND c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+            AND (c.source_id = $id OR p.source_id = $id)
+        """,
+        {"id": source_id},
+    )
+
+
 def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    """The steps after the insert that tie spans together: wrappers unwrapped, peers and rounds linked."""
+    """The steps after the insert that tie spans together: wrappers unwrapped, peers, HTTP parents and
+    rounds linked."""
     _unwrap(con, source_id)
     _link_peers(con, source_id)
+    _link_http(con, source_id)
     link_rounds(con, source_id)
     _abandon_answers(con, source_id)
 

@@ -69,7 +69,11 @@ ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
     "gen_ai_response_model": ("gen_ai.response.model", "llm.response.model", "llm.model_name"),
     # how many requests a 2026-07-28 multi round-trip call took (mcpobs's own spans of an event log)
     "rounds": ("mcpobs.rounds",),
+    # OTel's HTTP conventions, and their names before 1.21
+    "http_status": ("http.response.status_code", "http.status_code"),
 }
+# The challenge of a refused HTTP request: OTel's `http.response.header.<key>` is a string array.
+CHALLENGE_KEY = "http.response.header.www-authenticate"
 
 # One vocabulary for the transport, the conventions' `network.transport` (`pipe` for stdio, `tcp` for
 # HTTP): Sentry's and ToolHive's `mcp.transport` names the MCP transport instead.
@@ -236,10 +240,10 @@ def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str
     return a
 
 
-def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str, str]:
+def derived_columns(name: str, kind: str, status: str, events: str, attributes: str) -> dict[str, str]:
     """Second stage: the derived columns of ``spans``, from the first stage's columns.
 
-    The arguments name the SQL of the span's name, kind (0..5), status code (0..2) and events.
+    The arguments name the SQL of the span's name, kind (0..5), status code (0..2), events and attributes.
     """
     # The target an attribute names, else the span name after its method:
     # `tools/call add`, `MCP send tools/call add`, `MCP request: tools/call add`, `add.tool`.
@@ -304,6 +308,12 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
         "first_response_ns": first_response,
         "rounds": "CASE WHEN mcp_method IS NOT NULL THEN coalesce(TRY_CAST(rounds AS INTEGER), 1) END",
+        "http_status": "TRY_CAST(http_status AS INTEGER)",
+        "auth_challenge": (
+            f"CASE WHEN TRY_CAST(http_status AS INTEGER) IN (401, 403) THEN "
+            f"list_filter({attributes}, lambda a: a.key = {_quote(CHALLENGE_KEY)})[1].value.arrayValue "
+            "->> '$.values[0].stringValue' END"
+        ),
         **{
             col: col
             for col in (
@@ -334,6 +344,7 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
                 OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
             WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
             WHEN {error_type} = 'abandoned' THEN 'abandoned'
+            WHEN regexp_full_match({error_type}, '(?i)(http )?40[13]') THEN 'auth'
             WHEN {error_type} = '-32000'
                 OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
                 THEN 'transport'

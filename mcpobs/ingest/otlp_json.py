@@ -64,7 +64,9 @@ def insert_sql(json_format: str) -> str:
     """
     base = base_columns(values="attr_values", keys="attr_keys", name="s.name", scope="scope.name")
     base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
-    derived = derived_columns(name="s.name", kind="kind_number", status="status_number", events="s.events")
+    derived = derived_columns(
+        name="s.name", kind="kind_number", status="status_number", events="s.events", attributes="s.attributes"
+    )
     derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
     outcome = outcome_columns(error_type="d_error_type", status="status_number", status_message="s.status.message")
     outcome.update(

@@ -16,6 +16,7 @@ from mcpobs.analysis.model import Table, Unit
 from mcpobs.analysis.waterfall import ROLES, TraceView
 from mcpobs.render.text import format_value
 from mcpobs.report import Report
+from mcpobs.store import IN_FLIGHT_BUCKETS
 
 SIDES = ("client", "server")
 SIDE_COLORS = ("#4c78a8", "#f58518")
@@ -49,6 +50,7 @@ def charts(report: Report) -> list[Chart]:
         _calls_over_time(report),
         _error_rate_by_tool(report),
         _latency_by_tool(report),
+        *(_against_in_flight(report, figure) for figure in IN_FLIGHT_FIGURES),
         _tool_errors_over_time(report),
         _errors_by_class_over_time(report),
         _cost_split(report),
@@ -322,6 +324,65 @@ def _latency_by_tool(report: Report) -> Chart:
     }
     caption = "calls per latency bin: the client's in the left half of each bin, the server's in the right"
     return Chart("latency_by_tool", "Latency distribution by tool", data, spec, caption)
+
+
+# The figures drawn against the calls in flight: (column, axis title, axis format, tooltip format).
+IN_FLIGHT_FIGURES = {
+    "latency_p95_ms": ("p95 latency, ms", "~s", ",.1f"),
+    "error_rate": ("error rate", "%", ".1%"),
+}
+
+
+def _against_in_flight(report: Report, figure: str) -> Chart:
+    """A figure of each server's calls, a line per server, by the calls in flight when they started."""
+    title, axis_format, tip_format = IN_FLIGHT_FIGURES[figure]
+    order = {label: i for i, (label, _) in enumerate(IN_FLIGHT_BUCKETS)}
+    data = [
+        {
+            **{k: _number(record[k]) for k in ("server", "side", "concurrency", "calls", "errors", figure)},
+            "rank": order[record["concurrency"]],
+        }
+        for record in report.concurrency.records()
+    ]
+    spec = {
+        "width": 360,
+        "height": 160,
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {
+                "field": "concurrency",
+                "type": "ordinal",
+                "sort": BY_RANK,
+                "title": "calls in flight when the call started",
+                "axis": {"labelAngle": 0},
+            },
+            "y": {
+                "field": figure,
+                "type": "quantitative",
+                "title": title,
+                "axis": {"format": axis_format},
+                **({"scale": {"domain": [0, 1]}} if figure == "error_rate" else {}),
+            },
+            "color": {"field": "server", "type": "nominal", "title": "server"},
+            "tooltip": [
+                {"field": "server"},
+                {"field": "side"},
+                {"field": "concurrency", "title": "in flight"},
+                {"field": "calls", "type": "quantitative"},
+                {"field": "errors", "type": "quantitative"},
+                {"field": figure, "type": "quantitative", "format": tip_format, "title": title},
+            ],
+        },
+    }
+    caption = "per server and side: its calls by how many calls to it were in flight as each started, itself included"
+    heading = "p95 latency by calls in flight" if figure == "latency_p95_ms" else "Error rate by calls in flight"
+    return Chart(
+        f"{figure}_by_in_flight",
+        heading,
+        data,
+        {"facet": {"column": {"field": "side", "type": "nominal", "title": None}}, "spec": spec},
+        caption,
+    )
 
 
 def _tool_errors_over_time(report: Report) -> Chart:

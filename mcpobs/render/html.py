@@ -328,6 +328,9 @@ def _tools(report: Report, made: dict[str, Chart]) -> str:
         _chart(made, "error_rate_by_tool", "Error rate by tool"),
         _chart(made, "latency_by_tool", "Latency distribution by tool"),
         table_html(analysis.table("sessions"), "Sessions, counted on each tool's calls"),
+        _chart(made, "latency_p95_ms_by_in_flight", "p95 latency by calls in flight"),
+        _chart(made, "error_rate_by_in_flight", "Error rate by calls in flight"),
+        table_html(report.concurrency, "Per server, side and calls in flight (mcpobs analyze --by server,concurrency)"),
     ]
     return _section("tools", "Tool calls", "\n".join(body))
 

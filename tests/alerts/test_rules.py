@@ -82,7 +82,7 @@ def test_every_problem_at_once_each_at_its_line_and_column() -> None:
     )
     assert problems(text) == [
         "r.yaml:3:29: expected a number, a metric or '(', found '>'",
-        "r.yaml:6:12: scope 'tools' is not one of global, tool, server, session, model",
+        "r.yaml:6:12: scope 'tools' is not one of global, tool, server, session, concurrency, model",
         "r.yaml:7:16: min_calls must be a whole number of 0 or more, not 'lots'",
         "r.yaml:9:16: metric 'recoveries' is not measured per model, only for scope global, tool, server, session",
         "r.yaml:11:5: unknown key 'wher': did you mean 'where'? a rule has name, condition, action, scope, where, "
