@@ -206,7 +206,9 @@ def _formats(tmp: Path, logs: dict[str, Path]) -> dict[str, Path]:
     return out
 
 
-def test_replay_against_serve_of_the_same_recording_differs_nowhere(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+def test_replay_against_serve_of_the_same_recording_differs_nowhere(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
     mcpobs = shutil.which("mcpobs", path=str(Path(sys.executable).parent))
     assert mcpobs is not None
     for name, recording in _formats(tmp_path, notes_logs).items():
