@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import PROTOCOL_META
 from mcpobs.replay.diff import Difference, diff
-from mcpobs.replay.script import STARTS, Script, build_script, without_meta
+from mcpobs.replay.script import STARTS, Script, Step, build_script, without_meta
 
 Match = Literal["any", "strict"]
 METHOD_NOT_FOUND = -32601
@@ -65,10 +64,7 @@ class Exchange:
 
 def describe(request: dict[str, Any]) -> str:
     """A request as a person names it: its method, and the tool, prompt or resource it is about."""
-    method = str(request.get("method"))
-    params = request.get("params")
-    target = call_target(method, params if isinstance(params, dict) else {})
-    return f"{method} {target}" if target else method
+    return Step(0, request).label
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.writer import Direction, EventLogWriter
 from mcpobs.replay.clock import Clock, RealClock
 from mcpobs.replay.script import outcome
-from mcpobs.serve.book import Book, describe, sent_with
+from mcpobs.serve.book import Answer, Book, describe, sent_with
 from mcpobs.serve.faults import Fault, Faults
 
 Timing = Literal["none", "recorded"]
@@ -72,7 +72,8 @@ class Served:
         hits = self.faults.hits(method, target)
         delay = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
         fault = next((f for f in hits if f.kind != "latency"), None)
-        answer = self.book.answer(message)
+        # a call a fault answers takes no recorded answer: the client's retry gets the one it would have
+        answer = self.book.answer(message) if fault is None else Answer(None)
         if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
             delay += answer.exchange.recorded_ms / 1000 / self.speed
         if fault is not None:

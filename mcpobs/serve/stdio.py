@@ -66,9 +66,9 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
 
     async with anyio.create_task_group() as group:
         while (line := await lines.get()) is not None:
-            served.logged("c2s", line)
             if not line.strip():
                 continue
+            served.logged("c2s", line)
             try:
                 parsed = loads(line)
             except ValueError as e:

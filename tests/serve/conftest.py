@@ -69,6 +69,11 @@ def with_client(server: Any, mode: str, session: Callable[[Client], Awaitable[T]
     return out[0]
 
 
+def texts(result: Any) -> tuple[bool, str]:
+    """A tool result as (is_error, its first text)."""
+    return bool(result.is_error), result.content[0].text
+
+
 class HttpServe:
     """``mcpobs serve --listen 127.0.0.1:0`` as a process: its URL, stopped with SIGTERM."""
 

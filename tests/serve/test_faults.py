@@ -17,7 +17,7 @@ from mcpobs.cli import app
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import ManualClock
 from mcpobs.serve import Fault, Faults, Served, load_book, load_faults
-from tests.serve.conftest import HttpServe, stdio_server, with_client
+from tests.serve.conftest import HttpServe, stdio_server, texts, with_client
 
 ECHO = ("echo", {"text": "hello"})
 
@@ -34,7 +34,7 @@ async def _echoes(client: Client, times: int = 3, timeout: float | None = None) 
     for _ in range(times):
         try:
             result = await client.call_tool(*ECHO, read_timeout_seconds=timeout)
-            out.append((bool(result.is_error), result.content[0].text))  # type: ignore[union-attr]
+            out.append(texts(result))
         except MCPError as e:
             out.append((e.error.code, e.error.message))
     return out
@@ -50,6 +50,25 @@ def test_an_error_fault_is_a_json_rpc_error_with_its_code_on_the_calls_it_names(
     faults = _faults(tmp_path, "faults:\n  - kind: error\n    tool: echo\n    calls: [2]\n    code: -32050\n")
     seen = with_client(stdio_server(notes_logs[mode], "--faults", faults), mode, _echoes)
     assert seen == [OK, (-32050, "mcpobs serve: injected fault"), OK]
+
+
+def test_a_call_a_fault_answered_leaves_its_recorded_answer_for_the_retry(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: error\n    tool: get\n    calls: [1]\n")
+
+    async def session(client: Client) -> list[Any]:
+        out: list[Any] = []
+        for _ in range(2):  # the call, then its retry
+            try:
+                out.append(texts(await client.call_tool("get", {"key": "shape"})))
+            except MCPError as e:
+                out.append(e.error.code)
+        return out
+
+    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", session)
+    # the retry gets the first recorded answer (before the put), not the second
+    assert seen == [INTERNAL_ERROR, (True, "Error executing tool get: no value for shape")]
 
 
 def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path) -> None:

@@ -22,13 +22,9 @@ from mcpobs.serve import load_book
 from tests.conftest import DATA, serving
 from tests.record.test_http import Recorder
 from tests.record.test_stdio import TOOLBOX
-from tests.serve.conftest import SERVE, HttpServe, stdio_server, with_client
+from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
 
 ERAS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
-
-
-def _texts(result: Any) -> tuple[bool, str]:
-    return bool(result.is_error), result.content[0].text
 
 
 async def _notes_session(client: Client) -> dict[str, Any]:
@@ -43,7 +39,7 @@ async def _notes_session(client: Client) -> dict[str, Any]:
     return {
         "protocol": client.protocol_version,
         "tools": sorted(t.name for t in tools.tools),
-        "results": [_texts(await client.call_tool(name, args)) for name, args in calls],
+        "results": [texts(await client.call_tool(name, args)) for name, args in calls],
     }
 
 
@@ -106,7 +102,7 @@ def test_ignored_paths_and_meta_are_left_out_of_matching(notes_logs: dict[str, P
         await client.list_tools()
         # _meta (a progress token here) never counts; the key does unless ignored
         result = await client.call_tool("get", {"key": "colour"}, meta={"progressToken": "mine"})
-        return _texts(result)
+        return texts(result)
 
     server = stdio_server(notes_logs["legacy"], "--ignore", "params.arguments.key")
     assert with_client(server, "legacy", session) == EXPECTED_RESULTS[0]
@@ -119,8 +115,8 @@ def test_strict_answers_only_the_recorded_order(notes_logs: dict[str, Path]) -> 
         with pytest.raises(MCPError) as caught:
             await client.call_tool("echo", {"text": "hello"})  # recorded last
         out.append(caught.value.error.message)
-        out.append(_texts(await client.call_tool("get", {"key": "shape"})))
-        out.append(_texts(await client.call_tool("put", {"key": "shape", "value": "round"})))
+        out.append(texts(await client.call_tool("get", {"key": "shape"})))
+        out.append(texts(await client.call_tool("put", {"key": "shape", "value": "round"})))
         return out
 
     seen = with_client(stdio_server(notes_logs["legacy"], "--match", "strict"), "legacy", session)
@@ -171,7 +167,7 @@ def test_a_log_of_several_sessions_needs_session(tmp_path: Path) -> None:
     assert calls == [{"text": "second"}]
 
     async def session(client: Client) -> tuple[bool, str]:
-        return _texts(await client.call_tool("echo", {"text": "second"}))
+        return texts(await client.call_tool("echo", {"text": "second"}))
 
     assert with_client(stdio_server(log, "--session", "2"), "legacy", session) == (False, "second")
 
