@@ -108,6 +108,20 @@ def test_ignored_paths_and_meta_are_left_out_of_matching(notes_logs: dict[str, P
     assert with_client(server, "legacy", session) == EXPECTED_RESULTS[0]
 
 
+def test_a_2026_request_stating_another_revision_is_refused_as_a_server_would(notes_logs: dict[str, Path]) -> None:
+    book = load_book(notes_logs["auto"])
+    listed = next(e for e in book.exchanges if e.method == "tools/list")
+    meta = listed.params["_meta"]
+    assert book.answer(listed.request).exchange is listed
+    other = {**listed.request, "params": {"_meta": {**meta, "io.modelcontextprotocol/protocolVersion": "2099-01-01"}}}
+    refused = book.answer(other)
+    assert refused.exchange is None
+    assert refused.error is not None
+    assert (refused.error["code"], refused.error["data"]) == (-32022, {"supported": ["2026-07-28"]})
+    # the rest of _meta never counts
+    assert book.answer({**listed.request, "params": {"_meta": {"traceparent": "00-x"}}}).exchange is listed
+
+
 def test_strict_answers_only_the_recorded_order(notes_logs: dict[str, Path]) -> None:
     async def session(client: Client) -> list[Any]:
         await client.list_tools()
