@@ -77,8 +77,8 @@ class Listen:
     @classmethod
     def parse(cls, text: str) -> Listen:
         host, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or not host:
-            raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+        if not sep or not port.isdigit() or not host or int(port) > 65535:
+            raise UsageError(f"--listen {text!r}: expected HOST:PORT (a port up to 65535), e.g. 127.0.0.1:8765")
         return cls(host.strip("[]"), int(port))
 
 

@@ -229,3 +229,16 @@ def test_replay_against_serve_of_the_same_recording_differs_nowhere(
         assert done.returncode == 0, (name, done.stderr.decode()[-2000:])
         assert report["differs"] is False, name
         assert {s["status"] for s in report["steps"]} <= {"same", "sent"}, name
+
+
+@pytest.mark.parametrize("command", ["serve", "record"])
+def test_a_port_past_65535_is_a_usage_error_not_a_traceback(command: str, tmp_path: Path) -> None:
+    recording = str(DATA / "peers" / "mcp-recorder-stdio.json")
+    args = (
+        [recording]
+        if command == "serve"
+        else ["--out", str(tmp_path / "o.jsonl"), "--upstream", "http://127.0.0.1:1/mcp"]
+    )
+    result = CliRunner().invoke(app, [command, *args, "--listen", "127.0.0.1:99999"])
+    assert result.exit_code == 2, result.output
+    assert "--listen '127.0.0.1:99999': expected HOST:PORT (a port up to 65535)" in result.output
