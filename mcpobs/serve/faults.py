@@ -69,10 +69,6 @@ class Fault:
         """Whether a request is in the fault's scope (its calls are counted)."""
         return self.method in ("*", method) and (self.tool is None or self.tool == target)
 
-    def describe(self) -> str:
-        scope = self.method if self.tool is None else f"{self.method} {self.tool}"
-        return f"{self.kind} on {scope}"
-
 
 @dataclass
 class Faults:

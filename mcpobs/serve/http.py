@@ -149,7 +149,9 @@ class ServeApp:
             self.served.logged("s2c", raw, {**http, "status": 200})
             await _status(send, 200, [_JSON, *headers], raw)
             return
-        messages = [m for r in replies for m in r.messages]
+        # a client reads a POST's stream up to its answer and no further: the notifications recorded
+        # after an answer go before it here
+        messages = sorted((m for r in replies for m in r.messages), key=lambda m: "method" not in m)
         for message in messages:
             self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
         if len(messages) == 1:

@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcpobs.eventlog.otlp import call_target
 from mcpobs.eventlog.writer import Direction, EventLogWriter
 from mcpobs.replay.clock import Clock, RealClock
-from mcpobs.replay.script import outcome
-from mcpobs.serve.book import Answer, Book, describe, sent_with
-from mcpobs.serve.faults import Fault, Faults
+from mcpobs.replay.script import Step, outcome
+from mcpobs.serve.book import Answer, Book, sent_with
+from mcpobs.serve.faults import Faults
 
 Timing = Literal["none", "recorded"]
 DROPPED = 1  # the exit status after a fault ended the connection or the server
@@ -38,7 +37,6 @@ class Reply:
     action: Action = "answer"
     raw: bytes | None = None  # a malformed frame in place of the answer
     status: int | None = None  # http_status: the status
-    fault: Fault | None = None
 
 
 class Served:
@@ -62,14 +60,11 @@ class Served:
         self.clock = clock or RealClock()
         self.log = log
         self.say = say or (lambda _: None)
-        self.unmatched = 0
 
     async def reply(self, message: dict[str, Any]) -> Reply:
         """What a request gets (after any latency the timing or a fault asks for)."""
-        method = str(message.get("method"))
-        params = message.get("params")
-        target = call_target(method, params if isinstance(params, dict) else {})
-        hits = self.faults.hits(method, target)
+        step = Step(0, message)
+        hits = self.faults.hits(step.method, step.target)
         delay = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
         fault = next((f for f in hits if f.kind != "latency"), None)
         # a call a fault answers takes no recorded answer: the client's retry gets the one it would have
@@ -77,29 +72,28 @@ class Served:
         if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
             delay += answer.exchange.recorded_ms / 1000 / self.speed
         if fault is not None:
-            self._event("fault", fault=fault.kind, request=describe(message), id=message.get("id"))
-            self.say(f"fault: {fault.kind} for {describe(message)}")
+            self._event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
+            self.say(f"fault: {fault.kind} for {step.label}")
         if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
             await self.clock.sleep(delay)
         envelope = {"jsonrpc": "2.0", "id": message.get("id")}
         if fault is not None:
             if fault.kind in _ACTIONS:
-                return Reply(action=_ACTIONS[fault.kind], status=fault.status, fault=fault)
+                return Reply(action=_ACTIONS[fault.kind], status=fault.status)
             if fault.kind == "error":
-                return Reply([{**envelope, "error": {"code": fault.code, "message": fault.message}}], fault=fault)
+                return Reply([{**envelope, "error": {"code": fault.code, "message": fault.message}}])
             if fault.kind == "tool_error":
                 result = {"content": [{"type": "text", "text": fault.text}], "isError": True}
-                return Reply([{**envelope, "result": result}], fault=fault)
+                return Reply([{**envelope, "result": result}])
             if fault.kind == "malformed":
                 frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
-                return Reply(raw=frame.encode(), fault=fault)
-        if answer.exchange is None and method == "ping":
+                return Reply(raw=frame.encode())
+        if answer.exchange is None and step.method == "ping":
             return Reply([{**envelope, "result": {}}])  # a liveness check needs no recording
         if answer.exchange is None:
             assert answer.error is not None
-            self.unmatched += 1
             self.say(answer.error["message"].removeprefix("mcpobs serve: "))
-            self._event("unmatched", request=describe(message), error=answer.error)
+            self._event("unmatched", request=step.label, error=answer.error)
             return Reply([{**envelope, "error": answer.error}])
         exchange = answer.exchange
         if exchange.response is None:

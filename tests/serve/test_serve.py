@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client, MCPError
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from mcpobs.eventlog.reader import read_event_log
-from mcpobs.serve import load_book
+from mcpobs.eventlog.reader import parse_event_log, read_event_log
+from mcpobs.serve import Faults, Served, build_book, load_book
 from tests.conftest import DATA, serving
 from tests.record.test_http import Recorder
 from tests.record.test_stdio import TOOLBOX
@@ -242,3 +244,36 @@ def test_a_port_past_65535_is_a_usage_error_not_a_traceback(command: str, tmp_pa
     result = CliRunner().invoke(app, [command, *args, "--listen", "127.0.0.1:99999"])
     assert result.exit_code == 2, result.output
     assert "--listen '127.0.0.1:99999': expected HOST:PORT (a port up to 65535)" in result.output
+
+
+def test_notifications_go_with_the_request_they_were_recorded_with() -> None:
+    """The rule on a log written out here (a notification after an answer is a race in any live
+    recording): progress while a call is open goes before its answer, under the client's token (none
+    when it asked for none); a notification after the answer, before the client's next message,
+    follows it."""
+    header = {"kind": "header", "format": "mcpobs-event-log", "version": 1, "transport": "stdio", "t": 0}
+    call = {"name": "count", "arguments": {"steps": 1}}
+    said: list[tuple[str, dict[str, Any]]] = [
+        ("c2s", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {**call, "_meta": {"progressToken": 5}}}),
+        ("s2c", {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 5, "progress": 1}}),
+        ("s2c", {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}),
+        ("s2c", {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}),
+        ("c2s", {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ("s2c", {"jsonrpc": "2.0", "id": 2, "result": {"tools": []}}),
+    ]
+    lines = [header, *({"t": n, "kind": "message", "dir": d, "message": m} for n, (d, m) in enumerate(said, 1))]
+    log = parse_event_log("made.jsonl", "".join(json.dumps(line) + "\n" for line in lines).encode())
+    served = Served(build_book(log), Faults([], random.Random(0)))
+    mine = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {**call, "_meta": {"progressToken": "mine"}}}
+    sent = anyio.run(served.reply, mine).messages
+    assert [m.get("method") or "answer" for m in sent] == [
+        "notifications/progress",
+        "answer",
+        "notifications/tools/list_changed",
+    ]
+    assert sent[0]["params"] == {"progressToken": "mine", "progress": 1}
+    unasked = anyio.run(served.reply, {**mine, "params": call}).messages
+    assert [m.get("method") or "answer" for m in unasked] == ["answer", "notifications/tools/list_changed"]
+    assert anyio.run(served.reply, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).messages == [
+        {"jsonrpc": "2.0", "id": 3, "result": {"tools": []}}
+    ]
