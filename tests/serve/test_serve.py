@@ -16,6 +16,7 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client, MCPError
+from mcp_types import ElicitResult
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
@@ -277,3 +278,66 @@ def test_notifications_go_with_the_request_they_were_recorded_with() -> None:
     assert anyio.run(served.reply, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).messages == [
         {"jsonrpc": "2.0", "id": 3, "result": {"tools": []}}
     ]
+
+
+async def _booking(client: Client) -> list[Any]:
+    """The calls tests/data/mrtr/make_mrtr.py made: echo, then two bookings, the first accepted."""
+    out: list[Any] = [texts(await client.call_tool("echo", {"text": "hello"}))]
+    for room in ("12", "14"):
+        out.append(texts(await client.call_tool("book", {"room": room})))
+    return out
+
+
+def _guest(name: str) -> Any:
+    """The client's answer to the booking question: ``name`` for room 12, declined for room 14."""
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        if "room 14" in params.message:
+            return ElicitResult(action="decline")
+        return ElicitResult(action="accept", content={"name": name})
+
+    return elicit
+
+
+def _with_elicitation(server: Any, name: str, session: Any) -> Any:
+    out: list[Any] = []
+
+    async def run() -> None:
+        with anyio.fail_after(60):
+            async with Client(server, mode="auto", elicitation_callback=_guest(name)) as client:
+                out.append(await session(client))
+
+    anyio.run(run)
+    return out[0]
+
+
+BOOKED = [
+    (False, "hello"),
+    (False, "booked 12 for Ada"),
+    (True, "Error executing tool book: Resolver for parameter 'guest' could not resolve: elicitation was decline"),
+]
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_2026_input_required_rounds_are_served_as_recorded(transport: str) -> None:
+    """Under 2026-07-28 the server's question is an ``input_required`` result, and the client's retry
+    (its answer, the recorded ``requestState``, a new id) a request like any other: it matches."""
+    recording = DATA / "mrtr" / f"{transport}-2026.log.jsonl"
+    if transport == "stdio":
+        assert _with_elicitation(stdio_server(recording), "Ada", _booking) == BOOKED
+        return
+    with HttpServe(recording) as served:
+        seen = _with_elicitation(served.url, "Ada", _booking)
+        served.stop()
+    assert seen == BOOKED
+
+
+def test_a_2026_answer_the_recording_lacks_is_unmatched_at_its_input_responses() -> None:
+    async def session(client: Client) -> str:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("book", {"room": "12"})
+        return caught.value.error.message
+
+    said = _with_elicitation(stdio_server(DATA / "mrtr" / "stdio-2026.log.jsonl"), "Bob", session)
+    assert "closest recorded is tools/call book" in said
+    assert '"Ada" -> "Bob"' in said
