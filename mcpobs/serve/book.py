@@ -5,7 +5,10 @@ notifications the server sent with it: those recorded while it was open (progres
 go before its answer, those recorded after its answer and before the client's next message
 (``list_changed``) after it. A progress notification goes with the request whose ``progressToken``
 it carries; over HTTP, a notification goes with the request of its own exchange (the POST whose
-stream carried it).
+stream carried it). A request the server sent the client while an exchange was open (elicitation,
+sampling, roots: revisions with sessions) goes with it too, with the client's recorded answer, and is
+asked again of the client before the answer (2026-07-28 has none: its ``input_required`` results and
+the client's retries are exchanges like any other).
 
 A request matches an exchange when its method is the same and its params are equal as JSON
 (:func:`mcpobs.replay.diff.diff`: objects by key, numbers by value, JSON inside strings as JSON, a
@@ -28,13 +31,22 @@ from typing import Any, Literal
 from mcpobs.eventlog.reader import EventLog, id_key
 from mcpobs.eventlog.writer import PROTOCOL_META
 from mcpobs.replay.diff import Difference, diff
-from mcpobs.replay.script import STARTS, Script, Step, build_script, without_meta
+from mcpobs.replay.script import STARTS, Script, Step, build_script, outcome, without_meta
 
 Match = Literal["any", "strict"]
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 _SHOWN_DIFFERENCES = 3  # in an unmatched request's error message (its data holds them all)
+
+
+@dataclass
+class Ask:
+    """A request the server sent the client while an exchange was open (elicitation, sampling, roots),
+    and what the client answered (its ``result`` or ``error``; None: it did not)."""
+
+    request: dict[str, Any]
+    answer: dict[str, Any] | None = None
 
 
 @dataclass
@@ -47,6 +59,7 @@ class Exchange:
     recorded_ms: float | None
     before: list[dict[str, Any]] = field(default_factory=list)  # notifications sent while it was open
     after: list[dict[str, Any]] = field(default_factory=list)  # notifications sent after its answer
+    asks: list[Ask] = field(default_factory=list)  # the server's requests to the client while it was open
 
     @property
     def method(self) -> str:
@@ -181,6 +194,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
     step = -1  # the client's messages counted as build_script counts its steps
     open_now: list[Exchange] = []
     exchange_of: dict[Any, Exchange] = {}  # an HTTP exchange number → the request it carried
+    asked: dict[str, Ask] = {}  # a server's request's id → the request, until the client answers
     last: Exchange | None = None  # the latest request answered, until the client sends again
     for record in log.records:
         if record["kind"] != "message":
@@ -193,6 +207,9 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
             is_call = isinstance(message.get("method"), str)
             if record["dir"] == "c2s":
                 if not is_call:
+                    ask = asked.pop(id_key(message.get("id")), None)
+                    if ask is not None:
+                        ask.answer = outcome(message)
                     continue
                 step += 1
                 last = None
@@ -209,10 +226,12 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
                         open_now.remove(done)
                         last = done
                 continue
-            if "id" in message:
-                continue  # the server's own requests: a later stage
             owner = _owner(message, open_now, exchange_of.get(http.get("exchange")))
-            if owner is not None:
+            if "id" in message:
+                if owner is not None:
+                    owner.asks.append(Ask(message))
+                    asked[id_key(message["id"])] = owner.asks[-1]
+            elif owner is not None:
                 owner.before.append(message)
             elif last is not None:
                 last.after.append(message)

@@ -15,6 +15,7 @@ stops the server.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
@@ -24,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from mcpobs.eventlog.reader import loads
+from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
 from mcpobs.serve.server import DROPPED, Reply, Served
 
@@ -41,6 +42,8 @@ class ServeApp:
         self.stateless = served.book.script.stateless
         self.sessions: set[str] = set()
         self.exchanges = itertools.count(1)
+        self.numbers = itertools.count(1)  # the ids of the server's questions to clients
+        self.questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by id, until answered
         self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
         self.exited = False  # an exit fault stopped it
 
@@ -94,6 +97,10 @@ class ServeApp:
             if session not in self.sessions:
                 await _answer(send, 404, "Not Found: no such session (it expired or was ended)")
                 return
+        for message in messages:
+            future = self.questions.get(id_key(message.get("id"))) if "method" not in message else None
+            if future is not None and not future.done():
+                future.set_result(message)  # the client's answer to a question asked on another stream
         requests = [m for m in messages if isinstance(m.get("method"), str) and "id" in m]
         if not requests:
             await _status(send, 202)
@@ -105,23 +112,22 @@ class ServeApp:
             self.sessions.add(session)
             extra.append((b"mcp-session-id", session.encode()))
         http_out = {"method": "POST", "exchange": http["exchange"], **({"session_id": session} if session else {})}
-        gone = anyio.Event()
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
                 while (await receive())["type"] != "http.disconnect":
                     pass
-                gone.set()
                 group.cancel_scope.cancel()  # the client went away (cancelled, or timed out): stop
 
             group.start_soon(watch)
             replies = [await self.served.reply(r) for r in requests]
-            await self._carry_out(send, replies, extra, http_out, session)
+            await self._carry_out(send, requests, replies, extra, http_out, session)
             group.cancel_scope.cancel()
 
     async def _carry_out(
         self,
         send: Callable[..., Any],
+        requests: list[dict[str, Any]],
         replies: list[Reply],
         headers: list[tuple[bytes, bytes]],
         http: dict[str, Any],
@@ -149,15 +155,63 @@ class ServeApp:
             self.served.logged("s2c", raw, {**http, "status": 200})
             await _status(send, 200, [_JSON, *headers], raw)
             return
-        # a client reads a POST's stream up to its answer and no further: the notifications recorded
-        # after an answer go before it here
-        messages = sorted((m for r in replies for m in r.messages), key=lambda m: "method" not in m)
+        if any(r.asks for r in replies):
+            await self._asking(send, requests, replies, headers, http)
+            return
+        messages = [m for r in replies for m in _answer_last(r.messages)]
         for message in messages:
             self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
         if len(messages) == 1:
             await _status(send, 200, [_JSON, *headers], json.dumps(messages[0], ensure_ascii=False).encode())
         else:
             await _stream(send, messages, headers)
+
+    async def _asking(
+        self,
+        send: Callable[..., Any],
+        requests: list[dict[str, Any]],
+        replies: list[Reply],
+        headers: list[tuple[bytes, bytes]],
+        http: dict[str, Any],
+    ) -> None:
+        """Answers with the server's questions before them: a stream, each question sent on it and the
+        client's answer (which it POSTs) awaited, then the rest; an answer other than recorded ends
+        the call with the error :meth:`Served.mismatch` gives."""
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+
+        async def emit(message: dict[str, Any]) -> None:
+            self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
+            await send({"type": "http.response.body", "body": _event(message), "more_body": True})
+
+        for request, reply in zip(requests, replies, strict=True):
+            for message in reply.messages[: reply.asked_at]:
+                await emit(message)
+            failed = None
+            for question in reply.asks:
+                number = next(self.numbers)
+                future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+                self.questions[id_key(number)] = future
+                try:
+                    await emit({**question.request, "id": number})
+                    failed = self.served.mismatch(question, await future, request)
+                finally:
+                    self.questions.pop(id_key(number), None)
+                if failed is not None:
+                    break
+            for message in [failed] if failed is not None else _answer_last(reply.messages[reply.asked_at :]):
+                await emit(message)
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _answer_last(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A client reads a POST's stream up to its answer and no further: the notifications recorded after
+    an answer go just before it."""
+    return sorted(messages, key=lambda m: "method" not in m)
+
+
+def _event(message: dict[str, Any]) -> bytes:
+    return f"event: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
 
 
 async def _status(
@@ -181,8 +235,7 @@ async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], head
     start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
     await send({"type": "http.response.start", "status": 200, "headers": start})
     for message in messages:
-        event = f"event: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
-        await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": _event(message), "more_body": True})
     await send({"type": "http.response.body", "body": b""})
 
 

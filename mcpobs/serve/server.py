@@ -15,8 +15,9 @@ from typing import Any, Literal
 
 from mcpobs.eventlog.writer import Direction, EventLogWriter
 from mcpobs.replay.clock import Clock, RealClock
+from mcpobs.replay.diff import diff
 from mcpobs.replay.script import Step, outcome
-from mcpobs.serve.book import Answer, Book, sent_with
+from mcpobs.serve.book import INVALID_PARAMS, Answer, Ask, Book, sent_with
 from mcpobs.serve.faults import Faults
 
 Timing = Literal["none", "recorded"]
@@ -34,6 +35,8 @@ class Reply:
     """What to send back for one message, in order; or another action (a fault)."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    asks: list[Ask] = field(default_factory=list)  # the server's requests to put to the client first
+    asked_at: int = 0  # where among the messages: after the notifications recorded before them
     action: Action = "answer"
     raw: bytes | None = None  # a malformed frame in place of the answer
     status: int | None = None  # http_status: the status
@@ -100,7 +103,30 @@ class Served:
             return Reply(action="hang")  # the recording holds no answer: neither does the server
         before = [n for n in (sent_with(x, message) for x in exchange.before) if n is not None]
         after = [n for n in (sent_with(x, message) for x in exchange.after) if n is not None]
-        return Reply([*before, {**envelope, **outcome(exchange.response)}, *after])
+        answer_message = {**envelope, **outcome(exchange.response)}
+        return Reply([*before, answer_message, *after], exchange.asks, len(before))
+
+    def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
+        """The error the request gets when the client answered the server's question otherwise than
+        recorded (what the server would have answered then, the recording cannot say); else None."""
+        if ask.answer is None:
+            return None
+        differences = diff(ask.answer, outcome(response), self.book.ignore)
+        if not differences:
+            return None
+        shown = "; ".join(str(d) for d in differences[:3])
+        method = ask.request.get("method")
+        message = f"mcpobs serve: the client answered {method} otherwise than recorded: {shown}"
+        self.say(f"{Step(0, request).label}: {message.removeprefix('mcpobs serve: ')}")
+        self._event(
+            "answer_differs", request=Step(0, request).label, asked=method, differences=[str(d) for d in differences]
+        )
+        data = {"asked": ask.request, "recorded_answer": ask.answer, "differences": [str(d) for d in differences]}
+        return {
+            "jsonrpc": "2.0",
+            "id": request.get("id"),
+            "error": {"code": INVALID_PARAMS, "message": message, "data": data},
+        }
 
     def logged(self, direction: Direction, data: bytes, http: dict[str, Any] | None = None) -> None:
         if self.log is not None:

@@ -1,14 +1,17 @@
 """Serving a recording over stdio: a JSON-RPC message a line on stdin, the answers a line on stdout.
 
 Requests are answered side by side (a hung or slow call holds up no other); ``notifications/cancelled``
-ends the wait of the request it names. stdin is read on a thread of its own that never holds the
-process up: a fault that ends the process (``drop``, ``exit``) ends it while the client still writes.
+ends the wait of the request it names. The server's recorded requests (elicitation, sampling, roots)
+are put to the client under ids of the server's own, and its answers routed back to the call
+waiting. stdin is read on a thread of its own that never holds the process up: a fault that ends the
+process (``drop``, ``exit``) ends it while the client still writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 from typing import Any
@@ -17,7 +20,7 @@ import anyio
 
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.record.stdio import read_lines, write_all
-from mcpobs.serve.server import DROPPED, Reply, Served
+from mcpobs.serve.server import DROPPED, Served
 
 PARSE_ERROR = -32700
 
@@ -39,12 +42,25 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
 
     threading.Thread(target=read, name="mcpobs-serve-stdin", daemon=True).start()
     waiting: dict[str, anyio.CancelScope] = {}
+    questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # the server's requests, until answered
+    numbers = itertools.count(1)
     status = 0
 
     def send(message: dict[str, Any]) -> None:
         data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         served.logged("s2c", data)
         write_all(stdout, data + b"\n")
+
+    async def ask(request: dict[str, Any]) -> dict[str, Any]:
+        """Put a recorded request of the server's to the client, under an id of our own; its answer."""
+        number = next(numbers)
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        questions[id_key(number)] = future
+        try:
+            send({**request, "id": number})
+            return await future
+        finally:
+            questions.pop(id_key(number), None)
 
     async def answer(message: dict[str, Any], group: anyio.abc.TaskGroup) -> None:
         nonlocal status
@@ -60,7 +76,18 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                     return
                 if reply.action != "answer":
                     await anyio.sleep_forever()  # hang (http faults have no meaning on stdio: refused before)
-                _carry_out(reply, send, served, stdout)
+                if reply.raw is not None:
+                    served.logged("s2c", reply.raw)
+                    write_all(stdout, reply.raw + b"\n")
+                for one in reply.messages[: reply.asked_at]:
+                    send(one)
+                for question in reply.asks:
+                    error = served.mismatch(question, await ask(question.request), message)
+                    if error is not None:
+                        send(error)
+                        return
+                for one in reply.messages[reply.asked_at :]:
+                    send(one)
             finally:
                 waiting.pop(key, None)
 
@@ -75,8 +102,13 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                 send({"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": f"Parse error: {e}"}})
                 continue
             for message in parsed if isinstance(parsed, list) else [parsed]:
-                if not isinstance(message, dict) or not isinstance(message.get("method"), str):
-                    continue  # an answer to a request of the server's: it sends none yet
+                if not isinstance(message, dict):
+                    continue
+                if not isinstance(message.get("method"), str):  # the client's answer to a question
+                    future = questions.get(id_key(message.get("id")))
+                    if future is not None and not future.done():
+                        future.set_result(message)
+                    continue
                 if "id" in message:
                     group.start_soon(answer, message, group)
                 elif message["method"] == "notifications/cancelled":
@@ -88,11 +120,3 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
         served.say("the client closed stdin")
         group.cancel_scope.cancel()  # calls still hung or waiting have nobody to answer
     return status
-
-
-def _carry_out(reply: Reply, send: Any, served: Served, stdout: int) -> None:
-    if reply.raw is not None:
-        served.logged("s2c", reply.raw)
-        write_all(stdout, reply.raw + b"\n")
-    for message in reply.messages:
-        send(message)

@@ -204,6 +204,8 @@ def _formats(tmp: Path, logs: dict[str, Path]) -> dict[str, Path]:
         "event log 2025": logs["legacy"],
         "event log 2026": logs["auto"],
         "event log 2026 over HTTP, concurrent": DATA / "replay" / "time-http-concurrent-2026.jsonl",
+        **{f"elicitation {n}": DATA / "mrtr" / f"{n}.log.jsonl" for n in ("stdio-2025", "stdio-2026", "http-2025")},
+        "elicitation http-2026": DATA / "mrtr" / "http-2026.log.jsonl",
         **{f"peer {p.name}": p for p in sorted((DATA / "peers").glob("*-stdio.*"))},
     }
     gz = tmp / "legacy.jsonl.gz"
@@ -318,11 +320,13 @@ BOOKED = [
 ]
 
 
+@pytest.mark.parametrize("era", ["2025", "2026"])
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-def test_2026_input_required_rounds_are_served_as_recorded(transport: str) -> None:
-    """Under 2026-07-28 the server's question is an ``input_required`` result, and the client's retry
-    (its answer, the recorded ``requestState``, a new id) a request like any other: it matches."""
-    recording = DATA / "mrtr" / f"{transport}-2026.log.jsonl"
+def test_the_servers_questions_are_asked_as_recorded(transport: str, era: str) -> None:
+    """2025: the server's ``elicitation/create`` is put to the client inside the call, and its answer
+    awaited before the call's. 2026-07-28: the question is an ``input_required`` result, and the
+    client's retry (its answer, the recorded ``requestState``, a new id) a request like any other."""
+    recording = DATA / "mrtr" / f"{transport}-{era}.log.jsonl"
     if transport == "stdio":
         assert _with_elicitation(stdio_server(recording), "Ada", _booking) == BOOKED
         return
@@ -332,12 +336,25 @@ def test_2026_input_required_rounds_are_served_as_recorded(transport: str) -> No
     assert seen == BOOKED
 
 
-def test_a_2026_answer_the_recording_lacks_is_unmatched_at_its_input_responses() -> None:
+@pytest.mark.parametrize(
+    ("era", "said"),
+    [
+        (
+            "2025",
+            "tools/call book: the client answered elicitation/create otherwise than recorded: "
+            '$.result.content.name: "Ada" -> "Bob"',
+        ),
+        ("2026", "closest recorded is tools/call book: $.params.inputResponses"),
+    ],
+)
+def test_an_answer_the_recording_lacks_is_an_error_saying_where_it_differs(era: str, said: str, tmp_path: Path) -> None:
     async def session(client: Client) -> str:
         with pytest.raises(MCPError) as caught:
             await client.call_tool("book", {"room": "12"})
         return caught.value.error.message
 
-    said = _with_elicitation(stdio_server(DATA / "mrtr" / "stdio-2026.log.jsonl"), "Bob", session)
-    assert "closest recorded is tools/call book" in said
-    assert '"Ada" -> "Bob"' in said
+    err = tmp_path / "stderr.txt"
+    message = _with_elicitation(stdio_server(DATA / "mrtr" / f"stdio-{era}.log.jsonl", stderr=err), "Bob", session)
+    assert said.split(": ", 1)[1] in message
+    assert '"Ada" -> "Bob"' in message
+    assert said in err.read_text()
