@@ -66,9 +66,10 @@ class ServeApp:
             return
         facts = {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
         session = facts.get("session_id")
-        if scope["method"] == "DELETE" and session in self.sessions:
-            self.sessions.discard(session)
-            await _status(send, 200)
+        if scope["method"] == "DELETE" and not self.stateless:  # the client ends its session
+            known = session in self.sessions
+            self.sessions.discard(session or "")
+            await _status(send, 200 if known else 404)
         elif scope["method"] != "POST":
             await _status(send, 405, [(b"allow", b"POST, DELETE")])
         else:

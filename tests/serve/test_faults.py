@@ -88,6 +88,17 @@ def test_a_hung_call_times_out_at_the_client_and_later_calls_are_answered(
     assert seen[1][0] == REQUEST_TIMEOUT
 
 
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_hung_call_over_http_times_out_at_the_client_and_later_calls_are_answered(
+    notes_logs: dict[str, Path], mode: str
+) -> None:
+    with HttpServe(notes_logs[mode], "--hang-call", "2") as served:
+        seen = with_client(served.url, mode, lambda c: _echoes(c, 3, timeout=1))
+        served.stop()
+    assert [seen[0], seen[2]] == [OK, OK]
+    assert seen[1][0] == REQUEST_TIMEOUT
+
+
 def test_a_dropped_connection_over_stdio_ends_the_process(notes_logs: dict[str, Path]) -> None:
     seen = with_client(stdio_server(notes_logs["legacy"], "--drop-after", "1"), "legacy", _echoes)
     assert seen[0] == OK
