@@ -206,6 +206,7 @@ def _formats(tmp: Path, logs: dict[str, Path]) -> dict[str, Path]:
         "event log 2026 over HTTP, concurrent": DATA / "replay" / "time-http-concurrent-2026.jsonl",
         **{f"elicitation {n}": DATA / "mrtr" / f"{n}.log.jsonl" for n in ("stdio-2025", "stdio-2026", "http-2025")},
         "elicitation http-2026": DATA / "mrtr" / "http-2026.log.jsonl",
+        "server-everything tasks, polled": DATA / "mrtr" / "tasks-2025.log.jsonl",
         **{f"peer {p.name}": p for p in sorted((DATA / "peers").glob("*-stdio.*"))},
     }
     gz = tmp / "legacy.jsonl.gz"
