@@ -1356,6 +1356,134 @@ def _write_otlp(log: Path, target: Path) -> None:
     _stderr().print(f"mcpobs: wrote {spans} spans to {target}", markup=False)
 
 
+class ServeMatch(StrEnum):
+    any = "any"
+    strict = "strict"
+
+
+class ServeTiming(StrEnum):
+    none = "none"
+    recorded = "recorded"
+
+
+@app.command(
+    "serve",
+    epilog=(
+        "Examples (configure the client to launch this in place of the server, or point it at the URL):\n\n"
+        "  mcpobs serve session.jsonl\n\n"
+        "  mcpobs serve session.jsonl --listen 127.0.0.1:8766 --log served.jsonl\n\n"
+        "  mcpobs serve session.jsonl --faults faults.yaml --seed 7\n\n"
+        "  mcpobs serve session.jsonl --error-rate 0.05 --latency 200 --hang-call 3\n\n" + EXIT_CODES_HELP
+    ),
+)
+@_reporting_errors
+def serve_command(
+    recording: Annotated[
+        Path,
+        typer.Argument(
+            help="The recording (an event log, or an mcp-recorder/mcp-vcr/mcp-cassette file).", show_default=False
+        ),
+    ],
+    *,
+    session: Annotated[
+        str | None, typer.Option("--session", metavar="N|ID", help="The session to serve, of a log of several.")
+    ] = None,
+    match: Annotated[
+        ServeMatch,
+        typer.Option("--match", help="any: a request gets any recorded answer to an equal one; strict: in order."),
+    ] = ServeMatch.any,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="A path left out when matching requests, e.g. params.arguments.when."),
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Write the served session as an event log here (must not exist).")
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option("--listen", help="Serve Streamable HTTP on HOST:PORT (at /mcp) instead of stdio."),
+    ] = None,
+    faults: Annotated[
+        Path | None, typer.Option("--faults", help="A YAML file of faults to inject (see the README).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the faults' random draws.")] = None,
+    latency: Annotated[float | None, typer.Option("--latency", min=0.0, help="ms added to every tools/call.")] = None,
+    error_rate: Annotated[
+        float | None,
+        typer.Option("--error-rate", min=0.0, max=1.0, help="Share of tools/call answered with error -32603."),
+    ] = None,
+    hang_call: Annotated[
+        int | None, typer.Option("--hang-call", min=1, help="This tools/call (from 1) is never answered.")
+    ] = None,
+    drop_after: Annotated[
+        int | None, typer.Option("--drop-after", min=0, help="Drop the connection at the tools/call after this many.")
+    ] = None,
+    timing: Annotated[
+        ServeTiming, typer.Option("--timing", help="recorded: answer after the recorded latency; none: at once.")
+    ] = ServeTiming.none,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.001, help="With --timing recorded: this many times faster.")
+    ] = 1.0,
+) -> None:
+    """Answer as the recorded server: a client or an agent is tested without its server.
+
+    Each request is answered from the recording: the handshake, lists and
+    capabilities as recorded, and a request from the recorded exchange with the
+    same method and params (JSON compared by value, _meta and --ignore paths
+    aside); repeats are answered in turn. An unmatched request gets a JSON-RPC
+    error naming the closest recorded request and what differs, and is told on
+    stderr. Faults (--faults, --latency, --error-rate, --hang-call,
+    --drop-after) make the server slow, failing, hung or gone on the calls
+    they name, so an agent's timeouts, retries and recovery can be tested.
+    stdout and stdin belong to the MCP session: mcpobs writes only to stderr.
+    """
+    import random
+
+    import anyio
+
+    from mcpobs.eventlog import EventLogWriter, Redactor
+    from mcpobs.record.http import Listen, listen_socket
+    from mcpobs.serve import Faults, Served, flag_faults, load_book, load_faults
+    from mcpobs.serve.http import serve_http
+    from mcpobs.serve.stdio import serve_stdio
+
+    book = load_book(recording, session, match.value, list(ignore or []))
+    listed, file_seed = load_faults(faults) if faults is not None else ([], None)
+    chosen = [*listed, *flag_faults(latency, error_rate, hang_call, drop_after)]
+    http_only = sorted({f.kind for f in chosen if f.kind in ("http_status", "session_expiry")})
+    if http_only and listen is None:
+        raise UsageError(f"{', '.join(http_only)}: HTTP faults; serve HTTP with --listen HOST:PORT")
+    if timing is ServeTiming.none and speed != 1.0:
+        raise UsageError("--speed scales recorded latencies: give it with --timing recorded")
+    sock = listen_socket(Listen.parse(listen)) if listen is not None else None
+    writer = None
+    if log is not None:
+        try:
+            writer = EventLogWriter(log, Redactor(), "http" if listen else "stdio", {"recording": str(recording)})
+        except FileExistsError:
+            raise UsageError(f"{log}: already exists; not overwritten") from None
+        except OSError as e:
+            raise UsageError(f"{log}: cannot write: {e.strerror or e}") from None
+    err = _stderr()
+
+    def say(text: str) -> None:
+        err.print(f"mcpobs serve: {text}", markup=False, soft_wrap=True)
+
+    rng = random.Random(seed if seed is not None else file_seed)
+    served = Served(book, Faults(chosen, rng), timing=timing.value, speed=speed, log=writer, say=say)
+    say(f"serving {recording} ({book.script.era}, {len(book.exchanges)} recorded requests)")
+    try:
+        if sock is not None:
+            status = serve_http(served, sock, ready=lambda url: say(f"point the MCP client at {url} (Ctrl-C to stop)"))
+        else:
+            status = anyio.run(serve_stdio, served, sys.stdin.fileno(), sys.stdout.fileno())
+    finally:
+        if writer is not None:
+            writer.close()
+    if status:
+        raise typer.Exit(status)
+
+
 class ReplayFormat(StrEnum):
     text = "text"
     json = "json"

@@ -77,8 +77,8 @@ class Listen:
     @classmethod
     def parse(cls, text: str) -> Listen:
         host, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or not host:
-            raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+        if not sep or not port.isdigit() or not host or int(port) > 65535:
+            raise UsageError(f"--listen {text!r}: expected HOST:PORT (a port up to 65535), e.g. 127.0.0.1:8765")
         return cls(host.strip("[]"), int(port))
 
 
@@ -232,14 +232,7 @@ class RecordingProxy:
         return facts
 
     def _refusal(self, headers: list[tuple[str, str]]) -> str:
-        values = {k.lower(): v for k, v in headers}
-        host = values.get("host", "")
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
-            return f"Host {host!r} is not this proxy"
-        origin = values.get("origin")
-        if origin and urlsplit(origin).hostname not in LOCAL_HOSTS:
-            return f"Origin {origin!r} is not this machine"
-        return ""
+        return refusal(headers, self.allowed_hosts)
 
     async def _lifespan(self, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         while True:
@@ -392,6 +385,48 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def refusal(headers: list[tuple[str, str]], allowed_hosts: set[str] | None) -> str:
+    """Why a request is refused (empty: it is not): a Host that is not this listener, an Origin not on
+    this machine (DNS rebinding: a web page must not reach a local listener)."""
+    values = {k.lower(): v for k, v in headers}
+    host = values.get("host", "")
+    if allowed_hosts is not None and host not in allowed_hosts:
+        return f"Host {host!r} is not this proxy"
+    origin = values.get("origin")
+    if origin and urlsplit(origin).hostname not in LOCAL_HOSTS:
+        return f"Origin {origin!r} is not this machine"
+    return ""
+
+
+def allowed_hosts(sock: socket.socket) -> tuple[str, set[str] | None]:
+    """The listener's host as a URL shows it, and the Host headers it accepts (None: any, when it
+    listens beyond this machine)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
+    loopback = host in LOCAL_HOSTS or host.startswith("127.")
+    allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)} if loopback else None
+    return f"{shown}:{port}", allowed
+
+
+def run_server(
+    app: Any, sock: socket.socket, stopper: Callable[[Callable[[], None]], None] | None = None
+) -> int | None:
+    """Serve the ASGI ``app`` on ``sock`` with uvicorn until SIGINT or SIGTERM (open streams get 2 s
+    to end, a second signal ends them at once); the signal that stopped it. ``stopper`` is given a
+    function that stops the server as a signal would (without one: None)."""
+    # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
+    # down to its path), so the proxy sees, and refuses, every target that is not a path
+    config = uvicorn.Config(
+        app, http="h11", log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
+    server = _Server(config)
+    if stopper is not None:
+        stopper(lambda: setattr(server, "should_exit", True))
+    asyncio.run(server.serve(sockets=[sock]))
+    sock.close()
+    return server.stopped_by
+
+
 def listen_socket(listen: Listen) -> socket.socket:
     """The proxy's listening socket, bound now, so a bad --listen fails before the log is created."""
     family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
@@ -412,23 +447,13 @@ def record_http(
     """Serve the recording proxy on ``sock`` until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`,
     as for stdio); open streams get 2 s to end, a second signal ends them at once. ``ready`` is told
     the proxy's own URL for the upstream's path once it listens."""
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
-    loopback = host in LOCAL_HOSTS or host.startswith("127.")
-    allowed = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)} if loopback else None
+    where, allowed = allowed_hosts(sock)
     app = RecordingProxy(upstream, log, allowed)
-    # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
-    # down to its path), so the proxy sees, and refuses, every target that is not a path
-    config = uvicorn.Config(
-        app, http="h11", log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
-    )
-    server = _Server(config)
-    url = f"http://{shown}:{port}{urlsplit(upstream).path or '/'}"
+    url = f"http://{where}{urlsplit(upstream).path or '/'}"
     log.event("proxy_listening", url=url, upstream=log.redactor.text(upstream))
     if ready is not None:
         ready(url)
-    asyncio.run(server.serve(sockets=[sock]))
-    sock.close()
-    if server.stopped_by is not None:
-        log.event("recorder_stopped", signal=signal.Signals(server.stopped_by).name)
+    stopped_by = run_server(app, sock)
+    if stopped_by is not None:
+        log.event("recorder_stopped", signal=signal.Signals(stopped_by).name)
         raise KeyboardInterrupt

@@ -141,7 +141,7 @@ def _signal_group(server: subprocess.Popen[bytes], sig: int) -> None:
             server.send_signal(sig)
 
 
-def _lines(fd: int) -> Iterator[bytes]:
+def read_lines(fd: int) -> Iterator[bytes]:
     """The lines read from ``fd``, each with its newline, as soon as each is whole; then the
     unterminated rest, if any, at end of file."""
     parts: list[bytes] = []  # the pieces of a line not yet ended: joined once, so a huge line costs linear time
@@ -157,7 +157,7 @@ def _lines(fd: int) -> Iterator[bytes]:
         yield b"".join(parts)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -168,9 +168,9 @@ def _pump(source: int, sink: int, direction: Direction, log: EventLogWriter, clo
     is told at the end whether ``source`` ended (rather than ``sink`` failing)."""
     eof = False
     try:
-        for line in _lines(source):
+        for line in read_lines(source):
             _log_safely(log, direction, line)
-            _write_all(sink, line)
+            write_all(sink, line)
         eof = True
     except OSError:
         pass  # the receiving side is gone: what passed is logged, and the caller logs the end
@@ -189,9 +189,9 @@ def _log_safely(log: EventLogWriter, direction: Direction, line: bytes) -> None:
 
 def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:
     with contextlib.suppress(OSError):
-        for line in _lines(source):
+        for line in read_lines(source):
             log.stderr(line)
-            _write_all(sink, line)
+            write_all(sink, line)
 
 
 class _StopOnSignal:

@@ -103,7 +103,7 @@ class Answers:
     def add(self, steps: list[int], method: str, params: Any, answer: dict[str, Any]) -> None:
         keys: list[int | None] = [*steps] if steps else [None]
         for step in keys:
-            self.by_step.setdefault((step, method), []).append((_without_meta(params), answer))
+            self.by_step.setdefault((step, method), []).append((without_meta(params), answer))
 
     def find(
         self, waiting: list[tuple[int, int]], method: str, params: Any, given: dict[tuple[int | None, int, str], int]
@@ -116,7 +116,7 @@ class Answers:
                 continue
             counted = (step, attempt, method)
             start = given.get(counted, 0)
-            wanted = _without_meta(params)
+            wanted = without_meta(params)
             pick = next(
                 (i for i in range(start, len(entries)) if entries[i][0] == wanted), min(start, len(entries) - 1)
             )
@@ -125,7 +125,7 @@ class Answers:
         return None
 
 
-def _without_meta(params: Any) -> Any:
+def without_meta(params: Any) -> Any:
     return {k: v for k, v in params.items() if k != "_meta"} if isinstance(params, dict) else params
 
 

@@ -1,0 +1,258 @@
+"""Serving a recording over Streamable HTTP, at ``http://HOST:PORT/mcp``.
+
+Each POST carries the client's messages; a request is answered on the POST itself, as JSON, or as
+an SSE stream when notifications go with the answer. A recording of a revision with sessions (2025)
+gives each ``initialize`` a new ``Mcp-Session-Id``, which every later request must carry (400
+without one, 404 once the session is gone: a ``session_expiry`` fault or a DELETE); a 2026-07-28
+recording is served stateless. GET (a stream for the server's own messages) is 405: the server sends
+nothing unasked yet. Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and
+refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
+
+Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
+sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
+stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
+from mcpobs.serve.server import DROPPED, Reply, Served
+
+PATH = "/mcp"
+_JSON = (b"content-type", b"application/json")
+
+
+class ServeApp:
+    """The ASGI application answering MCP requests from a recording."""
+
+    def __init__(self, served: Served, allowed: set[str] | None) -> None:
+        self.served = served
+        self.allowed = allowed  # None: listening beyond this machine, any Host is accepted
+        self.stateless = served.book.script.stateless
+        self.sessions: set[str] = set()
+        self.exchanges = itertools.count(1)
+        self.numbers = itertools.count(1)  # the ids of the server's questions to clients
+        self.questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by id, until answered
+        self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
+        self.exited = False  # an exit fault stopped it
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        refused = refusal(headers, self.allowed)
+        if refused:
+            self.served.say(f"refused a request: {refused}")
+            await _answer(send, 403, refused)
+            return
+        if scope["path"] != PATH:
+            await _answer(send, 404, f"no MCP endpoint at {scope['path']}: it is {PATH}")
+            return
+        facts = {MCP_HEADERS[k.lower()]: v for k, v in headers if k.lower() in MCP_HEADERS}
+        session = facts.get("session_id")
+        if scope["method"] == "DELETE" and not self.stateless:  # the client ends its session
+            known = session in self.sessions
+            self.sessions.discard(session or "")
+            await _status(send, 200 if known else 404)
+        elif scope["method"] != "POST":
+            await _status(send, 405, [(b"allow", b"POST, DELETE")])
+        else:
+            await self._post(receive, send, facts, session)
+
+    async def _post(
+        self, receive: Callable[..., Any], send: Callable[..., Any], facts: dict[str, Any], session: str | None
+    ) -> None:
+        http = {"method": "POST", "path": PATH, "exchange": next(self.exchanges), **facts}
+        body = await _body(receive)
+        try:
+            parsed = loads(body)
+        except ValueError as e:
+            self.served.logged("c2s", body, http)
+            error = {"code": -32700, "message": f"Parse error: {e}"}
+            await _json(send, 400, {"jsonrpc": "2.0", "id": None, "error": error}, self.served, http)
+            return
+        messages = [m for m in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(m, dict)]
+        for message in messages:
+            self.served.logged("c2s", json.dumps(message, ensure_ascii=False).encode(), http)
+        starts = any(m.get("method") == "initialize" for m in messages)
+        if not self.stateless and not starts:
+            if session is None:
+                await _answer(send, 400, "Bad Request: no Mcp-Session-Id header")
+                return
+            if session not in self.sessions:
+                await _answer(send, 404, "Not Found: no such session (it expired or was ended)")
+                return
+        for message in messages:
+            future = self.questions.get(id_key(message.get("id"))) if "method" not in message else None
+            if future is not None and not future.done():
+                future.set_result(message)  # the client's answer to a question asked on another stream
+        requests = [m for m in messages if isinstance(m.get("method"), str) and "id" in m]
+        if not requests:
+            await _status(send, 202)
+            return
+        # one request a POST, as the SDK clients send (a batch's requests answered in order on one stream)
+        extra: list[tuple[bytes, bytes]] = []
+        if starts and not self.stateless:
+            session = secrets.token_hex(16)
+            self.sessions.add(session)
+            extra.append((b"mcp-session-id", session.encode()))
+        http_out = {"method": "POST", "exchange": http["exchange"], **({"session_id": session} if session else {})}
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()  # the client went away (cancelled, or timed out): stop
+
+            group.start_soon(watch)
+            replies = [await self.served.reply(r) for r in requests]
+            await self._carry_out(send, requests, replies, extra, http_out, session)
+            group.cancel_scope.cancel()
+
+    async def _carry_out(
+        self,
+        send: Callable[..., Any],
+        requests: list[dict[str, Any]],
+        replies: list[Reply],
+        headers: list[tuple[bytes, bytes]],
+        http: dict[str, Any],
+        session: str | None,
+    ) -> None:
+        fault = next((r for r in replies if r.action != "answer"), None)
+        if fault is not None:
+            if fault.action == "hang":
+                await anyio.sleep_forever()
+            if fault.action == "exit":
+                self.served.say("exit: the server stops here (fault)")
+                self.exited = True
+                self.stop()
+                await anyio.sleep_forever()
+            if fault.action == "session_expiry":
+                self.sessions.discard(session or "")
+                await _answer(send, 404, "Not Found: no such session (it expired)")
+            elif fault.action == "http_status":
+                await _status(send, fault.status or 503, body=b"mcpobs serve: injected HTTP error")
+            else:  # drop: a stream that ends with no answer in it
+                await _stream(send, [], headers)
+            return
+        raw = next((r.raw for r in replies if r.raw is not None), None)
+        if raw is not None:
+            self.served.logged("s2c", raw, {**http, "status": 200})
+            await _status(send, 200, [_JSON, *headers], raw)
+            return
+        if any(r.asks for r in replies):
+            await self._asking(send, requests, replies, headers, http)
+            return
+        messages = [m for r in replies for m in _answer_last(r.messages)]
+        for message in messages:
+            self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
+        if len(messages) == 1:
+            await _status(send, 200, [_JSON, *headers], json.dumps(messages[0], ensure_ascii=False).encode())
+        else:
+            await _stream(send, messages, headers)
+
+    async def _asking(
+        self,
+        send: Callable[..., Any],
+        requests: list[dict[str, Any]],
+        replies: list[Reply],
+        headers: list[tuple[bytes, bytes]],
+        http: dict[str, Any],
+    ) -> None:
+        """Answers with the server's questions before them: a stream, each question sent on it and the
+        client's answer (which it POSTs) awaited, then the rest; an answer other than recorded ends
+        the call with the error :meth:`Served.mismatch` gives."""
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+
+        async def emit(message: dict[str, Any]) -> None:
+            self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
+            await send({"type": "http.response.body", "body": _event(message), "more_body": True})
+
+        for request, reply in zip(requests, replies, strict=True):
+            for message in reply.messages[: reply.asked_at]:
+                await emit(message)
+            failed = None
+            for question in reply.asks:
+                number = next(self.numbers)
+                future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+                self.questions[id_key(number)] = future
+                try:
+                    await emit({**question.request, "id": number})
+                    failed = self.served.mismatch(question, await future, request)
+                finally:
+                    self.questions.pop(id_key(number), None)
+                if failed is not None:
+                    break
+            for message in [failed] if failed is not None else _answer_last(reply.messages[reply.asked_at :]):
+                await emit(message)
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _answer_last(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A client reads a POST's stream up to its answer and no further: the notifications recorded after
+    an answer go just before it."""
+    return sorted(messages, key=lambda m: "method" not in m)
+
+
+def _event(message: dict[str, Any]) -> bytes:
+    return f"event: message\ndata: {json.dumps(message, ensure_ascii=False)}\n\n".encode()
+
+
+async def _status(
+    send: Callable[..., Any], status: int, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
+) -> None:
+    given = [*(headers or []), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": given})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(
+    send: Callable[..., Any], status: int, message: dict[str, Any], served: Served, http: dict[str, Any]
+) -> None:
+    data = json.dumps(message).encode()
+    served.logged("s2c", data, {**http, "status": status})
+    await _status(send, status, [_JSON], data)
+
+
+async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]]) -> None:
+    """The answer as server-sent events, one message each (none: a stream cut short)."""
+    start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
+    await send({"type": "http.response.start", "status": 200, "headers": start})
+    for message in messages:
+        await send({"type": "http.response.body", "body": _event(message), "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None] | None = None) -> int:
+    """Serve on ``sock`` until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`) or an ``exit`` fault;
+    the exit status: 1 after the fault."""
+    where, allowed = allowed_hosts(sock)
+    app = ServeApp(served, allowed)
+    url = f"http://{where}{PATH}"
+    if served.log is not None:
+        served.log.event("serve_listening", url=url)
+    if ready is not None:
+        ready(url)
+    stopped_by = run_server(app, sock, lambda stop: setattr(app, "stop", stop))
+    if app.exited:
+        return DROPPED
+    if stopped_by is not None:
+        raise KeyboardInterrupt
+    return 0

@@ -1,0 +1,137 @@
+"""Answering a client from a recording: what each message gets, whatever the transport.
+
+:class:`Served` takes the client's messages one at a time and says what to send back (a
+:class:`Reply`): the recorded answer (with the client's own id) and the notifications recorded with
+it, or the error an unmatched request gets, or the fault that hits the call. The transports
+(:mod:`.stdio`, :mod:`.http`) carry it out; each logs what passes through :meth:`Served.logged`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcpobs.eventlog.writer import Direction, EventLogWriter
+from mcpobs.replay.clock import Clock, RealClock
+from mcpobs.replay.diff import diff
+from mcpobs.replay.script import Step, outcome
+from mcpobs.serve.book import INVALID_PARAMS, Answer, Ask, Book, sent_with
+from mcpobs.serve.faults import Faults
+
+Timing = Literal["none", "recorded"]
+DROPPED = 1  # the exit status after a fault ended the connection or the server
+# what the transport does with a reply: send its messages; never answer; cut the connection (stdio:
+# the process ends); end the process; answer an HTTP status; forget the HTTP session (404)
+Action = Literal["answer", "hang", "drop", "exit", "http_status", "session_expiry"]
+# the fault kinds that take the place of the answer, and what each does
+_ACTIONS: dict[str, Action] = {"hang": "hang", "drop": "drop", "exit": "exit", "http_status": "http_status"}
+_ACTIONS["session_expiry"] = "session_expiry"
+
+
+@dataclass
+class Reply:
+    """What to send back for one message, in order; or another action (a fault)."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    asks: list[Ask] = field(default_factory=list)  # the server's requests to put to the client first
+    asked_at: int = 0  # where among the messages: after the notifications recorded before them
+    action: Action = "answer"
+    raw: bytes | None = None  # a malformed frame in place of the answer
+    status: int | None = None  # http_status: the status
+
+
+class Served:
+    """One recording served: the book of its exchanges, the faults, the clock and the log."""
+
+    def __init__(
+        self,
+        book: Book,
+        faults: Faults,
+        *,
+        timing: Timing = "none",
+        speed: float = 1.0,
+        clock: Clock | None = None,
+        log: EventLogWriter | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.book = book
+        self.faults = faults
+        self.timing = timing
+        self.speed = speed
+        self.clock = clock or RealClock()
+        self.log = log
+        self.say = say or (lambda _: None)
+
+    async def reply(self, message: dict[str, Any]) -> Reply:
+        """What a request gets (after any latency the timing or a fault asks for)."""
+        step = Step(0, message)
+        hits = self.faults.hits(step.method, step.target)
+        delay = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
+        fault = next((f for f in hits if f.kind != "latency"), None)
+        # a call a fault answers takes no recorded answer: the client's retry gets the one it would have
+        answer = self.book.answer(message) if fault is None else Answer(None)
+        if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
+            delay += answer.exchange.recorded_ms / 1000 / self.speed
+        if fault is not None:
+            self._event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
+            self.say(f"fault: {fault.kind} for {step.label}")
+        if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
+            await self.clock.sleep(delay)
+        envelope = {"jsonrpc": "2.0", "id": message.get("id")}
+        if fault is not None:
+            if fault.kind in _ACTIONS:
+                return Reply(action=_ACTIONS[fault.kind], status=fault.status)
+            if fault.kind == "error":
+                return Reply([{**envelope, "error": {"code": fault.code, "message": fault.message}}])
+            if fault.kind == "tool_error":
+                result = {"content": [{"type": "text", "text": fault.text}], "isError": True}
+                return Reply([{**envelope, "result": result}])
+            if fault.kind == "malformed":
+                frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
+                return Reply(raw=frame.encode())
+        if answer.exchange is None and step.method == "ping":
+            return Reply([{**envelope, "result": {}}])  # a liveness check needs no recording
+        if answer.exchange is None:
+            assert answer.error is not None
+            self.say(answer.error["message"].removeprefix("mcpobs serve: "))
+            self._event("unmatched", request=step.label, error=answer.error)
+            return Reply([{**envelope, "error": answer.error}])
+        exchange = answer.exchange
+        if exchange.response is None:
+            return Reply(action="hang")  # the recording holds no answer: neither does the server
+        before = [n for n in (sent_with(x, message) for x in exchange.before) if n is not None]
+        after = [n for n in (sent_with(x, message) for x in exchange.after) if n is not None]
+        answer_message = {**envelope, **outcome(exchange.response)}
+        return Reply([*before, answer_message, *after], exchange.asks, len(before))
+
+    def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
+        """The error the request gets when the client answered the server's question otherwise than
+        recorded (what the server would have answered then, the recording cannot say); else None."""
+        if ask.answer is None:
+            return None
+        differences = diff(ask.answer, outcome(response), self.book.ignore)
+        if not differences:
+            return None
+        shown = "; ".join(str(d) for d in differences[:3])
+        method = ask.request.get("method")
+        message = f"mcpobs serve: the client answered {method} otherwise than recorded: {shown}"
+        self.say(f"{Step(0, request).label}: {message.removeprefix('mcpobs serve: ')}")
+        self._event(
+            "answer_differs", request=Step(0, request).label, asked=method, differences=[str(d) for d in differences]
+        )
+        data = {"asked": ask.request, "recorded_answer": ask.answer, "differences": [str(d) for d in differences]}
+        return {
+            "jsonrpc": "2.0",
+            "id": request.get("id"),
+            "error": {"code": INVALID_PARAMS, "message": message, "data": data},
+        }
+
+    def logged(self, direction: Direction, data: bytes, http: dict[str, Any] | None = None) -> None:
+        if self.log is not None:
+            self.log.message(direction, data, http)
+
+    def _event(self, event: str, **details: Any) -> None:
+        if self.log is not None:
+            self.log.event(event, **details)

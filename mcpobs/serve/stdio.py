@@ -1,0 +1,122 @@
+"""Serving a recording over stdio: a JSON-RPC message a line on stdin, the answers a line on stdout.
+
+Requests are answered side by side (a hung or slow call holds up no other); ``notifications/cancelled``
+ends the wait of the request it names. The server's recorded requests (elicitation, sampling, roots)
+are put to the client under ids of the server's own, and its answers routed back to the call
+waiting. stdin is read on a thread of its own that never holds the process up: a fault that ends the
+process (``drop``, ``exit``) ends it while the client still writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+from typing import Any
+
+import anyio
+
+from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.record.stdio import read_lines, write_all
+from mcpobs.serve.server import DROPPED, Served
+
+PARSE_ERROR = -32700
+
+
+async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
+    """Answer the client on ``stdin``/``stdout`` (file descriptors) until it closes stdin; the exit
+    status: 0, or 1 when a fault ended the connection."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def read() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for the rest
+            try:
+                for line in read_lines(stdin):
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+            except OSError:
+                pass
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="mcpobs-serve-stdin", daemon=True).start()
+    waiting: dict[str, anyio.CancelScope] = {}
+    questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # the server's requests, until answered
+    numbers = itertools.count(1)
+    status = 0
+
+    def send(message: dict[str, Any]) -> None:
+        data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+        served.logged("s2c", data)
+        write_all(stdout, data + b"\n")
+
+    async def ask(request: dict[str, Any]) -> dict[str, Any]:
+        """Put a recorded request of the server's to the client, under an id of our own; its answer."""
+        number = next(numbers)
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        questions[id_key(number)] = future
+        try:
+            send({**request, "id": number})
+            return await future
+        finally:
+            questions.pop(id_key(number), None)
+
+    async def answer(message: dict[str, Any], group: anyio.abc.TaskGroup) -> None:
+        nonlocal status
+        key = id_key(message.get("id"))
+        with anyio.CancelScope() as scope:
+            waiting[key] = scope
+            try:
+                reply = await served.reply(message)
+                if reply.action in ("drop", "exit"):
+                    status = DROPPED
+                    served.say(f"{reply.action}: the connection ends here (fault)")
+                    group.cancel_scope.cancel()
+                    return
+                if reply.action != "answer":
+                    await anyio.sleep_forever()  # hang (http faults have no meaning on stdio: refused before)
+                if reply.raw is not None:
+                    served.logged("s2c", reply.raw)
+                    write_all(stdout, reply.raw + b"\n")
+                for one in reply.messages[: reply.asked_at]:
+                    send(one)
+                for question in reply.asks:
+                    error = served.mismatch(question, await ask(question.request), message)
+                    if error is not None:
+                        send(error)
+                        return
+                for one in reply.messages[reply.asked_at :]:
+                    send(one)
+            finally:
+                waiting.pop(key, None)
+
+    async with anyio.create_task_group() as group:
+        while (line := await lines.get()) is not None:
+            if not line.strip():
+                continue
+            served.logged("c2s", line)
+            try:
+                parsed = loads(line)
+            except ValueError as e:
+                send({"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": f"Parse error: {e}"}})
+                continue
+            for message in parsed if isinstance(parsed, list) else [parsed]:
+                if not isinstance(message, dict):
+                    continue
+                if not isinstance(message.get("method"), str):  # the client's answer to a question
+                    future = questions.get(id_key(message.get("id")))
+                    if future is not None and not future.done():
+                        future.set_result(message)
+                    continue
+                if "id" in message:
+                    group.start_soon(answer, message, group)
+                elif message["method"] == "notifications/cancelled":
+                    params = message.get("params")
+                    cancelled = params.get("requestId") if isinstance(params, dict) else None
+                    scope = waiting.get(id_key(cancelled))
+                    if scope is not None:
+                        scope.cancel()
+        served.say("the client closed stdin")
+        group.cancel_scope.cancel()  # calls still hung or waiting have nobody to answer
+    return status

@@ -1,0 +1,253 @@
+"""Faults ``mcpobs serve`` injects, each seen by a real mcp client as the failure it names."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, MCPError
+from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from mcpobs.eventlog.reader import read_event_log
+from mcpobs.replay.clock import ManualClock
+from mcpobs.serve import Fault, Faults, Served, load_book, load_faults
+from tests.serve.conftest import HttpServe, stdio_server, texts, with_client
+
+ECHO = ("echo", {"text": "hello"})
+
+
+def _faults(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "faults.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+async def _echoes(client: Client, times: int = 3, timeout: float | None = None) -> list[Any]:
+    """Each echo's outcome: (is_error, text) of a result, or (code, message) of an MCPError."""
+    out: list[Any] = []
+    for _ in range(times):
+        try:
+            result = await client.call_tool(*ECHO, read_timeout_seconds=timeout)
+            out.append(texts(result))
+        except MCPError as e:
+            out.append((e.error.code, e.error.message))
+    return out
+
+
+OK = (False, "hello")
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_an_error_fault_is_a_json_rpc_error_with_its_code_on_the_calls_it_names(
+    notes_logs: dict[str, Path], tmp_path: Path, mode: str
+) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: error\n    tool: echo\n    calls: [2]\n    code: -32050\n")
+    seen = with_client(stdio_server(notes_logs[mode], "--faults", faults), mode, _echoes)
+    assert seen == [OK, (-32050, "mcpobs serve: injected fault"), OK]
+
+
+def test_a_call_a_fault_answered_leaves_its_recorded_answer_for_the_retry(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: error\n    tool: get\n    calls: [1]\n")
+
+    async def session(client: Client) -> list[Any]:
+        out: list[Any] = []
+        for _ in range(2):  # the call, then its retry
+            try:
+                out.append(texts(await client.call_tool("get", {"key": "shape"})))
+            except MCPError as e:
+                out.append(e.error.code)
+        return out
+
+    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", session)
+    # the retry gets the first recorded answer (before the put), not the second
+    assert seen == [INTERNAL_ERROR, (True, "Error executing tool get: no value for shape")]
+
+
+def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: tool_error\n    text: rate limited\n    after: 2\n")
+    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", _echoes)
+    assert seen == [OK, OK, (True, "rate limited")]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_hung_call_times_out_at_the_client_and_later_calls_are_answered(
+    notes_logs: dict[str, Path], mode: str
+) -> None:
+    # the server never answers call 2: the client's own timeout ends it, however long it is
+    seen = with_client(stdio_server(notes_logs[mode], "--hang-call", "2"), mode, lambda c: _echoes(c, 3, timeout=1))
+    assert seen[0] == OK
+    assert seen[2] == OK
+    assert seen[1][0] == REQUEST_TIMEOUT
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_hung_call_over_http_times_out_at_the_client_and_later_calls_are_answered(
+    notes_logs: dict[str, Path], mode: str
+) -> None:
+    with HttpServe(notes_logs[mode], "--hang-call", "2") as served:
+        seen = with_client(served.url, mode, lambda c: _echoes(c, 3, timeout=1))
+        served.stop()
+    assert [seen[0], seen[2]] == [OK, OK]
+    assert seen[1][0] == REQUEST_TIMEOUT
+
+
+def test_a_dropped_connection_over_stdio_ends_the_process(notes_logs: dict[str, Path]) -> None:
+    seen = with_client(stdio_server(notes_logs["legacy"], "--drop-after", "1"), "legacy", _echoes)
+    assert seen[0] == OK
+    assert [code for code, _ in seen[1:]] == [CONNECTION_CLOSED, CONNECTION_CLOSED]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_dropped_connection_over_http_is_a_stream_closed_without_an_answer(
+    notes_logs: dict[str, Path], mode: str
+) -> None:
+    with HttpServe(notes_logs[mode], "--drop-after", "1") as served:
+        seen = with_client(served.url, mode, _echoes)
+        served.stop()
+    assert seen[0] == OK
+    assert seen[1:] == [(CONNECTION_CLOSED, "SSE stream ended without a response")] * 2
+
+
+def test_latency_delays_the_answer_at_least_that_long(notes_logs: dict[str, Path]) -> None:
+    async def timed(client: Client) -> list[float]:
+        out = []
+        for _ in range(2):
+            began = time.monotonic()
+            await client.call_tool(*ECHO)
+            out.append(time.monotonic() - began)
+        return out
+
+    took = with_client(stdio_server(notes_logs["legacy"], "--latency", "400"), "legacy", timed)
+    assert min(took) >= 0.4  # a lower bound only: a loaded machine is slower, never faster
+
+
+def test_latency_and_recorded_timing_wait_on_the_injected_clock(notes_logs: dict[str, Path]) -> None:
+    book = load_book(notes_logs["legacy"])
+    echo = next(e for e in book.exchanges if e.label == "tools/call echo")
+    assert echo.recorded_ms is not None
+    assert echo.recorded_ms > 0
+    clock = ManualClock()
+    faults = Faults([Fault("latency", tool="echo", ms=(30_000, 30_000))], random.Random(1))
+    served = Served(book, faults, timing="recorded", speed=4, clock=clock)
+    reply = anyio.run(served.reply, echo.request)
+    assert reply.messages[0]["result"] == echo.response["result"]  # type: ignore[index]
+    assert clock.sleeps == [pytest.approx(30 + echo.recorded_ms / 1000 / 4)]
+    list_tools = next(e for e in book.exchanges if e.method == "tools/list")
+    anyio.run(served.reply, list_tools.request)  # not in the fault's scope: only its recorded time
+    assert clock.sleeps[1] == pytest.approx(list_tools.recorded_ms / 1000 / 4)  # type: ignore[operator]
+
+
+def test_a_seeded_error_rate_fails_that_share_of_calls_the_same_way_each_run() -> None:
+    def pattern(seed: int) -> list[bool]:
+        faults = Faults([Fault("error", probability=0.05)], random.Random(seed))
+        return [bool(faults.hits("tools/call", "search")) for _ in range(2000)]
+
+    first = pattern(7)
+    assert first == pattern(7)
+    assert first != pattern(8)
+    assert 0.03 < sum(first) / len(first) < 0.07
+
+
+def test_the_error_rate_flag_with_a_seed_repeats_over_stdio(notes_logs: dict[str, Path]) -> None:
+    runs = [
+        with_client(
+            stdio_server(notes_logs["legacy"], "--error-rate", "0.5", "--seed", "3"), "legacy", lambda c: _echoes(c, 8)
+        )
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert {outcome[0] for outcome in runs[0]} == {False, INTERNAL_ERROR}
+
+
+def test_an_http_status_fault_is_that_status(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: http_status\n    status: 503\n    calls: [1]\n")
+    with HttpServe(notes_logs["auto"], "--faults", faults) as served:
+        seen = with_client(served.url, "auto", lambda c: _echoes(c, 2))
+        served.stop()
+    assert seen == [(INTERNAL_ERROR, "Server returned an error response"), OK]
+
+
+def test_an_expired_session_is_a_404_and_a_new_session_works(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: session_expiry\n    calls: [2]\n")
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", faults, "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", _echoes)
+        again = with_client(served.url, "legacy", lambda c: _echoes(c, 1))  # the client starts over
+        served.stop()
+    assert seen == [OK, (INVALID_REQUEST, "Session terminated"), (INVALID_REQUEST, "Session terminated")]
+    assert again == [OK]
+    methods = [m["message"].get("method") for m in read_event_log(log).messages() if m["dir"] == "c2s"]
+    assert methods.count("initialize") == 2
+
+
+def test_a_malformed_frame_over_http_is_a_parse_error(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: malformed\n    calls: [1]\n")
+    with HttpServe(notes_logs["auto"], "--faults", faults) as served:
+        seen = with_client(served.url, "auto", lambda c: _echoes(c, 2))
+        served.stop()
+    assert seen[0][0] == PARSE_ERROR
+    assert seen[1] == OK
+
+
+def test_a_malformed_frame_over_stdio_is_dropped_and_the_call_times_out(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: malformed\n    calls: [1]\n")
+    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", lambda c: _echoes(c, 2, 1))
+    assert seen[0][0] == REQUEST_TIMEOUT
+    assert seen[1] == OK
+
+
+def test_an_exit_fault_stops_the_http_server_with_status_1(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: exit\n    after: 1\n")
+    with HttpServe(notes_logs["auto"], "--faults", faults) as served:
+        seen = with_client(served.url, "auto", lambda c: _echoes(c, 1))
+
+        async def second(client: Client) -> Any:
+            return await client.call_tool(*ECHO)
+
+        with pytest.raises(Exception):  # noqa: B017,PT011 - the server is gone: any transport failure
+            with_client(served.url, "auto", second, seconds=30)
+        status = served.process.wait(timeout=15)
+        served.stop()
+    assert seen == [OK]
+    assert status == 1
+    assert "exit: the server stops here (fault)" in served.stderr
+
+
+def test_a_faults_file_with_problems_is_refused_with_each_one_s_place(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: slow\n  - kind: error\n    probability: 2\n    sometimes: yes\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults])
+    assert result.exit_code == 2
+    assert f"{faults}:2:5: kind 'slow' is not one of latency" in result.output
+    assert f"{faults}:4:18: probability must be between 0 and 1, not 2" in result.output
+    assert f"{faults}:5:5: unknown key 'sometimes'" in result.output
+
+
+def test_http_faults_need_http(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: session_expiry\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["legacy"]), "--faults", faults])
+    assert result.exit_code == 2
+    assert "session_expiry: HTTP faults; serve HTTP with --listen HOST:PORT" in result.output
+
+
+def test_the_readme_faults_file_reproduces_the_model(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```yaml\n# faults.yaml", 1)[1].split("```", 1)[0]
+    faults, seed = load_faults(Path(_faults(tmp_path, "# faults.yaml" + block)))
+    assert seed is not None
+    assert [(f.kind, f.probability) for f in faults if f.kind == "error"] == [("error", 0.05)]
+    assert any(f.kind == "latency" and f.ms[0] > 30_000 for f in faults)  # past the model's 30 s call timeout
+    assert any(f.kind == "hang" for f in faults)

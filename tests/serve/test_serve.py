@@ -1,0 +1,361 @@
+"""``mcpobs serve``: a real mcp client gets the recorded server's answers, over stdio and HTTP, in both
+protocol eras; ``mcpobs replay`` of a recording against ``serve`` of it finds no difference."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, MCPError
+from mcp_types import ElicitResult
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from mcpobs.eventlog.reader import parse_event_log, read_event_log
+from mcpobs.serve import Faults, Served, build_book, load_book
+from tests.conftest import DATA, serving
+from tests.record.test_http import Recorder
+from tests.record.test_stdio import TOOLBOX
+from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
+
+ERAS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
+
+
+async def _notes_session(client: Client) -> dict[str, Any]:
+    tools = await client.list_tools()
+    calls = [
+        ("get", {"key": "shape"}),
+        ("put", {"key": "shape", "value": "round"}),
+        ("get", {"key": "shape"}),
+        ("get", {"key": "shape"}),  # past the two recorded answers: the first again
+        ("echo", {"text": "hello"}),
+    ]
+    return {
+        "protocol": client.protocol_version,
+        "tools": sorted(t.name for t in tools.tools),
+        "results": [texts(await client.call_tool(name, args)) for name, args in calls],
+    }
+
+
+EXPECTED_RESULTS = [
+    (True, "Error executing tool get: no value for shape"),
+    (False, "stored shape"),
+    (False, "round"),
+    (True, "Error executing tool get: no value for shape"),
+    (False, "hello"),
+]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_client_over_stdio_gets_the_recorded_answers_repeats_in_turn(notes_logs: dict[str, Path], mode: str) -> None:
+    seen = with_client(stdio_server(notes_logs[mode]), mode, _notes_session)
+    assert seen["protocol"] == ERAS[mode]
+    assert seen["tools"] == ["ask", "echo", "get", "keys", "put"]
+    assert seen["results"] == EXPECTED_RESULTS
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_client_over_http_gets_the_recorded_answers(notes_logs: dict[str, Path], mode: str) -> None:
+    with HttpServe(notes_logs[mode]) as served:
+        seen = with_client(served.url, mode, _notes_session)
+        served.stop()
+    assert seen["protocol"] == ERAS[mode]
+    assert seen["results"] == EXPECTED_RESULTS
+
+
+def test_a_2026_client_is_answered_by_a_2025_recording_after_its_probe_is_refused(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    err = tmp_path / "stderr.txt"
+    seen = with_client(stdio_server(notes_logs["legacy"], stderr=err), "auto", _notes_session)
+    assert seen["protocol"] == "2025-11-25"  # the SDK fell back to initialize
+    assert "the recording holds no server/discover request" in err.read_text()
+
+
+def test_an_unmatched_request_is_an_error_naming_the_closest_and_told_on_stderr(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    err = tmp_path / "stderr.txt"
+
+    async def session(client: Client) -> MCPError:
+        await client.list_tools()
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("get", {"key": "colour"})
+        return caught.value
+
+    error = with_client(stdio_server(notes_logs["legacy"], stderr=err), "legacy", session)
+    assert error.error.code == -32602
+    said = 'closest recorded is tools/call get: $.params.arguments.key: "shape" -> "colour"'
+    assert said in error.error.message
+    assert error.error.data["closest"]["request"]["params"]["arguments"] == {"key": "shape"}
+    assert said in err.read_text()
+
+
+def test_ignored_paths_and_meta_are_left_out_of_matching(notes_logs: dict[str, Path]) -> None:
+    async def session(client: Client) -> tuple[bool, str]:
+        await client.list_tools()
+        # _meta (a progress token here) never counts; the key does unless ignored
+        result = await client.call_tool("get", {"key": "colour"}, meta={"progressToken": "mine"})
+        return texts(result)
+
+    server = stdio_server(notes_logs["legacy"], "--ignore", "params.arguments.key")
+    assert with_client(server, "legacy", session) == EXPECTED_RESULTS[0]
+
+
+def test_a_2026_request_stating_another_revision_is_refused_as_a_server_would(notes_logs: dict[str, Path]) -> None:
+    book = load_book(notes_logs["auto"])
+    listed = next(e for e in book.exchanges if e.method == "tools/list")
+    meta = listed.params["_meta"]
+    assert book.answer(listed.request).exchange is listed
+    other = {**listed.request, "params": {"_meta": {**meta, "io.modelcontextprotocol/protocolVersion": "2099-01-01"}}}
+    refused = book.answer(other)
+    assert refused.exchange is None
+    assert refused.error is not None
+    assert (refused.error["code"], refused.error["data"]) == (-32022, {"supported": ["2026-07-28"]})
+    # the rest of _meta never counts
+    assert book.answer({**listed.request, "params": {"_meta": {"traceparent": "00-x"}}}).exchange is listed
+
+
+def test_strict_answers_only_the_recorded_order(notes_logs: dict[str, Path]) -> None:
+    async def session(client: Client) -> list[Any]:
+        await client.list_tools()
+        out: list[Any] = []
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("echo", {"text": "hello"})  # recorded last
+        out.append(caught.value.error.message)
+        out.append(texts(await client.call_tool("get", {"key": "shape"})))
+        out.append(texts(await client.call_tool("put", {"key": "shape", "value": "round"})))
+        return out
+
+    seen = with_client(stdio_server(notes_logs["legacy"], "--match", "strict"), "legacy", session)
+    assert "request 3 in order is tools/call get" in seen[0]
+    assert seen[1:] == EXPECTED_RESULTS[:2]
+
+
+def test_progress_notifications_are_sent_with_the_answer_under_the_clients_token(toolbox_log: Path) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append((p, total, message))
+
+    async def session(client: Client) -> str:
+        result = await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
+        return str(result.content[0].text)  # type: ignore[union-attr]
+
+    assert with_client(stdio_server(toolbox_log), "legacy", session) == "counted 3"
+    assert progress == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+
+
+def test_the_served_session_is_logged_as_an_event_log_that_analyze_reads(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    log = tmp_path / "served.jsonl"
+    with_client(stdio_server(notes_logs["auto"], "--log", str(log)), "auto", _notes_session)
+    messages = read_event_log(log).messages()
+    calls = [m["message"]["params"]["name"] for m in messages if m["message"].get("method") == "tools/call"]
+    assert calls == ["get", "put", "get", "get", "echo"]
+    assert sum(m["dir"] == "s2c" for m in messages) == sum("id" in m["message"] for m in messages if m["dir"] == "c2s")
+    result = CliRunner().invoke(app, ["analyze", str(log), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    tools = {row["tool"]: row for row in json.loads(result.stdout)["calls"]}
+    assert (tools["get"]["calls"], tools["get"]["errors"]) == (3, 2)
+
+
+def test_a_log_of_several_sessions_needs_session(tmp_path: Path) -> None:
+    log = tmp_path / "proxy.jsonl"
+    with serving([sys.executable, TOOLBOX, "--http"]) as upstream, Recorder(log, upstream, "--no-redact") as recorder:
+        for text in ("first", "second"):
+            with_client(recorder.url, "legacy", lambda c, t=text: c.call_tool("echo", {"text": t}))  # type: ignore[misc]
+        recorder.stop()
+    result = CliRunner().invoke(app, ["serve", str(log)])
+    assert result.exit_code == 2
+    assert "holds 2 sessions: name one with --session" in result.output
+    book = load_book(log, "2")
+    calls = [e.params.get("arguments") for e in book.exchanges if e.method == "tools/call"]
+    assert calls == [{"text": "second"}]
+
+    async def session(client: Client) -> tuple[bool, str]:
+        return texts(await client.call_tool("echo", {"text": "second"}))
+
+    assert with_client(stdio_server(log, "--session", "2"), "legacy", session) == (False, "second")
+
+
+def test_requests_from_elsewhere_are_refused(notes_logs: dict[str, Path]) -> None:
+    with HttpServe(notes_logs["auto"]) as served:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        host = httpx2.post(served.url, json=body, headers={"host": "evil.example:80"}, timeout=10)
+        origin = httpx2.post(served.url, json=body, headers={"origin": "http://evil.example"}, timeout=10)
+        served.stop()
+    assert (host.status_code, origin.status_code) == (403, 403)
+    assert "Origin 'http://evil.example' is not this machine" in origin.text
+
+
+def _formats(tmp: Path, logs: dict[str, Path]) -> dict[str, Path]:
+    out = {
+        "event log 2025": logs["legacy"],
+        "event log 2026": logs["auto"],
+        "event log 2026 over HTTP, concurrent": DATA / "replay" / "time-http-concurrent-2026.jsonl",
+        **{f"elicitation {n}": DATA / "mrtr" / f"{n}.log.jsonl" for n in ("stdio-2025", "stdio-2026", "http-2025")},
+        "elicitation http-2026": DATA / "mrtr" / "http-2026.log.jsonl",
+        "server-everything tasks, polled": DATA / "mrtr" / "tasks-2025.log.jsonl",
+        **{f"peer {p.name}": p for p in sorted((DATA / "peers").glob("*-stdio.*"))},
+    }
+    gz = tmp / "legacy.jsonl.gz"
+    gz.write_bytes(gzip.compress(logs["legacy"].read_bytes()))
+    out["event log, gzip"] = gz
+    try:
+        import zstandard
+    except ImportError:
+        return out
+    zst = tmp / "auto.jsonl.zst"
+    zst.write_bytes(zstandard.ZstdCompressor().compress(logs["auto"].read_bytes()))
+    out["event log, zstd"] = zst
+    return out
+
+
+def test_replay_against_serve_of_the_same_recording_differs_nowhere(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    mcpobs = shutil.which("mcpobs", path=str(Path(sys.executable).parent))
+    assert mcpobs is not None
+    for name, recording in _formats(tmp_path, notes_logs).items():
+        run = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
+        command = [mcpobs, "replay", str(recording), "--run-dir", str(run), "--format", "json", "--", *SERVE]
+        done = subprocess.run([*command, str(recording)], capture_output=True, timeout=120, check=False)
+        report = json.loads(done.stdout) if done.stdout else {}
+        assert done.returncode == 0, (name, done.stderr.decode()[-2000:])
+        assert report["differs"] is False, name
+        assert {s["status"] for s in report["steps"]} <= {"same", "sent"}, name
+
+
+@pytest.mark.parametrize("command", ["serve", "record"])
+def test_a_port_past_65535_is_a_usage_error_not_a_traceback(command: str, tmp_path: Path) -> None:
+    recording = str(DATA / "peers" / "mcp-recorder-stdio.json")
+    args = (
+        [recording]
+        if command == "serve"
+        else ["--out", str(tmp_path / "o.jsonl"), "--upstream", "http://127.0.0.1:1/mcp"]
+    )
+    result = CliRunner().invoke(app, [command, *args, "--listen", "127.0.0.1:99999"])
+    assert result.exit_code == 2, result.output
+    assert "--listen '127.0.0.1:99999': expected HOST:PORT (a port up to 65535)" in result.output
+
+
+def test_notifications_go_with_the_request_they_were_recorded_with() -> None:
+    """The rule on a log written out here (a notification after an answer is a race in any live
+    recording): progress while a call is open goes before its answer, under the client's token (none
+    when it asked for none); a notification after the answer, before the client's next message,
+    follows it."""
+    header = {"kind": "header", "format": "mcpobs-event-log", "version": 1, "transport": "stdio", "t": 0}
+    call = {"name": "count", "arguments": {"steps": 1}}
+    said: list[tuple[str, dict[str, Any]]] = [
+        ("c2s", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {**call, "_meta": {"progressToken": 5}}}),
+        ("s2c", {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 5, "progress": 1}}),
+        ("s2c", {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}),
+        ("s2c", {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}),
+        ("c2s", {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ("s2c", {"jsonrpc": "2.0", "id": 2, "result": {"tools": []}}),
+    ]
+    lines = [header, *({"t": n, "kind": "message", "dir": d, "message": m} for n, (d, m) in enumerate(said, 1))]
+    log = parse_event_log("made.jsonl", "".join(json.dumps(line) + "\n" for line in lines).encode())
+    served = Served(build_book(log), Faults([], random.Random(0)))
+    mine = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {**call, "_meta": {"progressToken": "mine"}}}
+    sent = anyio.run(served.reply, mine).messages
+    assert [m.get("method") or "answer" for m in sent] == [
+        "notifications/progress",
+        "answer",
+        "notifications/tools/list_changed",
+    ]
+    assert sent[0]["params"] == {"progressToken": "mine", "progress": 1}
+    unasked = anyio.run(served.reply, {**mine, "params": call}).messages
+    assert [m.get("method") or "answer" for m in unasked] == ["answer", "notifications/tools/list_changed"]
+    assert anyio.run(served.reply, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).messages == [
+        {"jsonrpc": "2.0", "id": 3, "result": {"tools": []}}
+    ]
+
+
+async def _booking(client: Client) -> list[Any]:
+    """The calls tests/data/mrtr/make_mrtr.py made: echo, then two bookings, the first accepted."""
+    out: list[Any] = [texts(await client.call_tool("echo", {"text": "hello"}))]
+    for room in ("12", "14"):
+        out.append(texts(await client.call_tool("book", {"room": room})))
+    return out
+
+
+def _guest(name: str) -> Any:
+    """The client's answer to the booking question: ``name`` for room 12, declined for room 14."""
+
+    async def elicit(context: Any, params: Any) -> ElicitResult:
+        if "room 14" in params.message:
+            return ElicitResult(action="decline")
+        return ElicitResult(action="accept", content={"name": name})
+
+    return elicit
+
+
+def _with_elicitation(server: Any, name: str, session: Any) -> Any:
+    out: list[Any] = []
+
+    async def run() -> None:
+        with anyio.fail_after(60):
+            async with Client(server, mode="auto", elicitation_callback=_guest(name)) as client:
+                out.append(await session(client))
+
+    anyio.run(run)
+    return out[0]
+
+
+BOOKED = [
+    (False, "hello"),
+    (False, "booked 12 for Ada"),
+    (True, "Error executing tool book: Resolver for parameter 'guest' could not resolve: elicitation was decline"),
+]
+
+
+@pytest.mark.parametrize("era", ["2025", "2026"])
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_the_servers_questions_are_asked_as_recorded(transport: str, era: str) -> None:
+    """2025: the server's ``elicitation/create`` is put to the client inside the call, and its answer
+    awaited before the call's. 2026-07-28: the question is an ``input_required`` result, and the
+    client's retry (its answer, the recorded ``requestState``, a new id) a request like any other."""
+    recording = DATA / "mrtr" / f"{transport}-{era}.log.jsonl"
+    if transport == "stdio":
+        assert _with_elicitation(stdio_server(recording), "Ada", _booking) == BOOKED
+        return
+    with HttpServe(recording) as served:
+        seen = _with_elicitation(served.url, "Ada", _booking)
+        served.stop()
+    assert seen == BOOKED
+
+
+@pytest.mark.parametrize(
+    ("era", "said"),
+    [
+        (
+            "2025",
+            "tools/call book: the client answered elicitation/create otherwise than recorded: "
+            '$.result.content.name: "Ada" -> "Bob"',
+        ),
+        ("2026", "closest recorded is tools/call book: $.params.inputResponses"),
+    ],
+)
+def test_an_answer_the_recording_lacks_is_an_error_saying_where_it_differs(era: str, said: str, tmp_path: Path) -> None:
+    async def session(client: Client) -> str:
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("book", {"room": "12"})
+        return caught.value.error.message
+
+    err = tmp_path / "stderr.txt"
+    message = _with_elicitation(stdio_server(DATA / "mrtr" / f"stdio-{era}.log.jsonl", stderr=err), "Bob", session)
+    assert said.split(": ", 1)[1] in message
+    assert '"Ada" -> "Bob"' in message
+    assert said in err.read_text()
