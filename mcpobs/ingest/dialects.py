@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mcpobs.sqlengine import DUCKDB, Engine
+from mcpobs.sqlengine import quote as _quote
 from mcpobs.store import TO_CLIENT_METHODS
 
 # Derived column -> attribute keys, in order of preference.
@@ -116,10 +118,6 @@ TOKEN_KEYS: dict[str, tuple[str, ...]] = {
 FIRST_RESPONSE_EVENTS = ("notifications/progress", "mcp.progress", "progress", "first_response")
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def value_text(value: str) -> str:
     """SQL for an OTLP AnyValue (the SQL ``value``) as text: its string, integer, boolean or double."""
     return (
@@ -134,13 +132,13 @@ def attribute_values(attrs: str) -> str:
     return f"list_transform({attrs}, lambda a: {value_text('a.value')})"
 
 
-def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
+def attribute_text(values: str, keys: str, names: Sequence[str], engine: Engine = DUCKDB) -> str:
     """SQL for the first of ``names`` present among a span's attributes, as text.
 
     ``keys`` and ``values`` are the SQL of the span's attribute keys and their
-    text (:func:`attribute_values`), computed once per span.
+    text (:func:`attribute_values`), computed once per span; on ClickHouse ``keys`` is the attribute map.
     """
-    parts = [f"{values}[list_position({keys}, {_quote(name)})]" for name in names]
+    parts = [engine.attribute(values, keys, name) for name in names]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
@@ -170,7 +168,9 @@ _SHARED_METHODS = ("initialize",)
 _COPIED_KEYS = ("mcp.session.id", "mcp.session_id")
 
 
-def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: str, scope: str) -> str:
+def method_sql(
+    method: str, rpc_method: str, rpc_system: str, keys: str, name: str, scope: str, engine: Engine = DUCKDB
+) -> str:
     """SQL for a span's MCP method, NULL for a span that is no MCP call.
 
     A span is an MCP call only on MCP evidence: an MCP method attribute (``mcp.method.name``,
@@ -182,60 +182,64 @@ def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: s
     ``MCP server handle request: {method}``, a proxy's ``mcp.{method}``). A gRPC ``GetFeature``,
     an HTTP ``GET``, a database ``SELECT`` or a language server's ``textDocument/hover`` is none of these.
     """
-    listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR starts_with({{m}}, 'notifications/'))"
+    e = engine
+    notification = e.starts_with("{m}", "'notifications/'")
+    listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR {notification})"
     scopes = ", ".join(map(_quote, MCP_SCOPES))
-    mcp_scope = f"({scope} IN ({scopes}) OR starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}))"
+    mcp_scope = f"({scope} IN ({scopes}) OR {e.starts_with(scope, _quote(_OPENLLMETRY_SCOPE))})"
     copied = ", ".join(map(_quote, _COPIED_KEYS))
-    mcp_keys = f"list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.') AND k NOT IN ({copied})))"
+    mcp_keys = e.any_key(keys, e.starts_with("k", "'mcp.'") + f" AND k NOT IN ({copied})")
     shared = f"{rpc_method} IN ({', '.join(map(_quote, _SHARED_METHODS))})"
     by_rpc = (
         f"CASE WHEN coalesce(lower({rpc_system}), 'jsonrpc') IN ('jsonrpc', 'mcp') AND ("
         f"({listed.format(m=rpc_method)} AND (NOT {shared} OR {mcp_scope} OR coalesce({mcp_keys}, false))) "
         f"OR {mcp_scope}) THEN {rpc_method} END"
     )
-    after_prefix = f"substr({name}, 5)"
+    after_prefix = e.substr(name, "5")
+    mcp_prefix = "'mcp.'"
     return (
         f"coalesce({method}, {by_rpc}, "
-        f"CASE WHEN starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}) THEN CASE "
+        f"CASE WHEN {e.starts_with(scope, _quote(_OPENLLMETRY_SCOPE))} THEN CASE "
         f"WHEN {name} LIKE '%.tool' THEN 'tools/call' "
-        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) END END, "
-        f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) "
-        f"WHEN starts_with({name}, 'mcp.') AND {listed.format(m=after_prefix)} THEN {after_prefix} END)"
+        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN {e.left(name, -4)} END END, "
+        f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN {e.substr(name, '28')} "
+        f"WHEN {e.starts_with(name, mcp_prefix)} AND {listed.format(m=after_prefix)} THEN {after_prefix} END)"
     )
 
 
-def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str]:
+def base_columns(values: str, keys: str, name: str, scope: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """First stage: the attributes every later column reads, and the method.
 
     ``scope`` is the SQL of the instrumentation scope's name.
     """
-    a = {col: attribute_text(values, keys, names) for col, names in ATTRIBUTE_KEYS.items()}
+    a = {col: attribute_text(values, keys, names, engine) for col, names in ATTRIBUTE_KEYS.items()}
     # Logfire's generic keys mean the request and response only on its MCP spans.
     for col in ("logfire_request", "logfire_response"):
         a[col] = f"CASE WHEN {scope} = 'logfire.mcp' THEN {a[col]} END"
-    rpc_system = attribute_text(values, keys, ("rpc.system.name", "rpc.system"))
-    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], rpc_system, keys, name, scope)
+    rpc_system = attribute_text(values, keys, ("rpc.system.name", "rpc.system"), engine)
+    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], rpc_system, keys, name, scope, engine)
     for col, names in TOKEN_KEYS.items():
-        text = attribute_text(values, keys, names)
-        a[col] = f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT))"
+        a[col] = engine.try_bigint(attribute_text(values, keys, names, engine))
     return a
 
 
-def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str, str]:
+def derived_columns(name: str, kind: str, status: str, events: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """Second stage: the derived columns of ``spans``, from the first stage's columns.
 
     The arguments name the SQL of the span's name, kind (0..5), status code (0..2) and events.
     """
     # The target an attribute names, else the span name after its method:
     # `tools/call add`, `MCP send tools/call add`, `MCP request: tools/call add`, `add.tool`.
-    bare_name = f"regexp_replace({name}, '^(MCP send |MCP request: )', '')"
+    e = engine
+    bare_name = e.replace_first(name, "^(MCP send |MCP request: )", "")
     request = "coalesce(traceloop_input, logfire_request)"
+    method_and_space = "mcp_method || ' '"
     target = (
         "coalesce(tool, prompt, resource_uri, "
-        f"json_extract_string({request}, '$.params.name'), json_extract_string({request}, '$.params.uri'), "
-        f"CASE WHEN {name} LIKE '%.tool' THEN left({name}, -5) "
-        f"WHEN starts_with({bare_name}, mcp_method || ' ') "
-        f"THEN nullif(substr({bare_name}, length(mcp_method) + 2), '') END)"
+        f"{e.json_text(request, 'params', 'name')}, {e.json_text(request, 'params', 'uri')}, "
+        f"CASE WHEN {name} LIKE '%.tool' THEN {e.left(name, -5)} "
+        f"WHEN {e.starts_with(bare_name, method_and_space)} "
+        f"THEN nullif({e.substr(bare_name, e.length('mcp_method') + ' + 2')}, '') END)"
     )
     # Kind says the side where the producer sets it; OpenLLMetry, Logfire and
     # Sentry write INTERNAL spans, so their names and attributes say it instead.
@@ -250,17 +254,11 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         f"WHEN {name} LIKE 'MCP request: %' OR {name} LIKE '%.tool' OR {name} LIKE '%.mcp' THEN 'client' "
         "ELSE 'unknown' END END"
     )
-    first_response = (
-        f"list_min(list_transform(list_filter({events}, "
-        f"lambda e: e.name IN ({', '.join(map(_quote, FIRST_RESPONSE_EVENTS))})), "
-        f"lambda e: TRY_CAST(e.timeUnixNano AS BIGINT)))"
-    )
+    first_response = e.first_event_ns(events, FIRST_RESPONSE_EVENTS)
     # A failed span with no error attribute: the type of the exception it recorded,
     # as the mcp SDK's client spans do for a timeout (`TimeoutError`).
-    exception_type = (
-        f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
-        "lambda a: a.key = 'exception.type')[1].value.stringValue"
-    )
+    exception_type = e.exception_type(events)
+    error_or_empty = "coalesce(error_type, '')"
     transports = " ".join(f"WHEN {_quote(name)} THEN {_quote(network)}" for name, network in TRANSPORTS.items())
     return {
         "mcp_method": "mcp_method",
@@ -275,20 +273,20 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
         ),
         "error_type": (
             # the JSON-RPC code before an exception's name (`McpError`) in error.type: it says what failed
-            "coalesce(CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') "
-            "AND NOT regexp_full_match(coalesce(error_type, ''), '-?[0-9]+') THEN rpc_status_code END, error_type, "
+            f"coalesce(CASE WHEN {e.full_match('rpc_status_code', '-[0-9]+')} "
+            f"AND NOT {e.full_match(error_or_empty, '-?[0-9]+')} THEN rpc_status_code END, error_type, "
             "CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
-            "json_extract_string(logfire_response, '$.code'), "
-            "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "
+            f"{e.json_text('logfire_response', 'code')}, "
+            f"CASE WHEN {e.json_raw('logfire_response', 'isError')} = 'true' THEN 'tool_error' END, "
             # a Logfire server span with a request and no response: the handler never answered
             f"CASE WHEN logfire_request IS NOT NULL AND logfire_response IS NULL "
             f"AND {name} LIKE 'MCP server handle request: %' THEN 'cancelled' END, "
             f"CASE WHEN {status} = 2 THEN {exception_type} END)"
         ),
         # opt-in arguments tell a retry (same arguments) from a new call to the same tool
-        "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
+        "arguments_hash": f"CASE WHEN arguments IS NOT NULL THEN {e.hash('arguments')} END",
         "first_response_ns": first_response,
-        "rounds": "CASE WHEN mcp_method IS NOT NULL THEN coalesce(TRY_CAST(rounds AS INTEGER), 1) END",
+        "rounds": f"CASE WHEN mcp_method IS NOT NULL THEN coalesce({e.try_integer('rounds')}, 1) END",
         **{
             col: col
             for col in (
@@ -302,7 +300,7 @@ def derived_columns(name: str, kind: str, status: str, events: str) -> dict[str,
     }
 
 
-def outcome_columns(error_type: str, status: str, status_message: str) -> dict[str, str]:
+def outcome_columns(error_type: str, status: str, status_message: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """Third stage: whether the call failed, and its error class, from the second stage's error type.
 
     Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
@@ -310,36 +308,34 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
     input and the client never sent the request again); ``transport`` (-32000 connection
     closed, connection and stream errors); the JSON-RPC code itself; ``other``.
     """
+    e = engine
     return {
         "mcp_failed": f"coalesce({status} = 2, false) OR {error_type} IS NOT NULL",
         "error_class": f"""CASE
             WHEN {error_type} IS NULL AND {status} IS DISTINCT FROM 2 THEN NULL
             WHEN {error_type} = 'tool_error' THEN 'tool_error'
-            WHEN {error_type} IN ('-32001', '408') OR regexp_matches({error_type}, '(?i)time.?out')
-                OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
-            WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
+            WHEN {error_type} IN ('-32001', '408') OR {e.matches(error_type, "(?i)time.?out")}
+                OR {e.matches(status_message, "(?i)timed? ?out")} THEN 'timeout'
+            WHEN {error_type} = '-32800' OR {e.matches(error_type, "(?i)cancel")} THEN 'cancelled'
             WHEN {error_type} = 'abandoned' THEN 'abandoned'
             WHEN {error_type} = '-32000'
-                OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
+                OR {e.matches(error_type, "(?i)connect|broken|closedresource|transport|eof|reset|refused")}
                 THEN 'transport'
-            WHEN regexp_full_match({error_type}, '-?[0-9]+') THEN {error_type}
+            WHEN {e.full_match(error_type, "-?[0-9]+")} THEN {error_type}
             ELSE 'other'
         END""",
     }
 
 
-def approximate_size(name: str, keys: str, values: str, events: str) -> str:
+def approximate_size(name: str, keys: str, values: str, events: str, engine: Engine = DUCKDB) -> str:
     """SQL for about how many bytes a span takes as OTLP JSON: its name, attribute keys and values,
     and a fixed share for the ids, times, status and each attribute's and event's framing."""
-    return (
-        f"240 + strlen(coalesce({name}, '')) "
-        f"+ coalesce(list_sum(list_transform({keys}, lambda k: strlen(k) + 38)), 0) "
-        f"+ coalesce(list_sum(list_transform({values}, lambda v: strlen(coalesce(v, '')))), 0) "
-        f"+ 120 * coalesce(len({events}), 0)"
-    )
+    return engine.approximate_size(name, keys, values, events)
 
 
-def keys(trace_id: str, session_id: str, side: str, method: str, target: str, arguments_hash: str) -> dict[str, str]:
+def keys(
+    trace_id: str, session_id: str, side: str, method: str, target: str, arguments_hash: str, engine: Engine = DUCKDB
+) -> dict[str, str]:
     """Hashes that sessions and retries group on: 64-bit integers group far faster than text.
 
     A session is ``mcp.session.id``, else the trace. A retry is a call of the same side, session,
@@ -347,8 +343,8 @@ def keys(trace_id: str, session_id: str, side: str, method: str, target: str, ar
     """
     session = f"coalesce({session_id}, {trace_id})"
     return {
-        "session_key": f"CASE WHEN {method} IS NOT NULL THEN hash({session}) END",
+        "session_key": f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(session)} END",
         "call_key": (
-            f"CASE WHEN {method} IS NOT NULL THEN hash({side}, {session}, {method}, {target}, {arguments_hash}) END"
+            f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(side, session, method, target, arguments_hash)} END"
         ),
     }
