@@ -25,6 +25,7 @@ class Engine:
     """DuckDB's SQL: the reference the other engine's helpers match, result for result."""
 
     name = "duckdb"
+    title = "DuckDB"
 
     def attribute(self, values: str, keys: str, name: str) -> str:
         """The text of attribute ``name``, NULL when absent. DuckDB: ``keys`` and ``values`` are
@@ -89,6 +90,24 @@ class Engine:
     def arg_max(self, value: str, by: str) -> str:
         return f"arg_max({value}, {by})"
 
+    def any_value(self, column: str) -> str:
+        return f"any_value({column})"
+
+    def least(self, a: str, b: str) -> str:
+        """The smaller of two values, either of which may be NULL (then the other)."""
+        return f"least({a}, {b})"
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"greatest({a}, {b})"
+
+    def list_has(self, parameter: str, value: str) -> str:
+        """Whether the list bound to ``parameter`` holds ``value``."""
+        return f"list_contains(${parameter}, {value})"
+
+    def has_key_in(self, attributes: str, parameter: str) -> str:
+        """Whether any of a span's attribute keys is in the list bound to ``parameter``."""
+        return f"len(list_filter({attributes}, lambda a: list_contains(${parameter}, a.key))) > 0"
+
     def distinct_list(self, column: str, separator: str) -> str:
         """The group's distinct values, sorted, joined by ``separator``."""
         return f"string_agg(DISTINCT {column}, {quote(separator)} ORDER BY {column})"
@@ -135,6 +154,7 @@ class ClickHouse(Engine):
     """
 
     name = "clickhouse"
+    title = "ClickHouse"
 
     def attribute(self, values: str, keys: str, name: str) -> str:
         return f"if(mapContains({keys}, {quote(name)}), {keys}[{quote(name)}], NULL)"
@@ -195,6 +215,22 @@ class ClickHouse(Engine):
 
     def arg_max(self, value: str, by: str) -> str:
         return f"argMax({value}, {by})"
+
+    def any_value(self, column: str) -> str:
+        return f"any({column})"
+
+    def least(self, a: str, b: str) -> str:
+        # ClickHouse's least is NULL when either is; DuckDB's ignores a NULL
+        return f"if(({a}) IS NULL, {b}, if(({b}) IS NULL, {a}, least({a}, {b})))"
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"if(({a}) IS NULL, {b}, if(({b}) IS NULL, {a}, greatest({a}, {b})))"
+
+    def list_has(self, parameter: str, value: str) -> str:
+        return f"has(${parameter}, {value})"
+
+    def has_key_in(self, attributes: str, parameter: str) -> str:
+        return f"hasAny(mapKeys({attributes}), ${parameter})"
 
     def distinct_list(self, column: str, separator: str) -> str:
         return f"arrayStringConcat(arraySort(groupUniqArray({column})), {quote(separator)})"

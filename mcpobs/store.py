@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcpobs import interrupt
 from mcpobs.errors import StoreError
+from mcpobs.sqlengine import DUCKDB, Engine
 from mcpobs.tempdirs import TempDir
 
 if TYPE_CHECKING:
@@ -135,9 +136,9 @@ def rejected_sql(side: str, error_type: str, method: str) -> str:
     return f"coalesce({side} = 'server' AND {method} NOT IN ({to_client}) AND {error_type} IN ({codes}), false)"
 
 
-# Every figure in mcpobs.analysis reads this view, never the raw columns.
-_VIEWS = """
-CREATE OR REPLACE VIEW mcp_calls AS
+# Every figure in mcpobs.analysis reads this view, never the raw columns: on DuckDB a view over the
+# store's spans, on ClickHouse the same SELECT over the call model of otel_traces (mcpobs.clickhouse).
+_CALLS_SELECT = """
 SELECT
     trace_id, span_id, parent_span_id, source_id,
     name AS span_name,
@@ -173,10 +174,18 @@ SELECT
     error_class,
     arguments_hash,
     rounds,
-    starts_with(mcp_method, 'notifications/') AS is_notification
+    {notification} AS is_notification
 FROM spans
-WHERE mcp_method IS NOT NULL AND round_of IS NULL;
+WHERE mcp_method IS NOT NULL AND round_of IS NULL
 """
+
+
+def calls_select(engine: Engine = DUCKDB) -> str:
+    """The SELECT of the ``mcp_calls`` view over ``spans`` (the store's, or a ClickHouse query's), for ``engine``."""
+    return _CALLS_SELECT.format(
+        rejected=rejected_sql("mcp_side", "error_type", "mcp_method"),
+        notification=engine.starts_with("mcp_method", "'notifications/'"),
+    )
 
 
 # Past about this much input JSON an in-memory store runs out of memory_limit (DuckDB
@@ -260,7 +269,24 @@ class Store:
                 f"{self.options.path}: database schema version {found[0]}, this mcpobs reads version "
                 f"{SCHEMA_VERSION}; load the files into a new database"
             )
-        con.execute(_VIEWS.format(rejected=rejected_sql("mcp_side", "error_type", "mcp_method")))
+        con.execute(f"CREATE OR REPLACE VIEW mcp_calls AS {calls_select()};")
+
+    engine = DUCKDB
+    # the head of every analysis query: the calls as mcp_calls gives them (mcpobs.analysis.sql.calls_cte)
+    calls_cte = "WITH calls AS (SELECT * FROM mcp_calls)"
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+        """Every row of a query, on a cursor of its own."""
+        cursor = self.con.cursor()
+        try:
+            return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
+        finally:
+            cursor.close()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The files loaded, in the order they were."""
+        return tuple(str(r[0]) for r in self.run("SELECT path FROM sources ORDER BY source_id", {}))
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

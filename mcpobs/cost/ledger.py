@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
 from mcpobs.ingest.dialects import TOKEN_KEYS, value_text
+from mcpobs.sqlengine import DUCKDB, Engine
 
 if TYPE_CHECKING:
     from mcpobs.store import Store
@@ -77,11 +78,16 @@ def build(store: Store, options: CostOptions) -> Ledger:
 
 # An LLM call, over `spans AS s`: a span with token usage, or a model and a model-call operation
 # (or a token attribute, even one that is no number). Parameters: LLM_CALL_PARAMETERS.
-LLM_CALL = """(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+def llm_call(engine: Engine = DUCKDB) -> str:
+    """SQL: whether span ``s`` is an LLM call, on ``engine``."""
+    return f"""(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
         s.reasoning_tokens) IS NOT NULL
     OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
-        AND (list_contains($llm_operations, s.gen_ai_operation)
-            OR len(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key))) > 0)))"""
+        AND ({engine.list_has("llm_operations", "s.gen_ai_operation")}
+            OR {engine.has_key_in("s.attributes", "llm_token_keys")})))"""
+
+
+LLM_CALL = llm_call()
 LLM_CALL_PARAMETERS: dict[str, Any] = {
     "llm_token_keys": [key for names in TOKEN_KEYS.values() for key in names],
     "llm_operations": list(MODEL_CALL_OPERATIONS),
