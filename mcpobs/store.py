@@ -167,10 +167,10 @@ SELECT
     status_code,
     status_message,
     error_type,
-    {rejected} AS rejected,
-    mcp_failed AND NOT rejected AS failed,
+    CAST({rejected} AS BOOLEAN) AS rejected,
+    CAST(mcp_failed AND NOT rejected AS BOOLEAN) AS failed,
     -- the one definition of success, for every figure: the call neither failed nor was rejected
-    NOT coalesce(mcp_failed, false) AS succeeded,
+    CAST(NOT coalesce(mcp_failed, false) AS BOOLEAN) AS succeeded,
     error_class,
     arguments_hash,
     rounds,

@@ -230,11 +230,11 @@ _SESSION_ROWS = """
             count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,
             (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns
         FROM selected GROUP BY ALL
-    )
+    ) AS totals
     LEFT JOIN (
         SELECT side, {names} session_key, sum(recoveries) AS recoveries, max(last_failed) AS any_last_failed
         FROM retried GROUP BY ALL
-    ) USING (side, {names} session_key)
+    ) AS retries USING (side, {names} session_key)
 )
 """
 

@@ -348,3 +348,24 @@ def keys(
             f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(side, session, method, target, arguments_hash)} END"
         ),
     }
+
+
+def wraps_sql(wrapper: str, child: str) -> str:
+    """SQL: span ``wrapper`` wraps span ``child`` (table aliases), an MCP span of the same call: its
+    child of the same side and method, and target where both name one (see :func:`mcpobs.ingest._unwrap`)."""
+    w, c = wrapper, child
+    return (
+        f"{c}.trace_id = {w}.trace_id AND {c}.parent_span_id = {w}.span_id "
+        f"AND {c}.mcp_method = {w}.mcp_method AND {c}.mcp_side = {w}.mcp_side "
+        f"AND ({c}.mcp_target IS NULL OR {w}.mcp_target IS NULL OR {c}.mcp_target = {w}.mcp_target)"
+    )
+
+
+def peer_services_sql(spans: str, engine: Engine = DUCKDB) -> str:
+    """SQL: per trace and parent span, the service of the MCP server spans answering it (the parent is
+    the client's call); with the newest ``source_id`` among them."""
+    return (
+        f"SELECT trace_id, parent_span_id, {engine.any_value('service_name')} AS service_name, "
+        f"max(source_id) AS source_id FROM {spans} WHERE mcp_side = 'server' AND parent_span_id IS NOT NULL "
+        "GROUP BY trace_id, parent_span_id"
+    )
