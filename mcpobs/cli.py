@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mcpobs.alerts import Outcome, RuleSet
+    from mcpobs.analysis.sql import Calls
+    from mcpobs.clickhouse import ClickHouseTraces
     from mcpobs.cost import CostOptions
     from mcpobs.expr import Node
     from mcpobs.ingest import LoadReport
@@ -152,6 +154,15 @@ SkipInvalid = Annotated[
 ]
 MemoryLimit = Annotated[
     str, typer.Option("--memory-limit", help="DuckDB memory limit; past it the store spills to disk.")
+]
+TableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--table",
+        help="With a clickhouse://USER:PASSWORD@HOST:PORT/DATABASE, clickhouses:// or chdb:PATH source: the "
+        "Collector exporter's table, [DATABASE.]TABLE (default otel.otel_traces; the URL's database replaces otel). "
+        "The password may come from MCPOBS_CLICKHOUSE_PASSWORD; a server is read over the last 24 hours by default.",
+    ),
 ]
 
 
@@ -323,6 +334,7 @@ def analyze_command(
     value_attr: ValueAttrOption = None,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
+    table: TableOption = None,
 ) -> None:
     """Report MCP calls per tool, server, session or method: counts, errors by class, latency.
 
@@ -347,6 +359,7 @@ def analyze_command(
     """
     if "dashboard" in _split(view):
         _refuse_in_dashboard(by, view, output_format)
+        _refuse_clickhouse(files, table, "--view dashboard")
         query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", output_format)
         _need_input(files, db, "analyze")
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
@@ -354,7 +367,30 @@ def analyze_command(
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
-    _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
+    _analyze(
+        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
+    )
+
+
+def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
+    from mcpobs.clickhouse import is_clickhouse
+
+    if table is not None or any(is_clickhouse(f) for f in files or ()):
+        raise UsageError(f"not yet supported on ClickHouse: {what}")
+
+
+def _clickhouse(
+    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None
+) -> ClickHouseTraces | None:
+    """The ClickHouse table the arguments name, opened over the query's --since/--until; None for files."""
+    from mcpobs.analysis.sql import ns
+    from mcpobs.clickhouse import is_clickhouse, open_source
+
+    if db is not None and any(is_clickhouse(f) for f in files or ()):
+        raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
+    since = ns(query.since) if query is not None and query.since else None
+    until = ns(query.until) if query is not None and query.until else None
+    return open_source(files, table, since, until)
 
 
 def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
@@ -467,10 +503,16 @@ def _analyze(
     memory_limit: str,
     output_format: OutputFormat,
     output: Path | None,
+    table: str | None = None,
 ) -> None:
     if output is not None:
         _writable(output)
-    result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
+    traces = _clickhouse(files, db, table, query)
+    if traces is not None:
+        with traces:
+            result = analyze(traces, query, cost)
+    else:
+        result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
     _warn_notes(result.notes)
     _render(result, output_format, output)
 
@@ -713,6 +755,7 @@ def check_alerts_command(
     ] = False,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
+    table: TableOption = None,
 ) -> None:
     """Check alert rules against trace files: exit 1 when one fires, so CI can gate on it.
 
@@ -762,10 +805,15 @@ def check_alerts_command(
         _writable(output)
     cost = _cost_options(prices, None)
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(_open_store(db, memory_limit, files))
-        if files:
-            _load(store, files, skip_invalid)
-        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
+        traces = _clickhouse(files, db, table)
+        store: Calls
+        if traces is not None:
+            store = stack.enter_context(traces)
+        else:
+            store = stack.enter_context(_open_store(db, memory_limit, files))
+            if files:
+                _load(store, files, skip_invalid)
+        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table)
     _warn_notes(outcome.notes)
     if output_format is AlertFormat.text and output is None:
         render_alerts_text(outcome, _stdout_console())
@@ -791,13 +839,14 @@ def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None) -
 
 def _outcome(
     stack: contextlib.ExitStack,
-    store: Store,
+    store: Calls,
     ruleset: RuleSet,
     baseline: list[str] | None,
     cost: CostOptions,
     fail_on: FailOn,
     skip_invalid: bool,
     memory_limit: str,
+    table: str | None = None,
 ) -> Outcome:
     """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)."""
     from mcpobs.alerts import check_alerts
@@ -806,9 +855,17 @@ def _outcome(
     figures = Figures(store, cost)
     before: Figures | None = None
     if baseline:
-        base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
-        _load(base_store, baseline, skip_invalid, "baseline: ")
-        before = Figures(base_store, cost)
+        from mcpobs.clickhouse import is_clickhouse
+
+        # --table names the table of the ClickHouse sources, the baseline's too
+        base_traces = _clickhouse(baseline, None, table if any(is_clickhouse(b) for b in baseline) else None)
+        base: Calls
+        if base_traces is not None:
+            base = stack.enter_context(base_traces)
+        else:
+            base = base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
+            _load(base_store, baseline, skip_invalid, "baseline: ")
+        before = Figures(base, cost)
     return check_alerts(ruleset, figures, before, fail_on.value)
 
 

@@ -299,3 +299,28 @@ def now_ns() -> int:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def open_source(
+    arguments: list[str] | None, table: str | None, since_ns: int | None = None, until_ns: int | None = None
+) -> ClickHouseTraces | None:
+    """The ClickHouse table the source arguments name, opened; None when they name files.
+
+    A live server is read over the last 24 hours unless ``since_ns`` says otherwise; a chDB directory
+    (a copy of the table) whole.
+    """
+    named = [a for a in arguments or () if is_clickhouse(a)]
+    if not named:
+        if table is not None:
+            raise UsageError("--table names a ClickHouse table: give a clickhouse://, clickhouses:// or chdb: source")
+        return None
+    if len(named) != len(arguments or ()) or len(named) > 1:
+        raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
+    location = parse(named[0], table)
+    if since_ns is None and location.server:
+        since_ns = now_ns() - DEFAULT_WINDOW_NS
+    return ClickHouseTraces(location, since_ns, until_ns)
+
+
+# what a live server is read over when --since does not say
+DEFAULT_WINDOW_NS = 24 * 3600 * 1_000_000_000

@@ -17,20 +17,24 @@ attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KI
 
 from __future__ import annotations
 
-from mcpobs.ingest.dialects import (
-    base_columns,
-    derived_columns,
-    keys,
-    outcome_columns,
-    peer_services_sql,
-    wraps_sql,
-)
+from mcpobs.ingest.dialects import ANSWER_SQL, base_columns, derived_columns, keys, outcome_columns, wraps_sql
 from mcpobs.sqlengine import CLICKHOUSE
+from mcpobs.sqlengine import quote as _quote
 from mcpobs.store import calls_select
 
 _E = CLICKHOUSE
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
+
+# What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
+_FAMILY = ("trace_id", "span_id", "parent_span_id", "mcp_method", "mcp_side", "mcp_target")
+_FAMILY_TYPE = (
+    "Tuple(trace_id String, span_id String, parent_span_id Nullable(String), mcp_method Nullable(String), "
+    "mcp_side Nullable(String), mcp_target Nullable(String))"
+)
+_ANSWER_TYPE = "Tuple(parent_span_id Nullable(String), service_name Nullable(String))"
+# a wrapper's call columns are cleared, as the ingest's UPDATE does
+_UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
 
 # The ingest's post-load steps that are not expressed here yet: a table holding such calls is refused
 # rather than counted differently from its files (see :func:`unsupported_sql`).
@@ -91,7 +95,6 @@ def calls_cte(table: str, window: str) -> str:
     final_sql = ",\n        ".join(
         [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
     )
-    unwrapped = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
     return f"""WITH raw AS ({_raw(table, window)}
 ), attributed AS (
     SELECT *,
@@ -107,20 +110,28 @@ def calls_cte(table: str, window: str) -> str:
         {size} AS approx_bytes,
         {final_sql}
     FROM derived
-), wrappers AS (
-    SELECT w.trace_id AS trace_id, w.span_id AS span_id
-    FROM modelled AS w INNER JOIN modelled AS c ON c.trace_id = w.trace_id AND c.parent_span_id = w.span_id
-    WHERE {wraps_sql("w", "c")}
-    GROUP BY w.trace_id, w.span_id
+), family AS (
+    -- each span with its trace's MCP spans: wrappers and peers without a self-join, which ClickHouse
+    -- plans once per reference and which made every section seconds slower
+    SELECT *, groupArrayIf(CAST(({", ".join(_FAMILY)}), {_quote(_FAMILY_TYPE)}), mcp_method IS NOT NULL)
+        OVER (PARTITION BY trace_id) AS family
+    FROM modelled
 ), unwrapped AS (
-    SELECT * EXCEPT (is_wrapper, {", ".join(unwrapped)}),
-        {", ".join(f"if(is_wrapper, NULL, {c}) AS {c}" for c in unwrapped)}
-    FROM (SELECT *, (trace_id, span_id) IN (SELECT trace_id, span_id FROM wrappers) AS is_wrapper FROM modelled)
-), peers AS ({peer_services_sql("unwrapped", _E)}
+    -- a span that wraps an MCP span of the same call is no call itself (mcpobs.ingest._unwrap)
+    SELECT * EXCEPT (family, is_wrapper, {", ".join(_UNWRAPPED)}),
+        {", ".join(f"if(is_wrapper, NULL, {c}) AS {c}" for c in _UNWRAPPED)}
+    FROM (SELECT w.*, arrayExists(c -> {wraps_sql("w", "c")}, w.family) AS is_wrapper FROM family AS w)
+), answered AS (
+    -- a client's call: its server is the service of the server span answering it (mcpobs.ingest._link_peers)
+    SELECT *, groupArrayIf(CAST((parent_span_id, service_name), {_quote(_ANSWER_TYPE)}), {ANSWER_SQL})
+        OVER (PARTITION BY trace_id) AS answers
+    FROM unwrapped
 ), spans AS (
-    SELECT u.*, if(u.mcp_side = 'client', p.service_name, NULL) AS peer_service,
+    SELECT * EXCEPT (answers),
+        if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
+            arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service,
         CAST(NULL AS Nullable(String)) AS round_of, CAST(NULL AS Nullable(Int64)) AS call_start_ns
-    FROM unwrapped AS u LEFT JOIN peers AS p ON p.trace_id = u.trace_id AND p.parent_span_id = u.span_id
+    FROM answered
 ), mcp_calls AS ({calls_select(_E)}
 ), calls AS (SELECT * FROM mcp_calls)
 """

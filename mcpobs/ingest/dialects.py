@@ -361,11 +361,14 @@ def wraps_sql(wrapper: str, child: str) -> str:
     )
 
 
-def peer_services_sql(spans: str, engine: Engine = DUCKDB) -> str:
+# A span that answers its parent, the client's call: a server's span of a call with a parent.
+ANSWER_SQL = "mcp_side = 'server' AND parent_span_id IS NOT NULL"
+
+
+def peer_services_sql(spans: str) -> str:
     """SQL: per trace and parent span, the service of the MCP server spans answering it (the parent is
     the client's call); with the newest ``source_id`` among them."""
     return (
-        f"SELECT trace_id, parent_span_id, {engine.any_value('service_name')} AS service_name, "
-        f"max(source_id) AS source_id FROM {spans} WHERE mcp_side = 'server' AND parent_span_id IS NOT NULL "
-        "GROUP BY trace_id, parent_span_id"
+        "SELECT trace_id, parent_span_id, any_value(service_name) AS service_name, "
+        f"max(source_id) AS source_id FROM {spans} WHERE {ANSWER_SQL} GROUP BY trace_id, parent_span_id"
     )
