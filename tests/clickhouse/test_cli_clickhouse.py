@@ -91,11 +91,12 @@ def test_a_cost_metric_on_clickhouse_is_refused_cleanly(runner: CliRunner, sourc
     assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: cost metrics"
 
 
-def test_another_table_is_named_with_table(runner: CliRunner, chdb_dir: Path) -> None:
-    result = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", "otel.no_such_table"])
+def test_another_table_is_named_with_table(runner: CliRunner, source: list[str]) -> None:
+    database = source[2].split(".")[0]
+    result = runner.invoke(app, ["analyze", source[0], "--table", f"{database}.no_such_table"])
     assert result.exit_code == 3
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"mcpobs: error: chdb:{chdb_dir}: ClickHouse: ")
+    assert line.startswith(f"mcpobs: error: {source[0]}: ClickHouse: ")
     assert "no_such_table" in line
 
 
