@@ -17,7 +17,15 @@ attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KI
 
 from __future__ import annotations
 
-from mcpobs.ingest.dialects import ANSWER_SQL, base_columns, derived_columns, keys, outcome_columns, wraps_sql
+from mcpobs.ingest.dialects import (
+    TOKEN_KEYS,
+    answers_sql,
+    base_columns,
+    derived_columns,
+    keys,
+    outcome_columns,
+    wraps_sql,
+)
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.sqlengine import quote as _quote
 from mcpobs.store import calls_select
@@ -26,13 +34,20 @@ _E = CLICKHOUSE
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
 
+_TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
+
 # What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
-_FAMILY = ("trace_id", "span_id", "parent_span_id", "mcp_method", "mcp_side", "mcp_target")
+_FAMILY = ("trace_id", "span_id", "parent_span_id", "mcp_method", "mcp_side", "mcp_target", "service_name")
 _FAMILY_TYPE = (
     "Tuple(trace_id String, span_id String, parent_span_id Nullable(String), mcp_method Nullable(String), "
-    "mcp_side Nullable(String), mcp_target Nullable(String))"
+    "mcp_side Nullable(String), mcp_target Nullable(String), service_name Nullable(String))"
 )
-_ANSWER_TYPE = "Tuple(parent_span_id Nullable(String), service_name Nullable(String))"
+# modelled's columns before the derived ones, trace_id first
+_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "status_code", "status_message", "start_ns", "end_ns",
+    "service_name", "scope_name", "source_id", "attributes", "approx_bytes",
+)  # fmt: skip
+_NO_ROUNDS = "CAST(NULL AS Nullable(String)) AS round_of, CAST(NULL AS Nullable(Int64)) AS call_start_ns"
 # a wrapper's call columns are cleared, as the ingest's UPDATE does
 _UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
 
@@ -95,6 +110,7 @@ def calls_cte(table: str, window: str) -> str:
     final_sql = ",\n        ".join(
         [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
     )
+    columns = [*_COLUMNS, *derived, *outcome]
     return f"""WITH raw AS ({_raw(table, window)}
 ), attributed AS (
     SELECT *,
@@ -106,35 +122,46 @@ def calls_cte(table: str, window: str) -> str:
     FROM attributed
 ), modelled AS (
     SELECT trace_id, span_id, parent_span_id, name, kind_number AS kind, status_number AS status_code,
-        status_message, start_ns, end_ns, service_name, scope_name, attributes, 0 AS source_id,
+        status_message, start_ns, end_ns, service_name, scope_name, 0 AS source_id,
+        -- past here only the LLM-call test reads attributes, for their token keys: the rest would be
+        -- carried through every window for nothing
+        mapFilter((k, v) -> k IN ({_TOKEN_KEYS}), attributes) AS attributes,
         {size} AS approx_bytes,
         {final_sql}
     FROM derived
-), family AS (
-    -- each span with its trace's MCP spans: wrappers and peers without a self-join, which ClickHouse
-    -- plans once per reference and which made every section seconds slower
-    SELECT *, groupArrayIf(CAST(({", ".join(_FAMILY)}), {_quote(_FAMILY_TYPE)}), mcp_method IS NOT NULL)
-        OVER (PARTITION BY trace_id) AS family
-    FROM modelled
-), unwrapped AS (
-    -- a span that wraps an MCP span of the same call is no call itself (mcpobs.ingest._unwrap)
-    SELECT * EXCEPT (family, is_wrapper, {", ".join(_UNWRAPPED)}),
-        {", ".join(f"if(is_wrapper, NULL, {c}) AS {c}" for c in _UNWRAPPED)}
-    FROM (SELECT w.*, arrayExists(c -> {wraps_sql("w", "c")}, w.family) AS is_wrapper FROM family AS w)
-), answered AS (
-    -- a client's call: its server is the service of the server span answering it (mcpobs.ingest._link_peers)
-    SELECT *, groupArrayIf(CAST((parent_span_id, service_name), {_quote(_ANSWER_TYPE)}), {ANSWER_SQL})
-        OVER (PARTITION BY trace_id) AS answers
-    FROM unwrapped
-), spans AS (
-    SELECT * EXCEPT (answers),
+), traced AS (
+    -- each trace's MCP spans as one row, to find wrappers and peers among them once per trace: a
+    -- self-join is planned again at every reference to the calls, a window copies the trace per span
+    SELECT trace_id, groupArray(({", ".join(columns[1:])})) AS rows,
+        groupArray(CAST(({", ".join(_FAMILY)}), {_quote(_FAMILY_TYPE)})) AS family
+    FROM modelled WHERE mcp_method IS NOT NULL GROUP BY trace_id
+), flagged AS (
+    -- a span that wraps an MCP span of the same call is no call itself (mcpobs.ingest._unwrap);
+    -- a client's call is answered by the server span whose parent it is (mcpobs.ingest._link_peers)
+    SELECT trace_id, rows, wrappers,
+        arrayFilter((a, wrapper) -> {answers_sql("a")} AND NOT wrapper, family, wrappers) AS answers
+    FROM (
+        SELECT *, arrayMap(w -> arrayExists(c -> {wraps_sql("w", "c")}, family), family) AS wrappers FROM traced
+    )
+), calls_linked AS (
+    SELECT trace_id,
+        {", ".join(_element(c, i) for i, c in enumerate(columns[1:], start=1))},
         if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
-            arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service,
-        CAST(NULL AS Nullable(String)) AS round_of, CAST(NULL AS Nullable(Int64)) AS call_start_ns
-    FROM answered
+            arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service
+    FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+), spans AS (
+    SELECT {", ".join(columns)}, peer_service, {_NO_ROUNDS} FROM calls_linked
+    UNION ALL
+    SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
+    FROM modelled WHERE mcp_method IS NULL
 ), mcp_calls AS ({calls_select(_E)}
 ), calls AS (SELECT * FROM mcp_calls)
 """
+
+
+def _element(column: str, index: int) -> str:
+    value = f"tupleElement(row, {index})"
+    return f"if(is_wrapper, NULL, {value}) AS {column}" if column in _UNWRAPPED else f"{value} AS {column}"
 
 
 def unsupported_sql(cte: str) -> str:

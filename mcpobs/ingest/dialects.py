@@ -361,8 +361,9 @@ def wraps_sql(wrapper: str, child: str) -> str:
     )
 
 
-# A span that answers its parent, the client's call: a server's span of a call with a parent.
-ANSWER_SQL = "mcp_side = 'server' AND parent_span_id IS NOT NULL"
+def answers_sql(span: str) -> str:
+    """SQL: span ``span`` (an alias) answers its parent, the client's call: a server's span with a parent."""
+    return f"{span}.mcp_side = 'server' AND {span}.parent_span_id IS NOT NULL"
 
 
 def peer_services_sql(spans: str) -> str:
@@ -370,5 +371,5 @@ def peer_services_sql(spans: str) -> str:
     the client's call); with the newest ``source_id`` among them."""
     return (
         "SELECT trace_id, parent_span_id, any_value(service_name) AS service_name, "
-        f"max(source_id) AS source_id FROM {spans} WHERE {ANSWER_SQL} GROUP BY trace_id, parent_span_id"
+        f"max(source_id) AS source_id FROM {spans} WHERE {answers_sql(spans)} GROUP BY trace_id, parent_span_id"
     )
