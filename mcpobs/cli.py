@@ -621,6 +621,7 @@ def cost_command(
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
     query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, "calls", output_format)
+    _refuse_clickhouse(files, None, "mcpobs cost")
     _need_input(files, db, "cost")
     _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
 
@@ -640,6 +641,7 @@ def load_command(
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
         raise UsageError("name the trace files to load")
+    _refuse_clickhouse(files, None, "mcpobs load")
     with _open_store(db, memory_limit, files) as store:
         _load(store, files, skip_invalid)
 
@@ -661,6 +663,7 @@ def export_command(
     memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
+    _refuse_clickhouse(files, None, "mcpobs export")
     _need_input(files, db, "export")
     with _open_store(db, memory_limit, files) as store:
         if files:
@@ -932,6 +935,7 @@ def report_command(
         _check_baseline(rules, ruleset, baseline)
     elif baseline:
         raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
+    _refuse_clickhouse(files, None, "mcpobs report")
     _need_input(files, db, "report on")
     if html_path != "-":
         _writable(Path(html_path))

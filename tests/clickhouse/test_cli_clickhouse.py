@@ -106,6 +106,16 @@ def test_queries_are_read_only(source: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    "command",
+    [["cost"], ["report", "--html", "page.html"], ["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+)
+def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["traces.jsonl", "--table", "t"], "--table names a ClickHouse table"),
