@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mcpobs.alerts import Outcome, RuleSet
+    from mcpobs.analysis.sql import Calls
     from mcpobs.catalog.definitions import Definition
+    from mcpobs.clickhouse import ClickHouseTraces
     from mcpobs.cost import CostOptions, PriceBook
     from mcpobs.expr import Node
     from mcpobs.findings import Findings
@@ -155,6 +157,15 @@ SkipInvalid = Annotated[
 ]
 MemoryLimit = Annotated[
     str, typer.Option("--memory-limit", help="DuckDB memory limit; past it the store spills to disk.")
+]
+TableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--table",
+        help="With a clickhouse://USER:PASSWORD@HOST:PORT/DATABASE, clickhouses:// or chdb:PATH source: the "
+        "Collector exporter's table, [DATABASE.]TABLE (default otel.otel_traces; the URL's database replaces otel). "
+        "The password may come from MCPOBS_CLICKHOUSE_PASSWORD; a server is read over the last 24 hours by default.",
+    ),
 ]
 
 
@@ -326,6 +337,7 @@ def analyze_command(
     value_attr: ValueAttrOption = None,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
+    table: TableOption = None,
 ) -> None:
     """Report MCP calls per tool, server, session or method: counts, errors by class, latency.
 
@@ -350,6 +362,7 @@ def analyze_command(
     """
     if "dashboard" in _split(view):
         _refuse_in_dashboard(by, view, output_format)
+        _refuse_clickhouse(files, table, "--view dashboard")
         query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", output_format)
         _need_input(files, db, "analyze")
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
@@ -357,7 +370,30 @@ def analyze_command(
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
-    _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
+    _analyze(
+        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
+    )
+
+
+def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
+    from mcpobs.clickhouse import is_clickhouse
+
+    if table is not None or any(is_clickhouse(f) for f in files or ()):
+        raise UsageError(f"not yet supported on ClickHouse: {what}")
+
+
+def _clickhouse(
+    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None
+) -> ClickHouseTraces | None:
+    """The ClickHouse table the arguments name, opened over the query's --since/--until; None for files."""
+    from mcpobs.analysis.sql import ns
+    from mcpobs.clickhouse import is_clickhouse, open_source
+
+    if db is not None and any(is_clickhouse(f) for f in files or ()):
+        raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
+    since = ns(query.since) if query is not None and query.since else None
+    until = ns(query.until) if query is not None and query.until else None
+    return open_source(files, table, since, until)
 
 
 def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
@@ -480,10 +516,16 @@ def _analyze(
     memory_limit: str,
     output_format: OutputFormat,
     output: Path | None,
+    table: str | None = None,
 ) -> None:
     if output is not None:
         _writable(output)
-    result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
+    traces = _clickhouse(files, db, table, query)
+    if traces is not None:
+        with traces:
+            result = analyze(traces, query, cost)
+    else:
+        result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
     _warn_notes(result.notes)
     _render(result, output_format, output)
 
@@ -592,6 +634,7 @@ def cost_command(
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
     query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, "calls", output_format)
+    _refuse_clickhouse(files, None, "mcpobs cost")
     _need_input(files, db, "cost")
     _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
 
@@ -611,6 +654,7 @@ def load_command(
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
         raise UsageError("name the trace files to load")
+    _refuse_clickhouse(files, None, "mcpobs load")
     with _open_store(db, memory_limit, files) as store:
         _load(store, files, skip_invalid)
 
@@ -632,6 +676,7 @@ def export_command(
     memory_limit: MemoryLimit = "768MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
+    _refuse_clickhouse(files, None, "mcpobs export")
     _need_input(files, db, "export")
     with _open_store(db, memory_limit, files) as store:
         if files:
@@ -726,6 +771,7 @@ def check_alerts_command(
     ] = False,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "768MB",
+    table: TableOption = None,
 ) -> None:
     """Check alert rules against trace files: exit 1 when one fires, so CI can gate on it.
 
@@ -775,10 +821,15 @@ def check_alerts_command(
         _writable(output)
     cost = _cost_options(prices, None)
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(_open_store(db, memory_limit, files))
-        if files:
-            _load(store, files, skip_invalid)
-        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
+        traces = _clickhouse(files, db, table)
+        store: Calls
+        if traces is not None:
+            store = stack.enter_context(traces)
+        else:
+            store = stack.enter_context(_open_store(db, memory_limit, files))
+            if files:
+                _load(store, files, skip_invalid)
+        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table)
     _warn_notes(outcome.notes)
     if output_format is AlertFormat.text and output is None:
         render_alerts_text(outcome, _stdout_console())
@@ -804,13 +855,14 @@ def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None) -
 
 def _outcome(
     stack: contextlib.ExitStack,
-    store: Store,
+    store: Calls,
     ruleset: RuleSet,
     baseline: list[str] | None,
     cost: CostOptions | None,
     fail_on: FailOn,
     skip_invalid: bool,
     memory_limit: str,
+    table: str | None = None,
 ) -> Outcome:
     """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)."""
     from mcpobs.alerts import check_alerts
@@ -819,9 +871,17 @@ def _outcome(
     figures = Figures(store, cost)
     before: Figures | None = None
     if baseline:
-        base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
-        _load(base_store, baseline, skip_invalid, "baseline: ")
-        before = Figures(base_store, cost)
+        from mcpobs.clickhouse import is_clickhouse
+
+        # --table names the table of the ClickHouse sources, the baseline's too
+        base_traces = _clickhouse(baseline, None, table if any(is_clickhouse(b) for b in baseline) else None)
+        base: Calls
+        if base_traces is not None:
+            base = stack.enter_context(base_traces)
+        else:
+            base = base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
+            _load(base_store, baseline, skip_invalid, "baseline: ")
+        before = Figures(base, cost)
     return check_alerts(ruleset, figures, before, fail_on.value)
 
 
@@ -888,6 +948,7 @@ def report_command(
         _check_baseline(rules, ruleset, baseline)
     elif baseline:
         raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
+    _refuse_clickhouse(files, None, "mcpobs report")
     _need_input(files, db, "report on")
     if html_path != "-":
         _writable(Path(html_path))

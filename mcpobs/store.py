@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcpobs import interrupt
 from mcpobs.errors import StoreError
+from mcpobs.sqlengine import DUCKDB, Engine
 from mcpobs.tempdirs import TempDir
 
 if TYPE_CHECKING:
@@ -151,9 +152,9 @@ def in_flight_bucket_sql(column: str) -> str:
     return f"CASE {cases} ELSE '{IN_FLIGHT_BUCKETS[-1][0]}' END"
 
 
-# Every figure in mcpobs.analysis reads this view, never the raw columns.
-_VIEWS = """
-CREATE OR REPLACE VIEW mcp_calls AS
+# Every figure in mcpobs.analysis reads this view, never the raw columns: on DuckDB a view over the
+# store's spans, on ClickHouse the same SELECT over the call model of otel_traces (mcpobs.clickhouse).
+_CALLS_SELECT = """
 SELECT
     trace_id, span_id, parent_span_id, source_id,
     name AS span_name,
@@ -182,19 +183,22 @@ SELECT
     status_code,
     status_message,
     error_type,
-    {rejected} AS rejected,
-    mcp_failed AND NOT rejected AS failed,
+    CAST({rejected} AS BOOLEAN) AS rejected,
+    CAST(mcp_failed AND NOT rejected AS BOOLEAN) AS failed,
     -- the one definition of success, for every figure: the call neither failed nor was rejected
-    NOT coalesce(mcp_failed, false) AS succeeded,
+    CAST(NOT coalesce(mcp_failed, false) AS BOOLEAN) AS succeeded,
     error_class,
     http_status,
     auth_challenge,
     arguments_hash,
     rounds,
-    starts_with(mcp_method, 'notifications/') AS is_notification
+    {notification} AS is_notification
 FROM spans
-WHERE mcp_method IS NOT NULL AND round_of IS NULL;
+WHERE mcp_method IS NOT NULL AND round_of IS NULL
+"""
 
+# DuckDB only for now (ClickHouse refuses --by concurrency: mcpobs.analysis.sql.calls_cte).
+_IN_FLIGHT_VIEW = """
 -- Each call with the calls to the same server and side in flight when it started, itself included:
 -- one sort of the calls' starts and ends per server and side, no self-join; read only where a
 -- figure groups by it. At one instant an end comes first (a call that ended as another began was
@@ -214,6 +218,14 @@ FROM (
 )
 WHERE delta = 1;
 """
+
+
+def calls_select(engine: Engine = DUCKDB) -> str:
+    """The SELECT of the ``mcp_calls`` view over ``spans`` (the store's, or a ClickHouse query's), for ``engine``."""
+    return _CALLS_SELECT.format(
+        rejected=rejected_sql("mcp_side", "error_type", "mcp_method"),
+        notification=engine.starts_with("mcp_method", "'notifications/'"),
+    )
 
 
 # Past about this much input JSON an in-memory store runs out of memory_limit (DuckDB
@@ -292,9 +304,8 @@ class Store:
         meta = dict(
             con.execute("SELECT key, value FROM mcpobs_meta WHERE key IN ('schema_version', 'views')").fetchall()
         )
-        views = _VIEWS.format(
-            rejected=rejected_sql("mcp_side", "error_type", "mcp_method"),
-            concurrency=in_flight_bucket_sql("in_flight"),
+        views = f"CREATE OR REPLACE VIEW mcp_calls AS {calls_select()};\n" + _IN_FLIGHT_VIEW.format(
+            concurrency=in_flight_bucket_sql("in_flight")
         )
         # the views are created only when this mcpobs defines them otherwise than the database holds them:
         # created at every open, a database only read was written to, and its close paid for a checkpoint
@@ -313,6 +324,23 @@ class Store:
         if meta.get("views") != digest:
             con.execute(views)
             con.execute("INSERT OR REPLACE INTO mcpobs_meta VALUES ('views', ?)", [digest])
+
+    engine = DUCKDB
+    # the head of every analysis query: the calls as mcp_calls gives them (mcpobs.analysis.sql.calls_cte)
+    calls_cte = "WITH calls AS (SELECT * FROM mcp_calls)"
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+        """Every row of a query, on a cursor of its own."""
+        cursor = self.con.cursor()
+        try:
+            return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
+        finally:
+            cursor.close()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The files loaded, in the order they were."""
+        return tuple(str(r[0]) for r in self.run("SELECT path FROM sources ORDER BY source_id", {}))
 
     def close(self) -> None:
         """Close the connection and remove the spill directory."""

@@ -13,16 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, session_figures
-from mcpobs.analysis.sql import filters
+from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, duckdb_store, session_figures
+from mcpobs.analysis.sql import Calls, filters
 from mcpobs.cost import CostOptions, build
 from mcpobs.expr import Node, evaluate
-
-if TYPE_CHECKING:
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 SCOPES = ("global", "tool", "server", "session", "concurrency", "model")
 CALL_SCOPES = ("global", "tool", "server", "session", "concurrency")
@@ -137,7 +134,7 @@ class Figures:
     could not price is in :attr:`notes`.
     """
 
-    def __init__(self, store: Store, cost: CostOptions | None = None) -> None:
+    def __init__(self, store: Calls, cost: CostOptions | None = None) -> None:
         self.store = store
         self.cost = cost or CostOptions()
         self.notes: list[str] = []
@@ -164,14 +161,14 @@ class Figures:
         key = (scope, section, where)
         if key not in self._tables:
             if section in ("cost", "call_cost", "models") and not self._ledger:
-                self.notes.extend(build(self.store, self.cost).notes)
+                self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
                 self._ledger = True
             by = _SCOPE_BY.get(scope, (scope,))
             if section == "models":
                 self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
             else:
                 query = Query(by=by, where=where)
-                clause, params = filters(query)
+                clause, params = filters(query, self.store.engine)
                 if section == "sessions":
                     self._tables[key] = session_figures(self.store, by, clause, params)
                 else:

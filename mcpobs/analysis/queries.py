@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, calls_cte, filters, order_limit, rows, select_groups, time_window
+from mcpobs.analysis.sql import GROUPINGS, Calls, calls_cte, filters, order_limit, rows, select_groups, time_window
 from mcpobs.errors import UsageError
 
 if TYPE_CHECKING:
@@ -69,43 +69,47 @@ def check(query: Query) -> None:
         raise UsageError(f"side {query.side!r} is neither client nor server")
 
 
-def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Analysis:
+def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Analysis:
     """Run the sections ``query`` asks for over everything in ``store``.
 
     The cost sections price the LLM calls with ``cost`` (genai-prices' own data
     when None) and note what they could not price in :attr:`Analysis.notes`.
     """
-    from mcpobs.ingest.dialects import LLM_CALL, LLM_CALL_PARAMETERS
+    from mcpobs.ingest.dialects import LLM_CALL_PARAMETERS, llm_call
 
     check(query)
-    where, params = filters(query)
+    e = store.engine
+    where, params = filters(query, e)
     notes: tuple[str, ...] = ()
     if any(v in COST_VIEWS for v in query.views):
         # the cost stack (genai-prices, the price file's YAML) only for the cost sections
         from mcpobs.cost import CostOptions, build
 
-        notes = tuple(build(store, cost or CostOptions()).notes)
+        notes = tuple(build(duckdb_store(store, "the cost sections"), cost or CostOptions()).notes)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
     window: list[str] = []
     time_window(query, window, params)
-    llm_where = " AND ".join([LLM_CALL, *window])
+    llm_where = " AND ".join([llm_call(e), *window])
+    first_llm = f"(SELECT min(start_ns) FROM spans s WHERE {llm_where})"
+    last_llm = f"(SELECT max(end_ns) FROM spans s WHERE {llm_where})"
     spans, calls, first, last = _one(
         store,
         f"""SELECT (SELECT count(*) FROM spans), count(*),
-            least(min(start_ns), (SELECT min(start_ns) FROM spans s WHERE {llm_where})),
-            greatest(max(end_ns), (SELECT max(end_ns) FROM spans s WHERE {llm_where}))
+            {e.least("min(start_ns)", first_llm)}, {e.greatest("max(end_ns)", last_llm)}
         FROM calls WHERE {where}""",
         params | LLM_CALL_PARAMETERS,
     )
-    sources = tuple(r[0] for r in store.con.execute("SELECT path FROM sources ORDER BY source_id").fetchall())
-    return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources, notes)
+    return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), store.sources, notes)
 
 
-# Every section reads the calls through this CTE, so filters and session keys agree.
-_CALLS = """
-WITH calls AS (FROM mcp_calls)
-"""
+def duckdb_store(store: Calls, what: str) -> Store:
+    """The DuckDB store ``store`` is, for what runs only there yet; a clean refusal anywhere else."""
+    from mcpobs.store import Store
+
+    if not isinstance(store, Store):
+        raise UsageError(f"not yet supported on {store.engine.title}: {what}")
+    return store
 
 
 def _group(query: Query) -> tuple[list[str], str]:
@@ -115,11 +119,13 @@ def _group(query: Query) -> tuple[list[str], str]:
     return columns, extra
 
 
-def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
+    e = store.engine
+    # every section reads the calls through the same CTE, so filters and session keys agree;
     # one quantile_cont with a list of fractions sorts each group once, not four times
-    sql = f"""{calls_cte(query.by)}
-    SELECT * EXCLUDE (latency, latency_max_ms, ttfr),
+    sql = f"""{calls_cte(store, query.by)}
+    SELECT * EXCEPT (latency, latency_max_ms, ttfr),
         latency[1] AS latency_p50_ms, latency[2] AS latency_p90_ms,
         latency[3] AS latency_p95_ms, latency[4] AS latency_p99_ms,
         latency_max_ms,
@@ -127,15 +133,15 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
     FROM (
         SELECT {select_groups(groups)},
             count(*) AS calls,
-            count(*) FILTER (failed) AS errors,
-            count(*) FILTER (failed) / count(*) AS error_rate,
-            count(*) FILTER (rejected) AS rejected,
-            count(*) FILTER (rejected) / count(*) AS rejected_rate,
-            count(*) FILTER (succeeded) / count(*) AS success_rate,
+            count(*) FILTER (WHERE failed) AS errors,
+            count(*) FILTER (WHERE failed) / count(*) AS error_rate,
+            count(*) FILTER (WHERE rejected) AS rejected,
+            count(*) FILTER (WHERE rejected) / count(*) AS rejected_rate,
+            count(*) FILTER (WHERE succeeded) / count(*) AS success_rate,
             sum(rounds) AS rounds,
-            quantile_cont(duration_ms, [0.5, 0.9, 0.95, 0.99]) AS latency,
+            {e.quantiles("duration_ms", (0.5, 0.9, 0.95, 0.99))} AS latency,
             max(duration_ms) AS latency_max_ms,
-            quantile_cont(ttfr_ms, [0.5, 0.95]) AS ttfr
+            {e.quantiles("ttfr_ms", (0.5, 0.95))} AS ttfr
         FROM calls WHERE {where}{extra}
         GROUP BY ALL
     ) {order_limit(query, query.sort, len(groups))}
@@ -145,20 +151,20 @@ def _calls(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
     return Table("calls", f"{title} by {', '.join(query.by)}", columns, rows(store, sql, params))
 
 
-def _errors(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _errors(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     keys = ", ".join(groups)
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
-    sql = f"""{calls_cte(query.by)}
+    sql = f"""{calls_cte(store, query.by)}
     , classes AS (
         SELECT {select_groups(groups)}, error_class, rejected, count(*) AS n
         FROM calls WHERE {where}{extra} GROUP BY ALL
     )
     SELECT {keys}, error_class, {_meaning("error_class")} AS meaning, rejected, n AS errors,
-        n / total AS error_rate, CASE WHEN NOT rejected THEN n / failures END AS share_of_errors
+        n / total AS error_rate, CASE WHEN NOT rejected THEN n / nullif(failures, 0) END AS share_of_errors
     FROM (
         SELECT *, sum(n) OVER per_group AS total,
-            sum(n) FILTER (error_class IS NOT NULL AND NOT rejected) OVER per_group AS failures
+            sum(n) FILTER (WHERE error_class IS NOT NULL AND NOT rejected) OVER per_group AS failures
         FROM classes WINDOW per_group AS (PARTITION BY {keys})
     )
     WHERE error_class IS NOT NULL {order_limit(query, "errors", len(groups) + 1)}
@@ -218,37 +224,37 @@ _SESSION_ROWS = """
     FROM calls WHERE {where}
 ), retried AS (
     SELECT side, {names} session_key,
-        count(*) FILTER (NOT succeeded) - (NOT arg_max(succeeded, start_ns))::INT AS recoveries,
-        NOT arg_max(succeeded, start_ns) AS last_failed
+        count(*) FILTER (WHERE NOT succeeded) - CAST(NOT {last_succeeded} AS INTEGER) AS recoveries,
+        NOT {last_succeeded} AS last_failed
     FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
 ), challenged AS (
     -- the sessions an HTTP 401 challenged (few): when the first challenge came, and the first request
     -- answered (below 400) after it
-    SELECT side, {names} session_key, any_value(c.challenged_at) AS challenged_at,
-        min(s.start_ns) FILTER (s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+    SELECT side, {names} session_key, {challenged_at} AS challenged_at,
+        min(s.start_ns) FILTER (WHERE s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
     FROM (
         SELECT side, {names} session_key, min(end_ns) AS challenged_at FROM selected
         WHERE http_status = 401 GROUP BY ALL
     ) AS c JOIN selected AS s USING (side, {names} session_key)
     GROUP BY ALL
 ), sessions AS (
-    SELECT * EXCLUDE (recoveries, any_last_failed, challenged_at, authorised_at),
+    SELECT * EXCEPT (recoveries, any_last_failed, challenged_at, authorised_at),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded,
         challenged_at IS NOT NULL AS challenged, (authorised_at - challenged_at) / 1e6 AS time_to_authorise_ms,
         refused OR (challenged_at IS NOT NULL AND authorised_at IS NULL) AS auth_failed
     FROM (
         SELECT side, {names} session_key, {servers}
-            count(*) AS calls, count(*) FILTER (failed) AS errors,
+            count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,
             (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns,
-            coalesce(bool_or(http_status = 403), false) AS refused,
-            arg_min(auth_challenge, end_ns) FILTER (http_status IN (401, 403)) AS challenge
+            coalesce(max(http_status = 403), false) AS refused,
+            {first_challenge} FILTER (WHERE http_status IN (401, 403)) AS challenge
         FROM selected GROUP BY ALL
-    )
+    ) AS totals
     LEFT JOIN (
-        SELECT side, {names} session_key, sum(recoveries) AS recoveries, bool_or(last_failed) AS any_last_failed
+        SELECT side, {names} session_key, sum(recoveries) AS recoveries, max(last_failed) AS any_last_failed
         FROM retried GROUP BY ALL
-    ) USING (side, {names} session_key)
+    ) AS retries USING (side, {names} session_key)
     LEFT JOIN challenged USING (side, {names} session_key)
 )
 """
@@ -282,12 +288,40 @@ SESSION_FIGURES = (
     Column("time_to_authorise_max_ms", Unit.MS, "the longest time to authorise of one session", "auth max ms"),
 )
 
+# The session figures of HTTP authorisation, after the durations
+_AUTH_FIGURES = (
+    "challenged_sessions",
+    "refused_sessions",
+    "authorised_sessions",
+    "auth_failures",
+    "time_to_authorise_p50_ms",
+    "time_to_authorise_max_ms",
+)
 
-def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[str, Any]) -> Table:
+
+def _session_rows(
+    store: Calls, by: tuple[str, ...], where: str, keys: str, names: str, label: str, servers: str
+) -> str:
+    e = store.engine
+    return calls_cte(store, by) + _SESSION_ROWS.format(
+        where=where,
+        keys=keys,
+        names=names,
+        label=label,
+        servers=servers,
+        last_succeeded=e.arg_max("succeeded", "start_ns"),
+        challenged_at=e.any_value("c.challenged_at"),
+        first_challenge=e.arg_min("auth_challenge", "end_ns"),
+    )
+
+
+def session_figures(store: Calls, by: tuple[str, ...], where: str, params: dict[str, Any]) -> Table:
     """Per side and ``by`` group (a grouping of GROUPINGS): the figures of :data:`SESSION_FIGURES`,
     each session counted on the group's calls alone (a session's calls to one tool, with ``by=("tool",)``)."""
     groups, extra = _group(Query(by=by))
-    head = calls_cte(by) + _SESSION_ROWS.format(
+    head = _session_rows(
+        store,
+        by,
         where=where + extra,
         keys="".join(f"{GROUPINGS[g]} AS {g}, " for g in by),
         names="".join(f"{g}, " for g in by),
@@ -295,24 +329,24 @@ def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[
         servers="",
     )
     keys = ", ".join(groups)
+    e = store.engine
+    auth = ", ".join(c.name for c in SESSION_FIGURES if c.name in _AUTH_FIGURES)
     sql = f"""{head}
-    SELECT * EXCLUDE (duration, duration_max_ms, auth), duration[1], duration[2], duration_max_ms, auth.*
+    SELECT * EXCEPT (duration, duration_max_ms, {auth}), duration[1], duration[2], duration_max_ms, {auth}
     FROM (
     SELECT {keys}, count(*) AS sessions,
-        avg(succeeded::INT) AS session_success_rate,
+        avg(CAST(succeeded AS INTEGER)) AS session_success_rate,
         sum(recoveries) AS recoveries,
         max(recoveries) AS session_recovery_max,
         avg(calls) AS calls_per_session,
-        quantile_cont(duration_ms, [0.5, 0.95]) AS duration,
+        {e.quantiles("duration_ms", (0.5, 0.95))} AS duration,
         max(duration_ms) AS duration_max_ms,
-        {{
-            'challenged_sessions': count(*) FILTER (challenged),
-            'refused_sessions': count(*) FILTER (refused),
-            'authorised_sessions': count(*) FILTER (time_to_authorise_ms IS NOT NULL),
-            'auth_failures': count(*) FILTER (auth_failed),
-            'time_to_authorise_p50_ms': quantile_cont(time_to_authorise_ms, 0.5),
-            'time_to_authorise_max_ms': max(time_to_authorise_ms)
-        }} AS auth
+        count(*) FILTER (WHERE challenged) AS challenged_sessions,
+        count(*) FILTER (WHERE refused) AS refused_sessions,
+        count(*) FILTER (WHERE time_to_authorise_ms IS NOT NULL) AS authorised_sessions,
+        count(*) FILTER (WHERE auth_failed) AS auth_failures,
+        {e.quantiles("time_to_authorise_ms", (0.5,))}[1] AS time_to_authorise_p50_ms,
+        max(time_to_authorise_ms) AS time_to_authorise_max_ms
     FROM sessions GROUP BY ALL
     ) ORDER BY {keys}
     """
@@ -320,24 +354,27 @@ def session_figures(store: Store, by: tuple[str, ...], where: str, params: dict[
     return Table("sessions", "Sessions", columns, rows(store, sql, params))
 
 
-def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _sessions(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per session when grouped by session, else one summary row per side."""
     if "session" not in query.by:
         return session_figures(store, (), where, params)
-    head = _CALLS + _SESSION_ROWS.format(
+    e = store.engine
+    head = _session_rows(
+        store,
+        (),
         where=where,
         keys="",
         names="",
         # only a listing of sessions shows their ids and servers
         label="session AS label, server,",
-        servers="any_value(label) AS label, string_agg(DISTINCT server, ', ' ORDER BY server) AS servers,",
+        servers=f"{e.any_value('label')} AS label, {e.distinct_list('server', ', ')} AS servers,",
     )
     sql = f"""{head}
     SELECT side, label AS session, servers, calls, errors, duration_ms, recoveries, succeeded,
         CASE WHEN time_to_authorise_ms IS NOT NULL AND NOT refused THEN 'authorised after challenge'
             WHEN refused THEN 'refused' WHEN challenged THEN 'never authorised' END AS auth,
         challenge, time_to_authorise_ms,
-        make_timestamp(start_ns // 1000) AS started
+        {e.timestamp_us("start_ns")} AS started
     FROM sessions ORDER BY duration_ms DESC, label{f" LIMIT {int(query.top)}" if query.top else ""}
     """
     columns = (
@@ -377,20 +414,21 @@ def _sessions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     return Table("sessions", "Sessions", columns, rows(store, sql, params))
 
 
-def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The instance layer: how big and long the traces holding the selected calls are."""
-    sql = f"""{_CALLS}
-    , selected AS (SELECT DISTINCT hash(trace_id) AS trace FROM calls WHERE {where}),
+    e = store.engine
+    sql = f"""{store.calls_cte}
+    , selected AS (SELECT DISTINCT {e.hash("trace_id")} AS trace FROM calls WHERE {where}),
     traces AS (
-        SELECT hash(trace_id) AS trace, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+        SELECT {e.hash("trace_id")} AS trace, count(*) AS spans, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
             sum(approx_bytes) AS size_bytes
         FROM spans GROUP BY trace
     ), figures AS (
         SELECT count(*) AS traces,
-            quantile_cont(spans, [0.5, 0.95]) AS s, max(spans) AS spans_max,
-            quantile_cont(duration_ms, [0.5, 0.95]) AS d, max(duration_ms) AS duration_max,
-            quantile_cont(size_bytes, [0.5, 0.95]) AS b, max(size_bytes) AS size_max
-        FROM traces SEMI JOIN selected USING (trace)
+            {e.quantiles("spans", (0.5, 0.95))} AS s, max(spans) AS spans_max,
+            {e.quantiles("duration_ms", (0.5, 0.95))} AS d, max(duration_ms) AS duration_max,
+            {e.quantiles("size_bytes", (0.5, 0.95))} AS b, max(size_bytes) AS size_max
+        FROM traces WHERE trace IN (SELECT trace FROM selected)
     )
     SELECT traces, s[1], s[2], spans_max, d[1], d[2], duration_max, b[1], b[2], size_max FROM figures
     """
@@ -409,19 +447,30 @@ def _traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("traces", "Traces", columns, rows(store, sql, params))
 
 
+def _on_duckdb(
+    builder: Callable[[Store, Query, str, dict[str, Any]], Table],
+) -> Callable[[Calls, Query, str, dict[str, Any]], Table]:
+    """A cost section's builder, which reads the ledger in the DuckDB store (refused elsewhere)."""
+
+    def run(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
+        return builder(duckdb_store(store, "the cost sections"), query, where, params)
+
+    return run
+
+
 # Each section's builder: (store, query, WHERE clause and its parameters from filters(query)) -> Table.
 # The cost sections read the ledger, which mcpobs.cost.build must have written first.
-SECTIONS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
+SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "calls": _calls,
     "errors": _errors,
     "sessions": _sessions,
     "traces": _traces,
-    **cost_sections.BUILDERS,
+    **{name: _on_duckdb(builder) for name, builder in cost_sections.BUILDERS.items()},
 }
 
 
-def _one(store: Store, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    return rows(store, _CALLS + sql, params)[0]
+def _one(store: Calls, sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    return rows(store, store.calls_cte + "\n" + sql, params)[0]
 
 
 def _time(ns: int | None) -> datetime | None:

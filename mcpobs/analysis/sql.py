@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpobs.analysis.model import Query
+from mcpobs.errors import UsageError
+from mcpobs.sqlengine import DUCKDB, Engine
 
 if TYPE_CHECKING:
     from mcpobs.expr import Kind, Node
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
+
+
+class Calls(Protocol):
+    """Where the call sections run: the DuckDB store (:class:`mcpobs.store.Store`), or a ClickHouse
+    table of the Collector exporter's (:class:`mcpobs.clickhouse.ClickHouseTraces`)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def calls_cte(self) -> str:
+        """``WITH …, calls AS (…)``: the head of every query, naming the calls as ``mcp_calls`` gives them."""
+        ...
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """What the calls were read from, as the analysis names it."""
+        ...
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]: ...
+
 
 # --by name -> the mcp_calls column it groups on.
 GROUPINGS: dict[str, str] = {
@@ -61,16 +83,16 @@ def where_sql(node: Node, params: dict[str, Any]) -> str:
     return f"({where_sql(node.left, params)} {op} {where_sql(node.right, params)})"
 
 
-def filters(query: Query) -> tuple[str, dict[str, Any]]:
+def filters(query: Query, engine: Engine = DUCKDB) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (over mcp_calls' columns) and bound parameters of the query's filters."""
     clauses = ["NOT is_notification"]
     params: dict[str, Any] = {}
     time_window(query, clauses, params)
     if query.tools:
-        clauses.append("tool IN (SELECT unnest($tools))")
+        clauses.append(engine.in_list("tool", "tools"))
         params["tools"] = list(query.tools)
     if query.servers:
-        clauses.append("server IN (SELECT unnest($servers))")
+        clauses.append(engine.in_list("server", "servers"))
         params["servers"] = list(query.servers)
     if query.side:
         clauses.append("side = $side")
@@ -90,10 +112,15 @@ def time_window(query: Query, clauses: list[str], params: dict[str, Any]) -> Non
         params["until"] = ns(query.until)
 
 
-def calls_cte(by: tuple[str, ...]) -> str:
-    """The CTE ``calls`` every call section reads: the calls, with those in flight where ``by`` groups by them."""
-    source = "mcp_calls_in_flight" if any(key in IN_FLIGHT_GROUPINGS for key in by) else "mcp_calls"
-    return f"\nWITH calls AS (FROM {source})\n"
+def calls_cte(store: Calls, by: tuple[str, ...]) -> str:
+    """The head ``WITH calls AS (…)`` every call section reads: the store's calls, with those in flight
+    where ``by`` groups by them (the DuckDB view ``mcp_calls_in_flight``; refused on other engines)."""
+    in_flight = [key for key in by if key in IN_FLIGHT_GROUPINGS]
+    if not in_flight:
+        return store.calls_cte
+    if store.engine is not DUCKDB:
+        raise UsageError(f"not yet supported on {store.engine.title}: --by {in_flight[0]} (calls in flight)")
+    return "WITH calls AS (SELECT * FROM mcp_calls_in_flight)"
 
 
 def select_groups(columns: list[str]) -> str:
@@ -108,13 +135,9 @@ def order_limit(query: Query, sort: str, keys: int) -> str:
     return f" ORDER BY {sort} DESC NULLS LAST{tie_breaks}{limit}"
 
 
-def rows(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
-    """Every row of a query, on a cursor of its own."""
-    cursor = store.con.cursor()
-    try:
-        return tuple(tuple(r) for r in cursor.execute(sql, params).fetchall())
-    finally:
-        cursor.close()
+def rows(store: Calls, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    """Every row of a query."""
+    return store.run(sql, params)
 
 
 def ns(moment: datetime) -> int:

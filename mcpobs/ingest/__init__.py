@@ -22,6 +22,7 @@ from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import otlp_json, validate
+from mcpobs.ingest.dialects import peer_services_sql, wraps_sql
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
 if TYPE_CHECKING:
@@ -352,13 +353,11 @@ def _unwrap(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     The child, the JSON-RPC request itself, is the call; the wrapper stays a span.
     """
     con.execute(
-        """
+        f"""
         UPDATE spans AS w SET mcp_method = NULL, mcp_target = NULL, mcp_side = NULL,
             session_key = NULL, call_key = NULL
         FROM spans AS c
-        WHERE c.trace_id = w.trace_id AND c.parent_span_id = w.span_id
-            AND c.mcp_method = w.mcp_method AND c.mcp_side = w.mcp_side
-            AND (c.mcp_target IS NULL OR w.mcp_target IS NULL OR c.mcp_target = w.mcp_target)
+        WHERE {wraps_sql("w", "c")}
             AND (c.source_id = $id OR w.source_id = $id)
         """,
         {"id": source_id},
@@ -372,13 +371,9 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     loaded before, and its server spans answer client calls loaded before.
     """
     con.execute(
-        """
+        f"""
         UPDATE spans AS c SET peer_service = p.service_name
-        FROM (
-            SELECT trace_id, parent_span_id, any_value(service_name) AS service_name, max(source_id) AS source_id
-            FROM spans WHERE mcp_side = 'server' AND parent_span_id IS NOT NULL
-            GROUP BY trace_id, parent_span_id
-        ) AS p
+        FROM ({peer_services_sql("spans")}) AS p
         WHERE c.mcp_side = 'client' AND c.trace_id = p.trace_id AND c.span_id = p.parent_span_id
             AND (c.source_id = $id OR p.source_id = $id)
         """,

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mcpobs.sqlengine import DUCKDB, Engine
+from mcpobs.sqlengine import quote as _quote
 from mcpobs.store import TO_CLIENT_METHODS
 
 # Derived column -> attribute keys, in order of preference.
@@ -119,13 +121,19 @@ TOKEN_KEYS: dict[str, tuple[str, ...]] = {
 # Operations of a GenAI span that is one call to a model, priced or not.
 MODEL_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "completion", "embeddings")
 
+
 # An LLM call, over `spans AS s`: a span with token usage, or a model and a model-call operation
 # (or a token attribute, even one that is no number). Parameters: LLM_CALL_PARAMETERS.
-LLM_CALL = """(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+def llm_call(engine: Engine = DUCKDB) -> str:
+    """SQL: whether span ``s`` is an LLM call, on ``engine``."""
+    return f"""(coalesce(s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
         s.reasoning_tokens) IS NOT NULL
     OR (coalesce(s.gen_ai_response_model, s.gen_ai_request_model) IS NOT NULL
-        AND (list_contains($llm_operations, s.gen_ai_operation)
-            OR len(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key))) > 0)))"""
+        AND ({engine.list_has("llm_operations", "s.gen_ai_operation")}
+            OR {engine.has_key_in("s.attributes", "llm_token_keys")})))"""
+
+
+LLM_CALL = llm_call()
 LLM_CALL_PARAMETERS: dict[str, list[str]] = {
     "llm_token_keys": [key for names in TOKEN_KEYS.values() for key in names],
     "llm_operations": list(MODEL_CALL_OPERATIONS),
@@ -133,10 +141,6 @@ LLM_CALL_PARAMETERS: dict[str, list[str]] = {
 
 # Span events that mark the first part of an answer reaching the caller.
 FIRST_RESPONSE_EVENTS = ("notifications/progress", "mcp.progress", "progress", "first_response")
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def value_text(value: str) -> str:
@@ -153,13 +157,13 @@ def attribute_values(attrs: str) -> str:
     return f"list_transform({attrs}, lambda a: {value_text('a.value')})"
 
 
-def attribute_text(values: str, keys: str, names: Sequence[str]) -> str:
+def attribute_text(values: str, keys: str, names: Sequence[str], engine: Engine = DUCKDB) -> str:
     """SQL for the first of ``names`` present among a span's attributes, as text.
 
     ``keys`` and ``values`` are the SQL of the span's attribute keys and their
-    text (:func:`attribute_values`), computed once per span.
+    text (:func:`attribute_values`), computed once per span; on ClickHouse ``keys`` is the attribute map.
     """
-    parts = [f"{values}[list_position({keys}, {_quote(name)})]" for name in names]
+    parts = [engine.attribute(values, keys, name) for name in names]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
@@ -189,7 +193,9 @@ _SHARED_METHODS = ("initialize",)
 _COPIED_KEYS = ("mcp.session.id", "mcp.session_id")
 
 
-def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: str, scope: str) -> str:
+def method_sql(
+    method: str, rpc_method: str, rpc_system: str, keys: str, name: str, scope: str, engine: Engine = DUCKDB
+) -> str:
     """SQL for a span's MCP method, NULL for a span that is no MCP call.
 
     A span is an MCP call only on MCP evidence: an MCP method attribute (``mcp.method.name``,
@@ -201,60 +207,66 @@ def method_sql(method: str, rpc_method: str, rpc_system: str, keys: str, name: s
     ``MCP server handle request: {method}``, a proxy's ``mcp.{method}``). A gRPC ``GetFeature``,
     an HTTP ``GET``, a database ``SELECT`` or a language server's ``textDocument/hover`` is none of these.
     """
-    listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR starts_with({{m}}, 'notifications/'))"
+    e = engine
+    notification = e.starts_with("{m}", "'notifications/'")
+    listed = f"({{m}} IN ({', '.join(map(_quote, MCP_METHODS))}) OR {notification})"
     scopes = ", ".join(map(_quote, MCP_SCOPES))
-    mcp_scope = f"({scope} IN ({scopes}) OR starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}))"
+    mcp_scope = f"({scope} IN ({scopes}) OR {e.starts_with(scope, _quote(_OPENLLMETRY_SCOPE))})"
     copied = ", ".join(map(_quote, _COPIED_KEYS))
-    mcp_keys = f"list_bool_or(list_transform({keys}, lambda k: starts_with(k, 'mcp.') AND k NOT IN ({copied})))"
+    mcp_keys = e.any_key(keys, e.starts_with("k", "'mcp.'") + f" AND k NOT IN ({copied})")
     shared = f"{rpc_method} IN ({', '.join(map(_quote, _SHARED_METHODS))})"
     by_rpc = (
         f"CASE WHEN coalesce(lower({rpc_system}), 'jsonrpc') IN ('jsonrpc', 'mcp') AND ("
         f"({listed.format(m=rpc_method)} AND (NOT {shared} OR {mcp_scope} OR coalesce({mcp_keys}, false))) "
         f"OR {mcp_scope}) THEN {rpc_method} END"
     )
-    after_prefix = f"substr({name}, 5)"
+    after_prefix = e.substr(name, "5")
+    mcp_prefix = "'mcp.'"
     return (
         f"coalesce({method}, {by_rpc}, "
-        f"CASE WHEN starts_with({scope}, {_quote(_OPENLLMETRY_SCOPE)}) THEN CASE "
+        f"CASE WHEN {e.starts_with(scope, _quote(_OPENLLMETRY_SCOPE))} THEN CASE "
         f"WHEN {name} LIKE '%.tool' THEN 'tools/call' "
-        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN left({name}, -4) END END, "
-        f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN substr({name}, 28) "
-        f"WHEN starts_with({name}, 'mcp.') AND {listed.format(m=after_prefix)} THEN {after_prefix} END)"
+        f"WHEN {name} LIKE '%.mcp' AND {name} <> 'mcp.server' THEN {e.left(name, -4)} END END, "
+        f"CASE WHEN {name} LIKE 'MCP server handle request: %' THEN {e.substr(name, '28')} "
+        f"WHEN {e.starts_with(name, mcp_prefix)} AND {listed.format(m=after_prefix)} THEN {after_prefix} END)"
     )
 
 
-def base_columns(values: str, keys: str, name: str, scope: str) -> dict[str, str]:
+def base_columns(values: str, keys: str, name: str, scope: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """First stage: the attributes every later column reads, and the method.
 
     ``scope`` is the SQL of the instrumentation scope's name.
     """
-    a = {col: attribute_text(values, keys, names) for col, names in ATTRIBUTE_KEYS.items()}
+    a = {col: attribute_text(values, keys, names, engine) for col, names in ATTRIBUTE_KEYS.items()}
     # Logfire's generic keys mean the request and response only on its MCP spans.
     for col in ("logfire_request", "logfire_response"):
         a[col] = f"CASE WHEN {scope} = 'logfire.mcp' THEN {a[col]} END"
-    rpc_system = attribute_text(values, keys, ("rpc.system.name", "rpc.system"))
-    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], rpc_system, keys, name, scope)
+    rpc_system = attribute_text(values, keys, ("rpc.system.name", "rpc.system"), engine)
+    a["mcp_method"] = method_sql(a["mcp_method"], a["rpc_method"], rpc_system, keys, name, scope, engine)
     for col, names in TOKEN_KEYS.items():
-        text = attribute_text(values, keys, names)
-        a[col] = f"coalesce(TRY_CAST({text} AS BIGINT), TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT))"
+        a[col] = engine.try_bigint(attribute_text(values, keys, names, engine))
     return a
 
 
-def derived_columns(name: str, kind: str, status: str, events: str, attributes: str) -> dict[str, str]:
+def derived_columns(
+    name: str, kind: str, status: str, events: str, attributes: str, engine: Engine = DUCKDB
+) -> dict[str, str]:
     """Second stage: the derived columns of ``spans``, from the first stage's columns.
 
     The arguments name the SQL of the span's name, kind (0..5), status code (0..2), events and attributes.
     """
     # The target an attribute names, else the span name after its method:
     # `tools/call add`, `MCP send tools/call add`, `MCP request: tools/call add`, `add.tool`.
-    bare_name = f"regexp_replace({name}, '^(MCP send |MCP request: )', '')"
+    e = engine
+    bare_name = e.replace_first(name, "^(MCP send |MCP request: )", "")
     request = "coalesce(traceloop_input, logfire_request)"
+    method_and_space = "mcp_method || ' '"
     target = (
         "coalesce(tool, prompt, resource_uri, "
-        f"json_extract_string({request}, '$.params.name'), json_extract_string({request}, '$.params.uri'), "
-        f"CASE WHEN {name} LIKE '%.tool' THEN left({name}, -5) "
-        f"WHEN starts_with({bare_name}, mcp_method || ' ') "
-        f"THEN nullif(substr({bare_name}, length(mcp_method) + 2), '') END)"
+        f"{e.json_text(request, 'params', 'name')}, {e.json_text(request, 'params', 'uri')}, "
+        f"CASE WHEN {name} LIKE '%.tool' THEN {e.left(name, -5)} "
+        f"WHEN {e.starts_with(bare_name, method_and_space)} "
+        f"THEN nullif({e.substr(bare_name, e.length('mcp_method') + ' + 2')}, '') END)"
     )
     # Kind says the side where the producer sets it; OpenLLMetry, Logfire and
     # Sentry write INTERNAL spans, so their names and attributes say it instead.
@@ -269,17 +281,11 @@ def derived_columns(name: str, kind: str, status: str, events: str, attributes: 
         f"WHEN {name} LIKE 'MCP request: %' OR {name} LIKE '%.tool' OR {name} LIKE '%.mcp' THEN 'client' "
         "ELSE 'unknown' END END"
     )
-    first_response = (
-        f"list_min(list_transform(list_filter({events}, "
-        f"lambda e: e.name IN ({', '.join(map(_quote, FIRST_RESPONSE_EVENTS))})), "
-        f"lambda e: TRY_CAST(e.timeUnixNano AS BIGINT)))"
-    )
+    first_response = e.first_event_ns(events, FIRST_RESPONSE_EVENTS)
     # A failed span with no error attribute: the type of the exception it recorded,
     # as the mcp SDK's client spans do for a timeout (`TimeoutError`).
-    exception_type = (
-        f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
-        "lambda a: a.key = 'exception.type')[1].value.stringValue"
-    )
+    exception_type = e.exception_type(events)
+    error_or_empty = "coalesce(error_type, '')"
     transports = " ".join(f"WHEN {_quote(name)} THEN {_quote(network)}" for name, network in TRANSPORTS.items())
     return {
         "mcp_method": "mcp_method",
@@ -294,25 +300,24 @@ def derived_columns(name: str, kind: str, status: str, events: str, attributes: 
         ),
         "error_type": (
             # the JSON-RPC code before an exception's name (`McpError`) in error.type: it says what failed
-            "coalesce(CASE WHEN regexp_full_match(rpc_status_code, '-[0-9]+') "
-            "AND NOT regexp_full_match(coalesce(error_type, ''), '-?[0-9]+') THEN rpc_status_code END, error_type, "
+            f"coalesce(CASE WHEN {e.full_match('rpc_status_code', '-[0-9]+')} "
+            f"AND NOT {e.full_match(error_or_empty, '-?[0-9]+')} THEN rpc_status_code END, error_type, "
             "CASE WHEN lower(tool_result_is_error) = 'true' THEN 'tool_error' END, "
-            "json_extract_string(logfire_response, '$.code'), "
-            "CASE WHEN json_extract(logfire_response, '$.isError') = 'true' THEN 'tool_error' END, "
+            f"{e.json_text('logfire_response', 'code')}, "
+            f"CASE WHEN {e.json_raw('logfire_response', 'isError')} = 'true' THEN 'tool_error' END, "
             # a Logfire server span with a request and no response: the handler never answered
             f"CASE WHEN logfire_request IS NOT NULL AND logfire_response IS NULL "
             f"AND {name} LIKE 'MCP server handle request: %' THEN 'cancelled' END, "
             f"CASE WHEN {status} = 2 THEN {exception_type} END)"
         ),
         # opt-in arguments tell a retry (same arguments) from a new call to the same tool
-        "arguments_hash": "CASE WHEN arguments IS NOT NULL THEN hash(arguments) END",
+        "arguments_hash": f"CASE WHEN arguments IS NOT NULL THEN {e.hash('arguments')} END",
         "first_response_ns": first_response,
-        "rounds": "CASE WHEN mcp_method IS NOT NULL THEN coalesce(TRY_CAST(rounds AS INTEGER), 1) END",
-        "http_status": "TRY_CAST(http_status AS INTEGER)",
+        "rounds": f"CASE WHEN mcp_method IS NOT NULL THEN coalesce({e.try_integer('rounds')}, 1) END",
+        "http_status": e.try_integer("http_status"),
         "auth_challenge": (
-            f"CASE WHEN TRY_CAST(http_status AS INTEGER) IN (401, 403) THEN "
-            f"list_filter({attributes}, lambda a: a.key = {_quote(CHALLENGE_KEY)})[1].value.arrayValue "
-            "->> '$.values[0].stringValue' END"
+            f"CASE WHEN {e.try_integer('http_status')} IN (401, 403) THEN "
+            f"{e.first_string_of_array(attributes, CHALLENGE_KEY)} END"
         ),
         **{
             col: col
@@ -327,7 +332,7 @@ def derived_columns(name: str, kind: str, status: str, events: str, attributes: 
     }
 
 
-def outcome_columns(error_type: str, status: str, status_message: str) -> dict[str, str]:
+def outcome_columns(error_type: str, status: str, status_message: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """Third stage: whether the call failed, and its error class, from the second stage's error type.
 
     Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
@@ -335,37 +340,35 @@ def outcome_columns(error_type: str, status: str, status_message: str) -> dict[s
     input and the client never sent the request again); ``transport`` (-32000 connection
     closed, connection and stream errors); the JSON-RPC code itself; ``other``.
     """
+    e = engine
     return {
         "mcp_failed": f"coalesce({status} = 2, false) OR {error_type} IS NOT NULL",
         "error_class": f"""CASE
             WHEN {error_type} IS NULL AND {status} IS DISTINCT FROM 2 THEN NULL
             WHEN {error_type} = 'tool_error' THEN 'tool_error'
-            WHEN {error_type} IN ('-32001', '408') OR regexp_matches({error_type}, '(?i)time.?out')
-                OR regexp_matches({status_message}, '(?i)timed? ?out') THEN 'timeout'
-            WHEN {error_type} = '-32800' OR regexp_matches({error_type}, '(?i)cancel') THEN 'cancelled'
+            WHEN {error_type} IN ('-32001', '408') OR {e.matches(error_type, "(?i)time.?out")}
+                OR {e.matches(status_message, "(?i)timed? ?out")} THEN 'timeout'
+            WHEN {error_type} = '-32800' OR {e.matches(error_type, "(?i)cancel")} THEN 'cancelled'
             WHEN {error_type} = 'abandoned' THEN 'abandoned'
-            WHEN regexp_full_match({error_type}, '(?i)(http )?40[13]') THEN 'auth'
+            WHEN {e.full_match(error_type, "(?i)(http )?40[13]")} THEN 'auth'
             WHEN {error_type} = '-32000'
-                OR regexp_matches({error_type}, '(?i)connect|broken|closedresource|transport|eof|reset|refused')
+                OR {e.matches(error_type, "(?i)connect|broken|closedresource|transport|eof|reset|refused")}
                 THEN 'transport'
-            WHEN regexp_full_match({error_type}, '-?[0-9]+') THEN {error_type}
+            WHEN {e.full_match(error_type, "-?[0-9]+")} THEN {error_type}
             ELSE 'other'
         END""",
     }
 
 
-def approximate_size(name: str, keys: str, values: str, events: str) -> str:
+def approximate_size(name: str, keys: str, values: str, events: str, engine: Engine = DUCKDB) -> str:
     """SQL for about how many bytes a span takes as OTLP JSON: its name, attribute keys and values,
     and a fixed share for the ids, times, status and each attribute's and event's framing."""
-    return (
-        f"240 + strlen(coalesce({name}, '')) "
-        f"+ coalesce(list_sum(list_transform({keys}, lambda k: strlen(k) + 38)), 0) "
-        f"+ coalesce(list_sum(list_transform({values}, lambda v: strlen(coalesce(v, '')))), 0) "
-        f"+ 120 * coalesce(len({events}), 0)"
-    )
+    return engine.approximate_size(name, keys, values, events)
 
 
-def keys(trace_id: str, session_id: str, side: str, method: str, target: str, arguments_hash: str) -> dict[str, str]:
+def keys(
+    trace_id: str, session_id: str, side: str, method: str, target: str, arguments_hash: str, engine: Engine = DUCKDB
+) -> dict[str, str]:
     """Hashes that sessions and retries group on: 64-bit integers group far faster than text.
 
     A session is ``mcp.session.id``, else the trace. A retry is a call of the same side, session,
@@ -373,8 +376,33 @@ def keys(trace_id: str, session_id: str, side: str, method: str, target: str, ar
     """
     session = f"coalesce({session_id}, {trace_id})"
     return {
-        "session_key": f"CASE WHEN {method} IS NOT NULL THEN hash({session}) END",
+        "session_key": f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(session)} END",
         "call_key": (
-            f"CASE WHEN {method} IS NOT NULL THEN hash({side}, {session}, {method}, {target}, {arguments_hash}) END"
+            f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(side, session, method, target, arguments_hash)} END"
         ),
     }
+
+
+def wraps_sql(wrapper: str, child: str) -> str:
+    """SQL: span ``wrapper`` wraps span ``child`` (table aliases), an MCP span of the same call: its
+    child of the same side and method, and target where both name one (see :func:`mcpobs.ingest._unwrap`)."""
+    w, c = wrapper, child
+    return (
+        f"{c}.trace_id = {w}.trace_id AND {c}.parent_span_id = {w}.span_id "
+        f"AND {c}.mcp_method = {w}.mcp_method AND {c}.mcp_side = {w}.mcp_side "
+        f"AND ({c}.mcp_target IS NULL OR {w}.mcp_target IS NULL OR {c}.mcp_target = {w}.mcp_target)"
+    )
+
+
+def answers_sql(span: str) -> str:
+    """SQL: span ``span`` (an alias) answers its parent, the client's call: a server's span with a parent."""
+    return f"{span}.mcp_side = 'server' AND {span}.parent_span_id IS NOT NULL"
+
+
+def peer_services_sql(spans: str) -> str:
+    """SQL: per trace and parent span, the service of the MCP server spans answering it (the parent is
+    the client's call); with the newest ``source_id`` among them."""
+    return (
+        "SELECT trace_id, parent_span_id, any_value(service_name) AS service_name, "
+        f"max(source_id) AS source_id FROM {spans} WHERE {answers_sql(spans)} GROUP BY trace_id, parent_span_id"
+    )

@@ -1,0 +1,326 @@
+"""Traces where they already live: the OpenTelemetry Collector exporter's ``otel_traces`` in ClickHouse.
+
+A source argument ``clickhouse://USER:PASSWORD@HOST:PORT/DATABASE`` (``clickhouses://`` over TLS) reads
+a live server through clickhouse-connect; ``chdb:PATH`` a chDB session directory, the same engine
+in-process. Nothing is loaded or written: every section runs in ClickHouse over the call model of
+:mod:`mcpobs.clickhouse.model`, and only its aggregates come back. Queries are read-only
+(``readonly=2``: no writes, settings allowed), limited in time and in result rows; an error or a
+timeout of the server is one line, exit 3.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from mcpobs.errors import InputError, UsageError
+from mcpobs.sqlengine import CLICKHOUSE, Engine
+
+SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
+DEFAULT_DATABASE = "otel"
+DEFAULT_TABLE = "otel_traces"
+PASSWORD_VARIABLE = "MCPOBS_CLICKHOUSE_PASSWORD"
+# each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client
+MAX_EXECUTION_SECONDS = 300
+MAX_RESULT_ROWS = 1_000_000
+SETTINGS: dict[str, Any] = {
+    "readonly": 2,
+    "max_execution_time": MAX_EXECUTION_SECONDS,
+    "max_result_rows": MAX_RESULT_ROWS,
+    "result_overflow_mode": "throw",
+    # `count(*) FILTER (WHERE rejected) AS rejected` reads the column, as in DuckDB, not its own alias
+    "prefer_column_name_to_alias": 1,
+    # a LEFT JOIN's misses are NULL, as in DuckDB, not 0 or ''
+    "join_use_nulls": 1,
+    # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
+    "aggregate_functions_null_for_empty": 1,
+}
+
+
+def is_clickhouse(argument: str) -> bool:
+    """Whether a source argument names ClickHouse rather than files."""
+    return argument.startswith(SCHEMES)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the traces are: a server or a chDB directory, and the table."""
+
+    url: str  # as given, without its password: what mcpobs shows
+    database: str
+    table: str
+    chdb_path: str | None = None
+    host: str = ""
+    port: int | None = None
+    username: str = "default"
+    password: str = field(default="", repr=False)
+    secure: bool = False
+
+    @property
+    def server(self) -> bool:
+        return self.chdb_path is None
+
+    @property
+    def qualified(self) -> str:
+        return f"{_identifier(self.database)}.{_identifier(self.table)}"
+
+
+def parse(argument: str, table: str | None = None) -> Location:
+    """The location a ``clickhouse://``, ``clickhouses://`` or ``chdb:`` argument names, with ``--table``
+    (``[DATABASE.]TABLE``; default ``otel.otel_traces``, the URL's database replacing ``otel``)."""
+    database, name = DEFAULT_DATABASE, DEFAULT_TABLE
+    if argument.startswith("chdb:"):
+        path = argument.removeprefix("chdb:")
+        if not path:
+            raise UsageError("chdb: names a chDB session directory: chdb:PATH")
+        database, name = _table(table, database, name)
+        return Location(argument, database, name, chdb_path=path)
+    parts = urlsplit(argument)
+    if not parts.hostname:
+        raise UsageError(f"{_shown(argument)}: no host: clickhouse://USER:PASSWORD@HOST:PORT/DATABASE")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"{_shown(argument)}: the port is not a number") from None
+    if parts.path.strip("/"):
+        database = unquote(parts.path.strip("/"))
+    database, name = _table(table, database, name)
+    password = unquote(parts.password) if parts.password is not None else os.environ.get(PASSWORD_VARIABLE, "")
+    return Location(
+        _shown(argument),
+        database,
+        name,
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else "default",
+        password=password,
+        secure=parts.scheme == "clickhouses",
+    )
+
+
+def _table(table: str | None, database: str, name: str) -> tuple[str, str]:
+    if table is None:
+        return database, name
+    pieces = table.split(".")
+    if len(pieces) > 2 or not all(pieces):
+        raise UsageError(f"--table {table!r}: name a table as TABLE or DATABASE.TABLE")
+    return (pieces[0], pieces[1]) if len(pieces) == 2 else (database, pieces[0])
+
+
+def _shown(argument: str) -> str:
+    """The argument with its password left out: it goes into messages and outputs."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1@", argument)
+
+
+def _identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+class _Connection(Protocol):
+    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
+class ClickHouseTraces:
+    """The calls of an ``otel_traces`` table, for the analysis sections (:class:`mcpobs.analysis.sql.Calls`).
+
+    ``since_ns``/``until_ns`` bound ``Timestamp`` in the scan itself, so ClickHouse reads only the
+    partitions (days) they cover. A table holding what the call model cannot express yet is refused
+    (:data:`mcpobs.clickhouse.model.UNSUPPORTED`) rather than counted differently from its files.
+    """
+
+    engine: Engine = CLICKHOUSE
+
+    def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
+        from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, unsupported_sql
+
+        self.location = location
+        window = ["true"]
+        if since_ns is not None:
+            window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
+        if until_ns is not None:
+            window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
+        self._cte = calls_cte(location.qualified, " AND ".join(window))
+        self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
+        try:
+            counts = self.run(unsupported_sql(self._cte), {})[0]
+        except BaseException:
+            self.close()
+            raise
+        found = [what for what, n in zip(UNSUPPORTED.values(), counts, strict=True) if n]
+        if found:
+            self.close()
+            raise UsageError(f"{location.url}: not yet supported on ClickHouse: {'; '.join(found)}")
+
+    @property
+    def calls_cte(self) -> str:
+        return self._cte
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (f"{self.location.url} {self.location.database}.{self.location.table}",)
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+        """Every row of a query whose parameters are written ``$name`` (as for DuckDB)."""
+        text, bound = bind(sql, params)
+        try:
+            found = self._connection.query(text, bound)
+        except Exception as e:  # the drivers' errors have no common base: each is the server's word
+            raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+        return tuple(tuple(_plain(v) for v in row) for row in found)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> ClickHouseTraces:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def bind(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """``$name`` parameters as ClickHouse's ``{name:Type}``, and their values in ClickHouse's text format."""
+    bound: dict[str, str] = {}
+
+    def place(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            return match.group(0)
+        kind, text = _typed(params[name])
+        bound[name] = text
+        return "{" + name + ":" + kind + "}"
+
+    return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", place, sql), bound
+
+
+def _typed(value: Any) -> tuple[str, str]:
+    if isinstance(value, bool):
+        return "Bool", "true" if value else "false"
+    if isinstance(value, int):
+        return "Int64", str(value)
+    if isinstance(value, float):
+        return "Float64", repr(value)
+    if isinstance(value, str):
+        return "String", _escaped(value)
+    if isinstance(value, list | tuple):
+        return "Array(String)", "[" + ",".join("'" + _escaped(str(v)).replace("'", "\\'") + "'" for v in value) + "]"
+    raise TypeError(f"no ClickHouse type for {value!r}")
+
+
+def _escaped(text: str) -> str:
+    # a parameter's value is read in the escaped text format: backslashes and control characters escaped
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _plain(value: Any) -> Any:
+    """A value as DuckDB gives it: a timestamp naive in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _settings_clause() -> str:
+    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SETTINGS.items())
+
+
+class _Chdb:
+    def __init__(self, path: str) -> None:
+        from chdb import session
+
+        self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+
+    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
+        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=params or None)
+        return [tuple(row.values()) for row in table.to_pylist()]
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class _Server:
+    def __init__(self, location: Location) -> None:
+        import clickhouse_connect
+
+        self.client = clickhouse_connect.get_client(
+            host=location.host,
+            port=location.port or (8443 if location.secure else 8123),
+            username=location.username,
+            password=location.password,
+            database=location.database,
+            secure=location.secure,
+            settings={k: v for k, v in SETTINGS.items() if k != "readonly"},
+            connect_timeout=10,
+            send_receive_timeout=MAX_EXECUTION_SECONDS + 10,
+        )
+
+    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
+        result = self.client.query(sql, parameters=params, settings={"readonly": 2})
+        return [tuple(row) for row in result.result_rows]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _chdb(location: Location) -> _Connection:
+    try:
+        import chdb  # noqa: F401
+    except ImportError:
+        raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
+    assert location.chdb_path is not None
+    try:
+        return _Chdb(location.chdb_path)
+    except Exception as e:
+        raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
+
+
+def _server(location: Location) -> _Connection:
+    try:
+        import clickhouse_connect  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "reading clickhouse:// needs the clickhouse extra: pip install 'mcpobs-cli[clickhouse]'"
+        ) from None
+    try:
+        return _Server(location)
+    except Exception as e:
+        raise InputError(location.url, f"cannot connect to ClickHouse: {_first_line(e)}") from None
+
+
+def now_ns() -> int:
+    return int(datetime.now(UTC).timestamp() * 1_000_000_000)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def open_source(
+    arguments: list[str] | None, table: str | None, since_ns: int | None = None, until_ns: int | None = None
+) -> ClickHouseTraces | None:
+    """The ClickHouse table the source arguments name, opened; None when they name files.
+
+    A live server is read over the last 24 hours unless ``since_ns`` says otherwise; a chDB directory
+    (a copy of the table) whole.
+    """
+    named = [a for a in arguments or () if is_clickhouse(a)]
+    if not named:
+        if table is not None:
+            raise UsageError("--table names a ClickHouse table: give a clickhouse://, clickhouses:// or chdb: source")
+        return None
+    if len(named) != len(arguments or ()) or len(named) > 1:
+        raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
+    location = parse(named[0], table)
+    if since_ns is None and location.server:
+        since_ns = now_ns() - DEFAULT_WINDOW_NS
+    return ClickHouseTraces(location, since_ns, until_ns)
+
+
+# what a live server is read over when --since does not say
+DEFAULT_WINDOW_NS = 24 * 3600 * 1_000_000_000

@@ -1,0 +1,191 @@
+"""The call model over the OpenTelemetry Collector exporter's ``otel_traces``, as one ClickHouse query head.
+
+The file path loads spans into DuckDB and derives each call's columns as it loads
+(:mod:`mcpobs.ingest.otlp_json`), then ties spans together (:mod:`mcpobs.ingest`). Here nothing is
+loaded or written: the same derived columns, from the same definitions in
+:mod:`mcpobs.ingest.dialects` rendered for ClickHouse, are a chain of CTEs over the table, ending in
+the ``mcp_calls`` SELECT of :func:`mcpobs.store.calls_select` and the ``calls`` every section reads.
+
+The exporter's columns (exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql and
+exporter_traces.go in open-telemetry/opentelemetry-collector-contrib): ``Timestamp`` DateTime64(9) is
+the start, ``Duration`` UInt64 ns the end minus the start (wrapped when a span ends before it starts),
+``SpanKind`` pdata's ``Kind().String()`` (``Server``…), ``StatusCode`` ``Code().String()`` (``Ok``,
+``Error``), ids lower-case hex with ``''`` for none, ``ServiceName`` ``''`` without ``service.name``,
+attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KIND_SERVER`` and
+``STATUS_CODE_ERROR``: both spellings are read.
+"""
+
+from __future__ import annotations
+
+from mcpobs.ingest.dialects import (
+    TOKEN_KEYS,
+    answers_sql,
+    base_columns,
+    derived_columns,
+    keys,
+    outcome_columns,
+    wraps_sql,
+)
+from mcpobs.sqlengine import CLICKHOUSE
+from mcpobs.sqlengine import quote as _quote
+from mcpobs.store import calls_select
+
+_E = CLICKHOUSE
+_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
+_STATUSES = ("Unset", "Ok", "Error")
+
+_TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
+
+# What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
+# (and a wrapper's HTTP status, which the ingest's HTTP link reads as a parent's: it is no call once unwrapped)
+_FAMILY = (
+    "trace_id", "span_id", "parent_span_id", "mcp_method", "mcp_side", "mcp_target", "service_name", "http_status",
+    "auth_challenge",
+)  # fmt: skip
+_FAMILY_TYPE = (
+    "Tuple(trace_id String, span_id String, parent_span_id Nullable(String), mcp_method Nullable(String), "
+    "mcp_side Nullable(String), mcp_target Nullable(String), service_name Nullable(String), "
+    "http_status Nullable(Int32), auth_challenge Nullable(String))"
+)
+# A span that carried a request over HTTP: what an MCP span with no HTTP status of its own takes from
+# its parent (mcpobs.ingest._link_http)
+_HTTP_TYPE = "Tuple(span_id String, http_status Nullable(Int32), auth_challenge Nullable(String))"
+# modelled's columns before the derived ones, trace_id first
+_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "status_code", "status_message", "start_ns", "end_ns",
+    "service_name", "scope_name", "source_id", "attributes", "approx_bytes",
+)  # fmt: skip
+_NO_ROUNDS = "CAST(NULL AS Nullable(String)) AS round_of, CAST(NULL AS Nullable(Int64)) AS call_start_ns"
+# a wrapper's call columns are cleared, as the ingest's UPDATE does
+_UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
+
+# The ingest's post-load steps that are not expressed here yet: a table holding such calls is refused
+# rather than counted differently from its files (see :func:`unsupported_sql`).
+UNSUPPORTED = {
+    "rounds": "2026-07-28 calls of several rounds (mcpobs.rounds)",
+    "abandoned": "calls abandoned after input_required (error.type abandoned)",
+}
+
+
+def _enum(column: str, names: tuple[str, ...], prefix: str) -> str:
+    cases = ", ".join(f"{column} IN ('{name}', '{prefix}{name.upper()}'), {i}" for i, name in enumerate(names) if i)
+    return f"multiIf({cases}, 0)"
+
+
+def _raw(table: str, window: str) -> str:
+    return f"""
+    SELECT
+        TraceId AS trace_id, SpanId AS span_id, nullIf(ParentSpanId, '') AS parent_span_id,
+        toNullable(SpanName) AS name,
+        {_enum("SpanKind", _KINDS, "SPAN_KIND_")} AS kind_number,
+        {_enum("StatusCode", _STATUSES, "STATUS_CODE_")} AS status_number,
+        nullIf(StatusMessage, '') AS status_message,
+        toUnixTimestamp64Nano(Timestamp) AS start_ns,
+        -- Duration is UInt64: a span that ends before it starts wrapped, and comes back as Int64
+        toUnixTimestamp64Nano(Timestamp) + toInt64(Duration) AS end_ns,
+        nullIf(toString(ServiceName), '') AS service_name,
+        nullIf(ScopeName, '') AS scope_name,
+        SpanAttributes AS attributes,
+        Events
+    FROM {table}
+    WHERE {window}"""
+
+
+def calls_cte(table: str, window: str) -> str:
+    """``WITH …``: the spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes
+    ``window`` (SQL over that column, so partitions prune) as ``spans``, with the store's derived
+    columns and links; then ``mcp_calls`` and the ``calls`` every section reads."""
+    events = "Events"
+    base = base_columns(values="attributes", keys="attributes", name="name", scope="scope_name", engine=_E)
+    derived = derived_columns(
+        name="name", kind="kind_number", status="status_number", events=events, attributes="attributes", engine=_E
+    )
+    outcome = outcome_columns(
+        error_type="d_error_type", status="status_number", status_message="status_message", engine=_E
+    )
+    outcome.update(
+        keys(
+            trace_id="trace_id",
+            session_id="d_mcp_session_id",
+            side="d_mcp_side",
+            method="d_mcp_method",
+            target="d_mcp_target",
+            arguments_hash="d_arguments_hash",
+            engine=_E,
+        )
+    )
+    size = _E.approximate_size("name", "attributes", "attributes", events)
+    base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
+    derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
+    final_sql = ",\n        ".join(
+        [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
+    )
+    columns = [*_COLUMNS, *derived, *outcome]
+    return f"""WITH raw AS ({_raw(table, window)}
+), attributed AS (
+    SELECT *,
+        {base_sql}
+    FROM raw
+), derived AS (
+    SELECT *,
+        {derived_sql}
+    FROM attributed
+), modelled AS (
+    SELECT trace_id, span_id, parent_span_id, name, kind_number AS kind, status_number AS status_code,
+        status_message, start_ns, end_ns, service_name, scope_name, 0 AS source_id,
+        -- past here only the LLM-call test reads attributes, for their token keys: the rest would be
+        -- carried through every window for nothing
+        mapFilter((k, v) -> k IN ({_TOKEN_KEYS}), attributes) AS attributes,
+        {size} AS approx_bytes,
+        {final_sql}
+    FROM derived
+), traced AS (
+    -- each trace's MCP spans as one row, to find wrappers and peers among them once per trace: a
+    -- self-join is planned again at every reference to the calls, a window copies the trace per span
+    SELECT trace_id, groupArrayIf(({", ".join(columns[1:])}), mcp_method IS NOT NULL) AS rows,
+        groupArrayIf(CAST(({", ".join(_FAMILY)}), {_quote(_FAMILY_TYPE)}), mcp_method IS NOT NULL) AS family,
+        groupArrayIf(CAST((span_id, http_status, auth_challenge), {_quote(_HTTP_TYPE)}), mcp_method IS NULL) AS http
+    FROM modelled WHERE mcp_method IS NOT NULL OR http_status IS NOT NULL GROUP BY trace_id
+), flagged AS (
+    -- a span that wraps an MCP span of the same call is no call itself (mcpobs.ingest._unwrap);
+    -- a client's call is answered by the server span whose parent it is (mcpobs.ingest._link_peers)
+    SELECT trace_id, rows, wrappers,
+        arrayFilter((a, wrapper) -> {answers_sql("a")} AND NOT wrapper, family, wrappers) AS answers,
+        arrayConcat(http, arrayMap(f -> CAST((f.span_id, f.http_status, f.auth_challenge), {_quote(_HTTP_TYPE)}),
+            arrayFilter((f, wrapper) -> wrapper AND f.http_status IS NOT NULL, family, wrappers))) AS http_parents
+    FROM (
+        SELECT *, arrayMap(w -> arrayExists(c -> {wraps_sql("w", "c")}, family), family) AS wrappers FROM traced
+    )
+), calls_linked AS (
+    SELECT trace_id,
+        {", ".join(_element(c, i, columns) for i, c in enumerate(columns[1:], start=1))},
+        if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
+            arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service
+    FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+), spans AS (
+    SELECT {", ".join(columns)}, peer_service, {_NO_ROUNDS} FROM calls_linked
+    UNION ALL
+    SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
+    FROM modelled WHERE mcp_method IS NULL
+), mcp_calls AS ({calls_select(_E)}
+), calls AS (SELECT * FROM mcp_calls)
+"""
+
+
+def _element(column: str, index: int, columns: list[str]) -> str:
+    value = f"tupleElement(row, {index})"
+    if column in _UNWRAPPED:
+        return f"if(is_wrapper, NULL, {value}) AS {column}"
+    if column in ("http_status", "auth_challenge"):
+        # no HTTP status of its own: the HTTP parent's status and challenge (mcpobs.ingest._link_http)
+        own = f"tupleElement(row, {columns.index('http_status')})"
+        parent = f"tupleElement(row, {columns.index('parent_span_id')})"
+        found = f"arrayFirstIndex(h -> h.span_id = {parent}, http_parents)"
+        return f"if({own} IS NULL AND {found} > 0, http_parents[{found}].{column}, {value}) AS {column}"
+    return f"{value} AS {column}"
+
+
+def unsupported_sql(cte: str) -> str:
+    """A query counting the calls of each kind :data:`UNSUPPORTED` names, after the head ``cte``."""
+    return f"""{cte}
+    SELECT countIf(rounds > 1), countIf(error_type = 'abandoned') FROM spans WHERE mcp_method IS NOT NULL"""

@@ -1,0 +1,200 @@
+"""`analyze` and `check-alerts` on a ClickHouse source: the same output as on the files, and every way it
+can go wrong one line with its exit status."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("chdb")
+
+from conftest import Exported
+
+from mcpobs.cli import app
+from mcpobs.clickhouse import ClickHouseTraces, bind, parse
+from mcpobs.errors import InputError, UsageError
+from tests.conftest import SAMPLE
+
+RULES = """
+alerts:
+  - name: errors
+    condition: "error_rate + rejected_rate > 0.05"
+  - name: slow tools
+    condition: "latency_p95_ms > 100ms and latency_p95_ms > baseline.latency_p95_ms * 1.5"
+    scope: tool
+    severity: critical
+"""
+
+
+@pytest.fixture(scope="module")
+def source(chdb_dir: Path, exported: Exported) -> list[str]:
+    """The sample session in a chDB table as the Collector's exporter writes it: the source arguments."""
+    return [f"chdb:{chdb_dir}", "--table", exported("sample", [SAMPLE])]
+
+
+def _close(a: object, b: object) -> bool:
+    """Equal, floats within a quantile's rounding (the two engines sum in a different order)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _without_sources(text: str) -> dict[str, object]:
+    document = json.loads(text)
+    document["summary"].pop("sources")
+    for row in document.get("traces", []):
+        for size in ("size_p50_bytes", "size_p95_bytes", "size_max_bytes"):
+            row.pop(size)
+    return dict(document)
+
+
+def test_analyze_reads_a_chdb_table_as_it_reads_the_files(runner: CliRunner, source: list[str]) -> None:
+    args = ["--format", "json", "--by", "server,tool"]
+    files = runner.invoke(app, ["analyze", str(SAMPLE), *args])
+    table = runner.invoke(app, ["analyze", *source, *args])
+    assert table.exit_code == 0, table.stderr
+    assert _close(_without_sources(table.stdout), _without_sources(files.stdout))
+    assert json.loads(table.stdout)["summary"]["sources"] == [f"{source[0]} {source[2]}"]
+
+
+def test_check_alerts_on_chdb_with_a_chdb_baseline_is_the_files_verdict(
+    runner: CliRunner, source: list[str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    files = runner.invoke(app, ["check-alerts", "--rules", str(rules), str(SAMPLE), "--baseline", str(SAMPLE)])
+    table = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source, "--baseline", source[0], "-f", "json"])
+    files_json = runner.invoke(
+        app, ["check-alerts", "--rules", str(rules), str(SAMPLE), "--baseline", str(SAMPLE), "-f", "json"]
+    )
+    assert table.exit_code == files.exit_code == 1, table.stderr
+    assert _close(json.loads(table.stdout), json.loads(files_json.stdout))
+
+
+def test_a_cost_metric_on_clickhouse_is_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: cost\n    condition: "token_cost > 1"\n')
+    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: cost metrics"
+
+
+def test_another_table_is_named_with_table(runner: CliRunner, source: list[str]) -> None:
+    database = source[2].split(".")[0]
+    result = runner.invoke(app, ["analyze", source[0], "--table", f"{database}.no_such_table"])
+    assert result.exit_code == 3
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: {source[0]}: ClickHouse: ")
+    assert "no_such_table" in line
+
+
+def test_queries_are_read_only(source: list[str]) -> None:
+    with ClickHouseTraces(parse(source[0], source[2])) as traces, pytest.raises(InputError, match="readonly"):
+        traces.run("CREATE TABLE otel.written (a Int8) ENGINE = Memory", {})
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["cost"], ["report", "--html", "page.html"], ["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+)
+def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["traces.jsonl", "--table", "t"], "--table names a ClickHouse table"),
+        (["chdb:/x", "clickhouse://h/db"], "a ClickHouse source is read alone"),
+        (["chdb:/x", str(SAMPLE)], "a ClickHouse source is read alone"),
+        (["chdb:/x", "--db", "obs.duckdb"], "a ClickHouse source is read where it is, leave out --db"),
+        (["chdb:/x", "--table", "a.b.c"], "--table 'a.b.c': name a table as TABLE or DATABASE.TABLE"),
+        (["clickhouse://:secret@/db"], "no host"),
+        (["chdb:/x", "--view", "dashboard"], "not yet supported on ClickHouse: --view dashboard"),
+    ],
+)
+def test_usage_mistakes_are_one_line_with_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["analyze", *args])
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert message in line
+    assert "secret" not in line
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]  # bound, not listening: a connection is refused
+
+
+def test_an_unreachable_server_is_one_line_with_exit_3(runner: CliRunner, closed_port: int) -> None:
+    url = f"clickhouse://reader:hunter2@127.0.0.1:{closed_port}/otel"
+    result = runner.invoke(app, ["analyze", url])
+    assert result.exit_code == 3
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: clickhouse://reader@127.0.0.1:{closed_port}/otel: cannot connect")
+    assert "hunter2" not in line
+
+
+def test_a_missing_extra_is_named(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", None)  # as when the extra is not installed
+    result = runner.invoke(app, ["analyze", "clickhouse://h:8123/otel"])
+    assert result.exit_code == 2
+    assert "pip install 'mcpobs-cli[clickhouse]'" in result.stderr
+
+
+def test_the_url_database_replaces_otel_and_the_password_may_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MCPOBS_CLICKHOUSE_PASSWORD", "from-env")
+    location = parse("clickhouses://reader@ch.example:9440/traces")
+    assert (location.database, location.table, location.password, location.secure, location.port) == (
+        "traces",
+        "otel_traces",
+        "from-env",
+        True,
+        9440,
+    )
+    assert parse("clickhouse://u:p%40ss@h/db", "spans").password == "p@ss"
+    assert parse("clickhouse://u:p@h/db", "spans").qualified == "`db`.`spans`"
+    assert parse("clickhouse://u:p@h", "other.spans").qualified == "`other`.`spans`"
+    assert parse("clickhouse://u:p@h").url == "clickhouse://u@h"
+
+
+def test_parameters_are_bound_in_clickhouse_text_form() -> None:
+    sql, bound = bind("SELECT $a, $b, has($c, x), '$.params'", {"a": 5, "b": "it's\ttab", "c": ["x'y", "z"]})
+    assert sql == "SELECT {a:Int64}, {b:String}, has({c:Array(String)}, x), '$.params'"
+    assert bound == {"a": "5", "b": "it's\\ttab", "c": "['x\\'y','z']"}
+
+
+def test_errors_in_the_call_model_never_pass_silently(source: list[str]) -> None:
+    with ClickHouseTraces(parse(source[0], source[2])) as traces, pytest.raises(InputError):
+        traces.run("SELECT no_such_column FROM calls", {})
+    with pytest.raises(UsageError, match="chdb: names a chDB session directory"):
+        parse("chdb:")
+
+
+@pytest.mark.skipif(not os.environ.get("MCPOBS_TEST_CLICKHOUSE_URL"), reason="set MCPOBS_TEST_CLICKHOUSE_URL")
+def test_a_live_server(runner: CliRunner) -> None:
+    """Against a real server holding the exporter's table: MCPOBS_TEST_CLICKHOUSE_URL=clickhouse://…
+    (and MCPOBS_TEST_CLICKHOUSE_TABLE when it is not otel.otel_traces)."""
+    table = os.environ.get("MCPOBS_TEST_CLICKHOUSE_TABLE")
+    args = ["analyze", os.environ["MCPOBS_TEST_CLICKHOUSE_URL"], "--since", "2000-01-01", "--format", "json"]
+    result = runner.invoke(app, [*args, *(["--table", table] if table else [])])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["spans"] >= 0
