@@ -91,6 +91,12 @@ def test_a_cost_metric_on_clickhouse_is_refused_cleanly(runner: CliRunner, sourc
     assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: cost metrics"
 
 
+def test_calls_in_flight_on_clickhouse_are_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
+    result = runner.invoke(app, ["analyze", *source, "--by", "concurrency"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: --by concurrency (calls in flight)"
+
+
 def test_another_table_is_named_with_table(runner: CliRunner, source: list[str]) -> None:
     database = source[2].split(".")[0]
     result = runner.invoke(app, ["analyze", source[0], "--table", f"{database}.no_such_table"])

@@ -39,7 +39,10 @@ SETS = {
     "mcp_agent_session": [ROOT / "sample_traces" / "mcp_agent_session.jsonl"],
     "notes_proxy": [ROOT / "sample_traces" / "notes_proxy.jsonl"],
     "notes_session": [ROOT / "sample_traces" / "notes_session.jsonl"],
-    **{d: [DATA / d] for d in ("dialects", "edge", "fastmcp", "mixed", "peers", "replay", "spellings")},
+    **{
+        d: [DATA / d]
+        for d in ("auth", "concurrency", "dialects", "edge", "fastmcp", "mixed", "peers", "replay", "spellings")
+    },
 }
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 SIZE_COLUMNS = ("size_p50_bytes", "size_p95_bytes", "size_max_bytes")
@@ -203,3 +206,40 @@ def test_what_is_not_supported_yet_is_refused(chdb_dir: Path, exported: Exported
     table = exported("mrtr", [DATA / "mrtr"])
     with pytest.raises(UsageError, match="not yet supported on ClickHouse: 2026-07-28 calls of several rounds"):
         ClickHouseTraces(parse(f"chdb:{chdb_dir}", table))
+
+
+@pytest.mark.parametrize("data", ["auth", "dialects"])
+def test_each_calls_http_status_and_challenge_are_the_same(pairs: dict[str, Both], data: str) -> None:
+    # auth: the calls' own 401s and 403s and their challenges; dialects: MCP spans with no status of
+    # their own, which take their HTTP parent's (mcpobs.ingest._link_http)
+    both = pairs[data]
+    sql = "SELECT span_id, http_status, auth_challenge FROM calls ORDER BY span_id"
+    duck = both.store.run(f"{both.store.calls_cte} {sql}", {})
+    click = both.clickhouse.run(f"{both.clickhouse.calls_cte} {sql}", {})
+    assert duck == click
+    assert any(status is not None for _, status, _ in duck)
+
+
+def test_auth_sessions_are_the_same_on_clickhouse(pairs: dict[str, Both]) -> None:
+    both = pairs["auth"]
+    query = Query(by=("session",), views=("sessions", "errors"))
+    duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+    assert_same(duck, click)
+    sessions = click.tables[0]
+    auth = [row[sessions.columns.index(next(c for c in sessions.columns if c.name == "auth"))] for row in sessions.rows]
+    assert {"authorised after challenge", "refused"} <= set(auth)
+    summary = analyze(both.clickhouse, Query(views=("sessions",))).tables[0]
+    challenged = [c.name for c in summary.columns].index("challenged_sessions")
+    assert sum(row[challenged] for row in summary.rows) > 0
+
+
+def test_calls_in_flight_are_refused_on_clickhouse_not_computed(pairs: dict[str, Both], tmp_path: Path) -> None:
+    both = pairs["concurrency"]
+    with pytest.raises(UsageError, match=r"^not yet supported on ClickHouse: --by concurrency \(calls in flight\)$"):
+        analyze(both.clickhouse, Query(by=("server", "concurrency"), views=("calls",)))
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text('alerts:\n  - name: busy\n    condition: "error_rate > 0.1"\n    scope: concurrency\n')
+    with pytest.raises(UsageError, match="not yet supported on ClickHouse: --by concurrency"):
+        check_alerts(load_rules(rules_file), Figures(both.clickhouse))
+    # the same grouping on the DuckDB store is computed
+    assert analyze(both.store, Query(by=("server", "concurrency"), views=("calls",))).tables[0].rows
