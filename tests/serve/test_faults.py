@@ -71,9 +71,11 @@ def test_a_call_a_fault_answered_leaves_its_recorded_answer_for_the_retry(
     assert seen == [INTERNAL_ERROR, (True, "Error executing tool get: no value for shape")]
 
 
-def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path, mode: str) -> None:
+    # under 2026-07-28 a result states its resultType: without it the SDK client cannot read the result
     faults = _faults(tmp_path, "faults:\n  - kind: tool_error\n    text: rate limited\n    after: 2\n")
-    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", _echoes)
+    seen = with_client(stdio_server(notes_logs[mode], "--faults", faults), mode, _echoes)
     assert seen == [OK, OK, (True, "rate limited")]
 
 
