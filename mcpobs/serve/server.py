@@ -86,7 +86,9 @@ class Served:
             if fault.kind == "error":
                 return Reply([{**envelope, "error": {"code": fault.code, "message": fault.message}}])
             if fault.kind == "tool_error":
-                result = {"content": [{"type": "text", "text": fault.text}], "isError": True}
+                result: dict[str, Any] = {"content": [{"type": "text", "text": fault.text}], "isError": True}
+                if self.book.script.stateless:  # 2026-07-28: a result states its type, or no client reads it
+                    result["resultType"] = "complete"
                 return Reply([{**envelope, "result": result}])
             if fault.kind == "malformed":
                 frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
