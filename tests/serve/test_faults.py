@@ -14,6 +14,7 @@ from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
+from mcpobs.eventlog.otlp import to_otlp
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import ManualClock
 from mcpobs.serve import Fault, Faults, Served, load_book, load_faults
@@ -188,6 +189,26 @@ def test_an_expired_session_is_a_404_and_a_new_session_works(notes_logs: dict[st
     assert again == [OK]
     methods = [m["message"].get("method") for m in read_event_log(log).messages() if m["dir"] == "c2s"]
     assert methods.count("initialize") == 2
+
+
+def _echo_outcomes(log: Path) -> list[str | None]:
+    """The served log's echo calls as analyze reads them: each one's error.type (None: a success)."""
+    spans = to_otlp(read_event_log(log))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    ended = [s for s in spans if s["name"] == "tools/call echo"]
+    return [next((a["value"]["stringValue"] for a in s["attributes"] if a["key"] == "error.type"), None) for s in ended]
+
+
+def test_the_served_log_holds_the_http_failures_the_client_saw(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a 503, then the session expired (404) and a call on the expired session (404 again): failed calls
+    # analyze must count, not leave out as never answered
+    text = "faults:\n  - kind: http_status\n    status: 503\n    calls: [1]\n  - kind: session_expiry\n    calls: [3]\n"
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", _faults(tmp_path, text), "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", lambda c: _echoes(c, 4))
+        served.stop()
+    assert seen[1] == OK
+    assert [s[0] for s in seen] == [INTERNAL_ERROR, False, INVALID_REQUEST, INVALID_REQUEST]
+    assert _echo_outcomes(log) == ["http 503", None, "http 404", "http 404"]
 
 
 def test_a_malformed_frame_over_http_is_a_parse_error(notes_logs: dict[str, Path], tmp_path: Path) -> None:
