@@ -93,10 +93,10 @@ class ServeApp:
         starts = any(m.get("method") == "initialize" for m in messages)
         if not self.stateless and not starts:
             if session is None:
-                await _answer(send, 400, "Bad Request: no Mcp-Session-Id header")
+                await self._refuse(send, 400, "Bad Request: no Mcp-Session-Id header", http)
                 return
             if session not in self.sessions:
-                await _answer(send, 404, "Not Found: no such session (it expired or was ended)")
+                await self._refuse(send, 404, "Not Found: no such session (it expired or was ended)", http)
                 return
         for message in messages:
             future = self.questions.get(id_key(message.get("id"))) if "method" not in message else None
@@ -125,6 +125,12 @@ class ServeApp:
             await self._carry_out(send, requests, replies, extra, http_out, session)
             group.cancel_scope.cancel()
 
+    async def _refuse(self, send: Callable[..., Any], status: int, text: str, http: dict[str, Any]) -> None:
+        """An HTTP error with no JSON-RPC answer, logged as ``record`` logs one (an ``http_response``
+        event), so that analyze counts the exchange's calls as failed with it."""
+        self.served.event("http_response", method="POST", status=status, exchange=http["exchange"])
+        await _answer(send, status, text)
+
     async def _carry_out(
         self,
         send: Callable[..., Any],
@@ -145,10 +151,11 @@ class ServeApp:
                 await anyio.sleep_forever()
             if fault.action == "session_expiry":
                 self.sessions.discard(session or "")
-                await _answer(send, 404, "Not Found: no such session (it expired)")
+                await self._refuse(send, 404, "Not Found: no such session (it expired)", http)
             elif fault.action == "http_status":
-                await _status(send, fault.status or 503, body=b"mcpobs serve: injected HTTP error")
+                await self._refuse(send, fault.status or 503, "mcpobs serve: injected HTTP error", http)
             else:  # drop: a stream that ends with no answer in it
+                self.served.event("stream_closed", by="server", exchange=http["exchange"], error="dropped (fault)")
                 await _stream(send, [], headers)
             return
         raw = next((r.raw for r in replies if r.raw is not None), None)

@@ -75,7 +75,7 @@ class Served:
         if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
             delay += answer.exchange.recorded_ms / 1000 / self.speed
         if fault is not None:
-            self._event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
+            self.event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
             self.say(f"fault: {fault.kind} for {step.label}")
         if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
             await self.clock.sleep(delay)
@@ -98,7 +98,7 @@ class Served:
         if answer.exchange is None:
             assert answer.error is not None
             self.say(answer.error["message"].removeprefix("mcpobs serve: "))
-            self._event("unmatched", request=step.label, error=answer.error)
+            self.event("unmatched", request=step.label, error=answer.error)
             return Reply([{**envelope, "error": answer.error}])
         exchange = answer.exchange
         if exchange.response is None:
@@ -120,7 +120,7 @@ class Served:
         method = ask.request.get("method")
         message = f"mcpobs serve: the client answered {method} otherwise than recorded: {shown}"
         self.say(f"{Step(0, request).label}: {message.removeprefix('mcpobs serve: ')}")
-        self._event(
+        self.event(
             "answer_differs", request=Step(0, request).label, asked=method, differences=[str(d) for d in differences]
         )
         data = {"asked": ask.request, "recorded_answer": ask.answer, "differences": [str(d) for d in differences]}
@@ -134,6 +134,7 @@ class Served:
         if self.log is not None:
             self.log.message(direction, data, http)
 
-    def _event(self, event: str, **details: Any) -> None:
+    def event(self, event: str, **details: Any) -> None:
+        """An event of the served session in the log, if one is written."""
         if self.log is not None:
             self.log.event(event, **details)
