@@ -264,6 +264,14 @@ def test_http_faults_need_http(notes_logs: dict[str, Path], tmp_path: Path) -> N
     assert "session_expiry: HTTP faults; serve HTTP with --listen HOST:PORT" in result.output
 
 
+def test_session_expiry_needs_a_recording_with_sessions(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a 2026-07-28 recording is served stateless: a 404 there is no lost session but "Not Found" (-32601)
+    faults = _faults(tmp_path, "faults:\n  - kind: session_expiry\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults, "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "session_expiry: the recording is of protocol 2026-07-28, served stateless" in result.output
+
+
 def test_the_readme_faults_file_reproduces_the_model(tmp_path: Path) -> None:
     from tests.conftest import ROOT
 
