@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from mcpobs.eventlog.otlp import to_otlp
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import ManualClock
 from mcpobs.serve import Fault, Faults, Served, load_book, load_faults
-from tests.serve.conftest import HttpServe, stdio_server, texts, with_client
+from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
 
 ECHO = ("echo", {"text": "hello"})
 
@@ -106,6 +109,41 @@ def test_a_dropped_connection_over_stdio_ends_the_process(notes_logs: dict[str, 
     seen = with_client(stdio_server(notes_logs["legacy"], "--drop-after", "1"), "legacy", _echoes)
     assert seen[0] == OK
     assert [code for code, _ in seen[1:]] == [CONNECTION_CLOSED, CONNECTION_CLOSED]
+
+
+def test_the_served_log_ends_with_the_dropped_connection(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # the call the drop cut off failed for the client: analyze of the log must count it, not leave it out
+    log = tmp_path / "served.jsonl"
+    server = stdio_server(notes_logs["legacy"], "--drop-after", "1", "--log", str(log))
+    seen = with_client(server, "legacy", lambda c: _echoes(c, 2))
+    assert [seen[0], seen[1][0]] == [OK, CONNECTION_CLOSED]
+    assert _echo_outcomes(log) == [None, "transport"]
+
+
+def test_a_call_open_when_serve_is_stopped_is_in_the_log_as_unanswered(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    log = tmp_path / "served.jsonl"
+    command = [*SERVE, str(notes_logs["legacy"]), "--hang-call", "1", "--log", str(log)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None
+    assert process.stderr is not None
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": ECHO[0], "arguments": ECHO[1]}},
+    ):
+        process.stdin.write(json.dumps(message).encode() + b"\n")
+    process.stdin.flush()
+    while b"fault: hang" not in (line := process.stderr.readline()):  # bounded: the call hangs, or serve ends
+        assert line, "serve ended before the call hung"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 143
+    assert b"Traceback" not in err
+    assert read_event_log(log).records[-1]["event"] == "recorder_stopped"
+    assert _echo_outcomes(log) == ["transport"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
