@@ -1479,7 +1479,11 @@ def serve_command(
         if sock is not None:
             status = serve_http(served, sock, ready=lambda url: say(f"point the MCP client at {url} (Ctrl-C to stop)"))
         else:
-            status = anyio.run(serve_stdio, served, sys.stdin.fileno(), sys.stdout.fileno())
+            try:
+                status = anyio.run(serve_stdio, served, sys.stdin.fileno(), sys.stdout.fileno())
+            except KeyboardInterrupt:  # the log says how the session ended: the calls still open failed
+                served.event("recorder_stopped", signal="SIGTERM" if interrupt.terminated else "SIGINT")
+                raise
     finally:
         if writer is not None:
             writer.close()

@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import json
 import secrets
+import signal
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -259,7 +260,9 @@ def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None]
         ready(url)
     stopped_by = run_server(app, sock, lambda stop: setattr(app, "stop", stop))
     if app.exited:
+        served.event("server_exited", code=DROPPED)
         return DROPPED
     if stopped_by is not None:
+        served.event("recorder_stopped", signal=signal.Signals(stopped_by).name)
         raise KeyboardInterrupt
     return 0
