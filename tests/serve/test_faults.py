@@ -17,6 +17,7 @@ from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
+from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.eventlog.otlp import to_otlp
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import ManualClock
@@ -184,6 +185,21 @@ def test_latency_and_recorded_timing_wait_on_the_injected_clock(notes_logs: dict
     list_tools = next(e for e in book.exchanges if e.method == "tools/list")
     anyio.run(served.reply, list_tools.request)  # not in the fault's scope: only its recorded time
     assert clock.sleeps[1] == pytest.approx(list_tools.recorded_ms / 1000 / 4)  # type: ignore[operator]
+
+
+def test_an_injected_latency_is_in_the_served_log(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a slow call in analyze of the served log must be told from a slow recording: the log says it was a fault
+    book = load_book(notes_logs["legacy"])
+    echo = next(e for e in book.exchanges if e.label == "tools/call echo")
+    log = tmp_path / "served.jsonl"
+    writer = EventLogWriter(log, Redactor(), "stdio", {"recording": "r"})
+    faults = Faults([Fault("latency", ms=(1000, 3000)), Fault("latency", ms=(500, 500))], random.Random(3))
+    clock = ManualClock()
+    anyio.run(Served(book, faults, clock=clock, log=writer).reply, echo.request)
+    writer.close()
+    events = [r for r in read_event_log(log).records if r.get("event") == "fault"]
+    assert [(e["fault"], e["request"]) for e in events] == [("latency", "tools/call echo")]
+    assert events[0]["ms"] == pytest.approx(clock.sleeps[0] * 1000)
 
 
 def test_a_seeded_error_rate_fails_that_share_of_calls_the_same_way_each_run() -> None:
