@@ -68,8 +68,13 @@ class Served:
         """What a request gets (after any latency the timing or a fault asks for)."""
         step = Step(0, message)
         hits = self.faults.hits(step.method, step.target)
-        delay = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
+        injected = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
+        delay = injected
         fault = next((f for f in hits if f.kind != "latency"), None)
+        if injected > 0 and (fault is None or fault.kind not in ("hang", "exit")):
+            # logged as the other faults are: a slow call in the served log is told from a slow recording
+            self.event("fault", fault="latency", request=step.label, id=message.get("id"), ms=round(injected * 1000, 3))
+            self.say(f"fault: latency {injected * 1000:.0f} ms for {step.label}")
         # a call a fault answers takes no recorded answer: the client's retry gets the one it would have
         answer = self.book.answer(message) if fault is None else Answer(None)
         if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
