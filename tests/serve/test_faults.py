@@ -187,6 +187,40 @@ def test_latency_and_recorded_timing_wait_on_the_injected_clock(notes_logs: dict
     assert clock.sleeps[1] == pytest.approx(list_tools.recorded_ms / 1000 / 4)  # type: ignore[operator]
 
 
+def test_stopping_serve_during_a_hung_http_call_ends_it_without_a_traceback(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the call uvicorn waits on at shutdown: cancelled after its grace, it was "Exception in ASGI application"
+    import threading
+
+    import httpx2
+
+    log = tmp_path / "served.jsonl"
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": ECHO[0], "arguments": ECHO[1]}}
+    statuses: list[int] = []
+    with HttpServe(notes_logs["legacy"], "--hang-call", "1", "--log", str(log)) as served, httpx2.Client() as http:
+        started = http.post(
+            served.url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+        )
+        session = {**headers, "mcp-session-id": started.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        caller = threading.Thread(
+            target=lambda: statuses.append(http.post(served.url, headers=session, json=call).status_code)
+        )
+        caller.start()
+        deadline = time.monotonic() + 30
+        while '"fault": "hang"' not in log.read_text():  # bounded: the call reaches serve and hangs
+            assert time.monotonic() < deadline, "the call never hung"
+            time.sleep(0.05)
+        assert served.stop() == 143
+        caller.join(timeout=15)
+    assert "Traceback" not in served.stderr
+    assert "ERROR" not in served.stderr
+    assert statuses == [503]
+    assert read_event_log(log).records[-1]["event"] == "recorder_stopped"
+
+
 def test_an_injected_latency_is_in_the_served_log(notes_logs: dict[str, Path], tmp_path: Path) -> None:
     # a slow call in analyze of the served log must be told from a slow recording: the log says it was a fault
     book = load_book(notes_logs["legacy"])
