@@ -16,6 +16,7 @@ stops the server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import secrets
@@ -26,6 +27,7 @@ from typing import Any
 
 import anyio
 
+from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
 from mcpobs.serve.server import DROPPED, Reply, Served
@@ -46,6 +48,7 @@ class ServeApp:
         self.numbers = itertools.count(1)  # the ids of the server's questions to clients
         self.questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by id, until answered
         self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
+        self.stopping: Callable[[], bool] = lambda: False  # set by serve_http: whether the server is ending
         self.exited = False  # an exit fault stopped it
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -92,6 +95,9 @@ class ServeApp:
         for message in messages:
             self.served.logged("c2s", json.dumps(message, ensure_ascii=False).encode(), http)
         starts = any(m.get("method") == "initialize" for m in messages)
+        if self.stopping():  # after an exit fault or a signal, on a connection kept open: the server is gone
+            await self._refuse(send, 503, "mcpobs serve: the server stopped", http)
+            return
         if not self.stateless and not starts:
             if session is None:
                 await self._refuse(send, 400, "Bad Request: no Mcp-Session-Id header", http)
@@ -114,6 +120,14 @@ class ServeApp:
             self.sessions.add(session)
             extra.append((b"mcp-session-id", session.encode()))
         http_out = {"method": "POST", "exchange": http["exchange"], **({"session_id": session} if session else {})}
+        begun = ended = stopped = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal begun, ended
+            begun = begun or message["type"] == "http.response.start"
+            ended = message["type"] == "http.response.body" and not message.get("more_body")
+            await send(message)
+
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
@@ -121,10 +135,25 @@ class ServeApp:
                     pass
                 group.cancel_scope.cancel()  # the client went away (cancelled, or timed out): stop
 
+            async def until_stopped() -> None:
+                # a call still hung, slow or asking when the server stops (SIGINT, SIGTERM) ends now: uvicorn
+                # would cancel it after its grace, with a traceback on stderr
+                nonlocal stopped
+                while not self.stopping():
+                    await anyio.sleep(0.1)
+                stopped = True
+                group.cancel_scope.cancel()
+
             group.start_soon(watch)
+            group.start_soon(until_stopped)
             replies = [await self.served.reply(r) for r in requests]
-            await self._carry_out(send, requests, replies, extra, http_out, session)
+            await self._carry_out(sending, requests, replies, extra, http_out, session)
             group.cancel_scope.cancel()
+        if stopped and not begun:
+            await self._refuse(send, 503, "mcpobs serve: the server stopped", http_out)
+        elif stopped and not ended:
+            self.served.event("stream_closed", by="server", exchange=http_out["exchange"], error="the server stopped")
+            await send({"type": "http.response.body", "body": b""})
 
     async def _refuse(self, send: Callable[..., Any], status: int, text: str, http: dict[str, Any]) -> None:
         """An HTTP error with no JSON-RPC answer, logged as ``record`` logs one (an ``http_response``
@@ -145,17 +174,16 @@ class ServeApp:
         if fault is not None:
             if fault.action == "hang":
                 await anyio.sleep_forever()
-            if fault.action == "exit":
+            if fault.action == "exit":  # the call's stream is cut, as the process ending would, and the server ends
                 self.served.say("exit: the server stops here (fault)")
                 self.exited = True
                 self.stop()
-                await anyio.sleep_forever()
             if fault.action == "session_expiry":
                 self.sessions.discard(session or "")
                 await self._refuse(send, 404, "Not Found: no such session (it expired)", http)
             elif fault.action == "http_status":
                 await self._refuse(send, fault.status or 503, "mcpobs serve: injected HTTP error", http)
-            else:  # drop: a stream that ends with no answer in it
+            else:  # drop, exit: a stream that ends with no answer in it
                 self.served.event("stream_closed", by="server", exchange=http["exchange"], error="dropped (fault)")
                 await _stream(send, [], headers)
             return
@@ -248,6 +276,10 @@ async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], head
     await send({"type": "http.response.body", "body": b""})
 
 
+def _control(app: ServeApp, stop: Callable[[], None], stopping: Callable[[], bool]) -> None:
+    app.stop, app.stopping = stop, stopping
+
+
 def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None] | None = None) -> int:
     """Serve on ``sock`` until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`) or an ``exit`` fault;
     the exit status: 1 after the fault."""
@@ -258,11 +290,13 @@ def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None]
         served.log.event("serve_listening", url=url)
     if ready is not None:
         ready(url)
-    stopped_by = run_server(app, sock, lambda stop: setattr(app, "stop", stop))
+    stopped_by = run_server(app, sock, functools.partial(_control, app))
     if app.exited:
         served.event("server_exited", code=DROPPED)
         return DROPPED
     if stopped_by is not None:
         served.event("recorder_stopped", signal=signal.Signals(stopped_by).name)
+        # uvicorn took SIGTERM from mcpobs.interrupt: the exit status still says which signal it was
+        interrupt.terminated = interrupt.terminated or stopped_by == signal.SIGTERM
         raise KeyboardInterrupt
     return 0
