@@ -1454,8 +1454,8 @@ def serve_command(
     if http_only and listen is None:
         raise UsageError(f"{', '.join(http_only)}: HTTP faults; serve HTTP with --listen HOST:PORT")
     if "session_expiry" in http_only and book.script.stateless:
-        version = book.script.protocol_version
-        raise UsageError(f"session_expiry: the recording is of protocol {version}, served stateless: no session expires")
+        stated = f"session_expiry: the recording is of protocol {book.script.protocol_version}, served stateless"
+        raise UsageError(f"{stated}: no session expires")
     if timing is ServeTiming.none and speed != 1.0:
         raise UsageError("--speed scales recorded latencies: give it with --timing recorded")
     sock = listen_socket(Listen.parse(listen)) if listen is not None else None
