@@ -10,7 +10,9 @@ refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
-stops the server.
+cuts the call's stream as ``drop`` does and stops the server. A call still open when the server
+stops (a signal, an ``exit``) gets 503, or its stream cut if it had begun; so does a later request on
+a connection kept open.
 """
 
 from __future__ import annotations
