@@ -1514,6 +1514,9 @@ def serve_command(
     http_only = sorted({f.kind for f in chosen if f.kind in ("http_status", "session_expiry")})
     if http_only and listen is None:
         raise UsageError(f"{', '.join(http_only)}: HTTP faults; serve HTTP with --listen HOST:PORT")
+    if "session_expiry" in http_only and book.script.stateless:
+        stated = f"session_expiry: the recording is of protocol {book.script.protocol_version}, served stateless"
+        raise UsageError(f"{stated}: no session expires")
     if timing is ServeTiming.none and speed != 1.0:
         raise UsageError("--speed scales recorded latencies: give it with --timing recorded")
     sock = listen_socket(Listen.parse(listen)) if listen is not None else None
@@ -1537,7 +1540,11 @@ def serve_command(
         if sock is not None:
             status = serve_http(served, sock, ready=lambda url: say(f"point the MCP client at {url} (Ctrl-C to stop)"))
         else:
-            status = anyio.run(serve_stdio, served, sys.stdin.fileno(), sys.stdout.fileno())
+            try:
+                status = anyio.run(serve_stdio, served, sys.stdin.fileno(), sys.stdout.fileno())
+            except KeyboardInterrupt:  # the log says how the session ended: the calls still open failed
+                served.event("recorder_stopped", signal="SIGTERM" if interrupt.terminated else "SIGINT")
+                raise
     finally:
         if writer is not None:
             writer.close()

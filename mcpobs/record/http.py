@@ -409,11 +409,11 @@ def allowed_hosts(sock: socket.socket) -> tuple[str, set[str] | None]:
 
 
 def run_server(
-    app: Any, sock: socket.socket, stopper: Callable[[Callable[[], None]], None] | None = None
+    app: Any, sock: socket.socket, stopper: Callable[[Callable[[], None], Callable[[], bool]], None] | None = None
 ) -> int | None:
     """Serve the ASGI ``app`` on ``sock`` with uvicorn until SIGINT or SIGTERM (open streams get 2 s
     to end, a second signal ends them at once); the signal that stopped it. ``stopper`` is given a
-    function that stops the server as a signal would (without one: None)."""
+    function that stops the server as a signal would, and one that tells whether it is stopping."""
     # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
     # down to its path), so the proxy sees, and refuses, every target that is not a path
     config = uvicorn.Config(
@@ -421,7 +421,7 @@ def run_server(
     )
     server = _Server(config)
     if stopper is not None:
-        stopper(lambda: setattr(server, "should_exit", True))
+        stopper(lambda: setattr(server, "should_exit", True), lambda: bool(server.should_exit))
     asyncio.run(server.serve(sockets=[sock]))
     sock.close()
     return server.stopped_by

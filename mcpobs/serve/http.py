@@ -10,21 +10,26 @@ refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
-stops the server.
+cuts the call's stream as ``drop`` does and stops the server. A call still open when the server
+stops (a signal, an ``exit``) gets 503, or its stream cut if it had begun; so does a later request on
+a connection kept open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import secrets
+import signal
 import socket
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
+from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
 from mcpobs.serve.server import DROPPED, Reply, Served
@@ -45,6 +50,7 @@ class ServeApp:
         self.numbers = itertools.count(1)  # the ids of the server's questions to clients
         self.questions: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by id, until answered
         self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
+        self.stopping: Callable[[], bool] = lambda: False  # set by serve_http: whether the server is ending
         self.exited = False  # an exit fault stopped it
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -91,12 +97,15 @@ class ServeApp:
         for message in messages:
             self.served.logged("c2s", json.dumps(message, ensure_ascii=False).encode(), http)
         starts = any(m.get("method") == "initialize" for m in messages)
+        if self.stopping():  # after an exit fault or a signal, on a connection kept open: the server is gone
+            await self._refuse(send, 503, "mcpobs serve: the server stopped", http)
+            return
         if not self.stateless and not starts:
             if session is None:
-                await _answer(send, 400, "Bad Request: no Mcp-Session-Id header")
+                await self._refuse(send, 400, "Bad Request: no Mcp-Session-Id header", http)
                 return
             if session not in self.sessions:
-                await _answer(send, 404, "Not Found: no such session (it expired or was ended)")
+                await self._refuse(send, 404, "Not Found: no such session (it expired or was ended)", http)
                 return
         for message in messages:
             future = self.questions.get(id_key(message.get("id"))) if "method" not in message else None
@@ -113,6 +122,14 @@ class ServeApp:
             self.sessions.add(session)
             extra.append((b"mcp-session-id", session.encode()))
         http_out = {"method": "POST", "exchange": http["exchange"], **({"session_id": session} if session else {})}
+        begun = ended = stopped = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal begun, ended
+            begun = begun or message["type"] == "http.response.start"
+            ended = message["type"] == "http.response.body" and not message.get("more_body")
+            await send(message)
+
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
@@ -120,10 +137,31 @@ class ServeApp:
                     pass
                 group.cancel_scope.cancel()  # the client went away (cancelled, or timed out): stop
 
+            async def until_stopped() -> None:
+                # a call still hung, slow or asking when the server stops (SIGINT, SIGTERM) ends now: uvicorn
+                # would cancel it after its grace, with a traceback on stderr
+                nonlocal stopped
+                while not self.stopping():
+                    await anyio.sleep(0.1)
+                stopped = True
+                group.cancel_scope.cancel()
+
             group.start_soon(watch)
+            group.start_soon(until_stopped)
             replies = [await self.served.reply(r) for r in requests]
-            await self._carry_out(send, requests, replies, extra, http_out, session)
+            await self._carry_out(sending, requests, replies, extra, http_out, session)
             group.cancel_scope.cancel()
+        if stopped and not begun:
+            await self._refuse(send, 503, "mcpobs serve: the server stopped", http_out)
+        elif stopped and not ended:
+            self.served.event("stream_closed", by="server", exchange=http_out["exchange"], error="the server stopped")
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _refuse(self, send: Callable[..., Any], status: int, text: str, http: dict[str, Any]) -> None:
+        """An HTTP error with no JSON-RPC answer, logged as ``record`` logs one (an ``http_response``
+        event), so that analyze counts the exchange's calls as failed with it."""
+        self.served.event("http_response", method="POST", status=status, exchange=http["exchange"])
+        await _answer(send, status, text)
 
     async def _carry_out(
         self,
@@ -138,17 +176,17 @@ class ServeApp:
         if fault is not None:
             if fault.action == "hang":
                 await anyio.sleep_forever()
-            if fault.action == "exit":
+            if fault.action == "exit":  # the call's stream is cut, as the process ending would, and the server ends
                 self.served.say("exit: the server stops here (fault)")
                 self.exited = True
                 self.stop()
-                await anyio.sleep_forever()
             if fault.action == "session_expiry":
                 self.sessions.discard(session or "")
-                await _answer(send, 404, "Not Found: no such session (it expired)")
+                await self._refuse(send, 404, "Not Found: no such session (it expired)", http)
             elif fault.action == "http_status":
-                await _status(send, fault.status or 503, body=b"mcpobs serve: injected HTTP error")
-            else:  # drop: a stream that ends with no answer in it
+                await self._refuse(send, fault.status or 503, "mcpobs serve: injected HTTP error", http)
+            else:  # drop, exit: a stream that ends with no answer in it
+                self.served.event("stream_closed", by="server", exchange=http["exchange"], error="dropped (fault)")
                 await _stream(send, [], headers)
             return
         raw = next((r.raw for r in replies if r.raw is not None), None)
@@ -240,6 +278,10 @@ async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], head
     await send({"type": "http.response.body", "body": b""})
 
 
+def _control(app: ServeApp, stop: Callable[[], None], stopping: Callable[[], bool]) -> None:
+    app.stop, app.stopping = stop, stopping
+
+
 def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None] | None = None) -> int:
     """Serve on ``sock`` until SIGINT or SIGTERM (then :class:`KeyboardInterrupt`) or an ``exit`` fault;
     the exit status: 1 after the fault."""
@@ -250,9 +292,13 @@ def serve_http(served: Served, sock: socket.socket, ready: Callable[[str], None]
         served.log.event("serve_listening", url=url)
     if ready is not None:
         ready(url)
-    stopped_by = run_server(app, sock, lambda stop: setattr(app, "stop", stop))
+    stopped_by = run_server(app, sock, functools.partial(_control, app))
     if app.exited:
+        served.event("server_exited", code=DROPPED)
         return DROPPED
     if stopped_by is not None:
+        served.event("recorder_stopped", signal=signal.Signals(stopped_by).name)
+        # uvicorn took SIGTERM from mcpobs.interrupt: the exit status still says which signal it was
+        interrupt.terminated = interrupt.terminated or stopped_by == signal.SIGTERM
         raise KeyboardInterrupt
     return 0

@@ -68,14 +68,19 @@ class Served:
         """What a request gets (after any latency the timing or a fault asks for)."""
         step = Step(0, message)
         hits = self.faults.hits(step.method, step.target)
-        delay = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
+        injected = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
+        delay = injected
         fault = next((f for f in hits if f.kind != "latency"), None)
+        if injected > 0 and (fault is None or fault.kind not in ("hang", "exit")):
+            # logged as the other faults are: a slow call in the served log is told from a slow recording
+            self.event("fault", fault="latency", request=step.label, id=message.get("id"), ms=round(injected * 1000, 3))
+            self.say(f"fault: latency {injected * 1000:.0f} ms for {step.label}")
         # a call a fault answers takes no recorded answer: the client's retry gets the one it would have
         answer = self.book.answer(message) if fault is None else Answer(None)
         if self.timing == "recorded" and answer.exchange is not None and answer.exchange.recorded_ms:
             delay += answer.exchange.recorded_ms / 1000 / self.speed
         if fault is not None:
-            self._event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
+            self.event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
             self.say(f"fault: {fault.kind} for {step.label}")
         if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
             await self.clock.sleep(delay)
@@ -86,7 +91,9 @@ class Served:
             if fault.kind == "error":
                 return Reply([{**envelope, "error": {"code": fault.code, "message": fault.message}}])
             if fault.kind == "tool_error":
-                result = {"content": [{"type": "text", "text": fault.text}], "isError": True}
+                result: dict[str, Any] = {"content": [{"type": "text", "text": fault.text}], "isError": True}
+                if self.book.script.stateless:  # 2026-07-28: a result states its type, or no client reads it
+                    result["resultType"] = "complete"
                 return Reply([{**envelope, "result": result}])
             if fault.kind == "malformed":
                 frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
@@ -96,7 +103,7 @@ class Served:
         if answer.exchange is None:
             assert answer.error is not None
             self.say(answer.error["message"].removeprefix("mcpobs serve: "))
-            self._event("unmatched", request=step.label, error=answer.error)
+            self.event("unmatched", request=step.label, error=answer.error)
             return Reply([{**envelope, "error": answer.error}])
         exchange = answer.exchange
         if exchange.response is None:
@@ -118,7 +125,7 @@ class Served:
         method = ask.request.get("method")
         message = f"mcpobs serve: the client answered {method} otherwise than recorded: {shown}"
         self.say(f"{Step(0, request).label}: {message.removeprefix('mcpobs serve: ')}")
-        self._event(
+        self.event(
             "answer_differs", request=Step(0, request).label, asked=method, differences=[str(d) for d in differences]
         )
         data = {"asked": ask.request, "recorded_answer": ask.answer, "differences": [str(d) for d in differences]}
@@ -132,6 +139,7 @@ class Served:
         if self.log is not None:
             self.log.message(direction, data, http)
 
-    def _event(self, event: str, **details: Any) -> None:
+    def event(self, event: str, **details: Any) -> None:
+        """An event of the served session in the log, if one is written."""
         if self.log is not None:
             self.log.event(event, **details)

@@ -72,6 +72,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                 if reply.action in ("drop", "exit"):
                     status = DROPPED
                     served.say(f"{reply.action}: the connection ends here (fault)")
+                    served.event("server_exited", code=DROPPED)  # the session ends: its open calls failed
                     group.cancel_scope.cancel()
                     return
                 if reply.action != "answer":
@@ -118,5 +119,6 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                     if scope is not None:
                         scope.cancel()
         served.say("the client closed stdin")
+        served.event("client_closed")
         group.cancel_scope.cancel()  # calls still hung or waiting have nobody to answer
     return status

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,12 @@ from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
+from mcpobs.eventlog import EventLogWriter, Redactor
+from mcpobs.eventlog.otlp import to_otlp
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay.clock import ManualClock
 from mcpobs.serve import Fault, Faults, Served, load_book, load_faults
-from tests.serve.conftest import HttpServe, stdio_server, texts, with_client
+from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
 
 ECHO = ("echo", {"text": "hello"})
 
@@ -71,9 +76,11 @@ def test_a_call_a_fault_answered_leaves_its_recorded_answer_for_the_retry(
     assert seen == [INTERNAL_ERROR, (True, "Error executing tool get: no value for shape")]
 
 
-def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_tool_error_fault_is_an_is_error_result(notes_logs: dict[str, Path], tmp_path: Path, mode: str) -> None:
+    # under 2026-07-28 a result states its resultType: without it the SDK client cannot read the result
     faults = _faults(tmp_path, "faults:\n  - kind: tool_error\n    text: rate limited\n    after: 2\n")
-    seen = with_client(stdio_server(notes_logs["legacy"], "--faults", faults), "legacy", _echoes)
+    seen = with_client(stdio_server(notes_logs[mode], "--faults", faults), mode, _echoes)
     assert seen == [OK, OK, (True, "rate limited")]
 
 
@@ -103,6 +110,41 @@ def test_a_dropped_connection_over_stdio_ends_the_process(notes_logs: dict[str, 
     seen = with_client(stdio_server(notes_logs["legacy"], "--drop-after", "1"), "legacy", _echoes)
     assert seen[0] == OK
     assert [code for code, _ in seen[1:]] == [CONNECTION_CLOSED, CONNECTION_CLOSED]
+
+
+def test_the_served_log_ends_with_the_dropped_connection(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # the call the drop cut off failed for the client: analyze of the log must count it, not leave it out
+    log = tmp_path / "served.jsonl"
+    server = stdio_server(notes_logs["legacy"], "--drop-after", "1", "--log", str(log))
+    seen = with_client(server, "legacy", lambda c: _echoes(c, 2))
+    assert [seen[0], seen[1][0]] == [OK, CONNECTION_CLOSED]
+    assert _echo_outcomes(log) == [None, "transport"]
+
+
+def test_a_call_open_when_serve_is_stopped_is_in_the_log_as_unanswered(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    log = tmp_path / "served.jsonl"
+    command = [*SERVE, str(notes_logs["legacy"]), "--hang-call", "1", "--log", str(log)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None
+    assert process.stderr is not None
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": ECHO[0], "arguments": ECHO[1]}},
+    ):
+        process.stdin.write(json.dumps(message).encode() + b"\n")
+    process.stdin.flush()
+    while b"fault: hang" not in (line := process.stderr.readline()):  # bounded: the call hangs, or serve ends
+        assert line, "serve ended before the call hung"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 143
+    assert b"Traceback" not in err
+    assert read_event_log(log).records[-1]["event"] == "recorder_stopped"
+    assert _echo_outcomes(log) == ["transport"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -143,6 +185,55 @@ def test_latency_and_recorded_timing_wait_on_the_injected_clock(notes_logs: dict
     list_tools = next(e for e in book.exchanges if e.method == "tools/list")
     anyio.run(served.reply, list_tools.request)  # not in the fault's scope: only its recorded time
     assert clock.sleeps[1] == pytest.approx(list_tools.recorded_ms / 1000 / 4)  # type: ignore[operator]
+
+
+def test_stopping_serve_during_a_hung_http_call_ends_it_without_a_traceback(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the call uvicorn waits on at shutdown: cancelled after its grace, it was "Exception in ASGI application"
+    import threading
+
+    import httpx2
+
+    log = tmp_path / "served.jsonl"
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": ECHO[0], "arguments": ECHO[1]}}
+    statuses: list[int] = []
+    with HttpServe(notes_logs["legacy"], "--hang-call", "1", "--log", str(log)) as served, httpx2.Client() as http:
+        started = http.post(
+            served.url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+        )
+        session = {**headers, "mcp-session-id": started.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        caller = threading.Thread(
+            target=lambda: statuses.append(http.post(served.url, headers=session, json=call).status_code)
+        )
+        caller.start()
+        deadline = time.monotonic() + 30
+        while '"fault": "hang"' not in log.read_text():  # bounded: the call reaches serve and hangs
+            assert time.monotonic() < deadline, "the call never hung"
+            time.sleep(0.05)
+        assert served.stop() == 143
+        caller.join(timeout=15)
+    assert "Traceback" not in served.stderr
+    assert "ERROR" not in served.stderr
+    assert statuses == [503]
+    assert read_event_log(log).records[-1]["event"] == "recorder_stopped"
+
+
+def test_an_injected_latency_is_in_the_served_log(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a slow call in analyze of the served log must be told from a slow recording: the log says it was a fault
+    book = load_book(notes_logs["legacy"])
+    echo = next(e for e in book.exchanges if e.label == "tools/call echo")
+    log = tmp_path / "served.jsonl"
+    writer = EventLogWriter(log, Redactor(), "stdio", {"recording": "r"})
+    faults = Faults([Fault("latency", ms=(1000, 3000)), Fault("latency", ms=(500, 500))], random.Random(3))
+    clock = ManualClock()
+    anyio.run(Served(book, faults, clock=clock, log=writer).reply, echo.request)
+    writer.close()
+    events = [r for r in read_event_log(log).records if r.get("event") == "fault"]
+    assert [(e["fault"], e["request"]) for e in events] == [("latency", "tools/call echo")]
+    assert events[0]["ms"] == pytest.approx(clock.sleeps[0] * 1000)
 
 
 def test_a_seeded_error_rate_fails_that_share_of_calls_the_same_way_each_run() -> None:
@@ -186,6 +277,26 @@ def test_an_expired_session_is_a_404_and_a_new_session_works(notes_logs: dict[st
     assert again == [OK]
     methods = [m["message"].get("method") for m in read_event_log(log).messages() if m["dir"] == "c2s"]
     assert methods.count("initialize") == 2
+
+
+def _echo_outcomes(log: Path) -> list[str | None]:
+    """The served log's echo calls as analyze reads them: each one's error.type (None: a success)."""
+    spans = to_otlp(read_event_log(log))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    ended = [s for s in spans if s["name"] == "tools/call echo"]
+    return [next((a["value"]["stringValue"] for a in s["attributes"] if a["key"] == "error.type"), None) for s in ended]
+
+
+def test_the_served_log_holds_the_http_failures_the_client_saw(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a 503, then the session expired (404) and a call on the expired session (404 again): failed calls
+    # analyze must count, not leave out as never answered
+    text = "faults:\n  - kind: http_status\n    status: 503\n    calls: [1]\n  - kind: session_expiry\n    calls: [3]\n"
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", _faults(tmp_path, text), "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", lambda c: _echoes(c, 4))
+        served.stop()
+    assert seen[1] == OK
+    assert [s[0] for s in seen] == [INTERNAL_ERROR, False, INVALID_REQUEST, INVALID_REQUEST]
+    assert _echo_outcomes(log) == ["http 503", None, "http 404", "http 404"]
 
 
 def test_a_malformed_frame_over_http_is_a_parse_error(notes_logs: dict[str, Path], tmp_path: Path) -> None:
@@ -239,6 +350,14 @@ def test_http_faults_need_http(notes_logs: dict[str, Path], tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["serve", str(notes_logs["legacy"]), "--faults", faults])
     assert result.exit_code == 2
     assert "session_expiry: HTTP faults; serve HTTP with --listen HOST:PORT" in result.output
+
+
+def test_session_expiry_needs_a_recording_with_sessions(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a 2026-07-28 recording is served stateless: a 404 there is no lost session but "Not Found" (-32601)
+    faults = _faults(tmp_path, "faults:\n  - kind: session_expiry\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults, "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "session_expiry: the recording is of protocol 2026-07-28, served stateless" in result.output
 
 
 def test_the_readme_faults_file_reproduces_the_model(tmp_path: Path) -> None:
