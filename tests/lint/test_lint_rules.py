@@ -168,3 +168,9 @@ def test_ignored_rules_are_neither_checked_nor_reported() -> None:
         "unanswered-request",
     }
     assert "invalid-frame" not in {r.id for r in result.rules}
+
+
+def test_each_client_of_an_http_recording_is_held_to_its_own_revision() -> None:
+    # a 2026-07-28 client, then a 2025-11-25 one (initialize, Mcp-Session-Id), both right: the second
+    # was held to the first's revision (initialize "removed", its requests without _meta or Mcp-Method)
+    assert _findings(LINT / "mixed-revisions-http.log.jsonl") == []
