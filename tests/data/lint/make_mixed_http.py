@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parents[2]))
 from tests.conftest import free_port, wait_for_port  # noqa: E402
 
 LOG = HERE / "mixed-revisions-http.log.jsonl"
+RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 
 
 def main() -> None:
@@ -36,8 +37,7 @@ def main() -> None:
     )
     wait_for_port(port)
     recorder = subprocess.Popen(
-        [sys.executable, "-m", "mcpobs.cli", "record", "--out", str(LOG), "--upstream", f"http://127.0.0.1:{port}/mcp"]
-        + ["--listen", "127.0.0.1:0"],
+        [*RECORD, "--out", str(LOG), "--upstream", f"http://127.0.0.1:{port}/mcp", "--listen", "127.0.0.1:0"],
         stderr=subprocess.PIPE,
     )
     assert recorder.stderr is not None
