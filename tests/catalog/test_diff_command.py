@@ -107,3 +107,18 @@ def test_a_side_read_from_stdin(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.stderr
     checks = {f["check"] for f in json.loads(result.stdout)["findings"]}
     assert {"call worse", "slower", "tool removed"} <= checks
+
+
+def test_a_server_that_did_not_start_in_b_is_a_regression(runner: CliRunner) -> None:
+    # B is the same client in front of a release that exits before it answers: no definition, no
+    # call; each "call gone" alone is information, so this passed --exit-code as "no regression"
+    down = str(HERE / "inventory-down.log.jsonl")
+    result = runner.invoke(app, ["diff", V1, down, "--exit-code", "--format", "json"])
+    assert result.exit_code == 1, result.stdout
+    found = {(f["check"], f["subject"]): f for f in json.loads(result.stdout)["findings"]}
+    gone = found[("server gone", "inventory")]
+    assert gone["status"] == "fail"
+    assert "6 definitions and 7 calls" in gone["message"]
+    # the other way round the server is new: information
+    result = runner.invoke(app, ["diff", down, V1, "--exit-code", "--format", "json"])
+    assert result.exit_code == 0, result.stdout
