@@ -190,3 +190,23 @@ def test_the_committed_lock_accepts_v1_and_not_v2(runner: CliRunner, tmp_path: P
     assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
     assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 1
     assert lock.read_bytes() == (DATA / "toolsdiff" / "tools.lock").read_bytes()
+
+
+def test_a_lock_whose_hash_is_not_its_definitions_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    # v2's lookup carries an instruction to the model; the lock below shows v1's description as
+    # accepted but holds v2's hash: a review reads the description, the check read only the hash
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 0
+    v2_lines = lock.read_text().splitlines()
+    v2_hash = v2_lines[v2_lines.index("      lookup:") + 1].split()[-1]
+    lock.unlink()
+    assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
+    text = lock.read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "lookup:")
+    lines[at + 1] = lines[at + 1].split(":")[0] + ": " + v2_hash
+    lock.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["tools", V2, "--baseline", str(lock)])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(f"mcpobs: error: {lock}:{at + 1}: tool 'lookup'")
+    assert "not the hash of its definition" in result.stderr
