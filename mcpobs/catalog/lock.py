@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from mcpobs.catalog.definitions import KINDS, Definition
+from mcpobs.catalog.definitions import KINDS, Definition, digest_of
 from mcpobs.errors import UsageError
 from mcpobs.findings import Finding, Findings, Status
 from mcpobs.replay.diff import diff
@@ -103,6 +103,12 @@ def read_lock(path: Path) -> Lock:
                 locked = Locked(
                     "sha256:" + entry["sha256"], entry.get("definition") or {}, name_node.start_mark.line + 1
                 )
+                # a review reads the definition and the check the hash: they must say the same
+                if not isinstance(locked.definition, dict) or digest_of(locked.definition) != locked.digest:
+                    raise UsageError(
+                        f"{path}:{locked.line}: {kind} {name_node.value!r}: its sha256 is not the hash of its"
+                        " definition (edited by hand?): remove the entry and accept it again with --update"
+                    )
                 lock.setdefault(server, {}).setdefault(kind, {})[str(name_node.value)] = locked
     return lock
 
