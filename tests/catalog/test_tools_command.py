@@ -210,3 +210,33 @@ def test_a_lock_whose_hash_is_not_its_definitions_is_refused(runner: CliRunner, 
     assert result.exit_code == 2, result.stdout
     assert result.stderr.startswith(f"mcpobs: error: {lock}:{at + 1}: tool 'lookup'")
     assert "not the hash of its definition" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text", ["version: 1\nservers:\n  inventory: 5\n", "version: 1\nservers:\n  s:\n    tools: [a]\n"]
+)
+def test_a_lock_entry_of_the_wrong_shape_is_refused_not_skipped(runner: CliRunner, tmp_path: Path, text: str) -> None:
+    # read as a lock without the server, every definition of it failed as "not accepted"
+    lock = tmp_path / "tools.lock"
+    lock.write_text(text)
+    result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(f"mcpobs: error: {lock}:3: ")
+
+
+def test_an_empty_lock_file_is_written_and_another_file_is_not_offered_to_update(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    lock = tmp_path / "tools.lock"
+    lock.write_text("")  # `touch tools.lock`: no lock yet
+    result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert result.exit_code == 0, result.stderr
+    assert "lookup:" in lock.read_text()
+    # a file that is not a lock: --update refuses to overwrite it, so the error does not offer it
+    other = tmp_path / "alerts.yaml"
+    other.write_text("alerts:\n  - name: slow\n")
+    for args in ([], ["--update"]):
+        result = runner.invoke(app, ["tools", V1, "--baseline", str(other), *args])
+        assert result.exit_code == 2
+        assert "--update" not in result.stderr, result.stderr
+    assert other.read_text() == "alerts:\n  - name: slow\n"
