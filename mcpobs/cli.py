@@ -1175,7 +1175,9 @@ def _lock(
     from mcpobs.catalog.lock import check, lock_of, lock_text, read_lock, updated
     from mcpobs.findings import Status
 
-    if path.exists() and not update:
+    # an empty file (`touch tools.lock`) holds no lock yet: written as an absent one is
+    present = path.exists() and not (path.is_file() and not path.read_bytes().strip())
+    if present and not update:
         findings = check(read_lock(path), definitions, str(path))
         _render_findings(findings, output_format, output)
         if findings.failed:
@@ -1183,7 +1185,7 @@ def _lock(
         return
     if not definitions:
         raise InputError(path, "not written: the inputs hold no definitions to accept")
-    if path.exists():
+    if present:
         accepted = read_lock(path)
         changes = check(accepted, definitions, str(path))
         # what the check would fail on is what --update accepts: shown, as information

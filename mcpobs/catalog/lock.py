@@ -85,17 +85,18 @@ def read_lock(path: Path) -> Lock:
         raise UsageError(f"{where}: not a lock file: {getattr(e, 'problem', e)}") from None
     document = yaml.safe_load(text)
     if not isinstance(document, dict) or document.get("version") != VERSION or not isinstance(root, yaml.MappingNode):
-        raise UsageError(f"{path}: not an mcpobs tools lock of version {VERSION} (write one with --update)")
+        # --update does not overwrite a file that is not a lock either
+        raise UsageError(f"{path}: not an mcpobs tools lock of version {VERSION}: name a lock file, or a new one")
     lock: Lock = {}
     servers = _child(root, "servers")
-    for server_node, kinds_node in servers.value if isinstance(servers, yaml.MappingNode) else []:
+    for server_node, kinds_node in _mapping(path, servers, "servers"):
         server = str(server_node.value)
-        for section_node, names_node in kinds_node.value if isinstance(kinds_node, yaml.MappingNode) else []:
+        for section_node, names_node in _mapping(path, kinds_node, f"server {server!r}"):
             kind = _KIND_OF.get(section_node.value)
             if kind is None:
                 line = section_node.start_mark.line + 1
                 raise UsageError(f"{path}:{line}: unknown section {section_node.value!r} of server {server!r}")
-            for name_node, _ in names_node.value if isinstance(names_node, yaml.MappingNode) else []:
+            for name_node, _ in _mapping(path, names_node, f"{section_node.value} of server {server!r}"):
                 entry = document["servers"][server][section_node.value][name_node.value]
                 if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
                     line = name_node.start_mark.line + 1
@@ -111,6 +112,15 @@ def read_lock(path: Path) -> Lock:
                     )
                 lock.setdefault(server, {}).setdefault(kind, {})[str(name_node.value)] = locked
     return lock
+
+
+def _mapping(path: Path, node: yaml.Node | None, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The entries of a mapping of the lock (none when it is empty); anything else is not a lock's."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        raise UsageError(f"{path}:{node.start_mark.line + 1}: {what} must be a mapping of names")
+    return list(node.value)
 
 
 def _child(node: yaml.MappingNode, key: str) -> yaml.Node | None:

@@ -213,15 +213,18 @@ def test_a_lock_whose_hash_is_not_its_definitions_is_refused(runner: CliRunner, 
 
 
 @pytest.mark.parametrize(
-    "text", ["version: 1\nservers:\n  inventory: 5\n", "version: 1\nservers:\n  s:\n    tools: [a]\n"]
+    ("text", "line"),
+    [("version: 1\nservers:\n  inventory: 5\n", 3), ("version: 1\nservers:\n  s:\n    tools: [a]\n", 4)],
 )
-def test_a_lock_entry_of_the_wrong_shape_is_refused_not_skipped(runner: CliRunner, tmp_path: Path, text: str) -> None:
+def test_a_lock_entry_of_the_wrong_shape_is_refused_not_skipped(
+    runner: CliRunner, tmp_path: Path, text: str, line: int
+) -> None:
     # read as a lock without the server, every definition of it failed as "not accepted"
     lock = tmp_path / "tools.lock"
     lock.write_text(text)
     result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
     assert result.exit_code == 2, result.stdout
-    assert result.stderr.startswith(f"mcpobs: error: {lock}:3: ")
+    assert result.stderr.startswith(f"mcpobs: error: {lock}:{line}: ")
 
 
 def test_an_empty_lock_file_is_written_and_another_file_is_not_offered_to_update(
