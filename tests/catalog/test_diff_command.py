@@ -121,3 +121,12 @@ def test_a_server_that_did_not_start_in_b_is_a_regression(runner: CliRunner) -> 
     assert "6 definitions and 7 calls" in gone["message"]
     # the other way round nothing is gone
     assert not [key for key in _findings(runner, down, V1) if key[0] == "server gone"]
+
+
+def test_json_lists_the_unchanged_definitions_too(runner: CliRunner) -> None:
+    # the README: json holds every comparison, unchanged ones too; the definitions were left out
+    status = {key: f["status"] for key, f in _findings(runner, V1, V2).items()}
+    assert status[("tool unchanged", "inventory tool reserve")] == "ok"
+    assert status[("prompt unchanged", "inventory prompt restock")] == "ok"
+    assert status[("resource unchanged", "inventory resource inventory://skus")] == "ok"
+    assert not [key for key in status if key[0].endswith("unchanged") and "lookup" in key[1]]
