@@ -125,6 +125,8 @@ def _definitions(a: list[Definition], b: list[Definition]) -> list[Finding]:
                 elif was[name].digest != now[name].digest:
                     fields, details = changes(was[name], latest[(server, kind, name)])
                     findings.append(Finding(f"{kind} changed", subject, f"changed: {fields}", Status.WARN, details))
+                else:
+                    findings.append(Finding(f"{kind} unchanged", subject, "as in A", Status.OK))
     return findings
 
 
