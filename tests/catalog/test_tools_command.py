@@ -243,3 +243,13 @@ def test_an_empty_lock_file_is_written_and_another_file_is_not_offered_to_update
         assert result.exit_code == 2
         assert "--update" not in result.stderr, result.stderr
     assert other.read_text() == "alerts:\n  - name: slow\n"
+
+
+def test_a_github_annotation_carries_no_control_character_from_the_input() -> None:
+    # a server named its tool "tab\tname\x1b[31m" (recorded from a real mcp SDK server in review): the
+    # ESC reached the CI log raw, where it colours (or, with \x1b[8m, hides) what follows
+    from mcpobs.render.ci import annotation
+
+    line = annotation("error", "rev tool tab\tname\x1b[31m: changed\n$.description: a\x07", file="t.lock", line=3)
+    assert not [c for c in line if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0], repr(line)
+    assert line == "::error file=t.lock,line=3::rev tool tab name␛[31m: changed%0A$.description: a␇"
