@@ -253,3 +253,22 @@ def test_a_github_annotation_carries_no_control_character_from_the_input() -> No
     line = annotation("error", "rev tool tab\tname\x1b[31m: changed\n$.description: a\x07", file="t.lock", line=3)
     assert not [c for c in line if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0], repr(line)
     assert line == "::error file=t.lock,line=3::rev tool tab name␛[31m: changed%0A$.description: a␇"
+
+
+def test_spans_without_results_print_no_empty_tables_of_calls() -> None:
+    # two empty tables, each captioned "no calls match" (these are definitions, not calls) and the
+    # second with $/call and $/session columns nobody asked a price for
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mcpobs.cli", "tools", str(DIALECTS / "semconv.jsonl")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no calls match" not in result.stdout
+    assert "$/call" not in result.stdout
+    assert "no tools/list, prompts/list or resources/list results" in result.stderr
