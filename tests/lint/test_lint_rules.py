@@ -174,3 +174,9 @@ def test_each_client_of_an_http_recording_is_held_to_its_own_revision() -> None:
     # a 2026-07-28 client, then a 2025-11-25 one (initialize, Mcp-Session-Id), both right: the second
     # was held to the first's revision (initialize "removed", its requests without _meta or Mcp-Method)
     assert _findings(LINT / "mixed-revisions-http.log.jsonl") == []
+
+
+def test_a_request_its_own_sender_cancelled_is_not_unanswered() -> None:
+    # the mcp SDK server gives up on its elicitation and cancels it; the client rightly never answers.
+    # Only the client's cancellations were read: a false unanswered-request
+    assert _findings(LINT / "server-cancels-elicitation.log.jsonl") == []
