@@ -181,8 +181,8 @@ class _Walk:
                 "notification-with-id", index, f"{method} sent with id {message['id']!r}: a notification has none"
             )
         self.revision_of(index, method, http)
-        if direction == "c2s" and method == "notifications/cancelled":
-            self.cancelled(index, params)
+        if method == "notifications/cancelled":
+            self.cancelled(index, direction, params)
         if not has_id:
             return
         request = _Request(method, message["id"], index, http, notification_method=method.startswith("notifications/"))
@@ -248,8 +248,9 @@ class _Walk:
                 if request.http.get("exchange") == exchange:
                     request.cancelled = True
 
-    def cancelled(self, index: int, params: dict[str, Any]) -> None:
-        target = self.state.sent.get(("c2s", id_key(params.get("requestId"))))
+    def cancelled(self, index: int, direction: str, params: dict[str, Any]) -> None:
+        # either side cancels only its own requests (a server gives up on its elicitation too)
+        target = self.state.sent.get((direction, id_key(params.get("requestId"))))
         if target is None:
             return
         if target.method == "initialize":
