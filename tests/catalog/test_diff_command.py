@@ -130,3 +130,12 @@ def test_json_lists_the_unchanged_definitions_too(runner: CliRunner) -> None:
     assert status[("prompt unchanged", "inventory prompt restock")] == "ok"
     assert status[("resource unchanged", "inventory resource inventory://skus")] == "ok"
     assert not [key for key in status if key[0].endswith("unchanged") and "lookup" in key[1]]
+
+
+def test_a_recording_against_itself_is_quiet_at_the_lowest_thresholds(runner: CliRunner) -> None:
+    # --duration-threshold 0 --duration-ratio 1: an unchanged median "moved" by 0 ms and 1.0x, both
+    # thresholds met, and every call was "slower": the file against itself REGRESSED, exit 1
+    args = ["diff", V1, V1, "--duration-threshold", "0", "--duration-ratio", "1", "--exit-code", "--format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stdout
+    assert {f["status"] for f in json.loads(result.stdout)["findings"]} == {"ok"}
