@@ -197,9 +197,10 @@ def _shift(subject: str, was: list[Call], now: list[Call], thresholds: Threshold
         return None
     a, b = statistics.median(before), statistics.median(after)
     message = f"median {a:,.1f} ms -> {b:,.1f} ms"
-    if b - a >= thresholds.ms and b >= a * thresholds.ratio:
+    # a median that did not move is no shift, even where both thresholds are at their least (0 ms, 1x)
+    if b > a and b - a >= thresholds.ms and b >= a * thresholds.ratio:
         return Finding("slower", subject, f"{message} ({_times(b, a)})", Status.FAIL)
-    if a - b >= thresholds.ms and a >= b * thresholds.ratio:
+    if a > b and a - b >= thresholds.ms and a >= b * thresholds.ratio:
         return Finding("faster", subject, f"{message} ({_times(a, b)} faster)", Status.INFO)
     return None
 
