@@ -139,3 +139,11 @@ def test_a_recording_against_itself_is_quiet_at_the_lowest_thresholds(runner: Cl
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stdout
     assert {f["status"] for f in json.loads(result.stdout)["findings"]} == {"ok"}
+
+
+def test_both_sides_from_stdin_is_a_usage_error(runner: CliRunner) -> None:
+    # stdin reads once: B read it empty and the error blamed an "empty file"
+    result = runner.invoke(app, ["diff", "-", "-"], input=(HERE / "inventory-v1.log.jsonl").read_text())
+    assert result.exit_code == 2
+    assert "stdin" in result.stderr
+    assert "empty file" not in result.stderr
