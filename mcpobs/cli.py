@@ -1152,6 +1152,8 @@ def diff_command(
     from mcpobs.catalog.definitions import distinct
     from mcpobs.catalog.diff import Thresholds, calls_of, compare
 
+    if a == b == "-":
+        raise UsageError("A and B are both - (stdin), which can be read once: give one of them as a file")
     if output is not None:
         _writable(output)
     sides = []
