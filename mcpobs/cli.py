@@ -1016,6 +1016,7 @@ def lint_command(
     if output is not None:
         _writable(output)
     result = lint(files, ignore=tuple(ignore or ()), fail_on=fail_on.value)
+    _warn_notes(result.notes)
     if output_format is AlertFormat.text and output is None:
         render_text(result, _stdout_console())
     elif output_format is AlertFormat.text:
