@@ -180,3 +180,15 @@ def test_a_request_its_own_sender_cancelled_is_not_unanswered() -> None:
     # the mcp SDK server gives up on its elicitation and cancels it; the client rightly never answers.
     # Only the client's cancellations were read: a false unanswered-request
     assert _findings(LINT / "server-cancels-elicitation.log.jsonl") == []
+
+
+def test_the_span_name_hint_offers_a_target_only_where_the_method_has_one() -> None:
+    # "should be 'tools/list' or 'tools/list {target}'": tools/list has no target; the conventions
+    # want the method alone, and the resource's URI only as an opt-in target
+    hints = {m for _, _, m in _at(_findings(ROOT / "sample_traces" / "mcp_agent_session.jsonl"), "span-name")}
+    assert "the name should be 'tools/list'" in {h.split(": ", 1)[1] for h in hints}
+    assert not [h for h in hints if "tools/list {target}" in h or "server/discover {target}" in h]
+    assert any(
+        h.endswith("the name should be 'resources/read' (or 'resources/read {mcp.resource.uri}', opt-in)")
+        for h in hints
+    )
