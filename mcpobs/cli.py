@@ -1077,6 +1077,7 @@ def lint_command(
     if output is not None:
         _writable(output)
     result = lint(files, ignore=tuple(ignore or ()), fail_on=fail_on.value)
+    _warn_notes(result.notes)
     if output_format is AlertFormat.text and output is None:
         render_text(result, _stdout_console())
     elif output_format is AlertFormat.text:
@@ -1213,6 +1214,8 @@ def diff_command(
     from mcpobs.catalog.definitions import distinct
     from mcpobs.catalog.diff import Thresholds, calls_of, compare
 
+    if a == b == "-":
+        raise UsageError("A and B are both - (stdin), which can be read once: give one of them as a file")
     if output is not None:
         _writable(output)
     sides = []
@@ -1236,7 +1239,9 @@ def _lock(
     from mcpobs.catalog.lock import check, lock_of, lock_text, read_lock, updated
     from mcpobs.findings import Status
 
-    if path.exists() and not update:
+    # an empty file (`touch tools.lock`) holds no lock yet: written as an absent one is
+    present = path.exists() and not (path.is_file() and not path.read_bytes().strip())
+    if present and not update:
         findings = check(read_lock(path), definitions, str(path))
         _render_findings(findings, output_format, output)
         if findings.failed:
@@ -1244,7 +1249,7 @@ def _lock(
         return
     if not definitions:
         raise InputError(path, "not written: the inputs hold no definitions to accept")
-    if path.exists():
+    if present:
         accepted = read_lock(path)
         changes = check(accepted, definitions, str(path))
         # what the check would fail on is what --update accepts: shown, as information

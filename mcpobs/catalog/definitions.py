@@ -73,6 +73,11 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def digest_of(locked: dict[str, Any]) -> str:
+    """``sha256:`` and the hash of a definition's locked fields' canonical JSON."""
+    return "sha256:" + hashlib.sha256(canonical(locked).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Definition:
     """One tool, prompt, resource or resource template as a server advertised it."""
@@ -92,7 +97,7 @@ class Definition:
     @property
     def digest(self) -> str:
         """``sha256:`` and the hash of the locked fields' canonical JSON."""
-        return "sha256:" + hashlib.sha256(canonical(self.locked).encode()).hexdigest()
+        return digest_of(self.locked)
 
     @property
     def tokens(self) -> int:

@@ -10,7 +10,8 @@ got better. Its median duration shifted when B's is at least ``threshold_ms`` an
 becoming 2.1 s. An error class a target shows in B and not in A appeared (a regression).
 
 Regressions fail (:attr:`~mcpobs.findings.Status.FAIL`): calls worse, slower, error
-classes that appeared, and definitions B no longer advertises (their callers break).
+classes that appeared, definitions B no longer advertises (their callers break), and a
+server A shows that B shows nothing of (it did not start, or nothing reached it).
 A changed definition is a warning (gate on it with a lock file); the rest is information.
 """
 
@@ -79,9 +80,29 @@ def compare(
     names: tuple[str, str] = ("A", "B"),
 ) -> Findings:
     """Every difference between side ``a`` and side ``b``: definitions, then calls."""
-    findings = _definitions(a[0], b[0])
+    findings = _servers(a, b)
+    findings += _definitions(a[0], b[0])
     findings += _calls(a[1], b[1], thresholds)
     return Findings(f"mcpobs diff {names[0]} {names[1]}", findings, verdicts=("no regression", "REGRESSED"))
+
+
+def _servers(a: tuple[list[Definition], list[Call]], b: tuple[list[Definition], list[Call]]) -> list[Finding]:
+    """Each server A shows (a definition or a call) and B nothing of: every call of it is gone, which
+    call by call is only information, and B has no list of it to call its definitions removed."""
+    shown_in_b = {d.server for d in b[0]} | {c.server for c in b[1]}
+    findings = []
+    for server in sorted(({d.server for d in a[0]} | {c.server for c in a[1]}) - shown_in_b):
+        definitions = sum(d.server == server for d in a[0])
+        calls = sum(c.server == server for c in a[1])
+        message = f"A: {_count(definitions, 'definition')} and {_count(calls, 'call')} of it; B: none"
+        findings.append(
+            Finding("server gone", server, message + " (it did not start, or nothing reached it)", Status.FAIL)
+        )
+    return findings
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _definitions(a: list[Definition], b: list[Definition]) -> list[Finding]:
@@ -104,6 +125,8 @@ def _definitions(a: list[Definition], b: list[Definition]) -> list[Finding]:
                 elif was[name].digest != now[name].digest:
                     fields, details = changes(was[name], latest[(server, kind, name)])
                     findings.append(Finding(f"{kind} changed", subject, f"changed: {fields}", Status.WARN, details))
+                else:
+                    findings.append(Finding(f"{kind} unchanged", subject, "as in A", Status.OK))
     return findings
 
 
@@ -174,9 +197,10 @@ def _shift(subject: str, was: list[Call], now: list[Call], thresholds: Threshold
         return None
     a, b = statistics.median(before), statistics.median(after)
     message = f"median {a:,.1f} ms -> {b:,.1f} ms"
-    if b - a >= thresholds.ms and b >= a * thresholds.ratio:
+    # a median that did not move is no shift, even where both thresholds are at their least (0 ms, 1x)
+    if b > a and b - a >= thresholds.ms and b >= a * thresholds.ratio:
         return Finding("slower", subject, f"{message} ({_times(b, a)})", Status.FAIL)
-    if a - b >= thresholds.ms and a >= b * thresholds.ratio:
+    if a > b and a - b >= thresholds.ms and a >= b * thresholds.ratio:
         return Finding("faster", subject, f"{message} ({_times(a, b)} faster)", Status.INFO)
     return None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from mcpobs.catalog.definitions import KINDS, Definition
+from mcpobs.catalog.definitions import KINDS, Definition, digest_of
 from mcpobs.errors import UsageError
 from mcpobs.findings import Finding, Findings, Status
 from mcpobs.replay.diff import diff
@@ -85,17 +85,18 @@ def read_lock(path: Path) -> Lock:
         raise UsageError(f"{where}: not a lock file: {getattr(e, 'problem', e)}") from None
     document = yaml.safe_load(text)
     if not isinstance(document, dict) or document.get("version") != VERSION or not isinstance(root, yaml.MappingNode):
-        raise UsageError(f"{path}: not an mcpobs tools lock of version {VERSION} (write one with --update)")
+        # --update does not overwrite a file that is not a lock either
+        raise UsageError(f"{path}: not an mcpobs tools lock of version {VERSION}: name a lock file, or a new one")
     lock: Lock = {}
     servers = _child(root, "servers")
-    for server_node, kinds_node in servers.value if isinstance(servers, yaml.MappingNode) else []:
+    for server_node, kinds_node in _mapping(path, servers, "servers"):
         server = str(server_node.value)
-        for section_node, names_node in kinds_node.value if isinstance(kinds_node, yaml.MappingNode) else []:
+        for section_node, names_node in _mapping(path, kinds_node, f"server {server!r}"):
             kind = _KIND_OF.get(section_node.value)
             if kind is None:
                 line = section_node.start_mark.line + 1
                 raise UsageError(f"{path}:{line}: unknown section {section_node.value!r} of server {server!r}")
-            for name_node, _ in names_node.value if isinstance(names_node, yaml.MappingNode) else []:
+            for name_node, _ in _mapping(path, names_node, f"{section_node.value} of server {server!r}"):
                 entry = document["servers"][server][section_node.value][name_node.value]
                 if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
                     line = name_node.start_mark.line + 1
@@ -103,8 +104,23 @@ def read_lock(path: Path) -> Lock:
                 locked = Locked(
                     "sha256:" + entry["sha256"], entry.get("definition") or {}, name_node.start_mark.line + 1
                 )
+                # a review reads the definition and the check the hash: they must say the same
+                if not isinstance(locked.definition, dict) or digest_of(locked.definition) != locked.digest:
+                    raise UsageError(
+                        f"{path}:{locked.line}: {kind} {name_node.value!r}: its sha256 is not the hash of its"
+                        " definition (edited by hand?): remove the entry and accept it again with --update"
+                    )
                 lock.setdefault(server, {}).setdefault(kind, {})[str(name_node.value)] = locked
     return lock
+
+
+def _mapping(path: Path, node: yaml.Node | None, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The entries of a mapping of the lock (none when it is empty); anything else is not a lock's."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        raise UsageError(f"{path}:{node.start_mark.line + 1}: {what} must be a mapping of names")
+    return list(node.value)
 
 
 def _child(node: yaml.MappingNode, key: str) -> yaml.Node | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from mcpobs.eventlog.ids import id_key
 from mcpobs.eventlog.reader import EventLog
-from mcpobs.eventlog.writer import PROTOCOL_META, agreed_protocol
+from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol
 from mcpobs.lint.rules import BY_ID, Finding
 
 REVISION_2026 = "2026-07-28"
@@ -111,6 +111,19 @@ class _Walk:
         self.revision = agreed_protocol(log.records)
         self.http = log.header.get("transport") == "http"
         self.state = _State()
+        self.revisions, self.sessionless = _http_revisions(log) if self.http else ({}, None)
+
+    def revision_at(self, http: dict[str, Any]) -> str | None:
+        """The revision a message is held to. Over HTTP several clients may share a recording, each on
+        its own revision: a 2025-era one by its Mcp-Session-Id (its initialize by its exchange), a
+        2026-07-28 one by having no session."""
+        if self.http:
+            for key in (("session", http.get("session_id")), ("exchange", http.get("exchange"))):
+                if key[1] is not None and key in self.revisions:
+                    return self.revisions[key]
+            if http.get("session_id") is None and self.sessionless is not None:
+                return self.sessionless
+        return self.revision
 
     def line(self, index: int) -> int | None:
         # an mcpobs event log: the header is line 1, each record a line after it
@@ -167,9 +180,9 @@ class _Walk:
             self.find(
                 "notification-with-id", index, f"{method} sent with id {message['id']!r}: a notification has none"
             )
-        self.revision_of(index, method)
-        if direction == "c2s" and method == "notifications/cancelled":
-            self.cancelled(index, params)
+        self.revision_of(index, method, http)
+        if method == "notifications/cancelled":
+            self.cancelled(index, direction, params)
         if not has_id:
             return
         request = _Request(method, message["id"], index, http, notification_method=method.startswith("notifications/"))
@@ -191,7 +204,7 @@ class _Walk:
         self.state.open.setdefault(key, []).append(request)
         self.state.sent[key] = request
         if direction == "c2s":
-            self.request_meta(index, method, params)
+            self.request_meta(index, method, params, http)
             if self.http and http.get("method", "POST") == "POST":
                 self.headers(index, message, params, http)
         self.capability(index, direction, method, http)
@@ -235,8 +248,9 @@ class _Walk:
                 if request.http.get("exchange") == exchange:
                     request.cancelled = True
 
-    def cancelled(self, index: int, params: dict[str, Any]) -> None:
-        target = self.state.sent.get(("c2s", id_key(params.get("requestId"))))
+    def cancelled(self, index: int, direction: str, params: dict[str, Any]) -> None:
+        # either side cancels only its own requests (a server gives up on its elicitation too)
+        target = self.state.sent.get((direction, id_key(params.get("requestId"))))
         if target is None:
             return
         if target.method == "initialize":
@@ -247,8 +261,8 @@ class _Walk:
             )
         target.cancelled = True
 
-    def revision_of(self, index: int, method: str) -> None:
-        revision = self.revision
+    def revision_of(self, index: int, method: str, http: dict[str, Any]) -> None:
+        revision = self.revision_at(http)
         if revision is None:
             return
         if revision == REVISION_2026 and method in REMOVED_2026:
@@ -262,8 +276,8 @@ class _Walk:
                 f"{method}: protocol revision {revision} does not have it (from {INTRODUCED[method]})",
             )
 
-    def request_meta(self, index: int, method: str, params: dict[str, Any]) -> None:
-        if self.revision != REVISION_2026:
+    def request_meta(self, index: int, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
+        if self.revision_at(http) != REVISION_2026:
             return
         meta = _object(params.get("_meta"))
         missing = [k for k in (PROTOCOL_META, CLIENT_CAPABILITIES_META) if k not in meta]
@@ -274,7 +288,8 @@ class _Walk:
         method = message["method"]
         meta = _object(params.get("_meta"))
         stated = meta.get(PROTOCOL_META)
-        modern = stated == REVISION_2026 or (stated is None and self.revision == REVISION_2026)
+        revision = self.revision_at(http)
+        modern = stated == REVISION_2026 or (stated is None and revision == REVISION_2026)
         header = http.get("protocol_version")
         if modern:
             if header is None:
@@ -286,14 +301,14 @@ class _Walk:
                     f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}",
                 )
             self.routing(index, method, params, http)
-        elif self.revision is not None and self.revision >= "2025-06-18" and method != "initialize":
+        elif revision is not None and revision >= "2025-06-18" and method != "initialize":
             if header is None:
                 self.find("protocol-version-header", index, f"{method} without an MCP-Protocol-Version header")
-            elif header != self.revision:
+            elif header != revision:
                 self.find(
                     "protocol-version-header",
                     index,
-                    f"{method}: MCP-Protocol-Version {header!r}, but the session agreed {self.revision!r}",
+                    f"{method}: MCP-Protocol-Version {header!r}, but the session agreed {revision!r}",
                 )
 
     def routing(self, index: int, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
@@ -332,7 +347,7 @@ class _Walk:
                 self.state.capabilities.get(("client", session)),
                 "client",
             )
-            if self.revision == REVISION_2026:
+            if self.revision_at(http) == REVISION_2026:
                 return  # 2026-07-28 servers ask through input_required results, checked per request there
         if needs is None or not isinstance(declared, dict):
             return  # nothing needed, or no capabilities seen to hold it to
@@ -357,6 +372,29 @@ class _Walk:
     def http_without_sessions(self, http: dict[str, Any]) -> bool:
         # several clients of a 2026-07-28 server share nothing that tells them apart: their ids may repeat
         return self.http and http.get("session_id") is None
+
+
+def _http_revisions(log: EventLog) -> tuple[dict[tuple[str, Any], str], str | None]:
+    """Each revision an HTTP recording's clients agreed, by session id and by the exchange that settled
+    it; and 2026-07-28 when a client agreed it (its requests carry no session)."""
+    agreement = ProtocolAgreement()
+    revisions: dict[tuple[str, Any], str] = {}
+    sessionless = None
+    for record in log.records:
+        if record.get("kind") != "message":
+            continue
+        http = _object(record.get("http"))
+        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
+        for message in batch:
+            agreed = agreement.feed(record["dir"], message, http)
+            if agreed is None:
+                continue
+            for key in (("session", http.get("session_id")), ("exchange", http.get("exchange"))):
+                if key[1] is not None:
+                    revisions.setdefault(key, agreed[0])
+            if agreed[0] == REVISION_2026:
+                sessionless = REVISION_2026
+    return revisions, sessionless
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -42,36 +42,44 @@ def lint(arguments: list[str], *, ignore: tuple[str, ...] = (), fail_on: str = "
     if fail_on not in SEVERITIES:
         raise UsageError(f"--fail-on {fail_on!r}: one of {', '.join(SEVERITIES)}")
     findings: list[Finding] = []
+    checked: set[str] = set()  # the files that held an MCP message or span
     with spool_dir() as tmp:
         sources = expand(arguments, Path(tmp))
         traces = [s for s in sources if s.format not in RECORDINGS]
         for source in sources:
             if source.format in RECORDINGS:
-                findings.extend(_recording(source))
+                findings.extend(_recording(source, checked))
         if traces:
-            findings.extend(_traces(traces))
+            findings.extend(_traces(traces, checked))
     kept = tuple(f for f in findings if f.rule.id not in ignore)
     rules = tuple(r for r in BY_ID.values() if r.id not in ignore)
-    return LintResult(kept, tuple(s.name for s in sources), rules, fail_on)
+    # a file no rule could look at passes, so say it: a gate on the wrong file would pass in silence
+    notes = tuple(f"{s.name}: no MCP message or span to check" for s in sources if s.name not in checked)
+    return LintResult(kept, tuple(s.name for s in sources), rules, fail_on, notes)
 
 
-def _recording(source: Source) -> list[Finding]:
+def _recording(source: Source, checked: set[str]) -> list[Finding]:
     with source.open_binary() as f:
         data = f.read()
     log = as_event_log(source.name, data, source.format.value)
+    if any(r.get("kind") in ("message", "invalid") for r in log.records):
+        checked.add(source.name)
     return lint_event_log(log, stated_lines=source.format is Format.EVENT_LOG)
 
 
-def _traces(sources: list[Source]) -> list[Finding]:
+def _traces(sources: list[Source], checked: set[str]) -> list[Finding]:
     from mcpobs.ingest import load
-    from mcpobs.lint.spans import lint_spans
+    from mcpobs.lint.spans import lint_spans, mcp_spans
     from mcpobs.store import Store
 
     with Store() as store:
         names = {}
         for source in sources:
-            load(store, [str(source.path)])
+            report = load(store, [str(source.path)])
             names[str(source.path)] = source.name
+            if any(r.already_loaded or r.duplicate_spans for r in report.sources):
+                checked.add(source.name)  # its spans are another file's, checked (and reported) there
         found = lint_spans(store)
+        checked.update(names.get(s.path, s.path) for s in mcp_spans(store))
     # the store knows each file by the path it was loaded from; people by the name they gave
     return [replace(f, path=names.get(f.path, f.path)) for f in found]

@@ -20,6 +20,8 @@ STATUS_ERROR = 2
 # The codes by which the caller was at fault: a SERVER span SHOULD NOT record them as its error
 # (semantic-conventions-genai #404, the server span's status). The 2026-07-28 codes -32020..-32022 are
 # mcpobs's addition to the rejected calls, not the convention's: the lint holds to the convention.
+# the methods that name a resource: its URI may be the span name's target, as an opt-in
+_WITH_URI = ("resources/read", "resources/subscribe", "resources/unsubscribe", "notifications/resources/updated")
 CALLER_FAULT_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002")
 
 # Attribute names the conventions replaced, as producers still write them → the current name.
@@ -174,7 +176,9 @@ class _Checker:
             if span.name != expected:
                 self.find("span-name", span, f"the name should be {expected!r}")
         elif span.name != method and not span.name.startswith(method + " "):
-            self.find("span-name", span, f"the name should be {method!r} or {method + ' {target}'!r}")
+            # only a resource's URI may follow the method, and only as an opt-in (high cardinality)
+            uri = f" (or '{method} {{mcp.resource.uri}}', opt-in)" if method in _WITH_URI else ""
+            self.find("span-name", span, f"the name should be {method!r}{uri}")
 
     def kind(self, span: Span) -> None:
         if span.kind not in (SPAN_KIND_CLIENT, SPAN_KIND_SERVER):

@@ -60,7 +60,9 @@ def _first_line(text: object) -> str | None:
 
 
 def render_text(definitions: list[Definition], taxes: list[Tax], console: Console) -> None:
-    """The definitions, then the token tax per server."""
+    """The definitions, then the token tax per server; nothing when there are none (stderr says why)."""
+    if not definitions:
+        return
     render_section(definitions_table(definitions), console)
     render_section(tax_table(taxes), console)
 

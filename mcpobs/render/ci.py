@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
+from mcpobs.render.text import visible
+
 # Characters XML 1.0 cannot hold, not even escaped: control characters, lone surrogates, U+FFFE/FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -97,7 +99,10 @@ def annotation(
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # a newline parts the lines of a message; any other control character from the input (an ESC
+    # colours or hides the rest of a CI log) is shown as its stand-in, as on a terminal
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "%0A".join(visible(line).replace("%", "%25") for line in lines)
 
 
 def _prop(text: str) -> str:

@@ -107,3 +107,43 @@ def test_a_side_read_from_stdin(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.stderr
     checks = {f["check"] for f in json.loads(result.stdout)["findings"]}
     assert {"call worse", "slower", "tool removed"} <= checks
+
+
+def test_a_server_that_did_not_start_in_b_is_a_regression(runner: CliRunner) -> None:
+    # B is the same client in front of a release that exits before it answers: no definition, no
+    # call; each "call gone" alone is information, so this passed --exit-code as "no regression"
+    down = str(HERE / "inventory-down.log.jsonl")
+    result = runner.invoke(app, ["diff", V1, down, "--exit-code", "--format", "json"])
+    assert result.exit_code == 1, result.stdout
+    found = {(f["check"], f["subject"]): f for f in json.loads(result.stdout)["findings"]}
+    gone = found[("server gone", "inventory")]
+    assert gone["status"] == "fail"
+    assert "6 definitions and 7 calls" in gone["message"]
+    # the other way round nothing is gone
+    assert not [key for key in _findings(runner, down, V1) if key[0] == "server gone"]
+
+
+def test_json_lists_the_unchanged_definitions_too(runner: CliRunner) -> None:
+    # the README: json holds every comparison, unchanged ones too; the definitions were left out
+    status = {key: f["status"] for key, f in _findings(runner, V1, V2).items()}
+    assert status[("tool unchanged", "inventory tool reserve")] == "ok"
+    assert status[("prompt unchanged", "inventory prompt restock")] == "ok"
+    assert status[("resource unchanged", "inventory resource inventory://skus")] == "ok"
+    assert not [key for key in status if key[0].endswith("unchanged") and "lookup" in key[1]]
+
+
+def test_a_recording_against_itself_is_quiet_at_the_lowest_thresholds(runner: CliRunner) -> None:
+    # --duration-threshold 0 --duration-ratio 1: an unchanged median "moved" by 0 ms and 1.0x, both
+    # thresholds met, and every call was "slower": the file against itself REGRESSED, exit 1
+    args = ["diff", V1, V1, "--duration-threshold", "0", "--duration-ratio", "1", "--exit-code", "--format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stdout
+    assert {f["status"] for f in json.loads(result.stdout)["findings"]} == {"ok"}
+
+
+def test_both_sides_from_stdin_is_a_usage_error(runner: CliRunner) -> None:
+    # stdin reads once: B read it empty and the error blamed an "empty file"
+    result = runner.invoke(app, ["diff", "-", "-"], input=(HERE / "inventory-v1.log.jsonl").read_text())
+    assert result.exit_code == 2
+    assert "stdin" in result.stderr
+    assert "empty file" not in result.stderr

@@ -190,3 +190,85 @@ def test_the_committed_lock_accepts_v1_and_not_v2(runner: CliRunner, tmp_path: P
     assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
     assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 1
     assert lock.read_bytes() == (DATA / "toolsdiff" / "tools.lock").read_bytes()
+
+
+def test_a_lock_whose_hash_is_not_its_definitions_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    # v2's lookup carries an instruction to the model; the lock below shows v1's description as
+    # accepted but holds v2's hash: a review reads the description, the check read only the hash
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", V2, "--baseline", str(lock)]).exit_code == 0
+    v2_lines = lock.read_text().splitlines()
+    v2_hash = v2_lines[v2_lines.index("      lookup:") + 1].split()[-1]
+    lock.unlink()
+    assert runner.invoke(app, ["tools", V1, "--baseline", str(lock)]).exit_code == 0
+    text = lock.read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "lookup:")
+    lines[at + 1] = lines[at + 1].split(":")[0] + ": " + v2_hash
+    lock.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["tools", V2, "--baseline", str(lock)])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(f"mcpobs: error: {lock}:{at + 1}: tool 'lookup'")
+    assert "not the hash of its definition" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("version: 1\nservers:\n  inventory: 5\n", 3), ("version: 1\nservers:\n  s:\n    tools: [a]\n", 4)],
+)
+def test_a_lock_entry_of_the_wrong_shape_is_refused_not_skipped(
+    runner: CliRunner, tmp_path: Path, text: str, line: int
+) -> None:
+    # read as a lock without the server, every definition of it failed as "not accepted"
+    lock = tmp_path / "tools.lock"
+    lock.write_text(text)
+    result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(f"mcpobs: error: {lock}:{line}: ")
+
+
+def test_an_empty_lock_file_is_written_and_another_file_is_not_offered_to_update(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    lock = tmp_path / "tools.lock"
+    lock.write_text("")  # `touch tools.lock`: no lock yet
+    result = runner.invoke(app, ["tools", V1, "--baseline", str(lock)])
+    assert result.exit_code == 0, result.stderr
+    assert "lookup:" in lock.read_text()
+    # a file that is not a lock: --update refuses to overwrite it, so the error does not offer it
+    other = tmp_path / "alerts.yaml"
+    other.write_text("alerts:\n  - name: slow\n")
+    for args in ([], ["--update"]):
+        result = runner.invoke(app, ["tools", V1, "--baseline", str(other), *args])
+        assert result.exit_code == 2
+        assert "--update" not in result.stderr, result.stderr
+    assert other.read_text() == "alerts:\n  - name: slow\n"
+
+
+def test_a_github_annotation_carries_no_control_character_from_the_input() -> None:
+    # a server named its tool "tab\tname\x1b[31m" (recorded from a real mcp SDK server in review): the
+    # ESC reached the CI log raw, where it colours (or, with \x1b[8m, hides) what follows
+    from mcpobs.render.ci import annotation
+
+    line = annotation("error", "rev tool tab\tname\x1b[31m: changed\n$.description: a\x07", file="t.lock", line=3)
+    assert not [c for c in line if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0], repr(line)
+    assert line == "::error file=t.lock,line=3::rev tool tab name␛[31m: changed%0A$.description: a␇"
+
+
+def test_spans_without_results_print_no_empty_tables_of_calls() -> None:
+    # two empty tables, each captioned "no calls match" (these are definitions, not calls) and the
+    # second with $/call and $/session columns nobody asked a price for
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mcpobs.cli", "tools", str(DIALECTS / "semconv.jsonl")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no calls match" not in result.stdout
+    assert "$/call" not in result.stdout
+    assert "no tools/list, prompts/list or resources/list results" in result.stderr

@@ -137,3 +137,13 @@ def test_list_rules_shows_every_rule(runner: CliRunner) -> None:
     for rule in RULES:
         assert f"{rule.id} ({rule.severity}, {rule.kind}): {rule.description}" in lines
         assert f"    {rule.doc}" in lines  # whole on its line, whatever the width: a terminal can open it
+
+
+def test_a_file_with_nothing_to_check_says_so(runner: CliRunner) -> None:
+    # a JSON file that holds no span (here the sample's ground truth, not a trace) passed as
+    # "1 file, 24 rules: 0 errors": a gate pointed at the wrong file, or at an export mcpobs does not
+    # read as MCP, passed without a word
+    result = runner.invoke(app, ["lint", "../sample_traces/expected.json", STRAY])
+    assert result.exit_code == 1  # the stray-stdout recording still fails the run
+    assert "../sample_traces/expected.json: no MCP message or span to check" in result.stderr
+    assert STRAY not in result.stderr

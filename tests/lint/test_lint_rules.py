@@ -168,3 +168,27 @@ def test_ignored_rules_are_neither_checked_nor_reported() -> None:
         "unanswered-request",
     }
     assert "invalid-frame" not in {r.id for r in result.rules}
+
+
+def test_each_client_of_an_http_recording_is_held_to_its_own_revision() -> None:
+    # a 2026-07-28 client, then a 2025-11-25 one (initialize, Mcp-Session-Id), both right: the second
+    # was held to the first's revision (initialize "removed", its requests without _meta or Mcp-Method)
+    assert _findings(LINT / "mixed-revisions-http.log.jsonl") == []
+
+
+def test_a_request_its_own_sender_cancelled_is_not_unanswered() -> None:
+    # the mcp SDK server gives up on its elicitation and cancels it; the client rightly never answers.
+    # Only the client's cancellations were read: a false unanswered-request
+    assert _findings(LINT / "server-cancels-elicitation.log.jsonl") == []
+
+
+def test_the_span_name_hint_offers_a_target_only_where_the_method_has_one() -> None:
+    # "should be 'tools/list' or 'tools/list {target}'": tools/list has no target; the conventions
+    # want the method alone, and the resource's URI only as an opt-in target
+    hints = {m for _, _, m in _at(_findings(ROOT / "sample_traces" / "mcp_agent_session.jsonl"), "span-name")}
+    assert "the name should be 'tools/list'" in {h.split(": ", 1)[1] for h in hints}
+    assert not [h for h in hints if "tools/list {target}" in h or "server/discover {target}" in h]
+    assert any(
+        h.endswith("the name should be 'resources/read' (or 'resources/read {mcp.resource.uri}', opt-in)")
+        for h in hints
+    )

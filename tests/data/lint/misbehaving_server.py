@@ -8,8 +8,9 @@ as servers that print a start-up line do (on stdio that line is not an MCP messa
 Tools: ``echo``; ``noisy``, which ``print()``s to stdout in the middle of a call (a debugging print
 left in); ``chatty``, which logs through the session (``notifications/message``); ``query``, which refuses
 anything but a SELECT with JSON-RPC -32602 (a protocol-level rejection, not an ``isError`` result);
-``ask``, which elicits an answer from the user whatever the client declared; ``crash``, which exits
-without an answer.
+``ask``, which elicits an answer from the user whatever the client declared; ``ask_briefly``, which
+gives up on its elicitation after 0.3 s (the server cancels it, a correct exchange); ``crash``, which
+exits without an answer.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ async def ask(question: str, ctx: Context) -> str:
     """Ask the user (an elicitation), whatever the client declared it can do."""
     result = await ctx.elicit(question, Answer)
     return result.data.answer if result.action == "accept" and result.data else result.action
+
+
+@srv.tool()
+async def ask_briefly(question: str, ctx: Context) -> str:
+    """Ask the user, but give up after 0.3 s: the server cancels its elicitation (notifications/cancelled)."""
+    import anyio
+
+    with anyio.move_on_after(0.3):
+        result = await ctx.elicit(question, Answer)
+        return result.action
+    return "gave up"
 
 
 @srv.tool()

@@ -10,6 +10,8 @@
   in v1, is priced;
 * ``legacy_report`` is gone, ``audit`` is new; the ``restock`` prompt and the ``inventory://skus``
   resource stay as they were.
+
+Release ``down`` does not start: it exits at once, as a release that cannot open its database does.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def skus() -> str:
 
 
 if __name__ == "__main__":
+    if RELEASE == "down":
+        sys.exit("inventory down: cannot open the stock database")
     provider = TracerProvider(resource=Resource.create({"service.name": "inventory"}))
     provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(sys.argv[2])))
     trace.set_tracer_provider(provider)

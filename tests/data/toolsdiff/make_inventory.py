@@ -8,6 +8,8 @@ server's own spans). The client (``mode="auto"``: 2026-07-28) lists tools, promp
 makes the same calls to each release, v2's in the reverse order: ``lookup`` A1 and B2, ``reserve`` A1 x1
 and A1 x10, ``price`` A1 and Z9, and the release's own tool (``legacy_report``, ``audit``). Then it writes ``tools.lock``, v1's definitions
 accepted by ``mcpobs tools --baseline`` (``make_inventory.py --lock`` writes only that).
+``make_inventory.py --down`` writes only ``inventory-down.log.jsonl``: the same client in front of the
+release that does not start (the server exits before it answers ``initialize``).
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ def client(release: str) -> None:
 
     log = HERE / f"inventory-{release}.log.jsonl"
     spans = HERE / f"inventory-{release}.server-spans.jsonl"
+    if release == "down":
+        spans = HERE / "no-spans.jsonl"  # the server exits before it writes any
     server = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcpobs.cli", "record", "--out", str(log), "--", sys.executable, str(SERVER), release, str(spans)],
     )
-    calls = [*CALLS, OWN[release]]
+    calls = [*CALLS, OWN.get(release, OWN["v1"])]
 
     async def main() -> None:
         with anyio.fail_after(60):
@@ -54,6 +58,15 @@ def client(release: str) -> None:
     anyio.run(main)
 
 
+def down() -> None:
+    """``inventory-down.log.jsonl``: the client meets a server that exits at once; its error is expected."""
+    log = HERE / "inventory-down.log.jsonl"
+    log.unlink(missing_ok=True)
+    client = [sys.executable, __file__, "--client", "down"]
+    assert subprocess.run(client, timeout=120).returncode != 0
+    assert log.exists()
+
+
 def lock() -> None:
     """``tools.lock``: v1's definitions, accepted (what a check of v2 fails on)."""
     (HERE / "tools.lock").unlink(missing_ok=True)
@@ -64,6 +77,8 @@ def lock() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
         client(sys.argv[2])
+    elif sys.argv[1:2] == ["--down"]:
+        down()
     elif sys.argv[1:2] == ["--lock"]:
         lock()
     else:
