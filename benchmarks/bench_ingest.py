@@ -468,6 +468,7 @@ def _parser() -> argparse.ArgumentParser:
 class Measured:
     """Every round's result of every approach on one file, and the peak RSS of in-memory loads by size."""
 
+    path: Path  # the JSON lines file of the rounds
     spans: int
     bytes: int
     rounds: dict[str, list[dict[str, Any]]]
@@ -535,7 +536,7 @@ def measure(args: argparse.Namespace) -> Measured:
         p, got = ensure_file(workdir, n)
         if got not in peaks:
             peaks[got] = run("mcpobs", path=str(p))["peak_rss"]
-    return Measured(spans, path.stat().st_size, rounds, dict(sorted(peaks.items())))
+    return Measured(path, spans, path.stat().st_size, rounds, dict(sorted(peaks.items())))
 
 
 def _median(values: list[float]) -> float:
@@ -623,7 +624,7 @@ def main() -> int:
         print(target.line())
     failures = sum(not t.passed for t in found)
     print()
-    path, spans = ensure_file(args.workdir, m.spans)
+    path, spans = m.path, m.spans
 
     if args.profile:
         profiled = run("profile", path=str(path))
