@@ -195,8 +195,8 @@ class StoreOptions:
 
     path: Path | None = None
     # DuckDB's share: the process around it (interpreter, JSON reader buffers, a load's pending
-    # updates) adds about 150 MB, so a load peaks under 800 MB at any size (benchmarks/README.md)
-    memory_limit: str = "600MB"
+    # updates) adds 130-200 MB, so a load peaks well under 800 MB at any size (benchmarks/README.md)
+    memory_limit: str = "512MB"
     threads: int | None = None
     expected_input_bytes: int = 0
 
