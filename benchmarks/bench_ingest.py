@@ -17,20 +17,21 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from common import Target
+
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE / "generate.py"
 
-# Targets the checks compare against.
-FLOOR_RATIO_MAX = 1.3  # mcpobs load time / DuckDB read_json time
-NAIVE_SPEEDUP_MIN = 10.0  # json.loads loop time / mcpobs load time
-PEAK_RSS_MAX = 1e9  # bytes, for the mcpobs load process
 ANALYZE_MAX_S = 2.0  # warm analyze on the big store
 
 # The same connection settings mcpobs.store.Store uses, for the DuckDB-only floor.
@@ -82,12 +83,12 @@ def _floor(path: str) -> dict[str, Any]:
     return {"seconds": t.seconds, "cpu": t.cpu, "spans": spans}
 
 
-def _mcpobs(path: str) -> dict[str, Any]:
-    """The real code path: ``mcpobs.ingest.load`` into an in-memory store, default options."""
+def _mcpobs(path: str, db: str | None = None) -> dict[str, Any]:
+    """The real code path: ``mcpobs.ingest.load`` into an in-memory store (or a new ``db`` file), default options."""
     from mcpobs.ingest import load
     from mcpobs.store import Store, StoreOptions
 
-    with Store(StoreOptions()) as store:
+    with Store(StoreOptions(path=Path(db) if db else None)) as store:
         with _Timer() as t:
             report = load(store, [path])
         assert report.skipped_lines == 0, report
@@ -303,15 +304,6 @@ def run(kind: str, **arguments: Any) -> dict[str, Any]:
     return result
 
 
-def best_of(repeat: int, kind: str, **arguments: Any) -> dict[str, Any]:
-    """The fastest of ``repeat`` fresh runs, with every run's time and the highest peak RSS."""
-    runs = [run(kind, **arguments) for _ in range(repeat)]
-    best = dict(min(runs, key=lambda r: r["seconds"]))
-    best["runs"] = [r["seconds"] for r in runs]
-    best["peak_rss"] = max(r["peak_rss"] for r in runs)
-    return best
-
-
 # --------------------------------------------------------------------------- inputs
 
 
@@ -336,6 +328,41 @@ def ensure_file(workdir: Path, spans: int) -> tuple[Path, int]:
     written = int(done.stderr.split()[1])  # "wrote N spans to …"
     meta.write_text(json.dumps({"spans": written, "bytes": path.stat().st_size}))
     return path, written
+
+
+def ensure_proto(json_lines: Path) -> Path:
+    """The same spans as the Collector's protobuf file exporter writes them (cached beside the JSON):
+    each line one ``ExportTraceServiceRequest``, framed by its 4-byte big-endian length."""
+    import base64
+
+    from google.protobuf.json_format import ParseDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    path = json_lines.with_suffix(".collector.pb")
+    if path.exists():
+        return path
+    print(f"  writing {json_lines.name} as protobuf -> {path}", file=sys.stderr, flush=True)
+
+    def ids(item: dict[str, Any]) -> None:
+        # ParseDict reads ids as base64 (protobuf's JSON mapping), OTLP/JSON writes hex
+        for key in ("traceId", "spanId", "parentSpanId"):
+            if item.get(key):
+                item[key] = base64.b64encode(bytes.fromhex(item[key])).decode()
+
+    partial = path.with_suffix(".partial")
+    with json_lines.open("rb") as f, partial.open("wb") as out:
+        for line in f:
+            document = json.loads(line)
+            for rs in document["resourceSpans"]:
+                for ss in rs["scopeSpans"]:
+                    for span in ss["spans"]:
+                        ids(span)
+                        for link in span.get("links", ()):
+                            ids(link)
+            record = ParseDict(document, ExportTraceServiceRequest()).SerializeToString()
+            out.write(len(record).to_bytes(4, "big") + record)
+    partial.rename(path)
+    return path
 
 
 # --------------------------------------------------------------------------- output
@@ -399,95 +426,205 @@ def _check(ok: bool, text: str) -> str:
 # --------------------------------------------------------------------------- the benchmark
 
 
-def main() -> int:
+# --------------------------------------------------------------------------- the targets of issue 15
+# Every approach runs once per round, in a fresh process, and the rounds are interleaved (every approach,
+# then the next round): a change in the machine's load hits all alike. A ratio is each round's own, then
+# the median over the rounds.
+
+MCPOBS = str(Path(sys.executable).parent / "mcpobs")
+LOAD_MEMORY_MAX = 2.0  # mcpobs load into the in-memory store / DuckDB's bare parse
+LOAD_FILE_MAX = 2.2  # mcpobs load into a --db file / the bare parse
+COMMAND_SPEEDUP_MIN = 10.0  # json.loads loop / the whole `mcpobs load --db` command
+PEAK_MEMORY_MAX = 800e6  # bytes: the in-memory load's peak RSS, at every size
+PROTO_SPEED_MIN = 1.0  # protobuf spans/s / JSON spans/s, both into the in-memory store
+
+# the approaches of one round, in the order they run
+FLOOR, MEMORY, FILE, COMMAND, NAIVE, PROTO = (
+    "DuckDB read_json (bare parse)",
+    "mcpobs load, in-memory store",
+    "mcpobs load, --db file",
+    "`mcpobs load --db` command",
+    "json.loads loop",
+    "mcpobs load of protobuf, in-memory",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, help="size of the side-by-side comparison (default 1000000)")
-    parser.add_argument("--scaling", help="comma-separated sizes for the scaling run (100000,1000000,3000000)")
+    parser.add_argument("--scaling", help="comma-separated sizes for peak memory (100000,1000000,3000000)")
     parser.add_argument("--analyze-spans", type=int, help="spans in the store analyze runs on (10000000)")
-    parser.add_argument("--naive-spans", type=int, help="time the json.loads loop on this many spans, scale linearly")
-    parser.add_argument("--skip-naive", action="store_true", help="leave out the json.loads loop")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh runs per ingest figure, fastest kept (3)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every approach (3, at least 3)")
     parser.add_argument("--profile", action="store_true", help="also show DuckDB's per-operator profile of the INSERT")
-    parser.add_argument("--quick", action="store_true", help="small sizes: the whole run in under two minutes")
+    parser.add_argument("--skip-analyze", action="store_true", help="leave out the analyze run on the big store")
+    parser.add_argument("--quick", action="store_true", help="small sizes: the whole run in a few minutes")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mcpobs-bench"), help="where inputs are cached")
     parser.add_argument("--clean", action="store_true", help="delete the generated files afterwards")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
-    args = parser.parse_args()
-    quick = args.quick
-    main_spans = args.spans or (200_000 if quick else 1_000_000)
-    scaling_sizes = args.scaling or ("50000,100000,200000" if quick else "100000,1000000,3000000")
-    scaling = [int(x) for x in scaling_sizes.split(",")]
-    analyze_spans = args.analyze_spans or (1_000_000 if quick else 10_000_000)
-    naive_spans = args.naive_spans or (100_000 if quick else main_spans)
-    repeat = max(1, args.repeat)
-    workdir: Path = args.workdir
+    return parser
+
+
+@dataclass
+class Measured:
+    """Every round's result of every approach on one file, and the peak RSS of in-memory loads by size."""
+
+    path: Path  # the JSON lines file of the rounds
+    spans: int
+    bytes: int
+    rounds: dict[str, list[dict[str, Any]]]
+    peaks: dict[int, int]  # spans -> peak RSS of the in-memory load
+
+    def seconds(self, approach: str) -> list[float]:
+        return [r["seconds"] for r in self.rounds[approach]]
+
+    def ratio(self, approach: str, reference: str) -> float:
+        """The median over the rounds of the approach's time / the reference's in the same round."""
+        return statistics.median(a / b for a, b in zip(self.seconds(approach), self.seconds(reference), strict=True))
+
+
+def _timed_command(argv: list[str]) -> dict[str, Any]:
+    """Wall and CPU seconds and peak RSS of one fresh process; its output dropped."""
     began = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed: {err.decode(errors='replace').strip()}")
+    return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_rss": usage.ru_maxrss * 1024}
 
-    print("\n".join(_machine()))
-    print(f"{'quick' if quick else 'full'} run; inputs in {workdir}; every figure from a fresh process")
-    print()
-    failures = 0
 
-    # 1. side by side on the main size ---------------------------------------------------
+def measure(args: argparse.Namespace) -> Measured:
+    """Run the rounds on the main size, then the in-memory load at every scaling size for its peak RSS."""
+    quick = args.quick
+    if args.rounds < 3:
+        raise SystemExit("bench: --rounds: at least 3")
+    main_spans = args.spans or (200_000 if quick else 1_000_000)
+    scaling = [
+        int(x) for x in (args.scaling or ("50000,100000,200000" if quick else "100000,1000000,3000000")).split(",")
+    ]
+    workdir: Path = args.workdir
     path, spans = ensure_file(workdir, main_spans)
-    size = path.stat().st_size
-    print(f"== Ingest: {spans:,} spans, {size / 1e6:,.0f} MB of OTLP JSON lines ({size / spans:,.0f} B/span)")
-    rows: list[tuple[str, dict[str, Any]]] = []
-    notes = []
-    floor = best_of(repeat, "floor", path=str(path))
-    rows.append(("DuckDB read_json (floor)", floor))
-    ours = best_of(repeat, "mcpobs", path=str(path))
-    rows.append(("mcpobs load", ours))
-    rows.append(("  its INSERT statement alone", best_of(repeat, "insert_only", path=str(path))))
-    naive: dict[str, Any] | None = None
-    if not args.skip_naive:
-        if naive_spans == main_spans:
-            naive = run("naive", path=str(path))
-            rows.append(("json.loads loop", naive))
-        else:
-            sample, sample_spans = ensure_file(workdir, naive_spans)
-            measured = run("naive", path=str(sample))
-            scale = spans / sample_spans
-            naive = dict(measured, seconds=measured["seconds"] * scale, cpu=measured["cpu"] * scale, spans=spans)
-            rows.append(("json.loads loop *", naive))
-            notes.append(
-                f"* extrapolated: timed on {sample_spans:,} spans and scaled x{scale:.2f}; its RSS is the sample's"
-            )
-    for label, r in rows:
-        if r["spans"] != spans:
-            print(f"WARNING: {label.strip()} counted {r['spans']:,} spans, the file has {spans:,}")
-    print(
-        f"{'approach':<30} {'wall s':>7} {'spans/s':>10} {'cpu s':>7} {'peak RSS MB':>11} "
-        f"{'x floor':>7} {'cpu x floor':>11}  wall s of each run"
-    )
-    for label, r in rows:
-        each = " ".join(f"{x:.2f}" for x in r.get("runs", [r["seconds"]]))
-        print(
-            f"{label:<30} {r['seconds']:>7.2f} {spans / r['seconds']:>10,.0f} {r['cpu']:>7.2f} "
-            f"{_mb(r['peak_rss']):>11} {r['seconds'] / floor['seconds']:>7.2f} "
-            f"{r['cpu'] / floor['cpu']:>11.2f}  {each}"
-        )
-    print("\n".join(notes))
-    print(
-        f"wall s: the operation alone, fastest of {repeat} (json.loads loop: 1 run); cpu s: user+system, all threads; "
-        "peak RSS: the whole process"
-    )
-    ratio = ours["seconds"] / floor["seconds"]
-    checks = [_check(ratio <= FLOOR_RATIO_MAX, f"mcpobs <= {FLOOR_RATIO_MAX}x floor: {ratio:.2f}x")]
-    if naive is None:
-        checks.append(f"SKIP  mcpobs >= {NAIVE_SPEEDUP_MIN:.0f}x faster than json.loads: not measured")
-    else:
-        speedup = naive["seconds"] / ours["seconds"]
-        checks.append(
-            _check(
-                speedup >= NAIVE_SPEEDUP_MIN,
-                f"mcpobs >= {NAIVE_SPEEDUP_MIN:.0f}x faster than json.loads: {speedup:.1f}x",
-            )
-        )
-    checks.append(_check(ours["peak_rss"] < PEAK_RSS_MAX, f"mcpobs peak RSS < 1 GB: {_mb(ours['peak_rss'])} MB"))
-    print("\n".join(checks))
-    failures += sum(c.startswith("FAIL") for c in checks)
+    proto = ensure_proto(path)
+    rounds: dict[str, list[dict[str, Any]]] = {a: [] for a in (FLOOR, MEMORY, FILE, COMMAND, NAIVE, PROTO)}
+    peaks: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="mcpobs-bench-", dir=workdir) as tmp:
+        db = Path(tmp) / "load.duckdb"
+
+        def fresh() -> str:
+            for stale in (db, db.with_name(db.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            return str(db)
+
+        _timed_command([MCPOBS, "load", str(path), "--db", fresh()])  # warms the page cache and the .pyc files
+        for n in range(args.rounds):
+            print(f"  round {n + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            rounds[FLOOR].append(run("floor", path=str(path)))
+            rounds[MEMORY].append(run("mcpobs", path=str(path)))
+            rounds[FILE].append(run("mcpobs", path=str(path), db=fresh()))
+            rounds[COMMAND].append(_timed_command([MCPOBS, "load", str(path), "--db", fresh()]))
+            rounds[NAIVE].append(run("naive", path=str(path)))
+            rounds[PROTO].append(run("mcpobs", path=str(proto)))
+        fresh()
+    for approach, results in rounds.items():
+        counted = {r.get("spans", spans) for r in results}
+        if counted != {spans}:
+            raise SystemExit(f"bench: {approach} counted {counted} spans, the file has {spans:,}")
+    peaks[spans] = max(r["peak_rss"] for r in rounds[MEMORY])
+    for n in scaling:
+        p, got = ensure_file(workdir, n)
+        if got not in peaks:
+            peaks[got] = run("mcpobs", path=str(p))["peak_rss"]
+    return Measured(path, spans, path.stat().st_size, rounds, dict(sorted(peaks.items())))
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def targets_of(m: Measured) -> list[Target]:
+    """The load rows of issue 15, each a ratio within the run."""
+    n = f"{m.spans:,} spans"
+
+    def times(approach: str) -> str:
+        return f"{approach} " + "/".join(f"{s:.2f}" for s in m.seconds(approach)) + " s"
+
+    memory_peak, at = max((peak, spans) for spans, peak in m.peaks.items())
+    return [
+        Target(
+            "load, in-memory store",
+            f"mcpobs load of {n} / DuckDB read_json parse only",
+            m.ratio(MEMORY, FLOOR),
+            LOAD_MEMORY_MAX,
+            detail=f"{times(MEMORY)}; {times(FLOOR)}",
+        ),
+        Target(
+            "load into `--db FILE`",
+            f"mcpobs load of {n} into a new --db file / DuckDB read_json parse only",
+            m.ratio(FILE, FLOOR),
+            LOAD_FILE_MAX,
+            detail=f"{times(FILE)}; {times(FLOOR)}; {m.ratio(FILE, MEMORY):.2f}x the in-memory load",
+        ),
+        Target(
+            "load vs the json.loads loop",
+            f"json.loads loop / the whole `mcpobs load {n} --db FILE` command",
+            1 / m.ratio(COMMAND, NAIVE),
+            COMMAND_SPEEDUP_MIN,
+            at_least=True,
+            detail=f"{times(NAIVE)}; {times(COMMAND)}",
+        ),
+        Target(
+            "peak memory, in-memory store",
+            f"highest peak RSS of an in-memory load ({memory_peak / 1e6:,.0f} MB at {at:,} spans) / 800 MB",
+            memory_peak / PEAK_MEMORY_MAX,
+            1.0,
+            detail="; ".join(f"{spans:,} spans {peak / 1e6:,.0f} MB" for spans, peak in m.peaks.items()),
+        ),
+        Target(
+            "OTLP protobuf load",
+            f"protobuf spans/s / JSON spans/s, {n} into the in-memory store",
+            1 / m.ratio(PROTO, MEMORY),
+            PROTO_SPEED_MIN,
+            at_least=True,
+            detail=f"{times(PROTO)}; {times(MEMORY)}",
+        ),
+    ]
+
+
+def targets(argv: list[str]) -> list[Target]:
+    """The load rows of issue 15 (``run.py`` collects these): ``argv`` as for this script."""
+    return targets_of(measure(_parser().parse_args(argv)))
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    began = time.perf_counter()
+    print("\n".join(_machine()))
+    print(f"{'quick' if args.quick else 'full'} run; inputs in {args.workdir}; every figure from a fresh process")
     print()
+    m = measure(args)
+    print(
+        f"== Load: {m.spans:,} spans, {m.bytes / 1e6:,.0f} MB of OTLP JSON lines ({m.bytes / m.spans:,.0f} B/span); "
+        f"{args.rounds} interleaved rounds, medians"
+    )
+    print(f"{'approach':<36} {'wall s':>7} {'spans/s':>10} {'cpu s':>7} {'peak RSS MB':>11}  wall s of each round")
+    for approach, results in m.rounds.items():
+        wall = _median([r["seconds"] for r in results])
+        cpu = _median([r["cpu"] for r in results])
+        each = " ".join(f"{r['seconds']:.2f}" for r in results)
+        peak = max(r["peak_rss"] for r in results)
+        print(f"{approach:<36} {wall:>7.2f} {m.spans / wall:>10,.0f} {cpu:>7.2f} {_mb(peak):>11}  {each}")
+    print(
+        "peak RSS of the in-memory load by size: " + ", ".join(f"{s:,} spans {_mb(p)} MB" for s, p in m.peaks.items())
+    )
+    print()
+    found = targets_of(m)
+    for target in found:
+        print(target.line())
+    failures = sum(not t.passed for t in found)
+    print()
+    path, spans = m.path, m.spans
 
     if args.profile:
         profiled = run("profile", path=str(path))
@@ -499,26 +636,11 @@ def main() -> int:
             if op["seconds"] >= 0.02 * profiled["cpu"]:
                 print(f"{op['seconds']:>7.2f}  {'  ' * op['depth']}{op['type']} ({op['rows']:,} rows) {op['what']}")
         print()
-
-    # 2. scaling ----------------------------------------------------------------------------
-    print(f"== Scaling: mcpobs load, fastest of {repeat} fresh runs per size")
-    print(f"{'spans':>12} {'MB':>7} {'wall s':>7} {'s per 1M spans':>15} {'cpu s per 1M':>13} {'peak RSS MB':>11}")
-    costs, cpu_costs = [], []
-    for n in scaling:
-        p, got = ensure_file(workdir, n)
-        r = best_of(repeat, "mcpobs", path=str(p))
-        costs.append(r["seconds"] / got * 1e6)
-        cpu_costs.append(r["cpu"] / got * 1e6)
-        print(
-            f"{got:>12,} {p.stat().st_size / 1e6:>7,.0f} {r['seconds']:>7.2f} {costs[-1]:>15.2f} "
-            f"{cpu_costs[-1]:>13.2f} {_mb(r['peak_rss']):>11}"
-        )
-    print(
-        f"per-span cost, largest size / smallest (1.00 = linear): wall {costs[-1] / costs[0]:.2f}, "
-        f"cpu {cpu_costs[-1] / cpu_costs[0]:.2f}; highest / lowest over all sizes: wall {max(costs) / min(costs):.2f}, "
-        f"cpu {max(cpu_costs) / min(cpu_costs):.2f}"
-    )
-    print()
+    if args.skip_analyze:
+        print(f"total {time.perf_counter() - began:.0f} s; {failures} target(s) missed; {_load()}")
+        return 1 if args.strict and failures else 0
+    workdir: Path = args.workdir
+    analyze_spans = args.analyze_spans or (1_000_000 if args.quick else 10_000_000)
 
     # 3. analyze ----------------------------------------------------------------------------
     copies = max(1, round(analyze_spans / spans))

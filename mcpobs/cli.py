@@ -336,7 +336,7 @@ def analyze_command(
     prices: PricesOption = None,
     value_attr: ValueAttrOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
     table: TableOption = None,
 ) -> None:
     """Report MCP calls per tool, server, session or method: counts, errors by class, latency.
@@ -613,7 +613,7 @@ def cost_command(
     output_format: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Report what LLM calls cost and which MCP tool calls, servers and sessions spent it.
 
@@ -649,7 +649,7 @@ def load_command(
     *,
     db: Annotated[Path, typer.Option("--db", help="DuckDB file to load into (created if missing).")],
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
@@ -673,7 +673,7 @@ def export_command(
     parquet: Annotated[Path, typer.Option("--parquet", help="Directory to write spans, sources and mcp_calls to.")],
     db: DbOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
     _refuse_clickhouse(files, None, "mcpobs export")
@@ -770,7 +770,7 @@ def check_alerts_command(
         typer.Option("--init", help="Write a starter rules file (the FILE named, or alerts.yaml), and exit."),
     ] = False,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
     table: TableOption = None,
 ) -> None:
     """Check alert rules against trace files: exit 1 when one fires, so CI can gate on it.
@@ -923,7 +923,7 @@ def report_command(
     title: Annotated[str, typer.Option("--title", help="The page's title.")] = "mcpobs report",
     db: DbOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Write a report as one self-contained HTML page: an overview, the tool calls with
     their latency distributions, waterfalls of the slowest and the failing traces with the

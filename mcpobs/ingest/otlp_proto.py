@@ -78,7 +78,11 @@ def _as_json_line(source: Source, number: int, record: bytes) -> bytes:
             line,
             unit=unit,
         ) from None
-    return json.dumps(_request(request), separators=(",", ":")).encode()
+    return _JSON.encode(_request(request)).encode()
+
+
+# compact, and without the check for cycles (a decoded message has none)
+_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 # OTLP/JSON of the decoded message: hex ids, enums and 64-bit integers as numbers
@@ -109,24 +113,34 @@ def _request(m: Any) -> dict[str, Any]:
 
 
 def _span(s: Any) -> dict[str, Any]:
+    # field by field rather than through _present: this runs for every span, and the keys keep
+    # _present's order (the lines stay byte for byte what they were)
     span: dict[str, Any] = {
         "traceId": s.trace_id.hex(),
         "spanId": s.span_id.hex(),
         "startTimeUnixNano": s.start_time_unix_nano,
         "endTimeUnixNano": s.end_time_unix_nano,
-        **_present(
-            parentSpanId=s.parent_span_id.hex(),
-            traceState=s.trace_state,
-            flags=s.flags,
-            name=s.name,
-            kind=s.kind,
-            attributes=_attributes(s.attributes),
-            droppedAttributesCount=s.dropped_attributes_count,
-            droppedEventsCount=s.dropped_events_count,
-            droppedLinksCount=s.dropped_links_count,
-        ),
-        "status": _present(code=s.status.code, message=s.status.message),
     }
+    if parent := s.parent_span_id:
+        span["parentSpanId"] = parent.hex()
+    if trace_state := s.trace_state:
+        span["traceState"] = trace_state
+    if flags := s.flags:
+        span["flags"] = flags
+    if name := s.name:
+        span["name"] = name
+    if kind := s.kind:
+        span["kind"] = kind
+    if s.attributes:
+        span["attributes"] = _attributes(s.attributes)
+    if dropped := s.dropped_attributes_count:
+        span["droppedAttributesCount"] = dropped
+    if dropped := s.dropped_events_count:
+        span["droppedEventsCount"] = dropped
+    if dropped := s.dropped_links_count:
+        span["droppedLinksCount"] = dropped
+    status = s.status
+    span["status"] = _present(code=status.code, message=status.message)
     if s.events:
         span["events"] = [
             {
@@ -162,11 +176,19 @@ def _present(**fields: Any) -> dict[str, Any]:
 
 
 def _attributes(pairs: Any) -> list[dict[str, Any]]:
-    return [{"key": kv.key, "value": _any_value(kv.value)} for kv in pairs]
+    attributes = []
+    for kv in pairs:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        # most values are strings: those without a call of their own
+        if kind == "string_value":
+            attributes.append({"key": kv.key, "value": {"stringValue": value.string_value}})
+        else:
+            attributes.append({"key": kv.key, "value": _any_value(value, kind)})
+    return attributes
 
 
-def _any_value(v: Any) -> dict[str, Any]:
-    kind = v.WhichOneof("value")
+def _any_value(v: Any, kind: str | None) -> dict[str, Any]:
     if kind == "string_value":
         return {"stringValue": v.string_value}
     if kind == "int_value":
@@ -178,7 +200,7 @@ def _any_value(v: Any) -> dict[str, Any]:
     if kind == "bytes_value":
         return {"bytesValue": base64.b64encode(v.bytes_value).decode()}
     if kind == "array_value":
-        return {"arrayValue": {"values": [_any_value(x) for x in v.array_value.values]}}
+        return {"arrayValue": {"values": [_any_value(x, x.WhichOneof("value")) for x in v.array_value.values]}}
     if kind == "kvlist_value":
         return {"kvlistValue": {"values": _attributes(v.kvlist_value.values)}}
     return {}

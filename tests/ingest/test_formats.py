@@ -485,3 +485,82 @@ def test_a_bad_line_after_a_bom_is_still_found_at_its_line(store: Store, tmp_pat
     with pytest.raises(InputError) as failure:
         load(store, [str(path)])
     assert (failure.value.line, "expected a JSON object" in str(failure.value)) == (2, True)
+
+
+def test_protobuf_with_every_value_kind_stores_what_its_json_mapping_stores(tmp_path: Path) -> None:
+    # the protobuf rewrite builds each span field by field: every AnyValue kind, events, links, dropped
+    # counts, a resource and scope, and defaults left out must store what protobuf's own JSON mapping of
+    # the same message stores (enum names, 64-bit integers as strings: read by the loader; ids made hex,
+    # as OTLP/JSON has them, since links are kept as their JSON)
+    import base64
+
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+    def attribute(key: str, **value: Any) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(**value))
+
+    attributes = [
+        attribute("mcp.method.name", string_value="tools/call"),
+        attribute("gen_ai.tool.name", string_value="é search"),
+        attribute("count", int_value=-5),
+        attribute("flag", bool_value=False),
+        attribute("ratio", double_value=2.5e-5),
+        attribute("raw", bytes_value=b"\x00\xff"),
+        attribute("unset"),
+        attribute("list", array_value=ArrayValue(values=[AnyValue(int_value=1), AnyValue(string_value="x")])),
+        attribute("map", kvlist_value=KeyValueList(values=[attribute("n", double_value=1.5)])),
+        attribute("blank", string_value=""),
+    ]
+    message = ExportTraceServiceRequest()
+    block = message.resource_spans.add(schema_url="https://opentelemetry.io/schemas/1.26.0")
+    block.resource.attributes.extend([attribute("service.name", string_value="toolbox"), *attributes[2:4]])
+    block.resource.dropped_attributes_count = 2
+    scope = block.scope_spans.add()
+    scope.scope.name, scope.scope.version = "mcp", "2.3.0"
+    scope.scope.attributes.extend(attributes[2:3])
+    call = scope.spans.add(
+        trace_id=bytes(range(16)),
+        span_id=bytes(range(8)),
+        parent_span_id=bytes(range(1, 9)),
+        name="tools/call search",
+        kind=2,
+        start_time_unix_nano=1_700_000_000_000_000_000,
+        end_time_unix_nano=1_700_000_000_250_000_000,
+        trace_state="vendor=a",
+        flags=257,
+        dropped_attributes_count=1,
+        dropped_events_count=2,
+        dropped_links_count=3,
+    )
+    call.attributes.extend(attributes)
+    call.status.code, call.status.message = 2, "tool failed"
+    event = call.events.add(time_unix_nano=1_700_000_000_100_000_000, name="exception", dropped_attributes_count=1)
+    event.attributes.extend(attributes[:3])
+    link = call.links.add(trace_id=bytes(16), span_id=bytes(8), trace_state="x=1", flags=1, dropped_attributes_count=4)
+    link.attributes.extend(attributes[2:4])
+    scope.spans.add(
+        trace_id=bytes(range(16)), span_id=bytes(range(2, 10)), start_time_unix_nano=1, end_time_unix_nano=2
+    )
+    encoded = tmp_path / "traces.binpb"
+    encoded.write_bytes(message.SerializeToString())
+    document = MessageToDict(message)
+    for item in [s for s in document["resourceSpans"][0]["scopeSpans"][0]["spans"]] + [
+        link for s in document["resourceSpans"][0]["scopeSpans"][0]["spans"] for link in s.get("links", [])
+    ]:
+        for key in ("traceId", "spanId", "parentSpanId"):
+            if key in item:
+                item[key] = base64.b64decode(item[key]).hex()
+    mapped = write_lines(tmp_path / "traces.jsonl", [document])
+    rows, links = [], []
+    for path in (encoded, mapped):
+        with Store() as store:
+            load(store, [str(path)])
+            rows.append(store.con.execute("SELECT * EXCLUDE (source_id, links) FROM spans ORDER BY span_id").fetchall())
+            stored = store.con.execute("SELECT links FROM spans ORDER BY span_id").fetchall()
+            links.append([json.loads(row[0]) if row[0] else None for row in stored])  # the same keys, in any order
+    assert len(rows[0]) == 2
+    assert rows[0] == rows[1]
+    assert links[0] == links[1]
+    assert links[0][0][0]["traceId"] == "0" * 32
