@@ -16,6 +16,10 @@ the token the client then obtains (here handed to it, standing for an authorizat
 * ``cat``: sends ``ada-token`` from the first request: never challenged.
 * ``dan``: starts with ``dan-1``, which expires in the middle of the session: challenged on a
   ``tools/call``, authorised again with ``dan-2``.
+
+With ``--modern`` it writes ``modern.log.jsonl`` instead, the same way, with ``mode="auto"`` clients (2026-07-28: no
+sessions, so the log is one trace): ``xan``, challenged with no token to send, never authorised; then
+``yul``, with ``ada-token`` from the first request, never challenged.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ CLIENTS: dict[str, tuple[str | None, str | None]] = {
     "cat": ("ada-token", None),
     "dan": ("dan-1", "dan-2"),
 }
+MODERN_CLIENTS: dict[str, tuple[str | None, str | None]] = {"xan": (None, None), "yul": ("ada-token", None)}
 
 
-def client(url: str) -> None:
+def client(url: str, modern: bool) -> None:
     """Run each client against ``url`` (the recorder), one after the other; in a process of its own."""
     import anyio
     import httpx2
@@ -64,13 +69,15 @@ def client(url: str) -> None:
                 request.headers["Authorization"] = f"Bearer {self.token}"
                 yield request
 
+    clients = MODERN_CLIENTS if modern else CLIENTS
+
     async def one(name: str) -> None:
-        token, obtain = CLIENTS[name]
+        token, obtain = clients[name]
         async with httpx2.AsyncClient(auth=Bearer(token, obtain), timeout=30) as http:
             transport = streamable_http_client(url, http_client=http)
             info = Implementation(name=name, version="1.0.0")
             try:
-                async with Client(transport, mode="legacy", client_info=info) as c:  # type: ignore[arg-type]
+                async with Client(transport, mode="auto" if modern else "legacy", client_info=info) as c:  # type: ignore[arg-type]
                     for i in range(4):
                         await c.call_tool("lookup", {"key": f"{name}-{i}"})
             except (MCPError, httpx2.HTTPStatusError, Exception) as e:  # noqa: BLE001
@@ -78,7 +85,7 @@ def client(url: str) -> None:
 
     async def main() -> None:
         with anyio.fail_after(60):
-            for name in CLIENTS:
+            for name in clients:
                 await one(name)
 
     anyio.run(main)
@@ -100,8 +107,8 @@ def wait_for_port(port: int) -> None:
     raise TimeoutError(port)
 
 
-def run() -> None:
-    log = HERE / "sessions.log.jsonl"
+def run(modern: bool) -> None:
+    log = HERE / ("modern.log.jsonl" if modern else "sessions.log.jsonl")
     log.unlink(missing_ok=True)
     port = free_port()
     server = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)], stderr=subprocess.DEVNULL)
@@ -116,7 +123,8 @@ def run() -> None:
         match = re.search(r"point the MCP client at (\S+)", line)
         assert match, line
         try:
-            subprocess.run([sys.executable, __file__, "--client", match.group(1)], check=True, timeout=120)
+            client_args = [sys.executable, __file__, "--client", match.group(1), *(["--modern"] if modern else [])]
+            subprocess.run(client_args, check=True, timeout=120)
         finally:
             recorder.send_signal(signal.SIGTERM)
             recorder.wait(timeout=15)
@@ -130,6 +138,8 @@ def run() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
-        client(sys.argv[2])
+        client(sys.argv[2], "--modern" in sys.argv)
+    elif sys.argv[1:2] == ["--modern"]:
+        run(modern=True)
     else:
-        run()
+        run(modern=False)
