@@ -214,7 +214,7 @@ def _meaning(column: str) -> str:
 _SESSION_ROWS = """
 , selected AS (
     SELECT side, {keys} session_key, {label} failed, succeeded, start_ns, end_ns, call_key AS call,
-        http_status, auth_challenge
+        http_status, auth_challenge, coalesce(client, '') AS auth_client
     FROM calls WHERE {where}
 ), retried AS (
     SELECT side, {names} session_key,
@@ -223,20 +223,26 @@ _SESSION_ROWS = """
     FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
 ), challenged AS (
-    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and the first request
-    -- answered (below 400) after it
-    SELECT side, {names} session_key, any_value(c.challenged_at) AS challenged_at,
-        min(s.start_ns) FILTER (s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and how long until a
+    -- request was answered (below 400) after it. Per client within the session: without sessions
+    -- (2026-07-28) a session is a trace that may hold several clients, and one client's token does
+    -- not authorise another; a session is authorised when each client challenged in it was.
+    SELECT side, {names} session_key, min(challenged_at) AS challenged_at,
+        CASE WHEN bool_and(authorised_at IS NOT NULL) THEN max(authorised_at - challenged_at) END AS authorise_ns
     FROM (
-        SELECT side, {names} session_key, min(end_ns) AS challenged_at FROM selected
-        WHERE http_status = 401 GROUP BY ALL
-    ) AS c JOIN selected AS s USING (side, {names} session_key)
-    GROUP BY ALL
+        SELECT side, {names} session_key, auth_client, any_value(c.challenged_at) AS challenged_at,
+            min(s.start_ns) FILTER (s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+        FROM (
+            SELECT side, {names} session_key, auth_client, min(end_ns) AS challenged_at FROM selected
+            WHERE http_status = 401 GROUP BY ALL
+        ) AS c JOIN selected AS s USING (side, {names} session_key, auth_client)
+        GROUP BY ALL
+    ) GROUP BY ALL
 ), sessions AS (
-    SELECT * EXCLUDE (recoveries, any_last_failed, challenged_at, authorised_at),
+    SELECT * EXCLUDE (recoveries, any_last_failed, challenged_at, authorise_ns),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded,
-        challenged_at IS NOT NULL AS challenged, (authorised_at - challenged_at) / 1e6 AS time_to_authorise_ms,
-        refused OR (challenged_at IS NOT NULL AND authorised_at IS NULL) AS auth_failed
+        challenged_at IS NOT NULL AS challenged, authorise_ns / 1e6 AS time_to_authorise_ms,
+        refused OR (challenged_at IS NOT NULL AND authorise_ns IS NULL) AS auth_failed
     FROM (
         SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (failed) AS errors,
