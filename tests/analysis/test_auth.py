@@ -165,3 +165,14 @@ def test_without_sessions_one_clients_token_does_not_authorise_another(store: St
     assert (session["auth"], session["time_to_authorise_ms"]) == ("never authorised", None)
     [summary] = analyze(store, Query(views=("sessions",))).table("sessions").records()
     assert (summary["challenged_sessions"], summary["authorised_sessions"], summary["auth_failures"]) == (1, 0, 1)
+
+
+def test_each_call_is_its_own_clients(recorded: Store) -> None:
+    # five clients one after the other through one recorder, each naming itself in its initialize
+    # (2025-11-25 requests name no client after it): each session's calls are its client's
+    clients = dict(
+        recorded.con.execute(
+            "SELECT session, string_agg(DISTINCT client, ',' ORDER BY client) FROM mcp_calls GROUP BY ALL"
+        ).fetchall()
+    )
+    assert sorted(clients.values()) == ["ada", "bob,eve", "cat", "dan"]
