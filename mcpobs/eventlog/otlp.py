@@ -111,6 +111,7 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     used: set[tuple[str, str]] = set()
     fallbacks = _fallbacks(calls)
     sessions = _challenged_sessions(calls)
+    session_clients = _session_clients(calls)
     for call in calls:
         if call.head is not None:
             continue  # a later round: part of its first round's span
@@ -123,7 +124,12 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         span = _span(call, end, trace, protocol, log.header.get("transport"), server, used, sessions.get(id(call)))
         if id(call) in fallbacks:
             _negotiated(span, fallbacks[id(call)])
-        client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
+        session = call.http.get("session_id") or call.response_http.get("session_id") or sessions.get(id(call))
+        client = (
+            _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
+            or _info_name(_params(call.request).get("clientInfo"))
+            or session_clients.get(session)
+        )
         by_client.setdefault(client or names["client"] or "mcp-client", []).append(span)
     return {
         "resourceSpans": [
@@ -182,6 +188,18 @@ def _challenged_sessions(calls: list[_Call]) -> dict[int, str]:
                 if session:
                     found[id(refused)] = session
                 break
+    return found
+
+
+def _session_clients(calls: list[_Call]) -> dict[str | None, str]:
+    """The client of each session, as its ``initialize`` names it: over HTTP one recorder may carry
+    several clients' sessions, and a 2025 request names no client after the handshake."""
+    found: dict[str | None, str] = {}
+    for call in calls:
+        session = call.response_http.get("session_id") or call.http.get("session_id")
+        name = _info_name(_params(call.request).get("clientInfo"))
+        if call.request["method"] == "initialize" and call.direction == "c2s" and session and name:
+            found.setdefault(session, name)
     return found
 
 
