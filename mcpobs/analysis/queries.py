@@ -75,6 +75,7 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     The cost sections price the LLM calls with ``cost`` (genai-prices' own data
     when None) and note what they could not price in :attr:`Analysis.notes`.
     """
+    from mcpobs.analysis.sql import IN_FLIGHT_GROUPINGS
     from mcpobs.ingest.dialects import LLM_CALL, LLM_CALL_PARAMETERS
 
     check(query)
@@ -85,6 +86,8 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
         from mcpobs.cost import CostOptions, build
 
         notes = tuple(build(store, cost or CostOptions()).notes)
+    if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in CALL_VIEWS for v in query.views):
+        notes += _unnamed_servers(store)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
     window: list[str] = []
@@ -100,6 +103,17 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     )
     sources = tuple(r[0] for r in store.con.execute("SELECT path FROM sources ORDER BY source_id").fetchall())
     return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources, notes)
+
+
+def _unnamed_servers(store: Store) -> tuple[str, ...]:
+    """The note that calls naming no server (a client span without ``server.address``, no server span
+    loaded with it) were counted in flight as calls to one server: nothing tells their servers apart."""
+    [(unnamed,)] = store.con.execute(
+        "SELECT count(*) FROM mcp_calls WHERE server = 'unknown' AND side = 'client' AND NOT is_notification"
+    ).fetchall()
+    if not unnamed:
+        return ()
+    return (f"{unnamed} client calls name no server: their calls in flight count them all as calls to one server",)
 
 
 # Every section reads the calls through this CTE, so filters and session keys agree.
