@@ -176,3 +176,13 @@ def test_each_call_is_its_own_clients(recorded: Store) -> None:
         ).fetchall()
     )
     assert sorted(clients.values()) == ["ada", "bob,eve", "cat", "dan"]
+
+
+def test_a_request_that_names_no_client_is_not_guessed_to_be_the_first_clients(store: Store) -> None:
+    # 2025-11-25 without sessions (a stateless server): after its initialize a request names no client.
+    # xan was challenged and never authorised; yul's later calls, with a valid token, are not xan's.
+    load(store, [str(DATA / "auth" / "stateless.log.jsonl")])
+    clients = dict(store.con.execute("SELECT client, count(*) FROM mcp_calls GROUP BY ALL").fetchall())
+    assert clients["xan"] == 1  # its refused initialize
+    [summary] = analyze(store, Query(views=("sessions",))).table("sessions").records()
+    assert (summary["challenged_sessions"], summary["authorised_sessions"], summary["auth_failures"]) == (1, 0, 1)

@@ -19,7 +19,9 @@ the token the client then obtains (here handed to it, standing for an authorizat
 
 With ``--modern`` it writes ``modern.log.jsonl`` instead, the same way, with ``mode="auto"`` clients (2026-07-28: no
 sessions, so the log is one trace): ``xan``, challenged with no token to send, never authorised; then
-``yul``, with ``ada-token`` from the first request, never challenged.
+``yul``, with ``ada-token`` from the first request, never challenged. With ``--stateless``,
+``stateless.log.jsonl``: the same two clients in ``mode="legacy"`` against ``auth_server.py
+--stateless`` (2025-11-25 without sessions: after its ``initialize`` a request names no client).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ CLIENTS: dict[str, tuple[str | None, str | None]] = {
 MODERN_CLIENTS: dict[str, tuple[str | None, str | None]] = {"xan": (None, None), "yul": ("ada-token", None)}
 
 
-def client(url: str, modern: bool) -> None:
+def client(url: str, variant: str) -> None:
     """Run each client against ``url`` (the recorder), one after the other; in a process of its own."""
     import anyio
     import httpx2
@@ -69,7 +71,7 @@ def client(url: str, modern: bool) -> None:
                 request.headers["Authorization"] = f"Bearer {self.token}"
                 yield request
 
-    clients = MODERN_CLIENTS if modern else CLIENTS
+    clients = CLIENTS if variant == "sessions" else MODERN_CLIENTS
 
     async def one(name: str) -> None:
         token, obtain = clients[name]
@@ -77,7 +79,7 @@ def client(url: str, modern: bool) -> None:
             transport = streamable_http_client(url, http_client=http)
             info = Implementation(name=name, version="1.0.0")
             try:
-                async with Client(transport, mode="auto" if modern else "legacy", client_info=info) as c:  # type: ignore[arg-type]
+                async with Client(transport, mode="auto" if variant == "modern" else "legacy", client_info=info) as c:  # type: ignore[arg-type]
                     for i in range(4):
                         await c.call_tool("lookup", {"key": f"{name}-{i}"})
             except (MCPError, httpx2.HTTPStatusError, Exception) as e:  # noqa: BLE001
@@ -107,11 +109,12 @@ def wait_for_port(port: int) -> None:
     raise TimeoutError(port)
 
 
-def run(modern: bool) -> None:
-    log = HERE / ("modern.log.jsonl" if modern else "sessions.log.jsonl")
+def run(variant: str) -> None:
+    log = HERE / f"{variant}.log.jsonl"
     log.unlink(missing_ok=True)
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)], stderr=subprocess.DEVNULL)
+    stateless = ["--stateless"] if variant == "stateless" else []
+    server = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port), *stateless], stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         recorder = subprocess.Popen(
@@ -123,8 +126,7 @@ def run(modern: bool) -> None:
         match = re.search(r"point the MCP client at (\S+)", line)
         assert match, line
         try:
-            client_args = [sys.executable, __file__, "--client", match.group(1), *(["--modern"] if modern else [])]
-            subprocess.run(client_args, check=True, timeout=120)
+            subprocess.run([sys.executable, __file__, "--client", match.group(1), variant], check=True, timeout=120)
         finally:
             recorder.send_signal(signal.SIGTERM)
             recorder.wait(timeout=15)
@@ -138,8 +140,6 @@ def run(modern: bool) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
-        client(sys.argv[2], "--modern" in sys.argv)
-    elif sys.argv[1:2] == ["--modern"]:
-        run(modern=True)
+        client(sys.argv[2], sys.argv[3])
     else:
-        run(modern=False)
+        run(sys.argv[1].removeprefix("--") if sys.argv[1:] else "sessions")
