@@ -13,12 +13,12 @@ both at once. The SDK's client spans name neither the server's address nor its p
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from make_concurrency import free_port, wait_for_port  # the script's own directory is on sys.path
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "capacity_server.py"
@@ -49,22 +49,6 @@ def client(first: str, second: str, spans: str) -> None:
 
     anyio.run(main)
     provider.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(port)
 
 
 def run() -> None:
