@@ -180,3 +180,11 @@ def test_calls_that_name_no_server_count_as_one_servers_and_analyze_says_so(stor
 
 def test_no_such_note_where_every_call_names_its_server(loaded: Store) -> None:
     assert not analyze(loaded, Query(by=("server", "concurrency"), views=("calls",))).notes
+
+
+def test_a_rule_per_calls_in_flight_notes_the_calls_that_name_no_server(store: Store) -> None:
+    load(store, [str(LOAD / "two-servers.client-spans.jsonl")])
+    rules = parse_rules("alerts:\n  - name: slow\n    condition: latency_p95_ms > 1s\n    scope: concurrency\n")
+    assert any("name no server" in n for n in check_alerts(rules, Figures(store)).notes)
+    rules = parse_rules("alerts:\n  - name: slow\n    condition: latency_p95_ms > 1s\n    scope: server\n")
+    assert not check_alerts(rules, Figures(store)).notes
