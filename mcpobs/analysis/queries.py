@@ -87,7 +87,7 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
 
         notes = tuple(build(store, cost or CostOptions()).notes)
     if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in CALL_VIEWS for v in query.views):
-        notes += _unnamed_servers(store)
+        notes += unnamed_servers(store)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
     window: list[str] = []
@@ -105,7 +105,7 @@ def analyze(store: Store, query: Query, cost: CostOptions | None = None) -> Anal
     return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), sources, notes)
 
 
-def _unnamed_servers(store: Store) -> tuple[str, ...]:
+def unnamed_servers(store: Store) -> tuple[str, ...]:
     """The note that calls naming no server (a client span without ``server.address``, no server span
     loaded with it) were counted in flight as calls to one server: nothing tells their servers apart."""
     [(unnamed,)] = store.con.execute(
