@@ -1128,7 +1128,7 @@ def tools_command(
     ] = AlertFormat.text,
     output: OutputOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """The tool, prompt and resource definitions each server advertised, from the tools/list,
     prompts/list and resources/list results in recordings (event logs, mcp-recorder, mcp-vcr,
@@ -1203,7 +1203,7 @@ def diff_command(
     output_format: Annotated[AlertFormat, typer.Option("--format", "-f", help="Output format.")] = AlertFormat.text,
     output: OutputOption = None,
     skip_invalid: SkipInvalid = False,
-    memory_limit: MemoryLimit = "768MB",
+    memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Compare two recordings, or two sets of traces: tools, prompts and resources added, removed
     or changed; calls whose outcome got worse or better, matched by server, tool and arguments

@@ -16,8 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, duckdb_store, session_figures
-from mcpobs.analysis.sql import Calls, filters
+from mcpobs.analysis.queries import (
+    CALL_FIGURES,
+    SECTIONS,
+    SESSION_FIGURES,
+    duckdb_store,
+    session_figures,
+    unnamed_servers,
+)
+from mcpobs.analysis.sql import IN_FLIGHT_GROUPINGS, Calls, filters
 from mcpobs.cost import CostOptions, build
 from mcpobs.expr import Node, evaluate
 
@@ -164,6 +171,8 @@ class Figures:
                 self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
                 self._ledger = True
             by = _SCOPE_BY.get(scope, (scope,))
+            if any(k in IN_FLIGHT_GROUPINGS for k in by) and not any(k[0] == scope for k in self._tables):
+                self.notes.extend(unnamed_servers(self.store))
             if section == "models":
                 self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
             else:

@@ -75,6 +75,7 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
     The cost sections price the LLM calls with ``cost`` (genai-prices' own data
     when None) and note what they could not price in :attr:`Analysis.notes`.
     """
+    from mcpobs.analysis.sql import IN_FLIGHT_GROUPINGS
     from mcpobs.ingest.dialects import LLM_CALL_PARAMETERS, llm_call
 
     check(query)
@@ -87,6 +88,8 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
 
         notes = tuple(build(duckdb_store(store, "the cost sections"), cost or CostOptions()).notes)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
+    if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in CALL_VIEWS for v in query.views):
+        notes += unnamed_servers(store)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
     window: list[str] = []
     time_window(query, window, params)
@@ -110,6 +113,17 @@ def duckdb_store(store: Calls, what: str) -> Store:
     if not isinstance(store, Store):
         raise UsageError(f"not yet supported on {store.engine.title}: {what}")
     return store
+
+
+def unnamed_servers(store: Calls) -> tuple[str, ...]:
+    """The note that calls naming no server (a client span without ``server.address``, no server span
+    loaded with it) were counted in flight as calls to one server: nothing tells their servers apart."""
+    (unnamed,) = _one(
+        store, "SELECT count(*) FROM calls WHERE server = 'unknown' AND side = 'client' AND NOT is_notification", {}
+    )
+    if not unnamed:
+        return ()
+    return (f"{unnamed} client calls name no server: their calls in flight count them all as calls to one server",)
 
 
 def _group(query: Query) -> tuple[list[str], str]:
@@ -220,7 +234,7 @@ def _meaning(column: str) -> str:
 _SESSION_ROWS = """
 , selected AS (
     SELECT side, {keys} session_key, {label} failed, succeeded, start_ns, end_ns, call_key AS call,
-        http_status, auth_challenge
+        http_status, auth_challenge, coalesce(client, '') AS auth_client
     FROM calls WHERE {where}
 ), retried AS (
     SELECT side, {names} session_key,
@@ -229,20 +243,26 @@ _SESSION_ROWS = """
     FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
 ), challenged AS (
-    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and the first request
-    -- answered (below 400) after it
-    SELECT side, {names} session_key, {challenged_at} AS challenged_at,
-        min(s.start_ns) FILTER (WHERE s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and how long until a
+    -- request was answered (below 400) after it. Per client within the session: without sessions
+    -- (2026-07-28) a session is a trace that may hold several clients, and one client's token does
+    -- not authorise another; a session is authorised when each client challenged in it was.
+    SELECT side, {names} session_key, min(challenged_at) AS challenged_at,
+        CASE WHEN count(*) = count(authorised_at) THEN max(authorised_at - challenged_at) END AS authorise_ns
     FROM (
-        SELECT side, {names} session_key, min(end_ns) AS challenged_at FROM selected
-        WHERE http_status = 401 GROUP BY ALL
-    ) AS c JOIN selected AS s USING (side, {names} session_key)
-    GROUP BY ALL
+        SELECT side, {names} session_key, auth_client, {challenged_at} AS challenged_at,
+            min(s.start_ns) FILTER (WHERE s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
+        FROM (
+            SELECT side, {names} session_key, auth_client, min(end_ns) AS challenged_at FROM selected
+            WHERE http_status = 401 GROUP BY ALL
+        ) AS c JOIN selected AS s USING (side, {names} session_key, auth_client)
+        GROUP BY ALL
+    ) AS per_client GROUP BY ALL
 ), sessions AS (
-    SELECT * EXCEPT (recoveries, any_last_failed, challenged_at, authorised_at),
+    SELECT * EXCEPT (recoveries, any_last_failed, challenged_at, authorise_ns),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded,
-        challenged_at IS NOT NULL AS challenged, (authorised_at - challenged_at) / 1e6 AS time_to_authorise_ms,
-        refused OR (challenged_at IS NOT NULL AND authorised_at IS NULL) AS auth_failed
+        challenged_at IS NOT NULL AS challenged, authorise_ns / 1e6 AS time_to_authorise_ms,
+        refused OR (challenged_at IS NOT NULL AND authorise_ns IS NULL) AS auth_failed
     FROM (
         SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,

@@ -111,6 +111,11 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
     used: set[tuple[str, str]] = set()
     fallbacks = _fallbacks(calls)
     sessions = _challenged_sessions(calls)
+    session_clients = _session_clients(calls)
+    # a request that names no client, outside any session a handshake named, is the log's one client;
+    # where the log names several (a 2025 server without sessions), nothing says which: none is guessed
+    named = {n for c in calls if (n := _named_client(c.request))}
+    fallback = names["client"] if len(named) <= 1 else None
     for call in calls:
         if call.head is not None:
             continue  # a later round: part of its first round's span
@@ -123,8 +128,9 @@ def to_otlp(log: EventLog) -> dict[str, Any]:
         span = _span(call, end, trace, protocol, log.header.get("transport"), server, used, sessions.get(id(call)))
         if id(call) in fallbacks:
             _negotiated(span, fallbacks[id(call)])
-        client = _info_name(_meta(call.request).get("io.modelcontextprotocol/clientInfo"))
-        by_client.setdefault(client or names["client"] or "mcp-client", []).append(span)
+        session = call.http.get("session_id") or call.response_http.get("session_id") or sessions.get(id(call))
+        client = _named_client(call.request) or session_clients.get(session)
+        by_client.setdefault(client or fallback or "mcp-client", []).append(span)
     return {
         "resourceSpans": [
             {
@@ -182,6 +188,24 @@ def _challenged_sessions(calls: list[_Call]) -> dict[int, str]:
                 if session:
                     found[id(refused)] = session
                 break
+    return found
+
+
+def _named_client(request: dict[str, Any]) -> str | None:
+    """The client a request names: in its 2026-07-28 ``_meta``, or the ``clientInfo`` of an ``initialize``."""
+    info = _meta(request).get("io.modelcontextprotocol/clientInfo") or _params(request).get("clientInfo")
+    return _info_name(info)
+
+
+def _session_clients(calls: list[_Call]) -> dict[str | None, str]:
+    """The client of each session, as its ``initialize`` names it: over HTTP one recorder may carry
+    several clients' sessions, and a 2025 request names no client after the handshake."""
+    found: dict[str | None, str] = {}
+    for call in calls:
+        session = call.response_http.get("session_id") or call.http.get("session_id")
+        name = _named_client(call.request)
+        if call.request["method"] == "initialize" and call.direction == "c2s" and session and name:
+            found.setdefault(session, name)
     return found
 
 

@@ -155,3 +155,34 @@ def test_traces_with_the_status_on_the_mcp_span_or_its_transport_parent(tmp_path
     assert client_side["challenge"] == challenge
     assert client_side["time_to_authorise_ms"] == pytest.approx(20.0)  # the 401 ended at 10 ms, the retry began at 30
     assert sessions[("server", "s-1")]["auth"] is None
+
+
+def test_without_sessions_one_clients_token_does_not_authorise_another(store: Store) -> None:
+    # 2026-07-28 has no sessions: the log is one trace, xan's requests and yul's in it. xan was
+    # challenged and never authorised; yul sent a valid token from the start and was never challenged.
+    load(store, [str(DATA / "auth" / "modern.log.jsonl")])
+    [session] = analyze(store, Query(by=("session",), views=("sessions",))).table("sessions").records()
+    assert (session["auth"], session["time_to_authorise_ms"]) == ("never authorised", None)
+    [summary] = analyze(store, Query(views=("sessions",))).table("sessions").records()
+    assert (summary["challenged_sessions"], summary["authorised_sessions"], summary["auth_failures"]) == (1, 0, 1)
+
+
+def test_each_call_is_its_own_clients(recorded: Store) -> None:
+    # five clients one after the other through one recorder, each naming itself in its initialize
+    # (2025-11-25 requests name no client after it): each session's calls are its client's
+    clients = dict(
+        recorded.con.execute(
+            "SELECT session, string_agg(DISTINCT client, ',' ORDER BY client) FROM mcp_calls GROUP BY ALL"
+        ).fetchall()
+    )
+    assert sorted(clients.values()) == ["ada", "bob,eve", "cat", "dan"]
+
+
+def test_a_request_that_names_no_client_is_not_guessed_to_be_the_first_clients(store: Store) -> None:
+    # 2025-11-25 without sessions (a stateless server): after its initialize a request names no client.
+    # xan was challenged and never authorised; yul's later calls, with a valid token, are not xan's.
+    load(store, [str(DATA / "auth" / "stateless.log.jsonl")])
+    clients = dict(store.con.execute("SELECT client, count(*) FROM mcp_calls GROUP BY ALL").fetchall())
+    assert clients["xan"] == 1  # its refused initialize
+    [summary] = analyze(store, Query(views=("sessions",))).table("sessions").records()
+    assert (summary["challenged_sessions"], summary["authorised_sessions"], summary["auth_failures"]) == (1, 0, 1)

@@ -165,3 +165,26 @@ def test_analyze_json_and_cli_refusals() -> None:
     refused = runner.invoke(app, ["cost", *FILES, "--by", "concurrency"])
     assert refused.exit_code == 2
     assert "--by concurrency groups only the call sections" in refused.stderr
+
+
+def test_calls_that_name_no_server_count_as_one_servers_and_analyze_says_so(store: Store) -> None:
+    # the mcp SDK's client spans name no server (no server.address, no server span loaded with them):
+    # its calls to two servers, started together, cannot be told apart and count each other
+    load(store, [str(LOAD / "two-servers.client-spans.jsonl")])
+    notes = analyze(store, Query(by=("concurrency",), views=("calls",))).notes
+    assert [n for n in notes if "name no server" in n] == [
+        "8 client calls name no server: their calls in flight count them all as calls to one server"
+    ]
+    assert not analyze(store, Query(by=("tool",), views=("calls",))).notes  # said only where counted
+
+
+def test_no_such_note_where_every_call_names_its_server(loaded: Store) -> None:
+    assert not analyze(loaded, Query(by=("server", "concurrency"), views=("calls",))).notes
+
+
+def test_a_rule_per_calls_in_flight_notes_the_calls_that_name_no_server(store: Store) -> None:
+    load(store, [str(LOAD / "two-servers.client-spans.jsonl")])
+    rules = parse_rules("alerts:\n  - name: slow\n    condition: latency_p95_ms > 1s\n    scope: concurrency\n")
+    assert any("name no server" in n for n in check_alerts(rules, Figures(store)).notes)
+    rules = parse_rules("alerts:\n  - name: slow\n    condition: latency_p95_ms > 1s\n    scope: server\n")
+    assert not check_alerts(rules, Figures(store)).notes

@@ -1,6 +1,7 @@
 """A real mcp SDK 2.x server that requires OAuth bearer tokens (the SDK's resource-server support).
 
-``python auth_server.py --http PORT`` serves Streamable HTTP on 127.0.0.1:PORT at /mcp. It is an OAuth
+``python auth_server.py --http PORT [--stateless]`` serves Streamable HTTP on 127.0.0.1:PORT at /mcp
+(without sessions with ``--stateless``). It is an OAuth
 protected resource (``AuthSettings`` with ``resource_server_url`` and ``required_scopes=["lookup"]``,
 and a ``TokenVerifier``): the SDK's ``RequireAuthMiddleware`` answers a request without a valid token
 with HTTP 401 and ``WWW-Authenticate: Bearer error="invalid_token", …, resource_metadata="…"`` (RFC
@@ -64,4 +65,4 @@ def make(port: int) -> MCPServer:
 if __name__ == "__main__":
     port = int(sys.argv[sys.argv.index("--http") + 1])
     print("vault ready", file=sys.stderr, flush=True)
-    make(port).run("streamable-http", host="127.0.0.1", port=port)
+    make(port).run("streamable-http", host="127.0.0.1", port=port, stateless_http="--stateless" in sys.argv)

@@ -16,6 +16,12 @@ the token the client then obtains (here handed to it, standing for an authorizat
 * ``cat``: sends ``ada-token`` from the first request: never challenged.
 * ``dan``: starts with ``dan-1``, which expires in the middle of the session: challenged on a
   ``tools/call``, authorised again with ``dan-2``.
+
+With ``--modern`` it writes ``modern.log.jsonl`` instead, the same way, with ``mode="auto"`` clients (2026-07-28: no
+sessions, so the log is one trace): ``xan``, challenged with no token to send, never authorised; then
+``yul``, with ``ada-token`` from the first request, never challenged. With ``--stateless``,
+``stateless.log.jsonl``: the same two clients in ``mode="legacy"`` against ``auth_server.py
+--stateless`` (2025-11-25 without sessions: after its ``initialize`` a request names no client).
 """
 
 from __future__ import annotations
@@ -41,9 +47,10 @@ CLIENTS: dict[str, tuple[str | None, str | None]] = {
     "cat": ("ada-token", None),
     "dan": ("dan-1", "dan-2"),
 }
+MODERN_CLIENTS: dict[str, tuple[str | None, str | None]] = {"xan": (None, None), "yul": ("ada-token", None)}
 
 
-def client(url: str) -> None:
+def client(url: str, variant: str) -> None:
     """Run each client against ``url`` (the recorder), one after the other; in a process of its own."""
     import anyio
     import httpx2
@@ -64,13 +71,15 @@ def client(url: str) -> None:
                 request.headers["Authorization"] = f"Bearer {self.token}"
                 yield request
 
+    clients = CLIENTS if variant == "sessions" else MODERN_CLIENTS
+
     async def one(name: str) -> None:
-        token, obtain = CLIENTS[name]
+        token, obtain = clients[name]
         async with httpx2.AsyncClient(auth=Bearer(token, obtain), timeout=30) as http:
             transport = streamable_http_client(url, http_client=http)
             info = Implementation(name=name, version="1.0.0")
             try:
-                async with Client(transport, mode="legacy", client_info=info) as c:  # type: ignore[arg-type]
+                async with Client(transport, mode="auto" if variant == "modern" else "legacy", client_info=info) as c:  # type: ignore[arg-type]
                     for i in range(4):
                         await c.call_tool("lookup", {"key": f"{name}-{i}"})
             except (MCPError, httpx2.HTTPStatusError, Exception) as e:  # noqa: BLE001
@@ -78,7 +87,7 @@ def client(url: str) -> None:
 
     async def main() -> None:
         with anyio.fail_after(60):
-            for name in CLIENTS:
+            for name in clients:
                 await one(name)
 
     anyio.run(main)
@@ -100,11 +109,12 @@ def wait_for_port(port: int) -> None:
     raise TimeoutError(port)
 
 
-def run() -> None:
-    log = HERE / "sessions.log.jsonl"
+def run(variant: str) -> None:
+    log = HERE / f"{variant}.log.jsonl"
     log.unlink(missing_ok=True)
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)], stderr=subprocess.DEVNULL)
+    stateless = ["--stateless"] if variant == "stateless" else []
+    server = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port), *stateless], stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         recorder = subprocess.Popen(
@@ -116,7 +126,7 @@ def run() -> None:
         match = re.search(r"point the MCP client at (\S+)", line)
         assert match, line
         try:
-            subprocess.run([sys.executable, __file__, "--client", match.group(1)], check=True, timeout=120)
+            subprocess.run([sys.executable, __file__, "--client", match.group(1), variant], check=True, timeout=120)
         finally:
             recorder.send_signal(signal.SIGTERM)
             recorder.wait(timeout=15)
@@ -130,6 +140,6 @@ def run() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--client"]:
-        client(sys.argv[2])
+        client(sys.argv[2], sys.argv[3])
     else:
-        run()
+        run(sys.argv[1].removeprefix("--") if sys.argv[1:] else "sessions")
