@@ -409,11 +409,18 @@ def _check_database_file(path: Path) -> None:
     nowhere and says it loaded, and reaches for the network to read a SQLite file; a FIFO blocks the
     read of its first bytes for ever; a user's own DuckDB database would get mcpobs's tables added
     (or, with a ``spans`` of its own, fail half-way through adding them). A DuckDB database with no
-    tables at all holds nothing of anyone's and is adopted. A path that does not exist is a new database.
+    tables at all holds nothing of anyone's and is adopted. A path that does not exist is a new database;
+    a symlink to nothing is refused: the database would be made wherever the link points (a stale
+    link, a typo in it), out of the user's sight.
     """
     try:
         mode = path.stat().st_mode  # follows a symlink: one to a regular file is that file
     except FileNotFoundError:
+        if path.is_symlink():
+            raise StoreError(
+                f"{path}: a symlink to {path.readlink()}, which does not exist; "
+                "name the database file itself, or remove the link"
+            ) from None
         return
     except OSError as e:
         raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None

@@ -131,3 +131,40 @@ def test_a_db_that_is_not_a_regular_file_is_refused_without_opening_it(tmp_path:
         )
         assert result.returncode == 3, (db, result.stderr)
         assert result.stderr == f"mcpobs: error: {db}: not a regular file; --db names a DuckDB database file\n"
+
+
+@pytest.mark.parametrize("command", ["load", "analyze"])
+@pytest.mark.parametrize("target", ["gone.duckdb", "no-such-dir/gone.duckdb"])
+def test_a_db_that_is_a_symlink_to_nothing_is_refused_and_nothing_is_created(
+    runner: CliRunner, tmp_path: Path, command: str, target: str
+) -> None:
+    # a stale link: the database was made wherever it pointed, out of sight, and the load said "loaded"
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    link = tmp_path / "obs.duckdb"
+    link.symlink_to(tmp_path / target)
+    result = runner.invoke(app, [command, str(traces), "--db", str(link)])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"mcpobs: error: {link}: a symlink to {tmp_path / target}, which does not exist; "
+        "name the database file itself, or remove the link\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["obs.duckdb", "traces.jsonl"]
+    assert link.is_symlink()
+
+
+def test_a_db_that_is_a_symlink_to_an_mcpobs_database_is_read_and_added_to(runner: CliRunner, tmp_path: Path) -> None:
+    traces = write_lines(tmp_path / "traces.jsonl", [request([span()])])
+    real = tmp_path / "real.duckdb"
+    assert runner.invoke(app, ["load", str(traces), "--db", str(real)]).exit_code == 0
+    link = tmp_path / "obs.duckdb"
+    link.symlink_to(real)
+    more = write_lines(tmp_path / "more.jsonl", [request([span(span_id="00000000000000aa")])])
+    result = runner.invoke(app, ["load", str(more), "--db", str(link)])
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink()
+    assert runner.invoke(app, ["analyze", "--db", str(real), "--format", "json"]).exit_code == 0
+    import duckdb
+
+    with duckdb.connect(str(real), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sources").fetchone() == (2,)
