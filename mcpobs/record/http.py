@@ -189,6 +189,9 @@ class RecordingProxy:
         try:
             async for chunk in response.aiter_raw():
                 for event_id, data in events.feed(decoder.feed(chunk)):
+                    if data is None:
+                        self._too_large("s2c", facts, f"an SSE event longer than {events.limit} bytes")
+                        continue
                     self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
                 if decoder.too_large and not said_too_large:
                     said_too_large = True  # the rest of the stream is forwarded, not logged
@@ -216,8 +219,10 @@ class RecordingProxy:
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
 
-    def _too_large(self, direction: str, facts: dict[str, Any]) -> None:
-        reason = f"the body decodes to more than {DECODED_LIMIT} bytes; forwarded as it came, not logged"
+    def _too_large(
+        self, direction: str, facts: dict[str, Any], what: str = f"the body decodes to more than {DECODED_LIMIT} bytes"
+    ) -> None:
+        reason = f"{what}; forwarded as it came, not logged"
         self.log.event(
             "body_not_logged", dir=direction, reason=reason, **{k: v for k, v in facts.items() if k != "headers"}
         )
@@ -246,19 +251,33 @@ class RecordingProxy:
 
 
 class _SseEvents:
-    """Whole server-sent events out of a byte stream cut anywhere: (id, data) of each event with data."""
+    """Whole server-sent events out of a byte stream cut anywhere: (id, data) of each event with data.
 
-    def __init__(self) -> None:
-        self.pending = b""
+    An event longer than ``limit`` bytes (a server streaming with no blank line between events) is
+    not held: its bytes are dropped as they come, until the blank line that ends it, and it yields
+    ``(None, None)`` once, where it was; the events after it are read as before."""
+
+    def __init__(self, limit: int = DECODED_LIMIT) -> None:
+        self.limit = limit
+        self.pending = bytearray()
         self.cr = b""  # a chunk's last \r, held back: it may be the first half of a \r\n
+        self.skipping = False  # inside an event too long to hold
 
-    def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str]]:
+    def feed(self, chunk: bytes) -> Iterator[tuple[str | None, str | None]]:
         raw = self.cr + chunk
         self.cr = b"\r" if raw.endswith(b"\r") else b""
         raw = raw[: len(raw) - len(self.cr)]
+        # searched from the last byte held (half a blank line, maybe), not from the start: a long event is
+        # not scanned again at every chunk
+        start = max(len(self.pending) - 1, 0)
         self.pending += raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        while (end := self.pending.find(b"\n\n")) >= 0:
-            block, self.pending = self.pending[:end], self.pending[end + 2 :]
+        while (end := self.pending.find(b"\n\n", start)) >= 0:
+            block = bytes(self.pending[:end])
+            del self.pending[: end + 2]
+            start = 0
+            if self.skipping:
+                self.skipping = False  # the long event's end: what follows is read again
+                continue
             event_id, data = None, []
             for line in block.decode("utf-8", errors="replace").split("\n"):
                 field, _, value = line.partition(":")
@@ -269,6 +288,12 @@ class _SseEvents:
                     event_id = value
             if data and "".join(data).strip():
                 yield event_id, "\n".join(data)
+        if len(self.pending) > self.limit:
+            if not self.skipping:
+                self.skipping = True
+                yield None, None
+            # the last byte is kept: a "\n" may be the first half of the blank line that ends the event
+            del self.pending[:-1]
 
 
 class _Decoder:

@@ -157,6 +157,15 @@ def test_sse_events_split_anywhere_even_inside_a_crlf() -> None:
         assert got == [("ev-1", '{"a":\n1}'), (None, '{"b": 2}')], cut
 
 
+def test_an_sse_event_longer_than_the_limit_is_dropped_once_and_the_next_is_read() -> None:
+    stream = b'id: 1\r\ndata: {"a": 1}\r\n\r\n' + b"data: xxxxxxxx\r\n" * 8 + b'\r\ndata: {"b": 2}\r\n\r\n'
+    for size in (1, 2, 3, 5):
+        events = _SseEvents(limit=32)
+        got = [e for i in range(0, len(stream), size) for e in events.feed(stream[i : i + size])]
+        assert got == [("1", '{"a": 1}'), (None, None), (None, '{"b": 2}')], size
+        assert len(events.pending) <= 32 + size
+
+
 def test_a_traceparent_in_a_tool_calls_arguments_meta_joins_too(tmp_path: Path) -> None:
     # Langfuse's MCP tracing recipe injects the context into the arguments, not params._meta
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

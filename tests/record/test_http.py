@@ -386,3 +386,39 @@ def test_a_gzip_bomb_is_forwarded_whole_and_not_inflated_into_memory_or_the_log(
     assert [(r["dir"], r["exchange"]) for r in refused] == [("c2s", 1), ("s2c", 2)]
     assert "decodes to more than 16777216 bytes" in refused[0]["reason"]
     assert [m["dir"] for m in log.messages()] == ["s2c", "c2s"]  # the small answer to the first, the second request
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
+def test_an_sse_event_that_never_ends_is_forwarded_not_held_and_the_events_after_it_are_logged(tmp_path: Path) -> None:
+    # a server streaming with no blank line between events: the recorder held all of it, waiting for one
+    path = tmp_path / "flood.jsonl"
+    mb = 64
+    with serving(GZIP_UPSTREAM) as url, Recorder(path, url) as recorder:
+        before = _peak_rss_mb(recorder.process.pid)
+        base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        flood = {"jsonrpc": "2.0", "id": 3, "method": "flood", "params": {"mb": mb}}
+        size, tail = 0, b""
+        with httpx2.stream("POST", recorder.url, headers=base, content=json.dumps(flood), timeout=60) as answer:
+            assert answer.status_code == 200
+            for chunk in answer.iter_raw():
+                size, tail = size + len(chunk), (tail + chunk)[-200:]
+        after = _peak_rss_mb(recorder.process.pid)
+        recorder.stop()
+    # forwarded whole: every byte of the long event, and the answer after it
+    assert size > mb << 20
+    assert tail.endswith(b'data: {"jsonrpc": "2.0", "id": 3, "result": {"ok": "after"}}\n\n')
+    assert after - before < 80, (before, after)  # generous: 16 MB held at most (it held all 64 MB, 500 MB at its peak)
+    assert path.stat().st_size < 1 << 20
+    log = read_event_log(path)
+    refused = [r for r in log.records if r.get("event") == "body_not_logged"]
+    assert [(r["dir"], r["exchange"], r["status"]) for r in refused] == [("s2c", 1, 200)]
+    assert refused[0]["reason"] == "an SSE event longer than 16777216 bytes; forwarded as it came, not logged"
+    messages = [(m["dir"], m["message"].get("method"), m["message"].get("result")) for m in log.messages()]
+    assert messages == [
+        ("c2s", "flood", None),
+        ("s2c", "notifications/message", None),
+        ("s2c", None, {"ok": "after"}),
+    ]
+    # in the order they passed: the long event between the notification and the answer
+    kinds = [r.get("event") or r.get("message", {}).get("method") for r in log.records if r["kind"] != "header"]
+    assert kinds.index("body_not_logged") == kinds.index("notifications/message") + 1

@@ -3,7 +3,9 @@
 ``python tests/servers/gzip_upstream.py PORT`` on 127.0.0.1: enough to check that a recording proxy passes
 compressed bodies on as they are and logs them decoded. A gzip request body is answered with the SHA-256 of
 the bytes that arrived (so a test sees them unchanged); a request for the method ``bomb`` with a gzip body
-that inflates to ``params.mb`` MB of whitespace around the answer.
+that inflates to ``params.mb`` MB of whitespace around the answer. A request for ``flood`` is answered
+with an SSE stream, not compressed: a log notification, then an event of ``params.mb`` MB of ``data:``
+lines with no blank line between them (a server that never ends its events), then the answer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class Handler(BaseHTTPRequestHandler):
             body = gzip.compress(json.dumps(answer).encode())
         else:
             request = json.loads(raw)
+            if request.get("method") == "flood":
+                self._flood(request)
+                return
             answer = {"jsonrpc": "2.0", "id": request["id"], "result": {"ok": "é"}}
             body = gzip.compress(json.dumps(answer).encode())
             if request.get("method") == "bomb":
@@ -34,6 +39,20 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _flood(self, request: dict[str, object]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()  # no length: the stream ends when the connection closes
+        note = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "before"}}
+        self.wfile.write(f"data: {json.dumps(note)}\n\n".encode())
+        line = b"data: " + b"x" * 1017 + b"\n"  # 1 KB
+        params = request["params"]
+        assert isinstance(params, dict)
+        for _ in range(params["mb"]):
+            self.wfile.write(line * 1024)
+        answer = {"jsonrpc": "2.0", "id": request["id"], "result": {"ok": "after"}}
+        self.wfile.write(f"\ndata: {json.dumps(answer)}\n\n".encode())
 
     def log_message(self, *args: object) -> None:
         pass
