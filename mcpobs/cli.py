@@ -347,7 +347,8 @@ def analyze_command(
     progress event on a call's span, where the producer records one.
 
     Error classes: the JSON-RPC error code, tool_error (an isError result),
-    timeout, cancelled, abandoned (asked for input, never sent again), auth (HTTP
+    timeout, cancelled, abandoned (asked for input, never sent again), not_logged
+    (a recorded answer too large to log), auth (HTTP
     401 or 403), transport, other. A session is mcp.session.id, else the trace; a recovery is a call that
     retries a failed one (same method and target, and the same arguments where
     they are recorded). A 2026-07-28 call the server answers input_required and

@@ -86,6 +86,7 @@ class _Call:
     response_http: dict[str, Any] = field(default_factory=dict)
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
     stream_closed_by: str | None = None  # 2026-07-28: who closed the call's stream before its answer
+    not_logged: dict[str, Any] | None = None  # the body_not_logged of a body of its exchange's answer
     later: list[_Call] = field(default_factory=list)  # the call's later rounds (input_required, a task, a re-issue)
     head: _Call | None = None  # the first round, on a later one
 
@@ -279,6 +280,8 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 _end_exchange(calls, record, t)
             if record["event"] == "stream_closed" and protocol == MODERN:
                 waiting.broken += _end_stream(calls, record, t)
+            if record["event"] == "body_not_logged" and record.get("dir") == "s2c" and "exchange" in record:
+                _not_logged(calls, record)
             continue
         if kind == "protocol":
             protocol = record.get("protocol_version")
@@ -327,6 +330,9 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 progressed = by_token.get((asker, id_key(params.get("progressToken"))))
                 if progressed is not None and progressed.first_progress is None and progressed.end is None:
                     progressed.first_progress = t
+    for call in calls:
+        if call.end is None and call.not_logged is not None:
+            _end_not_logged(call, call.not_logged)  # no answer logged after the unlogged body: that body was it
     return calls, ended_at
 
 
@@ -419,6 +425,25 @@ def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> list[_Cal
     for call in ended:
         call.end, call.stream_closed_by = t, "client" if record.get("by") == "client" else "server"
     return [c for c in ended if c.stream_closed_by == "server"]
+
+
+def _not_logged(calls: list[_Call], record: dict[str, Any]) -> None:
+    """A body of the server's the recorder passed on without logging it (too large to): it may be the
+    answer of its exchange's open calls, which end with it (:func:`_end_not_logged`) unless an answer
+    is logged later (the body was a notification on their SSE stream)."""
+    for call in calls:
+        if call.end is None and call.direction == "c2s" and call.http.get("exchange") == record["exchange"]:
+            call.not_logged = record
+
+
+def _end_not_logged(call: _Call, record: dict[str, Any]) -> None:
+    """End a call whose answer passed unlogged: its outcome unknown, but for an HTTP error status, which
+    says how the exchange failed as an HTTP answer with no body does."""
+    call.end = record["t"]
+    status = record.get("status")
+    if isinstance(status, int) and status >= 400:
+        call.http_failure = f"http {status}"
+        call.response_http = {k: v for k, v in record.items() if k not in ("event", "t", "kind")}
 
 
 def _asked_for_input(call: _Call) -> bool:
@@ -615,6 +640,8 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
         return "transport", "the call's stream broke off before its answer"
     if call.http_failure is not None:
         return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
+    if call.response is None and call.not_logged is not None:
+        return "not_logged", "the answer passed unlogged (body_not_logged): its outcome is unknown"
     if call.response is None:
         return "transport", "no response before the session ended"
     if _asked_for_input(call):

@@ -337,7 +337,8 @@ def outcome_columns(error_type: str, status: str, status_message: str, engine: E
 
     Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
     error type or message saying so); ``cancelled``; ``abandoned`` (the server asked for
-    input and the client never sent the request again); ``transport`` (-32000 connection
+    input and the client never sent the request again); ``not_logged`` (an event log's call whose
+    answer the recorder passed on unlogged); ``transport`` (-32000 connection
     closed, connection and stream errors); the JSON-RPC code itself; ``other``.
     """
     e = engine
@@ -350,6 +351,7 @@ def outcome_columns(error_type: str, status: str, status_message: str, engine: E
                 OR {e.matches(status_message, "(?i)timed? ?out")} THEN 'timeout'
             WHEN {error_type} = '-32800' OR {e.matches(error_type, "(?i)cancel")} THEN 'cancelled'
             WHEN {error_type} = 'abandoned' THEN 'abandoned'
+            WHEN {error_type} = 'not_logged' THEN 'not_logged'
             WHEN {e.full_match(error_type, "(?i)(http )?40[13]")} THEN 'auth'
             WHEN {error_type} = '-32000'
                 OR {e.matches(error_type, "(?i)connect|broken|closedresource|transport|eof|reset|refused")}

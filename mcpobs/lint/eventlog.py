@@ -91,6 +91,7 @@ class _Request:
     http: dict[str, Any]
     cancelled: bool = False
     notification_method: bool = False
+    not_logged: bool = False  # a body of its exchange's answer passed unlogged (body_not_logged): maybe its answer
 
 
 @dataclass
@@ -150,6 +151,8 @@ class _Walk:
                     self.message(index, record["dir"], batch, http)
             elif kind == "event" and record.get("event") == "stream_closed" and record.get("by") == "client":
                 self.client_closed_stream(record.get("exchange"))
+            elif kind == "event" and record.get("event") == "body_not_logged" and record.get("dir") == "s2c":
+                self.answer_not_logged(record.get("exchange"))
         self.unanswered()
         return self.findings
 
@@ -247,6 +250,12 @@ class _Walk:
             for request in requests:
                 if request.http.get("exchange") == exchange:
                     request.cancelled = True
+
+    def answer_not_logged(self, exchange: Any) -> None:
+        for (direction, _), requests in self.state.open.items():
+            for request in requests:
+                if direction == "c2s" and exchange is not None and request.http.get("exchange") == exchange:
+                    request.not_logged = True
 
     def cancelled(self, index: int, direction: str, params: dict[str, Any]) -> None:
         # either side cancels only its own requests (a server gives up on its elicitation too)
@@ -364,7 +373,7 @@ class _Walk:
     def unanswered(self) -> None:
         for requests in self.state.open.values():
             for request in requests:
-                if request.cancelled or request.notification_method:
+                if request.cancelled or request.notification_method or request.not_logged:
                     continue
                 message = f"{request.method} (id {request.id!r}) got no answer before the recording ended"
                 self.find("unanswered-request", request.index, message)

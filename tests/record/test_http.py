@@ -19,8 +19,10 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from typer.testing import CliRunner
 
 from mcpobs.analysis import Query, analyze
+from mcpobs.cli import app
 from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
@@ -422,3 +424,36 @@ def test_an_sse_event_that_never_ends_is_forwarded_not_held_and_the_events_after
     # in the order they passed: the long event between the notification and the answer
     kinds = [r.get("event") or r.get("message", {}).get("method") for r in log.records if r["kind"] != "header"]
     assert kinds.index("body_not_logged") == kinds.index("notifications/message") + 1
+
+
+def test_a_call_whose_answer_was_not_logged_ends_there_with_its_outcome_unknown(
+    tmp_path: Path, store: Store, runner: CliRunner
+) -> None:
+    # the answer passed (too large to log): the call stayed open, counted a transport error that lasted
+    # until the recorder stopped, and lint said the server never answered
+    path = tmp_path / "unlogged.jsonl"
+    with serving(GZIP_UPSTREAM) as url, Recorder(path, url) as recorder:
+        assert _post(recorder.url, {}, PING).status_code == 200
+        assert _post(recorder.url, {}, {**PING, "id": 8, "method": "bomb", "params": {"mb": 20}}).status_code == 200
+        # an unlogged event on an SSE stream, and the answer after it: the answer decides
+        flood = _post(recorder.url, {}, {**PING, "id": 9, "method": "flood", "params": {"mb": 17}})
+        assert flood.status_code == 200
+        recorder.stop()
+    log = read_event_log(path)
+    unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
+    assert [r["exchange"] for r in unlogged] == [2, 3]
+    bomb = next(m for m in log.messages() if m["message"].get("method") == "bomb")
+    load(store, [str(path)])
+    calls = {
+        r["method"]: (r["calls"], r["errors"], r["latency_max_ms"])
+        for r in analyze(store, Query(by=("method",), views=("calls",))).table("calls").records()
+    }
+    assert calls == {
+        "initialize": (1, 0, pytest.approx(calls["initialize"][2])),
+        "bomb": (1, 1, pytest.approx((unlogged[0]["t"] - bomb["t"]) / 1e6)),
+        "flood": (1, 0, pytest.approx(calls["flood"][2])),
+    }
+    errors = analyze(store, Query(by=("method",), views=("errors",))).table("errors").records()
+    assert [(r["method"], r["error_class"]) for r in errors] == [("bomb", "not_logged")]
+    linted = runner.invoke(app, ["lint", str(path)])
+    assert "unanswered-request" not in linted.stdout, linted.stdout
