@@ -408,9 +408,11 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
 
 
 # The spans each call of several rounds links to (its rounds' own spans): ``call`` is its span id.
-_ROUND_LINKS = """
+# Link ids are read as span ids are: hex, else base64 (protobuf's JSON mapping writes links' ids so too).
+_ROUND_LINKS = f"""
     SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
-        lower(link ->> 'traceId') AS trace_id, lower(link ->> 'spanId') AS span_id, i
+        {otlp_json.hex_id("(link ->> 'traceId')", 16)} AS trace_id,
+        {otlp_json.hex_id("(link ->> 'spanId')", 8)} AS span_id, i
     FROM (
         SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
             generate_subscripts(CAST(links AS JSON[]), 1) AS i

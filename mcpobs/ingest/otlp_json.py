@@ -47,7 +47,7 @@ _STATUS = (
 )
 
 
-def _id(expr: str, size: int) -> str:
+def hex_id(expr: str, size: int) -> str:
     """Hex as the spec says, else base64 as protobuf's JSON mapping writes; NULL when neither fits."""
     return (
         f"CASE WHEN {expr} IS NULL OR {expr} = '' THEN NULL "
@@ -107,7 +107,7 @@ WITH resource_spans AS (
         unnest(ss.spans) AS s, generate_subscripts(ss.spans, 1) AS span_index
     FROM scope_spans
 ), typed AS (
-    SELECT *, {_KINDS} AS kind_number, {_STATUS} AS status_number, {_id("s.traceId", 16)} AS trace_hex,
+    SELECT *, {_KINDS} AS kind_number, {_STATUS} AS status_number, {hex_id("s.traceId", 16)} AS trace_hex,
         list_transform(s.attributes, lambda a: a.key) AS attr_keys,
         {attribute_values("s.attributes")} AS attr_values
     FROM raw
@@ -123,8 +123,8 @@ WITH resource_spans AS (
 SELECT
     $source_id AS source_id,
     trace_hex AS trace_id,
-    {_id("s.spanId", 8)} AS span_id,
-    {_id("s.parentSpanId", 8)} AS parent_span_id,
+    {hex_id("s.spanId", 8)} AS span_id,
+    {hex_id("s.parentSpanId", 8)} AS parent_span_id,
     nullif(s.traceState, '') AS trace_state,
     s.flags,
     s.name,

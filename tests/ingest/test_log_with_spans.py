@@ -106,3 +106,16 @@ def test_the_sdks_spans_alone_count_each_task_poll_as_a_call(store: Store) -> No
         "tasks/get": (polls, polls),
         "tasks/result": (1, 1),
     }
+
+
+def test_a_converted_log_in_protobufs_json_mapping_links_its_rounds_as_the_log_does() -> None:
+    # base64 ids (make_protojson.py): the spans' own ids were decoded, their links' were not, so the
+    # rounds of a multi round-trip call did not meet the client's and server's spans of them
+    converted = str(DATA / "stdio-2026.log.protojson.jsonl")
+    with Store() as store:
+        load(store, _files("stdio-2026", *KINDS))
+        expected = _figures(store)
+    for spans in itertools.permutations([converted, *_files("stdio-2026", "client-spans", "server-spans")]):
+        with Store() as store:
+            load(store, list(spans))
+            assert _figures(store) == expected, spans
