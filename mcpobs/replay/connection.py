@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import anyio
 import httpx2
+from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import ClientMessageMetadata, SessionMessage
@@ -174,6 +175,19 @@ async def _serve(link: Link, read: Any, write: Any, handler: Handler, ready: any
         ready.set()
         await link.stop.wait()
         tg.cancel_scope.cancel()
+
+
+async def handshake_revision(url: str, seconds: float = 10.0) -> str | None:
+    """The revision the server at ``url`` agrees in a 2025-era ``initialize`` handshake (the mcp SDK's
+    client in legacy mode), or None when it agrees none within ``seconds``; the session it opens is
+    closed at once."""
+    with anyio.move_on_after(seconds):
+        try:
+            async with Client(url, mode="legacy") as client:
+                return client.protocol_version
+        except Exception:  # no handshake, however it failed: the caller says what it saw before
+            return None
+    return None
 
 
 def _describe(error: BaseException) -> str:

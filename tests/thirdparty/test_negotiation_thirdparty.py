@@ -14,8 +14,10 @@ from mcpobs.analysis import Query, analyze
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
+from tests.conftest import ROOT
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import SupervisedHttp, everything_stdio, record_stdio, run_client
+from tests.thirdparty.test_replay_thirdparty import replay_cli
 
 
 async def two_echoes(client: Client) -> None:
@@ -65,3 +67,20 @@ def test_an_auto_client_falling_back_over_http_is_no_failure(tmp_path: Path, eve
         run_client(recorder.url, "auto", two_echoes)
         recorder.stop()
     _check(log, -32000)
+
+
+def test_a_2026_recording_replayed_on_a_2025_server_over_http_says_which_revisions(
+    tmp_path: Path, everything_http: SupervisedHttp
+) -> None:
+    # server-everything refuses the recording's server/discover with HTTP 400: the replay said it did
+    # "not answer as an MCP server", and to resume the run against it
+    recording = ROOT / "tests" / "data" / "replay" / "time-http-concurrent-2026.jsonl"
+    code, report, stderr = replay_cli(recording, tmp_path / "run", "--url", everything_http.url, server=[])
+    assert code == 4
+    assert stderr.splitlines() == [
+        f"mcpobs: error: {everything_http.url} speaks 2025-11-25, not 2026-07-28 (the recording's "
+        "revision): it refused the recording's server/discover (Bad Request: Server not initialized); replay it "
+        f"against a server that speaks 2026-07-28, or replay a recording made under 2025-11-25 "
+        f"(run written to {tmp_path / 'run'})"
+    ]
+    assert {s["status"] for s in report["steps"]} == {"not run"}
