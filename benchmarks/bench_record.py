@@ -15,16 +15,10 @@ every message of every timed call.
 from __future__ import annotations
 
 import argparse
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -32,8 +26,10 @@ from common import Target, interleaved, load_average, machine, percentile, round
 from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.helpers
+from tests.helpers import RECORD, recording, serving  # noqa: E402
+
 TOOLBOX = str(ROOT / "tests" / "servers" / "toolbox.py")
-RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 TARGET_RATIO = 1.15  # the recorded round trip at most this many times the direct one, at the median
 
 
@@ -47,49 +43,6 @@ async def _round_trips(server: StdioServerParameters | str, calls: int) -> list[
             await client.call_tool("echo", {"text": f"call {i}"})
             times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(port)
-
-
-@contextmanager
-def _http_server() -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, TOOLBOX, "--http", str(port)], stderr=subprocess.DEVNULL)
-    try:
-        _wait(port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.wait()
-
-
-@contextmanager
-def _http_recorder(upstream: str, log: Path) -> Iterator[str]:
-    recorder = subprocess.Popen(
-        [*RECORD, "--out", str(log), "--upstream", upstream, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE
-    )
-    assert recorder.stderr is not None
-    match = re.search(r"point the MCP client at (\S+)", recorder.stderr.readline().decode())
-    assert match
-    try:
-        yield match.group(1)
-    finally:
-        recorder.send_signal(signal.SIGTERM)
-        recorder.wait()
 
 
 def _log_messages(log: Path) -> int:
@@ -117,9 +70,9 @@ def measure(rounds: int, calls: int) -> dict[str, tuple[list[list[float]], list[
             rounds,
         )
         found["stdio"] = (stdio["direct"], stdio["recorded"])
-        with _http_server() as url:
+        with serving([sys.executable, TOOLBOX, "--http"]) as url:
             log = Path(tmp) / "http.jsonl"
-            with _http_recorder(url, log) as proxied:
+            with recording(log, url) as proxied:
                 http = interleaved(
                     {
                         "direct": lambda: anyio.run(_round_trips, url, calls),

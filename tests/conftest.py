@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.store import Store
+from tests.helpers import free_port as free_port  # re-exported: tests import them from here
+from tests.helpers import serving as serving
+from tests.helpers import wait_for_port as wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -138,35 +137,3 @@ def llm_span(
         "attributes": [{"key": k, "value": any_value(v)} for k, v in attrs.items()],
         "status": {},
     }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on just now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, seconds: float = 20.0) -> None:
-    """Wait until something listens on ``port`` (a server started by a test)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextmanager
-def serving(command: list[str]) -> Iterator[str]:
-    """Run a test server, ``command`` with a free port as its last argument, and give its MCP URL on
-    127.0.0.1 once it listens; it is stopped on the way out."""
-    port = free_port()
-    server = subprocess.Popen([*command, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

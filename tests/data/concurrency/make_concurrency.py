@@ -17,17 +17,15 @@ by wave, and with them the time a call waits for a worker, until the server shed
 
 from __future__ import annotations
 
-import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root: tests.helpers
+from tests.helpers import free_port, listening, recording  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "capacity_server.py"
-RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 WAVES = (1, 2, 4, 8, 16)
 CALLS = 4
 
@@ -55,49 +53,16 @@ def client(url: str) -> None:
     anyio.run(main)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(port)
-
-
 def run() -> None:
     log, spans = HERE / "load.log.jsonl", HERE / "load.server-spans.jsonl"
     for path in (log, spans):
         path.unlink(missing_ok=True)
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(SERVER), str(spans), "--http", str(port)], stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        recorder = subprocess.Popen(
-            [*RECORD, "--out", str(log), "--upstream", f"http://127.0.0.1:{port}/mcp", "--listen", "127.0.0.1:0"],
-            stderr=subprocess.PIPE,
-        )
-        assert recorder.stderr is not None
-        line = recorder.stderr.readline().decode()
-        match = re.search(r"point the MCP client at (\S+)", line)
-        assert match, line
-        try:
-            subprocess.run([sys.executable, __file__, "--client", match.group(1)], check=True, timeout=180)
-        finally:
-            recorder.send_signal(signal.SIGTERM)
-            recorder.wait(timeout=15)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with (
+        listening([sys.executable, str(SERVER), str(spans), "--http", str(port)], port),
+        recording(log, f"http://127.0.0.1:{port}/mcp") as url,
+    ):
+        subprocess.run([sys.executable, __file__, "--client", url], check=True, timeout=180)
 
 
 if __name__ == "__main__":

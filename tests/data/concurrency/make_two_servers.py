@@ -13,12 +13,14 @@ both at once. The SDK's client spans name neither the server's address nor its p
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from make_concurrency import free_port, wait_for_port  # the script's own directory is on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root: tests.helpers
+from tests.helpers import free_port, listening  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "capacity_server.py"
@@ -55,26 +57,12 @@ def run() -> None:
     spans = HERE / "two-servers.client-spans.jsonl"
     spans.unlink(missing_ok=True)
     ports = free_port(), free_port()
-    with tempfile.TemporaryDirectory() as scratch:
-        servers = [
-            subprocess.Popen(
-                [sys.executable, str(SERVER), str(Path(scratch) / f"{port}.jsonl"), "--http", str(port)],
-                stderr=subprocess.DEVNULL,
-            )
-            for port in ports
-        ]
-        try:
-            for port in ports:
-                wait_for_port(port)
-            urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
-            subprocess.run([sys.executable, __file__, "--client", *urls, str(spans)], check=True, timeout=120)
-        finally:
-            for server in servers:
-                server.terminate()
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
+        for port in ports:
+            spill = Path(scratch) / f"{port}.jsonl"
+            servers.enter_context(listening([sys.executable, str(SERVER), str(spill), "--http", str(port)], port))
+        urls = [f"http://127.0.0.1:{port}/mcp" for port in ports]
+        subprocess.run([sys.executable, __file__, "--client", *urls, str(spans)], check=True, timeout=120)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,6 @@ answered. Then ``slow`` again, whose stream the client itself closes after the p
 from __future__ import annotations
 
 import json
-import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root: tests.helpers
+from tests.helpers import free_port, recording, stop, wait_for_port  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "elicit_server.py"
@@ -36,22 +36,6 @@ META = {
     "io.modelcontextprotocol/clientInfo": {"name": "stream-breaker", "version": "1.0.0"},
     "io.modelcontextprotocol/clientCapabilities": {},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(port)
 
 
 def start(port: int) -> subprocess.Popen[bytes]:
@@ -81,17 +65,8 @@ def main() -> None:
     LOG.unlink(missing_ok=True)
     port = free_port()
     server = start(port)
-    recorder = subprocess.Popen(
-        [sys.executable, "-m", "mcpobs.cli", "record", "--out", str(LOG), "--upstream", f"http://127.0.0.1:{port}/mcp"]
-        + ["--listen", "127.0.0.1:0"],
-        stderr=subprocess.PIPE,
-    )
-    assert recorder.stderr is not None
-    match = re.search(r"point the MCP client at (\S+)", recorder.stderr.readline().decode())
-    assert match
-    url = match.group(1)
     try:
-        with httpx2.Client(timeout=30) as client:
+        with recording(LOG, f"http://127.0.0.1:{port}/mcp") as url, httpx2.Client(timeout=30) as client:
             print(client.post(url, json=body(1, "echo", {"text": "before"}), headers=headers("echo")).text)
             with client.stream("POST", url, json=body(2, "slow", {"seconds": 3}, True), headers=headers("slow")) as r:
                 lines = r.iter_lines()
@@ -115,10 +90,7 @@ def main() -> None:
             time.sleep(0.5)
             print(client.post(url, json=body(5, "echo", {"text": "after"}), headers=headers("echo")).text)
     finally:
-        recorder.send_signal(signal.SIGTERM)
-        recorder.wait(timeout=15)
-        server.terminate()
-        server.wait(timeout=15)
+        stop(server)
     json.loads(LOG.read_text().splitlines()[0])
 
 

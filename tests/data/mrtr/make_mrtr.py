@@ -29,18 +29,16 @@ retry is sent while both calls wait for theirs; ``abandoned-2026`` calls ``book`
 
 from __future__ import annotations
 
-import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root: tests.helpers
+from tests.helpers import free_port, listening, recording  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "elicit_server.py"
-RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 SCENARIOS = (
     "stdio-2026",
     "stdio-2025",
@@ -119,22 +117,6 @@ def client(scenario: str, target: str) -> None:
     provider.shutdown()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(port)
-
-
 def run(scenario: str) -> None:
     for suffix in ("log", "client-spans", "server-spans"):
         (HERE / f"{scenario}.{suffix}.jsonl").unlink(missing_ok=True)
@@ -144,29 +126,12 @@ def run(scenario: str) -> None:
         return
     port = free_port()
     spans = HERE / f"{scenario}.server-spans.jsonl"
-    server = subprocess.Popen([sys.executable, str(SERVER), str(spans), "--http", str(port)], stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        log = HERE / f"{scenario}.log.jsonl"
-        upstream = f"http://127.0.0.1:{port}/mcp"
-        recorder = subprocess.Popen(
-            [*RECORD, "--out", str(log), "--upstream", upstream, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE
-        )
-        assert recorder.stderr is not None
-        line = recorder.stderr.readline().decode()
-        match = re.search(r"point the MCP client at (\S+)", line)
-        assert match, line
-        try:
-            subprocess.run([*me, match.group(1)], check=True, timeout=120)
-        finally:
-            recorder.send_signal(signal.SIGTERM)
-            recorder.wait(timeout=15)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    log = HERE / f"{scenario}.log.jsonl"
+    with (
+        listening([sys.executable, str(SERVER), str(spans), "--http", str(port)], port),
+        recording(log, f"http://127.0.0.1:{port}/mcp") as url,
+    ):
+        subprocess.run([*me, url], check=True, timeout=120)
 
 
 if __name__ == "__main__":

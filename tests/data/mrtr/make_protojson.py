@@ -36,8 +36,7 @@ def _as_base64(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     return {
-        k: base64.b64encode(bytes.fromhex(v)).decode() if k in ID_KEYS and v else _as_base64(v)
-        for k, v in node.items()
+        k: base64.b64encode(bytes.fromhex(v)).decode() if k in ID_KEYS and v else _as_base64(v) for k, v in node.items()
     }
 
 
