@@ -177,13 +177,13 @@ async def _serve(link: Link, read: Any, write: Any, handler: Handler, ready: any
         tg.cancel_scope.cancel()
 
 
-async def handshake_revision(url: str, seconds: float = 10.0) -> str | None:
-    """The revision the server at ``url`` agrees in a 2025-era ``initialize`` handshake (the mcp SDK's
-    client in legacy mode), or None when it agrees none within ``seconds``; the session it opens is
-    closed at once."""
+async def negotiated_revision(url: str, seconds: float = 10.0) -> str | None:
+    """The revision the server at ``url`` agrees with the mcp SDK's client in mode auto (``server/discover``,
+    else an ``initialize`` handshake), or None when it agrees none within ``seconds``; a session it opens
+    is closed at once."""
     with anyio.move_on_after(seconds):
         try:
-            async with Client(url, mode="legacy") as client:
+            async with Client(url, mode="auto") as client:
                 return client.protocol_version
         except Exception:  # no handshake, however it failed: the caller says what it saw before
             return None

@@ -47,7 +47,7 @@ from mcpobs.eventlog import EventLogWriter, Redactor
 from mcpobs.eventlog.reader import id_key, read_event_log
 from mcpobs.replay.clock import Clock, RealClock
 from mcpobs.replay.config import ReplayConfig, backoff_delays
-from mcpobs.replay.connection import Link, Target, UnreachableError, handshake_revision, run_link
+from mcpobs.replay.connection import Link, Target, UnreachableError, negotiated_revision, run_link
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.rundir import RunDir, open_private
 from mcpobs.replay.script import HANDSHAKE, STARTS, Script, Step, outcome
@@ -385,7 +385,7 @@ class Replay:
                 if pending.response is not None and self._not_mcp(step, pending.response):
                     error = pending.response["error"]
                     self.unreachable = f"{self.target} does not answer as an MCP server: {error.get('message')}"
-                    revision = await self._older_revision()
+                    revision = await self._other_revision()
                     if revision is not None:
                         # not run, as the steps after it: nothing of the run is done, a resume starts over
                         result.status = NOT_RUN
@@ -568,13 +568,15 @@ class Replay:
         MCP endpoint (404, a web server's 500), which the SDK's transport turns into a JSON-RPC error."""
         return bool(self.target.url) and not self.ever_answered and "error" in response and not _failed(step.expected)
 
-    async def _older_revision(self) -> str | None:
-        """The 2025-era revision an HTTP server that refused a 2026-07-28 recording's first request speaks
-        (it agrees one in an ``initialize`` handshake); None for a 2025-era recording, or a server that
-        agrees none either (no MCP server)."""
+    async def _other_revision(self) -> str | None:
+        """The older revision an HTTP server that refused a 2026-07-28 recording's first request speaks (a
+        2025-era server answers a request with no session so); None for a 2025-era recording, a server
+        that speaks the recording's revision (it refused the request for another reason), or one that
+        agrees none (no MCP server)."""
         if not self.script.stateless or not self.target.url:
             return None
-        return await handshake_revision(self.target.url)
+        revision = await negotiated_revision(self.target.url)
+        return revision if revision != self.script.protocol_version else None
 
     def _headers(self, step: Step | None, message: dict[str, Any]) -> dict[str, str] | None:
         if not self.target.url:
