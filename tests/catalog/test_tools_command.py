@@ -272,3 +272,21 @@ def test_spans_without_results_print_no_empty_tables_of_calls() -> None:
     assert "no calls match" not in result.stdout
     assert "$/call" not in result.stdout
     assert "no tools/list, prompts/list or resources/list results" in result.stderr
+
+
+def test_a_check_that_sees_none_of_the_locked_servers_fails(runner: CliRunner, tmp_path: Path) -> None:
+    # the release that does not start (inventory-down: no list result): every locked server unseen, the
+    # check checked nothing and passed (exit 0), so a CI gate stayed green over a server it never saw
+    lock = tmp_path / "tools.lock"
+    lock.write_bytes((DATA / "toolsdiff" / "tools.lock").read_bytes())
+    down = str(DATA / "toolsdiff" / "inventory-down.log.jsonl")
+    result = runner.invoke(app, ["tools", down, "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 1, result.stdout
+    document = json.loads(result.stdout)
+    assert document["failed"] is True
+    [finding] = document["findings"]
+    assert (finding["check"], finding["subject"], finding["status"]) == ("server not seen", "inventory", "fail")
+    assert "nothing was checked" in finding["message"]
+    # one locked server seen is a check: the others unseen are skipped, as before
+    both = runner.invoke(app, ["tools", V1, down, "--baseline", str(lock)])
+    assert both.exit_code == 0, both.stdout
