@@ -6,7 +6,8 @@ definition's locked fields (:data:`~mcpobs.catalog.definitions.LOCKED`) and thei
 hash, as YAML that a review reads and diffs. A check fails on a definition whose
 hash changed (and says which fields changed) and on one the lock has not accepted
 (a new tool, a new server); a definition no longer advertised is a warning; a
-server the inputs do not show is not checked.
+server the inputs do not show is not checked, but a check whose inputs show none of
+the locked servers fails: it checked nothing.
 """
 
 from __future__ import annotations
@@ -149,9 +150,16 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
         else:
             findings.append(Finding(f"{d.kind} unchanged", subject, "as accepted", Status.OK, file=path))
     servers = {server for server, _ in seen}
+    # a check that saw none of the locked servers checked nothing (a server that did not start, the
+    # wrong files): passing it would keep a CI gate green over servers it never saw
+    none_seen = not servers & lock.keys()
     for server, kinds in sorted(lock.items()):
         if server not in servers:
-            findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
+            if none_seen:
+                message = "the inputs hold no list result of it, nor of any server the lock accepts: nothing was checked"
+                findings.append(Finding("server not seen", server, message, Status.FAIL, file=path))
+            else:
+                findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
             continue
         for kind, names in kinds.items():
             if (server, kind) not in seen:
