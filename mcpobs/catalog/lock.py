@@ -156,7 +156,7 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
     for server, kinds in sorted(lock.items()):
         if server not in servers:
             if none_seen:
-                message = "the inputs hold no list result of it, nor of any server the lock accepts: nothing was checked"
+                message = "the inputs hold no list result of it, nor of any locked server: nothing was checked"
                 findings.append(Finding("server not seen", server, message, Status.FAIL, file=path))
             else:
                 findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
