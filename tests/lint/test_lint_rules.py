@@ -192,3 +192,10 @@ def test_the_span_name_hint_offers_a_target_only_where_the_method_has_one() -> N
         h.endswith("the name should be 'resources/read' (or 'resources/read {mcp.resource.uri}', opt-in)")
         for h in hints
     )
+
+
+def test_refusals_recorded_as_the_2026_conventions_say_are_quiet() -> None:
+    # semantic-conventions-genai #404: the receiving end (an mcp.server span, kind SERVER, whichever MCP
+    # end it is) records -32602 in rpc.response.status_code only; the client's SERVER span of the
+    # server's elicitation/create it refused was held to the sender's rule: "failed without error.type"
+    assert _findings(LINT / "semconv-2026-refusals.spans.jsonl") == []
