@@ -154,7 +154,10 @@ def test_the_bundled_recordings_are_quiet_and_the_bundled_spans_break_only_what_
 
 def test_every_rule_has_a_real_file_or_is_said_to_have_none() -> None:
     covered = {r for r, *_ in EVENT_LOG_CASES} | {r for r, *_ in SPAN_CASES} | {"span-parent"}
-    # no producer here writes error.type as a JSON-RPC code without rpc.response.status_code
+    # span-status-code: no producer we can run writes a JSON-RPC code in error.type without
+    # rpc.response.status_code. The mcp SDK 2.3 (server middleware and client dispatcher), the C# SDK's
+    # McpSessionHandler and Sentry's JavaScript integration set both together or neither; OpenLLMetry
+    # writes exception class names, Logfire and Sentry's Python integration no error.type at all
     without_real_file = {"span-status-code"}
     assert covered | without_real_file == {r.id for r in RULES}
 
@@ -199,3 +202,16 @@ def test_refusals_recorded_as_the_2026_conventions_say_are_quiet() -> None:
     # end it is) records -32602 in rpc.response.status_code only; the client's SERVER span of the
     # server's elicitation/create it refused was held to the sender's rule: "failed without error.type"
     assert _findings(LINT / "semconv-2026-refusals.spans.jsonl") == []
+
+
+def test_the_pre_404_reference_spans_draw_only_the_caller_fault_findings() -> None:
+    # dialects/semconv.jsonl follows the conventions before #404 (July 2026): its SERVER spans of the
+    # -32602 and -32601 refusals set error.type and status ERROR. Since #404 these codes "SHOULD NOT be
+    # considered errors" on the receiving end (model/mcp/common.yaml): two findings each, nothing else
+    found = {(f.rule.id, f.message.split(":")[0]) for f in _findings(DATA / "dialects" / "semconv.jsonl")}
+    assert found == {
+        ("span-error-type", "'tools/call get-weather'"),
+        ("span-status", "'tools/call get-weather'"),
+        ("span-error-type", "'resources/subscribe'"),
+        ("span-status", "'resources/subscribe'"),
+    }
