@@ -156,7 +156,8 @@ def test_every_rule_has_a_real_file_or_is_said_to_have_none() -> None:
     covered = {r for r, *_ in EVENT_LOG_CASES} | {r for r, *_ in SPAN_CASES} | {"span-parent"}
     # span-status-code: no producer we can run writes a JSON-RPC code in error.type without
     # rpc.response.status_code. The mcp SDK 2.3 (server middleware and client dispatcher), the C# SDK's
-    # McpSessionHandler and Sentry's JavaScript integration set both together or neither; OpenLLMetry
+    # McpSessionHandler and Sentry's JavaScript integration set rpc.response.status_code whenever
+    # error.type is a code; OpenLLMetry
     # writes exception class names, Logfire and Sentry's Python integration no error.type at all
     without_real_file = {"span-status-code"}
     assert covered | without_real_file == {r.id for r in RULES}
