@@ -290,3 +290,54 @@ def test_a_check_that_sees_none_of_the_locked_servers_fails(runner: CliRunner, t
     # one locked server seen is a check: the others unseen are skipped, as before
     both = runner.invoke(app, ["tools", V1, down, "--baseline", str(lock)])
     assert both.exit_code == 0, both.stdout
+
+
+PEERS = DATA / "peers"
+# the same session of the toolbox server, recorded by three other tools: mcp-cassette and mcp-vcr put a
+# placeholder where the server advertised login's api_key parameter schema (its name looks like a secret)
+REDACTING_PEERS = ["mcp-cassette-stdio.cassette", "mcp-vcr-stdio.ndjson", "mcp-vcr-stdio.yaml"]
+
+
+@pytest.mark.parametrize("peer", REDACTING_PEERS)
+def test_a_schema_a_recorder_redacted_is_not_a_change_of_the_tool(runner: CliRunner, tmp_path: Path, peer: str) -> None:
+    # locked from mcp-recorder's recording (the schema whole), checked on another recorder's of the same
+    # session: "tool changed: $.inputSchema.properties.api_key: {...} -> "REDACTED"", exit 1
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--baseline", str(lock)]).exit_code == 0
+    result = runner.invoke(app, ["tools", str(PEERS / peer), "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 0, result.stdout
+    findings = {f["subject"]: f for f in json.loads(result.stdout)["findings"]}
+    login = findings["record-toolbox tool login"]
+    assert (login["check"], login["status"]) == ("tool partly checked", "warn")
+    assert login["message"].endswith("not checked: $.inputSchema.properties.api_key")
+    assert {f["status"] for s, f in findings.items() if s != "record-toolbox tool login"} == {"ok"}
+
+
+def test_a_lock_written_from_a_redacting_recorder_does_not_pass_what_it_never_saw(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # the lock holds "REDACTED" for api_key's schema, and so does every later recording by the same tool:
+    # a changed schema there passed as "unchanged, as accepted"
+    lock = tmp_path / "tools.lock"
+    cassette = str(PEERS / "mcp-cassette-stdio.cassette")
+    written = runner.invoke(app, ["tools", cassette, "--baseline", str(lock)])
+    assert "put a placeholder where the server advertised a parameter's schema" in written.stderr
+    result = runner.invoke(app, ["tools", cassette, "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 0
+    login = next(f for f in json.loads(result.stdout)["findings"] if f["subject"] == "record-toolbox tool login")
+    assert login["status"] == "warn"
+    # and a recording that holds the schema whole checks against it the same way, not as a change
+    whole = runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--baseline", str(lock)])
+    assert whole.exit_code == 0, whole.stdout
+    assert "tool partly checked: record-toolbox tool login" in whole.stdout
+
+
+def test_the_listing_names_what_a_recorder_redacted(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["tools", str(PEERS / "mcp-vcr-stdio.ndjson"), "--format", "json"])
+    assert result.exit_code == 0
+    [note] = json.loads(result.stdout)["notes"]
+    assert "record-toolbox tool login" in note
+    assert "($.inputSchema.properties.api_key)" in note
+    # mcp-recorder keeps the schema: nothing to say
+    whole = runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--format", "json"])
+    assert json.loads(whole.stdout)["notes"] == []
