@@ -341,3 +341,32 @@ def test_the_listing_names_what_a_recorder_redacted(runner: CliRunner) -> None:
     # mcp-recorder keeps the schema: nothing to say
     whole = runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--format", "json"])
     assert json.loads(whole.stdout)["notes"] == []
+
+
+SECRET = DATA / "toolsdiff"
+
+
+def test_a_definitions_credentials_are_redacted_as_a_recording_of_mcpobs_has_them(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # report-desk's fetch_report has an API key and a URL password as defaults; recorded without
+    # redaction (as mcp-recorder and spans that record results hold it) both reached the listing and the
+    # lock file to be committed, and the same server recorded with redaction was "changed: its hash"
+    unredacted = str(SECRET / "secret-unredacted.log.jsonl")
+    listed = runner.invoke(app, ["tools", unredacted, "--format", "json"])
+    assert listed.exit_code == 0
+    for secret in ("hunter2-pass", "sk-live-4f9a"):
+        assert secret not in listed.stdout
+    [tool] = json.loads(listed.stdout)["definitions"]
+    schema = tool["definition"]["inputSchema"]["properties"]
+    # a parameter named like a secret keeps its schema; the secret value in it goes
+    assert schema["api_key"] == {"default": "[REDACTED]", "title": "Api Key", "type": "string"}
+    assert schema["source"]["default"] == "https://[REDACTED]@reports.example.com/v1"
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", unredacted, "--baseline", str(lock)]).exit_code == 0
+    assert "hunter2-pass" not in lock.read_text()
+    assert "sk-live-4f9a" not in lock.read_text()
+    # the same server recorded with redaction: as accepted
+    redacted = runner.invoke(app, ["tools", str(SECRET / "secret-redacted.log.jsonl"), "--baseline", str(lock)])
+    assert redacted.exit_code == 0, redacted.stdout
+    assert redacted.stdout.strip().endswith("1 checked: passed")
