@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcpobs.lint.rules import BY_ID, Finding
+from mcpobs.findings import Finding
+from mcpobs.lint.rules import BY_ID, finding
 
 if TYPE_CHECKING:
     from mcpobs.store import Store
@@ -131,13 +132,15 @@ def _attributes(raw: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 
 class _Checker:
-    def __init__(self, spans: list[Span]) -> None:
+    def __init__(self, spans: list[Span], names: dict[str, str]) -> None:
         self.spans = spans
+        self.names = names
         self.findings: list[Finding] = []
 
     def find(self, rule: str, span: Span, message: str) -> None:
         text = f"{span.name!r}: {message}"
-        self.findings.append(Finding(BY_ID[rule], span.path, text, trace_id=span.trace_id, span_id=span.span_id))
+        path = self.names.get(span.path, span.path)
+        self.findings.append(finding(BY_ID[rule], path, text, trace_id=span.trace_id, span_id=span.span_id))
 
     def run(self) -> list[Finding]:
         clients: dict[tuple[str, str | None], list[Span]] = {}  # by method and request id: the candidates
@@ -270,6 +273,7 @@ class _Checker:
             )
 
 
-def lint_spans(store: Store) -> list[Finding]:
-    """Every finding of the span rules over the MCP spans in ``store``."""
-    return _Checker(mcp_spans(store)).run()
+def lint_spans(store: Store, names: dict[str, str] | None = None) -> list[Finding]:
+    """Every finding of the span rules over the MCP spans in ``store``, each file named as ``names`` has
+    its path (the name a user gave it) or by its path."""
+    return _Checker(mcp_spans(store), names or {}).run()
