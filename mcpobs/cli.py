@@ -1142,6 +1142,7 @@ def tools_command(
     never accepted, fails the run (exit 1); --update accepts them.
     """
     from mcpobs.catalog.definitions import Pricing, distinct, token_tax
+    from mcpobs.catalog.lock import unrecorded_notes
 
     if not files:
         raise UsageError("name the recordings or trace files to read the definitions from")
@@ -1156,8 +1157,9 @@ def tools_command(
         _writable(output)
     with contextlib.ExitStack() as stack:
         found, notes, _ = _catalogue(stack, files, skip_invalid, memory_limit, everything=False)
-    _warn_notes(notes)
     definitions = distinct(found)
+    notes += unrecorded_notes(definitions)
+    _warn_notes(notes)
     if not definitions:
         _stderr().print(
             "mcpobs: no tools/list, prompts/list or resources/list results in the inputs "

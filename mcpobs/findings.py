@@ -1,5 +1,6 @@
 """Findings: what a check of files found, each failing the run or not, for every output format
-(text, JSON, JUnit, GitHub annotations: :mod:`mcpobs.render.findings`)."""
+(text, JSON, JUnit, GitHub annotations: :mod:`mcpobs.render.findings`); ``mcpobs lint``, ``mcpobs tools
+--baseline`` and ``mcpobs diff`` report them alike."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ class Finding:
     details: tuple[str, ...] = ()
     file: str | None = None
     line: int | None = None
+    severity: str | None = None  # a lint rule's: error, warning, info (its status says what it does to the run)
+    doc: str | None = None  # the section of the specification or convention the check enforces
 
 
 @dataclass(frozen=True)
 class Findings:
-    """Every finding of one run of a check, and what it was run as (``mcpobs diff``)."""
+    """Every finding of one run of a check, and what it was run as (``mcpobs diff``, ``mcpobs lint``)."""
 
     command: str
     findings: list[Finding] = field(default_factory=list)

@@ -28,6 +28,7 @@ from mcpobs.errors import UsageError
 from mcpobs.eventlog.otlp import answered_requests
 from mcpobs.eventlog.peers import as_event_log
 from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.redact import Redactor
 from mcpobs.eventlog.writer import agreed_protocol
 from mcpobs.ingest.sources import Format, expand
 
@@ -65,6 +66,7 @@ BYTES_PER_TOKEN = 4
 # Span attributes that hold a call's result as JSON: Logfire's, then OpenLLMetry's.
 RESULT_KEYS = ("response", "traceloop.entity.output")
 UNKNOWN = "unknown"
+_REDACTOR = Redactor()
 _RECORDINGS = (Format.EVENT_LOG, Format.MCP_RECORDER, Format.MCP_CASSETTE, Format.MCP_VCR_NDJSON, Format.MCP_VCR_YAML)
 
 
@@ -179,8 +181,11 @@ def _listed(method: str, result: dict[str, Any], server: str, protocol: str, sou
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get(_KEY[kind]), str):
             continue
-        body = {k: v for k, v in item.items() if v is not None}
-        found.append(Definition(server, protocol, kind, body[_KEY[kind]], body, source))
+        # redacted as mcpobs record redacts (a second time changes nothing): recorders without redaction
+        # and spans hold credentials as advertised, which the listing and a committed lock must not show,
+        # and the same server recorded either way is the same definition
+        redacted, _ = _REDACTOR.message({k: v for k, v in item.items() if v is not None})
+        found.append(Definition(server, protocol, kind, redacted[_KEY[kind]], redacted, source))
     return found
 
 

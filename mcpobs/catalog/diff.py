@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mcpobs.catalog.definitions import KINDS, Definition
-from mcpobs.catalog.lock import changes, lock_of
+from mcpobs.catalog.lock import changed, changes, lock_of, shown_paths, unrecorded
 from mcpobs.findings import Finding, Findings, Status
 from mcpobs.ingest.dialects import ATTRIBUTE_KEYS
 from mcpobs.store import Store
@@ -119,12 +119,19 @@ def _definitions(a: list[Definition], b: list[Definition]) -> list[Finding]:
                     if server not in after or kind not in after[server]:
                         continue  # B holds no list of this server's kind: nothing says it is gone
                     findings.append(Finding(f"{kind} removed", subject, "no longer advertised", Status.FAIL))
-                elif name not in was:
+                    continue
+                if name not in was:
                     if server in before and kind in before[server]:
                         findings.append(Finding(f"{kind} added", subject, "newly advertised", Status.INFO))
-                elif was[name].digest != now[name].digest:
-                    fields, details = changes(was[name], latest[(server, kind, name)])
+                    continue
+                definition = latest[(server, kind, name)]
+                unseen = unrecorded(was[name].definition) | unrecorded(definition.locked)
+                if changed(was[name], definition, unseen):
+                    fields, details = changes(was[name], definition, unseen)
                     findings.append(Finding(f"{kind} changed", subject, f"changed: {fields}", Status.WARN, details))
+                elif unseen:
+                    message = f"as in A, but for what a recording's maker redacted, not compared: {shown_paths(unseen)}"
+                    findings.append(Finding(f"{kind} partly compared", subject, message, Status.INFO))
                 else:
                     findings.append(Finding(f"{kind} unchanged", subject, "as in A", Status.OK))
     return findings

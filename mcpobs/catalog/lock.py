@@ -6,7 +6,8 @@ definition's locked fields (:data:`~mcpobs.catalog.definitions.LOCKED`) and thei
 hash, as YAML that a review reads and diffs. A check fails on a definition whose
 hash changed (and says which fields changed) and on one the lock has not accepted
 (a new tool, a new server); a definition no longer advertised is a warning; a
-server the inputs do not show is not checked.
+server the inputs do not show is not checked, but a check whose inputs show none of
+the locked servers fails: it checked nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from mcpobs.catalog.definitions import KINDS, Definition, digest_of
+from mcpobs.catalog.definitions import KINDS, Definition, canonical, digest_of
 from mcpobs.errors import UsageError
+from mcpobs.eventlog.redact import SCHEMA_MAPS
 from mcpobs.findings import Finding, Findings, Status
 from mcpobs.replay.diff import diff
 
@@ -142,16 +144,28 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
         if accepted is None:
             why = f"the lock has no server {d.server}" if d.server not in lock else f"the lock has no such {d.kind}"
             findings.append(Finding(f"{d.kind} added", subject, f"not accepted: {why}", Status.FAIL, file=path))
-        elif accepted.digest != d.digest:
-            fields, details = changes(accepted, d)
+            continue
+        unseen = unrecorded(accepted.definition) | unrecorded(d.locked)
+        if changed(accepted, d, unseen):
+            fields, details = changes(accepted, d, unseen)
             message = f"changed since it was accepted: {fields} (in {d.source})"
             findings.append(Finding(f"{d.kind} changed", subject, message, Status.FAIL, details, path, accepted.line))
+        elif unseen:
+            message = f"as accepted, but for what a recording's maker redacted, not checked: {shown_paths(unseen)}"
+            findings.append(Finding(f"{d.kind} partly checked", subject, message, Status.WARN, (), path, accepted.line))
         else:
             findings.append(Finding(f"{d.kind} unchanged", subject, "as accepted", Status.OK, file=path))
     servers = {server for server, _ in seen}
+    # a check that saw none of the locked servers checked nothing (a server that did not start, the
+    # wrong files): passing it would keep a CI gate green over servers it never saw
+    none_seen = not servers & lock.keys()
     for server, kinds in sorted(lock.items()):
         if server not in servers:
-            findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
+            if none_seen:
+                message = "the inputs hold no list result of it, nor of any locked server: nothing was checked"
+                findings.append(Finding("server not seen", server, message, Status.FAIL, file=path))
+            else:
+                findings.append(Finding("server not seen", server, "the inputs hold no list result of it", Status.SKIP))
             continue
         for kind, names in kinds.items():
             if (server, kind) not in seen:
@@ -167,12 +181,79 @@ def check(lock: Lock, definitions: list[Definition], path: str) -> Findings:
     return Findings(f"mcpobs tools --baseline {path}", findings)
 
 
-def changes(accepted: Locked, definition: Definition) -> tuple[str, tuple[str, ...]]:
-    """What changed from an accepted definition: the fields, and each difference as a line with the
-    values whole."""
-    found = diff(accepted.definition, definition.locked)
+def changes(
+    accepted: Locked, definition: Definition, unseen: frozenset[Path_] = frozenset()
+) -> tuple[str, tuple[str, ...]]:
+    """What changed from an accepted definition (``unseen`` paths left out): the fields, and each
+    difference as a line with the values whole."""
+    found = diff(_masked(accepted.definition, unseen), _masked(definition.locked, unseen))
     fields = sorted({c.path.removeprefix("$.").split(".")[0].split("[")[0] for c in found})
     return ", ".join(fields) or "its hash", tuple(c.shown(None) for c in found)
+
+
+# A place in a definition, as the keys that lead to it.
+Path_ = tuple[str, ...]
+_UNSEEN = "<not recorded>"
+
+
+def unrecorded(definition: dict[str, Any]) -> frozenset[Path_]:
+    """The places where a recording's maker put a string instead of a parameter's JSON Schema
+    (mcp-cassette's ``"REDACTED"``, mcp-vcr's ``"<REDACTED_api_key>"`` for an ``api_key`` property):
+    a schema is an object or a boolean, never a string, so the recording does not hold what the server
+    advertised there. Compared as they are, such a place fails a lock written from another recording
+    of the same server, and hides any change to it from a lock written from such a recording."""
+    found: set[Path_] = set()
+
+    def walk(value: Any, at: Path_) -> None:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, (*at, str(i)))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key in SCHEMA_MAPS and isinstance(item, dict):
+                    found.update((*at, key, name) for name, schema in item.items() if isinstance(schema, str))
+                walk(item, (*at, key))
+
+    for field in ("inputSchema", "outputSchema"):
+        walk(definition.get(field), (field,))
+    return frozenset(found)
+
+
+def unrecorded_notes(definitions: Iterable[Definition]) -> list[str]:
+    """A line for each definition whose recording does not hold all of it (:func:`unrecorded`)."""
+    notes = []
+    for d in definitions:
+        unseen = unrecorded(d.locked)
+        if unseen:
+            notes.append(
+                f"{d.source}: {d.server} {d.kind} {d.name}: the recording's maker put a placeholder where the "
+                f"server advertised a parameter's schema ({shown_paths(unseen)}): its tokens and hash count the "
+                "placeholder, and a lock check leaves it out"
+            )
+    return notes
+
+
+def _masked(value: Any, unseen: frozenset[Path_], at: Path_ = ()) -> Any:
+    """``value`` with each of the ``unseen`` places it has replaced by one placeholder (never added)."""
+    if not unseen:
+        return value
+    if isinstance(value, dict):
+        return {k: _UNSEEN if (*at, k) in unseen else _masked(v, unseen, (*at, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, unseen, (*at, str(i))) for i, v in enumerate(value)]
+    return value
+
+
+def changed(accepted: Locked, definition: Definition, unseen: frozenset[Path_]) -> bool:
+    """Whether ``definition`` differs from the accepted one, the ``unseen`` places left out."""
+    if not unseen:
+        return accepted.digest != definition.digest
+    return canonical(_masked(accepted.definition, unseen)) != canonical(_masked(definition.locked, unseen))
+
+
+def shown_paths(paths: frozenset[Path_]) -> str:
+    """Places as the diff prints them: ``$.inputSchema.properties.api_key``."""
+    return ", ".join(sorted("$." + ".".join(p) for p in paths))
 
 
 def updated(lock: Lock, definitions: list[Definition]) -> Lock:

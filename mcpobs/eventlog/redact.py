@@ -309,7 +309,7 @@ class Redactor:
 
 
 # The keywords of a JSON Schema whose object maps names (of parameters, of definitions) to schemas.
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 
 
 def _names_schemas(parent: dict[str, Any], key: str) -> bool:
@@ -319,7 +319,7 @@ def _names_schemas(parent: dict[str, Any], key: str) -> bool:
     "properties": {"password": "hunter2"}}``) holds a string and is redacted as any other."""
     mapped = parent.get(key)
     return (
-        key in _SCHEMA_MAPS
+        key in SCHEMA_MAPS
         and parent.get("type") == "object"
         and isinstance(mapped, dict)
         and all(isinstance(v, dict | bool) for v in mapped.values())

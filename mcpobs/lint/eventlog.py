@@ -12,7 +12,8 @@ from typing import Any
 from mcpobs.eventlog.ids import id_key
 from mcpobs.eventlog.reader import EventLog
 from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol
-from mcpobs.lint.rules import BY_ID, Finding
+from mcpobs.findings import Finding
+from mcpobs.lint.rules import BY_ID, finding
 
 REVISION_2026 = "2026-07-28"
 CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities"
@@ -132,7 +133,7 @@ class _Walk:
 
     def find(self, rule: str, index: int, message: str) -> None:
         where = "" if self.stated_lines else f"message {index + 1}: "
-        self.findings.append(Finding(BY_ID[rule], self.log.path, where + message, self.line(index)))
+        self.findings.append(finding(BY_ID[rule], self.log.path, where + message, self.line(index)))
 
     def run(self) -> list[Finding]:
         for index, record in enumerate(self.log.records):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mcpobs.findings import Finding, Status
+
 SEVERITIES = ("info", "warning", "error")
 
 SEMCONV = "https://github.com/open-telemetry/semantic-conventions-genai/blob/main/docs/gen-ai/mcp.md"
@@ -24,27 +26,37 @@ class Rule:
     kind: str  # "eventlog" or "span": the evidence it reads
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One breach of a rule: where (a file and line of an event log, or a span of a trace file) and what."""
+# A rule's severity -> the status of its findings when --fail-on is not above it (error: always).
+STATUS_OF = {"error": Status.FAIL, "warning": Status.WARN, "info": Status.INFO}
 
-    rule: Rule
-    path: str
-    message: str
-    line: int | None = None
-    trace_id: str | None = None
-    span_id: str | None = None
 
-    @property
-    def where(self) -> str:
-        """``file:line``, ``file`` or ``file trace T span S``, as people read a location."""
-        if self.span_id is not None:
-            return f"{self.path} trace {self.trace_id} span {self.span_id}"
-        return self.path if self.line is None else f"{self.path}:{self.line}"
+def finding(
+    rule: Rule,
+    path: str,
+    message: str,
+    line: int | None = None,
+    trace_id: str | None = None,
+    span_id: str | None = None,
+) -> Finding:
+    """One breach of ``rule`` as every check reports one: the check is the rule's id, the subject where it
+    is as people read a place (``file:line``, ``file``, or ``file trace T span S``), the status its
+    severity's (:func:`mcpobs.lint.lint` holds it to ``--fail-on``)."""
+    if span_id is not None:
+        where = f"{path} trace {trace_id} span {span_id}"
+    else:
+        where = path if line is None else f"{path}:{line}"
+    return Finding(
+        rule.id, where, message, STATUS_OF[rule.severity], file=path, line=line, severity=rule.severity, doc=rule.doc
+    )
 
 
 def rank(severity: str) -> int:
     return SEVERITIES.index(severity)
+
+
+def status_at(severity: str, fail_on: str) -> Status:
+    """What a finding of ``severity`` does to a run that fails at ``fail_on``."""
+    return Status.FAIL if rank(severity) >= rank(fail_on) else STATUS_OF[severity]
 
 
 _EVENTLOG_RULES = (

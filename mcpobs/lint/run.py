@@ -8,16 +8,18 @@ from pathlib import Path
 
 from mcpobs.errors import UsageError
 from mcpobs.eventlog.peers import as_event_log
+from mcpobs.findings import Finding, Findings, Status
 from mcpobs.ingest.sources import Format, Source, expand, spool_dir
 from mcpobs.lint.eventlog import lint_event_log
-from mcpobs.lint.rules import BY_ID, SEVERITIES, Finding, Rule, rank
+from mcpobs.lint.rules import BY_ID, SEVERITIES, Rule, status_at
 
 RECORDINGS = (Format.EVENT_LOG, Format.MCP_RECORDER, Format.MCP_CASSETTE, Format.MCP_VCR_NDJSON, Format.MCP_VCR_YAML)
 
 
 @dataclass(frozen=True)
 class LintResult:
-    """Every finding of a run, the files it read, the rules it checked, and the severity that fails it."""
+    """Every finding of a run (its status held to ``fail_on``), the files it read, the rules it checked,
+    and the severity that fails it."""
 
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
@@ -27,11 +29,25 @@ class LintResult:
 
     def failing(self, finding: Finding) -> bool:
         """Whether ``finding`` fails the run: at --fail-on's severity or above."""
-        return rank(finding.rule.severity) >= rank(self.fail_on)
+        return finding.status is Status.FAIL
 
     @property
     def failed(self) -> bool:
         return any(self.failing(f) for f in self.findings)
+
+    def report(self) -> Findings:
+        """The run as every check reports one: its findings in rule order, and a finding of status ok
+        for each rule checked that found nothing."""
+        found = {r.id: [f for f in self.findings if f.check == r.id] for r in self.rules}
+        quiet = {r.id: Finding(r.id, "no findings", "", Status.OK, severity=r.severity, doc=r.doc) for r in self.rules}
+        ordered = [f for r in self.rules for f in (sorted(found[r.id], key=order) or [quiet[r.id]])]
+        verdicts = (f"passed (--fail-on {self.fail_on})", f"FAILED (--fail-on {self.fail_on})")
+        return Findings("mcpobs lint", ordered, self.notes, verdicts)
+
+
+def order(finding: Finding) -> tuple[str, int, str, str]:
+    """Findings by file, line, place (a span) and rule."""
+    return (finding.file or "", finding.line or 0, finding.subject, finding.check)
 
 
 def lint(arguments: list[str], *, ignore: tuple[str, ...] = (), fail_on: str = "error") -> LintResult:
@@ -51,7 +67,10 @@ def lint(arguments: list[str], *, ignore: tuple[str, ...] = (), fail_on: str = "
                 findings.extend(_recording(source, checked))
         if traces:
             findings.extend(_traces(traces, checked))
-    kept = tuple(f for f in findings if f.rule.id not in ignore)
+    # a finding at --fail-on's severity or above fails the run; below, it says its severity
+    kept = tuple(
+        replace(f, status=status_at(f.severity or "error", fail_on)) for f in findings if f.check not in ignore
+    )
     rules = tuple(r for r in BY_ID.values() if r.id not in ignore)
     # a file no rule could look at passes, so say it: a gate on the wrong file would pass in silence
     notes = tuple(f"{s.name}: no MCP message or span to check" for s in sources if s.name not in checked)
@@ -79,7 +98,7 @@ def _traces(sources: list[Source], checked: set[str]) -> list[Finding]:
             names[str(source.path)] = source.name
             if any(r.already_loaded or r.duplicate_spans for r in report.sources):
                 checked.add(source.name)  # its spans are another file's, checked (and reported) there
-        found = lint_spans(store)
+        # the store knows each file by the path it was loaded from; people by the name they gave
+        found = lint_spans(store, names)
         checked.update(names.get(s.path, s.path) for s in mcp_spans(store))
-    # the store knows each file by the path it was loaded from; people by the name they gave
-    return [replace(f, path=names.get(f.path, f.path)) for f in found]
+    return found

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcpobs.lint.rules import BY_ID, Finding
-from mcpobs.store import TO_CLIENT_METHODS
+from mcpobs.findings import Finding
+from mcpobs.lint.rules import BY_ID, finding
 
 if TYPE_CHECKING:
     from mcpobs.store import Store
@@ -17,11 +17,13 @@ if TYPE_CHECKING:
 SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 2, 3
 STATUS_ERROR = 2
 
-# The codes by which the caller was at fault: a SERVER span SHOULD NOT record them as its error
-# (semantic-conventions-genai #404, the server span's status). The 2026-07-28 codes -32020..-32022 are
-# mcpobs's addition to the rejected calls, not the convention's: the lint holds to the convention.
 # the methods that name a resource: its URI may be the span name's target, as an opt-in
 _WITH_URI = ("resources/read", "resources/subscribe", "resources/unsubscribe", "notifications/resources/updated")
+# The codes by which the caller was at fault: on the receiving end (an mcp.server span, kind SERVER:
+# the MCP server's, or the client's for a request the server sent it) they "SHOULD NOT be considered
+# errors", so no error.type and no status ERROR (semantic-conventions-genai #404, model/mcp/common.yaml).
+# The 2026-07-28 codes -32020..-32022 are mcpobs's addition to the rejected calls, not the convention's:
+# the lint holds to the convention.
 CALLER_FAULT_CODES = ("-32700", "-32600", "-32601", "-32602", "-32002")
 
 # Attribute names the conventions replaced, as producers still write them → the current name.
@@ -130,13 +132,15 @@ def _attributes(raw: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 
 class _Checker:
-    def __init__(self, spans: list[Span]) -> None:
+    def __init__(self, spans: list[Span], names: dict[str, str]) -> None:
         self.spans = spans
+        self.names = names
         self.findings: list[Finding] = []
 
     def find(self, rule: str, span: Span, message: str) -> None:
         text = f"{span.name!r}: {message}"
-        self.findings.append(Finding(BY_ID[rule], span.path, text, trace_id=span.trace_id, span_id=span.span_id))
+        path = self.names.get(span.path, span.path)
+        self.findings.append(finding(BY_ID[rule], path, text, trace_id=span.trace_id, span_id=span.span_id))
 
     def run(self) -> list[Finding]:
         clients: dict[tuple[str, str | None], list[Span]] = {}  # by method and request id: the candidates
@@ -188,7 +192,8 @@ class _Checker:
     def outcome(self, span: Span) -> None:
         error_type = span.attributes.get("error.type")
         code = span.text("rpc.response.status_code")
-        server = span.kind == SPAN_KIND_SERVER and span.method not in TO_CLIENT_METHODS
+        # by span kind, not by MCP end: the receiver's rule whichever end received the request
+        server = span.kind == SPAN_KIND_SERVER
         caller_fault = server and (code in CALLER_FAULT_CODES or str(error_type) in CALLER_FAULT_CODES)
         tool_error = span.attributes.get("mcp.tool.result.is_error") in (True, "true")
         error_status = span.status_code == STATUS_ERROR
@@ -268,6 +273,7 @@ class _Checker:
             )
 
 
-def lint_spans(store: Store) -> list[Finding]:
-    """Every finding of the span rules over the MCP spans in ``store``."""
-    return _Checker(mcp_spans(store)).run()
+def lint_spans(store: Store, names: dict[str, str] | None = None) -> list[Finding]:
+    """Every finding of the span rules over the MCP spans in ``store``, each file named as ``names`` has
+    its path (the name a user gave it) or by its path."""
+    return _Checker(mcp_spans(store), names or {}).run()

@@ -45,6 +45,8 @@ def render_json(findings: Findings) -> str:
                 "details": list(f.details),
                 "file": f.file,
                 "line": f.line,
+                # a lint rule's finding: its severity and the section it enforces
+                **({"severity": f.severity, "doc": f.doc} if f.severity is not None else {}),
             }
             for f in findings.findings
         ],
@@ -64,13 +66,14 @@ def render_junit(findings: Findings) -> str:
 def _case(check: str, f: Finding) -> Case:
     # JUnit 10's schema has no file or line on a test case: they lead the failure's text
     where = f"{f.file}:{f.line}" if f.file and f.line else f.file
+    more = (*f.details, f.doc) if f.doc else f.details
     if f.status is Status.FAIL:
-        text = "\n".join((where, *f.details) if where else f.details)
+        text = "\n".join((where, *more) if where else more)
         return Case(check, f.subject, failure=Failure(f.message, check, text))
     if f.status is Status.SKIP:
         return Case(check, f.subject, skipped=f.message)
     if f.status in (Status.WARN, Status.INFO):
-        return Case(check, f.subject, output="\n".join((f.message, *f.details)))
+        return Case(check, f.subject, output="\n".join((f.message, *more)))
     return Case(check, f.subject)
 
 
@@ -85,8 +88,20 @@ def render_github(findings: Findings) -> str:
         if f.status not in _GITHUB:
             continue
         level = _GITHUB[f.status]
-        text = "\n".join((f"{f.subject}: {f.message}", *f.details))
+        doc = f" ({f.doc})" if f.doc else ""
+        about = _within(f)
+        text = "\n".join((f"{about}: {f.message}{doc}" if about else f"{f.message}{doc}", *f.details))
         line = f.line if f.file and f.line else None
         lines.append(annotation(level, text, file=f.file or None, line=line, title=f.check))
     lines.append(findings.summary())
     return "\n".join(lines) + "\n"
+
+
+def _within(f: Finding) -> str:
+    """The subject less what the annotation's file and line already say (a lint finding's place is its
+    file and line, or its file and a span)."""
+    if f.file and f.subject in (f.file, f"{f.file}:{f.line}"):
+        return ""
+    if f.file and f.subject.startswith(f.file + " "):
+        return f.subject[len(f.file) + 1 :]
+    return f.subject

@@ -147,3 +147,14 @@ def test_both_sides_from_stdin_is_a_usage_error(runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert "stdin" in result.stderr
     assert "empty file" not in result.stderr
+
+
+def test_a_schema_a_recorder_redacted_is_no_change_between_recorders(runner: CliRunner) -> None:
+    # one session, recorded by mcp-recorder (login's api_key schema whole) and by mcp-cassette (a
+    # "REDACTED" in its place): "tool changed: $.inputSchema.properties.api_key" between the two
+    peers = DATA / "peers"
+    found = _findings(runner, str(peers / "mcp-recorder-stdio.json"), str(peers / "mcp-cassette-stdio.cassette"))
+    assert not [key for key in found if key[0] == "tool changed"]
+    login = found[("tool partly compared", "record-toolbox tool login")]
+    assert login["status"] == "info"
+    assert login["message"].endswith("not compared: $.inputSchema.properties.api_key")

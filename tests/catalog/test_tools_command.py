@@ -272,3 +272,101 @@ def test_spans_without_results_print_no_empty_tables_of_calls() -> None:
     assert "no calls match" not in result.stdout
     assert "$/call" not in result.stdout
     assert "no tools/list, prompts/list or resources/list results" in result.stderr
+
+
+def test_a_check_that_sees_none_of_the_locked_servers_fails(runner: CliRunner, tmp_path: Path) -> None:
+    # the release that does not start (inventory-down: no list result): every locked server unseen, the
+    # check checked nothing and passed (exit 0), so a CI gate stayed green over a server it never saw
+    lock = tmp_path / "tools.lock"
+    lock.write_bytes((DATA / "toolsdiff" / "tools.lock").read_bytes())
+    down = str(DATA / "toolsdiff" / "inventory-down.log.jsonl")
+    result = runner.invoke(app, ["tools", down, "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 1, result.stdout
+    document = json.loads(result.stdout)
+    assert document["failed"] is True
+    [finding] = document["findings"]
+    assert (finding["check"], finding["subject"], finding["status"]) == ("server not seen", "inventory", "fail")
+    assert "nothing was checked" in finding["message"]
+    # one locked server seen is a check: the others unseen are skipped, as before
+    both = runner.invoke(app, ["tools", V1, down, "--baseline", str(lock)])
+    assert both.exit_code == 0, both.stdout
+
+
+PEERS = DATA / "peers"
+# the same session of the toolbox server, recorded by three other tools: mcp-cassette and mcp-vcr put a
+# placeholder where the server advertised login's api_key parameter schema (its name looks like a secret)
+REDACTING_PEERS = ["mcp-cassette-stdio.cassette", "mcp-vcr-stdio.ndjson", "mcp-vcr-stdio.yaml"]
+
+
+@pytest.mark.parametrize("peer", REDACTING_PEERS)
+def test_a_schema_a_recorder_redacted_is_not_a_change_of_the_tool(runner: CliRunner, tmp_path: Path, peer: str) -> None:
+    # locked from mcp-recorder's recording (the schema whole), checked on another recorder's of the same
+    # session: "tool changed: $.inputSchema.properties.api_key: {...} -> "REDACTED"", exit 1
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--baseline", str(lock)]).exit_code == 0
+    result = runner.invoke(app, ["tools", str(PEERS / peer), "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 0, result.stdout
+    findings = {f["subject"]: f for f in json.loads(result.stdout)["findings"]}
+    login = findings["record-toolbox tool login"]
+    assert (login["check"], login["status"]) == ("tool partly checked", "warn")
+    assert login["message"].endswith("not checked: $.inputSchema.properties.api_key")
+    assert {f["status"] for s, f in findings.items() if s != "record-toolbox tool login"} == {"ok"}
+
+
+def test_a_lock_written_from_a_redacting_recorder_does_not_pass_what_it_never_saw(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # the lock holds "REDACTED" for api_key's schema, and so does every later recording by the same tool:
+    # a changed schema there passed as "unchanged, as accepted"
+    lock = tmp_path / "tools.lock"
+    cassette = str(PEERS / "mcp-cassette-stdio.cassette")
+    written = runner.invoke(app, ["tools", cassette, "--baseline", str(lock)])
+    assert "put a placeholder where the server advertised a parameter's schema" in written.stderr
+    result = runner.invoke(app, ["tools", cassette, "--baseline", str(lock), "--format", "json"])
+    assert result.exit_code == 0
+    login = next(f for f in json.loads(result.stdout)["findings"] if f["subject"] == "record-toolbox tool login")
+    assert login["status"] == "warn"
+    # and a recording that holds the schema whole checks against it the same way, not as a change
+    whole = runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--baseline", str(lock)])
+    assert whole.exit_code == 0, whole.stdout
+    assert "tool partly checked: record-toolbox tool login" in whole.stdout
+
+
+def test_the_listing_names_what_a_recorder_redacted(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["tools", str(PEERS / "mcp-vcr-stdio.ndjson"), "--format", "json"])
+    assert result.exit_code == 0
+    [note] = json.loads(result.stdout)["notes"]
+    assert "record-toolbox tool login" in note
+    assert "($.inputSchema.properties.api_key)" in note
+    # mcp-recorder keeps the schema: nothing to say
+    whole = runner.invoke(app, ["tools", str(PEERS / "mcp-recorder-stdio.json"), "--format", "json"])
+    assert json.loads(whole.stdout)["notes"] == []
+
+
+SECRET = DATA / "toolsdiff"
+
+
+def test_a_definitions_credentials_are_redacted_as_a_recording_of_mcpobs_has_them(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # report-desk's fetch_report has an API key and a URL password as defaults; recorded without
+    # redaction (as mcp-recorder and spans that record results hold it) both reached the listing and the
+    # lock file to be committed, and the same server recorded with redaction was "changed: its hash"
+    unredacted = str(SECRET / "secret-unredacted.log.jsonl")
+    listed = runner.invoke(app, ["tools", unredacted, "--format", "json"])
+    assert listed.exit_code == 0
+    for secret in ("hunter2-pass", "sk-live-4f9a"):
+        assert secret not in listed.stdout
+    [tool] = json.loads(listed.stdout)["definitions"]
+    schema = tool["definition"]["inputSchema"]["properties"]
+    # a parameter named like a secret keeps its schema; the secret value in it goes
+    assert schema["api_key"] == {"default": "[REDACTED]", "title": "Api Key", "type": "string"}
+    assert schema["source"]["default"] == "https://[REDACTED]@reports.example.com/v1"
+    lock = tmp_path / "tools.lock"
+    assert runner.invoke(app, ["tools", unredacted, "--baseline", str(lock)]).exit_code == 0
+    assert "hunter2-pass" not in lock.read_text()
+    assert "sk-live-4f9a" not in lock.read_text()
+    # the same server recorded with redaction: as accepted
+    redacted = runner.invoke(app, ["tools", str(SECRET / "secret-redacted.log.jsonl"), "--baseline", str(lock)])
+    assert redacted.exit_code == 0, redacted.stdout
+    assert redacted.stdout.strip().endswith("1 checked: passed")

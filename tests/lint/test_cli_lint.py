@@ -74,25 +74,47 @@ def test_no_files_is_a_usage_error_and_an_unreadable_one_an_input_error(runner: 
 
 
 def test_json_lists_every_finding_with_its_rule_severity_and_section(runner: CliRunner) -> None:
+    # the findings JSON of tools --baseline and diff: a rule is a check, a finding's place its subject;
+    # a rule that found nothing is one finding of status ok
     result = runner.invoke(app, ["lint", HEADERS, "--format", "json"])
     assert result.exit_code == 1
     document = json.loads(result.stdout)
+    assert document["command"] == "mcpobs lint"
     assert document["failed"] is True
-    assert document["summary"] == {"findings": 6, "failing": 6, "error": 6, "warning": 0, "info": 0}
-    first = document["findings"][0]
-    assert first == {
-        "rule": "routing-header",
-        "severity": "error",
-        "failing": True,
-        "path": HEADERS,
-        "line": 6,
-        "trace_id": None,
-        "span_id": None,
+    assert document["summary"] == {"checked": 6 + len(RULES) - 2, "fail": 6, "warn": 0, "info": 0, "skip": 0, "ok": 22}
+    found = [f for f in document["findings"] if f["status"] != "ok"]
+    assert found[0] == {
+        "check": "routing-header",
+        "subject": f"{HEADERS}:6",
+        "status": "fail",
         "message": "tools/call without an Mcp-Method header",
+        "details": [],
+        "file": HEADERS,
+        "line": 6,
+        "severity": "error",
         "doc": "https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http"
         "#standard-request-headers",
     }
-    assert [r["id"] for r in document["rules"]] == [r.id for r in RULES]
+    # every rule, in the order --list-rules gives them
+    assert list(dict.fromkeys(f["check"] for f in document["findings"])) == [r.id for r in RULES]
+    quiet = next(f for f in document["findings"] if f["check"] == "stdout-noise")
+    assert (quiet["subject"], quiet["status"], quiet["severity"]) == ("no findings", "ok", "error")
+
+
+def test_json_says_a_finding_below_fail_on_is_a_warning_and_at_it_a_failure(runner: CliRunner) -> None:
+    below = json.loads(runner.invoke(app, ["lint", SDK_SPANS, "--format", "json"]).stdout)
+    at = json.loads(runner.invoke(app, ["lint", SDK_SPANS, "--format", "json", "--fail-on", "warning"]).stdout)
+    status = {f["check"]: f["status"] for f in below["findings"] if f["status"] != "ok"}
+    assert status == {"span-error-type": "warn", "span-status": "warn"}
+    assert below["failed"] is False
+    assert {f["check"]: f["status"] for f in at["findings"] if f["status"] != "ok"} == {
+        "span-error-type": "fail",
+        "span-status": "fail",
+    }
+    assert at["failed"] is True
+    span = next(f for f in below["findings"] if f["check"] == "span-status")
+    assert re.fullmatch(rf"{SDK_SPANS} trace [0-9a-f]{{32}} span [0-9a-f]{{16}}", span["subject"])
+    assert (span["file"], span["line"], span["severity"]) == (SDK_SPANS, None, "warning")
 
 
 def test_junit_has_a_suite_per_rule_and_validates_against_the_junit_schema(runner: CliRunner) -> None:
@@ -117,7 +139,7 @@ def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -
     result = runner.invoke(app, ["lint", STRAY, SDK_SPANS, "--format", "github"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[2].startswith(  # files in the order of their names: the spans' first
+    assert lines[0].startswith(  # in the order of the rules
         "::error file=data/lint/stray-stdout.log.jsonl,line=4,title=stdout-noise::the server wrote a line"
     )
     span = [line for line in lines if "title=span-status" in line]
@@ -127,7 +149,7 @@ def test_github_annotates_each_finding_at_its_file_and_line(runner: CliRunner) -
         r"span [0-9a-f]{16}: 'tools/call query': status ERROR",
         span[0],
     )
-    assert lines[-1].endswith("FAILED: 1 at or above error")
+    assert lines[-1] == f"mcpobs lint: {len(RULES)} checked, 1 fail, 2 warn: FAILED (--fail-on error)"
 
 
 def test_list_rules_shows_every_rule(runner: CliRunner) -> None:
