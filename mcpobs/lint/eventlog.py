@@ -83,6 +83,32 @@ def decode_header(value: str) -> str | None:
         return None
 
 
+def routing_problems(method: str, params: dict[str, Any], http: dict[str, Any]) -> list[str]:
+    """Where a 2026-07-28 HTTP request's ``Mcp-Method`` and ``Mcp-Name`` headers (``http``'s
+    ``mcp_method``, ``mcp_name``) are missing or differ from its body (the name decoded from its
+    Base64 sentinel); none: they agree."""
+    problems = []
+    mcp_method = http.get("mcp_method")
+    if mcp_method is None:
+        problems.append(f"{method} without an Mcp-Method header")
+    elif mcp_method != method:
+        problems.append(f"Mcp-Method {mcp_method!r}, but the body's method is {method!r}")
+    if method not in NAMED:
+        return problems
+    body = params.get(NAMED[method])
+    raw = http.get("mcp_name")
+    if raw is None:
+        problems.append(f"{method} without an Mcp-Name header (the body's {NAMED[method]} is {body!r})")
+        return problems
+    decoded = decode_header(str(raw))
+    if decoded is None:
+        problems.append(f"Mcp-Name {raw!r} is a Base64 sentinel that does not decode")
+    elif decoded != body:
+        shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
+        problems.append(f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
+    return problems
+
+
 @dataclass
 class _Request:
     method: str
@@ -312,26 +338,8 @@ class _Walk:
                 )
 
     def routing(self, index: int, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
-        mcp_method = http.get("mcp_method")
-        if mcp_method is None:
-            self.find("routing-header", index, f"{method} without an Mcp-Method header")
-        elif mcp_method != method:
-            self.find("routing-header", index, f"Mcp-Method {mcp_method!r}, but the body's method is {method!r}")
-        if method not in NAMED:
-            return
-        body = params.get(NAMED[method])
-        raw = http.get("mcp_name")
-        if raw is None:
-            self.find(
-                "routing-header", index, f"{method} without an Mcp-Name header (the body's {NAMED[method]} is {body!r})"
-            )
-            return
-        decoded = decode_header(str(raw))
-        if decoded is None:
-            self.find("routing-header", index, f"Mcp-Name {raw!r} is a Base64 sentinel that does not decode")
-        elif decoded != body:
-            shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
-            self.find("routing-header", index, f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
+        for problem in routing_problems(method, params, http):
+            self.find("routing-header", index, problem)
 
     def capability(self, index: int, direction: str, method: str, http: dict[str, Any]) -> None:
         session = http.get("session_id")

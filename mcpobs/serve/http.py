@@ -4,7 +4,9 @@ Each POST carries the client's messages; a request is answered on the POST itsel
 an SSE stream when notifications go with the answer. A recording of a revision with sessions (2025)
 gives each ``initialize`` a new ``Mcp-Session-Id``, which every later request must carry (400
 without one, 404 once the session is gone: a ``session_expiry`` fault or a DELETE); a 2026-07-28
-recording is served stateless. GET (a stream for the server's own messages) is 405: the server sends
+recording is served stateless, and a request whose ``Mcp-Method`` or ``Mcp-Name`` header is missing
+or differs from its body (the name's Base64 sentinel decoded) gets HTTP 400 with error ``-32020``,
+as the spec has a server answer it. GET (a stream for the server's own messages) is 405: the server sends
 nothing unasked yet. Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and
 refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
 
@@ -31,10 +33,14 @@ import anyio
 
 from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.lint.eventlog import routing_problems
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
+from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
 
 PATH = "/mcp"
+HEADER_MISMATCH = -32020  # 2026-07-28: a routing header that is missing or differs from the body
 _JSON = (b"content-type", b"application/json")
 
 
@@ -112,6 +118,10 @@ class ServeApp:
             if future is not None and not future.done():
                 future.set_result(message)  # the client's answer to a question asked on another stream
         requests = [m for m in messages if isinstance(m.get("method"), str) and "id" in m]
+        mismatch = self._header_mismatch(requests, facts) if self.stateless else None
+        if mismatch is not None:
+            await _json(send, 400, mismatch, self.served, http)
+            return
         if not requests:
             await _status(send, 202)
             return
@@ -156,6 +166,23 @@ class ServeApp:
         elif stopped and not ended:
             self.served.event("stream_closed", by="server", exchange=http_out["exchange"], error="the server stopped")
             await send({"type": "http.response.body", "body": b""})
+
+    def _header_mismatch(self, requests: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any] | None:
+        """2026-07-28: the error a request gets whose Mcp-Method or Mcp-Name header is missing or
+        differs from its body (-32020, HTTP 400, as the spec has a server answer it); None if they agree."""
+        for request in requests:
+            params = request.get("params")
+            params = params if isinstance(params, dict) else {}
+            meta = params.get("_meta")
+            if not isinstance(meta, dict) or PROTOCOL_META not in meta:
+                continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot
+            problems = routing_problems(request["method"], params, facts)
+            if problems:
+                text = "; ".join(problems)
+                self.served.say(f"{describe(request)}: refused, header mismatch: {text}")
+                error = {"code": HEADER_MISMATCH, "message": f"Header mismatch: {text}"}
+                return {"jsonrpc": "2.0", "id": request.get("id"), "error": error}
+        return None
 
     async def _refuse(self, send: Callable[..., Any], status: int, text: str, http: dict[str, Any]) -> None:
         """An HTTP error with no JSON-RPC answer, logged as ``record`` logs one (an ``http_response``

@@ -359,3 +359,38 @@ def test_an_answer_the_recording_lacks_is_an_error_saying_where_it_differs(era: 
     assert said.split(": ", 1)[1] in message
     assert '"Ada" -> "Bob"' in message
     assert said in err.read_text()
+
+
+def test_a_2026_request_whose_routing_headers_differ_from_its_body_is_refused_as_the_spec_says(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # 2026-07-28: a server answers a missing or different Mcp-Method / Mcp-Name with HTTP 400 and -32020; the
+    # name's Base64 sentinel is decoded first (lint's definition), so an encoded name that agrees is answered
+    import base64
+
+    echo = next(e for e in load_book(notes_logs["auto"]).exchanges if e.label == "tools/call echo").request
+    base = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28"}
+    sentinel = "=?base64?" + base64.b64encode(b"echo").decode() + "?="
+    cases = {
+        "agrees": {"mcp-method": "tools/call", "mcp-name": "echo"},
+        "agrees, encoded": {"mcp-method": "tools/call", "mcp-name": sentinel},
+        "another method": {"mcp-method": "tools/list", "mcp-name": "echo"},
+        "another name": {"mcp-method": "tools/call", "mcp-name": "get"},
+        "no name": {"mcp-method": "tools/call"},
+        "no method": {"mcp-name": "echo"},
+        "a sentinel that does not decode": {"mcp-method": "tools/call", "mcp-name": "=?base64?@@?="},
+    }
+    log = tmp_path / "served.jsonl"
+    seen = {}
+    with HttpServe(notes_logs["auto"], "--log", str(log)) as served:
+        for name, headers in cases.items():
+            answer = httpx2.post(served.url, json=echo, headers={**base, **headers}, timeout=10)
+            body = answer.json()
+            seen[name] = (answer.status_code, body.get("error", {}).get("code"), body["id"] == echo["id"])
+        served.stop()
+    assert seen.pop("agrees") == seen.pop("agrees, encoded") == (200, None, True)
+    assert set(seen.values()) == {(400, -32020, True)}
+    assert "tools/call echo: refused, header mismatch: Mcp-Name 'get', but the body's name is 'echo'" in served.stderr
+    result = CliRunner().invoke(app, ["analyze", str(log), "--format", "json"])
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["error_class"], e["errors"]) for e in errors] == [("-32020", 5)]
