@@ -221,7 +221,7 @@ class ServeApp:
             self.served.logged("s2c", raw, {**http, "status": 200})
             await _status(send, 200, [_JSON, *headers], raw)
             return
-        if any(r.asks for r in replies):
+        if any(r.asks or any(r.at) for r in replies):  # questions to ask, or messages due one by one
             await self._asking(send, requests, replies, headers, http)
             return
         messages = [m for r in replies for m in _answer_last(r.messages)]
@@ -240,9 +240,9 @@ class ServeApp:
         headers: list[tuple[bytes, bytes]],
         http: dict[str, Any],
     ) -> None:
-        """Answers with the server's questions before them: a stream, each question sent on it and the
-        client's answer (which it POSTs) awaited, then the rest; an answer other than recorded ends
-        the call with the error :meth:`Served.mismatch` gives."""
+        """Answers with the server's questions before them, or messages due one after another: a stream,
+        each message sent on it when due, each question's answer (which the client POSTs) awaited, then
+        the rest; an answer other than recorded ends the call with the error :meth:`Served.mismatch` gives."""
         start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
         await send({"type": "http.response.start", "status": 200, "headers": start})
 
@@ -251,8 +251,10 @@ class ServeApp:
             await send({"type": "http.response.body", "body": _event(message), "more_body": True})
 
         for request, reply in zip(requests, replies, strict=True):
-            for message in reply.messages[: reply.asked_at]:
-                await emit(message)
+            last = 0.0  # when the message sent last was due (--timing recorded paces them)
+            for index in range(reply.asked_at):
+                last = await self.served.pace(reply, index, last)
+                await emit(reply.messages[index])
             failed = None
             for question in reply.asks:
                 number = next(self.numbers)
@@ -265,8 +267,13 @@ class ServeApp:
                     self.questions.pop(id_key(number), None)
                 if failed is not None:
                     break
-            for message in [failed] if failed is not None else _answer_last(reply.messages[reply.asked_at :]):
-                await emit(message)
+            if failed is not None:
+                await emit(failed)
+                continue
+            rest = range(reply.asked_at, len(reply.messages))
+            for index in sorted(rest, key=lambda i: "method" not in reply.messages[i]):  # as _answer_last
+                last = await self.served.pace(reply, index, last)
+                await emit(reply.messages[index])
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -40,6 +40,10 @@ class Reply:
     action: Action = "answer"
     raw: bytes | None = None  # a malformed frame in place of the answer
     status: int | None = None  # http_status: the status
+    at: list[float] = field(default_factory=list)  # seconds after the reply each message is due (none: at once)
+
+    def due(self, index: int) -> float:
+        return self.at[index] if index < len(self.at) else 0.0
 
 
 class Served:
@@ -82,7 +86,7 @@ class Served:
         if fault is not None:
             self.event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
             self.say(f"fault: {fault.kind} for {step.label}")
-        if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
+        if delay > 0 and fault is not None and fault.kind not in ("hang", "exit"):
             await self.clock.sleep(delay)
         envelope = {"jsonrpc": "2.0", "id": message.get("id")}
         if fault is not None:
@@ -98,6 +102,8 @@ class Served:
             if fault.kind == "malformed":
                 frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
                 return Reply(raw=frame.encode())
+        if answer.exchange is None and delay > 0:
+            await self.clock.sleep(delay)
         if answer.exchange is None and step.method == "ping":
             return Reply([{**envelope, "result": {}}])  # a liveness check needs no recording
         if answer.exchange is None:
@@ -108,10 +114,20 @@ class Served:
         exchange = answer.exchange
         if exchange.response is None:
             return Reply(action="hang")  # the recording holds no answer: neither does the server
-        before = [n for n in (sent_with(x, message) for x in exchange.before) if n is not None]
+        recorded_before = zip(exchange.before, exchange.before_ms, strict=True)
+        before = [(n, ms) for x, ms in recorded_before if (n := sent_with(x, message)) is not None]
         after = [n for n in (sent_with(x, message) for x in exchange.after) if n is not None]
         answer_message = {**envelope, **outcome(exchange.response)}
-        return Reply([*before, answer_message, *after], exchange.asks, len(before))
+        # each message's time after the request: notifications at their recorded offsets (scaled), or
+        # all at once with the answer; the wait before the first is taken here, the rest by the transport
+        recorded = self.timing == "recorded"
+        times = [*(ms / 1000 / self.speed if recorded else delay for _, ms in before), delay]
+        times += [delay] * len(after)
+        first = min(times)
+        if first > 0:
+            await self.clock.sleep(first)
+        messages = [*(n for n, _ in before), answer_message, *after]
+        return Reply(messages, exchange.asks, len(before), at=[t - first for t in times])
 
     def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
         """The error the request gets when the client answered the server's question otherwise than
@@ -134,6 +150,14 @@ class Served:
             "id": request.get("id"),
             "error": {"code": INVALID_PARAMS, "message": message, "data": data},
         }
+
+    async def pace(self, reply: Reply, index: int, last: float) -> float:
+        """Wait until the reply's message ``index`` is due, from ``last`` (when the one sent before it
+        was); when this one is."""
+        due = reply.due(index)
+        if due > last:
+            await self.clock.sleep(due - last)
+        return max(due, last)
 
     def logged(self, direction: Direction, data: bytes, http: dict[str, Any] | None = None) -> None:
         if self.log is not None:
