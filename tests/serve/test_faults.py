@@ -479,3 +479,37 @@ def test_the_readme_faults_file_gives_the_models_numbers_on_the_injected_clock(
     answered = [s for s, k in zip(sleeps, kinds, strict=True) if k == "ok"]
     assert 0.01 < sum(s > 30 for s in answered) / len(answered) < 0.035
     assert all(s >= 0.1 for s in answered)
+
+
+def _echo_endings(log: Path) -> list[tuple[str | None, int]]:
+    """The served log's echo calls as analyze reads them: each one's error.type and when it ended."""
+    spans = to_otlp(read_event_log(log))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    return [
+        (
+            next((a["value"]["stringValue"] for a in s["attributes"] if a["key"] == "error.type"), None),
+            int(s["endTimeUnixNano"]),
+        )
+        for s in spans
+        if s["name"] == "tools/call echo"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["drop", "malformed"])
+def test_a_2025_call_whose_http_answer_failed_ends_there_in_the_served_log(
+    notes_logs: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    # the stream cut (drop) or the answer no JSON (malformed): the call failed then, as the client saw, not
+    # when the server stopped after the next call (it stayed open, its latency the rest of the session)
+    faults = _faults(tmp_path, f"faults:\n  - kind: {kind}\n    calls: [1]\n")
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", faults, "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", lambda c: _echoes(c, 2))
+        served.stop()
+    assert seen[0][0] == (CONNECTION_CLOSED if kind == "drop" else PARSE_ERROR)
+    assert seen[1] == OK
+    records = read_event_log(log).records
+    failed_at = next(
+        r["t"] for r in records if r.get("event") == "stream_closed" or (r["kind"] == "invalid" and r["dir"] == "s2c")
+    )
+    assert _echo_endings(log)[0] == ("transport", failed_at)
+    assert _echo_endings(log)[1][0] is None
