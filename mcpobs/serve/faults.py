@@ -23,6 +23,8 @@
         status: 503
       - kind: session_expiry      # HTTP, 2025 sessions: the session is gone, 404 from now on
         calls: [4]
+      - kind: stream_break        # HTTP, 2025 sessions: the answer's stream breaks off after an event id;
+        calls: [2]                # the client gets the answer by resuming it (GET with Last-Event-ID)
       - kind: malformed           # a frame that is not JSON in place of the answer
 
 Each fault is **scoped**: ``method`` (default ``tools/call``; ``"*"`` for any request) and ``tool``
@@ -45,7 +47,20 @@ import yaml
 from mcpobs.errors import UsageError
 from mcpobs.yamldoc import Problem, ProblemsError, Reader, read_text, shown
 
-KINDS = ("latency", "hang", "error", "tool_error", "drop", "exit", "http_status", "session_expiry", "malformed")
+KINDS = (
+    "latency",
+    "hang",
+    "error",
+    "tool_error",
+    "drop",
+    "exit",
+    "http_status",
+    "session_expiry",
+    "stream_break",
+    "malformed",
+)
+HTTP_ONLY = ("http_status", "session_expiry", "stream_break")  # faults of Streamable HTTP
+SESSIONS_ONLY = ("session_expiry", "stream_break")  # and of its 2025 sessions (2026-07-28 has none, nor resuming)
 INTERNAL_ERROR = -32603
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile: a log-normal's p95 is median * exp(Z95 * sigma)
 _KEYS = {"kind", "method", "tool", "calls", "after", "probability", "ms", "code", "message", "text", "status"}

@@ -6,9 +6,11 @@ gives each ``initialize`` a new ``Mcp-Session-Id``, which every later request mu
 without one, 404 once the session is gone: a ``session_expiry`` fault or a DELETE); a 2026-07-28
 recording is served stateless, and a request whose ``Mcp-Method`` or ``Mcp-Name`` header is missing
 or differs from its body (the name's Base64 sentinel decoded) gets HTTP 400 with error ``-32020``,
-as the spec has a server answer it. GET (a stream for the server's own messages) is 405: the server sends
-nothing unasked yet. Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and
-refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
+as the spec has a server answer it. A GET with ``Last-Event-ID`` resumes a 2025 stream that broke
+off (a ``stream_break`` fault: its event ids are ``EXCHANGE-N``), and gets the rest of its messages;
+a GET without one (a stream for the server's own messages) is 405: the server sends nothing unasked.
+Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and refuses a request whose
+Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
@@ -42,6 +44,7 @@ from mcpobs.serve.server import DROPPED, Reply, Served
 PATH = "/mcp"
 HEADER_MISMATCH = -32020  # 2026-07-28: a routing header that is missing or differs from the body
 _JSON = (b"content-type", b"application/json")
+RETRY_MS = 100  # how soon a client is told to resume a stream that broke off (SSE retry)
 
 
 class ServeApp:
@@ -58,6 +61,7 @@ class ServeApp:
         self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
         self.stopping: Callable[[], bool] = lambda: False  # set by serve_http: whether the server is ending
         self.exited = False  # an exit fault stopped it
+        self.broken: dict[str, tuple[str | None, list[dict[str, Any]]]] = {}  # a stream to resume: session, messages
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":
@@ -82,6 +86,8 @@ class ServeApp:
             known = session in self.sessions
             self.sessions.discard(session or "")
             await _status(send, 200 if known else 404)
+        elif scope["method"] == "GET" and not self.stateless and facts.get("last_event_id"):
+            await self._resume(send, facts, session)
         elif scope["method"] != "POST":
             await _status(send, 405, [(b"allow", b"POST, DELETE")])
         else:
@@ -207,7 +213,9 @@ class ServeApp:
                 self.served.say("exit: the server stops here (fault)")
                 self.exited = True
                 self.stop()
-            if fault.action == "session_expiry":
+            if fault.action == "stream_break":
+                await self._break(send, replies, headers, http, session)
+            elif fault.action == "session_expiry":
                 self.sessions.discard(session or "")
                 await self._refuse(send, 404, "Not Found: no such session (it expired)", http)
             elif fault.action == "http_status":
@@ -231,6 +239,48 @@ class ServeApp:
             await _status(send, 200, [_JSON, *headers], json.dumps(messages[0], ensure_ascii=False).encode())
         else:
             await _stream(send, messages, headers)
+
+    async def _break(
+        self,
+        send: Callable[..., Any],
+        replies: list[Reply],
+        headers: list[tuple[bytes, bytes]],
+        http: dict[str, Any],
+        session: str | None,
+    ) -> None:
+        """A stream that breaks off after its first event (an id, no message): the client resumes it
+        with a GET naming that id, and gets the answer there."""
+        stream = str(http["exchange"])
+        self.broken[stream] = (session, [m for r in replies for m in _answer_last(r.messages)])
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        priming = f"id: {stream}-0\nretry: {RETRY_MS}\ndata: \n\n".encode()
+        await send({"type": "http.response.body", "body": priming, "more_body": True})
+        self.served.event("stream_closed", by="server", exchange=http["exchange"], error="broke off (fault): resumable")
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _resume(self, send: Callable[..., Any], facts: dict[str, Any], session: str | None) -> None:
+        """A GET with Last-Event-ID: the rest of the broken stream it names, on this one."""
+        http = {"method": "GET", "path": PATH, "exchange": next(self.exchanges), **facts}
+        stream = str(facts["last_event_id"]).partition("-")[0]
+        broken = self.broken.get(stream)
+        if session is None or session not in self.sessions or broken is None or broken[0] != session:
+            status = 400 if session is None else 404
+            self.served.say(f"refused a GET: no stream to resume at Last-Event-ID {facts['last_event_id']!r}")
+            self.served.event("http_response", method="GET", status=status, exchange=http["exchange"])
+            await _answer(send, status, f"no stream to resume at Last-Event-ID {facts['last_event_id']!r}")
+            return
+        del self.broken[stream]
+        self.served.say(f"resumed stream {stream} (Last-Event-ID {facts['last_event_id']})")
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        for number, message in enumerate(broken[1], start=1):
+            event_id = f"{stream}-{number}"
+            data = json.dumps(message, ensure_ascii=False)
+            self.served.logged("s2c", data.encode(), {**http, "status": 200, "sse_event_id": event_id})
+            body = f"id: {event_id}\nevent: message\ndata: {data}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _asking(
         self,

@@ -24,7 +24,8 @@ Timing = Literal["none", "recorded"]
 DROPPED = 1  # the exit status after a fault ended the connection or the server
 # what the transport does with a reply: send its messages; never answer; cut the connection (stdio:
 # the process ends); end the process; answer an HTTP status; forget the HTTP session (404)
-Action = Literal["answer", "hang", "drop", "exit", "http_status", "session_expiry"]
+# the HTTP session (404); the answer, on a stream that breaks off and is resumed (GET with Last-Event-ID)
+Action = Literal["answer", "hang", "drop", "exit", "http_status", "session_expiry", "stream_break"]
 # the fault kinds that take the place of the answer, and what each does
 _ACTIONS: dict[str, Action] = {"hang": "hang", "drop": "drop", "exit": "exit", "http_status": "http_status"}
 _ACTIONS["session_expiry"] = "session_expiry"
@@ -75,6 +76,8 @@ class Served:
         injected = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
         delay = injected
         fault = next((f for f in hits if f.kind != "latency"), None)
+        breaks = fault is not None and fault.kind == "stream_break"  # the recorded answer, sent on a resumed stream
+        fault = None if breaks else fault
         if injected > 0 and (fault is None or fault.kind not in ("hang", "exit")):
             # logged as the other faults are: a slow call in the served log is told from a slow recording
             self.event("fault", fault="latency", request=step.label, id=message.get("id"), ms=round(injected * 1000, 3))
@@ -127,6 +130,10 @@ class Served:
         if first > 0:
             await self.clock.sleep(first)
         messages = [*(n for n, _ in before), answer_message, *after]
+        if breaks:
+            self.event("fault", fault="stream_break", request=step.label, id=message.get("id"))
+            self.say(f"fault: stream_break for {step.label}")
+            return Reply(messages, action="stream_break")
         return Reply(messages, exchange.asks, len(before), at=[t - first for t in times])
 
     def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT
@@ -513,3 +514,36 @@ def test_a_2025_call_whose_http_answer_failed_ends_there_in_the_served_log(
     )
     assert _echo_endings(log)[0] == ("transport", failed_at)
     assert _echo_endings(log)[1][0] is None
+
+
+def test_a_broken_stream_is_resumed_by_the_client_and_answered(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # 2025: the answer's stream breaks off after its first event id; the SDK client resumes it with a GET
+    # naming that id and gets the answer there: the client sees no failure, the served log shows the resume
+    faults = _faults(tmp_path, "faults:\n  - kind: stream_break\n    calls: [2]\n")
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", faults, "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", _echoes)
+        unknown = httpx2.get(
+            served.url, headers={"accept": "text/event-stream", "last-event-id": "99-0"}, timeout=10
+        ).status_code
+        served.stop()
+    assert seen == [OK, OK, OK]
+    assert unknown == 400  # no session named: refused before any stream is looked for
+    assert "resumed stream" in served.stderr
+    records = read_event_log(log).records
+    resumed = [r for r in records if r["kind"] == "message" and r.get("http", {}).get("method") == "GET"]
+    stream = resumed[0]["http"]["last_event_id"].split("-")[0]
+    assert [(r["http"]["last_event_id"], r["http"]["sse_event_id"]) for r in resumed] == [
+        (f"{stream}-0", f"{stream}-1")
+    ]
+    assert _echo_outcomes(log) == [None, None, None]
+
+
+def test_a_stream_break_needs_a_recording_with_sessions(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: stream_break\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults, "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "stream_break: the recording is of protocol 2026-07-28, served stateless" in result.output
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["legacy"]), "--faults", faults])
+    assert result.exit_code == 2
+    assert "stream_break: HTTP faults; serve HTTP with --listen HOST:PORT" in result.output
