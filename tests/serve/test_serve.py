@@ -486,3 +486,23 @@ def test_a_client_gets_each_notification_no_sooner_than_recorded(
     sent = [r["t"] for r in records if r["dir"] == "s2c" and r["t"] > asked][:4]
     gaps = [(later - earlier) / 1e9 for earlier, later in zip([asked, *sent], sent, strict=False)]
     assert all(gap >= 0.29 for gap in gaps), gaps
+
+
+@pytest.mark.parametrize(
+    "name", ["replay/time-http-concurrent-2026.jsonl", "mrtr/http-2025.log.jsonl", "mrtr/http-2026.log.jsonl"]
+)
+def test_replay_over_http_against_serve_listen_of_the_same_recording_differs_nowhere(name: str, tmp_path: Path) -> None:
+    # replay's Streamable HTTP client against serve --listen: the 2026-07-28 routing headers replay sends
+    # pass serve's header check, the 2025 session is served with its own Mcp-Session-Id
+    mcpobs = shutil.which("mcpobs", path=str(Path(sys.executable).parent))
+    assert mcpobs is not None
+    recording = DATA / name
+    with HttpServe(recording) as served:
+        command = [mcpobs, "replay", str(recording), "--url", served.url, "--run-dir", str(tmp_path / "run")]
+        done = subprocess.run([*command, "--format", "json"], capture_output=True, timeout=120, check=False)
+        served.stop()
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = json.loads(done.stdout)
+    assert report["differs"] is False
+    assert {s["status"] for s in report["steps"]} <= {"same", "sent"}
+    assert "header mismatch" not in served.stderr
