@@ -83,6 +83,16 @@ def decode_header(value: str) -> str | None:
         return None
 
 
+def version_header_problems(method: str, header: Any, stated: Any) -> list[str]:
+    """Where a 2026-07-28 HTTP request's ``MCP-Protocol-Version`` header is missing or differs from the
+    revision its ``_meta`` states (``stated``; None: it states none); none: they agree."""
+    if header is None:
+        return [f"{method} without an MCP-Protocol-Version header"]
+    if stated is not None and header != stated:
+        return [f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}"]
+    return []
+
+
 def routing_problems(method: str, params: dict[str, Any], http: dict[str, Any]) -> list[str]:
     """Where a 2026-07-28 HTTP request's ``Mcp-Method`` and ``Mcp-Name`` headers (``http``'s
     ``mcp_method``, ``mcp_name``) are missing or differ from its body (the name decoded from its
@@ -318,14 +328,8 @@ class _Walk:
         modern = stated == REVISION_2026 or (stated is None and revision == REVISION_2026)
         header = http.get("protocol_version")
         if modern:
-            if header is None:
-                self.find("protocol-version-header", index, f"{method} without an MCP-Protocol-Version header")
-            elif stated is not None and header != stated:
-                self.find(
-                    "protocol-version-header",
-                    index,
-                    f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}",
-                )
+            for problem in version_header_problems(method, header, stated):
+                self.find("protocol-version-header", index, problem)
             self.routing(index, method, params, http)
         elif revision is not None and revision >= "2025-06-18" and method != "initialize":
             if header is None:

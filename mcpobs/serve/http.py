@@ -4,13 +4,14 @@ Each POST carries the client's messages; a request is answered on the POST itsel
 an SSE stream when notifications go with the answer. A recording of a revision with sessions (2025)
 gives each ``initialize`` a new ``Mcp-Session-Id``, which every later request must carry (400
 without one, 404 once the session is gone: a ``session_expiry`` fault or a DELETE); a 2026-07-28
-recording is served stateless, and a request whose ``Mcp-Method`` or ``Mcp-Name`` header is missing
-or differs from its body (the name's Base64 sentinel decoded) gets HTTP 400 with error ``-32020``,
-as the spec has a server answer it. A GET with ``Last-Event-ID`` resumes a 2025 stream that broke
-off (a ``stream_break`` fault: its event ids are ``EXCHANGE-N``), and gets the rest of its messages;
-a GET without one (a stream for the server's own messages) is 405: the server sends nothing unasked.
-Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and refuses a request whose
-Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
+recording is served stateless, and a request whose ``MCP-Protocol-Version``, ``Mcp-Method`` or
+``Mcp-Name`` header is missing or differs from its body (the name's Base64 sentinel decoded) gets
+HTTP 400 with error ``-32020``, as the spec has a server answer it. A GET with ``Last-Event-ID``
+resumes a 2025 stream that broke off (a ``stream_break`` fault: its event ids are ``EXCHANGE-N``),
+and gets the rest of its messages; a GET without one (a stream for the server's own messages) is
+405: the server sends nothing unasked. Like ``record``'s proxy, it listens on 127.0.0.1 unless told
+otherwise and refuses a request whose Host or Origin is not this machine
+(:func:`mcpobs.record.http.refusal`).
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
@@ -36,7 +37,7 @@ import anyio
 from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.eventlog.writer import PROTOCOL_META
-from mcpobs.lint.eventlog import routing_problems
+from mcpobs.lint.eventlog import routing_problems, version_header_problems
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
 from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
@@ -174,15 +175,18 @@ class ServeApp:
             await send({"type": "http.response.body", "body": b""})
 
     def _header_mismatch(self, requests: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any] | None:
-        """2026-07-28: the error a request gets whose Mcp-Method or Mcp-Name header is missing or
-        differs from its body (-32020, HTTP 400, as the spec has a server answer it); None if they agree."""
+        """2026-07-28: the error a request gets whose MCP-Protocol-Version, Mcp-Method or Mcp-Name
+        header is missing or differs from its body (-32020, HTTP 400, as the spec has a server answer
+        it); None if they agree."""
         for request in requests:
             params = request.get("params")
             params = params if isinstance(params, dict) else {}
             meta = params.get("_meta")
             if not isinstance(meta, dict) or PROTOCOL_META not in meta:
                 continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot
-            problems = routing_problems(request["method"], params, facts)
+            stated = meta[PROTOCOL_META]
+            problems = version_header_problems(request["method"], facts.get("protocol_version"), stated)
+            problems += routing_problems(request["method"], params, facts)
             if problems:
                 text = "; ".join(problems)
                 self.served.say(f"{describe(request)}: refused, header mismatch: {text}")

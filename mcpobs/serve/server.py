@@ -130,7 +130,9 @@ class Served:
         if first > 0:
             await self.clock.sleep(first)
         messages = [*(n for n, _ in before), answer_message, *after]
-        if breaks:
+        if breaks:  # the messages wait for the client to resume: all due by then
+            if max(times) > first:
+                await self.clock.sleep(max(times) - first)
             self.event("fault", fault="stream_break", request=step.label, id=message.get("id"))
             self.say(f"fault: stream_break for {step.label}")
             return Reply(messages, action="stream_break")

@@ -364,7 +364,8 @@ def test_an_answer_the_recording_lacks_is_an_error_saying_where_it_differs(era: 
 def test_a_2026_request_whose_routing_headers_differ_from_its_body_is_refused_as_the_spec_says(
     notes_logs: dict[str, Path], tmp_path: Path
 ) -> None:
-    # 2026-07-28: a server answers a missing or different Mcp-Method / Mcp-Name with HTTP 400 and -32020; the
+    # 2026-07-28: a server answers a missing or different MCP-Protocol-Version / Mcp-Method / Mcp-Name with HTTP
+    # 400 and -32020; the
     # name's Base64 sentinel is decoded first (lint's definition), so an encoded name that agrees is answered
     import base64
 
@@ -379,12 +380,19 @@ def test_a_2026_request_whose_routing_headers_differ_from_its_body_is_refused_as
         "no name": {"mcp-method": "tools/call"},
         "no method": {"mcp-name": "echo"},
         "a sentinel that does not decode": {"mcp-method": "tools/call", "mcp-name": "=?base64?@@?="},
+        "another revision's header": {
+            "mcp-method": "tools/call",
+            "mcp-name": "echo",
+            "mcp-protocol-version": "2099-01-01",
+        },
+        "no revision header": {"mcp-method": "tools/call", "mcp-name": "echo", "mcp-protocol-version": None},
     }
     log = tmp_path / "served.jsonl"
     seen = {}
     with HttpServe(notes_logs["auto"], "--log", str(log)) as served:
         for name, headers in cases.items():
-            answer = httpx2.post(served.url, json=echo, headers={**base, **headers}, timeout=10)
+            sent = {k: v for k, v in {**base, **headers}.items() if v is not None}
+            answer = httpx2.post(served.url, json=echo, headers=sent, timeout=10)
             body = answer.json()
             seen[name] = (answer.status_code, body.get("error", {}).get("code"), body["id"] == echo["id"])
         served.stop()
@@ -393,7 +401,7 @@ def test_a_2026_request_whose_routing_headers_differ_from_its_body_is_refused_as
     assert "tools/call echo: refused, header mismatch: Mcp-Name 'get', but the body's name is 'echo'" in served.stderr
     result = CliRunner().invoke(app, ["analyze", str(log), "--format", "json"])
     errors = json.loads(result.stdout)["errors"]
-    assert [(e["error_class"], e["errors"]) for e in errors] == [("-32020", 5)]
+    assert [(e["error_class"], e["errors"]) for e in errors] == [("-32020", 7)]
 
 
 def _spread(recording: Path, target: Path) -> list[float]:
