@@ -43,7 +43,7 @@ from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
 
 PATH = "/mcp"
-HEADER_MISMATCH = -32020  # 2026-07-28: a routing header that is missing or differs from the body
+HEADER_MISMATCH = -32020  # 2026-07-28: a header (revision, method, name) missing or other than the body says
 _JSON = (b"content-type", b"application/json")
 RETRY_MS = 100  # how soon a client is told to resume a stream that broke off (SSE retry)
 
