@@ -1513,18 +1513,20 @@ def serve_command(
     from mcpobs.eventlog import EventLogWriter, Redactor
     from mcpobs.record.http import Listen, listen_socket
     from mcpobs.serve import Faults, Served, flag_faults, load_book, load_faults
+    from mcpobs.serve.faults import HTTP_ONLY, SESSIONS_ONLY
     from mcpobs.serve.http import serve_http
     from mcpobs.serve.stdio import serve_stdio
 
     book = load_book(recording, session, match.value, list(ignore or []))
     listed, file_seed = load_faults(faults) if faults is not None else ([], None)
     chosen = [*listed, *flag_faults(latency, error_rate, hang_call, drop_after)]
-    http_only = sorted({f.kind for f in chosen if f.kind in ("http_status", "session_expiry")})
+    http_only = sorted({f.kind for f in chosen if f.kind in HTTP_ONLY})
     if http_only and listen is None:
         raise UsageError(f"{', '.join(http_only)}: HTTP faults; serve HTTP with --listen HOST:PORT")
-    if "session_expiry" in http_only and book.script.stateless:
-        stated = f"session_expiry: the recording is of protocol {book.script.protocol_version}, served stateless"
-        raise UsageError(f"{stated}: no session expires")
+    if (of_sessions := [k for k in http_only if k in SESSIONS_ONLY]) and book.script.stateless:
+        revision = book.script.protocol_version
+        stated = f"{', '.join(of_sessions)}: the recording is of protocol {revision}, served stateless"
+        raise UsageError(f"{stated}: no session expires, no stream resumes")
     if timing is ServeTiming.none and speed != 1.0:
         raise UsageError("--speed scales recorded latencies: give it with --timing recorded")
     sock = listen_socket(Listen.parse(listen)) if listen is not None else None

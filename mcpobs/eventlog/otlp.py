@@ -87,6 +87,7 @@ class _Call:
     http_failure: str | None = None  # an HTTP answer that ended the call without a JSON-RPC response
     stream_closed_by: str | None = None  # 2026-07-28: who closed the call's stream before its answer
     not_logged: dict[str, Any] | None = None  # the body_not_logged of a body of its exchange's answer
+    broken: tuple[int, str] | None = None  # HTTP: when and how its answer failed (2025: its stream may resume)
     later: list[_Call] = field(default_factory=list)  # the call's later rounds (input_required, a task, a re-issue)
     head: _Call | None = None  # the first round, on a later one
 
@@ -280,11 +281,16 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 _end_exchange(calls, record, t)
             if record["event"] == "stream_closed" and protocol == MODERN:
                 waiting.broken += _end_stream(calls, record, t)
+            elif record["event"] == "stream_closed" and record.get("by") != "client":
+                _break_exchange(calls, record.get("exchange"), t, "the call's stream broke off before its answer")
             if record["event"] == "body_not_logged" and record.get("dir") == "s2c" and "exchange" in record:
                 _not_logged(calls, record)
             continue
         if kind == "protocol":
             protocol = record.get("protocol_version")
+        if kind == "invalid" and record.get("dir") == "s2c" and isinstance(record.get("http"), dict):
+            # the POST's answer was no JSON-RPC message: the client cannot read it (a stdio line names no call)
+            _break_exchange(calls, record["http"].get("exchange"), t, "the server's answer was not JSON")
         if kind != "message":
             continue
         direction, http = record["dir"], record.get("http") or {}
@@ -333,7 +339,21 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
     for call in calls:
         if call.end is None and call.not_logged is not None:
             _end_not_logged(call, call.not_logged)  # no answer logged after the unlogged body: that body was it
+        if call.end is None and call.broken is not None:
+            call.end = call.broken[0]  # no resumed stream answered it: the call failed where its stream did
     return calls, ended_at
+
+
+def _break_exchange(calls: list[_Call], exchange: Any, t: int, why: str) -> None:
+    """An HTTP exchange whose answer failed (its stream broke off, or was no JSON): its open calls
+    failed then, unless an answer still comes later in the log (2025: a stream resumed with a GET
+    and ``Last-Event-ID``)."""
+    if exchange is None:
+        return
+    for call in calls:
+        open_here = call.end is None and call.direction == "c2s" and call.http.get("exchange") == exchange
+        if open_here and call.broken is None:
+            call.broken = (t, why)
 
 
 def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
@@ -642,6 +662,8 @@ def _outcome(call: _Call) -> tuple[str | None, str]:
         return call.http_failure, "the HTTP exchange failed without a JSON-RPC response"
     if call.response is None and call.not_logged is not None:
         return "not_logged", "the answer passed unlogged (body_not_logged): its outcome is unknown"
+    if call.response is None and call.broken is not None:
+        return "transport", call.broken[1]
     if call.response is None:
         return "transport", "no response before the session ended"
     if _asked_for_input(call):

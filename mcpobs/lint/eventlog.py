@@ -84,6 +84,42 @@ def decode_header(value: str) -> str | None:
         return None
 
 
+def version_header_problems(method: str, header: Any, stated: Any) -> list[str]:
+    """Where a 2026-07-28 HTTP request's ``MCP-Protocol-Version`` header is missing or differs from the
+    revision its ``_meta`` states (``stated``; None: it states none); none: they agree."""
+    if header is None:
+        return [f"{method} without an MCP-Protocol-Version header"]
+    if stated is not None and header != stated:
+        return [f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}"]
+    return []
+
+
+def routing_problems(method: str, params: dict[str, Any], http: dict[str, Any]) -> list[str]:
+    """Where a 2026-07-28 HTTP request's ``Mcp-Method`` and ``Mcp-Name`` headers (``http``'s
+    ``mcp_method``, ``mcp_name``) are missing or differ from its body (the name decoded from its
+    Base64 sentinel); none: they agree."""
+    problems = []
+    mcp_method = http.get("mcp_method")
+    if mcp_method is None:
+        problems.append(f"{method} without an Mcp-Method header")
+    elif mcp_method != method:
+        problems.append(f"Mcp-Method {mcp_method!r}, but the body's method is {method!r}")
+    if method not in NAMED:
+        return problems
+    body = params.get(NAMED[method])
+    raw = http.get("mcp_name")
+    if raw is None:
+        problems.append(f"{method} without an Mcp-Name header (the body's {NAMED[method]} is {body!r})")
+        return problems
+    decoded = decode_header(str(raw))
+    if decoded is None:
+        problems.append(f"Mcp-Name {raw!r} is a Base64 sentinel that does not decode")
+    elif decoded != body:
+        shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
+        problems.append(f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
+    return problems
+
+
 @dataclass
 class _Request:
     method: str
@@ -302,14 +338,8 @@ class _Walk:
         modern = stated == REVISION_2026 or (stated is None and revision == REVISION_2026)
         header = http.get("protocol_version")
         if modern:
-            if header is None:
-                self.find("protocol-version-header", index, f"{method} without an MCP-Protocol-Version header")
-            elif stated is not None and header != stated:
-                self.find(
-                    "protocol-version-header",
-                    index,
-                    f"{method}: MCP-Protocol-Version {header!r}, but _meta says {stated!r}",
-                )
+            for problem in version_header_problems(method, header, stated):
+                self.find("protocol-version-header", index, problem)
             self.routing(index, method, params, http)
         elif revision is not None and revision >= "2025-06-18" and method != "initialize":
             if header is None:
@@ -322,26 +352,8 @@ class _Walk:
                 )
 
     def routing(self, index: int, method: str, params: dict[str, Any], http: dict[str, Any]) -> None:
-        mcp_method = http.get("mcp_method")
-        if mcp_method is None:
-            self.find("routing-header", index, f"{method} without an Mcp-Method header")
-        elif mcp_method != method:
-            self.find("routing-header", index, f"Mcp-Method {mcp_method!r}, but the body's method is {method!r}")
-        if method not in NAMED:
-            return
-        body = params.get(NAMED[method])
-        raw = http.get("mcp_name")
-        if raw is None:
-            self.find(
-                "routing-header", index, f"{method} without an Mcp-Name header (the body's {NAMED[method]} is {body!r})"
-            )
-            return
-        decoded = decode_header(str(raw))
-        if decoded is None:
-            self.find("routing-header", index, f"Mcp-Name {raw!r} is a Base64 sentinel that does not decode")
-        elif decoded != body:
-            shown = repr(raw) if decoded == raw else f"{raw!r} (decoded {decoded!r})"
-            self.find("routing-header", index, f"Mcp-Name {shown}, but the body's {NAMED[method]} is {body!r}")
+        for problem in routing_problems(method, params, http):
+            self.find("routing-header", index, problem)
 
     def capability(self, index: int, direction: str, method: str, http: dict[str, Any]) -> None:
         session = http.get("session_id")

@@ -58,6 +58,7 @@ class Exchange:
     response: dict[str, Any] | None  # None: the recording holds no answer to it
     recorded_ms: float | None
     before: list[dict[str, Any]] = field(default_factory=list)  # notifications sent while it was open
+    before_ms: list[float] = field(default_factory=list)  # when each was sent, in ms after the request
     after: list[dict[str, Any]] = field(default_factory=list)  # notifications sent after its answer
     asks: list[Ask] = field(default_factory=list)  # the server's requests to the client while it was open
 
@@ -196,6 +197,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
     exchange_of: dict[Any, Exchange] = {}  # an HTTP exchange number → the request it carried
     asked: dict[str, Ask] = {}  # a server's request's id → the request, until the client answers
     last: Exchange | None = None  # the latest request answered, until the client sends again
+    sent_at: dict[int, int] = {}  # an exchange's index → when its request was recorded (ns)
     for record in log.records:
         if record["kind"] != "message":
             continue
@@ -216,6 +218,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
                 exchange = by_step.get(step)
                 if exchange is not None:
                     open_now.append(exchange)
+                    sent_at[exchange.index] = record["t"]
                     if http.get("exchange") is not None:
                         exchange_of[http["exchange"]] = exchange
                 continue
@@ -233,6 +236,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
                     asked[id_key(message["id"])] = owner.asks[-1]
             elif owner is not None:
                 owner.before.append(message)
+                owner.before_ms.append(max((record["t"] - sent_at[owner.index]) / 1e6, 0.0))
             elif last is not None:
                 last.after.append(message)
 

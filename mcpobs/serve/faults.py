@@ -4,8 +4,8 @@
 
     seed: 7                       # the random draws (probability, a latency range) repeat with it
     faults:
-      - kind: latency             # answer late: ms fixed, or [low, high] drawn evenly between
-        ms: [200, 900]
+      - kind: latency             # answer late: ms fixed, [low, high] drawn evenly between, or
+        ms: [200, 900]            # {median: 300, p95: 2000}: long-tailed (log-normal), as real latencies are
       - kind: error               # a JSON-RPC error instead of the answer
         code: -32603
         message: upstream overloaded
@@ -23,6 +23,8 @@
         status: 503
       - kind: session_expiry      # HTTP, 2025 sessions: the session is gone, 404 from now on
         calls: [4]
+      - kind: stream_break        # HTTP, 2025 sessions: the answer's stream breaks off after an event id;
+        calls: [2]                # the client gets the answer by resuming it (GET with Last-Event-ID)
       - kind: malformed           # a frame that is not JSON in place of the answer
 
 Each fault is **scoped**: ``method`` (default ``tools/call``; ``"*"`` for any request) and ``tool``
@@ -34,6 +36,7 @@ Latencies add up; of the other faults the first listed that hits a call is the o
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +47,22 @@ import yaml
 from mcpobs.errors import UsageError
 from mcpobs.yamldoc import Problem, ProblemsError, Reader, read_text, shown
 
-KINDS = ("latency", "hang", "error", "tool_error", "drop", "exit", "http_status", "session_expiry", "malformed")
+KINDS = (
+    "latency",
+    "hang",
+    "error",
+    "tool_error",
+    "drop",
+    "exit",
+    "http_status",
+    "session_expiry",
+    "stream_break",
+    "malformed",
+)
+HTTP_ONLY = ("http_status", "session_expiry", "stream_break")  # faults of Streamable HTTP
+SESSIONS_ONLY = ("session_expiry", "stream_break")  # and of its 2025 sessions (2026-07-28 has none, nor resuming)
 INTERNAL_ERROR = -32603
+Z95 = 1.6448536269514722  # the standard normal's 95th percentile: a log-normal's p95 is median * exp(Z95 * sigma)
 _KEYS = {"kind", "method", "tool", "calls", "after", "probability", "ms", "code", "message", "text", "status"}
 
 
@@ -60,6 +77,7 @@ class Fault:
     after: int | None = None
     probability: float | None = None
     ms: tuple[float, float] = (0.0, 0.0)  # latency: drawn evenly between the two (equal: fixed)
+    tail: bool = False  # latency: ms is (median, p95) of a log-normal draw instead
     code: int = INTERNAL_ERROR
     message: str = "mcpobs serve: injected fault"
     text: str = "mcpobs serve: injected tool error"
@@ -100,7 +118,11 @@ class Faults:
     def latency(self, fault: Fault) -> float:
         """Seconds a latency fault adds to this call."""
         low, high = fault.ms
-        return (low if low == high else self.rng.uniform(low, high)) / 1000
+        if low == high:
+            return low / 1000
+        if fault.tail:
+            return self.rng.lognormvariate(math.log(low), math.log(high / low) / Z95) / 1000
+        return self.rng.uniform(low, high) / 1000
 
 
 def load_faults(path: Path) -> tuple[list[Fault], int | None]:
@@ -151,6 +173,9 @@ def _fault(reader: Reader, node: yaml.Node) -> Fault | None:
             if amount is not None and amount > 1:
                 reader.problem(value, f"probability must be between 0 and 1, not {amount}")
             values[name] = float(amount) if amount is not None else None
+        elif name == "ms" and isinstance(value, yaml.MappingNode):
+            values[name] = _percentiles(reader, value)
+            values["tail"] = True
         elif name == "ms":
             values[name] = _milliseconds(reader, value)
     if "kind" not in values and pairs:
@@ -182,6 +207,25 @@ def _milliseconds(reader: Reader, node: yaml.Node) -> tuple[float, float] | None
         reader.problem(node, "ms must be a number, or [low, high] with low <= high")
         return None
     return float(amounts[0]), float(amounts[-1])  # type: ignore[arg-type]
+
+
+def _percentiles(reader: Reader, node: yaml.MappingNode) -> tuple[float, float] | None:
+    given: dict[str, float] = {}
+    before = len(reader.problems)
+    for key, value in reader.mapping(node, "ms"):
+        if key.value not in ("median", "p95"):
+            reader.problem(key, f"unknown key {key.value!r} in ms (expected median, p95)")
+        elif (amount := reader.amount(value, f"ms {key.value}")) is not None:
+            given[key.value] = float(amount)
+    if len(reader.problems) > before:
+        return None
+    if len(given) < 2:
+        reader.problem(node, "ms needs both median and p95, e.g. {median: 300, p95: 2000}")
+        return None
+    if not 0 < given["median"] <= given["p95"]:
+        reader.problem(node, f"ms: median {given['median']:g} must be above 0 and at most p95 {given['p95']:g}")
+        return None
+    return given["median"], given["p95"]
 
 
 def flag_faults(

@@ -4,9 +4,14 @@ Each POST carries the client's messages; a request is answered on the POST itsel
 an SSE stream when notifications go with the answer. A recording of a revision with sessions (2025)
 gives each ``initialize`` a new ``Mcp-Session-Id``, which every later request must carry (400
 without one, 404 once the session is gone: a ``session_expiry`` fault or a DELETE); a 2026-07-28
-recording is served stateless. GET (a stream for the server's own messages) is 405: the server sends
-nothing unasked yet. Like ``record``'s proxy, it listens on 127.0.0.1 unless told otherwise and
-refuses a request whose Host or Origin is not this machine (:func:`mcpobs.record.http.refusal`).
+recording is served stateless, and a request whose ``MCP-Protocol-Version``, ``Mcp-Method`` or
+``Mcp-Name`` header is missing or differs from its body (the name's Base64 sentinel decoded) gets
+HTTP 400 with error ``-32020``, as the spec has a server answer it. A GET with ``Last-Event-ID``
+resumes a 2025 stream that broke off (a ``stream_break`` fault: its event ids are ``EXCHANGE-N``),
+and gets the rest of its messages; a GET without one (a stream for the server's own messages) is
+405: the server sends nothing unasked. Like ``record``'s proxy, it listens on 127.0.0.1 unless told
+otherwise and refuses a request whose Host or Origin is not this machine
+(:func:`mcpobs.record.http.refusal`).
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
@@ -31,11 +36,16 @@ import anyio
 
 from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.lint.eventlog import routing_problems, version_header_problems
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
+from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
 
 PATH = "/mcp"
+HEADER_MISMATCH = -32020  # 2026-07-28: a header (revision, method, name) missing or other than the body says
 _JSON = (b"content-type", b"application/json")
+RETRY_MS = 100  # how soon a client is told to resume a stream that broke off (SSE retry)
 
 
 class ServeApp:
@@ -52,6 +62,7 @@ class ServeApp:
         self.stop: Callable[[], None] = lambda: None  # set by serve_http: ends the server
         self.stopping: Callable[[], bool] = lambda: False  # set by serve_http: whether the server is ending
         self.exited = False  # an exit fault stopped it
+        self.broken: dict[str, tuple[str | None, list[dict[str, Any]]]] = {}  # a stream to resume: session, messages
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":
@@ -76,6 +87,8 @@ class ServeApp:
             known = session in self.sessions
             self.sessions.discard(session or "")
             await _status(send, 200 if known else 404)
+        elif scope["method"] == "GET" and not self.stateless and facts.get("last_event_id"):
+            await self._resume(send, facts, session)
         elif scope["method"] != "POST":
             await _status(send, 405, [(b"allow", b"POST, DELETE")])
         else:
@@ -112,6 +125,10 @@ class ServeApp:
             if future is not None and not future.done():
                 future.set_result(message)  # the client's answer to a question asked on another stream
         requests = [m for m in messages if isinstance(m.get("method"), str) and "id" in m]
+        mismatch = self._header_mismatch(requests, facts) if self.stateless else None
+        if mismatch is not None:
+            await _json(send, 400, mismatch, self.served, http)
+            return
         if not requests:
             await _status(send, 202)
             return
@@ -157,6 +174,26 @@ class ServeApp:
             self.served.event("stream_closed", by="server", exchange=http_out["exchange"], error="the server stopped")
             await send({"type": "http.response.body", "body": b""})
 
+    def _header_mismatch(self, requests: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any] | None:
+        """2026-07-28: the error a request gets whose MCP-Protocol-Version, Mcp-Method or Mcp-Name
+        header is missing or differs from its body (-32020, HTTP 400, as the spec has a server answer
+        it); None if they agree."""
+        for request in requests:
+            params = request.get("params")
+            params = params if isinstance(params, dict) else {}
+            meta = params.get("_meta")
+            if not isinstance(meta, dict) or PROTOCOL_META not in meta:
+                continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot
+            stated = meta[PROTOCOL_META]
+            problems = version_header_problems(request["method"], facts.get("protocol_version"), stated)
+            problems += routing_problems(request["method"], params, facts)
+            if problems:
+                text = "; ".join(problems)
+                self.served.say(f"{describe(request)}: refused, header mismatch: {text}")
+                error = {"code": HEADER_MISMATCH, "message": f"Header mismatch: {text}"}
+                return {"jsonrpc": "2.0", "id": request.get("id"), "error": error}
+        return None
+
     async def _refuse(self, send: Callable[..., Any], status: int, text: str, http: dict[str, Any]) -> None:
         """An HTTP error with no JSON-RPC answer, logged as ``record`` logs one (an ``http_response``
         event), so that analyze counts the exchange's calls as failed with it."""
@@ -180,7 +217,9 @@ class ServeApp:
                 self.served.say("exit: the server stops here (fault)")
                 self.exited = True
                 self.stop()
-            if fault.action == "session_expiry":
+            if fault.action == "stream_break":
+                await self._break(send, replies, headers, http, session)
+            elif fault.action == "session_expiry":
                 self.sessions.discard(session or "")
                 await self._refuse(send, 404, "Not Found: no such session (it expired)", http)
             elif fault.action == "http_status":
@@ -194,7 +233,7 @@ class ServeApp:
             self.served.logged("s2c", raw, {**http, "status": 200})
             await _status(send, 200, [_JSON, *headers], raw)
             return
-        if any(r.asks for r in replies):
+        if any(r.asks or any(r.at) for r in replies):  # questions to ask, or messages due one by one
             await self._asking(send, requests, replies, headers, http)
             return
         messages = [m for r in replies for m in _answer_last(r.messages)]
@@ -205,6 +244,48 @@ class ServeApp:
         else:
             await _stream(send, messages, headers)
 
+    async def _break(
+        self,
+        send: Callable[..., Any],
+        replies: list[Reply],
+        headers: list[tuple[bytes, bytes]],
+        http: dict[str, Any],
+        session: str | None,
+    ) -> None:
+        """A stream that breaks off after its first event (an id, no message): the client resumes it
+        with a GET naming that id, and gets the answer there."""
+        stream = str(http["exchange"])
+        self.broken[stream] = (session, [m for r in replies for m in _answer_last(r.messages)])
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        priming = f"id: {stream}-0\nretry: {RETRY_MS}\ndata: \n\n".encode()
+        await send({"type": "http.response.body", "body": priming, "more_body": True})
+        self.served.event("stream_closed", by="server", exchange=http["exchange"], error="broke off (fault): resumable")
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _resume(self, send: Callable[..., Any], facts: dict[str, Any], session: str | None) -> None:
+        """A GET with Last-Event-ID: the rest of the broken stream it names, on this one."""
+        http = {"method": "GET", "path": PATH, "exchange": next(self.exchanges), **facts}
+        stream = str(facts["last_event_id"]).partition("-")[0]
+        broken = self.broken.get(stream)
+        if session is None or session not in self.sessions or broken is None or broken[0] != session:
+            status = 400 if session is None else 404
+            self.served.say(f"refused a GET: no stream to resume at Last-Event-ID {facts['last_event_id']!r}")
+            self.served.event("http_response", method="GET", status=status, exchange=http["exchange"])
+            await _answer(send, status, f"no stream to resume at Last-Event-ID {facts['last_event_id']!r}")
+            return
+        del self.broken[stream]
+        self.served.say(f"resumed stream {stream} (Last-Event-ID {facts['last_event_id']})")
+        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        for number, message in enumerate(broken[1], start=1):
+            event_id = f"{stream}-{number}"
+            data = json.dumps(message, ensure_ascii=False)
+            self.served.logged("s2c", data.encode(), {**http, "status": 200, "sse_event_id": event_id})
+            body = f"id: {event_id}\nevent: message\ndata: {data}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
     async def _asking(
         self,
         send: Callable[..., Any],
@@ -213,9 +294,9 @@ class ServeApp:
         headers: list[tuple[bytes, bytes]],
         http: dict[str, Any],
     ) -> None:
-        """Answers with the server's questions before them: a stream, each question sent on it and the
-        client's answer (which it POSTs) awaited, then the rest; an answer other than recorded ends
-        the call with the error :meth:`Served.mismatch` gives."""
+        """Answers with the server's questions before them, or messages due one after another: a stream,
+        each message sent on it when due, each question's answer (which the client POSTs) awaited, then
+        the rest; an answer other than recorded ends the call with the error :meth:`Served.mismatch` gives."""
         start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
         await send({"type": "http.response.start", "status": 200, "headers": start})
 
@@ -224,8 +305,10 @@ class ServeApp:
             await send({"type": "http.response.body", "body": _event(message), "more_body": True})
 
         for request, reply in zip(requests, replies, strict=True):
-            for message in reply.messages[: reply.asked_at]:
-                await emit(message)
+            last = 0.0  # when the message sent last was due (--timing recorded paces them)
+            for index in range(reply.asked_at):
+                last = await self.served.pace(reply, index, last)
+                await emit(reply.messages[index])
             failed = None
             for question in reply.asks:
                 number = next(self.numbers)
@@ -238,8 +321,13 @@ class ServeApp:
                     self.questions.pop(id_key(number), None)
                 if failed is not None:
                     break
-            for message in [failed] if failed is not None else _answer_last(reply.messages[reply.asked_at :]):
-                await emit(message)
+            if failed is not None:
+                await emit(failed)
+                continue
+            rest = range(reply.asked_at, len(reply.messages))
+            for index in sorted(rest, key=lambda i: "method" not in reply.messages[i]):  # as _answer_last
+                last = await self.served.pace(reply, index, last)
+                await emit(reply.messages[index])
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -24,7 +24,8 @@ Timing = Literal["none", "recorded"]
 DROPPED = 1  # the exit status after a fault ended the connection or the server
 # what the transport does with a reply: send its messages; never answer; cut the connection (stdio:
 # the process ends); end the process; answer an HTTP status; forget the HTTP session (404)
-Action = Literal["answer", "hang", "drop", "exit", "http_status", "session_expiry"]
+# the HTTP session (404); the answer, on a stream that breaks off and is resumed (GET with Last-Event-ID)
+Action = Literal["answer", "hang", "drop", "exit", "http_status", "session_expiry", "stream_break"]
 # the fault kinds that take the place of the answer, and what each does
 _ACTIONS: dict[str, Action] = {"hang": "hang", "drop": "drop", "exit": "exit", "http_status": "http_status"}
 _ACTIONS["session_expiry"] = "session_expiry"
@@ -40,6 +41,10 @@ class Reply:
     action: Action = "answer"
     raw: bytes | None = None  # a malformed frame in place of the answer
     status: int | None = None  # http_status: the status
+    at: list[float] = field(default_factory=list)  # seconds after the reply each message is due (none: at once)
+
+    def due(self, index: int) -> float:
+        return self.at[index] if index < len(self.at) else 0.0
 
 
 class Served:
@@ -71,6 +76,8 @@ class Served:
         injected = sum(self.faults.latency(f) for f in hits if f.kind == "latency")
         delay = injected
         fault = next((f for f in hits if f.kind != "latency"), None)
+        breaks = fault is not None and fault.kind == "stream_break"  # the recorded answer, sent on a resumed stream
+        fault = None if breaks else fault
         if injected > 0 and (fault is None or fault.kind not in ("hang", "exit")):
             # logged as the other faults are: a slow call in the served log is told from a slow recording
             self.event("fault", fault="latency", request=step.label, id=message.get("id"), ms=round(injected * 1000, 3))
@@ -82,7 +89,7 @@ class Served:
         if fault is not None:
             self.event("fault", fault=fault.kind, request=step.label, id=message.get("id"))
             self.say(f"fault: {fault.kind} for {step.label}")
-        if delay > 0 and (fault is None or fault.kind not in ("hang", "exit")):
+        if delay > 0 and fault is not None and fault.kind not in ("hang", "exit"):
             await self.clock.sleep(delay)
         envelope = {"jsonrpc": "2.0", "id": message.get("id")}
         if fault is not None:
@@ -98,6 +105,8 @@ class Served:
             if fault.kind == "malformed":
                 frame = json.dumps(envelope)[:-1] + ', "result": {"content": ['  # cut short: not JSON
                 return Reply(raw=frame.encode())
+        if answer.exchange is None and delay > 0:
+            await self.clock.sleep(delay)
         if answer.exchange is None and step.method == "ping":
             return Reply([{**envelope, "result": {}}])  # a liveness check needs no recording
         if answer.exchange is None:
@@ -108,10 +117,26 @@ class Served:
         exchange = answer.exchange
         if exchange.response is None:
             return Reply(action="hang")  # the recording holds no answer: neither does the server
-        before = [n for n in (sent_with(x, message) for x in exchange.before) if n is not None]
+        recorded_before = zip(exchange.before, exchange.before_ms, strict=True)
+        before = [(n, ms) for x, ms in recorded_before if (n := sent_with(x, message)) is not None]
         after = [n for n in (sent_with(x, message) for x in exchange.after) if n is not None]
         answer_message = {**envelope, **outcome(exchange.response)}
-        return Reply([*before, answer_message, *after], exchange.asks, len(before))
+        # each message's time after the request: notifications at their recorded offsets (scaled), or
+        # all at once with the answer; the wait before the first is taken here, the rest by the transport
+        recorded = self.timing == "recorded"
+        times = [*(ms / 1000 / self.speed if recorded else delay for _, ms in before), delay]
+        times += [delay] * len(after)
+        first = min(times)
+        if first > 0:
+            await self.clock.sleep(first)
+        messages = [*(n for n, _ in before), answer_message, *after]
+        if breaks:  # the messages wait for the client to resume: all due by then
+            if max(times) > first:
+                await self.clock.sleep(max(times) - first)
+            self.event("fault", fault="stream_break", request=step.label, id=message.get("id"))
+            self.say(f"fault: stream_break for {step.label}")
+            return Reply(messages, action="stream_break")
+        return Reply(messages, exchange.asks, len(before), at=[t - first for t in times])
 
     def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
         """The error the request gets when the client answered the server's question otherwise than
@@ -134,6 +159,14 @@ class Served:
             "id": request.get("id"),
             "error": {"code": INVALID_PARAMS, "message": message, "data": data},
         }
+
+    async def pace(self, reply: Reply, index: int, last: float) -> float:
+        """Wait until the reply's message ``index`` is due, from ``last`` (when the one sent before it
+        was); when this one is."""
+        due = reply.due(index)
+        if due > last:
+            await self.clock.sleep(due - last)
+        return max(due, last)
 
     def logged(self, direction: Direction, data: bytes, http: dict[str, Any] | None = None) -> None:
         if self.log is not None:

@@ -80,15 +80,18 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                 if reply.raw is not None:
                     served.logged("s2c", reply.raw)
                     write_all(stdout, reply.raw + b"\n")
-                for one in reply.messages[: reply.asked_at]:
-                    send(one)
+                last = 0.0  # when the message sent last was due (--timing recorded paces them)
+                for index in range(reply.asked_at):
+                    last = await served.pace(reply, index, last)
+                    send(reply.messages[index])
                 for question in reply.asks:
                     error = served.mismatch(question, await ask(question.request), message)
                     if error is not None:
                         send(error)
                         return
-                for one in reply.messages[reply.asked_at :]:
-                    send(one)
+                for index in range(reply.asked_at, len(reply.messages)):
+                    last = await served.pace(reply, index, last)
+                    send(reply.messages[index])
             finally:
                 waiting.pop(key, None)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT
@@ -370,3 +371,179 @@ def test_the_readme_faults_file_reproduces_the_model(tmp_path: Path) -> None:
     assert [(f.kind, f.probability) for f in faults if f.kind == "error"] == [("error", 0.05)]
     assert any(f.kind == "latency" and f.ms[0] > 30_000 for f in faults)  # past the model's 30 s call timeout
     assert any(f.kind == "hang" for f in faults)
+
+
+def test_a_long_tailed_latency_has_the_median_and_p95_it_was_given(tmp_path: Path) -> None:
+    # a latency distribution as analyze reports one (p50, p95): the draws reproduce both, the same each run
+    text = "seed: 5\nfaults:\n  - kind: latency\n    ms: {median: 300, p95: 2000}\n"
+    listed, seed = load_faults(Path(_faults(tmp_path, text)))
+    assert seed == 5
+    assert (listed[0].ms, listed[0].tail) == ((300.0, 2000.0), True)
+
+    def draws(seed: int) -> list[float]:
+        faults = Faults(listed, random.Random(seed))
+        return sorted(faults.latency(listed[0]) * 1000 for _ in range(4000))
+
+    drawn = draws(5)
+    assert drawn == draws(5)
+    assert drawn != draws(6)
+    assert 270 < drawn[2000] < 330
+    assert 1750 < drawn[3800] < 2250
+    assert drawn[-1] > 2000 > drawn[0] > 0
+
+
+def test_a_long_tailed_latency_with_problems_is_refused(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    text = (
+        "faults:\n  - kind: latency\n    ms: {median: 300}\n  - kind: latency\n    ms: {median: 900, p95: 200}\n"
+        "  - kind: latency\n    ms: {p50: 1, p95: 2}\n"
+    )
+    faults = _faults(tmp_path, text)
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults])
+    assert result.exit_code == 2
+    assert f"{faults}:3:9: ms needs both median and p95" in result.output
+    assert f"{faults}:5:9: ms: median 900 must be above 0 and at most p95 200" in result.output
+    assert f"{faults}:7:10: unknown key 'p50' in ms (expected median, p95)" in result.output
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_latency_past_the_clients_timeout_is_its_timeout(
+    notes_logs: dict[str, Path], tmp_path: Path, mode: str, transport: str
+) -> None:
+    # a minute late against a 1 s timeout: the client gives up, whatever the machine's speed; the next call is on time
+    faults = _faults(tmp_path, "faults:\n  - kind: latency\n    ms: 60000\n    calls: [1]\n")
+    if transport == "stdio":
+        seen = with_client(stdio_server(notes_logs[mode], "--faults", faults), mode, lambda c: _echoes(c, 2, 1))
+    else:
+        with HttpServe(notes_logs[mode], "--faults", faults) as served:
+            seen = with_client(served.url, mode, lambda c: _echoes(c, 2, 1))
+            served.stop()
+    assert seen[0][0] == REQUEST_TIMEOUT
+    assert seen[1] == OK
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_seeded_tool_error_storm_repeats_and_the_client_sees_is_error_results(
+    notes_logs: dict[str, Path], tmp_path: Path, transport: str
+) -> None:
+    faults = _faults(tmp_path, "seed: 11\nfaults:\n  - kind: tool_error\n    text: overloaded\n    probability: 0.5\n")
+
+    def run() -> list[Any]:
+        if transport == "stdio":
+            return with_client(stdio_server(notes_logs["auto"], "--faults", faults), "auto", lambda c: _echoes(c, 8))
+        with HttpServe(notes_logs["auto"], "--faults", faults) as served:
+            seen = with_client(served.url, "auto", lambda c: _echoes(c, 8))
+            served.stop()
+        return seen
+
+    first = run()
+    assert first == run()
+    assert set(first) == {OK, (True, "overloaded")}
+
+
+def test_an_exit_fault_over_stdio_is_a_closed_connection(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: exit\n    calls: [2]\n")
+    seen = with_client(stdio_server(notes_logs["auto"], "--faults", faults), "auto", _echoes)
+    assert seen[0] == OK
+    assert [code for code, _ in seen[1:]] == [CONNECTION_CLOSED, CONNECTION_CLOSED]
+
+
+def test_the_readme_faults_file_gives_the_models_numbers_on_the_injected_clock(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the README's file over 2000 calls: about 5% JSON-RPC errors, about 2% of calls past the 30 s timeout,
+    # the 10th call hung; the same seed, the same calls
+    from tests.conftest import ROOT
+
+    block = (ROOT / "README.md").read_text().split("```yaml\n# faults.yaml", 1)[1].split("```", 1)[0]
+    listed, seed = load_faults(Path(_faults(tmp_path, "# faults.yaml" + block)))
+    book = load_book(notes_logs["legacy"])
+    echo = next(e for e in book.exchanges if e.label == "tools/call echo").request
+
+    async def serve_many(seed: int | None) -> tuple[list[str], list[float]]:
+        clock = ManualClock()
+        served = Served(book, Faults(listed, random.Random(seed)), clock=clock)
+        kinds = []
+        for number in range(1, 2001):
+            reply = await served.reply({**echo, "id": number})
+            slept = len(clock.sleeps) == len(kinds) + 1
+            if not slept:
+                clock.sleeps.append(0.0)
+            error = reply.messages[0].get("error") if reply.messages else None
+            kinds.append(reply.action if reply.action != "answer" else ("error" if error else "ok"))
+        return kinds, clock.sleeps
+
+    kinds, sleeps = anyio.run(serve_many, seed)
+    assert (kinds, sleeps) == anyio.run(serve_many, seed)
+    assert kinds[9] == "hang"
+    assert 0.035 < kinds.count("error") / len(kinds) < 0.065
+    answered = [s for s, k in zip(sleeps, kinds, strict=True) if k == "ok"]
+    assert 0.01 < sum(s > 30 for s in answered) / len(answered) < 0.035
+    assert all(s >= 0.1 for s in answered)
+
+
+def _echo_endings(log: Path) -> list[tuple[str | None, int]]:
+    """The served log's echo calls as analyze reads them: each one's error.type and when it ended."""
+    spans = to_otlp(read_event_log(log))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    return [
+        (
+            next((a["value"]["stringValue"] for a in s["attributes"] if a["key"] == "error.type"), None),
+            int(s["endTimeUnixNano"]),
+        )
+        for s in spans
+        if s["name"] == "tools/call echo"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["drop", "malformed"])
+def test_a_2025_call_whose_http_answer_failed_ends_there_in_the_served_log(
+    notes_logs: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    # the stream cut (drop) or the answer no JSON (malformed): the call failed then, as the client saw, not
+    # when the server stopped after the next call (it stayed open, its latency the rest of the session)
+    faults = _faults(tmp_path, f"faults:\n  - kind: {kind}\n    calls: [1]\n")
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", faults, "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", lambda c: _echoes(c, 2))
+        served.stop()
+    assert seen[0][0] == (CONNECTION_CLOSED if kind == "drop" else PARSE_ERROR)
+    assert seen[1] == OK
+    records = read_event_log(log).records
+    failed_at = next(
+        r["t"] for r in records if r.get("event") == "stream_closed" or (r["kind"] == "invalid" and r["dir"] == "s2c")
+    )
+    assert _echo_endings(log)[0] == ("transport", failed_at)
+    assert _echo_endings(log)[1][0] is None
+
+
+def test_a_broken_stream_is_resumed_by_the_client_and_answered(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    # 2025: the answer's stream breaks off after its first event id; the SDK client resumes it with a GET
+    # naming that id and gets the answer there: the client sees no failure, the served log shows the resume
+    faults = _faults(tmp_path, "faults:\n  - kind: stream_break\n    calls: [2]\n")
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--faults", faults, "--log", str(log)) as served:
+        seen = with_client(served.url, "legacy", _echoes)
+        unknown = httpx2.get(
+            served.url, headers={"accept": "text/event-stream", "last-event-id": "99-0"}, timeout=10
+        ).status_code
+        served.stop()
+    assert seen == [OK, OK, OK]
+    assert unknown == 400  # no session named: refused before any stream is looked for
+    assert "resumed stream" in served.stderr
+    records = read_event_log(log).records
+    resumed = [r for r in records if r["kind"] == "message" and r.get("http", {}).get("method") == "GET"]
+    stream = resumed[0]["http"]["last_event_id"].split("-")[0]
+    assert [(r["http"]["last_event_id"], r["http"]["sse_event_id"]) for r in resumed] == [
+        (f"{stream}-0", f"{stream}-1")
+    ]
+    assert _echo_outcomes(log) == [None, None, None]
+
+
+def test_a_stream_break_needs_a_recording_with_sessions(notes_logs: dict[str, Path], tmp_path: Path) -> None:
+    faults = _faults(tmp_path, "faults:\n  - kind: stream_break\n")
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["auto"]), "--faults", faults, "--listen", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "stream_break: the recording is of protocol 2026-07-28, served stateless" in result.output
+    result = CliRunner().invoke(app, ["serve", str(notes_logs["legacy"]), "--faults", faults])
+    assert result.exit_code == 2
+    assert "stream_break: HTTP faults; serve HTTP with --listen HOST:PORT" in result.output

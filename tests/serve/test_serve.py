@@ -359,3 +359,158 @@ def test_an_answer_the_recording_lacks_is_an_error_saying_where_it_differs(era: 
     assert said.split(": ", 1)[1] in message
     assert '"Ada" -> "Bob"' in message
     assert said in err.read_text()
+
+
+def test_a_2026_request_whose_routing_headers_differ_from_its_body_is_refused_as_the_spec_says(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # 2026-07-28: a server answers a missing or different MCP-Protocol-Version / Mcp-Method / Mcp-Name with HTTP
+    # 400 and -32020; the
+    # name's Base64 sentinel is decoded first (lint's definition), so an encoded name that agrees is answered
+    import base64
+
+    echo = next(e for e in load_book(notes_logs["auto"]).exchanges if e.label == "tools/call echo").request
+    base = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28"}
+    sentinel = "=?base64?" + base64.b64encode(b"echo").decode() + "?="
+    cases = {
+        "agrees": {"mcp-method": "tools/call", "mcp-name": "echo"},
+        "agrees, encoded": {"mcp-method": "tools/call", "mcp-name": sentinel},
+        "another method": {"mcp-method": "tools/list", "mcp-name": "echo"},
+        "another name": {"mcp-method": "tools/call", "mcp-name": "get"},
+        "no name": {"mcp-method": "tools/call"},
+        "no method": {"mcp-name": "echo"},
+        "a sentinel that does not decode": {"mcp-method": "tools/call", "mcp-name": "=?base64?@@?="},
+        "another revision's header": {
+            "mcp-method": "tools/call",
+            "mcp-name": "echo",
+            "mcp-protocol-version": "2099-01-01",
+        },
+        "no revision header": {"mcp-method": "tools/call", "mcp-name": "echo", "mcp-protocol-version": None},
+    }
+    log = tmp_path / "served.jsonl"
+    seen = {}
+    with HttpServe(notes_logs["auto"], "--log", str(log)) as served:
+        for name, headers in cases.items():
+            sent = {k: v for k, v in {**base, **headers}.items() if v is not None}
+            answer = httpx2.post(served.url, json=echo, headers=sent, timeout=10)
+            body = answer.json()
+            seen[name] = (answer.status_code, body.get("error", {}).get("code"), body["id"] == echo["id"])
+        served.stop()
+    assert seen.pop("agrees") == seen.pop("agrees, encoded") == (200, None, True)
+    assert set(seen.values()) == {(400, -32020, True)}
+    assert "tools/call echo: refused, header mismatch: Mcp-Name 'get', but the body's name is 'echo'" in served.stderr
+    result = CliRunner().invoke(app, ["analyze", str(log), "--format", "json"])
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["error_class"], e["errors"]) for e in errors] == [("-32020", 7)]
+
+
+def _spread(recording: Path, target: Path) -> list[float]:
+    """The toolbox recording with its ``count`` call's progress notifications moved 300 ms apart (and
+    the answer 300 ms after the last): the recorded offsets, in seconds."""
+    lines = [json.loads(line) for line in recording.read_text().splitlines()]
+    start = shift = None
+    offsets: list[float] = []
+    for line in lines:
+        message = line.get("message") if line.get("kind") == "message" else None
+        if isinstance(message, dict) and message.get("method") == "tools/call" and message["params"]["name"] == "count":
+            start, shift = line["t"], 0
+        elif start is not None and shift is not None and isinstance(message, dict) and line["dir"] == "s2c":
+            offsets.append(0.3 * (len(offsets) + 1))
+            shift = start + round(offsets[-1] * 1e9) - line["t"]
+            line["t"] += shift
+            if "id" in message:
+                start = None  # the answer: later records move on with it
+        elif shift:
+            line["t"] += shift
+    target.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return offsets
+
+
+def test_recorded_timing_sends_each_notification_at_its_recorded_offset(toolbox_log: Path, tmp_path: Path) -> None:
+    # the stdio transport on the injected clock: progress at 0.3 s and 0.6 s and 0.9 s, the answer at 1.2 s
+    # (halved by --speed 2), each wait taken as it comes, not the whole latency before everything
+    import os
+
+    from mcpobs.replay.clock import ManualClock
+    from mcpobs.serve.stdio import serve_stdio
+
+    recording = tmp_path / "spread.jsonl"
+    assert _spread(toolbox_log, recording) == pytest.approx([0.3, 0.6, 0.9, 1.2])
+    book = load_book(recording)
+    call = next(e for e in book.exchanges if e.label == "tools/call count").request
+    call = {**call, "id": 9, "params": {**call["params"], "_meta": {"progressToken": "p"}}}
+    clock = ManualClock()
+    served = Served(book, Faults([], random.Random(0)), timing="recorded", speed=2, clock=clock)
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    out = b""
+
+    async def run() -> None:
+        nonlocal out
+        async with anyio.create_task_group() as group:
+            group.start_soon(serve_stdio, served, stdin_r, stdout_w)
+            os.write(stdin_w, json.dumps(call).encode() + b"\n")
+            with anyio.fail_after(20):
+                while b'"id":9' not in out:
+                    out += await anyio.to_thread.run_sync(os.read, stdout_r, 65536)
+            os.close(stdin_w)
+
+    anyio.run(run)
+    for fd in (stdin_r, stdout_r, stdout_w):
+        os.close(fd)
+    sent = [json.loads(line) for line in out.splitlines()]
+    assert [m.get("method") or "answer" for m in sent] == ["notifications/progress"] * 3 + ["answer"]
+    assert clock.sleeps == pytest.approx([0.15, 0.15, 0.15, 0.15])
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_client_gets_each_notification_no_sooner_than_recorded(
+    toolbox_log: Path, tmp_path: Path, transport: str
+) -> None:
+    # a real client, real time: the served log's times are when serve sent each message, and no wait is
+    # ever shorter than asked: each progress notification at least 0.3 s after the one before it
+    recording = tmp_path / "spread.jsonl"
+    _spread(toolbox_log, recording)
+    log = tmp_path / "served.jsonl"
+    progress: list[float] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(p)
+
+    async def session(client: Client) -> str:
+        result = await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
+        return str(result.content[0].text)  # type: ignore[union-attr]
+
+    options = ("--timing", "recorded", "--log", str(log))
+    if transport == "stdio":
+        assert with_client(stdio_server(recording, *options), "legacy", session) == "counted 3"
+    else:
+        with HttpServe(recording, *options) as served:
+            assert with_client(served.url, "legacy", session) == "counted 3"
+            served.stop()
+    assert progress == [1, 2, 3]
+    records = [r for r in read_event_log(log).records if r["kind"] == "message"]
+    asked = next(r["t"] for r in records if r["message"].get("params", {}).get("name") == "count")
+    sent = [r["t"] for r in records if r["dir"] == "s2c" and r["t"] > asked][:4]
+    gaps = [(later - earlier) / 1e9 for earlier, later in zip([asked, *sent], sent, strict=False)]
+    assert all(gap >= 0.29 for gap in gaps), gaps
+
+
+@pytest.mark.parametrize(
+    "name", ["replay/time-http-concurrent-2026.jsonl", "mrtr/http-2025.log.jsonl", "mrtr/http-2026.log.jsonl"]
+)
+def test_replay_over_http_against_serve_listen_of_the_same_recording_differs_nowhere(name: str, tmp_path: Path) -> None:
+    # replay's Streamable HTTP client against serve --listen: the 2026-07-28 routing headers replay sends
+    # pass serve's header check, the 2025 session is served with its own Mcp-Session-Id
+    mcpobs = shutil.which("mcpobs", path=str(Path(sys.executable).parent))
+    assert mcpobs is not None
+    recording = DATA / name
+    with HttpServe(recording) as served:
+        command = [mcpobs, "replay", str(recording), "--url", served.url, "--run-dir", str(tmp_path / "run")]
+        done = subprocess.run([*command, "--format", "json"], capture_output=True, timeout=120, check=False)
+        served.stop()
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = json.loads(done.stdout)
+    assert report["differs"] is False
+    assert {s["status"] for s in report["steps"]} <= {"same", "sent"}
+    assert "header mismatch" not in served.stderr
