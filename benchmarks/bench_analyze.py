@@ -4,10 +4,10 @@
     python benchmarks/bench_analyze.py --quick      # a 100k-span file; a 1M-span store
 
 The store is built once per run: the file loaded into a ``--db`` store, then its rows copied with new
-trace, session and source ids until it holds ten times the file (as ``bench_ingest.py`` did). Each
-round then runs, each in a fresh process, DuckDB's bare parse of the file (the floor of
-``bench_ingest.py``) and ``analyze`` of every section on the store, warm (the second run in its
-process). Target: the analysis at most 0.4x the parse, the median of the rounds' ratios.
+trace, session and source ids until it holds ten times the file. Each round then runs, each in a
+fresh process, DuckDB's bare parse of the file (``common.bare_parse``, the floor of the load targets)
+and ``analyze`` of every section on the store, warm (the second run in its process). Target: the
+analysis at most 0.4x the parse, the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -20,37 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import Target, ensure_file, in_fresh_process, load_average, machine, round_ratio
+from common import Target, bare_parse, ensure_file, in_fresh_process, load_average, machine, round_ratio
 
 HERE = Path(__file__).resolve()
 TARGET_RATIO = 0.4
 COPIES = 10  # the store holds this many times the file's spans
-# The same connection settings mcpobs.store.Store uses, for the DuckDB-only floor.
-FLOOR_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "memory_limit": "1GB",
-    "preserve_insertion_order": False,
-}
-
-
-def _floor(path: str) -> dict[str, Any]:
-    """DuckDB's read_json alone: the mcpobs schema, unnested to spans, every span touched."""
-    import duckdb
-
-    from mcpobs.ingest.otlp_json import COLUMNS
-
-    con = duckdb.connect(":memory:", config=FLOOR_CONFIG)
-    sql = f"""
-    WITH rs AS (
-        SELECT unnest(resourceSpans) AS rs
-        FROM read_json($path, format = 'newline_delimited', records = true, columns = {COLUMNS})
-    ), ss AS (SELECT unnest(rs.scopeSpans) AS ss FROM rs
-    ), s AS (SELECT unnest(ss.spans) AS s FROM ss)
-    SELECT count(*), max(s.spanId), sum(len(s.attributes)), sum(len(s.events)) FROM s
-    """
-    start = time.perf_counter()
-    row = con.execute(sql, {"path": path}).fetchone()
-    assert row is not None
-    return {"seconds": time.perf_counter() - start, "spans": row[0]}
 
 
 def _build(path: str, db: str, copies: int) -> dict[str, Any]:
@@ -109,7 +83,7 @@ def _analyze(db: str) -> dict[str, Any]:
     return result
 
 
-WORKERS = {"floor": _floor, "build": _build, "analyze": _analyze}
+WORKERS = {"floor": bare_parse, "build": _build, "analyze": _analyze}
 
 
 def _parser() -> argparse.ArgumentParser:

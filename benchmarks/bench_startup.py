@@ -78,8 +78,8 @@ def measure(rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]
         for argv in argvs.values():
             timed(argv, env)
         runs = interleaved({name: lambda argv=argv: timed(argv, env) for name, argv in argvs.items()}, rounds)
-    walls = {name: [wall for wall, _ in times] for name, times in runs.items()}
-    cpus = {name: [cpu for _, cpu in times] for name, times in runs.items()}
+    walls = {name: [t.wall for t in times] for name, times in runs.items()}
+    cpus = {name: [t.cpu for t in times] for name, times in runs.items()}
     return walls, cpus
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import resource
 import statistics
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -67,18 +69,29 @@ def percentile(values: Sequence[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def timed(argv: list[str], env: Mapping[str, str] | None = None) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system, all threads) of one fresh process; stdout and stderr dropped."""
-    import time
+class Timed(NamedTuple):
+    """What one fresh process took: wall and CPU seconds (user + system, all threads), peak RSS in bytes."""
 
+    wall: float
+    cpu: float
+    peak_rss: int
+
+
+def timed(argv: list[str], env: Mapping[str, str] | None = None) -> Timed:
+    """Run one fresh process, its stdout dropped; what it took (its stderr is shown only if it fails)."""
     began = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    assert child.stderr is not None
+    err = child.stderr.read()
     # wait4: this child's own usage, not that of every child so far
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(argv)} failed with exit status {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_utime + usage.ru_stime
+        raise SystemExit(
+            f"bench: {' '.join(argv)} failed with exit status {os.waitstatus_to_exitcode(status)}: "
+            + err.decode(errors="replace").strip()
+        )
+    return Timed(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)  # ru_maxrss: KiB on Linux
 
 
 def installed_env() -> dict[str, str]:
@@ -193,3 +206,49 @@ def in_fresh_process(script: Path, kind: str, arguments: dict[str, object]) -> d
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     result["peak_rss"] = usage.ru_maxrss * 1024  # KiB on Linux
     return result
+
+
+class Timer:
+    """Wall and CPU seconds (user + system, every thread of this process) of a block."""
+
+    def __enter__(self) -> Timer:
+        self._wall, self._cpu = time.perf_counter(), _cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu = _cpu_seconds() - self._cpu
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# The same connection settings mcpobs.store.Store uses, for the DuckDB-only floor.
+FLOOR_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "memory_limit": "1GB",
+    "preserve_insertion_order": False,
+}
+
+
+def bare_parse(path: str) -> dict[str, Any]:
+    """The floor the load and analyze targets are measured against: DuckDB's read_json alone, with the
+    mcpobs schema, unnested to spans, every span touched. Its wall and CPU seconds and the spans counted."""
+    import duckdb
+
+    from mcpobs.ingest.otlp_json import COLUMNS
+
+    con = duckdb.connect(":memory:", config=FLOOR_CONFIG)
+    sql = f"""
+    WITH rs AS (
+        SELECT unnest(resourceSpans) AS rs
+        FROM read_json($path, format = 'newline_delimited', records = true, columns = {COLUMNS})
+    ), ss AS (SELECT unnest(rs.scopeSpans) AS ss FROM rs
+    ), s AS (SELECT unnest(ss.spans) AS s FROM ss)
+    SELECT count(*), max(s.spanId), sum(len(s.attributes)), sum(len(s.events)) FROM s
+    """
+    with Timer() as t:
+        row = con.execute(sql, {"path": path}).fetchone()
+    assert row is not None
+    return {"seconds": t.seconds, "cpu": t.cpu, "spans": row[0]}

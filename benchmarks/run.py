@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick        # short runs: fewer rounds, smaller files
     python benchmarks/run.py --readme       # and rewrite the README's Performance table from this run
     python benchmarks/run.py --only startup,record
+    python benchmarks/run.py --only startup --readme   # only those rows of the table rewritten
 
 Each ``bench_*.py`` that checks targets exposes ``targets(argv) -> list[Target]`` (``common.py``); a
 script without it yet is named and skipped. Every ratio is measured within this run, rounds
@@ -74,8 +75,29 @@ def table(found: list[Target], notes: list[str], header: list[str], quick: bool)
     return "\n".join(lines)
 
 
-def rewrite_readme(block: str) -> None:
+def merged(block: str, previous: str, names: list[str]) -> str:
+    """``block`` of a run of some scripts only (``--only``) put into the ``previous`` block: its rows
+    replace the rows of the same name, the other scripts' rows stay, and its header lines become a
+    note of which rows came from this later run (replacing such a note of the same scripts)."""
+    rows = [line for line in block.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    fresh = {line.split(" | ", 1)[0]: line for line in rows}
+    lines = previous.splitlines()
+    kept = [fresh.pop(line.split(" | ", 1)[0], line) if line.startswith("| ") else line for line in lines]
+    last_row = max(i for i, line in enumerate(kept) if line.startswith("|"))
+    kept[last_row + 1 : last_row + 1] = list(fresh.values())  # rows the table had none of yet
+    label = f"- rows of {', '.join(f'bench_{n}.py' for n in names)} from a later run"
+    notes = [line.removeprefix("- ") for line in block.splitlines() if line.startswith("- ")]
+    kept = [line for line in kept if not line.startswith(label)]
+    kept.insert(len(kept) - 1, f"{label} ({datetime.now(UTC):%Y-%m-%d}): " + "; ".join(notes))
+    return "\n".join(kept)
+
+
+def rewrite_readme(block: str, names: list[str] | None = None) -> None:
+    """The README's block replaced by ``block``; or, for a run of ``names`` only, ``block`` merged in."""
     text = README.read_text(encoding="utf-8")
+    if names is not None and BEGIN in text and END in text:
+        previous = text[text.index(BEGIN) : text.index(END) + len(END)]
+        block = merged(block, previous, names)
     if BEGIN in text and END in text:
         text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, count=1, flags=re.DOTALL)
     else:
@@ -106,7 +128,8 @@ def main() -> int:
     passed = sum(t.passed for t in found)
     print(f"{passed} of {len(found)} targets met")
     if args.readme:
-        rewrite_readme(table(found, notes, [*header, f"after the run: {load_average()}"], args.quick))
+        block = table(found, notes, [*header, f"after the run: {load_average()}"], args.quick)
+        rewrite_readme(block, names if args.only else None)
         print(f"wrote the Performance table of {README}")
     return 1 if args.strict and passed < len(found) else 0
 

@@ -1812,11 +1812,27 @@ def run() -> None:
     interrupt.exit_now(exit_code_for(stop))
 
 
+def _resolve_annotations(group: typer.Typer) -> None:
+    """Give each command's function its parameters' types as objects, not the strings this module's
+    ``from __future__ import annotations`` leaves: typer reads every command's types (for --help and
+    --version too) four times over, compiling each string every time; resolved once here, it reads
+    objects (about 5 ms less CPU per start: README, Performance)."""
+    import typing
+
+    infos = [group.registered_callback, *group.registered_commands]
+    for function in (info.callback for info in infos if info is not None and info.callback is not None):
+        function.__annotations__ = typing.get_type_hints(function, include_extras=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     from mcpobs.__main__ import main as entry
 
     entry()
+
+
+# after the last command is registered
+_resolve_annotations(app)
 
 
 if __name__ == "__main__":

@@ -256,8 +256,7 @@ class Store:
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options or StoreOptions()
         path = self.options.path
-        if path is not None:
-            _check_database_file(path)
+        existing = path is not None and _check_database_file(path)
         tmp = TempDir("store")
         target = str(path) if path else ":memory:"
         if path is None and self.options.expected_input_bytes > IN_MEMORY_INPUT_LIMIT:
@@ -284,6 +283,11 @@ class Store:
         # a store never closed is closed, and its directory removed, when it is collected or at exit
         self._release = weakref.finalize(self, _release, self.con, tmp, forget_interrupt)
         try:
+            if existing:
+                assert path is not None
+                # on this connection, before the schema writes anything: a read-only one first cost
+                # 12 ms of a 41 ms open (README, Performance: re-running analyze --db)
+                _check_tables(self.con, path)
             self._migrate()
         except BaseException:
             self.close()
@@ -402,16 +406,15 @@ DUCKDB_MAGIC = b"DUCK"
 DUCKDB_MAGIC_OFFSET = 8
 
 
-def _check_database_file(path: Path) -> None:
-    """Refuse a ``path`` that exists and is not mcpobs's DuckDB database, before anything writes to it.
+def _check_database_file(path: Path) -> bool:
+    """Refuse a ``path`` that exists and is not a DuckDB database, before anything writes to it; whether
+    it exists (a path that does not is a new database).
 
     DuckDB opens a JSON file (the traces named as ``--db`` by mistake) as something else, loads into
     nowhere and says it loaded, and reaches for the network to read a SQLite file; a FIFO blocks the
-    read of its first bytes for ever; a user's own DuckDB database would get mcpobs's tables added
-    (or, with a ``spans`` of its own, fail half-way through adding them). A DuckDB database with no
-    tables at all holds nothing of anyone's and is adopted. A path that does not exist is a new database;
-    a symlink to nothing is refused: the database would be made wherever the link points (a stale
-    link, a typo in it), out of the user's sight.
+    read of its first bytes for ever. A path that does not exist is a new database; a symlink to
+    nothing is refused: the database would be made wherever the link points (a stale link, a typo in
+    it), out of the user's sight. A DuckDB database is then looked into by :func:`_check_tables`.
     """
     try:
         mode = path.stat().st_mode  # follows a symlink: one to a regular file is that file
@@ -421,7 +424,7 @@ def _check_database_file(path: Path) -> None:
                 f"{path}: a symlink to {path.readlink()}, which does not exist; "
                 "name the database file itself, or remove the link"
             ) from None
-        return
+        return False
     except OSError as e:
         raise StoreError(f"{path}: cannot read the database: {e.strerror or e}") from None
     if not stat.S_ISREG(mode):
@@ -435,13 +438,28 @@ def _check_database_file(path: Path) -> None:
         raise StoreError(f"{path}: an empty file, not a DuckDB database; remove it or name a new file")
     if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
         raise StoreError(f"{path}: not a DuckDB database; left as it is (--db names the database, not the traces)")
-    interrupt.held_back(_import_duckdb)
+    if path.with_name(path.name + ".wal").exists():
+        # opened to write, DuckDB would replay this log into the file at once: look read-only first
+        interrupt.held_back(_import_duckdb)
+        import duckdb
+
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                _check_tables(con, path)
+        except duckdb.Error as e:
+            raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
+    return True
+
+
+def _check_tables(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a DuckDB database that holds tables of someone else's, on a connection that has written
+    nothing yet (opening a database with no WAL beside it writes nothing either): a user's own database
+    would get mcpobs's tables added (or, with a ``spans`` of its own, fail half-way through adding them).
+    A DuckDB database with no tables at all holds nothing of anyone's and is adopted."""
     import duckdb
 
     try:
-        # read-only: looking changes nothing, not even a WAL beside it
-        with duckdb.connect(str(path), read_only=True) as con:
-            tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     except duckdb.Error as e:
         raise StoreError(f"{path}: cannot open the database: {_first_line(e)}") from None
     if tables and "mcpobs_meta" not in tables:

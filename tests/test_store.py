@@ -112,3 +112,44 @@ def test_opening_a_database_to_read_it_writes_nothing(tmp_path: Path) -> None:
         assert store.con.execute("SELECT count(*) FROM mcp_calls").fetchone() is not None
     assert db.read_bytes() == before
     assert not db.with_name(db.name + ".wal").exists()
+
+
+def test_a_database_is_opened_once_to_check_and_use_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check that a --db is mcpobs's runs on the store's own connection: a second, read-only one
+    first cost more than the connection itself (the start-up of every `--db` command)."""
+    import duckdb
+
+    db = tmp_path / "obs.duckdb"
+    Store(StoreOptions(path=db)).close()
+    opened: list[tuple[object, ...]] = []
+    connect = duckdb.connect
+
+    def counted(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        opened.append(args)
+        return connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    with Store(StoreOptions(path=db)) as store:
+        assert store.counts() == (0, 0)
+    assert opened == [(str(db),)]
+
+
+def test_a_database_not_made_by_mcpobs_with_a_wal_beside_it_is_refused_and_both_left_as_they_are(
+    tmp_path: Path,
+) -> None:
+    # opened to write, DuckDB replays the log into the database at once: such a file is looked into read-only
+    import duckdb
+
+    db = tmp_path / "mine.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE mine (x INTEGER)")
+    con.execute("CHECKPOINT")
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("INSERT INTO mine VALUES (42)")
+    con.close()
+    wal = db.with_name(db.name + ".wal")
+    assert wal.exists()
+    before = db.read_bytes(), wal.read_bytes()
+    with pytest.raises(StoreError, match="a DuckDB database not made by mcpobs"):
+        Store(StoreOptions(path=db))
+    assert (db.read_bytes(), wal.read_bytes()) == before

@@ -164,29 +164,22 @@ def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
     ledger.notes.extend(bad[:10])
     if len(bad) > 10:
         ledger.notes.append(f"… and {len(bad) - 10} more spans with invalid token counts")
-    import pyarrow as pa  # only a command that prices LLM calls pays for importing it
-
-    prices = pa.table(
-        {
-            "trace_id": pa.array(out["trace_id"], pa.string()),
-            "span_id": pa.array(out["span_id"], pa.string()),
-            "status": pa.array(out["status"], pa.string()),
-            "cost_pico": pa.array(out["cost_pico"], pa.int64()),
-            "priced_as": pa.array(out["priced_as"], pa.string()),
-        }
-    )
-    con.register("cost_prices_arrow", prices)
-    try:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE cost_llm AS
-            SELECT c.* EXCLUDE (bad_tokens, aggregate, response_model, request_model), p.status,
-                CAST(p.cost_pico AS HUGEINT) AS cost_pico, p.priced_as
-            FROM cost_candidates c JOIN cost_prices_arrow p USING (trace_id, span_id)
-            """
+    # the prices go back as lists bound to the statement: DuckDB imports pandas (about 200 ms of CPU)
+    # before it scans any Python object, an Arrow table too
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cost_llm AS
+        WITH p AS (
+            SELECT unnest(CAST($trace_id AS VARCHAR[])) AS trace_id, unnest(CAST($span_id AS VARCHAR[])) AS span_id,
+                unnest(CAST($status AS VARCHAR[])) AS status, unnest(CAST($cost_pico AS BIGINT[])) AS cost_pico,
+                unnest(CAST($priced_as AS VARCHAR[])) AS priced_as
         )
-    finally:
-        con.unregister("cost_prices_arrow")
+        SELECT c.* EXCLUDE (bad_tokens, aggregate, response_model, request_model), p.status,
+            CAST(p.cost_pico AS HUGEINT) AS cost_pico, p.priced_as
+        FROM cost_candidates c JOIN p USING (trace_id, span_id)
+        """,
+        out,
+    )
     con.execute("DROP TABLE cost_candidates")
 
 
