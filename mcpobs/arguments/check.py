@@ -1,0 +1,248 @@
+"""Each tool call's arguments: their shape, and whether they validate against the inputSchema its server
+advertised.
+
+A call's arguments are its span's ``gen_ai.tool.call.arguments`` (or ``mcp.tool.arguments``): every
+recording has them (a recorded call that sent none is checked as ``{}``, as a server reads it), traces
+only where the instrumentation records that opt-in attribute. A call without them is *not recorded*:
+neither shaped nor checked, never counted valid.
+
+Its schema is the ``inputSchema`` of the tool of that name in a ``tools/list`` result of the same
+server (:func:`mcpobs.catalog.definitions.advertised`: recordings always hold the results, spans where
+the instrumentation records them): in the same session, the last one answered before the call
+started, else the first after it; else the same in the same file. A call with no such schema is not
+checked. Schemas are JSON Schema 2020-12 unless their ``$schema`` names another draft (2020-12 is
+MCP's default dialect; 2026-07-28 allows its whole vocabulary); a ``$ref`` resolves within the
+schema only, nothing is fetched.
+
+:func:`build` writes one row per tool call to the temporary table ``argument_checks``, which the
+argument sections (:mod:`mcpobs.analysis.arguments`) join to the calls.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from mcpobs.catalog.definitions import Advertised, Definition, advertised, canonical
+from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
+from mcpobs.ingest.dialects import ATTRIBUTE_KEYS
+
+if TYPE_CHECKING:
+    from mcpobs.store import Store
+
+TABLE = "argument_checks"
+NO_ARGUMENTS = "(none sent)"  # the shape of a recorded call that sent no arguments
+SHOWN = 200  # characters of an invalid call's arguments the listing keeps
+
+_CALLS = """
+SELECT c.trace_id, c.span_id, c.source_id, c.session, c.server, c.tool, c.start_ns,
+    list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS arguments,
+    coalesce(s.scope_name = $recording, false) AS recorded_call
+FROM mcp_calls c
+JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
+WHERE c.method = 'tools/call' AND NOT c.is_notification
+"""
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a parsed JSON value (an integral number is an integer)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def shape_of(arguments: Any) -> str:
+    """The keys of an arguments object with their JSON types, sorted: ``city: string, days: integer``;
+    ``{}`` for an empty object, and the type for what is no object."""
+    if not isinstance(arguments, dict):
+        return f"({json_type(arguments)}, not an object)"
+    if not arguments:
+        return "{}"
+    return ", ".join(f"{key}: {json_type(value)}" for key, value in sorted(arguments.items()))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one call's arguments."""
+
+    recorded: bool
+    shape: str | None = None
+    checked: bool = False
+    error: str | None = None  # why they do not validate: the first error, at its JSON path
+
+
+class Schemas:
+    """The tools' input schemas as advertised, found for a call by server, tool, session and file."""
+
+    def __init__(self, advertised: Iterable[Advertised]) -> None:
+        by_session: dict[tuple[str, str, str], list[tuple[int, Definition]]] = defaultdict(list)
+        by_file: dict[tuple[str, str, int], list[tuple[int, Definition]]] = defaultdict(list)
+        for a in advertised:
+            d = a.definition
+            by_session[(d.server, d.name, a.session)].append((a.end_ns, d))
+            by_file[(d.server, d.name, a.source_id)].append((a.end_ns, d))
+        # each list's answer times, sorted, and the definitions in that order
+        self._by_session = {key: _sorted(answers) for key, answers in by_session.items()}
+        self._by_file = {key: _sorted(answers) for key, answers in by_file.items()}
+
+    def find(self, server: str, tool: str, session: str, source_id: int, start_ns: int) -> Definition | None:
+        """The definition in force when the call started (see the module's docstring)."""
+        for found in (self._by_session.get((server, tool, session)), self._by_file.get((server, tool, source_id))):
+            if found:
+                times, definitions = found
+                before = bisect.bisect_right(times, start_ns)
+                return definitions[before - 1] if before else definitions[0]
+        return None
+
+
+def _sorted(answers: list[tuple[int, Definition]]) -> tuple[list[int], list[Definition]]:
+    answers.sort(key=lambda answer: answer[0])
+    return [t for t, _ in answers], [d for _, d in answers]
+
+
+class Validators:
+    """One validator per distinct schema, and one verdict per distinct schema and instance."""
+
+    def __init__(self) -> None:
+        self._validators: dict[str, jsonschema.protocols.Validator | str] = {}
+        self._errors: dict[tuple[str, str], str | None] = {}
+        self.invalid_schemas: dict[tuple[str, str], str] = {}  # (server, tool) -> why the schema is unusable
+
+    def error(self, definition: Definition, key: str, schema: Any, instance: Any) -> str | None:
+        """Why ``instance`` does not validate against ``schema`` (None: it does); raises
+        :class:`UnusableSchema` for a schema that is no JSON Schema."""
+        text = canonical(schema)
+        validator = self._validators.get(text)
+        if validator is None:
+            validator = self._validators[text] = _validator(schema)
+        if isinstance(validator, str):
+            self.invalid_schemas[(definition.server, definition.name)] = validator
+            raise UnusableSchema(validator)
+        cache = (text, key)
+        if cache not in self._errors:
+            found = best_match(validator.iter_errors(instance))
+            self._errors[cache] = None if found is None else f"{found.json_path}: {found.message}"
+        return self._errors[cache]
+
+
+class UnusableSchema(Exception):
+    """A schema no validator can use (not JSON Schema, a reference that does not resolve)."""
+
+
+def _validator(schema: Any) -> jsonschema.protocols.Validator | str:
+    """A validator for ``schema`` in its dialect (2020-12 unless ``$schema`` says otherwise), or why none."""
+    if not isinstance(schema, dict):
+        return f"a JSON {json_type(schema)}, not an object"
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        return f"{e.json_path}: {e.message}"
+    return cls(schema)
+
+
+def verdict(arguments: str | None, recorded_call: bool, definition: Definition | None, checks: Validators) -> Verdict:
+    """The verdict on one call: ``arguments`` as the span holds them (JSON text, None where absent);
+    ``recorded_call``: the span is a recording's, where absent means none were sent."""
+    if arguments is None and not recorded_call:
+        return Verdict(recorded=False)
+    try:
+        instance = {} if arguments is None else json.loads(arguments)
+    except ValueError:
+        return Verdict(recorded=False, error="not whole JSON")
+    shape = NO_ARGUMENTS if arguments is None else shape_of(instance)
+    schema = definition.body.get("inputSchema") if definition is not None else None
+    if definition is None or schema is None:
+        return Verdict(recorded=True, shape=shape)
+    try:
+        error = checks.error(definition, arguments or "{}", schema, instance)
+    except UnusableSchema:
+        return Verdict(recorded=True, shape=shape)
+    return Verdict(recorded=True, shape=shape, checked=True, error=error)
+
+
+def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
+    """Check every tool call's arguments in ``store`` against the schemas ``advertised``, into the
+    temporary table ``argument_checks``; the notes on what could not be checked, and why."""
+    import pyarrow as pa
+
+    schemas = Schemas(advertised)
+    checks = Validators()
+    keys = list(ATTRIBUTE_KEYS["arguments"])
+    rows = store.con.execute(_CALLS, {"keys": keys, "recording": EVENT_LOG_SCOPE}).fetchall()
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("trace_id", "span_id", "source_id", "recorded", "shape", "checked", "error", "arguments")
+    }
+    unrecorded = unreadable = unchecked = 0
+    for trace_id, span_id, source_id, session, server, tool, start_ns, arguments, recorded_call in rows:
+        definition = schemas.find(server, tool, session, source_id, start_ns) if tool is not None else None
+        v = verdict(arguments, recorded_call, definition, checks)
+        unrecorded += not v.recorded and v.error is None
+        unreadable += not v.recorded and v.error is not None
+        unchecked += v.recorded and (definition is None or "inputSchema" not in definition.body)
+        for name, value in (
+            ("trace_id", trace_id),
+            ("span_id", span_id),
+            ("source_id", source_id),
+            ("recorded", v.recorded),
+            ("shape", v.shape),
+            ("checked", v.checked),
+            ("error", v.error if v.checked else None),
+            ("arguments", _cut(arguments) if arguments is not None and v.checked and v.error else None),
+        ):
+            columns[name].append(value)
+    types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_()}
+    table = pa.table({name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()})
+    store.con.register("argument_checks_arrow", table)
+    try:
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM argument_checks_arrow")
+    finally:
+        store.con.unregister("argument_checks_arrow")
+    return _notes(len(rows), unrecorded, unreadable, unchecked, checks.invalid_schemas)
+
+
+def _cut(arguments: str) -> str:
+    return arguments if len(arguments) <= SHOWN else arguments[: SHOWN - 1] + "…"
+
+
+def _notes(
+    calls: int, unrecorded: int, unreadable: int, unchecked: int, invalid: dict[tuple[str, str], str]
+) -> list[str]:
+    notes = []
+    if unrecorded:
+        notes.append(
+            f"{unrecorded} of {calls} tool calls have no arguments recorded (traces hold them only where the "
+            "instrumentation records the opt-in gen_ai.tool.call.arguments): not recorded, not checked"
+        )
+    if unreadable:
+        notes.append(f"{unreadable} tool calls' arguments are not whole JSON (cut short by the exporter?): not checked")
+    if unchecked:
+        notes.append(
+            f"{unchecked} tool calls' arguments were not checked: no inputSchema of their tool in a tools/list result "
+            "of their session or file (spans hold results only where the instrumentation records them)"
+        )
+    for (server, tool), why in sorted(invalid.items()):
+        notes.append(f"{server} tool {tool}: its inputSchema is no valid JSON Schema ({why}): its calls not checked")
+    return notes
+
+
+def check_store(store: Store) -> list[str]:
+    """Check every tool call's arguments in ``store`` against the tools its list results advertised
+    (:func:`build`); the notes on what could not be read or checked."""
+    found, notes = advertised(store, ("tool",))
+    return notes + build(store, found)
