@@ -34,7 +34,10 @@ ARGUMENT_FIGURES = (
         "checked",
     ),
     Column(
-        "invalid_arguments", Unit.COUNT, "checked arguments that do not validate against the inputSchema", "invalid"
+        "invalid_arguments",
+        Unit.COUNT,
+        "checked arguments that do not validate against the inputSchema (none when none were checked)",
+        "invalid",
     ),
     Column("invalid_argument_rate", Unit.RATE, "invalid_arguments / arguments_checked", "invalid %"),
     Column("argument_shapes", Unit.COUNT, "distinct shapes (keys and their JSON types) of the arguments", "shapes"),
@@ -48,7 +51,9 @@ def _arguments(store: Store, query: Query, where: str, params: dict[str, Any]) -
         count(*) AS tool_calls,
         count(*) FILTER (WHERE recorded) AS arguments_recorded,
         count(*) FILTER (WHERE checked) AS arguments_checked,
-        count(*) FILTER (WHERE error IS NOT NULL) AS invalid_arguments,
+        -- none checked is no figure: zero would say they were valid
+        CASE WHEN count(*) FILTER (WHERE checked) > 0 THEN count(*) FILTER (WHERE error IS NOT NULL) END
+            AS invalid_arguments,
         count(*) FILTER (WHERE error IS NOT NULL) / nullif(count(*) FILTER (WHERE checked), 0)
             AS invalid_argument_rate,
         count(DISTINCT shape) AS argument_shapes
@@ -71,7 +76,7 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     SELECT side, server, tool, shape, count(*) AS calls,
         count(*) / sum(count(*)) OVER (PARTITION BY side, server, tool) AS share,
         count(*) FILTER (WHERE checked) AS checked,
-        count(*) FILTER (WHERE error IS NOT NULL) AS invalid
+        CASE WHEN count(*) FILTER (WHERE checked) > 0 THEN count(*) FILTER (WHERE error IS NOT NULL) END AS invalid
     {_JOIN}
     WHERE {where} AND method = 'tools/call' AND recorded
     GROUP BY side, server, tool, shape {top}
@@ -90,7 +95,7 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         Column("calls", Unit.COUNT, "tool calls whose arguments took this shape"),
         Column("share", Unit.RATE, "calls / the tool's calls with arguments recorded", "share %"),
         Column("checked", Unit.COUNT, "of them checked against an inputSchema"),
-        Column("invalid", Unit.COUNT, "of them that do not validate"),
+        Column("invalid", Unit.COUNT, "of them that do not validate (none when none were checked)"),
     )
     return Table("argument_shapes", "Tool call argument shapes", columns, _run(store, sql, params))
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+import referencing.exceptions
 from jsonschema.exceptions import best_match
 
 from mcpobs.catalog.definitions import Advertised, Definition, advertised, canonical
@@ -43,12 +44,40 @@ SHOWN = 200  # characters of an invalid call's arguments the listing keeps
 
 _CALLS = """
 SELECT c.trace_id, c.span_id, c.source_id, c.session, c.server, c.tool, c.start_ns,
-    list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS arguments,
-    coalesce(s.scope_name = $recording, false) AS recorded_call
+    list_filter(s.attributes, lambda a: list_contains($arguments, a.key))[1].value.stringValue,
+    list_filter(s.attributes, lambda a: list_contains($requests, a.key))[1].value.stringValue,
+    coalesce(s.scope_name = $recording, false)
 FROM mcp_calls c
 JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
 WHERE c.method = 'tools/call' AND NOT c.is_notification
 """
+# Span attributes holding a call's whole request as JSON: Logfire's (``{"method", "params"}``) and
+# OpenLLMetry's (that, or ``{"tool_name", "arguments"}`` on its tool spans).
+_REQUEST_KEYS = (*ATTRIBUTE_KEYS["logfire_request"], *ATTRIBUTE_KEYS["traceloop_input"])
+
+
+class _NoneSent:
+    """The arguments of a recorded request that sent none."""
+
+
+NONE_SENT = _NoneSent()
+
+
+def recorded_arguments(attribute: str | None, request: str | None, recording: bool) -> Any:
+    """A call's arguments, parsed, from its span: the arguments attribute, else the request a Logfire
+    or OpenLLMetry span holds whole; :data:`NONE_SENT` where the request (a recording's, or one held
+    whole) sent none; None where they are not recorded. Raises ValueError for text not whole JSON."""
+    if attribute is not None:
+        return json.loads(attribute)
+    if request is not None:
+        held = json.loads(request)
+        if isinstance(held, dict) and isinstance(held.get("params"), dict):
+            held = held["params"]
+        elif not (isinstance(held, dict) and "tool_name" in held):
+            return None
+        arguments = held.get("arguments")
+        return NONE_SENT if arguments is None else arguments
+    return NONE_SENT if recording else None
 
 
 def json_type(value: Any) -> str:
@@ -99,6 +128,11 @@ class Schemas:
         # each list's answer times, sorted, and the definitions in that order
         self._by_session = {key: _sorted(answers) for key, answers in by_session.items()}
         self._by_file = {key: _sorted(answers) for key, answers in by_file.items()}
+        self._listed = {(server, where) for server, _, where in (*by_session, *by_file)}
+
+    def listed(self, server: str, session: str, source_id: int) -> bool:
+        """Whether a tools/list result of ``server`` is in the session or the file (of any tool)."""
+        return (server, session) in self._listed or (server, source_id) in self._listed
 
     def find(self, server: str, tool: str, session: str, source_id: int, start_ns: int) -> Definition | None:
         """The definition in force when the call started (see the module's docstring)."""
@@ -123,7 +157,7 @@ class Validators:
         self._errors: dict[tuple[str, str], str | None] = {}
         self.invalid_schemas: dict[tuple[str, str], str] = {}  # (server, tool) -> why the schema is unusable
 
-    def error(self, definition: Definition, key: str, schema: Any, instance: Any) -> str | None:
+    def error(self, definition: Definition, schema: Any, instance: Any) -> str | None:
         """Why ``instance`` does not validate against ``schema`` (None: it does); raises
         :class:`UnusableSchema` for a schema that is no JSON Schema."""
         text = canonical(schema)
@@ -133,9 +167,15 @@ class Validators:
         if isinstance(validator, str):
             self.invalid_schemas[(definition.server, definition.name)] = validator
             raise UnusableSchema(validator)
-        cache = (text, key)
+        cache = (text, canonical(instance))
         if cache not in self._errors:
-            found = best_match(validator.iter_errors(instance))
+            try:
+                found = best_match(validator.iter_errors(instance))
+            except referencing.exceptions.Unresolvable as e:
+                # a $ref to another document (never fetched) or to nothing in this one
+                why = f"a $ref that does not resolve within it: {e}"
+                self._validators[text] = self.invalid_schemas[(definition.server, definition.name)] = why
+                raise UnusableSchema(why) from None
             self._errors[cache] = None if found is None else f"{found.json_path}: {found.message}"
         return self._errors[cache]
 
@@ -156,21 +196,18 @@ def _validator(schema: Any) -> jsonschema.protocols.Validator | str:
     return cls(schema)
 
 
-def verdict(arguments: str | None, recorded_call: bool, definition: Definition | None, checks: Validators) -> Verdict:
-    """The verdict on one call: ``arguments`` as the span holds them (JSON text, None where absent);
-    ``recorded_call``: the span is a recording's, where absent means none were sent."""
-    if arguments is None and not recorded_call:
+def verdict(arguments: Any, definition: Definition | None, checks: Validators) -> Verdict:
+    """The verdict on one call's arguments (:func:`recorded_arguments`: None where not recorded) against
+    ``definition``'s inputSchema. A request that sent no arguments is checked as ``{}``, as a server reads it."""
+    if arguments is None:
         return Verdict(recorded=False)
-    try:
-        instance = {} if arguments is None else json.loads(arguments)
-    except ValueError:
-        return Verdict(recorded=False, error="not whole JSON")
-    shape = NO_ARGUMENTS if arguments is None else shape_of(instance)
+    instance = {} if arguments is NONE_SENT else arguments
+    shape = NO_ARGUMENTS if arguments is NONE_SENT else shape_of(instance)
     schema = definition.body.get("inputSchema") if definition is not None else None
     if definition is None or schema is None:
         return Verdict(recorded=True, shape=shape)
     try:
-        error = checks.error(definition, arguments or "{}", schema, instance)
+        error = checks.error(definition, schema, instance)
     except UnusableSchema:
         return Verdict(recorded=True, shape=shape)
     return Verdict(recorded=True, shape=shape, checked=True, error=error)
@@ -183,18 +220,29 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
 
     schemas = Schemas(advertised)
     checks = Validators()
-    keys = list(ATTRIBUTE_KEYS["arguments"])
-    rows = store.con.execute(_CALLS, {"keys": keys, "recording": EVENT_LOG_SCOPE}).fetchall()
+    params = {"arguments": list(ATTRIBUTE_KEYS["arguments"]), "requests": list(_REQUEST_KEYS)}
+    rows = store.con.execute(_CALLS, params | {"recording": EVENT_LOG_SCOPE}).fetchall()
     columns: dict[str, list[Any]] = {
         name: [] for name in ("trace_id", "span_id", "source_id", "recorded", "shape", "checked", "error", "arguments")
     }
-    unrecorded = unreadable = unchecked = 0
-    for trace_id, span_id, source_id, session, server, tool, start_ns, arguments, recorded_call in rows:
+    unrecorded = unreadable = unchecked = unlisted = 0
+    for trace_id, span_id, source_id, session, server, tool, start_ns, attribute, request, recording in rows:
+        try:
+            arguments = recorded_arguments(attribute, request, recording)
+        except ValueError:
+            unreadable += 1
+            arguments = None
+        else:
+            unrecorded += arguments is None
         definition = schemas.find(server, tool, session, source_id, start_ns) if tool is not None else None
-        v = verdict(arguments, recorded_call, definition, checks)
-        unrecorded += not v.recorded and v.error is None
-        unreadable += not v.recorded and v.error is not None
-        unchecked += v.recorded and (definition is None or "inputSchema" not in definition.body)
+        v = verdict(arguments, definition, checks)
+        if v.recorded and definition is None and schemas.listed(server, session, source_id):
+            unlisted += 1
+        elif v.recorded and (definition is None or "inputSchema" not in definition.body):
+            unchecked += 1
+        shown = None
+        if v.error is not None and arguments is not NONE_SENT:
+            shown = _cut(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
         for name, value in (
             ("trace_id", trace_id),
             ("span_id", span_id),
@@ -202,8 +250,8 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             ("recorded", v.recorded),
             ("shape", v.shape),
             ("checked", v.checked),
-            ("error", v.error if v.checked else None),
-            ("arguments", _cut(arguments) if arguments is not None and v.checked and v.error else None),
+            ("error", v.error),
+            ("arguments", shown),
         ):
             columns[name].append(value)
     types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_()}
@@ -213,7 +261,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM argument_checks_arrow")
     finally:
         store.con.unregister("argument_checks_arrow")
-    return _notes(len(rows), unrecorded, unreadable, unchecked, checks.invalid_schemas)
+    return _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
 
 
 def _cut(arguments: str) -> str:
@@ -221,7 +269,7 @@ def _cut(arguments: str) -> str:
 
 
 def _notes(
-    calls: int, unrecorded: int, unreadable: int, unchecked: int, invalid: dict[tuple[str, str], str]
+    calls: int, unrecorded: int, unreadable: int, unchecked: int, unlisted: int, invalid: dict[tuple[str, str], str]
 ) -> list[str]:
     notes = []
     if unrecorded:
@@ -235,6 +283,11 @@ def _notes(
         notes.append(
             f"{unchecked} tool calls' arguments were not checked: no inputSchema of their tool in a tools/list result "
             "of their session or file (spans hold results only where the instrumentation records them)"
+        )
+    if unlisted:
+        notes.append(
+            f"{unlisted} tool calls name a tool their server's tools/list results in their session or file did "
+            "not advertise (an invented tool, or one on a page the client did not list): not checked"
         )
     for (server, tool), why in sorted(invalid.items()):
         notes.append(f"{server} tool {tool}: its inputSchema is no valid JSON Schema ({why}): its calls not checked")
