@@ -1,5 +1,6 @@
-"""The tool layer's argument sections: the shapes of tool calls' arguments, and the calls whose arguments
-do not validate against the inputSchema their server advertised.
+"""The tool layer's argument sections: the shapes of tool calls' arguments, the calls whose arguments
+do not validate against the inputSchema their server advertised, and those whose results do not
+validate against its outputSchema.
 
 Each reads the calls joined to ``argument_checks``, which :func:`mcpobs.arguments.check.check_store`
 writes first (on DuckDB only).
@@ -16,7 +17,7 @@ from mcpobs.analysis.sql import calls_cte, order_limit, select_groups
 if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
-ARGUMENT_VIEWS = ("arguments", "argument_shapes", "invalid_arguments")
+ARGUMENT_VIEWS = ("arguments", "argument_shapes", "invalid_arguments", "invalid_results")
 _JOIN = "FROM calls JOIN argument_checks USING (source_id, trace_id, span_id)"
 
 ARGUMENT_FIGURES = (
@@ -41,6 +42,19 @@ ARGUMENT_FIGURES = (
     ),
     Column("invalid_argument_rate", Unit.RATE, "invalid_arguments / arguments_checked", "invalid %"),
     Column("argument_shapes", Unit.COUNT, "distinct shapes (keys and their JSON types) of the arguments", "shapes"),
+    Column(
+        "results_checked",
+        Unit.COUNT,
+        "successful calls' results checked against the tool's outputSchema, where it advertises one",
+        "res. checked",
+    ),
+    Column(
+        "invalid_results",
+        Unit.COUNT,
+        "checked results whose structuredContent is missing or does not validate (none when none were checked)",
+        "res. invalid",
+    ),
+    Column("invalid_result_rate", Unit.RATE, "invalid_results / results_checked", "res. invalid %"),
 )
 
 
@@ -56,7 +70,12 @@ def _arguments(store: Store, query: Query, where: str, params: dict[str, Any]) -
             AS invalid_arguments,
         count(*) FILTER (WHERE error IS NOT NULL) / nullif(count(*) FILTER (WHERE checked), 0)
             AS invalid_argument_rate,
-        count(DISTINCT shape) AS argument_shapes
+        count(DISTINCT shape) AS argument_shapes,
+        count(*) FILTER (WHERE result_checked) AS results_checked,
+        CASE WHEN count(*) FILTER (WHERE result_checked) > 0 THEN count(*) FILTER (WHERE result_error IS NOT NULL) END
+            AS invalid_results,
+        count(*) FILTER (WHERE result_error IS NOT NULL) / nullif(count(*) FILTER (WHERE result_checked), 0)
+            AS invalid_result_rate
     {_JOIN}
     WHERE {where} AND method = 'tools/call'
     GROUP BY ALL {order_limit(query, "invalid_arguments", len(groups))}
@@ -102,10 +121,31 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
 
 def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Each call whose arguments do not validate, in the order they started."""
+    columns = (
+        Column("error", Unit.TEXT, "why the arguments do not validate: the first error, at its JSON path", prose=True),
+        Column("arguments", Unit.TEXT, "as the call sent them (cut at 200 characters)", prose=True),
+    )
+    return _listing(store, query, where, params, "invalid_arguments", "Tool calls with invalid arguments", columns)
+
+
+def _invalid_results(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Each successful call whose result does not validate against the tool's outputSchema."""
+    columns = (
+        Column("result_error", Unit.TEXT, "why the structuredContent does not validate, at its JSON path", prose=True),
+        Column("result", Unit.TEXT, "the structuredContent as answered (cut at 200 characters)", prose=True),
+    )
+    return _listing(store, query, where, params, "invalid_results", "Tool calls with invalid results", columns)
+
+
+def _listing(
+    store: Store, query: Query, where: str, params: dict[str, Any], name: str, title: str, what: tuple[Column, ...]
+) -> Table:
+    """The calls whose first column of ``what`` is set, in the order they started, with ``what``."""
     sql = f"""{store.calls_cte}
-    SELECT side, server, tool, session, {store.engine.timestamp_us("start_ns")} AS started, error, arguments
+    SELECT side, server, tool, session, {store.engine.timestamp_us("start_ns")} AS started,
+        {", ".join(c.name for c in what)}
     {_JOIN}
-    WHERE {where} AND error IS NOT NULL
+    WHERE {where} AND {what[0].name} IS NOT NULL
     ORDER BY start_ns, span_id{f" LIMIT {int(query.top)}" if query.top else ""}
     """
     columns = (
@@ -114,10 +154,9 @@ def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> 
         Column("tool", Unit.TEXT),
         Column("session", Unit.TEXT),
         Column("started", Unit.TIME),
-        Column("error", Unit.TEXT, "why the arguments do not validate: the first error, at its JSON path", prose=True),
-        Column("arguments", Unit.TEXT, "as the call sent them (cut at 200 characters)", prose=True),
+        *what,
     )
-    return Table("invalid_arguments", "Tool calls with invalid arguments", columns, _run(store, sql, params))
+    return Table(name, title, columns, _run(store, sql, params))
 
 
 def _run(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
@@ -129,4 +168,5 @@ BUILDERS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
     "arguments": _arguments,
     "argument_shapes": _shapes,
     "invalid_arguments": _invalid,
+    "invalid_results": _invalid_results,
 }

@@ -70,7 +70,10 @@ _SESSION_NAMES = {
 
 
 # The argument section's figures a rule may name (tool_calls and the shapes count are no alert's).
-_ARGUMENT_METRICS = ("arguments_recorded", "arguments_checked", "invalid_arguments", "invalid_argument_rate")
+_ARGUMENT_METRICS = (
+    *("arguments_recorded", "arguments_checked", "invalid_arguments", "invalid_argument_rate"),
+    *("results_checked", "invalid_results", "invalid_result_rate"),
+)
 
 # A cost section -> the scopes that read it.
 _COST_SECTIONS = {"cost": ("global",), "call_cost": ("tool", "server", "session"), "models": ("model",)}

@@ -33,6 +33,7 @@ from jsonschema.exceptions import best_match
 
 from mcpobs.catalog.definitions import Advertised, Definition, advertised, canonical
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
+from mcpobs.eventlog.otlp import STRUCTURED_KEY
 from mcpobs.ingest.dialects import ATTRIBUTE_KEYS
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ _CALLS = """
 SELECT c.trace_id, c.span_id, c.source_id, c.session, c.server, c.tool, c.start_ns,
     list_filter(s.attributes, lambda a: list_contains($arguments, a.key))[1].value.stringValue,
     list_filter(s.attributes, lambda a: list_contains($requests, a.key))[1].value.stringValue,
-    coalesce(s.scope_name = $recording, false)
+    coalesce(s.scope_name = $recording, false),
+    c.succeeded,
+    list_filter(s.attributes, lambda a: a.key = $structured)[1].value.stringValue,
+    list_filter(s.attributes, lambda a: list_contains($results, a.key))[1].value.stringValue
 FROM mcp_calls c
 JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
 WHERE c.method = 'tools/call' AND NOT c.is_notification
@@ -54,6 +58,8 @@ WHERE c.method = 'tools/call' AND NOT c.is_notification
 # Span attributes holding a call's whole request as JSON: Logfire's (``{"method", "params"}``) and
 # OpenLLMetry's (that, or ``{"tool_name", "arguments"}`` on its tool spans).
 _REQUEST_KEYS = (*ATTRIBUTE_KEYS["logfire_request"], *ATTRIBUTE_KEYS["traceloop_input"])
+# Span attributes holding a call's whole result as JSON: Logfire's, and the conventions' opt-in one.
+_RESULT_KEYS = (*ATTRIBUTE_KEYS["logfire_response"], "gen_ai.tool.call.result")
 
 
 class _NoneSent:
@@ -155,9 +161,10 @@ class Validators:
     def __init__(self) -> None:
         self._validators: dict[str, jsonschema.protocols.Validator | str] = {}
         self._errors: dict[tuple[str, str], str | None] = {}
-        self.invalid_schemas: dict[tuple[str, str], str] = {}  # (server, tool) -> why the schema is unusable
+        # (server, tool, inputSchema or outputSchema) -> why the schema is unusable
+        self.invalid_schemas: dict[tuple[str, str, str], str] = {}
 
-    def error(self, definition: Definition, schema: Any, instance: Any) -> str | None:
+    def error(self, definition: Definition, schema: Any, instance: Any, which: str = "inputSchema") -> str | None:
         """Why ``instance`` does not validate against ``schema`` (None: it does); raises
         :class:`UnusableSchema` for a schema that is no JSON Schema."""
         text = canonical(schema)
@@ -165,7 +172,7 @@ class Validators:
         if validator is None:
             validator = self._validators[text] = _validator(schema)
         if isinstance(validator, str):
-            self.invalid_schemas[(definition.server, definition.name)] = validator
+            self.invalid_schemas[(definition.server, definition.name, which)] = validator
             raise UnusableSchema(validator)
         cache = (text, canonical(instance))
         if cache not in self._errors:
@@ -174,7 +181,7 @@ class Validators:
             except referencing.exceptions.Unresolvable as e:
                 # a $ref to another document (never fetched) or to nothing in this one
                 why = f"a $ref that does not resolve within it: {e}"
-                self._validators[text] = self.invalid_schemas[(definition.server, definition.name)] = why
+                self._validators[text] = self.invalid_schemas[(definition.server, definition.name, which)] = why
                 raise UnusableSchema(why) from None
             self._errors[cache] = None if found is None else f"{found.json_path}: {found.message}"
         return self._errors[cache]
@@ -194,6 +201,38 @@ def _validator(schema: Any) -> jsonschema.protocols.Validator | str:
     except jsonschema.SchemaError as e:
         return f"{e.json_path}: {e.message}"
     return cls(schema)
+
+
+def recorded_result(structured: str | None, result: str | None, recording: bool) -> Any:
+    """A call's ``structuredContent``, parsed, from its span: a recording's own attribute, else the whole
+    result Logfire or the conventions hold; :data:`NONE_SENT` where the result is recorded and has none;
+    None where it is not recorded. Raises ValueError for text not whole JSON."""
+    if structured is not None:
+        return json.loads(structured)
+    if result is not None:
+        held = json.loads(result)
+        if isinstance(held, dict) and isinstance(held.get("result"), dict):
+            held = held["result"]  # a whole JSON-RPC response
+        if isinstance(held, dict) and ("content" in held or "structuredContent" in held):
+            content = held.get("structuredContent")
+            return NONE_SENT if content is None else content
+        return None
+    return NONE_SENT if recording else None
+
+
+def result_error(result: Any, definition: Definition | None, checks: Validators) -> tuple[bool, str | None]:
+    """Whether a successful call's result (:func:`recorded_result`) was checked against its tool's
+    ``outputSchema``, and why it does not validate (None: it does). A tool that advertises one must
+    answer structured content that conforms to it."""
+    schema = definition.body.get("outputSchema") if definition is not None else None
+    if definition is None or schema is None or result is None:
+        return False, None
+    if result is NONE_SENT:
+        return True, "no structuredContent, though the tool advertises an outputSchema"
+    try:
+        return True, checks.error(definition, schema, result, "outputSchema")
+    except UnusableSchema:
+        return False, None
 
 
 def verdict(arguments: Any, definition: Definition | None, checks: Validators) -> Verdict:
@@ -220,13 +259,24 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
 
     schemas = Schemas(advertised)
     checks = Validators()
-    params = {"arguments": list(ATTRIBUTE_KEYS["arguments"]), "requests": list(_REQUEST_KEYS)}
+    params = {
+        "arguments": list(ATTRIBUTE_KEYS["arguments"]),
+        "requests": list(_REQUEST_KEYS),
+        "structured": STRUCTURED_KEY,
+        "results": list(_RESULT_KEYS),
+    }
     rows = store.con.execute(_CALLS, params | {"recording": EVENT_LOG_SCOPE}).fetchall()
     columns: dict[str, list[Any]] = {
-        name: [] for name in ("trace_id", "span_id", "source_id", "recorded", "shape", "checked", "error", "arguments")
+        name: []
+        for name in (
+            *("trace_id", "span_id", "source_id", "recorded", "shape", "checked", "error", "arguments"),
+            *("result_checked", "result_error", "result"),
+        )
     }
     unrecorded = unreadable = unchecked = unlisted = 0
-    for trace_id, span_id, source_id, session, server, tool, start_ns, attribute, request, recording in rows:
+    for row in rows:
+        trace_id, span_id, source_id, session, server, tool, start_ns, attribute, request, recording = row[:10]
+        succeeded, structured, whole_result = row[10:]
         try:
             arguments = recorded_arguments(attribute, request, recording)
         except ValueError:
@@ -243,6 +293,16 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         shown = None
         if v.error is not None and arguments is not NONE_SENT:
             shown = _cut(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
+        result_checked, why, result = False, None, None
+        if succeeded:
+            try:
+                result = recorded_result(structured, whole_result, recording)
+            except ValueError:
+                result = None  # cut short by the exporter: not recorded
+            result_checked, why = result_error(result, definition, checks)
+        shown_result = None
+        if why is not None and result is not NONE_SENT:
+            shown_result = _cut(json.dumps(result, sort_keys=True, ensure_ascii=False))
         for name, value in (
             ("trace_id", trace_id),
             ("span_id", span_id),
@@ -252,9 +312,12 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             ("checked", v.checked),
             ("error", v.error),
             ("arguments", shown),
+            ("result_checked", result_checked),
+            ("result_error", why),
+            ("result", shown_result),
         ):
             columns[name].append(value)
-    types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_()}
+    types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_(), "result_checked": pa.bool_()}
     table = pa.table({name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()})
     store.con.register("argument_checks_arrow", table)
     try:
@@ -269,7 +332,12 @@ def _cut(arguments: str) -> str:
 
 
 def _notes(
-    calls: int, unrecorded: int, unreadable: int, unchecked: int, unlisted: int, invalid: dict[tuple[str, str], str]
+    calls: int,
+    unrecorded: int,
+    unreadable: int,
+    unchecked: int,
+    unlisted: int,
+    invalid: dict[tuple[str, str, str], str],
 ) -> list[str]:
     notes = []
     if unrecorded:
@@ -289,8 +357,8 @@ def _notes(
             f"{unlisted} tool calls name a tool their server's tools/list results in their session or file did "
             "not advertise (an invented tool, or one on a page the client did not list): not checked"
         )
-    for (server, tool), why in sorted(invalid.items()):
-        notes.append(f"{server} tool {tool}: its inputSchema is no valid JSON Schema ({why}): its calls not checked")
+    for (server, tool, which), why in sorted(invalid.items()):
+        notes.append(f"{server} tool {tool}: its {which} is no valid JSON Schema ({why}): not checked against it")
     return notes
 
 

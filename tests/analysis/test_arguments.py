@@ -194,7 +194,7 @@ def test_a_schema_whose_reference_does_not_resolve_is_no_schema_and_nothing_is_f
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.invalid/a.json"}}}
     with pytest.raises(UnusableSchema):
         checks.error(_definition(schema), schema, {"a": 1})
-    assert ("s", "t") in checks.invalid_schemas
+    assert ("s", "t", "inputSchema") in checks.invalid_schemas
 
 
 @pytest.mark.parametrize(
@@ -231,3 +231,42 @@ def test_analyze_shows_the_argument_sections_in_json_and_warns_where_none_are_re
     unrecorded = runner.invoke(app, ["analyze", str(SAMPLE), "--view", "arguments"])
     assert unrecorded.exit_code == 0
     assert "mcpobs: warning: 80 of 80 tool calls have no arguments recorded" in unrecorded.stderr
+
+
+STRUCTURED = DATA / "arguments" / "structured.log.jsonl"
+
+
+def test_a_result_that_does_not_conform_to_the_advertised_output_schema_is_listed(store: Store) -> None:
+    # structured_server.py's forecast_legacy drifted from its outputSchema (the mcp SDK client raised on it)
+    result = _analysis(store, STRUCTURED)
+    [bad] = result.table("invalid_results").records()
+    assert (bad["tool"], bad["result_error"]) == ("forecast_legacy", "$.celsius: '21.5' is not of type 'number'")
+    assert json.loads(bad["result"]) == {"city": "Oslo", "celsius": "21.5"}
+    figures = {r["tool"]: r for r in result.table("arguments").records()}
+    assert (figures["forecast"]["results_checked"], figures["forecast"]["invalid_results"]) == (2, 0)
+    assert figures["forecast_legacy"]["invalid_result_rate"] == 1
+    # and the key its inputSchema forbids (additionalProperties: false), though the server answered it
+    [extra] = result.table("invalid_arguments").records()
+    assert extra["error"] == "$: Additional properties are not allowed ('days' was unexpected)"
+
+
+def test_a_tool_with_an_output_schema_must_answer_structured_content(store: Store, tmp_path: Path) -> None:
+    # the same recording, with the first forecast's answer stripped of its structuredContent
+    records = [json.loads(line) for line in STRUCTURED.read_text().splitlines()]
+    answers = [r for r in records if "structuredContent" in r.get("message", {}).get("result", {})]
+    del answers[0]["message"]["result"]["structuredContent"]
+    log = tmp_path / "unstructured.log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = _analysis(store, log)
+    errors = [(r["tool"], r["result_error"], r["result"]) for r in result.table("invalid_results").records()]
+    assert errors[0] == ("forecast", "no structuredContent, though the tool advertises an outputSchema", None)
+    assert [tool for tool, _, _ in errors] == ["forecast", "forecast_legacy"]
+
+
+def test_logfire_results_are_checked_against_the_output_schema_it_recorded(store: Store) -> None:
+    result = _analysis(store, DIALECTS / "logfire.jsonl")
+    figures = {(r["side"], r["tool"]): r for r in result.table("arguments").records()}
+    for side in ("client", "server"):
+        assert (figures[(side, "add")]["results_checked"], figures[(side, "add")]["invalid_results"]) == (3, 0)
+    # an isError answer is no result to check
+    assert figures[("client", "fail")]["results_checked"] == 0

@@ -12,6 +12,11 @@ Each lists the tools, then sends what a model inventing or mistyping arguments s
 server's inputSchema allows: no ``additionalProperties: false``), and a call with no arguments.
 The client validates no arguments (the SDK checks only results against ``outputSchema``), so each
 goes to the server as written.
+
+* ``structured.log.jsonl``: the same client (``mode="legacy"``) against ``structured_server.py``, a
+  real mcp SDK low-level server whose tools advertise an ``outputSchema``: :data:`STRUCTURED_CALLS`.
+  ``forecast_legacy`` answers structured content that does not conform (the client raises on it, and
+  goes on); a call with a key the inputSchema forbids (``additionalProperties: false``) is answered.
 """
 
 from __future__ import annotations
@@ -37,17 +42,38 @@ CALLS: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
+STRUCTURED_CALLS: list[tuple[str, dict[str, Any] | None]] = [
+    ("forecast", {"city": "Oslo"}),
+    ("forecast_legacy", {"city": "Oslo"}),  # a result that does not conform to the outputSchema
+    ("forecast", {"city": "Oslo", "days": 2}),  # a key the inputSchema forbids
+]
+
+
 async def session(client: Any) -> None:
     await client.list_tools()
     for tool, arguments in CALLS:
         await client.call_tool(tool, arguments)
 
 
+async def structured_session(client: Any) -> None:
+    await client.list_tools()
+    for tool, arguments in STRUCTURED_CALLS:
+        try:
+            await client.call_tool(tool, arguments)
+        except RuntimeError as e:  # the SDK client's own output-schema check
+            print(f"{tool}: {e}".splitlines()[0], file=sys.stderr)
+
+
 if __name__ == "__main__":
     from tests.thirdparty.conftest import record_stdio, time_server
 
-    for name, mode in (("time.log.jsonl", "legacy"), ("time-2026.log.jsonl", "auto")):
+    structured = [sys.executable, str(HERE / "structured_server.py")]
+    for name, command, mode, run in (
+        ("time.log.jsonl", time_server(), "legacy", session),
+        ("time-2026.log.jsonl", time_server(), "auto", session),
+        ("structured.log.jsonl", structured, "legacy", structured_session),
+    ):
         log = HERE / name
         log.unlink(missing_ok=True)
-        record_stdio(log, time_server(), mode, session)
+        record_stdio(log, command, mode, run)
         print(f"wrote {log}")
