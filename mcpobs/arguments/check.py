@@ -1,18 +1,21 @@
 """Each tool call's arguments: their shape, and whether they validate against the inputSchema its server
-advertised.
+advertised; and each successful call's result against the tool's outputSchema.
 
-A call's arguments are its span's ``gen_ai.tool.call.arguments`` (or ``mcp.tool.arguments``): every
-recording has them (a recorded call that sent none is checked as ``{}``, as a server reads it), traces
-only where the instrumentation records that opt-in attribute. A call without them is *not recorded*:
-neither shaped nor checked, never counted valid.
+A call's arguments are its span's ``gen_ai.tool.call.arguments`` (or ``mcp.tool.arguments``), else the
+request Logfire (``request``) or OpenLLMetry (``traceloop.entity.input``) hold whole: every recording
+has them (a recorded request that sent none is checked as ``{}``, as a server reads it), traces only
+where the instrumentation records them. A call without them is *not recorded*: neither shaped nor
+checked, never counted valid. Its result is its ``structuredContent``: a recording's own attribute
+(:data:`mcpobs.eventlog.otlp.STRUCTURED_KEY`), else the whole result Logfire (``response``) or the
+conventions' ``gen_ai.tool.call.result`` hold.
 
-Its schema is the ``inputSchema`` of the tool of that name in a ``tools/list`` result of the same
-server (:func:`mcpobs.catalog.definitions.advertised`: recordings always hold the results, spans where
-the instrumentation records them): in the same session, the last one answered before the call
-started, else the first after it; else the same in the same file. A call with no such schema is not
-checked. Schemas are JSON Schema 2020-12 unless their ``$schema`` names another draft (2020-12 is
-MCP's default dialect; 2026-07-28 allows its whole vocabulary); a ``$ref`` resolves within the
-schema only, nothing is fetched.
+Its schemas are the ``inputSchema`` and ``outputSchema`` of the tool of that name in a ``tools/list``
+result of the same server (:func:`mcpobs.catalog.definitions.advertised`: recordings always hold the
+results, spans where the instrumentation records them): in the same session, the last one answered
+before the call started, else the first after it; else the same in the same file. A call with no such
+schema is not checked. Schemas are JSON Schema 2020-12 unless their ``$schema`` names another draft
+(2020-12 is MCP's default dialect; 2026-07-28 allows its whole vocabulary, and structured content of
+any JSON type); a ``$ref`` resolves within the schema only, nothing is fetched.
 
 :func:`build` writes one row per tool call to the temporary table ``argument_checks``, which the
 argument sections (:mod:`mcpobs.analysis.arguments`) join to the calls.
@@ -273,7 +276,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             *("result_checked", "result_error", "result"),
         )
     }
-    unrecorded = unreadable = unchecked = unlisted = 0
+    unrecorded = unreadable = unchecked = unlisted = unrecorded_results = 0
     for row in rows:
         trace_id, span_id, source_id, session, server, tool, start_ns, attribute, request, recording = row[:10]
         succeeded, structured, whole_result = row[10:]
@@ -300,6 +303,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             except ValueError:
                 result = None  # cut short by the exporter: not recorded
             result_checked, why = result_error(result, definition, checks)
+            unrecorded_results += result is None and definition is not None and "outputSchema" in definition.body
         shown_result = None
         if why is not None and result is not NONE_SENT:
             shown_result = _cut(json.dumps(result, sort_keys=True, ensure_ascii=False))
@@ -324,7 +328,13 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM argument_checks_arrow")
     finally:
         store.con.unregister("argument_checks_arrow")
-    return _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
+    notes = _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
+    if unrecorded_results:
+        notes.append(
+            f"{unrecorded_results} successful calls to tools with an outputSchema have no result recorded: "
+            "their results not checked"
+        )
+    return notes
 
 
 def _cut(arguments: str) -> str:
@@ -350,7 +360,8 @@ def _notes(
     if unchecked:
         notes.append(
             f"{unchecked} tool calls' arguments were not checked: no inputSchema of their tool in a tools/list result "
-            "of their session or file (spans hold results only where the instrumentation records them)"
+            "of their session or file (the client listed the tools before, or cached the list, as 2026-07-28's ttlMs "
+            "allows; spans hold results only where the instrumentation records them)"
         )
     if unlisted:
         notes.append(
