@@ -270,3 +270,13 @@ def test_logfire_results_are_checked_against_the_output_schema_it_recorded(store
         assert (figures[(side, "add")]["results_checked"], figures[(side, "add")]["invalid_results"]) == (3, 0)
     # an isError answer is no result to check
     assert figures[("client", "fail")]["results_checked"] == 0
+
+
+def test_openllmetry_inputs_are_checked_and_its_results_said_not_recorded(store: Store) -> None:
+    # OpenLLMetry holds the request (the tool span's {"tool_name", "arguments"}) and the tools/list result,
+    # but its output is not the structured content
+    result = _analysis(store, DIALECTS / "openllmetry.jsonl")
+    figures = {r["tool"]: r for r in result.table("arguments").records()}
+    assert (figures["add"]["arguments_checked"], figures["add"]["invalid_arguments"]) == (3, 0)
+    assert figures["add"]["results_checked"] == 0
+    assert any(n.endswith("have no result recorded: their results not checked") for n in result.notes)
