@@ -152,7 +152,8 @@ def _listing(
         Column("side", Unit.TEXT),
         Column("server", Unit.TEXT),
         Column("tool", Unit.TEXT),
-        Column("session", Unit.TEXT),
+        # a long id that may wrap (2026-07-28's sessions are traces): not a label people read a row by
+        Column("session", Unit.TEXT, prose=True),
         Column("started", Unit.TIME),
         *what,
     )
