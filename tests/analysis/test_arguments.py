@@ -280,3 +280,26 @@ def test_openllmetry_inputs_are_checked_and_its_results_said_not_recorded(store:
     assert (figures["add"]["arguments_checked"], figures["add"]["invalid_arguments"]) == (3, 0)
     assert figures["add"]["results_checked"] == 0
     assert any(n.endswith("have no result recorded: their results not checked") for n in result.notes)
+
+
+def test_the_schema_in_force_is_the_sessions_last_before_the_call_else_the_files() -> None:
+    from mcpobs.arguments.check import Schemas
+    from mcpobs.catalog.definitions import Advertised
+
+    def listed(version: int, session: str, source: int, at: int) -> Advertised:
+        body = {"name": "t", "inputSchema": {"type": "object", "version": version}}
+        return Advertised(Definition("s", "unknown", "tool", "t", body, "f"), source, session, "client", at)
+
+    schemas = Schemas([listed(1, "a", 1, 10), listed(2, "a", 1, 20), listed(3, "b", 1, 30), listed(4, "c", 2, 5)])
+
+    def version(session: str, source: int, start: int) -> Any:
+        found = schemas.find("s", "t", session, source, start)
+        return found.body["inputSchema"]["version"] if found else None
+
+    assert version("a", 1, 15) == 1  # the session's last before the call
+    assert version("a", 1, 25) == 2
+    assert version("a", 1, 5) == 1  # none before: the session's first after
+    assert version("b", 1, 15) == 3  # its own session's, though the file's other session listed before
+    assert version("d", 1, 25) == 2  # no list in its session: the file's last before the call
+    assert version("d", 3, 25) is None  # nor in its file
+    assert schemas.find("other", "t", "a", 1, 15) is None
