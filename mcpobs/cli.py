@@ -316,7 +316,7 @@ def analyze_command(
         list[str] | None,
         typer.Option(
             "--view",
-            help=f"Sections to show: {', '.join(VIEWS)} (default: all; csv: calls); "
+            help=f"Sections to show: {', '.join(VIEWS)} (default: {', '.join(CALL_VIEWS)}; csv: calls); "
             "or dashboard: the overview of mcpobs report, drawn for the terminal.",
         ),
     ] = None,
@@ -356,6 +356,12 @@ def analyze_command(
 
     --cost adds what the LLM calls cost and which tool calls spent it (see
     mcpobs cost --help); --prices or --value-attr imply it.
+
+    --view arguments,argument_shapes,invalid_arguments,invalid_results checks
+    each tool call's arguments against the inputSchema its server advertised
+    in the same session or file (and results against the outputSchema), where
+    the inputs record them: event logs always, traces where the
+    instrumentation records arguments and tools/list results.
 
     --view dashboard draws the overview of mcpobs report in the terminal, 80
     columns wide: figures per side, sparklines of calls and errors over time,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from mcpobs.alerts import Outcome
-from mcpobs.analysis import VIEWS, Analysis, Query, Table, analyze
+from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, Analysis, Query, Table, analyze
 from mcpobs.analysis.dashboard import bucket_width, error_messages, error_timeline, latency_histogram, timeline
 from mcpobs.analysis.queries import SECTIONS
 from mcpobs.analysis.sql import filters, ns
@@ -73,7 +73,9 @@ def build_report(
 ) -> Report:
     """The report of the calls ``query`` selects (its filters; its grouping, sections and
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
-    analysis = analyze(store, replace(query, by=("tool",), views=VIEWS, sort="calls", top=None), cost)
+    # the call and cost sections (not yet the argument sections: the report draws none of them)
+    sections = CALL_VIEWS + COST_VIEWS
+    analysis = analyze(store, replace(query, by=("tool",), views=sections, sort="calls", top=None), cost)
     overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
     cost_by: dict[str, Table] = {}
     cost_groups: dict[str, int] = {}

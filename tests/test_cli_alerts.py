@@ -249,6 +249,8 @@ def test_list_metrics(runner: CliRunner) -> None:
     assert by_name["session_recovery"]["scopes"] == ["global", "tool", "server", "session"]
     assert by_name["token_cost"]["scopes"] == ["global", "tool", "server", "session", "model"]
     assert by_name["error_rate"]["unit"] == "rate"
+    assert by_name["invalid_argument_rate"]["scopes"] == ["global", "tool", "server", "session", "concurrency"]
+    assert by_name["invalid_result_rate"]["unit"] == "rate"
 
 
 def test_rules_read_a_database_made_by_load(runner: CliRunner, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, Query, analyze
 from mcpobs.analysis.model import Table, Unit
+from mcpobs.analysis.queries import ARGUMENT_VIEWS
 from mcpobs.cli import app
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.render.text import fewer_decimals, format_value, render_table, shown_columns, turned, visible
@@ -53,6 +54,8 @@ def _sections(width: int) -> list[tuple[Table, str]]:
         # long session ids beside an error code's meaning: five blocks at 80 columns
         (ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl", Query(by=("session",), views=("errors",)), None),
         (AGENT, Query(views=COST_VIEWS), CostOptions(load_prices(PRICES), "task.value")),
+        # errors and arguments as prose beside session ids: a shape, a JSON path, the arguments
+        (ROOT / "tests" / "data" / "arguments" / "structured.log.jsonl", Query(views=ARGUMENT_VIEWS), None),
     ]
     for path, query, cost in runs:
         with Store() as store:
@@ -98,7 +101,7 @@ def _parse(text: str, labelled: bool = True) -> list[tuple[str, str, list[str], 
 @pytest.mark.parametrize("width", [80, 120, 160])
 def test_every_section_keeps_its_labels_and_every_column_at_any_width(width: int) -> None:
     sections = _sections(width)
-    assert {table.name for table, _ in sections} >= {*CALL_VIEWS, *COST_VIEWS}
+    assert {table.name for table, _ in sections} >= {*CALL_VIEWS, *ARGUMENT_VIEWS, *COST_VIEWS}
     for table, text in sections:
         assert max(cell_len(line) for line in text.splitlines()) <= width, (table.name, text)
         shown = turned(table) if table.vertical and table.rows else table

@@ -31,6 +31,7 @@ NOT_FOR_HELP = (
     "httpx2",
     "uvicorn",
     "rich.console",
+    "jsonschema",
 )
 # analyze reads and reports: it opens DuckDB and prints with rich, but prices nothing without --cost
 # (neither mcpobs' cost layer nor the YAML reader of its price files: about 20 ms)
@@ -45,6 +46,8 @@ NOT_FOR_ANALYZE = (
     "httpx",
     "httpx2",
     "uvicorn",
+    # validates tool arguments only for the argument sections
+    "jsonschema",
     *CLICKHOUSE,
 )
 

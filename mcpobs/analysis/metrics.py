@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mcpobs.analysis.arguments import ARGUMENT_FIGURES
 from mcpobs.analysis.model import Column, Query, Table, Unit
 from mcpobs.analysis.queries import (
     CALL_FIGURES,
@@ -68,6 +69,12 @@ _SESSION_NAMES = {
 }
 
 
+# The argument section's figures a rule may name (tool_calls and the shapes count are no alert's).
+_ARGUMENT_METRICS = (
+    *("arguments_recorded", "arguments_checked", "invalid_arguments", "invalid_argument_rate"),
+    *("results_checked", "invalid_results", "invalid_result_rate"),
+)
+
 # A cost section -> the scopes that read it.
 _COST_SECTIONS = {"cost": ("global",), "call_cost": ("tool", "server", "session"), "models": ("model",)}
 
@@ -83,6 +90,7 @@ _ALL = ("cost", "call_cost", "models")
 METRICS: tuple[Metric, ...] = (
     *(_from(c, "calls") for c in CALL_FIGURES),
     *(_from(c, "sessions", _SESSION_NAMES.get(c.name, ""), SESSION_SCOPES) for c in SESSION_FIGURES),
+    *(_from(c, "arguments") for c in ARGUMENT_FIGURES if c.name in _ARGUMENT_METRICS),
     _cost(
         "token_cost",
         Unit.MONEY,
@@ -146,6 +154,7 @@ class Figures:
         self.cost = cost or CostOptions()
         self.notes: list[str] = []
         self._ledger = False
+        self._arguments_checked = False
         self._tables: dict[tuple[str, str, Node | None], Table] = {}
 
     def measure(self, scope: str, where: Node | None, names: Iterable[str]) -> dict[Group, dict[str, Any]]:
@@ -170,6 +179,11 @@ class Figures:
             if section in ("cost", "call_cost", "models") and not self._ledger:
                 self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
                 self._ledger = True
+            if section == "arguments" and not self._arguments_checked:
+                from mcpobs.arguments.check import check_store  # jsonschema only where a rule reads it
+
+                self.notes.extend(check_store(duckdb_store(self.store, "argument metrics")))
+                self._arguments_checked = True
             by = _SCOPE_BY.get(scope, (scope,))
             if any(k in IN_FLIGHT_GROUPINGS for k in by) and not any(k[0] == scope for k in self._tables):
                 self.notes.extend(unnamed_servers(self.store))

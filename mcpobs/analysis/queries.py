@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mcpobs.analysis import arguments as argument_sections
 from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, Calls, calls_cte, filters, order_limit, rows, select_groups, time_window
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
+# sections of the calls shown when asked for (they validate every tool call's arguments)
+ARGUMENT_VIEWS = argument_sections.ARGUMENT_VIEWS
 COST_VIEWS = cost_sections.COST_VIEWS
-VIEWS = CALL_VIEWS + COST_VIEWS
+VIEWS = CALL_VIEWS + ARGUMENT_VIEWS + COST_VIEWS
+_OF_CALLS = CALL_VIEWS + ARGUMENT_VIEWS  # the sections --by groups as it groups calls
 
 _LATENCY = (
     Column("latency_p50_ms", Unit.MS, "median duration of a call", "p50 ms"),
@@ -59,7 +63,7 @@ def check(query: Query) -> None:
         if key not in cost_sections.COST_GROUPINGS and key not in GROUPINGS:
             every = dict.fromkeys((*GROUPINGS, *cost_sections.COST_GROUPINGS))
             raise UsageError(f"cannot group by {key!r}: choose from {', '.join(every)}")
-        if key not in GROUPINGS and any(v in CALL_VIEWS for v in query.views):
+        if key not in GROUPINGS and any(v in _OF_CALLS for v in query.views):
             raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
         if key not in cost_sections.COST_GROUPINGS and any(v in COST_VIEWS for v in query.views):
             raise UsageError(f"--by {key} groups only the call sections: use `mcpobs analyze --by {key}`")
@@ -87,8 +91,13 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         from mcpobs.cost import CostOptions, build
 
         notes = tuple(build(duckdb_store(store, "the cost sections"), cost or CostOptions()).notes)
+    if any(v in ARGUMENT_VIEWS for v in query.views):
+        # jsonschema only for the argument sections
+        from mcpobs.arguments.check import check_store
+
+        notes += tuple(check_store(duckdb_store(store, "the argument sections")))
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
-    if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in CALL_VIEWS for v in query.views):
+    if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in _OF_CALLS for v in query.views):
         notes += unnamed_servers(store)
     # the time covered: the selected MCP calls, and the LLM calls in the --since/--until window
     window: list[str] = []
@@ -468,12 +477,13 @@ def _traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
 
 
 def _on_duckdb(
-    builder: Callable[[Store, Query, str, dict[str, Any]], Table],
+    builder: Callable[[Store, Query, str, dict[str, Any]], Table], what: str = "the cost sections"
 ) -> Callable[[Calls, Query, str, dict[str, Any]], Table]:
-    """A cost section's builder, which reads the ledger in the DuckDB store (refused elsewhere)."""
+    """A section's builder that reads temporary tables in the DuckDB store (the cost ledger, the
+    argument checks): refused elsewhere."""
 
     def run(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
-        return builder(duckdb_store(store, "the cost sections"), query, where, params)
+        return builder(duckdb_store(store, what), query, where, params)
 
     return run
 
@@ -485,6 +495,7 @@ SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "errors": _errors,
     "sessions": _sessions,
     "traces": _traces,
+    **{name: _on_duckdb(builder, "the argument sections") for name, builder in argument_sections.BUILDERS.items()},
     **{name: _on_duckdb(builder) for name, builder in cost_sections.BUILDERS.items()},
 }
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.errors import UsageError
-from mcpobs.eventlog.otlp import answered_requests
+from mcpobs.eventlog.otlp import LIST_RESULT_KEY, answered_requests
 from mcpobs.eventlog.peers import as_event_log
 from mcpobs.eventlog.reader import EventLog
 from mcpobs.eventlog.redact import Redactor
@@ -63,8 +63,9 @@ PROMPTED: dict[str, tuple[str, ...]] = {
 }
 # About four bytes of English or JSON a token, in the BPE tokenizers of the large providers.
 BYTES_PER_TOKEN = 4
-# Span attributes that hold a call's result as JSON: Logfire's, then OpenLLMetry's.
-RESULT_KEYS = ("response", "traceloop.entity.output")
+# Span attributes that hold a call's result as JSON: Logfire's, OpenLLMetry's, and mcpobs's own spans of
+# a recording's list results (so that a store holds what a loaded recording advertised).
+RESULT_KEYS = ("response", "traceloop.entity.output", LIST_RESULT_KEY)
 UNKNOWN = "unknown"
 _REDACTOR = Redactor()
 _RECORDINGS = (Format.EVENT_LOG, Format.MCP_RECORDER, Format.MCP_CASSETTE, Format.MCP_VCR_NDJSON, Format.MCP_VCR_YAML)
@@ -145,21 +146,42 @@ def from_recording(log: EventLog) -> list[Definition]:
 def from_store(store: Store) -> tuple[list[Definition], list[str]]:
     """The definitions in the list results spans recorded (:data:`RESULT_KEYS`), and a note for each
     result that could not be read."""
+    found, notes = advertised(store)
+    return [a.definition for a in found], notes
+
+
+@dataclass(frozen=True)
+class Advertised:
+    """A definition as a list result in a store advertised it: where and when (the answer's end)."""
+
+    definition: Definition
+    source_id: int
+    session: str  # the list call's session (mcp_calls.session)
+    side: str
+    end_ns: int
+
+
+def advertised(store: Store, kinds: tuple[str, ...] = KINDS) -> tuple[list[Advertised], list[str]]:
+    """The definitions of ``kinds`` in the list results spans recorded (:data:`RESULT_KEYS`), in the
+    order they were answered, each with its file, session, side and time; and a note for each result
+    that could not be read."""
+    methods = [method for method, (kind, _) in LISTS.items() if kind in kinds]
     rows = store.con.execute(
         """
         SELECT c.method, c.server, c.protocol_version, src.path,
-            list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS result
+            list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS result,
+            c.source_id, c.session, coalesce(c.side, 'unknown'), c.end_ns
         FROM mcp_calls c
         JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
         JOIN sources src ON src.source_id = c.source_id
         WHERE list_contains($methods, c.method) AND c.succeeded
         ORDER BY c.start_ns, c.span_id
         """,
-        {"keys": list(RESULT_KEYS), "methods": list(LISTS)},
+        {"keys": list(RESULT_KEYS), "methods": methods},
     ).fetchall()
-    found: list[Definition] = []
+    found: list[Advertised] = []
     notes: list[str] = []
-    for method, server, protocol, path, text in rows:
+    for method, server, protocol, path, text, source_id, session, side, end_ns in rows:
         if text is None:
             continue
         try:
@@ -170,7 +192,10 @@ def from_store(store: Store) -> tuple[list[Definition], list[str]]:
         if isinstance(result, dict) and isinstance(result.get("result"), dict):
             result = result["result"]  # a whole JSON-RPC response
         if isinstance(result, dict):
-            found += _listed(method, result, server or UNKNOWN, protocol or UNKNOWN, path)
+            found += [
+                Advertised(d, source_id, session, side, end_ns)
+                for d in _listed(method, result, server or UNKNOWN, protocol or UNKNOWN, path)
+            ]
     return found, notes
 
 

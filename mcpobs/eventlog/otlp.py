@@ -7,7 +7,9 @@ a ``notifications/cancelled`` to ``cancelled``; a request the server never
 answered before it exited or the client closed is a ``transport`` failure, and
 one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
-event, the time to first response. Over HTTP a span has its answer's
+event, the time to first response. A list request's span (``tools/list``, …) holds
+its result as JSON in ``mcpobs.list.result``; a tool call's, its ``structuredContent`` in
+``mcpobs.tool.structured_content``. Over HTTP a span has its answer's
 ``http.response.status_code``; a request refused for its credentials (401 or 403,
 with an OAuth error body rather than a JSON-RPC answer) failed (``http 401``), has
 the ``WWW-Authenticate`` challenge in ``http.response.header.www-authenticate``,
@@ -71,6 +73,10 @@ _ROUND_KEYS = ("inputResponses", "requestState")
 # how soon after its stream broke a request sent again is the same call: clients that do it do it at
 # once (the TS SDK's reconnection waits 1 s, then 1.5 s, never more than 30 s); twice the longest wait
 REISSUE_WITHIN_NS = 60_000_000_000
+# the span attribute holding a list request's result (tools/list: the tools and their schemas) as JSON
+LIST_RESULT_KEY = "mcpobs.list.result"
+# the span attribute holding a tool call's structured result (``structuredContent``) as JSON
+STRUCTURED_KEY = "mcpobs.tool.structured_content"
 
 
 @dataclass
@@ -607,6 +613,13 @@ def _span(
         )
     if len(rounds) > 1:
         attributes.append({"key": "mcpobs.rounds", "value": {"intValue": str(len(rounds))}})
+    structured = _result(rounds[-1]).get("structuredContent")
+    if method == "tools/call" and structured is not None:
+        # the result checked against the tool's outputSchema (the rest of the result is not kept)
+        attributes.append(_attribute(STRUCTURED_KEY, json.dumps(structured, sort_keys=True)))
+    if method.endswith("/list") and call.direction == "c2s" and _result(rounds[-1]):
+        # what the server advertised (tools with their schemas): a call's arguments are checked against it
+        attributes.append(_attribute(LIST_RESULT_KEY, json.dumps(_result(rounds[-1]), sort_keys=True)))
     error, message = _outcome(rounds[-1])
     if error:
         attributes.append(_attribute("error.type", error))
