@@ -64,11 +64,10 @@ def test_each_tool_call_is_linked_to_the_llm_call_that_asked_for_it(store: Store
         ORDER BY c.start_ns
         """
     ).fetchall()
-    traces = [t for (t,) in store.con.execute("SELECT trace_id FROM spans GROUP BY 1 ORDER BY min(start_ns)").fetchall()]
+    first_starts = "SELECT trace_id FROM spans GROUP BY 1 ORDER BY min(start_ns)"
+    traces = [t for (t,) in store.con.execute(first_starts).fetchall()]
     expected = [
-        (TASKS.index(c["task"]), asked["name"], RESPONSE_MODEL[c["model"]])
-        for c in TRUTH
-        for asked in c["requested"]
+        (TASKS.index(c["task"]), asked["name"], RESPONSE_MODEL[c["model"]]) for c in TRUTH for asked in c["requested"]
     ]
     for side in ("client", "server"):
         seen = [(traces.index(trace), tool, model) for s, trace, tool, model in rows if s == side]
