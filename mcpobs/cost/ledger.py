@@ -241,30 +241,10 @@ _ID_DEPTH = 4
 
 
 def _tool_call_ids(store: Store) -> None:
-    """Write ``cost_call_ids`` (each MCP tool call's tool-call id) and ``cost_requests`` (each
-    tool-call id an LLM call's output names): empty where the producer records no ids."""
+    """Write ``cost_requests`` (each tool-call id an LLM call's output names) and ``cost_call_ids``
+    (each MCP tool call's tool-call id, in the traces of those LLM calls): empty where the producer
+    records no ids. The LLM calls are few; the tool calls are looked at only in their traces."""
     con = store.con
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE cost_call_ids AS
-        WITH RECURSIVE ids AS (
-            SELECT trace_id, span_id, {value_text("list_filter(attributes, lambda a: a.key = $id_key)[1].value")} AS id
-            FROM spans WHERE list_contains(list_transform(attributes, lambda a: a.key), $id_key)
-        ), up(side, trace_id, call, here, depth) AS (
-            SELECT side, trace_id, span_id, span_id, 0 FROM mcp_calls
-            WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)
-            UNION ALL
-            SELECT up.side, up.trace_id, up.call, s.parent_span_id, up.depth + 1
-            FROM up JOIN spans s ON s.trace_id = up.trace_id AND s.span_id = up.here
-            WHERE s.parent_span_id IS NOT NULL AND up.depth < {_ID_DEPTH}
-        )
-        -- the nearest: the call's own id, else its nearest ancestor's
-        SELECT up.side, up.trace_id, up.call, arg_min(ids.id, up.depth) AS tool_call_id
-        FROM up JOIN ids ON ids.trace_id = up.trace_id AND ids.span_id = up.here
-        GROUP BY ALL
-        """,
-        {"id_key": TOOL_CALL_ID_KEY},
-    )
     text = value_text("a.value")
     con.execute(
         f"""
@@ -273,7 +253,6 @@ def _tool_call_ids(store: Store) -> None:
             SELECT s.trace_id, s.span_id, s.start_ns, s.attributes, s.events
             FROM spans s SEMI JOIN cost_llm l
                 ON l.trace_id = s.trace_id AND l.span_id = s.span_id AND l.status <> 'aggregate'
-            WHERE s.trace_id IN (SELECT trace_id FROM cost_call_ids)
         ), texts AS (
             SELECT trace_id, span_id, start_ns,
                 unnest(list_transform(list_filter(
@@ -288,6 +267,32 @@ def _tool_call_ids(store: Store) -> None:
         FROM parts WHERE part ->> 'type' = 'tool_call' AND part ->> 'id' IS NOT NULL
         """,
         {"messages_key": OUTPUT_MESSAGES_KEY},
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cost_call_ids AS
+        WITH RECURSIVE traces AS MATERIALIZED (
+            SELECT DISTINCT trace_id FROM cost_requests
+        ), tree AS MATERIALIZED (
+            SELECT trace_id, span_id, parent_span_id FROM spans SEMI JOIN traces USING (trace_id)
+        ), ids AS MATERIALIZED (
+            SELECT trace_id, span_id, {value_text("list_filter(attributes, lambda a: a.key = $id_key)[1].value")} AS id
+            FROM spans SEMI JOIN traces USING (trace_id)
+            WHERE list_contains(list_transform(attributes, lambda a: a.key), $id_key)
+        ), up(side, trace_id, call, here, depth) AS (
+            SELECT side, trace_id, span_id, span_id, 0 FROM mcp_calls
+            WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)
+            UNION ALL
+            SELECT up.side, up.trace_id, up.call, s.parent_span_id, up.depth + 1
+            FROM up JOIN tree s ON s.trace_id = up.trace_id AND s.span_id = up.here
+            WHERE s.parent_span_id IS NOT NULL AND up.depth < {_ID_DEPTH}
+        )
+        -- the nearest: the call's own id, else its nearest ancestor's
+        SELECT up.side, up.trace_id, up.call, arg_min(ids.id, up.depth) AS tool_call_id
+        FROM up JOIN ids ON ids.trace_id = up.trace_id AND ids.span_id = up.here
+        GROUP BY ALL
+        """,
+        {"id_key": TOOL_CALL_ID_KEY},
     )
 
 
