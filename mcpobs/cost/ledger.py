@@ -1,12 +1,14 @@
 """The cost ledger: every LLM call priced, and its cost shared out to the MCP tool calls around it.
 
-:func:`build` writes four temporary tables on the store's connection, which the
+:func:`build` writes these temporary tables on the store's connection, which the
 cost sections of :mod:`mcpobs.analysis` read:
 
 ``cost_llm``
     one row per span with token usage (an LLM call, or a total a producer put on
     an agent span: status ``aggregate``, never priced, so nothing counts twice),
     with its price in pico-dollars or why it has none;
+``cost_requests``, ``cost_call_ids``
+    the tool-call ids LLM calls' outputs name, and each tool call's id, where recorded;
 ``cost_links``
     which tool calls each LLM call is linked to, and how the link was made;
 ``cost_shares``
@@ -21,9 +23,10 @@ tool call's span or the ``execute_tool`` span around it; the ``tool_call`` parts
 of ``gen_ai.output.messages`` on the LLM call's span or its events); else, within
 the trace, the last LLM call that ended before the tool call started. The LLM
 call that *read the result* is the first that started after the tool call
-ended. This one link is what every cost figure and the decisions section read. An LLM call's cost is split equally
-among the tool calls linked to it, to the pico-dollar, remainders going to the
-first calls by span id, so the shares add up to the LLM call's cost exactly.
+ended. This one link is what every cost figure, the decisions section and the
+report's waterfall read. An LLM call's cost is split equally among the tool
+calls linked to it, to the pico-dollar, remainders going to the first calls by
+span id, so the shares add up to the LLM call's cost exactly.
 An LLM call linked to no tool call is *unattributed*. Client and server spans
 of the same calls are attributed separately, each side adding up on its own.
 """
