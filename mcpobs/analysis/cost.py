@@ -301,6 +301,10 @@ def models(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
     return Table("models", "LLM calls by model", columns, tuple(out))
 
 
+# How far up from a server's span of a call its client's span is looked for (HTTP client and server
+# spans may lie between them).
+_CLIENT_DEPTH = 4
+
 DECISION_COLUMNS = (
     Column("provider", Unit.TEXT, "gen_ai.provider.name as the spans say it"),
     Column("model", Unit.TEXT, "the response model, else the request model"),
@@ -329,27 +333,47 @@ DECISION_COLUMNS = (
 
 def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per provider and model: the tool calls its LLM calls asked for, how many failed, and what choosing
-    them cost. A call seen on both sides (the server's span answering the client's) is one call, failed
+    them cost. A call seen on both sides (the server's span below the client's) is one call, failed
     when either side says so; it is linked to the LLM call that asked for it as the client's span is,
     else as the server's."""
     from mcpobs.cost.ledger import equal_share  # not at the top: the CLI reads this module's names at start-up
 
     window, window_params = _llm_window(query)
     sql = f"""
-    WITH llm AS (SELECT * FROM cost_llm WHERE {window}),
-    asked AS (
+    WITH RECURSIVE llm AS (SELECT * FROM cost_llm WHERE {window}),
+    asked AS MATERIALIZED (
         SELECT c.side, c.trace_id, c.span_id AS call, c.parent_span_id, c.succeeded, k.llm, k.linked_by
         FROM (SELECT * FROM cost_calls WHERE {where}) c
         JOIN cost_links k ON k.side = c.side AND k.trace_id = c.trace_id AND k.call = c.span_id AND k.link = 'asked'
         SEMI JOIN llm ON llm.trace_id = k.trace_id AND llm.span_id = k.llm
+    ),
+    tree AS MATERIALIZED (
+        SELECT trace_id, span_id, parent_span_id FROM spans
+        WHERE trace_id IN (SELECT trace_id FROM asked WHERE side = 'server')
+    ),
+    -- a server's span of a call is a child of the client's, or further down (HTTP spans between them)
+    up(trace_id, call, here, depth) AS (
+        SELECT trace_id, call, parent_span_id, 1 FROM asked WHERE side = 'server' AND parent_span_id IS NOT NULL
+        UNION ALL
+        SELECT up.trace_id, up.call, t.parent_span_id, up.depth + 1
+        FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.here
+        WHERE t.parent_span_id IS NOT NULL AND up.depth < {_CLIENT_DEPTH}
+    ),
+    answers AS (
+        SELECT up.trace_id, up.call AS server_call, arg_min(cl.call, up.depth) AS client_call
+        FROM up JOIN asked cl ON cl.side <> 'server' AND cl.trace_id = up.trace_id AND cl.call = up.here
+        GROUP BY ALL
     ),
     calls AS (
         SELECT coalesce(cl.trace_id, sv.trace_id) AS trace_id, coalesce(cl.call, sv.call) AS call,
             coalesce(cl.llm, sv.llm) AS llm, coalesce(cl.linked_by, sv.linked_by) AS linked_by,
             NOT (coalesce(cl.succeeded, true) AND coalesce(sv.succeeded, true)) AS failed
         FROM (SELECT * FROM asked WHERE side <> 'server') cl
-        FULL OUTER JOIN (SELECT * FROM asked WHERE side = 'server') sv
-            ON sv.trace_id = cl.trace_id AND sv.parent_span_id = cl.call
+        FULL OUTER JOIN (
+            SELECT s.*, a.client_call FROM asked s
+            LEFT JOIN answers a ON a.trace_id = s.trace_id AND a.server_call = s.call
+            WHERE s.side = 'server'
+        ) sv ON sv.trace_id = cl.trace_id AND sv.client_call = cl.call
     ),
     shares AS (
         SELECT c.*, l.provider, l.model, {equal_share("l.cost_pico", "c.n", "c.rn")} AS amount_pico

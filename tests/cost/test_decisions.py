@@ -271,3 +271,28 @@ def test_output_messages_that_are_no_json_array_are_passed_over(tmp_path: Path) 
         _call("00000000000000c1", 30, "call_1"),
     ]
     assert _asked(tmp_path, spans) == {"00000000000000c1": ("00000000000000a2", "time")}
+
+
+def test_a_call_seen_on_both_sides_through_http_spans_counts_once(tmp_path: Path) -> None:
+    """Streamable HTTP with HTTP instrumentation: the server's span is a grandchild of the client's."""
+    client = _call("00000000000000c1", 40, "call_1")
+    http = span(
+        trace=T, span_id="00000000000000b1", parent="00000000000000c1", name="POST", kind=3, start=START + 41 * MS
+    )
+    http["attributes"] = [{"key": "http.request.method", "value": {"stringValue": "POST"}}]
+    server = span(
+        trace=T,
+        span_id="00000000000000d1",
+        parent="00000000000000b1",
+        name="tools/call search",
+        kind=2,
+        start=START + 42 * MS,
+        duration_ns=5 * MS,
+        error_type="tool_error",
+    )
+    spans = [_chat("00000000000000a1", 0, ["call_1"]), client, http, server]
+    path = write_lines(tmp_path / "t.jsonl", [request(spans, "agent")])
+    with Store() as s:
+        load(s, [str(path)])
+        (row,) = analyze(s, Query(views=("decisions",)), CostOptions()).table("decisions").records()
+    assert (row["tool_calls_requested"], row["failed_tool_calls"]) == (1, 1)
