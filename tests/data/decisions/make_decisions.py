@@ -4,7 +4,7 @@ traced by real GenAI instrumentation that records tool-call ids, around a real M
 
 Needs its own venv (the instrumentation is not a dependency of mcpobs):
     python3 -m venv /tmp/venv-decisions
-    /tmp/venv-decisions/bin/pip install 'mcp==2.3.0' 'openai==3.51.0' \
+    /tmp/venv-decisions/bin/pip install 'mcp==2.3.0' 'openai==3.57.0' \
         'opentelemetry-instrumentation-openai-v2==2.4b0' 'opentelemetry-util-genai==1.1b0' 'httpx==0.29.0' \
         'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-json-file==0.66b1'
 Run:
