@@ -628,11 +628,15 @@ def cost_command(
     genai-prices' bundled data at the span's own start time, or with --prices.
     A model with no price is listed as such, never priced at zero.
 
-    Attribution: within a trace, a tool call is linked to the last LLM call
-    that ended before it started (the step that asked for it) and to the first
-    LLM call that started after it ended (the step that read its result). An
-    LLM call's cost is split equally among the tool calls linked to it; one
-    linked to none stays unattributed. token_cost = attributed + unattributed.
+    Attribution: a tool call is linked to the LLM call that asked for it (the
+    one whose gen_ai.output.messages name the call's gen_ai.tool.call.id, where
+    the spans record both; else, within the trace, the last LLM call that ended
+    before it started) and to the first LLM call that started after it ended
+    (the step that read its result). An LLM call's cost is split equally among
+    the tool calls linked to it; one linked to none stays unattributed.
+    token_cost = attributed + unattributed. The decisions section counts, per
+    model, the tool calls it asked for, those that failed, and
+    failed_decision_cost: what choosing the failed calls cost.
 
     Figures: total_cost = token_cost + tool_cost (fixed per call, from
     --prices). cost_per_call = the tool calls' cost / calls; cost_per_success =

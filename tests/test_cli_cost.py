@@ -43,7 +43,16 @@ def test_cost_output_formats(runner: CliRunner, args: list[str], golden: str) ->
 def test_json_money_is_exact_decimal_text(runner: CliRunner) -> None:
     result = runner.invoke(app, ["cost", AGENT, "--prices", PRICES, "--format", "json", "--side", "client"])
     document = json.loads(result.stdout)
-    assert set(document) == {"summary", "query", "cost", "call_cost", "models", "costly_sessions", "costly_traces"}
+    assert set(document) == {
+        "summary",
+        "query",
+        "cost",
+        "call_cost",
+        "models",
+        "decisions",
+        "costly_sessions",
+        "costly_traces",
+    }
     (summary,) = document["cost"]
     assert isinstance(summary["total_cost"], str)
     assert float(summary["total_cost"]) > 0

@@ -164,6 +164,40 @@ def test_a_waterfall_of_one_span_says_1_span(store: Store) -> None:
     assert all(caption.endswith(", 1 span") for caption in captions), captions
 
 
+def test_a_waterfall_links_each_llm_call_to_the_tool_calls_it_asked_for(store: Store) -> None:
+    """Traces of real instrumentation with tool-call ids (tests/data/decisions): a guardrail model's
+    call sits between each decision and its call, and the link still starts at the decision."""
+    load(store, [str(ROOT / "tests" / "data" / "decisions" / "decisions.jsonl")])
+    report = build_report(store, Query())
+    checked = past_a_guardrail = 0
+    for view in report.slowest:
+        spans = {r["span_id"]: r for r in view.spans.records()}
+        for record in spans.values():
+            if record["name"].startswith("MCP send tools/call"):
+                asker = spans[record["asked_by"]]
+                assert asker["role"] == "llm"
+                assert asker["end_ms"] <= record["start_ms"]
+                between = [
+                    r
+                    for r in spans.values()
+                    if r["role"] == "llm" and asker["end_ms"] < r["end_ms"] <= record["start_ms"]
+                ]
+                past_a_guardrail += bool(between)
+                checked += 1
+            elif record["role"] != "server":
+                assert record["asked_by"] is None
+    assert checked == 9  # every tool call of the four tasks
+    assert past_a_guardrail == 5  # the calls of the two tasks whose guardrail model checked each call
+    waterfalls = [c for c in charts(report) if c.id.startswith("slow_trace")]
+    linked = [c for c in waterfalls if any(d["asked_by"] for d in c.data)]
+    assert len(linked) == len(waterfalls) == 4
+    for chart in linked:
+        (links,) = [layer for layer in chart.spec["layer"] if layer["mark"]["type"] == "rule"]
+        assert links["encoding"]["y"]["field"] == "asked_by"
+        labels = {d["label"] for d in chart.data}
+        assert all(d["asked_by"] in labels for d in chart.data if d["asked_by"])
+
+
 def test_a_page_with_nothing_to_cost_says_so_beside_its_0(store: Store) -> None:
     # the quick-start sample has no LLM call and no price file: "$0 total cost" alone read as free
     load(store, [str(SAMPLE)])

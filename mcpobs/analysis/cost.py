@@ -16,7 +16,7 @@ from mcpobs.analysis.sql import GROUPINGS, IN_FLIGHT_GROUPINGS, select_groups, t
 if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
-COST_VIEWS = ("cost", "call_cost", "models", "costly_sessions", "costly_traces")
+COST_VIEWS = ("cost", "call_cost", "models", "decisions", "costly_sessions", "costly_traces")
 # Shown when --top is not given: the sessions and traces that cost the most.
 DEFAULT_TOP = 10
 
@@ -301,6 +301,121 @@ def models(store: Store, query: Query, where: str, params: dict[str, Any]) -> Ta
     return Table("models", "LLM calls by model", columns, tuple(out))
 
 
+# How far up from a server's span of a call its client's span is looked for (HTTP client and server
+# spans may lie between them).
+_CLIENT_DEPTH = 4
+
+DECISION_COLUMNS = (
+    Column("provider", Unit.TEXT, "gen_ai.provider.name as the spans say it"),
+    Column("model", Unit.TEXT, "the response model, else the request model"),
+    Column("llm_calls", Unit.COUNT, "the model's LLM calls in the time range", "LLM calls"),
+    Column("decisions", Unit.COUNT, "LLM calls that asked for at least one of the selected tool calls"),
+    Column("tool_calls_requested", Unit.COUNT, "tool calls the model's LLM calls asked for", "requested"),
+    Column(
+        "failed_tool_calls", Unit.COUNT, "of those, the calls that failed or were rejected, on either side", "failed"
+    ),
+    Column("failed_call_rate", Unit.RATE, "failed_tool_calls / tool_calls_requested", "failed %"),
+    Column(
+        "decision_cost",
+        Unit.MONEY,
+        "what the LLM calls that asked for the calls cost, shared equally among the calls each asked for",
+        "decisions $",
+    ),
+    Column(
+        "failed_decision_cost",
+        Unit.MONEY,
+        "of decision_cost, the failed calls' shares: money spent choosing calls that failed",
+        "failed $",
+    ),
+    Column("linked_by_id", Unit.COUNT, "requested calls linked by their tool-call id (the rest by time)", "by id"),
+)
+
+
+def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+    """Per provider and model: the tool calls its LLM calls asked for, how many failed, and what choosing
+    them cost. A call seen on both sides (the server's span below the client's) is one call, failed
+    when either side says so; it is linked to the LLM call that asked for it as the client's span is,
+    else as the server's."""
+    from mcpobs.cost.ledger import equal_share  # not at the top: the CLI reads this module's names at start-up
+
+    window, window_params = _llm_window(query)
+    sql = f"""
+    WITH RECURSIVE llm AS (SELECT * FROM cost_llm WHERE {window}),
+    asked AS MATERIALIZED (
+        SELECT c.side, c.trace_id, c.span_id AS call, c.parent_span_id, c.succeeded, k.llm, k.linked_by
+        FROM (SELECT * FROM cost_calls WHERE {where}) c
+        JOIN cost_links k ON k.side = c.side AND k.trace_id = c.trace_id AND k.call = c.span_id AND k.link = 'asked'
+        SEMI JOIN llm ON llm.trace_id = k.trace_id AND llm.span_id = k.llm
+    ),
+    tree AS MATERIALIZED (
+        SELECT trace_id, span_id, parent_span_id FROM spans
+        WHERE trace_id IN (SELECT trace_id FROM asked WHERE side = 'server')
+    ),
+    -- a server's span of a call is a child of the client's, or further down (HTTP spans between them)
+    up(trace_id, call, here, depth) AS (
+        SELECT trace_id, call, parent_span_id, 1 FROM asked WHERE side = 'server' AND parent_span_id IS NOT NULL
+        UNION ALL
+        SELECT up.trace_id, up.call, t.parent_span_id, up.depth + 1
+        FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.here
+        WHERE t.parent_span_id IS NOT NULL AND up.depth < {_CLIENT_DEPTH}
+    ),
+    answers AS (
+        SELECT up.trace_id, up.call AS server_call, arg_min(cl.call, up.depth) AS client_call
+        FROM up JOIN asked cl ON cl.side <> 'server' AND cl.trace_id = up.trace_id AND cl.call = up.here
+        GROUP BY ALL
+    ),
+    calls AS (
+        SELECT coalesce(cl.trace_id, sv.trace_id) AS trace_id, coalesce(cl.call, sv.call) AS call,
+            coalesce(cl.llm, sv.llm) AS llm, coalesce(cl.linked_by, sv.linked_by) AS linked_by,
+            NOT (coalesce(cl.succeeded, true) AND coalesce(sv.succeeded, true)) AS failed
+        FROM (SELECT * FROM asked WHERE side <> 'server') cl
+        FULL OUTER JOIN (
+            SELECT s.*, a.client_call FROM asked s
+            LEFT JOIN answers a ON a.trace_id = s.trace_id AND a.server_call = s.call
+            WHERE s.side = 'server'
+        ) sv ON sv.trace_id = cl.trace_id AND sv.client_call = cl.call
+    ),
+    shares AS (
+        SELECT c.*, l.provider, l.model, {equal_share("l.cost_pico", "c.n", "c.rn")} AS amount_pico
+        FROM (
+            SELECT *, count(*) OVER w AS n, row_number() OVER (w ORDER BY call) AS rn
+            FROM calls WINDOW w AS (PARTITION BY trace_id, llm)
+        ) c JOIN llm l ON l.trace_id = c.trace_id AND l.span_id = c.llm
+    ),
+    per_model AS (
+        SELECT provider, model, count(DISTINCT (trace_id, llm)) AS decisions, count(*) AS requested,
+            count(*) FILTER (failed) AS failed, sum(amount_pico) AS pico,
+            coalesce(sum(amount_pico) FILTER (failed), CASE WHEN count(amount_pico) > 0 THEN 0 END) AS failed_pico,
+            count(*) FILTER (linked_by = 'tool call id') AS by_id
+        FROM shares GROUP BY provider, model
+    ),
+    models AS (SELECT provider, model, count(*) AS llm_calls FROM llm WHERE status <> 'aggregate' GROUP BY ALL)
+    SELECT m.provider, m.model, m.llm_calls, coalesce(d.decisions, 0), coalesce(d.requested, 0),
+        coalesce(d.failed, 0), d.pico, d.failed_pico, coalesce(d.by_id, 0)
+    FROM models m LEFT JOIN per_model d
+        ON d.provider IS NOT DISTINCT FROM m.provider AND d.model IS NOT DISTINCT FROM m.model
+    ORDER BY d.failed_pico DESC NULLS LAST, d.pico DESC NULLS LAST, m.provider, m.model
+    """
+    out = [
+        (
+            provider,
+            model,
+            llm_calls,
+            decided,
+            requested,
+            failed,
+            failed / requested if requested else None,
+            money(pico),
+            money(failed_pico),
+            by_id,
+        )
+        for provider, model, llm_calls, decided, requested, failed, pico, failed_pico, by_id in _run(
+            store, sql, {**params, **window_params}
+        )
+    ]
+    return Table("decisions", "Tool calls by the model that asked for them", DECISION_COLUMNS, tuple(out))
+
+
 def costly_sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The sessions whose tool calls cost the most."""
     sql = f"""
@@ -390,6 +505,7 @@ BUILDERS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
     "cost": summary,
     "call_cost": call_cost,
     "models": models,
+    "decisions": decisions,
     "costly_sessions": costly_sessions,
     "costly_traces": costly_traces,
 }

@@ -76,7 +76,12 @@ _ARGUMENT_METRICS = (
 )
 
 # A cost section -> the scopes that read it.
-_COST_SECTIONS = {"cost": ("global",), "call_cost": ("tool", "server", "session"), "models": ("model",)}
+_COST_SECTIONS = {
+    "cost": ("global",),
+    "call_cost": ("tool", "server", "session"),
+    "models": ("model",),
+    "decisions": ("model",),
+}
 
 
 def _cost(name: str, unit: Unit, description: str, *sections: str, column: str = "") -> Metric:
@@ -126,6 +131,16 @@ METRICS: tuple[Metric, ...] = (
     _cost("tokens_per_call", Unit.COUNT, "tokens / tool calls", "call_cost"),
     _cost("llm_calls", Unit.COUNT, "LLM calls (spans with token usage)", "cost", "models"),
     _cost("unpriced_llm_calls", Unit.COUNT, "LLM calls with no price or invalid usage", "cost", "models"),
+    _cost("tool_calls_requested", Unit.COUNT, "tool calls the model's LLM calls asked for", "decisions"),
+    _cost("failed_tool_calls", Unit.COUNT, "of the tool calls the model asked for, those that failed", "decisions"),
+    _cost("failed_call_rate", Unit.RATE, "failed_tool_calls / tool_calls_requested", "decisions"),
+    _cost("decision_cost", Unit.MONEY, "USD of the LLM calls that asked for tool calls", "decisions"),
+    _cost(
+        "failed_decision_cost",
+        Unit.MONEY,
+        "USD spent choosing tool calls that failed: the failed calls' shares of the LLM calls that asked for them",
+        "decisions",
+    ),
 )
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
@@ -176,7 +191,7 @@ class Figures:
     def _table(self, scope: str, section: str, where: Node | None) -> Table:
         key = (scope, section, where)
         if key not in self._tables:
-            if section in ("cost", "call_cost", "models") and not self._ledger:
+            if section in ("cost", "call_cost", "models", "decisions") and not self._ledger:
                 self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
                 self._ledger = True
             if section == "arguments" and not self._arguments_checked:
@@ -189,6 +204,8 @@ class Figures:
                 self.notes.extend(unnamed_servers(self.store))
             if section == "models":
                 self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
+            elif section == "decisions":
+                self._tables[key] = _decisions_per_model(self.store, where)
             else:
                 query = Query(by=by, where=where)
                 clause, params = filters(query, self.store.engine)
@@ -199,11 +216,16 @@ class Figures:
         return self._tables[key]
 
 
+def _selected(row: dict[str, Any], where: Node | None) -> bool:
+    """Whether a row of LLM calls is one the model scope's filter (over model and provider) selects."""
+    return where is None or evaluate(where, {"model": row["model"], "provider": row["provider"]}) is True
+
+
 def _per_model(table: Table, where: Node | None) -> Table:
     """The per provider, model and status rows summed per model, those ``where`` selects."""
     totals: dict[str, dict[str, Any]] = {}
     for row in table.records():
-        if where is not None and evaluate(where, {"model": row["model"], "provider": row["provider"]}) is not True:
+        if not _selected(row, where):
             continue
         total = totals.setdefault(
             row["model"],
@@ -245,3 +267,43 @@ def _per_model(table: Table, where: Node | None) -> Table:
             )
         )
     return Table("models", "LLM calls by model", columns, tuple(rows))
+
+
+def _decisions_per_model(store: Calls, where: Node | None) -> Table:
+    """The decisions section's rows (every tool call) summed per model, those ``where`` selects."""
+    query = Query(by=())
+    clause, params = filters(query, store.engine)
+    table = SECTIONS["decisions"](store, query, clause, params)
+    totals: dict[str, dict[str, Any]] = {}
+    for row in table.records():
+        if not _selected(row, where):
+            continue
+        total = totals.setdefault(
+            row["model"],
+            {"tool_calls_requested": 0, "failed_tool_calls": 0, "decision_cost": None, "failed_decision_cost": None},
+        )
+        total["tool_calls_requested"] += row["tool_calls_requested"]
+        total["failed_tool_calls"] += row["failed_tool_calls"]
+        for name in ("decision_cost", "failed_decision_cost"):
+            if row[name] is not None:
+                total[name] = (total[name] or Decimal(0)) + row[name]
+    columns = (
+        Column("model", Unit.TEXT),
+        Column("tool_calls_requested", Unit.COUNT),
+        Column("failed_tool_calls", Unit.COUNT),
+        Column("failed_call_rate", Unit.RATE),
+        Column("decision_cost", Unit.MONEY),
+        Column("failed_decision_cost", Unit.MONEY),
+    )
+    rows = [
+        (
+            model,
+            t["tool_calls_requested"],
+            t["failed_tool_calls"],
+            t["failed_tool_calls"] / t["tool_calls_requested"] if t["tool_calls_requested"] else None,
+            t["decision_cost"],
+            t["failed_decision_cost"],
+        )
+        for model, t in sorted(totals.items(), key=lambda item: str(item[0]))
+    ]
+    return Table("decisions", "Tool calls by the model that asked for them", columns, tuple(rows))

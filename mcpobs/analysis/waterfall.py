@@ -38,6 +38,9 @@ SPAN_COLUMNS = (
     Column("error_class", Unit.TEXT),
     Column("message", Unit.TEXT, prose=True),
     Column("failure", Unit.COUNT, "the failure's number in the cascade"),
+    Column(
+        "asked_by", Unit.TEXT, "a tool call's span: the LLM call that asked for it, where the cost ledger links one"
+    ),
 )
 
 CASCADE_COLUMNS = (
@@ -132,10 +135,23 @@ def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> lis
     by_trace: dict[str, list[_Span]] = {}
     for r in rows(store, sql, {"traces": list(trace_ids)}):
         by_trace.setdefault(r[0], []).append(_Span(*r[1:]))
-    return [_view(trace_id, by_trace[trace_id], max_spans) for trace_id in trace_ids if trace_id in by_trace]
+    asked = _asked_by(store, trace_ids)
+    return [_view(trace_id, by_trace[trace_id], max_spans, asked) for trace_id in trace_ids if trace_id in by_trace]
 
 
-def _view(trace_id: str, spans: list[_Span], max_spans: int) -> TraceView:
+def _asked_by(store: Store, trace_ids: tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """Each tool call's trace and span -> the LLM call's span that asked for it, as the cost ledger
+    (:mod:`mcpobs.cost.ledger`) links them; nothing where no ledger was built on this store."""
+    # the ledger's temporary tables are seen by the connection that made them, not by a cursor
+    con = store.con
+    built = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'cost_links'"
+    if not con.execute(built).fetchall()[0][0]:
+        return {}
+    sql = "SELECT trace_id, call, llm FROM cost_links WHERE link = 'asked' AND trace_id IN (SELECT unnest($traces))"
+    return {(trace, call): llm for trace, call, llm in con.execute(sql, {"traces": list(trace_ids)}).fetchall()}
+
+
+def _view(trace_id: str, spans: list[_Span], max_spans: int, asked: dict[tuple[str, str], str]) -> TraceView:
     by_id = {s.span_id: s for s in spans}
     children: dict[str | None, list[_Span]] = {}
     for s in spans:
@@ -165,6 +181,7 @@ def _view(trace_id: str, spans: list[_Span], max_spans: int) -> TraceView:
     failures = _cascade(ordered)
     number = {span_id: n for n, (span_id, *_rest) in enumerate(failures, 1)}
     kept = _keep(ordered, parents, [span_id for span_id, *_rest in failures], max_spans)
+    shown = {s.span_id for s, _ in kept}
     span_rows = tuple(
         (
             i,
@@ -181,6 +198,7 @@ def _view(trace_id: str, spans: list[_Span], max_spans: int) -> TraceView:
             s.error_class,
             s.message,
             number.get(s.span_id),
+            asked.get((trace_id, s.span_id)) if asked.get((trace_id, s.span_id)) in shown else None,
         )
         for i, (s, depth) in enumerate(kept, 1)
     )

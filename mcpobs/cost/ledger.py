@@ -1,27 +1,32 @@
 """The cost ledger: every LLM call priced, and its cost shared out to the MCP tool calls around it.
 
-:func:`build` writes four temporary tables on the store's connection, which the
+:func:`build` writes these temporary tables on the store's connection, which the
 cost sections of :mod:`mcpobs.analysis` read:
 
 ``cost_llm``
     one row per span with token usage (an LLM call, or a total a producer put on
     an agent span: status ``aggregate``, never priced, so nothing counts twice),
     with its price in pico-dollars or why it has none;
+``cost_requests``, ``cost_call_ids``
+    the tool-call ids LLM calls' outputs name, and each tool call's id, where recorded;
 ``cost_links``
-    which tool calls each LLM call is linked to;
+    which tool calls each LLM call is linked to, and how the link was made;
 ``cost_shares``
     each link's share of the LLM call's cost and tokens;
 ``cost_calls``
     every MCP tool call with its fixed cost, its inference share and its value.
 
-The attribution rule (also in the README and ``mcpobs cost --help``): within a
-trace, an LLM call *asked for* each tool call that starts after it ended and
-before the next LLM call ended, and *read the result* of each tool call that
-ended before it started and after the previous LLM call started; that is, a
-tool call is linked to the last LLM call that ended before it started and to
-the first that started after it ended. An LLM call's cost is split equally
-among the tool calls linked to it, to the pico-dollar, remainders going to the
-first calls by span id, so the shares add up to the LLM call's cost exactly.
+The attribution rule (also in the README and ``mcpobs cost --help``): the LLM
+call that *asked for* a tool call is the one whose output names the call's
+tool-call id, where the producer records both (``gen_ai.tool.call.id`` on the
+tool call's span or the ``execute_tool`` span around it; the ``tool_call`` parts
+of ``gen_ai.output.messages`` on the LLM call's span or its events); else, within
+the trace, the last LLM call that ended before the tool call started. The LLM
+call that *read the result* is the first that started after the tool call
+ended. This one link is what every cost figure, the decisions section and the
+report's waterfall read. An LLM call's cost is split equally among the tool
+calls linked to it, to the pico-dollar, remainders going to the first calls by
+span id, so the shares add up to the LLM call's cost exactly.
 An LLM call linked to no tool call is *unattributed*. Client and server spans
 of the same calls are attributed separately, each side adding up on its own.
 """
@@ -64,6 +69,7 @@ def build(store: Store, options: CostOptions) -> Ledger:
     _llm_candidates(store)
     _mark_aggregates(store)
     _price(store, options.prices, ledger)
+    _tool_call_ids(store)
     con.execute(_LINKS)
     con.execute(_SHARES)
     _fixed_prices(store, options.prices)
@@ -221,25 +227,116 @@ def _mark_aggregates(store: Store) -> None:
     store.con.execute("DROP TABLE cost_ancestors")
 
 
+# The key of a tool call's id, on the tool call's span or a span around it (an execute_tool span),
+# and of the messages an LLM call answered with, on its span or its events (GenAI conventions).
+TOOL_CALL_ID_KEY = "gen_ai.tool.call.id"
+OUTPUT_MESSAGES_KEY = "gen_ai.output.messages"
+# How far up from a tool call's span its id is looked for: an agent's execute_tool span is its parent
+# or grandparent; the server's span is one level further (its parent is the client's span).
+_ID_DEPTH = 4
+
+
+def _tool_call_ids(store: Store) -> None:
+    """Write ``cost_requests`` (each tool-call id an LLM call's output names) and ``cost_call_ids``
+    (each MCP tool call's tool-call id, in the traces of those LLM calls): empty where the producer
+    records no ids. The LLM calls are few; the tool calls are looked at only in their traces."""
+    con = store.con
+    text = value_text("a.value")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cost_requests AS
+        WITH llm AS (
+            SELECT s.trace_id, s.span_id, s.start_ns, s.attributes, s.events
+            FROM spans s SEMI JOIN cost_llm l
+                ON l.trace_id = s.trace_id AND l.span_id = s.span_id AND l.status <> 'aggregate'
+        ), texts AS (
+            SELECT trace_id, span_id, start_ns,
+                unnest(list_transform(list_filter(
+                    attributes || flatten(list_transform(coalesce(events, []), lambda e: coalesce(e.attributes, []))),
+                    lambda a: a.key = $messages_key), lambda a: {text})) AS text
+            FROM llm
+        ), parts AS (
+            SELECT trace_id, span_id, start_ns, unnest(json_extract(text, '$[*].parts[*]')) AS part
+            FROM texts WHERE json_valid(text) AND json_type(text) = 'ARRAY'
+        )
+        SELECT DISTINCT trace_id, span_id AS llm, start_ns, part ->> 'id' AS tool_call_id
+        FROM parts WHERE part ->> 'type' = 'tool_call' AND part ->> 'id' IS NOT NULL
+        """,
+        {"messages_key": OUTPUT_MESSAGES_KEY},
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cost_call_ids AS
+        WITH RECURSIVE traces AS MATERIALIZED (
+            SELECT DISTINCT trace_id FROM cost_requests
+        ), tree AS MATERIALIZED (
+            SELECT trace_id, span_id, parent_span_id FROM spans SEMI JOIN traces USING (trace_id)
+        ), ids AS MATERIALIZED (
+            SELECT trace_id, span_id, {value_text("list_filter(attributes, lambda a: a.key = $id_key)[1].value")} AS id
+            FROM spans SEMI JOIN traces USING (trace_id)
+            WHERE list_contains(list_transform(attributes, lambda a: a.key), $id_key)
+        ), up(side, trace_id, call, here, depth) AS (
+            SELECT side, trace_id, span_id, span_id, 0 FROM mcp_calls
+            WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)
+            UNION ALL
+            SELECT up.side, up.trace_id, up.call, s.parent_span_id, up.depth + 1
+            FROM up JOIN tree s ON s.trace_id = up.trace_id AND s.span_id = up.here
+            WHERE s.parent_span_id IS NOT NULL AND up.depth < {_ID_DEPTH}
+        )
+        -- the nearest: the call's own id, else its nearest ancestor's
+        SELECT up.side, up.trace_id, up.call, arg_min(ids.id, up.depth) AS tool_call_id
+        FROM up JOIN ids ON ids.trace_id = up.trace_id AND ids.span_id = up.here
+        GROUP BY ALL
+        """,
+        {"id_key": TOOL_CALL_ID_KEY},
+    )
+
+
+# The link (see the module's docstring): `asked` by tool-call id where the call's id is named by an LLM
+# call's output in the trace (the last such LLM call to start before the call did; the first after, where
+# clocks disagree), else by time; `read` by time.
 _LINKS = """
 CREATE OR REPLACE TEMP TABLE cost_links AS
 WITH steps AS (
     SELECT trace_id, span_id AS llm, start_ns, end_ns FROM cost_llm WHERE status <> 'aggregate'
 ), calls AS (
     SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
+), by_id AS (
+    SELECT i.side, i.trace_id, i.call, r.llm
+    FROM cost_call_ids i
+    JOIN calls c ON c.side = i.side AND c.trace_id = i.trace_id AND c.call = i.call
+    JOIN cost_requests r ON r.trace_id = i.trace_id AND r.tool_call_id = i.tool_call_id
+    QUALIFY row_number() OVER (
+        PARTITION BY i.side, i.trace_id, i.call
+        ORDER BY r.start_ns <= c.start_ns DESC,
+            CASE WHEN r.start_ns <= c.start_ns THEN -r.start_ns ELSE r.start_ns END, r.llm
+    ) = 1
+), by_time AS (
+    SELECT c.side, c.trace_id, c.call, s.llm
+    FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
 )
-SELECT c.side, c.trace_id, c.call, s.llm, 'asked' AS link
-FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
+SELECT c.side, c.trace_id, c.call, coalesce(i.llm, t.llm) AS llm, 'asked' AS link,
+    CASE WHEN i.llm IS NOT NULL THEN 'tool call id' ELSE 'time' END AS linked_by
+FROM calls c
+LEFT JOIN by_id i USING (side, trace_id, call)
+LEFT JOIN by_time t USING (side, trace_id, call)
+WHERE coalesce(i.llm, t.llm) IS NOT NULL
 UNION ALL
-SELECT c.side, c.trace_id, c.call, s.llm, 'read' AS link
+SELECT c.side, c.trace_id, c.call, s.llm, 'read' AS link, 'time' AS linked_by
 FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
 """
 
-# Equal shares to the pico-dollar: the first (cost mod n) links get one more, so they add up exactly.
-_SHARES = """
+
+def equal_share(cost: str, n: str, rn: str) -> str:
+    """SQL: the ``rn``-th (from 1) of ``n`` equal shares of ``cost`` pico-dollars, to the pico-dollar:
+    the first (cost mod n) get one more, so the shares add up to the cost exactly."""
+    return f"{cost} // {n} + CASE WHEN {rn} <= {cost} % {n} THEN 1 ELSE 0 END"
+
+
+_SHARES = f"""
 CREATE OR REPLACE TEMP TABLE cost_shares AS
 SELECT k.side, k.trace_id, k.call, k.llm, k.link, l.provider, l.model, l.status,
-    l.cost_pico // k.n + CASE WHEN k.rn <= l.cost_pico % k.n THEN 1 ELSE 0 END AS amount_pico,
+    {equal_share("l.cost_pico", "k.n", "k.rn")} AS amount_pico,
     l.input_tokens / k.n AS input_tokens,
     l.output_tokens / k.n AS output_tokens,
     l.cache_read_tokens / k.n AS cache_read_tokens,
@@ -285,7 +382,8 @@ WITH shares AS (
         sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
     FROM cost_shares GROUP BY ALL
 )
-SELECT c.side, c.trace_id, c.span_id, c.tool, c.server, c.client, c.session, c.session_key, c.method, c.target,
+SELECT c.side, c.trace_id, c.span_id, c.parent_span_id, c.tool, c.server, c.client, c.session, c.session_key,
+    c.method, c.target,
     c.transport, c.protocol_version, c.start_ns, c.failed, c.succeeded, false AS is_notification,
     coalesce(t.pico, s.pico, 0) AS fixed_pico,
     coalesce(sh.inference_pico, 0) AS inference_pico,

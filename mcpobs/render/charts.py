@@ -558,13 +558,19 @@ def _indent(depth: int) -> str:
 
 def _waterfall(chart_id: str, view: TraceView) -> Chart:
     data = []
-    for record in view.spans.records():
+    records = view.spans.records()
+    # where each LLM call's bar ends: its link to the tool calls it asked for starts there
+    llm_ends = {
+        r["span_id"]: (f"{r['row']:>3} " + _indent(r["depth"]) + _short(r["name"], 60), r["end_ms"]) for r in records
+    }
+    for record in records:
         failure = record["failure"]
         mark = f"✕ #{failure} {record['error_class']}" if failure else ""
+        asker, asked_at = llm_ends.get(record["asked_by"], (None, None))
         data.append(
             {
                 "row": record["row"],
-                "label": f"{record['row']:>3} " + _indent(record["depth"]) + _short(record["name"], 60),
+                "label": llm_ends[record["span_id"]][0],
                 "name": _short(record["name"]),
                 "role": record["role"],
                 "service": record["service"],
@@ -575,6 +581,8 @@ def _waterfall(chart_id: str, view: TraceView) -> Chart:
                 "error_class": record["error_class"],
                 "message": _short(record["message"]),
                 "mark": mark,
+                "asked_by": asker,
+                "asked_at_ms": None if asked_at is None else round(asked_at, 3),
             }
         )
     y = {
@@ -616,8 +624,24 @@ def _waterfall(chart_id: str, view: TraceView) -> Chart:
         "mark": {"type": "text", "align": "left", "dx": 4, "color": ERROR_RED, "fontWeight": "bold"},
         "encoding": {"y": y, "x": {"field": "end_ms", "type": "quantitative"}, "text": {"field": "mark"}},
     }
-    # the failures' numbers only where there are failures: a layer of nothing has no extent to draw on
-    layers = [bars, marks] if any(row["failed"] for row in data) else [bars]
+    # from the end of each LLM call's bar to the start of each tool call it asked for
+    links = {
+        "transform": [{"filter": "datum.asked_by"}],
+        "mark": {"type": "rule", "color": "#555555", "strokeDash": [3, 2], "strokeWidth": 1.5},
+        "encoding": {
+            "y": {**y, "field": "asked_by"},
+            "y2": {"field": "label"},
+            "x": {"field": "asked_at_ms", "type": "quantitative"},
+            "x2": {"field": "start_ms"},
+            "tooltip": [{"field": "name", "title": "tool call"}, {"field": "asked_by", "title": "asked for by"}],
+        },
+    }
+    # a layer only where it has something to draw: a layer of nothing has no extent to draw on
+    layers: list[dict[str, Any]] = [bars]
+    if any(row["failed"] for row in data):
+        layers.append(marks)
+    if any(row["asked_by"] for row in data):
+        layers.append(links)
     spec = {"width": 560, "height": {"step": 15}, "layer": layers}
     shown = len(view.spans.rows)
     spans = f"{view.span_count} span{'s' if view.span_count != 1 else ''}"

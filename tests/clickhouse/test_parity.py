@@ -200,9 +200,10 @@ def test_alert_verdicts_are_the_same(pairs: dict[str, Both], data: str, tmp_path
     assert duck.failed == click.failed
 
 
-def test_cost_is_refused_on_clickhouse_not_computed(pairs: dict[str, Both]) -> None:
+@pytest.mark.parametrize("view", ["cost", "decisions"])
+def test_cost_is_refused_on_clickhouse_not_computed(pairs: dict[str, Both], view: str) -> None:
     with pytest.raises(UsageError, match="not yet supported on ClickHouse: the cost sections"):
-        analyze(pairs["mcp_agent_session"].clickhouse, Query(views=("cost",)))
+        analyze(pairs["mcp_agent_session"].clickhouse, Query(views=(view,)))
 
 
 def test_what_is_not_supported_yet_is_refused(chdb_dir: Path, exported: Exported) -> None:
