@@ -12,7 +12,9 @@ the start, ``Duration`` UInt64 ns the end minus the start (wrapped when a span e
 ``SpanKind`` pdata's ``Kind().String()`` (``Server``…), ``StatusCode`` ``Code().String()`` (``Ok``,
 ``Error``), ids lower-case hex with ``''`` for none, ``ServiceName`` ``''`` without ``service.name``,
 attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KIND_SERVER`` and
-``STATUS_CODE_ERROR``: both spellings are read.
+``STATUS_CODE_ERROR``: both spellings are read. A span written twice (a retried batch) is read once;
+which of two rows with the same ids but different columns is read is not defined (the store keeps the
+first file's).
 """
 
 from __future__ import annotations
@@ -88,7 +90,10 @@ def _raw(table: str, window: str) -> str:
         SpanAttributes AS attributes,
         Events
     FROM {table}
-    WHERE {window}"""
+    WHERE {window}
+    -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
+    -- a span twice is one span, as the store keeps one of each ids at load (mcpobs.ingest._drop_duplicates)
+    LIMIT 1 BY TraceId, SpanId"""
 
 
 def calls_cte(table: str, window: str) -> str:
