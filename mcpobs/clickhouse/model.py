@@ -96,10 +96,11 @@ def _raw(table: str, window: str) -> str:
     LIMIT 1 BY TraceId, SpanId"""
 
 
-def calls_cte(table: str, window: str) -> str:
-    """``WITH …``: the spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes
-    ``window`` (SQL over that column, so partitions prune) as ``spans``, with the store's derived
-    columns and links; then ``mcp_calls`` and the ``calls`` every section reads."""
+def spans_select(table: str, window: str) -> str:
+    """The spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes ``window`` (SQL
+    over that column, so partitions prune), one of each ids, with the store's derived columns and
+    links: the store's ``spans`` as one query, which :class:`mcpobs.clickhouse.ClickHouseTraces` runs
+    once into a temporary table that every section then reads (:func:`calls_cte`)."""
     events = "Events"
     base = base_columns(values="attributes", keys="attributes", name="name", scope="scope_name", engine=_E)
     derived = derived_columns(
@@ -172,7 +173,14 @@ def calls_cte(table: str, window: str) -> str:
     UNION ALL
     SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
     FROM modelled WHERE mcp_method IS NULL
-), mcp_calls AS ({calls_select(_E)}
+)
+SELECT * FROM spans"""
+
+
+def calls_cte(spans: str) -> str:
+    """``WITH …``: the head of every query, over the table ``spans`` that :func:`spans_select` filled:
+    ``spans``, then ``mcp_calls`` and the ``calls`` every section reads."""
+    return f"""WITH spans AS (SELECT * FROM {spans}), mcp_calls AS ({calls_select(_E)}
 ), calls AS (SELECT * FROM mcp_calls)
 """
 
