@@ -130,7 +130,7 @@ def _identifier(name: str) -> str:
 
 
 class _Connection(Protocol):
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]: ...
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
     def command(self, sql: str) -> None:
         """Run a statement that returns no rows (the session's temporary table)."""
@@ -209,33 +209,50 @@ class ClickHouseTraces:
         self.close()
 
 
-def bind(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """``$name`` parameters as ClickHouse's ``{name:Type}``, and their values in ClickHouse's text format."""
-    bound: dict[str, str] = {}
+def bind(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``$name`` parameters as ClickHouse's ``{name:Type}``, and their values (a list as a list of text).
+
+    The values stay Python's: clickhouse-connect formats them itself (formatted here first, they were
+    escaped twice); chDB is given them in ClickHouse's text format (:func:`_text`).
+    """
+    bound: dict[str, Any] = {}
 
     def place(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in params:
             return match.group(0)
-        kind, text = _typed(params[name])
-        bound[name] = text
-        return "{" + name + ":" + kind + "}"
+        value = params[name]
+        bound[name] = [str(v) for v in value] if isinstance(value, list | tuple) else value
+        return "{" + name + ":" + _type(value) + "}"
 
     return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", place, sql), bound
 
 
-def _typed(value: Any) -> tuple[str, str]:
+def _type(value: Any) -> str:
     if isinstance(value, bool):
-        return "Bool", "true" if value else "false"
+        return "Bool"
     if isinstance(value, int):
-        return "Int64", str(value)
+        return "Int64"
     if isinstance(value, float):
-        return "Float64", repr(value)
+        return "Float64"
     if isinstance(value, str):
-        return "String", _escaped(value)
+        return "String"
     if isinstance(value, list | tuple):
-        return "Array(String)", "[" + ",".join("'" + _escaped(str(v)).replace("'", "\\'") + "'" for v in value) + "]"
+        return "Array(String)"
     raise TypeError(f"no ClickHouse type for {value!r}")
+
+
+def _text(value: Any) -> str:
+    """A bound value in ClickHouse's text format, as a query parameter is read."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _escaped(value)
+    if isinstance(value, list):
+        return "[" + ",".join("'" + _escaped(v).replace("'", "\\'") + "'" for v in value) + "]"
+    return str(value)
 
 
 def _escaped(text: str) -> str:
@@ -260,8 +277,9 @@ class _Chdb:
 
         self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
 
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
-        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=params or None)
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        texts = {name: _text(value) for name, value in params.items()}
+        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=texts or None)
         return [tuple(row.values()) for row in table.to_pylist()]
 
     def command(self, sql: str) -> None:
@@ -299,7 +317,7 @@ class _Server:
             self.client.close()
             raise ReadonlyUser
 
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         result = self.client.query(sql, parameters=params, settings=SETTINGS)
         return [tuple(row) for row in result.result_rows]
 
