@@ -206,3 +206,17 @@ def test_a_live_server(runner: CliRunner) -> None:
     result = runner.invoke(app, [*args, *(["--table", table] if table else [])])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["summary"]["spans"] >= 0
+
+
+def test_the_call_model_is_derived_once_per_command(source: list[str]) -> None:
+    location = parse(source[0], source[2])
+    with ClickHouseTraces(location) as traces:
+        # every section reads the session's temporary table, never the raw spans again
+        assert location.qualified not in traces.calls_cte
+        assert "otel_traces" not in traces.calls_cte
+        (spans,) = traces.run(f"{traces.calls_cte} SELECT count() FROM spans", {})[0]
+        ((rows,),) = traces.run(f"SELECT count() FROM {location.qualified}", {})
+        assert spans == rows > 0
+    # the temporary table is the session's own: a new session sees only its own one
+    with ClickHouseTraces(location) as traces:
+        assert traces.run("SELECT name FROM system.tables WHERE is_temporary", {}) == (("mcpobs_spans",),)
