@@ -12,6 +12,7 @@ an error or a timeout of the server is one line, exit 3.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -325,6 +326,10 @@ class _Server:
         self.client.command(sql, settings=SETTINGS)
 
     def close(self) -> None:
+        # the server keeps an idle HTTP session (and its temporary table) for session_timeout: dropped now
+        # closing goes on if it fails: the session's end drops it all the same
+        with contextlib.suppress(Exception):
+            self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {SPANS_TABLE}")
         self.client.close()
 
 
