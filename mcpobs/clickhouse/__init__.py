@@ -2,23 +2,30 @@
 
 A source argument ``clickhouse://USER:PASSWORD@HOST:PORT/DATABASE`` (``clickhouses://`` over TLS) reads
 a live server through clickhouse-connect; ``chdb:PATH`` a chDB session directory, the same engine
-in-process. Nothing is loaded or written: every section runs in ClickHouse over the call model of
-:mod:`mcpobs.clickhouse.model`, and only its aggregates come back. Queries are read-only
-(``readonly=2``: no writes, settings allowed), limited in time and in result rows; an error or a
-timeout of the server is one line, exit 3.
+in-process. Nothing is loaded, and nothing written to a database: the call model of
+:mod:`mcpobs.clickhouse.model` is derived once per command into a temporary table of the session
+(gone when it closes), every section runs in ClickHouse over it, and only its aggregates come back.
+Queries are read-only (``readonly=2``: no writes, settings and temporary tables allowed; a user whose
+profile says ``readonly=1`` can change neither, and is refused), limited in time and in result rows;
+an error or a timeout of the server is one line, exit 3.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.sqlengine import CLICKHOUSE, Engine
+
+T = TypeVar("T")
 
 SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
@@ -27,6 +34,9 @@ PASSWORD_VARIABLE = "MCPOBS_CLICKHOUSE_PASSWORD"
 # each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client
 MAX_EXECUTION_SECONDS = 300
 MAX_RESULT_ROWS = 1_000_000
+# the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select):
+# on disk, compressed (a seventh of the memory a Memory table takes), gone with the session
+SPANS_TABLE = "mcpobs_spans"
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -121,7 +131,11 @@ def _identifier(name: str) -> str:
 
 
 class _Connection(Protocol):
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]: ...
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
+
+    def command(self, sql: str) -> None:
+        """Run a statement that returns no rows (the session's temporary table)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -130,14 +144,17 @@ class ClickHouseTraces:
     """The calls of an ``otel_traces`` table, for the analysis sections (:class:`mcpobs.analysis.sql.Calls`).
 
     ``since_ns``/``until_ns`` bound ``Timestamp`` in the scan itself, so ClickHouse reads only the
-    partitions (days) they cover. A table holding what the call model cannot express yet is refused
+    partitions (days) they cover. The call model is derived from those spans once, when opened, into
+    the session's temporary table :data:`SPANS_TABLE`: each section reads that, not the raw spans
+    again (inlined, the model's ~30k characters of SQL were planned and run again by every query,
+    two to four times in some). A table holding what the call model cannot express yet is refused
     (:data:`mcpobs.clickhouse.model.UNSUPPORTED`) rather than counted differently from its files.
     """
 
     engine: Engine = CLICKHOUSE
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
-        from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, unsupported_sql
+        from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, spans_select, unsupported_sql
 
         self.location = location
         window = ["true"]
@@ -145,9 +162,14 @@ class ClickHouseTraces:
             window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
-        self._cte = calls_cte(location.qualified, " AND ".join(window))
+        self._cte = calls_cte(SPANS_TABLE)
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
+            self._server_call(
+                self._connection.command,
+                f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
+                + spans_select(location.qualified, " AND ".join(window)),
+            )
             counts = self.run(unsupported_sql(self._cte), {})[0]
         except BaseException:
             self.close()
@@ -168,13 +190,17 @@ class ClickHouseTraces:
     def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
         """Every row of a query whose parameters are written ``$name`` (as for DuckDB)."""
         text, bound = bind(sql, params)
-        try:
-            found = self._connection.query(text, bound)
-        except Exception as e:  # the drivers' errors have no common base: each is the server's word
-            raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+        found = self._server_call(self._connection.query, text, bound)
         return tuple(tuple(_plain(v) for v in row) for row in found)
 
+    def _server_call(self, call: Callable[..., T], *args: Any) -> T:
+        try:
+            return call(*args)
+        except Exception as e:  # the drivers' errors have no common base: each is the server's word
+            raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+
     def close(self) -> None:
+        """Close the session, and with it its temporary table."""
         self._connection.close()
 
     def __enter__(self) -> ClickHouseTraces:
@@ -184,33 +210,50 @@ class ClickHouseTraces:
         self.close()
 
 
-def bind(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """``$name`` parameters as ClickHouse's ``{name:Type}``, and their values in ClickHouse's text format."""
-    bound: dict[str, str] = {}
+def bind(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``$name`` parameters as ClickHouse's ``{name:Type}``, and their values (a list as a list of text).
+
+    The values stay Python's: clickhouse-connect formats them itself (formatted here first, they were
+    escaped twice); chDB is given them in ClickHouse's text format (:func:`_text`).
+    """
+    bound: dict[str, Any] = {}
 
     def place(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in params:
             return match.group(0)
-        kind, text = _typed(params[name])
-        bound[name] = text
-        return "{" + name + ":" + kind + "}"
+        value = params[name]
+        bound[name] = [str(v) for v in value] if isinstance(value, list | tuple) else value
+        return "{" + name + ":" + _type(value) + "}"
 
     return re.sub(r"\$([A-Za-z_][A-Za-z0-9_]*)", place, sql), bound
 
 
-def _typed(value: Any) -> tuple[str, str]:
+def _type(value: Any) -> str:
     if isinstance(value, bool):
-        return "Bool", "true" if value else "false"
+        return "Bool"
     if isinstance(value, int):
-        return "Int64", str(value)
+        return "Int64"
     if isinstance(value, float):
-        return "Float64", repr(value)
+        return "Float64"
     if isinstance(value, str):
-        return "String", _escaped(value)
+        return "String"
     if isinstance(value, list | tuple):
-        return "Array(String)", "[" + ",".join("'" + _escaped(str(v)).replace("'", "\\'") + "'" for v in value) + "]"
+        return "Array(String)"
     raise TypeError(f"no ClickHouse type for {value!r}")
+
+
+def _text(value: Any) -> str:
+    """A bound value in ClickHouse's text format, as a query parameter is read."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _escaped(value)
+    if isinstance(value, list):
+        return "[" + ",".join("'" + _escaped(v).replace("'", "\\'") + "'" for v in value) + "]"
+    return str(value)
 
 
 def _escaped(text: str) -> str:
@@ -235,18 +278,28 @@ class _Chdb:
 
         self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
 
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
-        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=params or None)
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        texts = {name: _text(value) for name, value in params.items()}
+        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=texts or None)
         return [tuple(row.values()) for row in table.to_pylist()]
+
+    def command(self, sql: str) -> None:
+        self.session.query(sql + _settings_clause())
 
     def close(self) -> None:
         self.session.close()
+
+
+class ReadonlyUser(Exception):
+    """The server's user may change no setting (its profile says ``readonly=1``)."""
 
 
 class _Server:
     def __init__(self, location: Location) -> None:
         import clickhouse_connect
 
+        # the settings go with each query: a client's own are checked against the user's profile
+        # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
             host=location.host,
             port=location.port or (8443 if location.secure else 8123),
@@ -254,16 +307,29 @@ class _Server:
             password=location.password,
             database=location.database,
             secure=location.secure,
-            settings={k: v for k, v in SETTINGS.items() if k != "readonly"},
+            # the temporary table lives in the HTTP session
+            session_id=f"mcpobs-{uuid.uuid4()}",
             connect_timeout=10,
             send_receive_timeout=MAX_EXECUTION_SECONDS + 10,
         )
+        # readonly=1 forbids every setting (the time limit, and join_use_nulls & co, without which the
+        # figures differ from the files') and temporary tables; readonly=2 allows both, and no write
+        if str(self.client.command("SELECT getSetting('readonly')")).strip() == "1":
+            self.client.close()
+            raise ReadonlyUser
 
-    def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
-        result = self.client.query(sql, parameters=params, settings={"readonly": 2})
+    def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        result = self.client.query(sql, parameters=params, settings=SETTINGS)
         return [tuple(row) for row in result.result_rows]
 
+    def command(self, sql: str) -> None:
+        self.client.command(sql, settings=SETTINGS)
+
     def close(self) -> None:
+        # the server keeps an idle HTTP session (and its temporary table) for session_timeout: dropped now
+        # closing goes on if it fails: the session's end drops it all the same
+        with contextlib.suppress(Exception):
+            self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {SPANS_TABLE}")
         self.client.close()
 
 
@@ -288,6 +354,13 @@ def _server(location: Location) -> _Connection:
         ) from None
     try:
         return _Server(location)
+    except ReadonlyUser:
+        raise InputError(
+            location.url,
+            f"user {location.username} has readonly=1, which forbids the settings each query needs (its time "
+            "limit, result limit, NULL semantics) and the session's temporary table: give the user readonly=2 "
+            "(no writes; settings and temporary tables allowed)",
+        ) from None
     except Exception as e:
         raise InputError(location.url, f"cannot connect to ClickHouse: {_first_line(e)}") from None
 

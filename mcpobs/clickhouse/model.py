@@ -12,7 +12,9 @@ the start, ``Duration`` UInt64 ns the end minus the start (wrapped when a span e
 ``SpanKind`` pdata's ``Kind().String()`` (``Server``…), ``StatusCode`` ``Code().String()`` (``Ok``,
 ``Error``), ids lower-case hex with ``''`` for none, ``ServiceName`` ``''`` without ``service.name``,
 attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KIND_SERVER`` and
-``STATUS_CODE_ERROR``: both spellings are read.
+``STATUS_CODE_ERROR``: both spellings are read. A span written twice (a retried batch) is read once;
+which of two rows with the same ids but different columns is read is not defined (the store keeps the
+first file's).
 """
 
 from __future__ import annotations
@@ -88,13 +90,17 @@ def _raw(table: str, window: str) -> str:
         SpanAttributes AS attributes,
         Events
     FROM {table}
-    WHERE {window}"""
+    WHERE {window}
+    -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
+    -- a span twice is one span, as the store keeps one of each ids at load (mcpobs.ingest._drop_duplicates)
+    LIMIT 1 BY TraceId, SpanId"""
 
 
-def calls_cte(table: str, window: str) -> str:
-    """``WITH …``: the spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes
-    ``window`` (SQL over that column, so partitions prune) as ``spans``, with the store's derived
-    columns and links; then ``mcp_calls`` and the ``calls`` every section reads."""
+def spans_select(table: str, window: str) -> str:
+    """The spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes ``window`` (SQL
+    over that column, so partitions prune), one of each ids, with the store's derived columns and
+    links: the store's ``spans`` as one query, which :class:`mcpobs.clickhouse.ClickHouseTraces` runs
+    once into a temporary table that every section then reads (:func:`calls_cte`)."""
     events = "Events"
     base = base_columns(values="attributes", keys="attributes", name="name", scope="scope_name", engine=_E)
     derived = derived_columns(
@@ -167,7 +173,14 @@ def calls_cte(table: str, window: str) -> str:
     UNION ALL
     SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
     FROM modelled WHERE mcp_method IS NULL
-), mcp_calls AS ({calls_select(_E)}
+)
+SELECT * FROM spans"""
+
+
+def calls_cte(spans: str) -> str:
+    """``WITH …``: the head of every query, over the table ``spans`` that :func:`spans_select` filled:
+    ``spans``, then ``mcp_calls`` and the ``calls`` every section reads."""
+    return f"""WITH spans AS (SELECT * FROM {spans}), mcp_calls AS ({calls_select(_E)}
 ), calls AS (SELECT * FROM mcp_calls)
 """
 

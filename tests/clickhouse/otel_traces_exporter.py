@@ -258,7 +258,13 @@ def export(store: Store, session: Any, database: str = "otel", table: str = "ote
     session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
     session.query(DDL.format(database=database, table=table))
     found = rows(store)
+    insert(session, found, database, table)
+    return len(found)
+
+
+def insert(session: Any, found: list[dict[str, Any]], database: str = "otel", table: str = "otel_traces") -> None:
+    """One INSERT of the exporter's rows ``found``, as one batch of pushTraceData (a retried batch is
+    inserted again whole: the table is a plain MergeTree, so its rows are then there twice)."""
     if found:
         data = "\n".join(json.dumps(r, ensure_ascii=False) for r in found)
         session.query(f"INSERT INTO {database}.{table} FORMAT JSONEachRow\n{data}\n")
-    return len(found)

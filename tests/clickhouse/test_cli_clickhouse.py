@@ -19,7 +19,7 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.cli import app
-from mcpobs.clickhouse import ClickHouseTraces, bind, parse
+from mcpobs.clickhouse import ClickHouseTraces, _text, bind, parse
 from mcpobs.errors import InputError, UsageError
 from tests.conftest import SAMPLE
 
@@ -185,7 +185,9 @@ def test_the_url_database_replaces_otel_and_the_password_may_come_from_the_envir
 def test_parameters_are_bound_in_clickhouse_text_form() -> None:
     sql, bound = bind("SELECT $a, $b, has($c, x), '$.params'", {"a": 5, "b": "it's\ttab", "c": ["x'y", "z"]})
     assert sql == "SELECT {a:Int64}, {b:String}, has({c:Array(String)}, x), '$.params'"
-    assert bound == {"a": "5", "b": "it's\\ttab", "c": "['x\\'y','z']"}
+    # Python's values, which clickhouse-connect formats itself (test_server_parameters.py); chDB their text
+    assert bound == {"a": 5, "b": "it's\ttab", "c": ["x'y", "z"]}
+    assert {k: _text(v) for k, v in bound.items()} == {"a": "5", "b": "it's\\ttab", "c": "['x\\'y','z']"}
 
 
 def test_errors_in_the_call_model_never_pass_silently(source: list[str]) -> None:
@@ -204,3 +206,17 @@ def test_a_live_server(runner: CliRunner) -> None:
     result = runner.invoke(app, [*args, *(["--table", table] if table else [])])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["summary"]["spans"] >= 0
+
+
+def test_the_call_model_is_derived_once_per_command(source: list[str]) -> None:
+    location = parse(source[0], source[2])
+    with ClickHouseTraces(location) as traces:
+        # every section reads the session's temporary table, never the raw spans again
+        assert location.qualified not in traces.calls_cte
+        assert "otel_traces" not in traces.calls_cte
+        (spans,) = traces.run(f"{traces.calls_cte} SELECT count() FROM spans", {})[0]
+        ((rows,),) = traces.run(f"SELECT count() FROM {location.qualified}", {})
+        assert spans == rows > 0
+    # the temporary table is the session's own: a new session sees only its own one
+    with ClickHouseTraces(location) as traces:
+        assert traces.run("SELECT name FROM system.tables WHERE is_temporary", {}) == (("mcpobs_spans",),)

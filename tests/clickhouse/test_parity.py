@@ -247,3 +247,34 @@ def test_calls_in_flight_are_refused_on_clickhouse_not_computed(pairs: dict[str,
         check_alerts(load_rules(rules_file), Figures(both.clickhouse))
     # the same grouping on the DuckDB store is computed
     assert analyze(both.store, Query(by=("server", "concurrency"), views=("calls",))).tables[0].rows
+
+
+# Sets where a duplicate would count twice in every kind of figure: plain calls (mcp_agent_session),
+# a client's call answered by its server's span (peers), wrappers and HTTP parents (dialects)
+RETRIED = ("dialects", "mcp_agent_session", "peers")
+
+
+@pytest.mark.parametrize("data", RETRIED)
+def test_spans_the_exporter_wrote_twice_count_once(chdb_dir: Path, data: str) -> None:
+    # The Collector retries a batch whose INSERT it saw fail (a timeout) though the server had written
+    # it, and otel_traces is a plain MergeTree: the table then holds those spans twice
+    # (open-telemetry/opentelemetry-collector#11056, SigNoz/signoz#7281). The store keeps one of each
+    # trace_id and span_id at load: so must the ClickHouse model.
+    from chdb import session
+    from otel_traces_exporter import export, insert, rows
+
+    database = f"retried_{data}"
+    with Store() as store:
+        load(store, [str(p) for p in SETS[data]])
+        s = session.Session(str(chdb_dir))
+        try:
+            exported = export(store, s, database=database)
+            insert(s, rows(store)[::2], database)  # a retried batch: every other span once more
+            insert(s, rows(store)[:3], database)  # and a few a third time
+        finally:
+            s.close()
+        with ClickHouseTraces(parse(f"chdb:{chdb_dir}", f"{database}.otel_traces")) as clickhouse:
+            ((written,),) = clickhouse.run(f"SELECT count() FROM {database}.otel_traces", {})
+            assert written == exported + (exported + 1) // 2 + min(3, exported) > exported
+            for query in (Query(views=CALL_VIEWS), Query(by=("server", "session"), views=CALL_VIEWS)):
+                assert_same(analyze(store, query), analyze(clickhouse, query))
