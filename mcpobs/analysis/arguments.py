@@ -89,7 +89,7 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     frequent first; --top keeps that many shapes per tool."""
     top = ""
     if query.top:
-        ranked = "row_number() OVER (PARTITION BY side, server, tool ORDER BY calls DESC, shape)"
+        ranked = "row_number() OVER (PARTITION BY side, server, tool ORDER BY count(*) DESC, shape)"
         top = f"QUALIFY {ranked} <= {int(query.top)}"
     sql = f"""{store.calls_cte}
     SELECT side, server, tool, shape, count(*) AS calls,

@@ -342,8 +342,8 @@ def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     sql = f"""
     WITH RECURSIVE llm AS (SELECT * FROM cost_llm WHERE {window}),
     asked AS MATERIALIZED (
-        SELECT c.side, c.trace_id, c.span_id AS call, c.parent_span_id, c.succeeded, k.llm, k.linked_by
-        FROM (SELECT * FROM cost_calls WHERE {where}) c
+        SELECT c.side, c.trace_id, c.span_id AS call, c.parent_span_id, c.succeeded, k.llm, k.linked_by, c.selected
+        FROM (SELECT *, coalesce(({where}), false) AS selected FROM cost_calls) c
         JOIN cost_links k ON k.side = c.side AND k.trace_id = c.trace_id AND k.call = c.span_id AND k.link = 'asked'
         SEMI JOIN llm ON llm.trace_id = k.trace_id AND llm.span_id = k.llm
     ),
@@ -367,7 +367,11 @@ def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     calls AS (
         SELECT coalesce(cl.trace_id, sv.trace_id) AS trace_id, coalesce(cl.call, sv.call) AS call,
             coalesce(cl.llm, sv.llm) AS llm, coalesce(cl.linked_by, sv.linked_by) AS linked_by,
-            NOT (coalesce(cl.succeeded, true) AND coalesce(sv.succeeded, true)) AS failed
+            -- failed as the selected sides say; every call asked for counts in the shares below, so a
+            -- filter keeps each call's share of its decision rather than re-splitting it among the rest
+            NOT (coalesce(CASE WHEN cl.selected THEN cl.succeeded END, true)
+                AND coalesce(CASE WHEN sv.selected THEN sv.succeeded END, true)) AS failed,
+            coalesce(cl.selected, false) OR coalesce(sv.selected, false) AS selected
         FROM (SELECT * FROM asked WHERE side <> 'server') cl
         FULL OUTER JOIN (
             SELECT s.*, a.client_call FROM asked s
@@ -387,7 +391,7 @@ def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
             count(*) FILTER (failed) AS failed, sum(amount_pico) AS pico,
             coalesce(sum(amount_pico) FILTER (failed), CASE WHEN count(amount_pico) > 0 THEN 0 END) AS failed_pico,
             count(*) FILTER (linked_by = 'tool call id') AS by_id
-        FROM shares GROUP BY provider, model
+        FROM shares WHERE selected GROUP BY provider, model
     ),
     models AS (SELECT provider, model, count(*) AS llm_calls FROM llm WHERE status <> 'aggregate' GROUP BY ALL)
     SELECT m.provider, m.model, m.llm_calls, coalesce(d.decisions, 0), coalesce(d.requested, 0),

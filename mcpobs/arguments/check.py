@@ -111,7 +111,10 @@ def shape_of(arguments: Any) -> str:
         return f"({json_type(arguments)}, not an object)"
     if not arguments:
         return "{}"
-    return ", ".join(f"{key}: {json_type(value)}" for key, value in sorted(arguments.items()))
+    return ", ".join(
+        f"{key}: {'redacted' if _redacted(value) and isinstance(value, str) else json_type(value)}"
+        for key, value in sorted(arguments.items())
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class Verdict:
     shape: str | None = None
     checked: bool = False
     error: str | None = None  # why they do not validate: the first error, at its JSON path
+    redacted: bool = False  # not checked: the verdict rests on values the recorder redacted
 
 
 class Schemas:
@@ -180,14 +184,63 @@ class Validators:
         cache = (text, canonical(instance))
         if cache not in self._errors:
             try:
-                found = best_match(validator.iter_errors(instance))
+                errors = list(validator.iter_errors(instance))
+                found = best_match(e for e in errors if not _about_redacted(e))
             except referencing.exceptions.Unresolvable as e:
                 # a $ref to another document (never fetched) or to nothing in this one
                 why = f"a $ref that does not resolve within it: {e}"
                 self._validators[text] = self.invalid_schemas[(definition.server, definition.name, which)] = why
                 raise UnusableSchema(why) from None
-            self._errors[cache] = None if found is None else f"{found.json_path}: {found.message}"
-        return self._errors[cache]
+            if found is None and errors:
+                # every error judges a value the recorder redacted: what was sent is unknown
+                self._errors[cache] = REDACTED_ONLY
+            else:
+                self._errors[cache] = None if found is None else f"{found.json_path}: {found.message}"
+        error = self._errors[cache]
+        if error is REDACTED_ONLY:
+            raise Unjudged(error)
+        return error
+
+
+# what a recorder's redaction leaves of a value (mcpobs.eventlog.redact: "[REDACTED]", "[REDACTED:sha256:…]")
+_REDACTED_PREFIX = "[REDACTED"
+# keywords that judge an object's or array's keys or size, which redaction leaves as they were sent
+_STRUCTURE_KEYWORDS = frozenset(
+    {
+        "required",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+        "minItems",
+        "maxItems",
+    }
+)
+
+
+def _redacted(value: Any) -> bool:
+    """Whether ``value`` is, or holds, what redaction put in place of a value."""
+    if isinstance(value, str):
+        return value.startswith(_REDACTED_PREFIX)
+    if isinstance(value, dict):
+        return any(_redacted(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_redacted(v) for v in value)
+    return False
+
+
+def _about_redacted(error: jsonschema.ValidationError) -> bool:
+    """Whether ``error`` judges a value the recorder redacted: the value sent is unknown, so is its verdict."""
+    return error.validator not in _STRUCTURE_KEYWORDS and _redacted(error.instance)
+
+
+REDACTED_ONLY = "its only errors are on values the recorder redacted"
+
+
+class Unjudged(Exception):
+    """Arguments (or a result) whose verdict rests on values the recorder redacted: not checked."""
 
 
 class UnusableSchema(Exception):
@@ -234,7 +287,7 @@ def result_error(result: Any, definition: Definition | None, checks: Validators)
         return True, "no structuredContent, though the tool advertises an outputSchema"
     try:
         return True, checks.error(definition, schema, result, "outputSchema")
-    except UnusableSchema:
+    except (UnusableSchema, Unjudged):
         return False, None
 
 
@@ -252,6 +305,8 @@ def verdict(arguments: Any, definition: Definition | None, checks: Validators) -
         error = checks.error(definition, schema, instance)
     except UnusableSchema:
         return Verdict(recorded=True, shape=shape)
+    except Unjudged:
+        return Verdict(recorded=True, shape=shape, redacted=True)
     return Verdict(recorded=True, shape=shape, checked=True, error=error)
 
 
@@ -276,7 +331,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             *("result_checked", "result_error", "result"),
         )
     }
-    unrecorded = unreadable = unchecked = unlisted = unrecorded_results = 0
+    unrecorded = unreadable = unchecked = unlisted = unrecorded_results = redacted = 0
     for row in rows:
         trace_id, span_id, source_id, session, server, tool, start_ns, attribute, request, recording = row[:10]
         succeeded, structured, whole_result = row[10:]
@@ -289,6 +344,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             unrecorded += arguments is None
         definition = schemas.find(server, tool, session, source_id, start_ns) if tool is not None else None
         v = verdict(arguments, definition, checks)
+        redacted += v.redacted
         if v.recorded and definition is None and schemas.listed(server, session, source_id):
             unlisted += 1
         elif v.recorded and (definition is None or "inputSchema" not in definition.body):
@@ -329,6 +385,11 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
     finally:
         store.con.unregister("argument_checks_arrow")
     notes = _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
+    if redacted:
+        notes.append(
+            f"{redacted} tool calls' arguments hold values the recorder redacted where the inputSchema judges "
+            "them: not checked (record with --no-redact to check them)"
+        )
     if unrecorded_results:
         notes.append(
             f"{unrecorded_results} successful calls to tools with an outputSchema have no result recorded: "

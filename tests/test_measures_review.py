@@ -1,5 +1,5 @@
-"""Review of issue 21 (argument structure; the decision behind each call): failing tests for the
-problems found. Each names the observed wrong behaviour; none is fixed here."""
+"""Review of issue 21 (argument structure; the decision behind each call): a regression test for each
+problem the review found. Each names the wrong behaviour observed before its fix."""
 
 from __future__ import annotations
 
