@@ -20,7 +20,6 @@ from mcpobs.analysis.queries import (
     CALL_FIGURES,
     SECTIONS,
     SESSION_FIGURES,
-    duckdb_store,
     session_figures,
     unnamed_servers,
 )
@@ -168,7 +167,7 @@ class Figures:
         key = (scope, section, where)
         if key not in self._tables:
             if section in ("cost", "call_cost", "models") and not self._ledger:
-                self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
+                self.notes.extend(build(self.store, self.cost).notes)
                 self._ledger = True
             by = _SCOPE_BY.get(scope, (scope,))
             if any(k in IN_FLIGHT_GROUPINGS for k in by) and not any(k[0] == scope for k in self._tables):

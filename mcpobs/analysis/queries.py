@@ -13,7 +13,6 @@ from mcpobs.errors import UsageError
 
 if TYPE_CHECKING:
     from mcpobs.cost import CostOptions
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 COST_VIEWS = cost_sections.COST_VIEWS
@@ -86,7 +85,7 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         # the cost stack (genai-prices, the price file's YAML) only for the cost sections
         from mcpobs.cost import CostOptions, build
 
-        notes = tuple(build(duckdb_store(store, "the cost sections"), cost or CostOptions()).notes)
+        notes = tuple(build(store, cost or CostOptions()).notes)
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in CALL_VIEWS for v in query.views):
         notes += unnamed_servers(store)
@@ -104,15 +103,6 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         params | LLM_CALL_PARAMETERS,
     )
     return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), store.sources, notes)
-
-
-def duckdb_store(store: Calls, what: str) -> Store:
-    """The DuckDB store ``store`` is, for what runs only there yet; a clean refusal anywhere else."""
-    from mcpobs.store import Store
-
-    if not isinstance(store, Store):
-        raise UsageError(f"not yet supported on {store.engine.title}: {what}")
-    return store
 
 
 def unnamed_servers(store: Calls) -> tuple[str, ...]:
@@ -467,17 +457,6 @@ def _traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("traces", "Traces", columns, rows(store, sql, params))
 
 
-def _on_duckdb(
-    builder: Callable[[Store, Query, str, dict[str, Any]], Table],
-) -> Callable[[Calls, Query, str, dict[str, Any]], Table]:
-    """A cost section's builder, which reads the ledger in the DuckDB store (refused elsewhere)."""
-
-    def run(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
-        return builder(duckdb_store(store, "the cost sections"), query, where, params)
-
-    return run
-
-
 # Each section's builder: (store, query, WHERE clause and its parameters from filters(query)) -> Table.
 # The cost sections read the ledger, which mcpobs.cost.build must have written first.
 SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
@@ -485,7 +464,7 @@ SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "errors": _errors,
     "sessions": _sessions,
     "traces": _traces,
-    **{name: _on_duckdb(builder) for name, builder in cost_sections.BUILDERS.items()},
+    **cost_sections.BUILDERS,
 }
 
 

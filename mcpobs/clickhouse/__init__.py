@@ -14,11 +14,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.sqlengine import CLICKHOUSE, Engine
+
+if TYPE_CHECKING:
+    from mcpobs.clickhouse.ledger import LedgerHead
 
 SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
@@ -38,6 +41,8 @@ SETTINGS: dict[str, Any] = {
     "join_use_nulls": 1,
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
+    # the cost ledger's CTEs (mcpobs.clickhouse.ledger) computed once per query, not at each reference
+    "enable_materialized_cte": 1,
 }
 
 
@@ -135,6 +140,8 @@ class ClickHouseTraces:
     """
 
     engine: Engine = CLICKHOUSE
+    # the cost ledger's CTEs, once mcpobs.cost.build has priced the LLM calls
+    cost_head: LedgerHead | None = None
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
         from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, unsupported_sql
@@ -237,10 +244,30 @@ class _Chdb:
 
     def query(self, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
         table = self.session.query(sql + _settings_clause(), "ArrowTable", params=params or None)
-        return [tuple(row.values()) for row in table.to_pylist()]
+        # Arrow has no 128-bit integer: chDB sends an Int128 (the ledger's pico-dollars) as its 16 bytes.
+        # No query of mcpobs returns a FixedString(16), the one other type sent so.
+        wide = [i for i, f in enumerate(table.schema) if _is_int128(f.type)]
+        rows = [tuple(row.values()) for row in table.to_pylist()]
+        if wide:
+            rows = [tuple(_int128(v) if i in wide else v for i, v in enumerate(row)) for row in rows]
+        return rows
 
     def close(self) -> None:
         self.session.close()
+
+
+def _is_int128(kind: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_list(kind):
+        return _is_int128(kind.value_type)
+    return bool(pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16)
+
+
+def _int128(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_int128(v) for v in value]
+    return None if value is None else int.from_bytes(value, "little", signed=True)
 
 
 class _Server:
