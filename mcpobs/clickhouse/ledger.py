@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.ledger import (
-    ANCESTORS,
     BAD_LISTED,
     CALLS,
     LINKS,
@@ -49,6 +48,22 @@ _PRICE_TYPE = (
     "Array(Tuple(key UInt64, status String, priced_as Nullable(String), denominator String, "
     "tiers Array(Tuple(above Int64, constant String, rates Array(String)))))"
 )
+# mcpobs.cost.ledger.ANCESTORS, each trace's walk up from its candidates' parents as one fold over the
+# trace's parents: a recursive CTE is planned again at each step, and read again at each reference
+_MULTI = "SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1"
+_ANCESTORS = f"""
+    SELECT trace_id, arrayJoin(arrayDistinct(arrayFlatten(arrayMap(start -> arrayFold(
+        (walk, step) -> if(walk.1 IS NULL, walk, (parents[assumeNotNull(walk.1)], arrayPushBack(walk.2, assumeNotNull(walk.1)))),
+        range(100), CAST((start, []), 'Tuple(Nullable(String), Array(String))')).2, starts)))) AS span_id
+    FROM (
+        SELECT trace_id, groupArrayIf(parent_span_id, parent_span_id IS NOT NULL) AS starts FROM cost_candidates
+        WHERE trace_id IN ({_MULTI}) GROUP BY trace_id
+    ) AS c JOIN (
+        SELECT trace_id, mapFromArrays(arrayMap(s -> s.1, tree), arrayMap(s -> s.2, tree)) AS parents FROM (
+            SELECT trace_id, groupArray((span_id, parent_span_id)) AS tree FROM spans
+            WHERE trace_id IN ({_MULTI}) GROUP BY trace_id)
+    ) AS t USING (trace_id)
+"""
 _FIXED_TYPE = "Array(Tuple(kind String, name String, pico String))"
 
 
@@ -63,7 +78,7 @@ class LedgerHead:
 def _flagged(store: ClickHouseTraces) -> str:
     return f"""{store.calls_cte.rstrip()},
 cost_candidates AS MATERIALIZED ({candidates_sql(_E)}),
-cost_ancestors AS MATERIALIZED ({ANCESTORS}),
+cost_ancestors AS MATERIALIZED ({_ANCESTORS}),
 cost_flagged AS (SELECT *, {_PRICE_KEY} AS price_key FROM ({flagged_sql(_E)}))"""
 
 
