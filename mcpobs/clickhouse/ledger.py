@@ -53,7 +53,8 @@ _PRICE_TYPE = (
 _MULTI = "SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1"
 _ANCESTORS = f"""
     SELECT trace_id, arrayJoin(arrayDistinct(arrayFlatten(arrayMap(start -> arrayFold(
-        (walk, step) -> if(walk.1 IS NULL, walk, (parents[assumeNotNull(walk.1)], arrayPushBack(walk.2, assumeNotNull(walk.1)))),
+        (walk, step) -> if(walk.1 IS NULL, walk,
+            (parents[assumeNotNull(walk.1)], arrayPushBack(walk.2, assumeNotNull(walk.1)))),
         range(100), CAST((start, []), 'Tuple(Nullable(String), Array(String))')).2, starts)))) AS span_id
     FROM (
         SELECT trace_id, groupArrayIf(parent_span_id, parent_span_id IS NOT NULL) AS starts FROM cost_candidates

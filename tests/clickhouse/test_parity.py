@@ -28,8 +28,8 @@ from mcpobs.alerts.check import Status
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
-from mcpobs.analysis.sql import parse_where
 from mcpobs.analysis.queries import COST_VIEWS
+from mcpobs.analysis.sql import parse_where
 from mcpobs.clickhouse import ClickHouseTraces, parse
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.errors import UsageError
