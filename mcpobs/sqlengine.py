@@ -147,6 +147,14 @@ class Engine:
             "lambda a: a.key = 'exception.type')[1].value.stringValue"
         )
 
+    # ``SELECT * <this> (columns)``: every column but those
+    star_except = "EXCLUDE"
+
+    def union_by_name(self, columns: str) -> str:
+        """``UNION ALL`` and the head of its second SELECT, which names ``columns`` of the first's and
+        then adds its own (written after this): the first's other columns are NULL in its rows."""
+        return f"UNION ALL BY NAME\n        SELECT {columns},"
+
     def int_div(self, a: str, b: str) -> str:
         """Integer division, rounding down (both operands not negative)."""
         return f"{a} // {b}"
@@ -300,6 +308,12 @@ class ClickHouse(Engine):
         found = f"{events}.Attributes[indexOf({events}.Name, 'exception')]"
         present = f"has({events}.Name, 'exception') AND mapContains({found}, 'exception.type')"
         return f"if({present}, {found}['exception.type'], NULL)"
+
+    star_except = "EXCEPT"
+
+    def union_by_name(self, columns: str) -> str:
+        # no UNION BY NAME: the second SELECT repeats every column of the first
+        return "UNION ALL\n        SELECT *,"
 
     def int_div(self, a: str, b: str) -> str:
         return f"intDiv({a}, {b})"

@@ -153,6 +153,7 @@ class ClickHouseTraces:
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
         self._cte = calls_cte(location.qualified, " AND ".join(window))
+        self._in_flight_cte = calls_cte(location.qualified, " AND ".join(window), in_flight=True)
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
             counts = self.run(unsupported_sql(self._cte), {})[0]
@@ -167,6 +168,11 @@ class ClickHouseTraces:
     @property
     def calls_cte(self) -> str:
         return self._cte
+
+    @property
+    def in_flight_cte(self) -> str:
+        """:attr:`calls_cte` with each call's calls in flight (``concurrency``)."""
+        return self._in_flight_cte
 
     @property
     def sources(self) -> tuple[str, ...]:

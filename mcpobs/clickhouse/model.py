@@ -28,7 +28,7 @@ from mcpobs.ingest.dialects import (
 )
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.sqlengine import quote as _quote
-from mcpobs.store import calls_select
+from mcpobs.store import calls_select, in_flight_select
 
 _E = CLICKHOUSE
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -91,10 +91,11 @@ def _raw(table: str, window: str) -> str:
     WHERE {window}"""
 
 
-def calls_cte(table: str, window: str) -> str:
+def calls_cte(table: str, window: str, in_flight: bool = False) -> str:
     """``WITH …``: the spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes
     ``window`` (SQL over that column, so partitions prune) as ``spans``, with the store's derived
-    columns and links; then ``mcp_calls`` and the ``calls`` every section reads."""
+    columns and links; then ``mcp_calls`` and the ``calls`` every section reads (``in_flight``: with
+    the calls in flight when each started, as the store's view ``mcp_calls_in_flight``)."""
     events = "Events"
     base = base_columns(values="attributes", keys="attributes", name="name", scope="scope_name", engine=_E)
     derived = derived_columns(
@@ -168,7 +169,7 @@ def calls_cte(table: str, window: str) -> str:
     SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
     FROM modelled WHERE mcp_method IS NULL
 ), mcp_calls AS ({calls_select(_E)}
-), calls AS (SELECT * FROM mcp_calls)
+), calls AS ({in_flight_select(_E) if in_flight else "SELECT * FROM mcp_calls"})
 """
 
 

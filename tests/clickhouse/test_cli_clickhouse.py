@@ -100,10 +100,12 @@ def test_a_value_attribute_on_clickhouse_is_refused_cleanly(runner: CliRunner, s
     assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: --value-attr"
 
 
-def test_calls_in_flight_on_clickhouse_are_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
-    result = runner.invoke(app, ["analyze", *source, "--by", "concurrency"])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: --by concurrency (calls in flight)"
+def test_calls_in_flight_on_chdb_are_the_files(runner: CliRunner, source: list[str]) -> None:
+    args = ["--format", "json", "--by", "server,concurrency", "--view", "calls"]
+    files = runner.invoke(app, ["analyze", str(SAMPLE), *args])
+    table = runner.invoke(app, ["analyze", *source, *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _close(_without_sources(table.stdout), _without_sources(files.stdout))
 
 
 def test_another_table_is_named_with_table(runner: CliRunner, source: list[str]) -> None:

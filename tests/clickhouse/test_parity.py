@@ -280,13 +280,20 @@ def test_auth_sessions_are_the_same_on_clickhouse(pairs: dict[str, Both]) -> Non
     assert sum(row[challenged] for row in summary.rows) > 0
 
 
-def test_calls_in_flight_are_refused_on_clickhouse_not_computed(pairs: dict[str, Both], tmp_path: Path) -> None:
+def test_calls_in_flight_are_the_same_on_clickhouse(pairs: dict[str, Both], tmp_path: Path) -> None:
     both = pairs["concurrency"]
-    with pytest.raises(UsageError, match=r"^not yet supported on ClickHouse: --by concurrency \(calls in flight\)$"):
-        analyze(both.clickhouse, Query(by=("server", "concurrency"), views=("calls",)))
+    query = Query(by=("server", "concurrency"), views=("calls", "errors", "sessions"))
+    duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+    assert_same(duck, click)
+    assert duck.notes == click.notes
+    assert {row[2] for row in click.tables[0].rows} >= {"1", "2", "3-4"}
     rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text('alerts:\n  - name: busy\n    condition: "error_rate > 0.1"\n    scope: concurrency\n')
-    with pytest.raises(UsageError, match="not yet supported on ClickHouse: --by concurrency"):
-        check_alerts(load_rules(rules_file), Figures(both.clickhouse))
-    # the same grouping on the DuckDB store is computed
-    assert analyze(both.store, Query(by=("server", "concurrency"), views=("calls",))).tables[0].rows
+    rules_file.write_text(
+        'alerts:\n  - name: busy\n    condition: "latency_p95_ms > 60ms or error_rate > 0.1"\n    scope: concurrency\n'
+    )
+    rules = load_rules(rules_file)
+    duck_alerts, click_alerts = check_alerts(rules, Figures(both.store)), check_alerts(rules, Figures(both.clickhouse))
+    assert [(v.group, v.status, v.reason) for v in duck_alerts.verdicts] == [
+        (v.group, v.status, v.reason) for v in click_alerts.verdicts
+    ]
+    assert any(v.status is Status.FIRED for v in click_alerts.verdicts)
