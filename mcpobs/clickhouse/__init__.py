@@ -41,9 +41,10 @@ SETTINGS: dict[str, Any] = {
     "join_use_nulls": 1,
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
-    # the cost ledger's CTEs (mcpobs.clickhouse.ledger) computed once per query, not at each reference
-    "enable_materialized_cte": 1,
 }
+# chDB (the version the extra installs) computes the cost ledger's CTEs once per query, not at each
+# reference (mcpobs.clickhouse.ledger); a server may be older than this setting
+CHDB_SETTINGS: dict[str, Any] = {"enable_materialized_cte": 1}
 
 
 def is_clickhouse(argument: str) -> bool:
@@ -143,6 +144,11 @@ class ClickHouseTraces:
     # the cost ledger's CTEs, once mcpobs.cost.build has priced the LLM calls
     cost_head: LedgerHead | None = None
 
+    @property
+    def materializes(self) -> bool:
+        """Whether ``WITH name AS MATERIALIZED (…)`` is read (:data:`CHDB_SETTINGS`)."""
+        return self.location.chdb_path is not None
+
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
         from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, unsupported_sql
 
@@ -239,7 +245,8 @@ def _plain(value: Any) -> Any:
 
 
 def _settings_clause() -> str:
-    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SETTINGS.items())
+    settings = {**SETTINGS, **CHDB_SETTINGS}
+    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
 
 
 class _Chdb:

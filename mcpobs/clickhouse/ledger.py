@@ -77,9 +77,10 @@ class LedgerHead:
 
 
 def _flagged(store: ClickHouseTraces) -> str:
+    materialized = "MATERIALIZED " if store.materializes else ""
     return f"""{store.calls_cte.rstrip()},
-cost_candidates AS MATERIALIZED ({candidates_sql(_E)}),
-cost_ancestors AS MATERIALIZED ({_ANCESTORS}),
+cost_candidates AS {materialized}({candidates_sql(_E)}),
+cost_ancestors AS {materialized}({_ANCESTORS}),
 cost_flagged AS (SELECT *, {_PRICE_KEY} AS price_key FROM ({flagged_sql(_E)}))"""
 
 
@@ -88,6 +89,7 @@ def _llm(store: ClickHouseTraces) -> str:
     rated = " + ".join(
         f"toInt128OrZero(tupleElement({tier}, 'rates')[{i}]) * c.priced_{kind}" for i, kind in enumerate(KINDS, start=1)
     )
+    materialized = "MATERIALIZED " if store.materializes else ""
     return f"""{_flagged(store)},
 cost_price_table AS (SELECT p.key AS key, p.status AS status, p.priced_as AS priced_as,
     toInt128(p.denominator) AS denominator, p.tiers AS tiers
@@ -97,7 +99,7 @@ cost_rated AS (
         toInt128OrZero(tupleElement({tier}, 'constant')) + {rated} AS numerator
     FROM cost_flagged c LEFT JOIN cost_price_table p ON p.key = c.price_key
 ),
-cost_llm AS MATERIALIZED (
+cost_llm AS {materialized}(
     -- the price in whole pico-dollars, rounded half-even as mcpobs.cost.prices.to_pico rounds
     SELECT {LLM_COLUMNS}, coalesce(c.state, c.price_status) AS status,
         CASE WHEN c.state IS NULL AND c.price_status = 'priced' THEN
@@ -107,12 +109,12 @@ cost_llm AS MATERIALIZED (
         CASE WHEN c.state IS NULL THEN c.price_as END AS priced_as
     FROM cost_rated c
 ),
-cost_links AS MATERIALIZED ({LINKS}),
-cost_shares AS MATERIALIZED ({shares_sql(_E)}),
+cost_links AS {materialized}({LINKS}),
+cost_shares AS {materialized}({shares_sql(_E)}),
 cost_fixed AS (SELECT f.kind AS kind, f.name AS name, toInt128(f.pico) AS pico
     FROM (SELECT arrayJoin(JSONExtract($cost_fixed, '{_FIXED_TYPE}')) AS f)),
 cost_values AS (SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false),
-cost_calls AS MATERIALIZED ({CALLS})"""
+cost_calls AS {materialized}({CALLS})"""
 
 
 def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger:
