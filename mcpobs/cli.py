@@ -621,6 +621,7 @@ def cost_command(
     output: OutputOption = None,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "512MB",
+    table: TableOption = None,
 ) -> None:
     """Report what LLM calls cost and which MCP tool calls, servers and sessions spent it.
 
@@ -645,9 +646,10 @@ def cost_command(
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
     query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, "calls", output_format)
-    _refuse_clickhouse(files, None, "mcpobs cost")
     _need_input(files, db, "cost")
-    _analyze(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output)
+    _analyze(
+        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
+    )
 
 
 @app.command(

@@ -147,6 +147,41 @@ class Engine:
             "lambda a: a.key = 'exception.type')[1].value.stringValue"
         )
 
+    # ``SELECT * <this> (columns)``: every column but those
+    star_except = "EXCLUDE"
+
+    def union_by_name(self, columns: str) -> str:
+        """``UNION ALL`` and the head of its second SELECT, which names ``columns`` of the first's and
+        then adds its own (written after this): the first's other columns are NULL in its rows."""
+        return f"UNION ALL BY NAME\n        SELECT {columns},"
+
+    def int_div(self, a: str, b: str) -> str:
+        """Integer division, rounding down (both operands not negative)."""
+        return f"{a} // {b}"
+
+    def all_true(self, column: str) -> str:
+        """Whether every value of the group is true."""
+        return f"bool_and({column})"
+
+    def whole_quantiles(self, column: str, fractions: Sequence[float]) -> str:
+        """A list of the quantiles of the whole numbers ``column`` (pico-dollars, beyond a float's
+        exact integers): linear interpolation between ranks, the fraction rounded down, exactly."""
+        return f"quantile_cont(CAST({column} AS DECIMAL(38, 0)), [{', '.join(map(str, fractions))}])"
+
+    def invalid_counts(self, attributes: str, parameter: str) -> str:
+        """The ``[key, text]`` of each of a span's attributes named in the list bound to ``parameter``
+        whose value is no whole number from 0 to 10^15, in the span's order."""
+        from mcpobs.ingest.dialects import value_text  # the dialects build on this module
+
+        return f"""list_transform(
+                list_filter(
+                    list_transform(list_filter({attributes}, lambda a: list_contains(${parameter}, a.key)),
+                        lambda a: {{'key': a.key, 'text': {value_text("a.value")}}}),
+                    lambda t: NOT coalesce(TRY_CAST(t.text AS DOUBLE) BETWEEN 0 AND 1e15
+                        AND TRY_CAST(t.text AS DOUBLE) % 1 = 0, false)),
+                lambda t: [t.key, coalesce(t.text, '(not a number)')]
+            )"""
+
     def approximate_size(self, name: str, keys: str, values: str, events: str) -> str:
         """About how many bytes a span takes as OTLP JSON: see :func:`mcpobs.ingest.dialects.approximate_size`."""
         return (
@@ -273,6 +308,39 @@ class ClickHouse(Engine):
         found = f"{events}.Attributes[indexOf({events}.Name, 'exception')]"
         present = f"has({events}.Name, 'exception') AND mapContains({found}, 'exception.type')"
         return f"if({present}, {found}['exception.type'], NULL)"
+
+    star_except = "EXCEPT"
+
+    def union_by_name(self, columns: str) -> str:
+        # no UNION BY NAME: the second SELECT repeats every column of the first
+        return "UNION ALL\n        SELECT *,"
+
+    def int_div(self, a: str, b: str) -> str:
+        return f"intDiv({a}, {b})"
+
+    def all_true(self, column: str) -> str:
+        return f"toBool(min({column}))"
+
+    def whole_quantiles(self, column: str, fractions: Sequence[float]) -> str:
+        # DuckDB's quantile_cont of a DECIMAL: below + the difference times the rank's fraction (a double),
+        # rounded down; in Int128 here, as quantilesExactInclusive interpolates in floats
+        rank = "(length(s) - 1) * q"
+        below = f"arrayElement(s, toUInt64(floor({rank})) + 1)"
+        above = f"arrayElement(s, toUInt64(floor({rank})) + 2)"
+        step = f"toInt128(floor(toFloat64({above} - {below}) * ({rank} - floor({rank}))))"
+        return (
+            f"arrayMap((q, s) -> {below} + if(floor({rank}) + 1 < length(s), {step}, toInt128(0)), "
+            f"[{', '.join(map(str, fractions))}], "
+            f"arrayWithConstant({len(fractions)}, arraySort(groupArray(toInt128({column})))))"
+        )
+
+    def invalid_counts(self, attributes: str, parameter: str) -> str:
+        # the exporter writes every value as text (pdata's AsString): an array is its JSON, never NULL
+        number = f"toFloat64OrNull({attributes}[k])"
+        return (
+            f"arrayMap(k -> [k, {attributes}[k]], arrayFilter(k -> has(${parameter}, k) "
+            f"AND NOT coalesce({number} BETWEEN 0 AND 1e15 AND {number} % 1 = 0, false), mapKeys({attributes})))"
+        )
 
     def approximate_size(self, name: str, keys: str, values: str, events: str) -> str:
         # DuckDB's estimate counts an attribute by its value's text there (a double `1.0`, no array),

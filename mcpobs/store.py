@@ -197,7 +197,6 @@ FROM spans
 WHERE mcp_method IS NOT NULL AND round_of IS NULL
 """
 
-# DuckDB only for now (ClickHouse refuses --by concurrency: mcpobs.analysis.sql.calls_cte).
 _IN_FLIGHT_VIEW = """
 -- Each call with the calls to the same server and side in flight when it started, itself included:
 -- one sort of the calls' starts and ends per server and side, no self-join; read only where a
@@ -205,19 +204,23 @@ _IN_FLIGHT_VIEW = """
 -- not in flight with it), then the starts (calls that start together count each other), then the
 -- ends of calls of no duration (each counts itself).
 CREATE OR REPLACE VIEW mcp_calls_in_flight AS
-SELECT * EXCLUDE (instant, step, delta), {concurrency} AS concurrency
+{select};
+"""
+
+
+def in_flight_select(engine: Engine = DUCKDB) -> str:
+    """The SELECT of the view ``mcp_calls_in_flight`` (above) over ``mcp_calls``, for ``engine``."""
+    return f"""SELECT * {engine.star_except} (instant, step, delta), {in_flight_bucket_sql("in_flight")} AS concurrency
 FROM (
     SELECT *, sum(delta) OVER (PARTITION BY server, side ORDER BY instant, step) AS in_flight
     FROM (
         SELECT *, start_ns AS instant, 1 AS step, 1 AS delta FROM mcp_calls WHERE NOT is_notification
-        UNION ALL BY NAME
-        SELECT server, side, greatest(end_ns, start_ns) AS instant,
+        {engine.union_by_name("server, side")} greatest(end_ns, start_ns) AS instant,
             CASE WHEN end_ns > start_ns THEN 0 ELSE 2 END AS step, -1 AS delta
         FROM mcp_calls WHERE NOT is_notification
     )
 )
-WHERE delta = 1;
-"""
+WHERE delta = 1"""
 
 
 def calls_select(engine: Engine = DUCKDB) -> str:
@@ -311,7 +314,7 @@ class Store:
             con.execute("SELECT key, value FROM mcpobs_meta WHERE key IN ('schema_version', 'views')").fetchall()
         )
         views = f"CREATE OR REPLACE VIEW mcp_calls AS {calls_select()};\n" + _IN_FLIGHT_VIEW.format(
-            concurrency=in_flight_bucket_sql("in_flight")
+            select=in_flight_select()
         )
         # the views are created only when this mcpobs defines them otherwise than the database holds them:
         # created at every open, a database only read was written to, and its close paid for a checkpoint

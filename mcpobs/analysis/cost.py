@@ -7,14 +7,13 @@ here; no float ever holds it. Every figure is per side, as in the other sections
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, IN_FLIGHT_GROUPINGS, select_groups, time_window
-
-if TYPE_CHECKING:
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
+from mcpobs.analysis.sql import GROUPINGS, IN_FLIGHT_GROUPINGS, Calls, select_groups, time_window
+from mcpobs.errors import UsageError
+from mcpobs.sqlengine import DUCKDB, Engine
 
 COST_VIEWS = ("cost", "call_cost", "models", "decisions", "costly_sessions", "costly_traces")
 # Shown when --top is not given: the sessions and traces that cost the most.
@@ -50,6 +49,12 @@ CALL_COST_COLUMNS = (
 )
 
 
+# The columns of a tool call in cost_calls that call_cost reads, besides its costs and tokens
+_CALL_COLUMNS = (
+    "side", "trace_id", "span_id", "succeeded", "value", *(c for c in GROUPINGS.values() if c != "concurrency"),
+)  # fmt: skip
+
+
 def money(pico: Any) -> Decimal | None:
     """Whole pico-dollars from SQL (an int, or a Decimal of scale 0) as USD."""
     from mcpobs.cost.prices import from_pico  # not at the top: the CLI reads this module's names at start-up
@@ -64,9 +69,30 @@ def per(total: Any, count: Any) -> Decimal | None:
     return (Decimal(int(total)) / Decimal(count)).quantize(Decimal(1)).scaleb(-12)
 
 
-def _run(store: Store, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    # the ledger is in temporary tables, seen only by the connection that made them (not a cursor)
-    return [tuple(r) for r in store.con.execute(sql, params).fetchall()]
+def _run(store: Calls, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a cost section's query, a ``WITH`` over the ledger :func:`mcpobs.cost.build` made."""
+    from mcpobs.store import Store
+
+    if isinstance(store, Store):
+        # the ledger is in temporary tables, seen only by the connection that made them (not a cursor)
+        return [tuple(r) for r in store.con.execute(sql, params).fetchall()]
+    from mcpobs.clickhouse import ClickHouseTraces
+    from mcpobs.clickhouse.ledger import ledger_head
+
+    assert isinstance(store, ClickHouseTraces)
+    # elsewhere the ledger is the head of the query: the section's own WITH continues it
+    head, head_params = ledger_head(store)
+    body = sql.lstrip()
+    assert body.startswith("WITH ")
+    return list(store.run(f"{head},\n{body[5:]}", {**head_params, **params}))
+
+
+def rounded_tokens(total: Any) -> float | None:
+    """A sum of token shares to one decimal place, as DuckDB's round: the exact float's nearest, a tie
+    away from zero."""
+    if total is None:
+        return None
+    return float(Decimal(float(total)).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
 def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
@@ -77,41 +103,42 @@ def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-_SESSION_SUCCESS = """
+def _session_success(e: Engine) -> str:
+    return f"""
 session_outcomes AS (
     -- a session succeeded when the last call to each method, target and arguments succeeded (as in analyze)
-    SELECT side, session_key, bool_and(last_succeeded) AS succeeded FROM (
-        SELECT side, session_key, arg_max(succeeded, start_ns) AS last_succeeded
+    SELECT side, session_key, {e.all_true("last_succeeded")} AS succeeded FROM (
+        SELECT side, session_key, {e.arg_max("succeeded", "start_ns")} AS last_succeeded
         FROM mcp_calls WHERE NOT is_notification GROUP BY side, session_key, call_key
     ) GROUP BY side, session_key
 )
 """
 
 
-def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def summary(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per side: what the LLM calls cost, how much of it the tool calls account for, and the return."""
     window, window_params = _llm_window(query)
     sql = f"""
     WITH llm AS (SELECT * FROM cost_llm WHERE {window}),
     totals AS (
-        SELECT count(*) AS llm_calls, count(*) FILTER (status <> 'priced') AS unpriced,
+        SELECT count(*) AS llm_calls, count(*) FILTER (WHERE status <> 'priced') AS unpriced,
             coalesce(sum(cost_pico), 0) AS token_pico,
             coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens
         FROM llm
     ),
-    attributed AS (
-        SELECT side, sum(amount_pico) AS pico FROM cost_shares SEMI JOIN llm ON llm.trace_id = cost_shares.trace_id
-            AND llm.span_id = cost_shares.llm GROUP BY side
+    shared_out AS (
+        SELECT side, sum(amount_pico) AS pico FROM cost_shares
+        WHERE (trace_id, llm) IN (SELECT trace_id, span_id FROM llm) GROUP BY side
     ),
-    {_SESSION_SUCCESS},
-    calls AS (
-        SELECT side, count(*) AS calls, count(*) FILTER (succeeded) AS successes,
+    {_session_success(store.engine)},
+    tool_calls AS (
+        SELECT side, count(*) AS calls, count(*) FILTER (WHERE succeeded) AS successes,
             sum(fixed_pico) AS tool_pico, sum(total_pico) AS call_pico
         FROM cost_calls WHERE {where} GROUP BY side
     ),
-    sessions AS (
-        SELECT side, count(*) AS sessions, count(*) FILTER (succeeded) AS successful
-        FROM (SELECT DISTINCT side, session_key FROM cost_calls WHERE {where})
+    tool_sessions AS (
+        SELECT side, count(*) AS sessions, count(*) FILTER (WHERE succeeded) AS successful
+        FROM (SELECT DISTINCT side, session_key FROM cost_calls WHERE {where}) AS selected
         JOIN session_outcomes USING (side, session_key) GROUP BY side
     ),
     sides AS (
@@ -119,14 +146,14 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
         UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM cost_calls WHERE {where})
     )
     SELECT sides.side, totals.llm_calls, totals.unpriced, totals.token_pico,
-        coalesce(attributed.pico, 0), totals.token_pico - coalesce(attributed.pico, 0),
-        coalesce(calls.calls, 0), coalesce(calls.successes, 0), coalesce(calls.tool_pico, 0),
-        totals.token_pico + coalesce(calls.tool_pico, 0),
-        calls.call_pico, sessions.sessions, sessions.successful,
+        coalesce(shared_out.pico, 0), totals.token_pico - coalesce(shared_out.pico, 0),
+        coalesce(tool_calls.calls, 0), coalesce(tool_calls.successes, 0), coalesce(tool_calls.tool_pico, 0),
+        totals.token_pico + coalesce(tool_calls.tool_pico, 0),
+        tool_calls.call_pico, tool_sessions.sessions, tool_sessions.successful,
         totals.input_tokens + totals.output_tokens, totals.input_tokens, totals.output_tokens,
         (SELECT sum(value) FROM cost_values)
     FROM sides CROSS JOIN totals
-    LEFT JOIN attributed USING (side) LEFT JOIN calls USING (side) LEFT JOIN sessions USING (side)
+    LEFT JOIN shared_out USING (side) LEFT JOIN tool_calls USING (side) LEFT JOIN tool_sessions USING (side)
     ORDER BY sides.side NULLS FIRST
     """
     out = []
@@ -196,51 +223,51 @@ def summary(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("cost", "Cost", columns, tuple(out), vertical=True)
 
 
-def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def call_cost(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Tool-call cost per group: its distribution over calls, its parts, tokens and value."""
     groups = ["side", *query.by]
     keys = ", ".join(groups)
+    e = store.engine
     if "model" in query.by:
         # a call's cost split by the model that spent it; fixed costs under no model
+        call = ", ".join(f"c.{column} AS {column}" for column in _CALL_COLUMNS)
         parts = f"""
         parts AS (
-            SELECT c.* EXCLUDE (fixed_pico, inference_pico, total_pico, input_tokens, output_tokens),
-                s.model, 0 AS fixed_pico, s.amount_pico AS inference_pico,
-                s.input_tokens, s.output_tokens
+            SELECT {call}, s.model AS model, 0 AS fixed_pico, s.amount_pico AS inference_pico,
+                s.input_tokens AS input_tokens, s.output_tokens AS output_tokens
             FROM (SELECT * FROM cost_calls WHERE {where}) c
             JOIN cost_shares s ON s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id
-            UNION ALL BY NAME
-            SELECT c.* EXCLUDE (inference_pico, total_pico, input_tokens, output_tokens),
-                '(tool cost)' AS model, 0 AS inference_pico, 0 AS input_tokens, 0 AS output_tokens
-            FROM cost_calls c WHERE {where} AND (fixed_pico > 0 OR NOT EXISTS (
-                SELECT 1 FROM cost_shares s WHERE s.side = c.side AND s.trace_id = c.trace_id AND s.call = c.span_id))
+            UNION ALL
+            SELECT {call}, '(tool cost)' AS model, c.fixed_pico, 0 AS inference_pico, 0 AS input_tokens,
+                0 AS output_tokens
+            FROM cost_calls c WHERE {where} AND (fixed_pico > 0
+                OR (side, trace_id, span_id) NOT IN (SELECT side, trace_id, call FROM cost_shares))
         ),"""
     else:
         parts = f"parts AS (SELECT *, NULL AS model FROM cost_calls WHERE {where}),"
     sql = f"""
     WITH {parts}
     per_call AS (
-        SELECT {select_groups(groups)}, trace_id, span_id, any_value(succeeded) AS succeeded, any_value(value) AS value,
+        SELECT {select_groups(groups)}, trace_id, span_id, {e.any_value("succeeded")} AS succeeded,
+            {e.any_value("value")} AS value,
             sum(fixed_pico) AS fixed_pico, sum(coalesce(inference_pico, 0)) AS inference_pico,
             sum(fixed_pico) + sum(coalesce(inference_pico, 0)) AS total_pico,
             sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
         FROM parts GROUP BY ALL
     )
-    SELECT {keys}, count(*) AS calls, count(*) FILTER (succeeded) AS successes,
-        sum(total_pico) AS total_pico, sum(inference_pico), sum(fixed_pico),
-        quantile_cont(CAST(total_pico AS DECIMAL(38, 0)), [0.5, 0.95]), max(total_pico),
-        round(sum(input_tokens) + sum(output_tokens), 1), round(sum(input_tokens), 1), round(sum(output_tokens), 1),
-        sum(value)
+    SELECT {keys}, count(*) AS calls, count(*) FILTER (WHERE succeeded) AS successes,
+        sum(total_pico) AS group_pico, sum(inference_pico), sum(fixed_pico),
+        {e.whole_quantiles("total_pico", (0.5, 0.95))}, max(total_pico),
+        sum(input_tokens) + sum(output_tokens), sum(input_tokens), sum(output_tokens), sum(value)
     FROM per_call GROUP BY ALL
-    ORDER BY total_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
+    ORDER BY group_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
     {f"LIMIT {int(query.top)}" if query.top else ""}
     """
     out = []
     for row in _run(store, sql, params):
         group = row[: len(groups)]
-        calls, successes, total, token, tool, quantiles, most, tokens, input_tokens, output_tokens, value = row[
-            len(groups) :
-        ]
+        calls, successes, total, token, tool, quantiles, most, *counts, value = row[len(groups) :]
+        all_tokens, input_tokens, output_tokens = map(rounded_tokens, counts)
         out.append(
             (
                 *group,
@@ -254,10 +281,10 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
                 money(quantiles[1]),
                 money(most),
                 per(total, successes),
-                tokens,
+                all_tokens,
                 input_tokens,
                 output_tokens,
-                round(tokens / calls, 1) if calls else None,
+                round(all_tokens / calls, 1) if calls and all_tokens is not None else None,
                 value,
                 _ratio(value, money(total)),
             )
@@ -266,14 +293,15 @@ def call_cost(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     return Table("call_cost", f"Tool call cost by {', '.join(query.by)}", columns, tuple(out))
 
 
-def models(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def models(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per provider and model: LLM calls, tokens, and what they cost, or why there is no price."""
     window, window_params = _llm_window(query)
     sql = f"""
-    SELECT provider, model, status, any_value(priced_as) AS priced_as, count(*) AS llm_calls,
+    WITH llm AS (SELECT * FROM cost_llm WHERE {window})
+    SELECT provider, model, status, {store.engine.any_value("priced_as")} AS priced_as, count(*) AS llm_calls,
         sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_creation_tokens),
         sum(reasoning_tokens), sum(cost_pico) AS pico
-    FROM cost_llm WHERE {window}
+    FROM llm
     GROUP BY provider, model, status
     ORDER BY pico DESC NULLS LAST, llm_calls DESC, provider, model, status
     """
@@ -331,12 +359,16 @@ DECISION_COLUMNS = (
 )
 
 
-def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per provider and model: the tool calls its LLM calls asked for, how many failed, and what choosing
     them cost. A call seen on both sides (the server's span below the client's) is one call, failed
     when either side says so; it is linked to the LLM call that asked for it as the client's span is,
     else as the server's."""
     from mcpobs.cost.ledger import equal_share  # not at the top: the CLI reads this module's names at start-up
+
+    if store.engine is not DUCKDB:
+        # its walk from a server's span up to its client's is a recursive CTE, DuckDB's SQL alone yet
+        raise UsageError(f"not yet supported on {store.engine.title}: the decisions section")
 
     window, window_params = _llm_window(query)
     sql = f"""
@@ -420,27 +452,29 @@ def decisions(store: Store, query: Query, where: str, params: dict[str, Any]) ->
     return Table("decisions", "Tool calls by the model that asked for them", DECISION_COLUMNS, tuple(out))
 
 
-def costly_sessions(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def costly_sessions(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The sessions whose tool calls cost the most."""
+    e = store.engine
     sql = f"""
-    WITH {_SESSION_SUCCESS},
-    values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id),
+    WITH {_session_success(e)},
+    trace_values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id),
     session_values AS (
         SELECT side, session_key, sum(value) AS value
-        FROM (SELECT DISTINCT side, session_key, trace_id FROM cost_calls WHERE {where}) JOIN values USING (trace_id)
+        FROM (SELECT DISTINCT side, session_key, trace_id FROM cost_calls WHERE {where}) AS selected
+        JOIN trace_values USING (trace_id)
         GROUP BY ALL
     )
-    SELECT side, any_value(session) AS session, count(*) AS calls, count(*) FILTER (failed) AS errors,
-        any_value(o.succeeded), sum(inference_pico), sum(fixed_pico), sum(total_pico) AS total_pico,
-        round(sum(input_tokens) + sum(output_tokens), 1), any_value(v.value), make_timestamp(min(start_ns) // 1000)
+    SELECT side, {e.any_value("session")} AS session_label, count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,
+        {e.any_value("o.succeeded")}, sum(inference_pico), sum(fixed_pico), sum(total_pico) AS session_pico,
+        sum(input_tokens) + sum(output_tokens), {e.any_value("v.value")}, {e.timestamp_us("min(start_ns)")}
     FROM cost_calls LEFT JOIN session_outcomes o USING (side, session_key)
         LEFT JOIN session_values v USING (side, session_key)
     WHERE {where}
     GROUP BY side, session_key
-    ORDER BY total_pico DESC, session, side LIMIT {int(query.top or DEFAULT_TOP)}
+    ORDER BY session_pico DESC, session_label, side LIMIT {int(query.top or DEFAULT_TOP)}
     """
     out = [
-        (*r[:5], money(r[5]), money(r[6]), money(r[7]), r[8], r[9], _ratio(r[9], money(r[7])), r[10])
+        (*r[:5], money(r[5]), money(r[6]), money(r[7]), rounded_tokens(r[8]), r[9], _ratio(r[9], money(r[7])), r[10])
         for r in _run(store, sql, params)
     ]
     columns = (
@@ -460,24 +494,26 @@ def costly_sessions(store: Store, query: Query, where: str, params: dict[str, An
     return Table("costly_sessions", "Costliest sessions", columns, tuple(out))
 
 
-def costly_traces(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def costly_traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """The traces that cost the most: all their LLM calls, attributed or not, and their tools' fixed costs."""
     window, window_params = _llm_window(query)
+    e = store.engine
     narrowed = bool(query.tools or query.servers or query.side or query.where)
     sql = f"""
     WITH llm AS (
         SELECT trace_id, count(*) AS llm_calls, sum(cost_pico) AS token_pico,
             sum(input_tokens) + sum(output_tokens) AS tokens, min(start_ns) AS start_ns
         FROM cost_llm WHERE {window} GROUP BY trace_id
-    ), calls AS (
+    ), trace_calls AS (
         SELECT side, trace_id, count(*) AS calls, sum(fixed_pico) AS tool_pico, min(start_ns) AS start_ns
         FROM cost_calls WHERE {where} GROUP BY side, trace_id
-    ), values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id)
-    SELECT calls.side, trace_id, coalesce(llm.llm_calls, 0), llm.token_pico, coalesce(calls.calls, 0),
-        calls.tool_pico, coalesce(llm.token_pico, 0) + coalesce(calls.tool_pico, 0) AS total_pico,
-        llm.tokens, values.value, make_timestamp(least(llm.start_ns, calls.start_ns) // 1000)
-    FROM llm {"RIGHT" if narrowed else "FULL OUTER"} JOIN calls USING (trace_id) LEFT JOIN values USING (trace_id)
-    ORDER BY total_pico DESC, trace_id, calls.side NULLS FIRST LIMIT {int(query.top or DEFAULT_TOP)}
+    ), trace_values AS (SELECT trace_id, sum(value) AS value FROM cost_values GROUP BY trace_id)
+    SELECT trace_calls.side, trace_id, coalesce(llm.llm_calls, 0), llm.token_pico, coalesce(trace_calls.calls, 0),
+        trace_calls.tool_pico, coalesce(llm.token_pico, 0) + coalesce(trace_calls.tool_pico, 0) AS total_pico,
+        llm.tokens, trace_values.value, {e.timestamp_us(e.least("llm.start_ns", "trace_calls.start_ns"))}
+    FROM llm {"RIGHT" if narrowed else "FULL OUTER"} JOIN trace_calls USING (trace_id)
+    LEFT JOIN trace_values USING (trace_id)
+    ORDER BY total_pico DESC, trace_id, trace_calls.side NULLS FIRST LIMIT {int(query.top or DEFAULT_TOP)}
     """
     out = [
         (r[0], r[1], r[2], money(r[3]), r[4], money(r[5]), money(r[6]), r[7], r[8], _ratio(r[8], money(r[6])), r[9])
@@ -505,7 +541,7 @@ def _ratio(value: Any, cost: Decimal | None) -> float | None:
     return float(value) / float(cost)
 
 
-BUILDERS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
+BUILDERS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "cost": summary,
     "call_cost": call_cost,
     "models": models,

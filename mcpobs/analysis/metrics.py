@@ -192,7 +192,7 @@ class Figures:
         key = (scope, section, where)
         if key not in self._tables:
             if section in ("cost", "call_cost", "models", "decisions") and not self._ledger:
-                self.notes.extend(build(duckdb_store(self.store, "cost metrics"), self.cost).notes)
+                self.notes.extend(build(self.store, self.cost).notes)
                 self._ledger = True
             if section == "arguments" and not self._arguments_checked:
                 from mcpobs.arguments.check import check_store  # jsonschema only where a rule reads it

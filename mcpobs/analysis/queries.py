@@ -90,7 +90,7 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         # the cost stack (genai-prices, the price file's YAML) only for the cost sections
         from mcpobs.cost import CostOptions, build
 
-        notes = tuple(build(duckdb_store(store, "the cost sections"), cost or CostOptions()).notes)
+        notes = tuple(build(store, cost or CostOptions()).notes)
     if any(v in ARGUMENT_VIEWS for v in query.views):
         # jsonschema only for the argument sections
         from mcpobs.arguments.check import check_store
@@ -477,10 +477,10 @@ def _traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
 
 
 def _on_duckdb(
-    builder: Callable[[Store, Query, str, dict[str, Any]], Table], what: str = "the cost sections"
+    builder: Callable[[Store, Query, str, dict[str, Any]], Table], what: str
 ) -> Callable[[Calls, Query, str, dict[str, Any]], Table]:
-    """A section's builder that reads temporary tables in the DuckDB store (the cost ledger, the
-    argument checks): refused elsewhere."""
+    """A section's builder that reads temporary tables in the DuckDB store (the argument checks):
+    refused elsewhere."""
 
     def run(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
         return builder(duckdb_store(store, what), query, where, params)
@@ -496,7 +496,7 @@ SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "sessions": _sessions,
     "traces": _traces,
     **{name: _on_duckdb(builder, "the argument sections") for name, builder in argument_sections.BUILDERS.items()},
-    **{name: _on_duckdb(builder) for name, builder in cost_sections.BUILDERS.items()},
+    **cost_sections.BUILDERS,
 }
 
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpobs.analysis.model import Query
-from mcpobs.errors import UsageError
 from mcpobs.sqlengine import DUCKDB, Engine
 
 if TYPE_CHECKING:
@@ -114,13 +113,16 @@ def time_window(query: Query, clauses: list[str], params: dict[str, Any]) -> Non
 
 def calls_cte(store: Calls, by: tuple[str, ...]) -> str:
     """The head ``WITH calls AS (…)`` every call section reads: the store's calls, with those in flight
-    where ``by`` groups by them (the DuckDB view ``mcp_calls_in_flight``; refused on other engines)."""
-    in_flight = [key for key in by if key in IN_FLIGHT_GROUPINGS]
-    if not in_flight:
+    where ``by`` groups by them (:func:`mcpobs.store.in_flight_select`: the DuckDB view
+    ``mcp_calls_in_flight``, or the same SELECT in ClickHouse's head)."""
+    if not any(key in IN_FLIGHT_GROUPINGS for key in by):
         return store.calls_cte
-    if store.engine is not DUCKDB:
-        raise UsageError(f"not yet supported on {store.engine.title}: --by {in_flight[0]} (calls in flight)")
-    return "WITH calls AS (SELECT * FROM mcp_calls_in_flight)"
+    if store.engine is DUCKDB:
+        return "WITH calls AS (SELECT * FROM mcp_calls_in_flight)"
+    from mcpobs.clickhouse import ClickHouseTraces
+
+    assert isinstance(store, ClickHouseTraces)
+    return store.in_flight_cte
 
 
 def select_groups(columns: list[str]) -> str:

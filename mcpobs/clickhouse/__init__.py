@@ -19,13 +19,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.sqlengine import CLICKHOUSE, Engine
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from mcpobs.clickhouse.ledger import LedgerHead
 
 SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
@@ -49,6 +52,9 @@ SETTINGS: dict[str, Any] = {
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
 }
+# chDB (the version the extra installs) computes the cost ledger's CTEs once per query, not at each
+# reference (mcpobs.clickhouse.ledger); a server may be older than this setting
+CHDB_SETTINGS: dict[str, Any] = {"enable_materialized_cte": 1}
 
 
 def is_clickhouse(argument: str) -> bool:
@@ -152,6 +158,13 @@ class ClickHouseTraces:
     """
 
     engine: Engine = CLICKHOUSE
+    # the cost ledger's CTEs, once mcpobs.cost.build has priced the LLM calls
+    cost_head: LedgerHead | None = None
+
+    @property
+    def materializes(self) -> bool:
+        """Whether ``WITH name AS MATERIALIZED (…)`` is read (:data:`CHDB_SETTINGS`)."""
+        return self.location.chdb_path is not None
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
         from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, spans_select, unsupported_sql
@@ -163,6 +176,12 @@ class ClickHouseTraces:
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
         self._cte = calls_cte(SPANS_TABLE)
+        self._in_flight_cte = calls_cte(SPANS_TABLE, in_flight=True)
+        # the model keeps no attribute the cost ledger's tool-call ids are read from: asked of the table
+        self.tool_call_ids_sql = (
+            f"SELECT count() FROM {location.qualified} WHERE {' AND '.join(window)} "
+            "AND mapContains(SpanAttributes, $id_key)"
+        )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
             self._server_call(
@@ -182,6 +201,11 @@ class ClickHouseTraces:
     @property
     def calls_cte(self) -> str:
         return self._cte
+
+    @property
+    def in_flight_cte(self) -> str:
+        """:attr:`calls_cte` with each call's calls in flight (``concurrency``)."""
+        return self._in_flight_cte
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -269,7 +293,8 @@ def _plain(value: Any) -> Any:
 
 
 def _settings_clause() -> str:
-    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SETTINGS.items())
+    settings = {**SETTINGS, **CHDB_SETTINGS}
+    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
 
 
 class _Chdb:
@@ -281,13 +306,33 @@ class _Chdb:
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         texts = {name: _text(value) for name, value in params.items()}
         table = self.session.query(sql + _settings_clause(), "ArrowTable", params=texts or None)
-        return [tuple(row.values()) for row in table.to_pylist()]
+        # Arrow has no 128-bit integer: chDB sends an Int128 (the ledger's pico-dollars) as its 16 bytes.
+        # No query of mcpobs returns a FixedString(16), the one other type sent so.
+        wide = [i for i, f in enumerate(table.schema) if _is_int128(f.type)]
+        rows = [tuple(row.values()) for row in table.to_pylist()]
+        if wide:
+            rows = [tuple(_int128(v) if i in wide else v for i, v in enumerate(row)) for row in rows]
+        return rows
 
     def command(self, sql: str) -> None:
         self.session.query(sql + _settings_clause())
 
     def close(self) -> None:
         self.session.close()
+
+
+def _is_int128(kind: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_list(kind):
+        return _is_int128(kind.value_type)
+    return bool(pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16)
+
+
+def _int128(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_int128(v) for v in value]
+    return None if value is None else int.from_bytes(value, "little", signed=True)
 
 
 class ReadonlyUser(Exception):

@@ -30,7 +30,7 @@ from mcpobs.ingest.dialects import (
 )
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.sqlengine import quote as _quote
-from mcpobs.store import calls_select
+from mcpobs.store import calls_select, in_flight_select
 
 _E = CLICKHOUSE
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -177,11 +177,12 @@ def spans_select(table: str, window: str) -> str:
 SELECT * FROM spans"""
 
 
-def calls_cte(spans: str) -> str:
+def calls_cte(spans: str, in_flight: bool = False) -> str:
     """``WITH …``: the head of every query, over the table ``spans`` that :func:`spans_select` filled:
-    ``spans``, then ``mcp_calls`` and the ``calls`` every section reads."""
+    ``spans``, then ``mcp_calls`` and the ``calls`` every section reads (``in_flight``: with the calls
+    in flight when each started, as the store's view ``mcp_calls_in_flight``)."""
     return f"""WITH spans AS (SELECT * FROM {spans}), mcp_calls AS ({calls_select(_E)}
-), calls AS (SELECT * FROM mcp_calls)
+), calls AS ({in_flight_select(_E) if in_flight else "SELECT * FROM mcp_calls"})
 """
 
 

@@ -39,9 +39,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.prices import PriceBook, Tokens, provider_id, to_pico
-from mcpobs.ingest.dialects import LLM_CALL, LLM_CALL_PARAMETERS, value_text
+from mcpobs.ingest.dialects import LLM_CALL_PARAMETERS, llm_call, value_text
+from mcpobs.sqlengine import DUCKDB, Engine
 
 if TYPE_CHECKING:
+    from mcpobs.analysis.sql import Calls
     from mcpobs.store import Store
 
 _TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
@@ -62,78 +64,171 @@ class Ledger:
     notes: list[str] = field(default_factory=list)
 
 
-def build(store: Store, options: CostOptions) -> Ledger:
-    """Price every LLM call in ``store`` and attribute the costs (see the module's docstring)."""
+def build(store: Calls, options: CostOptions) -> Ledger:
+    """Price every LLM call in ``store`` and attribute the costs (see the module's docstring).
+
+    On DuckDB the ledger is temporary tables on the store's connection; on ClickHouse, which mcpobs
+    never writes to, it is the head of every cost section's query (:mod:`mcpobs.clickhouse.ledger`).
+    """
+    from mcpobs.store import Store
+
+    if not isinstance(store, Store):
+        from mcpobs.clickhouse import ClickHouseTraces
+        from mcpobs.clickhouse.ledger import build_in_clickhouse
+
+        assert isinstance(store, ClickHouseTraces)
+        return build_in_clickhouse(store, options)
     con = store.con
     ledger = Ledger([f"{p} (left out)" for p in options.prices.problems])
-    _llm_candidates(store)
-    _mark_aggregates(store)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_candidates AS {candidates_sql(DUCKDB)}", LLM_CALL_PARAMETERS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_ancestors AS {ANCESTORS}")
     _price(store, options.prices, ledger)
     _tool_call_ids(store)
-    con.execute(_LINKS)
-    con.execute(_SHARES)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_links AS {LINKS}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_shares AS {shares_sql(DUCKDB)}")
     _fixed_prices(store, options.prices)
     _values(store, options.value_attr)
-    con.execute(_CALLS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_calls AS {CALLS}")
     return ledger
 
 
-def _llm_candidates(store: Store) -> None:
-    """Spans with token usage, or a model and a model-call operation; with their bad token values."""
-    store.con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE cost_candidates AS
+def candidates_sql(engine: Engine) -> str:
+    """Spans with token usage, or a model and a model-call operation; with their bad token values
+    (parameters: LLM_CALL_PARAMETERS)."""
+    return f"""
         SELECT s.trace_id, s.span_id, s.parent_span_id, s.source_id, s.start_ns, s.end_ns,
             s.gen_ai_provider AS provider,
             coalesce(s.gen_ai_response_model, s.gen_ai_request_model) AS model,
             s.gen_ai_response_model AS response_model, s.gen_ai_request_model AS request_model,
             s.{", s.".join(_TOKEN_COLUMNS)},
             -- a token count that is no whole number of tokens, or is negative: the key and the value as written
-            list_transform(
-                list_filter(
-                    list_transform(list_filter(s.attributes, lambda a: list_contains($llm_token_keys, a.key)),
-                        lambda a: {{'key': a.key, 'text': {value_text("a.value")}}}),
-                    lambda t: NOT coalesce(TRY_CAST(t.text AS DOUBLE) BETWEEN 0 AND 1e15
-                        AND TRY_CAST(t.text AS DOUBLE) % 1 = 0, false)),
-                lambda t: [t.key, coalesce(t.text, '(not a number)')]
-            ) AS bad_tokens,
-            false AS aggregate
+            {engine.invalid_counts("s.attributes", "llm_token_keys")} AS bad_tokens
         FROM spans s
-        WHERE {LLM_CALL}
-        """,
-        LLM_CALL_PARAMETERS,
+        WHERE {llm_call(engine)}
+        """
+
+
+# A span whose descendants have usage of their own holds a total (an agent run's): never priced.
+# Its ancestors, over cost_candidates and spans.
+ANCESTORS = """
+    WITH RECURSIVE multi AS (
+        SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1
+    ), tree AS (
+        SELECT trace_id, span_id, parent_span_id FROM spans WHERE trace_id IN (SELECT trace_id FROM multi)
+    ), up(trace_id, ancestor, depth) AS (
+        SELECT c.trace_id, c.parent_span_id, 1 FROM cost_candidates c
+        WHERE c.trace_id IN (SELECT trace_id FROM multi) AND c.parent_span_id IS NOT NULL
+        UNION ALL
+        SELECT up.trace_id, t.parent_span_id, up.depth + 1
+        FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.ancestor
+        WHERE t.parent_span_id IS NOT NULL AND up.depth < 100
     )
+    SELECT DISTINCT trace_id, ancestor AS span_id FROM up
+"""
+
+# Why a candidate has no price whatever the price data (NULL: it is priced, if its model has a price),
+# over cost_candidates c, its bad_tokens counted as ``bad``, and cost_ancestors a.
+STATE = """CASE WHEN a.span_id IS NOT NULL THEN 'aggregate' WHEN length(c.bad_tokens) > 0 THEN 'invalid tokens'
+    WHEN c.input_tokens IS NULL AND c.output_tokens IS NULL THEN 'no usage' END"""
+
+
+def priced_tokens(engine: Engine) -> dict[str, str]:
+    """SQL of a candidate ``c``'s usage as the conventions count it, the counts genai-prices is given.
+
+    A producer that counts input without the cache (as Anthropic's API reports it) shows cache reads
+    and writes beyond its input: they are added. Reasoning beyond the output is no reasoning count.
+    """
+    n = {col: f"coalesce(c.{col}, 0)" for col in _TOKEN_COLUMNS}
+    cached = f"{n['cache_read_tokens']} + {n['cache_creation_tokens']}"
+    return {
+        "input": f"CASE WHEN {cached} > {n['input_tokens']} THEN {n['input_tokens']} + {cached} "
+        f"ELSE {n['input_tokens']} END",
+        "output": n["output_tokens"],
+        "cache_read": n["cache_read_tokens"],
+        "cache_write": n["cache_creation_tokens"],
+        "reasoning": f"CASE WHEN {n['reasoning_tokens']} <= {n['output_tokens']} "
+        f"THEN {n['reasoning_tokens']} ELSE 0 END",
+    }
+
+
+def flagged_sql(engine: Engine) -> str:
+    """Each candidate, its usage as priced (``priced_*``), its :data:`STATE` as ``state``, and its first
+    bad token count (key, text) as ``bad_key``, ``bad_text``."""
+    tokens = ", ".join(f"{sql} AS priced_{kind}" for kind, sql in priced_tokens(engine).items())
+    return f"""
+        SELECT c.*, {STATE} AS state, {tokens},
+            c.bad_tokens[1][1] AS bad_key, c.bad_tokens[1][2] AS bad_text
+        FROM cost_candidates c LEFT JOIN cost_ancestors a ON a.trace_id = c.trace_id AND a.span_id = c.span_id
+        """
+
+
+@dataclass
+class PricingNotes:
+    """What pricing the LLM calls found wrong, counted as they are priced, then said once."""
+
+    book: PriceBook
+    unknown_providers: Counter[str] = field(default_factory=Counter)
+    unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)
+    known: dict[str, bool] = field(default_factory=dict)
+
+    def count(self, provider: str | None, model: str, status: str, priced_as: str | None, calls: int = 1) -> None:
+        """``calls`` LLM calls to ``model`` of ``provider`` had ``status`` (priced, no price)."""
+        if status == "no price":
+            self.unpriced[(provider or "", model)] += calls
+        if provider and priced_as != "price file":
+            if provider not in self.known:
+                self.known[provider] = self.book.known_provider(provider)
+            if not self.known[provider]:
+                self.unknown_providers[provider] += calls
+
+    def lines(self, bad: list[str], bad_count: int) -> list[str]:
+        """The notes, with the first of the ``bad_count`` spans whose token counts are invalid, ``bad``."""
+        out = [
+            f"provider {provider!r} ({n} LLM call{'s' if n != 1 else ''}) is unknown to genai-prices "
+            f"(as {provider_id(provider)!r}): its models are looked up by name alone"
+            for provider, n in sorted(self.unknown_providers.items())
+        ]
+        out += [
+            f"no price for model {model!r}{f' of {provider!r}' if provider else ''} "
+            f"({n} LLM call{'s' if n != 1 else ''}): not counted in costs; give it a price with --prices"
+            for (provider, model), n in sorted(self.unpriced.items())
+        ]
+        out.extend(bad[:BAD_LISTED])
+        if bad_count > BAD_LISTED:
+            out.append(f"… and {bad_count - BAD_LISTED} more spans with invalid token counts")
+        return out
+
+
+# The spans with invalid token counts named one by one in the notes
+BAD_LISTED = 10
+
+
+def bad_note(where: str, span_id: str, key: str, text: str) -> str:
+    return f"{where}: span {span_id}: {key} = {text!r} is not a token count; the call is left unpriced"
 
 
 def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
     """Price each candidate in Python (genai-prices is a Python library); write the prices back."""
     con = store.con
     rows = con.execute(
-        """
-        SELECT c.trace_id, c.span_id, c.start_ns, c.provider, c.response_model, c.request_model,
-            c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_creation_tokens, c.reasoning_tokens,
-            c.bad_tokens, c.aggregate, src.path
-        FROM cost_candidates c LEFT JOIN sources src USING (source_id)
+        f"""
+        SELECT c.trace_id, c.span_id, c.start_ns, c.provider, c.response_model, c.request_model, c.state,
+            c.priced_input, c.priced_output, c.priced_cache_read, c.priced_cache_write, c.priced_reasoning,
+            c.bad_key, c.bad_text, src.path
+        FROM ({flagged_sql(DUCKDB)}) c LEFT JOIN sources src USING (source_id)
         """
     ).fetchall()
     out: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "status", "cost_pico", "priced_as")}
     cache: dict[tuple[Any, ...], tuple[str, int | None, str | None]] = {}
-    unknown_providers: Counter[str] = Counter()
-    unpriced: Counter[tuple[str, str]] = Counter()
+    notes = PricingNotes(book)
     bad: list[str] = []
-    known: dict[str, bool] = {}
-    for trace_id, span_id, start_ns, provider, response, request, *counts, bad_tokens, aggregate, path in rows:
-        tokens_in = counts[:5]
-        if aggregate:
-            result: tuple[str, int | None, str | None] = ("aggregate", None, None)
-        elif bad_tokens:
-            key, value = bad_tokens[0]
-            bad.append(f"{path}: span {span_id}: {key} = {value!r} is not a token count; the call is left unpriced")
-            result = ("invalid tokens", None, None)
-        elif all(c is None for c in tokens_in[:2]):
-            result = ("no usage", None, None)
+    for trace_id, span_id, start_ns, provider, response, request, state, *counts, bad_key, bad_text, path in rows:
+        if state is not None:
+            result: tuple[str, int | None, str | None] = (state, None, None)
+            if state == "invalid tokens":
+                bad.append(bad_note(path, span_id, bad_key, bad_text))
         else:
-            tokens = _tokens(tokens_in)
+            tokens = Tokens(*counts)
             minute = start_ns // 60_000_000_000
             cache_key = (provider, response, request, tokens, minute)
             if cache_key not in cache:
@@ -145,86 +240,35 @@ def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
                     priced_as = price.model if price.source == "genai-prices" else "price file"
                     cache[cache_key] = ("priced", to_pico(price.usd), priced_as)
             result = cache[cache_key]
-            if result[0] == "no price":
-                unpriced[(provider or "", response or request or "")] += 1
-        if provider and result[0] in ("priced", "no price") and result[2] != "price file":
-            if provider not in known:
-                known[provider] = book.known_provider(provider)
-            if not known[provider]:
-                unknown_providers[provider] += 1
+            notes.count(provider, response or request or "", result[0], result[2])
         out["trace_id"].append(trace_id)
         out["span_id"].append(span_id)
         out["status"].append(result[0])
         out["cost_pico"].append(result[1])
         out["priced_as"].append(result[2])
-    for provider, n in sorted(unknown_providers.items()):
-        ledger.notes.append(
-            f"provider {provider!r} ({n} LLM call{'s' if n != 1 else ''}) is unknown to genai-prices "
-            f"(as {provider_id(provider)!r}): its models are looked up by name alone"
-        )
-    for (provider, model), n in sorted(unpriced.items()):
-        ledger.notes.append(
-            f"no price for model {model!r}{f' of {provider!r}' if provider else ''} "
-            f"({n} LLM call{'s' if n != 1 else ''}): not counted in costs; give it a price with --prices"
-        )
-    ledger.notes.extend(bad[:10])
-    if len(bad) > 10:
-        ledger.notes.append(f"… and {len(bad) - 10} more spans with invalid token counts")
+    ledger.notes.extend(notes.lines(bad, len(bad)))
     # the prices go back as lists bound to the statement: DuckDB imports pandas (about 200 ms of CPU)
     # before it scans any Python object, an Arrow table too
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE cost_llm AS
         WITH p AS (
             SELECT unnest(CAST($trace_id AS VARCHAR[])) AS trace_id, unnest(CAST($span_id AS VARCHAR[])) AS span_id,
                 unnest(CAST($status AS VARCHAR[])) AS status, unnest(CAST($cost_pico AS BIGINT[])) AS cost_pico,
                 unnest(CAST($priced_as AS VARCHAR[])) AS priced_as
         )
-        SELECT c.* EXCLUDE (bad_tokens, aggregate, response_model, request_model), p.status,
-            CAST(p.cost_pico AS HUGEINT) AS cost_pico, p.priced_as
+        SELECT {LLM_COLUMNS}, p.status, CAST(p.cost_pico AS HUGEINT) AS cost_pico, p.priced_as
         FROM cost_candidates c JOIN p USING (trace_id, span_id)
         """,
         out,
     )
     con.execute("DROP TABLE cost_candidates")
+    con.execute("DROP TABLE cost_ancestors")
 
 
-def _tokens(counts: list[int | None]) -> Tokens:
-    """Usage as the conventions count it. A producer that counts input without the cache (as
-    Anthropic's API reports it) shows cache reads and writes beyond its input: they are added."""
-    input_, output, cache_read, cache_write, reasoning = (int(c or 0) for c in counts)
-    if cache_read + cache_write > input_:
-        input_ += cache_read + cache_write
-    return Tokens(input_, output, cache_read, cache_write, reasoning)
-
-
-def _mark_aggregates(store: Store) -> None:
-    """A span whose descendants have usage of their own holds a total (an agent run's): never priced."""
-    store.con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE cost_ancestors AS
-        WITH RECURSIVE multi AS (
-            SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1
-        ), tree AS (
-            SELECT trace_id, span_id, parent_span_id FROM spans SEMI JOIN multi USING (trace_id)
-        ), up(trace_id, ancestor, depth) AS (
-            SELECT c.trace_id, c.parent_span_id, 1 FROM cost_candidates c SEMI JOIN multi USING (trace_id)
-            WHERE c.parent_span_id IS NOT NULL
-            UNION ALL
-            SELECT up.trace_id, t.parent_span_id, up.depth + 1
-            FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.ancestor
-            WHERE t.parent_span_id IS NOT NULL AND up.depth < 100
-        )
-        SELECT DISTINCT trace_id, ancestor AS span_id FROM up
-        """
-    )
-    store.con.execute(
-        """
-        UPDATE cost_candidates SET aggregate = true
-        FROM cost_ancestors a WHERE a.trace_id = cost_candidates.trace_id AND a.span_id = cost_candidates.span_id
-        """
-    )
-    store.con.execute("DROP TABLE cost_ancestors")
+# cost_llm's columns from the candidate ``c``, before its status, price and what it was priced as
+_LLM_KEYS = ("trace_id", "span_id", "parent_span_id", "source_id", "start_ns", "end_ns", "provider", "model")
+LLM_COLUMNS = ", ".join(f"c.{col} AS {col}" for col in (*_LLM_KEYS, *_TOKEN_COLUMNS))
 
 
 # The key of a tool call's id, on the tool call's span or a span around it (an execute_tool span),
@@ -295,16 +339,15 @@ def _tool_call_ids(store: Store) -> None:
 # The link (see the module's docstring): `asked` by tool-call id where the call's id is named by an LLM
 # call's output in the trace (the last such LLM call to start before the call did; the first after, where
 # clocks disagree), else by time; `read` by time.
-_LINKS = """
-CREATE OR REPLACE TEMP TABLE cost_links AS
+LINKS = """
 WITH steps AS (
     SELECT trace_id, span_id AS llm, start_ns, end_ns FROM cost_llm WHERE status <> 'aggregate'
-), calls AS (
+), tool_calls AS (
     SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
 ), by_id AS (
-    SELECT i.side, i.trace_id, i.call, r.llm
+    SELECT i.side AS side, i.trace_id AS trace_id, i.call AS call, r.llm AS llm
     FROM cost_call_ids i
-    JOIN calls c ON c.side = i.side AND c.trace_id = i.trace_id AND c.call = i.call
+    JOIN tool_calls c ON c.side = i.side AND c.trace_id = i.trace_id AND c.call = i.call
     JOIN cost_requests r ON r.trace_id = i.trace_id AND r.tool_call_id = i.tool_call_id
     QUALIFY row_number() OVER (
         PARTITION BY i.side, i.trace_id, i.call
@@ -312,38 +355,41 @@ WITH steps AS (
             CASE WHEN r.start_ns <= c.start_ns THEN -r.start_ns ELSE r.start_ns END, r.llm
     ) = 1
 ), by_time AS (
-    SELECT c.side, c.trace_id, c.call, s.llm
-    FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
+    SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm
+    FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
 )
-SELECT c.side, c.trace_id, c.call, coalesce(i.llm, t.llm) AS llm, 'asked' AS link,
+SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, coalesce(i.llm, t.llm) AS llm, 'asked' AS link,
     CASE WHEN i.llm IS NOT NULL THEN 'tool call id' ELSE 'time' END AS linked_by
-FROM calls c
+FROM tool_calls c
 LEFT JOIN by_id i USING (side, trace_id, call)
 LEFT JOIN by_time t USING (side, trace_id, call)
 WHERE coalesce(i.llm, t.llm) IS NOT NULL
 UNION ALL
-SELECT c.side, c.trace_id, c.call, s.llm, 'read' AS link, 'time' AS linked_by
-FROM calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
+SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm, 'read' AS link, 'time' AS linked_by
+FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
 """
 
 
-def equal_share(cost: str, n: str, rn: str) -> str:
+def equal_share(cost: str, n: str, rn: str, engine: Engine = DUCKDB) -> str:
     """SQL: the ``rn``-th (from 1) of ``n`` equal shares of ``cost`` pico-dollars, to the pico-dollar:
     the first (cost mod n) get one more, so the shares add up to the cost exactly."""
-    return f"{cost} // {n} + CASE WHEN {rn} <= {cost} % {n} THEN 1 ELSE 0 END"
+    return f"{engine.int_div(cost, n)} + CASE WHEN {rn} <= {cost} % {n} THEN 1 ELSE 0 END"
 
 
-_SHARES = f"""
-CREATE OR REPLACE TEMP TABLE cost_shares AS
-SELECT k.side, k.trace_id, k.call, k.llm, k.link, l.provider, l.model, l.status,
-    {equal_share("l.cost_pico", "k.n", "k.rn")} AS amount_pico,
+def shares_sql(engine: Engine) -> str:
+    """Each link's equal share of its LLM call's cost and tokens (:func:`equal_share`)."""
+    return f"""
+SELECT k.side AS side, k.trace_id AS trace_id, k.call AS call, k.llm AS llm, k.link AS link,
+    l.provider AS provider, l.model AS model, l.status AS status,
+    {equal_share("l.cost_pico", "k.n", "k.rn", engine)} AS amount_pico,
     l.input_tokens / k.n AS input_tokens,
     l.output_tokens / k.n AS output_tokens,
     l.cache_read_tokens / k.n AS cache_read_tokens,
     l.cache_creation_tokens / k.n AS cache_creation_tokens
 FROM (
-    SELECT *, count(*) OVER w AS n, row_number() OVER (w ORDER BY call, link) AS rn
-    FROM cost_links WINDOW w AS (PARTITION BY side, trace_id, llm)
+    SELECT *, count(*) OVER (PARTITION BY side, trace_id, llm) AS n,
+        row_number() OVER (PARTITION BY side, trace_id, llm ORDER BY call, link) AS rn
+    FROM cost_links
 ) k
 JOIN cost_llm l ON l.trace_id = k.trace_id AND l.span_id = k.llm
 """
@@ -374,17 +420,19 @@ def _values(store: Store, attribute: str | None) -> None:
         )
 
 
-_CALLS = """
-CREATE OR REPLACE TEMP TABLE cost_calls AS
+# A tool call's columns in cost_calls, as in mcp_calls
+_CALL_KEYS = (
+    "side", "trace_id", "span_id", "parent_span_id", "tool", "server", "client", "session", "session_key", "method",
+    "target", "transport", "protocol_version", "start_ns", "failed", "succeeded",
+)  # fmt: skip
+CALLS = f"""
 WITH shares AS (
     SELECT side, trace_id, call AS span_id, sum(amount_pico) AS inference_pico,
         sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
         sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
     FROM cost_shares GROUP BY ALL
 )
-SELECT c.side, c.trace_id, c.span_id, c.parent_span_id, c.tool, c.server, c.client, c.session, c.session_key,
-    c.method, c.target,
-    c.transport, c.protocol_version, c.start_ns, c.failed, c.succeeded, false AS is_notification,
+SELECT {", ".join(f"c.{column} AS {column}" for column in _CALL_KEYS)}, false AS is_notification,
     coalesce(t.pico, s.pico, 0) AS fixed_pico,
     coalesce(sh.inference_pico, 0) AS inference_pico,
     coalesce(t.pico, s.pico, 0) + coalesce(sh.inference_pico, 0) AS total_pico,

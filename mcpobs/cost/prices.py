@@ -96,6 +96,16 @@ class Price:
     source: str  # "genai-prices" or the price file's path
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The prices one model charges at one time, whatever the tokens: :meth:`PriceBook.resolve`."""
+
+    prices: ModelPrice
+    model: str
+    provider: str
+    source: str
+
+
 # Something in a price file that could not be used: where, and what.
 PriceProblem = Problem
 
@@ -119,18 +129,24 @@ class PriceBook:
     def price(self, provider: str | None, models: Iterable[str], tokens: Tokens, at: datetime) -> Price | None:
         """The price of a call to the first of ``models`` (response model, then request model) that
         has one, or None when none has."""
+        found = self.resolve(provider, models, at)
+        if found is None:
+            return None
+        usd = found.prices.calc_price(tokens.usage())["total_price"]
+        return Price(usd, found.model, found.provider, found.source)
+
+    def resolve(self, provider: str | None, models: Iterable[str], at: datetime) -> Resolved | None:
+        """The prices a call at ``at`` to the first of ``models`` that has one pays, whatever its tokens."""
         for model in models:
             if not model:
                 continue
             override = self._override(provider, model)
             if override is not None:
-                usd = override.calc_price(tokens.usage())["total_price"]
-                return Price(usd, model, provider or "", self.source)
+                return Resolved(override, model, provider or "", self.source)
             found = self._lookup(provider, model)
             if found is not None:
                 provider_id, model_id, info = found
-                usd = info.get_prices(at).calc_price(tokens.usage())["total_price"]
-                return Price(usd, model_id, provider_id, "genai-prices")
+                return Resolved(info.get_prices(at), model_id, provider_id, "genai-prices")
         return None
 
     def known_provider(self, provider: str | None) -> bool:

@@ -83,18 +83,29 @@ def test_check_alerts_on_chdb_with_a_chdb_baseline_is_the_files_verdict(
     assert _close(json.loads(table.stdout), json.loads(files_json.stdout))
 
 
-def test_a_cost_metric_on_clickhouse_is_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text('alerts:\n  - name: cost\n    condition: "token_cost > 1"\n')
-    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: cost metrics"
+def test_cost_on_chdb_is_the_files_cost(runner: CliRunner, source: list[str]) -> None:
+    # the models section alone: every cost section is compared in test_parity
+    args = ["--format", "json", "--view", "models"]
+    files = runner.invoke(app, ["cost", str(SAMPLE), *args])
+    table = runner.invoke(app, ["cost", *source, *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _without_sources(table.stdout) == _without_sources(files.stdout)
+    # the notes on what could not be priced, the files' after their loading line
+    assert table.stderr.splitlines() == files.stderr.splitlines()[1:]
 
 
-def test_calls_in_flight_on_clickhouse_are_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
-    result = runner.invoke(app, ["analyze", *source, "--by", "concurrency"])
+def test_a_value_attribute_on_clickhouse_is_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
+    result = runner.invoke(app, ["cost", *source, "--value-attr", "task.value"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: --by concurrency (calls in flight)"
+    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: --value-attr"
+
+
+def test_calls_in_flight_on_chdb_are_the_files(runner: CliRunner, source: list[str]) -> None:
+    args = ["--format", "json", "--by", "server,concurrency", "--view", "calls"]
+    files = runner.invoke(app, ["analyze", str(SAMPLE), *args])
+    table = runner.invoke(app, ["analyze", *source, *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _close(_without_sources(table.stdout), _without_sources(files.stdout))
 
 
 def test_another_table_is_named_with_table(runner: CliRunner, source: list[str]) -> None:
@@ -113,7 +124,7 @@ def test_queries_are_read_only(source: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["cost"], ["report", "--html", "page.html"], ["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+    [["report", "--html", "page.html"], ["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
 )
 def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])

@@ -1,0 +1,183 @@
+"""The cost ledger on ClickHouse: the DuckDB ledger's tables as the head of each cost section's query.
+
+mcpobs never writes to ClickHouse, so :func:`mcpobs.cost.build`'s temporary tables are CTEs here,
+from the same SQL (:mod:`mcpobs.cost.ledger`). Pricing is the one step that runs in Python: one
+aggregate query brings back each model's LLM calls by minute (what a price depends on besides the
+tokens), genai-prices gives each its price, and :mod:`mcpobs.cost.linear` turns that price into
+integer arithmetic on the tokens, which goes back as a query parameter. ClickHouse then prices every
+call itself, to the pico-dollar genai-prices' own figure rounds to, and shares the costs out; only
+the sections' aggregates leave it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mcpobs.cost.ledger import (
+    BAD_LISTED,
+    CALLS,
+    LINKS,
+    LLM_COLUMNS,
+    TOOL_CALL_ID_KEY,
+    CostOptions,
+    Ledger,
+    PricingNotes,
+    bad_note,
+    candidates_sql,
+    flagged_sql,
+    shares_sql,
+)
+from mcpobs.cost.linear import KINDS, Formula, NotLinear, formula
+from mcpobs.cost.prices import to_pico
+from mcpobs.errors import UsageError
+from mcpobs.ingest.dialects import LLM_CALL_PARAMETERS
+from mcpobs.sqlengine import CLICKHOUSE
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelPrice
+
+    from mcpobs.clickhouse import ClickHouseTraces
+
+_E = CLICKHOUSE
+_MINUTE_NS = 60_000_000_000
+# what a call's price depends on besides its tokens: the model asked and answering, and the time
+_PRICE_KEY = _E.hash("provider", "response_model", "request_model", _E.int_div("start_ns", str(_MINUTE_NS)))
+_PRICE_TYPE = (
+    "Array(Tuple(key UInt64, status String, priced_as Nullable(String), denominator String, "
+    "tiers Array(Tuple(above Int64, constant String, rates Array(String)))))"
+)
+# mcpobs.cost.ledger.ANCESTORS, each trace's walk up from its candidates' parents as one fold over the
+# trace's parents: a recursive CTE is planned again at each step, and read again at each reference
+_MULTI = "SELECT trace_id FROM cost_candidates GROUP BY trace_id HAVING count(*) > 1"
+_ANCESTORS = f"""
+    SELECT trace_id, arrayJoin(arrayDistinct(arrayFlatten(arrayMap(start -> arrayFold(
+        (walk, step) -> if(walk.1 IS NULL, walk,
+            (parents[assumeNotNull(walk.1)], arrayPushBack(walk.2, assumeNotNull(walk.1)))),
+        range(100), CAST((start, []), 'Tuple(Nullable(String), Array(String))')).2, starts)))) AS span_id
+    FROM (
+        SELECT trace_id, groupArrayIf(parent_span_id, parent_span_id IS NOT NULL) AS starts FROM cost_candidates
+        WHERE trace_id IN ({_MULTI}) GROUP BY trace_id
+    ) AS c JOIN (
+        SELECT trace_id, mapFromArrays(arrayMap(s -> s.1, tree), arrayMap(s -> s.2, tree)) AS parents FROM (
+            SELECT trace_id, groupArray((span_id, parent_span_id)) AS tree FROM spans
+            WHERE trace_id IN ({_MULTI}) GROUP BY trace_id)
+    ) AS t USING (trace_id)
+"""
+_FIXED_TYPE = "Array(Tuple(kind String, name String, pico String))"
+
+
+@dataclass(frozen=True)
+class LedgerHead:
+    """The CTEs that stand for the ledger's tables, after the calls' own, and their parameters."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+def _flagged(store: ClickHouseTraces) -> str:
+    materialized = "MATERIALIZED " if store.materializes else ""
+    return f"""{store.calls_cte.rstrip()},
+cost_candidates AS {materialized}({candidates_sql(_E)}),
+cost_ancestors AS {materialized}({_ANCESTORS}),
+cost_flagged AS (SELECT *, {_PRICE_KEY} AS price_key FROM ({flagged_sql(_E)}))"""
+
+
+def _llm(store: ClickHouseTraces) -> str:
+    tier = "arrayLast(t -> c.priced_input > t.above, p.tiers)"
+    rated = " + ".join(
+        f"toInt128OrZero(tupleElement({tier}, 'rates')[{i}]) * c.priced_{kind}" for i, kind in enumerate(KINDS, start=1)
+    )
+    materialized = "MATERIALIZED " if store.materializes else ""
+    return f"""{_flagged(store)},
+cost_price_table AS (SELECT p.key AS key, p.status AS status, p.priced_as AS priced_as,
+    toInt128(p.denominator) AS denominator, p.tiers AS tiers
+    FROM (SELECT arrayJoin(JSONExtract($cost_prices, '{_PRICE_TYPE}')) AS p)),
+cost_rated AS (
+    SELECT c.*, p.status AS price_status, p.priced_as AS price_as, p.denominator AS denominator,
+        toInt128OrZero(tupleElement({tier}, 'constant')) + {rated} AS numerator
+    FROM cost_flagged c LEFT JOIN cost_price_table p ON p.key = c.price_key
+),
+cost_llm AS {materialized}(
+    -- the price in whole pico-dollars, rounded half-even as mcpobs.cost.prices.to_pico rounds
+    SELECT {LLM_COLUMNS}, coalesce(c.state, c.price_status) AS status,
+        CASE WHEN c.state IS NULL AND c.price_status = 'priced' THEN
+            intDiv(c.numerator, c.denominator) + if(2 * (c.numerator % c.denominator) > c.denominator
+                OR (2 * (c.numerator % c.denominator) = c.denominator AND intDiv(c.numerator, c.denominator) % 2 = 1),
+                1, 0) END AS cost_pico,
+        CASE WHEN c.state IS NULL THEN c.price_as END AS priced_as
+    FROM cost_rated c
+),
+-- tool-call ids are not read on ClickHouse yet (a source that records them is refused): links by time
+cost_requests AS (SELECT '' AS trace_id, '' AS llm, toInt64(0) AS start_ns, '' AS tool_call_id WHERE false),
+cost_call_ids AS (SELECT '' AS side, '' AS trace_id, '' AS call, '' AS tool_call_id WHERE false),
+cost_links AS {materialized}({LINKS}),
+cost_shares AS {materialized}({shares_sql(_E)}),
+cost_fixed AS (SELECT f.kind AS kind, f.name AS name, toInt128(f.pico) AS pico
+    FROM (SELECT arrayJoin(JSONExtract($cost_fixed, '{_FIXED_TYPE}')) AS f)),
+cost_values AS (SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false),
+cost_calls AS {materialized}({CALLS})"""
+
+
+def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger:
+    """Price the LLM calls of ``store`` (a ClickHouse table) and keep the ledger's head for the cost sections."""
+    if options.value_attr:
+        raise UsageError(f"not yet supported on {store.engine.title}: --value-attr")
+    ((with_ids,),) = store.run(store.tool_call_ids_sql, {"id_key": TOOL_CALL_ID_KEY})
+    if with_ids:
+        # the ledger would link their tool calls by time where DuckDB links them by id
+        raise UsageError(
+            f"not yet supported on {store.engine.title}: costs of spans that record tool-call ids ({TOOL_CALL_ID_KEY})"
+        )
+    book = options.prices
+    ledger = Ledger([f"{p} (left out)" for p in book.problems])
+    keys = store.run(
+        f"""{_flagged(store)}
+        SELECT price_key, provider, response_model, request_model, min(start_ns), count(*) FROM cost_flagged
+        WHERE state IS NULL GROUP BY price_key, provider, response_model, request_model""",
+        LLM_CALL_PARAMETERS,
+    )
+    notes = PricingNotes(book)
+    formulas: dict[int, Formula] = {}
+    table: list[list[Any]] = []
+    for key, provider, response, request, first_ns, calls in keys:
+        resolved = book.resolve(provider, (response, request), datetime.fromtimestamp(first_ns / 1e9, tz=UTC))
+        if resolved is None:
+            table.append([key, "no price", None, "1", []])
+            notes.count(provider, response or request or "", "no price", None, calls)
+            continue
+        priced_as = resolved.model if resolved.source == "genai-prices" else "price file"
+        found = formulas.get(id(resolved.prices)) or _formula(resolved.prices, resolved.model)
+        formulas[id(resolved.prices)] = found
+        tiers = [[t.above, str(t.constant), [str(r) for r in t.rates]] for t in found.tiers]
+        table.append([key, "priced", priced_as, str(found.denominator), tiers])
+        notes.count(provider, response or request or "", "priced", priced_as, calls)
+    ((bad_count, bad),) = store.run(
+        f"""{_flagged(store)}
+        SELECT count(*), arraySlice(arraySort(groupArray((span_id, bad_key, bad_text))), 1, {BAD_LISTED})
+        FROM cost_flagged WHERE state = 'invalid tokens'""",
+        LLM_CALL_PARAMETERS,
+    )
+    ledger.notes.extend(notes.lines([bad_note(store.sources[0], *span) for span in bad], bad_count))
+    fixed = [["tool", name, str(to_pico(usd))] for name, usd in book.tools.items()]
+    fixed += [["server", name, str(to_pico(usd))] for name, usd in book.servers.items()]
+    params = {**LLM_CALL_PARAMETERS, "cost_prices": json.dumps(table), "cost_fixed": json.dumps(fixed)}
+    store.cost_head = LedgerHead(_llm(store), params)
+    return ledger
+
+
+def _formula(prices: ModelPrice, model: str) -> Formula:
+    try:
+        return formula(prices)
+    except NotLinear as e:
+        raise UsageError(f"not yet supported on {CLICKHOUSE.title}: the prices of {model!r}: {e}") from None
+
+
+def ledger_head(store: ClickHouseTraces) -> tuple[str, dict[str, Any]]:
+    """The head :func:`build_in_clickhouse` made for ``store``, for a cost section to continue."""
+    head = store.cost_head
+    if head is None:
+        raise RuntimeError("the cost sections read the ledger: mcpobs.cost.build first")
+    return head.sql, head.params
