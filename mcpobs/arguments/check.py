@@ -37,6 +37,7 @@ from jsonschema.exceptions import best_match
 from mcpobs.catalog.definitions import Advertised, Definition, advertised, canonical
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.eventlog.otlp import STRUCTURED_KEY
+from mcpobs.eventlog.redact import REDACTED
 from mcpobs.ingest.dialects import ATTRIBUTE_KEYS
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def shape_of(arguments: Any) -> str:
     if not arguments:
         return "{}"
     return ", ".join(
-        f"{key}: {'redacted' if _redacted(value) and isinstance(value, str) else json_type(value)}"
+        f"{key}: {'redacted' if isinstance(value, str) and _redacted(value) else json_type(value)}"
         for key, value in sorted(arguments.items())
     )
 
@@ -202,8 +203,8 @@ class Validators:
         return error
 
 
-# what a recorder's redaction leaves of a value (mcpobs.eventlog.redact: "[REDACTED]", "[REDACTED:sha256:…]")
-_REDACTED_PREFIX = "[REDACTED"
+# what a recorder's redaction leaves of a value: REDACTED, or SESSION_DIGEST's "[REDACTED:sha256:…]"
+_REDACTED_PREFIX = REDACTED.removesuffix("]")
 # keywords that judge an object's or array's keys or size, which redaction leaves as they were sent
 _STRUCTURE_KEYWORDS = frozenset(
     {
