@@ -11,19 +11,15 @@ Nothing in the log breaks the protocol: each client follows its own revision.
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from tests.conftest import free_port, wait_for_port  # noqa: E402
+from tests.helpers import recording, serving  # noqa: E402
 
 LOG = HERE / "mixed-revisions-http.log.jsonl"
-RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 
 
 def main() -> None:
@@ -31,34 +27,19 @@ def main() -> None:
     from mcp import Client
 
     LOG.unlink(missing_ok=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "misbehaving_server.py"), "--http", str(port)], stderr=subprocess.DEVNULL
-    )
-    wait_for_port(port)
-    recorder = subprocess.Popen(
-        [*RECORD, "--out", str(LOG), "--upstream", f"http://127.0.0.1:{port}/mcp", "--listen", "127.0.0.1:0"],
-        stderr=subprocess.PIPE,
-    )
-    assert recorder.stderr is not None
-    match = re.search(r"point the MCP client at (\S+)", recorder.stderr.readline().decode())
-    assert match
-    url = match.group(1)
 
-    async def clients() -> None:
+    async def clients(url: str) -> None:
         with anyio.fail_after(60):
             for mode in ("auto", "legacy"):
                 async with Client(url, mode=mode) as c:
                     await c.list_tools()
                     await c.call_tool("echo", {"text": f"from the {mode} client"})
 
-    try:
-        anyio.run(clients)
-    finally:
-        recorder.send_signal(signal.SIGTERM)
-        recorder.wait(timeout=15)
-        server.terminate()
-        server.wait(timeout=15)
+    with (
+        serving([sys.executable, str(HERE / "misbehaving_server.py"), "--http"]) as upstream,
+        recording(LOG, upstream) as url,
+    ):
+        anyio.run(clients, url)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,6 @@ The server's answers (-32020 HeaderMismatch where it checks) are in the log.
 from __future__ import annotations
 
 import base64
-import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,7 @@ import httpx2
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from tests.conftest import free_port, wait_for_port  # noqa: E402
+from tests.helpers import recording, serving  # noqa: E402
 
 LOG = HERE / "headers-2026.log.jsonl"
 META = {
@@ -61,20 +58,6 @@ def headers(**changes: str | None) -> dict[str, str]:
 
 def main() -> None:
     LOG.unlink(missing_ok=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "misbehaving_server.py"), "--http", str(port)], stderr=subprocess.DEVNULL
-    )
-    wait_for_port(port)
-    recorder = subprocess.Popen(
-        [sys.executable, "-m", "mcpobs.cli", "record", "--out", str(LOG), "--upstream", f"http://127.0.0.1:{port}/mcp"]
-        + ["--listen", "127.0.0.1:0"],
-        stderr=subprocess.PIPE,
-    )
-    assert recorder.stderr is not None
-    match = re.search(r"point the MCP client at (\S+)", recorder.stderr.readline().decode())
-    assert match
-    url = match.group(1)
     sent = [
         headers(),
         headers(mcp_method=None, mcp_name=None),
@@ -84,15 +67,13 @@ def main() -> None:
         headers(mcp_protocol_version="2025-11-25"),
         headers(mcp_protocol_version=None),
     ]
-    try:
-        with httpx2.Client(timeout=30) as client:
-            for key, h in enumerate(sent, 1):
-                client.post(url, json=body(key), headers=h)
-    finally:
-        recorder.send_signal(signal.SIGTERM)
-        recorder.wait(timeout=15)
-        server.terminate()
-        server.wait(timeout=15)
+    with (
+        serving([sys.executable, str(HERE / "misbehaving_server.py"), "--http"]) as upstream,
+        recording(LOG, upstream) as url,
+        httpx2.Client(timeout=30) as client,
+    ):
+        for key, h in enumerate(sent, 1):
+            client.post(url, json=body(key), headers=h)
 
 
 if __name__ == "__main__":
