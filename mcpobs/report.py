@@ -2,10 +2,10 @@
 both drawn from one :class:`Report`.
 
 The tables are the sections of :func:`mcpobs.analysis.analyze` (so every number is the one
-``mcpobs analyze --cost`` prints), the figures over time, distributions and traces of
-:mod:`mcpobs.analysis.dashboard` and :mod:`mcpobs.analysis.waterfall`, and the verdicts of
-:func:`mcpobs.alerts.check_alerts` when rules were checked. What is left out to keep the
-page small is said in :attr:`Report.notes`.
+``mcpobs analyze --cost`` prints, and ``--view arguments`` for the tool calls' arguments), the
+figures over time, distributions and traces of :mod:`mcpobs.analysis.dashboard` and
+:mod:`mcpobs.analysis.waterfall`, and the verdicts of :func:`mcpobs.alerts.check_alerts` when
+rules were checked. What is left out to keep the page small is said in :attr:`Report.notes`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from mcpobs.store import IN_FLIGHT_BUCKETS, Store
 
 # The groupings the cost charts show, besides the tool (which analyze's own call_cost section holds).
 COST_BY = ("server", "model", "session")
+# The argument sections listing calls one by one: the report keeps the first Limits.invalid of each.
+_LISTINGS = ("invalid_arguments", "invalid_results")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Limits:
     tools: int = 20  # tools in the charts with a panel or row per tool
     messages: int = 20  # most frequent error messages
     groups: int = 10  # costliest servers, models, sessions
+    invalid: int = 20  # calls with invalid arguments, and with invalid results, each
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class Report:
     failing: tuple[TraceView, ...]
     failing_traces: int  # traces where a selected call failed
     concurrency: Table  # the calls section by server and calls in flight: the busiest servers
+    arguments: Table  # analyze's arguments section by tool: calls checked against the inputSchema, invalid
+    invalid_arguments: Table  # the first calls whose arguments do not validate, in the order they started
+    invalid_results: Table  # the first calls whose results do not validate against the outputSchema
+    argument_notes: tuple[str, ...]  # why arguments were not checked (not recorded, no inputSchema)
     tools: tuple[str, ...]  # the tools of the charts per tool, most called first
     tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
@@ -73,7 +80,7 @@ def build_report(
 ) -> Report:
     """The report of the calls ``query`` selects (its filters; its grouping, sections and
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
-    # the call and cost sections (not yet the argument sections: the report draws none of them)
+    # the call and cost sections; the argument sections below, their notes apart from the cost's
     sections = CALL_VIEWS + COST_VIEWS
     analysis = analyze(store, replace(query, by=("tool",), views=sections, sort="calls", top=None), cost)
     overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
@@ -122,6 +129,17 @@ def build_report(
     if servers > limits.groups:
         notes.append(f"The charts of calls in flight show the {limits.groups} most called of {servers} servers.")
     notes.extend(cost_notes)
+    arguments = analyze(store, replace(query, by=("tool",), views=("arguments",), sort="calls", top=None))
+    listed = replace(query, top=limits.invalid)
+    # the checks analyze wrote are still there: list the invalid calls as analyze does, the first of them
+    invalid_arguments, invalid_results = (SECTIONS[v](store, listed, where, params) for v in _LISTINGS)
+    for table, column, what in (
+        (invalid_arguments, "invalid_arguments", "arguments"),
+        (invalid_results, "invalid_results", "results"),
+    ):
+        count = sum(r[column] or 0 for r in arguments.table("arguments").records())
+        if count > len(table.rows):
+            notes.append(f"The first {len(table.rows)} of {count} tool calls with invalid {what} are listed.")
     return Report(
         analysis=analysis,
         overview=overview,
@@ -139,6 +157,10 @@ def build_report(
         failing=tuple(views[t] for t in failing_ids if t in views),
         failing_traces=failing,
         concurrency=concurrency,
+        arguments=arguments.table("arguments"),
+        invalid_arguments=invalid_arguments,
+        invalid_results=invalid_results,
+        argument_notes=arguments.notes,
         tools=tools,
         tool_count=len(every_tool),
         outcome=outcome,

@@ -44,7 +44,11 @@ EVERY_CHART = {
     "cost_by_server",
     "cost_by_model",
     "cost_by_session",
+    "arguments_by_tool",
+    "latency_p95_ms_by_in_flight",
+    "error_rate_by_in_flight",
 }
+ARGUMENTS = ROOT / "tests" / "data" / "arguments"
 
 
 def agent_report(store: Store) -> Report:
@@ -89,6 +93,82 @@ def test_the_tables_are_analyze_s_sections(store: Store) -> None:
     rates = {(r["tool"], r["side"]): r["error_rate"] for r in again.table("calls").records()}
     drawn = next(c for c in charts(report) if c.id == "error_rate_by_tool").data
     assert {(d["tool"], d["side"]): d["error_rate"] for d in drawn} == rates
+
+
+def test_the_argument_tables_are_analyze_s_sections(store: Store) -> None:
+    """Recordings of a real client sending invalid arguments (tests/data/arguments): the report's argument
+    figures are analyze's, per tool, and its listings analyze's first invalid calls."""
+    load(store, [str(ARGUMENTS / "time.log.jsonl"), str(ARGUMENTS / "structured.log.jsonl")])
+    report = build_report(store, Query(), limits=Limits(invalid=2))
+    views = ("arguments", "invalid_arguments", "invalid_results")
+    again = analyze(store, Query(views=views))
+    assert report.arguments == again.table("arguments")
+    every = again.table("invalid_arguments")
+    assert len(every.rows) == 6
+    assert report.invalid_arguments.rows == every.rows[:2]
+    assert report.invalid_results == again.table("invalid_results")
+    assert "The first 2 of 6 tool calls with invalid arguments are listed." in report.notes
+    tree = lxml_html.fromstring(render_html(report))
+    section = tree.xpath('//section[@id="arguments"]')[0]
+    captions = [c.text_content() for c in section.xpath(".//caption")]
+    assert "Tool calls with invalid arguments (the first 2 of 6)" in captions
+    assert "Tool calls with invalid results (1)" in captions
+    errors = section.xpath('.//table[@data-table="invalid_arguments"]/tbody/tr/td[6]')
+    assert [e.text_content() for e in errors] == [
+        "$.timezone: 5 is not of type 'string'",
+        "$: 'timezone' is a required property",
+    ]
+    # the chart counts each tool's calls once, by what their arguments came to
+    [chart] = [c for c in charts(report) if c.id == "arguments_by_tool"]
+    drawn = {(d["tool"], d["arguments"]): d["calls"] for d in chart.data}
+    assert drawn == {
+        ("get_current_time", "invalid"): 3,
+        ("get_current_time", "valid"): 3,
+        ("convert_time", "invalid"): 2,
+        ("convert_time", "valid"): 1,
+        ("forecast", "invalid"): 1,
+        ("forecast", "valid"): 1,
+        ("forecast_legacy", "valid"): 1,
+    }
+
+
+def test_arguments_not_recorded_read_not_checked_never_zero_problems(store: Store) -> None:
+    # the agent sample's traces hold no arguments: its tools' invalid figures are no 0 and no 0%
+    report = agent_report(store)
+    assert report.arguments.rows
+    assert all(r["arguments_recorded"] == 0 for r in report.arguments.records())
+    assert any("no arguments recorded" in note for note in report.argument_notes)
+    tree = lxml_html.fromstring(render_html(report))
+    section = tree.xpath('//section[@id="arguments"]')[0]
+    table = section.xpath('.//table[@data-table="arguments"]')[0]
+    heads = [h.text_content() for h in table.xpath(".//th")]
+    for header in ("invalid", "invalid %", "res. invalid", "res. invalid %"):
+        at = heads.index(header) + 1
+        assert {c.text_content() for c in table.xpath(f"./tbody/tr/td[{at}]")} == {"not checked"}, header
+    assert "no arguments recorded" in section.xpath('string(.//div[@data-notes="arguments"])')
+    for listing, what in (("invalid_arguments", "arguments"), ("invalid_results", "results")):
+        caption = section.xpath(f'string(.//table[@data-table="{listing}"]/caption)')
+        assert caption == f"Tool calls with invalid {what} (none checked)"
+        assert section.xpath(f'string(.//table[@data-table="{listing}"]//td)') == f"no {what} checked"
+    [chart] = [c for c in charts(report) if c.id == "arguments_by_tool"]
+    assert {d["arguments"] for d in chart.data} == {"not recorded"}
+
+
+def test_the_decisions_per_model_are_cost_s(store: Store) -> None:
+    """Traces of real instrumentation with tool-call ids (tests/data/decisions): the report's table of
+    decisions per model is the decisions view of mcpobs cost, failed ones and their cost included."""
+    load(store, [str(ROOT / "tests" / "data" / "decisions" / "decisions.jsonl")])
+    report = build_report(store, Query(), CostOptions())
+    again = analyze(store, Query(views=("decisions",)), CostOptions())
+    assert report.analysis.table("decisions") == again.table("decisions")
+    records = again.table("decisions").records()
+    assert sum(r["tool_calls_requested"] for r in records) > 0
+    assert sum(r["failed_tool_calls"] for r in records) > 0
+    tree = lxml_html.fromstring(render_html(report))
+    table = tree.xpath('//section[@id="cost"]//table[@data-table="decisions"]')[0]
+    heads = [h.text_content() for h in table.xpath(".//th")]
+    assert {"model", "requested", "failed", "failed $"} <= set(heads)
+    assert len(table.xpath("./tbody/tr")) == len(records)
 
 
 def test_the_cascade_of_the_sample_s_failing_trace(store: Store) -> None:

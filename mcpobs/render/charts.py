@@ -51,6 +51,7 @@ def charts(report: Report) -> list[Chart]:
         _error_rate_by_tool(report),
         _latency_by_tool(report),
         *(_against_in_flight(report, figure) for figure in IN_FLIGHT_FIGURES),
+        _arguments_by_tool(report),
         _tool_errors_over_time(report),
         _errors_by_class_over_time(report),
         _cost_split(report),
@@ -383,6 +384,72 @@ def _against_in_flight(report: Report, figure: str) -> Chart:
         {"facet": {"column": {"field": "side", "type": "nominal", "title": None}}, "spec": spec},
         caption,
     )
+
+
+# What a tool call's arguments came to, in stacking order, with their colours: a call not checked is
+# never drawn as a valid one.
+ARGUMENT_OUTCOMES = {
+    "invalid": ERROR_RED,
+    "valid": "#54a24b",
+    "recorded, not checked": "#bab0ac",
+    "not recorded": "#e7e3e0",
+}
+
+
+def _arguments_by_tool(report: Report) -> Chart:
+    """Per charted tool and side, its calls by what their arguments came to: invalid, valid, recorded
+    but not checked (no inputSchema advertised), not recorded."""
+    rank = _ranks(report)
+    data = []
+    for record in report.arguments.records():
+        if record["tool"] not in rank:
+            continue
+        invalid = record["invalid_arguments"] or 0
+        counts = {
+            "invalid": invalid,
+            "valid": record["arguments_checked"] - invalid,
+            "recorded, not checked": record["arguments_recorded"] - record["arguments_checked"],
+            "not recorded": record["tool_calls"] - record["arguments_recorded"],
+        }
+        for order, (outcome, calls) in enumerate(counts.items()):
+            if calls:
+                data.append(
+                    {
+                        "tool": record["tool"],
+                        "side": record["side"],
+                        "arguments": outcome,
+                        "calls": calls,
+                        "tool_calls": record["tool_calls"],
+                        "order": order,
+                        "rank": rank[record["tool"]],
+                    }
+                )
+    top = max((d["tool_calls"] for d in data), default=0)
+    spec = {
+        "width": 560,
+        "height": {"step": 14},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "tool", "type": "nominal", "sort": BY_RANK, "title": None},
+            "x": {**_count_y("calls", "tool calls", 560, top), "stack": "zero"},
+            "color": {
+                "field": "arguments",
+                "type": "nominal",
+                "title": "arguments",
+                "scale": {"domain": list(ARGUMENT_OUTCOMES), "range": list(ARGUMENT_OUTCOMES.values())},
+            },
+            "order": {"field": "order", "type": "quantitative"},
+            "tooltip": [
+                {"field": "tool"},
+                {"field": "side"},
+                {"field": "arguments"},
+                {"field": "calls", "type": "quantitative"},
+                {"field": "tool_calls", "type": "quantitative", "title": "of the tool's calls"},
+            ],
+        },
+    }
+    caption = "each tool call's arguments against the inputSchema its server advertised in the same session or file"
+    return Chart("arguments_by_tool", "Tool call arguments by tool", data, _rows_by_side(spec), caption)
 
 
 def _tool_errors_over_time(report: Report) -> Chart:

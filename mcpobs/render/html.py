@@ -106,6 +106,7 @@ def render_html(report: Report, title: str = "mcpobs report") -> str:
     sections = [
         _overview(report, made),
         _tools(report, made),
+        _arguments(report, made),
         _traces(report, made),
         _cost(report, made),
         _errors(report, made),
@@ -127,8 +128,8 @@ def render_html(report: Report, title: str = "mcpobs report") -> str:
 <header>
 <h1>{_escape(title)}</h1>
 <p class="meta">{_escape(when)} · {_escape(sources)}</p>
-<nav><a href="#overview">Overview</a><a href="#tools">Tool calls</a><a href="#traces">Traces</a>\
-<a href="#cost">Cost</a><a href="#errors">Errors</a></nav>
+<nav><a href="#overview">Overview</a><a href="#tools">Tool calls</a><a href="#arguments">Arguments</a>\
+<a href="#traces">Traces</a><a href="#cost">Cost</a><a href="#errors">Errors</a></nav>
 </header>
 <main>
 {"".join(sections)}
@@ -193,13 +194,22 @@ def _sort_key(value: Any, unit: Unit) -> str:
     return str(value)
 
 
-def table_html(table: Table, title: str = "", *, vertical: bool | None = None, empty: str = "no calls match") -> str:
+def table_html(
+    table: Table,
+    title: str = "",
+    *,
+    vertical: bool | None = None,
+    empty: str = "no calls match",
+    missing: dict[str, str] | None = None,
+) -> str:
     """A table of a section, its values formatted as the terminal shows them; sortable by any
-    column (click a header) unless it is turned, a figure per row."""
+    column (click a header) unless it is turned, a figure per row. ``missing`` names columns whose
+    empty cells say what they mean (``not checked``): those are shown, empty or not."""
     is_turned = (table.vertical if vertical is None else vertical) and bool(table.rows)
     shown_table = turned(table) if is_turned else table
     columns = shown_table.columns
-    keep = shown_columns(shown_table)
+    said = {} if is_turned or missing is None else missing
+    keep = [i for i, c in enumerate(columns) if c.name in said or i in shown_columns(shown_table)]
     head = "".join(
         f'<th data-type="{"text" if columns[i].unit in (Unit.TEXT, Unit.TIME) or is_turned else "number"}"'
         f' title="{_escape(columns[i].description or columns[i].name)}" tabindex="0">'
@@ -212,7 +222,8 @@ def table_html(table: Table, title: str = "", *, vertical: bool | None = None, e
         for i in keep:
             column, value = columns[i], row[i]
             numeric = column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0)
-            text = _escape(format_value(value, column.unit))
+            shown = said[column.name] if value is None and column.name in said else format_value(value, column.unit)
+            text = _escape(shown)
             key = f'data-v="{_escape(_sort_key(value, column.unit))}"'
             if numeric:
                 cells.append(f'<td class="num" {key}>{text}</td>')
@@ -333,6 +344,38 @@ def _tools(report: Report, made: dict[str, Chart]) -> str:
         table_html(report.concurrency, "Per server, side and calls in flight (mcpobs analyze --by server,concurrency)"),
     ]
     return _section("tools", "Tool calls", "\n".join(body))
+
+
+# What an argument figure with no value means: none of the tool's calls were checked.
+_UNCHECKED = {
+    name: "not checked"
+    for name in ("invalid_arguments", "invalid_argument_rate", "invalid_results", "invalid_result_rate")
+}
+
+
+def _arguments(report: Report, made: dict[str, Chart]) -> str:
+    body = [
+        "<p>Each tool call's arguments checked against the <code>inputSchema</code> its server advertised in the "
+        "same session (else the same file), and each successful call's <code>structuredContent</code> against the "
+        "tool's <code>outputSchema</code>, as <code>mcpobs analyze --view arguments</code> reports them. A call "
+        "whose arguments were not recorded, or whose tool advertised no schema, is <em>not checked</em>: never "
+        "counted valid.</p>"
+    ]
+    if report.argument_notes:
+        notes = "".join(f"<li>{_escape(n)}</li>" for n in report.argument_notes)
+        body.append(f'<div class="notes" data-notes="arguments"><ul>{notes}</ul></div>')
+    body.append(_chart(made, "arguments_by_tool", "Tool call arguments by tool"))
+    body.append(table_html(report.arguments, "Per tool and side (mcpobs analyze --view arguments)", missing=_UNCHECKED))
+    for table, what in ((report.invalid_arguments, "arguments"), (report.invalid_results, "results")):
+        count = sum(r[f"invalid_{what}"] or 0 for r in report.arguments.records())
+        checked = sum(r[f"{what}_checked"] for r in report.arguments.records())
+        shown = f"the first {len(table.rows)} of {count}" if count > len(table.rows) else f"{count}"
+        # none invalid of none checked is no finding: say that nothing was checked
+        if not checked:
+            shown = "none checked"
+        empty = f"no invalid {what}" if checked else f"no {what} checked"
+        body.append(table_html(table, f"Tool calls with invalid {what} ({shown})", vertical=False, empty=empty))
+    return _section("arguments", "Arguments", "\n".join(body))
 
 
 def _traces(report: Report, made: dict[str, Chart]) -> str:
