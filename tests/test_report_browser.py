@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
+from mcpobs.store import IN_FLIGHT_BUCKETS
 from tests.conftest import ROOT, SAMPLE
 
 CHROMIUM = Path(os.environ.get("MCPOBS_CHROMIUM", "/usr/bin/chromium"))
@@ -162,35 +163,40 @@ def test_tables_sort_by_any_column(browser: Any, tmp_path: Path) -> None:
 NAMES = ["side", "tool", "server", "session", "trace", "name", "model", "provider", "figure", "span_id", "error_class"]
 
 
+# Each cell of a naming column in every table: its text, the lines it is laid out on, whether it is cut.
+NAME_CELLS = """(names) => {
+    const found = [];
+    for (const table of document.querySelectorAll("table[data-table]")) {
+        const heads = Array.from(table.tHead.rows[0].cells).map((h) => h.textContent);
+        for (const row of table.tBodies[0].rows) {
+            Array.from(row.cells).forEach((cell, i) => {
+                if (!names.includes(heads[i])) return;
+                // the lines the text is laid out on: one box per line
+                const range = document.createRange();
+                const text = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT).nextNode();
+                range.selectNodeContents(text);
+                const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+                const box = cell.firstElementChild || cell;
+                found.push({table: table.dataset.table, column: heads[i], text: cell.textContent,
+                            lines: tops.size, cut: box.scrollWidth > box.clientWidth, title: cell.title});
+            });
+        }
+    }
+    return found;
+}
+"""
+
+
 @pytest.mark.parametrize("width", [800, 1280])
 def test_names_never_break_inside_a_word_and_tables_scroll_instead(browser: Any, tmp_path: Path, width: int) -> None:
     opened = Opened(browser, _report(tmp_path, AGENT, "--prices", PRICES, "--rules", RULES), width=width)
     page = opened.page
     try:
-        cells = page.evaluate(
-            """(names) => {
-                const found = [];
-                for (const table of document.querySelectorAll("table[data-table]")) {
-                    const heads = Array.from(table.tHead.rows[0].cells).map((h) => h.textContent);
-                    for (const row of table.tBodies[0].rows) {
-                        Array.from(row.cells).forEach((cell, i) => {
-                            if (!names.includes(heads[i])) return;
-                            // the lines the text is laid out on: one box per line
-                            const range = document.createRange();
-                            const text = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT).nextNode();
-                            range.selectNodeContents(text);
-                            const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
-                            const box = cell.firstElementChild || cell;
-                            found.push({table: table.dataset.table, column: heads[i], text: cell.textContent,
-                                        lines: tops.size, cut: box.scrollWidth > box.clientWidth, title: cell.title});
-                        });
-                    }
-                }
-                return found;
-            }""",
-            NAMES,
-        )
-        assert {c["table"] for c in cells} >= {"calls", "call_cost", "costly_sessions", "costly_traces", "cascade"}
+        cells = page.evaluate(NAME_CELLS, NAMES)
+        assert {c["table"] for c in cells} >= {
+            *("calls", "call_cost", "costly_sessions", "costly_traces", "cascade"),
+            *("in_flight", "decisions", "arguments"),
+        }
         for cell in cells:
             assert cell["lines"] == 1, cell
             if cell["cut"]:
@@ -328,9 +334,94 @@ def test_histograms_keep_the_sides_apart_and_axes_read_at_a_glance(browser: Any,
 
 
 EDGE = str(ROOT / "tests" / "data" / "edge" / "edge_spans.jsonl")
+# recordings of a real client sending invalid arguments, and a server answering a result its outputSchema refuses
+ARGUMENT_LOGS = [str(ROOT / "tests" / "data" / "arguments" / n) for n in ("time.log.jsonl", "structured.log.jsonl")]
 
 
-@pytest.mark.parametrize("source", [AGENT, EDGE, str(SAMPLE)])
+@pytest.mark.parametrize("width", [800, 1280])
+def test_the_arguments_section_draws_and_reads(browser: Any, tmp_path: Path, width: int) -> None:
+    opened = Opened(browser, _report(tmp_path, *ARGUMENT_LOGS), width=width)
+    page = opened.page
+    try:
+        assert opened.errors == []
+        assert [m for m in opened.console if m[0] in ("error", "warning")] == []
+        assert opened.refused == []
+        listings = ("arguments", "invalid_arguments", "invalid_results")
+        cells = [c for c in page.evaluate(NAME_CELLS, NAMES) if c["table"] in listings]
+        assert {c["table"] for c in cells} == set(listings)
+        for cell in cells:
+            assert cell["lines"] == 1, cell
+            if cell["cut"]:
+                assert cell["title"] == cell["text"], cell
+        chart = page.evaluate(
+            """(() => {
+                const chart = document.querySelector('.vega[data-chart="arguments_by_tool"]');
+                const axes = Array.from(chart.querySelectorAll("g.role-axis")).map((axis) => ({
+                    label: axis.getAttribute("aria-label") || "",
+                    ticks: Array.from(axis.querySelectorAll("g.role-axis-label text")).map((t) => t.textContent),
+                }));
+                const legend = Array.from(chart.querySelectorAll("g.role-legend-label text")).map((t) => t.textContent);
+                return {rendered: chart.dataset.rendered, axes, legend,
+                        bars: chart.querySelectorAll("g.mark-rect.role-mark path").length};
+            })()"""
+        )
+        assert chart["rendered"] == "true"
+        # a bar per tool and what its calls' arguments came to (get_current_time: 3 invalid, 3 valid; ...)
+        assert chart["bars"] == 7
+        assert chart["legend"] == ["invalid", "valid", "recorded, not checked", "not recorded"]
+        [count] = [a for a in chart["axes"] if a["label"].startswith("X-axis")]
+        assert count["ticks"] == [str(n) for n in range(7)]  # whole calls, each once, to the most called tool's 6
+        [tools] = [a for a in chart["axes"] if a["label"].startswith("Y-axis")]
+        assert tools["ticks"] == ["get_current_time", "convert_time", "forecast", "forecast_legacy"]
+        # the listings' errors and arguments wrap in their cells: nothing runs off the section
+        spill = page.evaluate(
+            """(() => { const section = document.querySelector('section#arguments');
+                       const edge = section.getBoundingClientRect().right;
+                       return Array.from(section.querySelectorAll('figure.chart, div.scroll'))
+                           .filter((e) => e.getBoundingClientRect().right > edge).length; })()"""
+        )
+        assert spill == 0
+    finally:
+        page.close()
+
+
+# a concurrent load against a real server: its calls reached every bucket of calls in flight
+LOAD = [str(ROOT / "tests" / "data" / "concurrency" / n) for n in ("load.log.jsonl", "load.server-spans.jsonl")]
+
+
+def test_the_in_flight_charts_read_along_the_buckets(browser: Any, tmp_path: Path) -> None:
+    opened = Opened(browser, _report(tmp_path, *LOAD))
+    page = opened.page
+    try:
+        assert opened.errors == []
+        assert [m for m in opened.console if m[0] in ("error", "warning")] == []
+        axes = page.evaluate(
+            """(() => { const out = {};
+                for (const id of ["latency_p95_ms_by_in_flight", "error_rate_by_in_flight"]) {
+                    const chart = document.querySelector(`.vega[data-chart="${id}"]`);
+                    out[id] = Array.from(chart.querySelectorAll("g.role-axis")).map((axis) => ({
+                        label: axis.getAttribute("aria-label") || "",
+                        ticks: Array.from(axis.querySelectorAll("g.role-axis-label text")).map((t) => t.textContent),
+                    }));
+                }
+                return out; })()"""
+        )
+        buckets = [label for label, _ in IN_FLIGHT_BUCKETS]
+        for chart, found in axes.items():
+            xs = [a["ticks"] for a in found if a["label"].startswith("X-axis")]
+            # a panel per side, each with every bucket in order, fewest calls in flight first
+            assert xs == [buckets, buckets], (chart, xs)
+        for axis in (a for a in axes["error_rate_by_in_flight"] if a["label"].startswith("Y-axis")):
+            assert (axis["ticks"][0], axis["ticks"][-1]) == ("0%", "100%"), axis
+            assert all(t.endswith("%") for t in axis["ticks"]), axis
+        names = [c for c in page.evaluate(NAME_CELLS, NAMES) if c["table"] == "in_flight"]
+        assert {c["column"] for c in names} == {"side", "server"}
+        assert all(c["lines"] == 1 for c in names), names
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("source", [AGENT, EDGE, str(SAMPLE), ARGUMENT_LOGS[0], LOAD[0]])
 def test_no_two_axis_labels_touch(browser: Any, tmp_path: Path, source: str) -> None:
     # spans of a few microseconds: the waterfall's axis read "0.0000.001", the histogram's "0.0040.005"
     opened = Opened(browser, _report(tmp_path, source), width=800)
