@@ -126,12 +126,48 @@ def test_dashboard_fits_80_columns(store: Store, sample: str) -> None:
         render_dashboard(report, console)
     text = captured.get()
     _lines_fit(text, 80)
-    for heading in ("Per side", "Calls and errors over time", "Tools, most called first", "Errors by class"):
+    headings = ("Per side", "Calls and errors over time", "Tools, most called first", "Errors by class")
+    for heading in (*headings, "Tool call arguments, most invalid first"):
         assert heading in text
     # the same figures analyze prints, e.g. the client's error rate per tool
     for record in report.analysis.table("calls").records():
         if record["side"] == "client" and record["tool"] in report.tools[:8]:
             assert f"{record['error_rate'] * 100:.1f}%" in text
+
+
+def test_the_dashboard_shows_the_checked_arguments_and_never_zero_where_none_were(store: Store) -> None:
+    arguments = ROOT / "tests" / "data" / "arguments"
+    load(store, [str(arguments / "everything-http.log.jsonl"), str(arguments / "time.log.jsonl")])
+    console = Console(width=80, force_terminal=False)
+    with console.capture() as captured:
+        render_dashboard(build_report(store, Query()), console)
+    text = captured.get()
+    _lines_fit(text, 80)
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("Tool call arguments")))
+    rows = {line.split()[0]: line.split()[2:] for line in lines[start + 4 : start + 10]}
+    # analyze's figures: calls, checked, invalid, and invalid results, "not checked" without an outputSchema
+    assert rows == {
+        "get-sum": ["4", "4", "3", "not", "checked"],
+        "get_current_time": ["6", "6", "3", "0"],
+        "convert_time": ["3", "3", "2", "0"],
+        "echo": ["3", "3", "2", "not", "checked"],
+        "get-resource-links": ["1", "1", "1", "not", "checked"],
+        "get-structured-cont…": ["2", "2", "1", "0"],
+    }
+
+
+def test_the_dashboard_says_why_no_arguments_were_checked(store: Store) -> None:
+    load(store, [AGENT])
+    report = build_report(store, Query())
+    console = Console(width=80, force_terminal=False)
+    with console.capture() as captured:
+        render_dashboard(report, console)
+    section = captured.get().split("Tool call arguments, most invalid first")[1].split("Errors by class")[0]
+    # no row of zeros: the tools' calls had no arguments recorded, and the dashboard says so
+    assert len(report.tools) == 5
+    assert not [line for line in section.splitlines() if line.split()[:1] and line.split()[0] in report.tools]
+    assert "24 of 24 tool calls have no arguments recorded" in " ".join(section.split())
 
 
 def test_the_dashboard_per_side_shows_the_requests_a_server_rejected(store: Store) -> None:

@@ -68,7 +68,14 @@ def render_dashboard(report: Report, console: Console) -> None:
         width=width,
     )
     console.print(width=width)
-    for part in (_sides(report), _over_time(report), _tools(report), _errors(report), _cost(report)):
+    for part in (
+        _sides(report),
+        _over_time(report),
+        _tools(report),
+        _arguments(report),
+        _errors(report),
+        _cost(report),
+    ):
         console.print(part, width=width)
 
 
@@ -150,6 +157,42 @@ def _tools(report: Report) -> RichTable:
     if not tools:
         table.caption = "no tool calls match"
     return table
+
+
+def _arguments(report: Report) -> RichTable:
+    """The tools whose calls' arguments were checked, the most invalid first (analyze --view arguments);
+    where none were checked, why, rather than a table of zeros. At most 20 + 6 + 5 + 7 + 7 + 12
+    columns, 3 between each and 1 at each edge: 79."""
+    checked = [r for r in report.arguments.records() if r["arguments_checked"]]
+    shown = checked[: TOP_TOOLS * 2]
+    caption = (
+        f"and {len(checked) - len(shown)} more: mcpobs analyze --view arguments" if len(checked) > len(shown) else ""
+    )
+    if not checked:
+        caption = "; ".join(report.argument_notes) or "no tool calls match"
+    table = _table("Tool call arguments, most invalid first", caption)
+    table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=20)
+    table.add_column("side", no_wrap=True)
+    for header in ("calls", "checked", "invalid", "res. invalid"):
+        # a header whole: rich shrinks every column alike where the table is wide, "calls" to "cal…"
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for r in shown:
+        table.add_row(
+            Text(visible(str(r["tool"]))),
+            Text(visible(str(r["side"]))),
+            format_value(r["tool_calls"], Unit.COUNT),
+            format_value(r["arguments_checked"], Unit.COUNT),
+            _unchecked(r["invalid_arguments"], Unit.COUNT),
+            _unchecked(r["invalid_results"], Unit.COUNT),
+        )
+    return table
+
+
+def _unchecked(value: Any, unit: Unit) -> Text:
+    """An invalid count or rate: none where nothing was checked, never 0; red where above 0."""
+    if value is None:
+        return Text("not checked", style="dim")
+    return Text(format_value(value, unit), style="bold red" if value else "")
 
 
 def _errors(report: Report) -> Group:
