@@ -65,6 +65,7 @@ class Report:
     invalid_arguments: Table  # the first calls whose arguments do not validate, in the order they started
     invalid_results: Table  # the first calls whose results do not validate against the outputSchema
     argument_notes: tuple[str, ...]  # why arguments were not checked (not recorded, no inputSchema)
+    argument_totals: dict[str, int]  # the arguments section's counts of checked and invalid, over every tool
     tools: tuple[str, ...]  # the tools of the charts per tool, most called first
     tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
@@ -133,12 +134,13 @@ def build_report(
     listed = replace(query, top=limits.invalid)
     # the checks analyze wrote are still there: list the invalid calls as analyze does, the first of them
     invalid_arguments, invalid_results = (SECTIONS[v](store, listed, where, params) for v in _LISTINGS)
-    for table, column, what in (
-        (invalid_arguments, "invalid_arguments", "arguments"),
-        (invalid_results, "invalid_results", "results"),
-    ):
-        count = sum(r[column] or 0 for r in arguments.table("arguments").records())
-        if count > len(table.rows):
+    totals = {
+        name: sum(r[name] or 0 for r in arguments.table("arguments").records())
+        for name in ("arguments_checked", "invalid_arguments", "results_checked", "invalid_results")
+    }
+    for table, what in ((invalid_arguments, "arguments"), (invalid_results, "results")):
+        if totals[f"invalid_{what}"] > len(table.rows):
+            count = totals[f"invalid_{what}"]
             notes.append(f"The first {len(table.rows)} of {count} tool calls with invalid {what} are listed.")
     return Report(
         analysis=analysis,
@@ -161,6 +163,7 @@ def build_report(
         invalid_arguments=invalid_arguments,
         invalid_results=invalid_results,
         argument_notes=arguments.notes,
+        argument_totals=totals,
         tools=tools,
         tool_count=len(every_tool),
         outcome=outcome,

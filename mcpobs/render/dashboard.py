@@ -162,7 +162,7 @@ def _tools(report: Report) -> RichTable:
 def _arguments(report: Report) -> RichTable:
     """The tools whose calls' arguments were checked, the most invalid first (analyze --view arguments);
     where none were checked, why, rather than a table of zeros. At most 20 + 6 + 5 + 7 + 7 + 12
-    columns, 3 between each and 1 at each edge: 79."""
+    columns, 3 between each and 1 at each edge: 74."""
     checked = [r for r in report.arguments.records() if r["arguments_checked"]]
     shown = checked[: TOP_TOOLS * 2]
     caption = (
@@ -189,7 +189,7 @@ def _arguments(report: Report) -> RichTable:
 
 
 def _unchecked(value: Any, unit: Unit) -> Text:
-    """An invalid count or rate: none where nothing was checked, never 0; red where above 0."""
+    """An invalid count: "not checked" where nothing was checked, never 0; red where above 0."""
     if value is None:
         return Text("not checked", style="dim")
     return Text(format_value(value, unit), style="bold red" if value else "")

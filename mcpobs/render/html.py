@@ -367,8 +367,7 @@ def _arguments(report: Report, made: dict[str, Chart]) -> str:
     body.append(_chart(made, "arguments_by_tool", "Tool call arguments by tool"))
     body.append(table_html(report.arguments, "Per tool and side (mcpobs analyze --view arguments)", missing=_UNCHECKED))
     for table, what in ((report.invalid_arguments, "arguments"), (report.invalid_results, "results")):
-        count = sum(r[f"invalid_{what}"] or 0 for r in report.arguments.records())
-        checked = sum(r[f"{what}_checked"] for r in report.arguments.records())
+        count, checked = report.argument_totals[f"invalid_{what}"], report.argument_totals[f"{what}_checked"]
         shown = f"the first {len(table.rows)} of {count}" if count > len(table.rows) else f"{count}"
         # none invalid of none checked is no finding: say that nothing was checked
         if not checked:
