@@ -44,6 +44,23 @@ def test_report_writes_the_page_and_says_so_on_stderr(runner: CliRunner, tmp_pat
     assert "2 fired" in tree.xpath('string(//p[@class="summary"])')
 
 
+def test_report_of_an_http_recording_lists_its_invalid_arguments(runner: CliRunner, tmp_path: Path) -> None:
+    # a real client's invalid arguments to server-everything over Streamable HTTP (tests/data/arguments)
+    log = ROOT / "tests" / "data" / "arguments" / "everything-http.log.jsonl"
+    target = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(log), "--tool", "get-sum", "--html", str(target)])
+    assert result.exit_code == 0, result.stderr
+    section = lxml_html.fromstring(target.read_text()).xpath('//section[@id="arguments"]')[0]
+    errors = section.xpath('.//table[@data-table="invalid_arguments"]/tbody/tr/td[6]')
+    # --tool filters the arguments as it filters the calls
+    assert [e.text_content() for e in errors] == [
+        "$.a: '2' is not of type 'number'",
+        "$: 'b' is a required property",
+        "$: 'a' is a required property",
+    ]
+    assert section.xpath('string(.//table[@data-table="invalid_arguments"]/caption)').endswith("(3)")
+
+
 def test_report_to_stdout(runner: CliRunner) -> None:
     result = runner.invoke(app, ["report", str(SAMPLE), "--html", "-"])
     assert result.exit_code == 0, result.stderr
