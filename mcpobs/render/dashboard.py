@@ -163,14 +163,20 @@ def _arguments(report: Report) -> RichTable:
     """The tools whose calls' arguments were checked, the most invalid first (analyze --view arguments);
     where none were checked, why, rather than a table of zeros. At most 20 + 6 + 5 + 7 + 7 + 12
     columns, 3 between each and 1 at each edge: 74."""
-    checked = [r for r in report.arguments.records() if r["arguments_checked"]]
+    records = report.arguments.records()
+    checked = [r for r in records if r["arguments_checked"]]
     shown = checked[: TOP_TOOLS * 2]
-    caption = (
-        f"and {len(checked) - len(shown)} more: mcpobs analyze --view arguments" if len(checked) > len(shown) else ""
+    said = (
+        [f"and {len(checked) - len(shown)} more: mcpobs analyze --view arguments"] if len(checked) > len(shown) else []
     )
-    if not checked:
-        caption = "; ".join(report.argument_notes) or "no tool calls match"
-    table = _table("Tool call arguments, most invalid first", caption)
+    if not records:
+        said.append("no tool calls match")
+    elif len(checked) < len(records):
+        # a tool left out for want of checks is said, with why: never taken for one without problems
+        unchecked = len(records) - len(checked)
+        said.append(f"{unchecked} tool{'s' if unchecked > 1 else ''} (per side) not checked")
+        said.extend(report.argument_notes)
+    table = _table("Tool call arguments, most invalid first", "; ".join(said))
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=20)
     table.add_column("side", no_wrap=True)
     for header in ("calls", "checked", "invalid", "res. invalid"):
