@@ -48,6 +48,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))  # what the generators share
+from _gen_common import merge
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "mcp_agent_session.jsonl"
 EXPECTED = HERE / "expected.json"
@@ -549,26 +552,8 @@ def _version(dist: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# merge + self-check
+# self-check
 # --------------------------------------------------------------------------------------------
-
-
-def merge(files: list[Path], out: Path) -> None:
-    lines: list[tuple[int, str]] = []
-    for f in files:
-        for line in f.read_text().splitlines():
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            start = min(
-                int(sp["startTimeUnixNano"])
-                for rs in d["resourceSpans"]
-                for ss in rs["scopeSpans"]
-                for sp in ss["spans"]
-            )
-            lines.append((start, line))
-    lines.sort(key=lambda t: t[0])
-    out.write_text("".join(line + "\n" for _, line in lines))
 
 
 def self_check(out: Path, expected: dict[str, Any]) -> None:

@@ -221,23 +221,37 @@ def _selected(row: dict[str, Any], where: Node | None) -> bool:
     return where is None or evaluate(where, {"model": row["model"], "provider": row["provider"]}) is True
 
 
-def _per_model(table: Table, where: Node | None) -> Table:
-    """The per provider, model and status rows summed per model, those ``where`` selects."""
+def _model_totals(
+    rows: Iterable[dict[str, Any]], where: Node | None, counts: tuple[str, ...], costs: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Per model (in order of its name), the rows ``where`` selects summed: ``counts`` (no figure counts
+    0) and ``costs`` (None while no row has one: unpriced is not free)."""
     totals: dict[str, dict[str, Any]] = {}
-    for row in table.records():
+    for row in rows:
         if not _selected(row, where):
             continue
-        total = totals.setdefault(
-            row["model"],
-            {"llm_calls": 0, "unpriced_llm_calls": 0, "token_cost": None, "input_tokens": 0, "output_tokens": 0},
-        )
-        total["llm_calls"] += row["llm_calls"]
-        if row["status"] == "priced":
-            total["token_cost"] = (total["token_cost"] or Decimal(0)) + row["token_cost"]
-        else:
-            total["unpriced_llm_calls"] += row["llm_calls"]
-        total["input_tokens"] += row["input_tokens"] or 0
-        total["output_tokens"] += row["output_tokens"] or 0
+        total = totals.setdefault(row["model"], {**dict.fromkeys(counts, 0), **dict.fromkeys(costs)})
+        for name in counts:
+            total[name] += row[name] or 0
+        for name in costs:
+            if row[name] is not None:
+                total[name] = (total[name] or Decimal(0)) + row[name]
+    return sorted(totals.items(), key=lambda item: str(item[0]))
+
+
+def _per_model(table: Table, where: Node | None) -> Table:
+    """The per provider, model and status rows summed per model, those ``where`` selects."""
+    rows = (
+        {
+            **row,
+            "unpriced_llm_calls": 0 if row["status"] == "priced" else row["llm_calls"],
+            "token_cost": row["token_cost"] if row["status"] == "priced" else None,
+        }
+        for row in table.records()
+    )
+    totals = _model_totals(
+        rows, where, ("llm_calls", "unpriced_llm_calls", "input_tokens", "output_tokens"), ("token_cost",)
+    )
     columns = (
         Column("model", Unit.TEXT),
         Column("llm_calls", Unit.COUNT),
@@ -248,13 +262,13 @@ def _per_model(table: Table, where: Node | None) -> Table:
         Column("input_tokens", Unit.COUNT),
         Column("output_tokens", Unit.COUNT),
     )
-    rows = []
-    for model, t in sorted(totals.items(), key=lambda item: str(item[0])):
+    out = []
+    for model, t in totals:
         priced = t["llm_calls"] - t["unpriced_llm_calls"]
         per_call = (
             (t["token_cost"] / priced).quantize(Decimal("1e-12")) if t["token_cost"] is not None and priced else None
         )
-        rows.append(
+        out.append(
             (
                 model,
                 t["llm_calls"],
@@ -266,7 +280,7 @@ def _per_model(table: Table, where: Node | None) -> Table:
                 t["output_tokens"],
             )
         )
-    return Table("models", "LLM calls by model", columns, tuple(rows))
+    return Table("models", "LLM calls by model", columns, tuple(out))
 
 
 def _decisions_per_model(store: Calls, where: Node | None) -> Table:
@@ -274,19 +288,12 @@ def _decisions_per_model(store: Calls, where: Node | None) -> Table:
     query = Query(by=())
     clause, params = filters(query, store.engine)
     table = SECTIONS["decisions"](store, query, clause, params)
-    totals: dict[str, dict[str, Any]] = {}
-    for row in table.records():
-        if not _selected(row, where):
-            continue
-        total = totals.setdefault(
-            row["model"],
-            {"tool_calls_requested": 0, "failed_tool_calls": 0, "decision_cost": None, "failed_decision_cost": None},
-        )
-        total["tool_calls_requested"] += row["tool_calls_requested"]
-        total["failed_tool_calls"] += row["failed_tool_calls"]
-        for name in ("decision_cost", "failed_decision_cost"):
-            if row[name] is not None:
-                total[name] = (total[name] or Decimal(0)) + row[name]
+    totals = _model_totals(
+        table.records(),
+        where,
+        ("tool_calls_requested", "failed_tool_calls"),
+        ("decision_cost", "failed_decision_cost"),
+    )
     columns = (
         Column("model", Unit.TEXT),
         Column("tool_calls_requested", Unit.COUNT),
@@ -304,6 +311,6 @@ def _decisions_per_model(store: Calls, where: Node | None) -> Table:
             t["decision_cost"],
             t["failed_decision_cost"],
         )
-        for model, t in sorted(totals.items(), key=lambda item: str(item[0]))
+        for model, t in totals
     ]
     return Table("decisions", "Tool calls by the model that asked for them", columns, tuple(rows))

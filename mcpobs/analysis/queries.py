@@ -175,6 +175,8 @@ def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Ta
 
 
 def _errors(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
+    from mcpobs.ingest.dialects import ERROR_CLASSES
+
     groups, extra = _group(query)
     keys = ", ".join(groups)
     # one pass: calls per group and class (NULL: no error), then the group's totals over them
@@ -197,7 +199,7 @@ def _errors(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
         Column(
             "error_class",
             Unit.TEXT,
-            "JSON-RPC error code, tool_error (isError result), timeout, cancelled, abandoned, transport/other",
+            "the JSON-RPC error code, or " + "; ".join(f"{name}: {meaning}" for name, meaning in ERROR_CLASSES.items()),
         ),
         Column(
             "meaning", Unit.TEXT, "what the JSON-RPC code means, where the MCP or JSON-RPC spec names it", prose=True

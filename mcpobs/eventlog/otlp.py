@@ -289,7 +289,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 waiting.broken += _end_stream(calls, record, t)
             elif record["event"] == "stream_closed" and record.get("by") != "client":
                 _break_exchange(calls, record.get("exchange"), t, "the call's stream broke off before its answer")
-            if record["event"] == "body_not_logged" and record.get("dir") == "s2c" and "exchange" in record:
+            if record["event"] == "body_not_logged" and record.get("dir") == "s2c":
                 _not_logged(calls, record)
             continue
         if kind == "protocol":
@@ -455,10 +455,11 @@ def _end_stream(calls: list[_Call], record: dict[str, Any], t: int) -> list[_Cal
 
 def _not_logged(calls: list[_Call], record: dict[str, Any]) -> None:
     """A body of the server's the recorder passed on without logging it (too large to): it may be the
-    answer of its exchange's open calls, which end with it (:func:`_end_not_logged`) unless an answer
-    is logged later (the body was a notification on their SSE stream)."""
+    answer of its exchange's open calls (over stdio, which has no exchanges: of every open call), which
+    end with it (:func:`_end_not_logged`) unless an answer is logged later (the body was a notification
+    on their SSE stream, or the answer of another call)."""
     for call in calls:
-        if call.end is None and call.direction == "c2s" and call.http.get("exchange") == record["exchange"]:
+        if call.end is None and call.direction == "c2s" and call.http.get("exchange") == record.get("exchange"):
             call.not_logged = record
 
 

@@ -19,6 +19,11 @@ FORMAT = "mcpobs-event-log"
 VERSION = 1
 
 Direction = Literal["c2s", "s2c"]
+# The most of one message a recorder holds to log it (a stdio line, an SSE event, a decoded HTTP body): a
+# small gzip body can inflate a thousandfold (200 KB to 200 MB), a server can write a line that never
+# ends, all of it in the recorder's memory and on one log line. Past it the bytes still go on as they
+# came, and a body_not_logged event says why the log lacks them.
+MESSAGE_LIMIT = 16 << 20
 PROTOCOL_META = "io.modelcontextprotocol/protocolVersion"
 
 

@@ -332,15 +332,23 @@ def derived_columns(
     }
 
 
-def outcome_columns(error_type: str, status: str, status_message: str, engine: Engine = DUCKDB) -> dict[str, str]:
-    """Third stage: whether the call failed, and its error class, from the second stage's error type.
+# The error classes outcome_columns names, in its order (first match wins; the JSON-RPC code itself
+# comes before other), with what each means: the list the column docs are made from.
+ERROR_CLASSES = {
+    "tool_error": "an isError result",
+    "timeout": "-32001, HTTP 408, or an error saying it timed out",
+    "cancelled": "-32800, or an error saying it was cancelled",
+    "abandoned": "the server asked for input and the client never sent the request again",
+    "not_logged": "an event log's call whose answer the recorder passed on unlogged: outcome unknown",
+    "auth": "HTTP 401 or 403",
+    "transport": "-32000 connection closed, connection and stream errors",
+    "other": "any other error",
+}
 
-    Classes, first match wins: ``tool_error``; ``timeout`` (-32001, mcp 1.x's 408, or an
-    error type or message saying so); ``cancelled``; ``abandoned`` (the server asked for
-    input and the client never sent the request again); ``not_logged`` (an event log's call whose
-    answer the recorder passed on unlogged); ``transport`` (-32000 connection
-    closed, connection and stream errors); the JSON-RPC code itself; ``other``.
-    """
+
+def outcome_columns(error_type: str, status: str, status_message: str, engine: Engine = DUCKDB) -> dict[str, str]:
+    """Third stage: whether the call failed, and its error class (:data:`ERROR_CLASSES`, or the
+    JSON-RPC code itself), from the second stage's error type."""
     e = engine
     return {
         "mcp_failed": f"coalesce({status} = 2, false) OR {error_type} IS NOT NULL",

@@ -291,7 +291,8 @@ class _Walk:
     def answer_not_logged(self, exchange: Any) -> None:
         for (direction, _), requests in self.state.open.items():
             for request in requests:
-                if direction == "c2s" and exchange is not None and request.http.get("exchange") == exchange:
+                # over stdio neither has an exchange: the body may answer any request still open
+                if direction == "c2s" and request.http.get("exchange") == exchange:
                     request.not_logged = True
 
     def cancelled(self, index: int, direction: str, params: dict[str, Any]) -> None:

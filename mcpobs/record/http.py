@@ -34,7 +34,7 @@ import httpx2
 import uvicorn
 
 from mcpobs.errors import UsageError
-from mcpobs.eventlog.writer import EventLogWriter
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, EventLogWriter
 
 # Headers that belong to one connection, not to the message (RFC 9110 7.6.1), and Host, which is the upstream's.
 HOP_BY_HOP = frozenset(
@@ -52,10 +52,6 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
-# The most of a compressed body the log decodes: a small gzip body can inflate a thousandfold (200 KB
-# to 200 MB), all of it in the recorder's memory and on one log line. Past it the body still goes on
-# as it came, and a body_not_logged event says why the log lacks it.
-DECODED_LIMIT = 16 << 20
 # What a message's line says of its HTTP exchange (lower-case header -> field).
 MCP_HEADERS = {
     "mcp-session-id": "session_id",
@@ -220,7 +216,7 @@ class RecordingProxy:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
 
     def _too_large(
-        self, direction: str, facts: dict[str, Any], what: str = f"the body decodes to more than {DECODED_LIMIT} bytes"
+        self, direction: str, facts: dict[str, Any], what: str = f"the body decodes to more than {MESSAGE_LIMIT} bytes"
     ) -> None:
         reason = f"{what}; forwarded as it came, not logged"
         self.log.event(
@@ -257,7 +253,7 @@ class _SseEvents:
     not held: its bytes are dropped as they come, until the blank line that ends it, and it yields
     ``(None, None)`` once, where it was; the events after it are read as before."""
 
-    def __init__(self, limit: int = DECODED_LIMIT) -> None:
+    def __init__(self, limit: int = MESSAGE_LIMIT) -> None:
         self.limit = limit
         self.pending = bytearray()
         self.cr = b""  # a chunk's last \r, held back: it may be the first half of a \r\n
@@ -301,7 +297,7 @@ class _Decoder:
     A chunk that decodes to more than ``limit`` bytes sets ``too_large`` and ends the decoding (never
     more than that in memory at once): what follows decodes to nothing."""
 
-    def __init__(self, encoding: str, limit: int = DECODED_LIMIT) -> None:
+    def __init__(self, encoding: str, limit: int = MESSAGE_LIMIT) -> None:
         encoding = encoding.strip().lower()
         self.limit = limit
         self.too_large = False
@@ -343,17 +339,17 @@ def _encoding(headers: list[tuple[str, str]]) -> str:
 
 
 def _decoded(body: bytes, encoding: str) -> bytes | None:
-    """A whole body decoded, or None if it decodes to more than :data:`DECODED_LIMIT` bytes."""
+    """A whole body decoded, or None if it decodes to more than :data:`MESSAGE_LIMIT` bytes."""
     if encoding.strip().lower() == "zstd":
         # zstd's decompressobj has no output bound: read through a stream reader, at most the limit
         import zstandard
 
         try:
             with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)) as reader:
-                out = reader.read(DECODED_LIMIT + 1)
+                out = reader.read(MESSAGE_LIMIT + 1)
         except zstandard.ZstdError:
             return body  # logged as it came, as a body that does not decode is
-        return out if len(out) <= DECODED_LIMIT else None
+        return out if len(out) <= MESSAGE_LIMIT else None
     decoder = _Decoder(encoding)
     out = decoder.feed(body) + decoder.flush()
     return None if decoder.too_large else out

@@ -14,12 +14,13 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mcpobs.errors import ExitCode, McpobsError, UsageError
-from mcpobs.eventlog.writer import Direction, EventLogWriter
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, Direction, EventLogWriter
 
 # After the client closes stdin: how long the server may take to exit, then after SIGTERM.
 EXIT_GRACE_SECONDS = 5.0
@@ -78,8 +79,12 @@ def record_stdio(command: list[str], log: EventLogWriter, streams: Streams | Non
             os.close(io.client_out)
 
     pumps = [
-        threading.Thread(target=_pump, args=(io.client_in, server_in, "c2s", log, client_closed), daemon=True),
-        threading.Thread(target=_pump, args=(server_out, io.client_out, "s2c", log, server_closed), daemon=True),
+        threading.Thread(
+            target=_pump, args=(io.client_in, server_in, "c2s", log, client_closed, io.errors), daemon=True
+        ),
+        threading.Thread(
+            target=_pump, args=(server_out, io.client_out, "s2c", log, server_closed, io.errors), daemon=True
+        ),
         threading.Thread(target=_stderr_pump, args=(server_err, io.errors, log), daemon=True),
     ]
     stop = _StopOnSignal(server)
@@ -141,20 +146,49 @@ def _signal_group(server: subprocess.Popen[bytes], sig: int) -> None:
             server.send_signal(sig)
 
 
-def read_lines(fd: int) -> Iterator[bytes]:
+@dataclass(frozen=True)
+class Piece:
+    """What :func:`read_pieces` yields: a whole line, or a piece of a line too long to hold (``whole``
+    False; ``starts`` on its first piece, whose bytes are all of it held until then)."""
+
+    data: bytes
+    whole: bool = True
+    starts: bool = False
+
+
+def read_pieces(fd: int, limit: int) -> Iterator[Piece]:
     """The lines read from ``fd``, each with its newline, as soon as each is whole; then the
-    unterminated rest, if any, at end of file."""
+    unterminated rest, if any, at end of file. A line longer than ``limit`` bytes is not held: its
+    bytes come in pieces as they are read, until its newline."""
     parts: list[bytes] = []  # the pieces of a line not yet ended: joined once, so a huge line costs linear time
+    held = 0
+    too_long = False  # inside a line longer than the limit
     while chunk := os.read(fd, 65536):
         start = 0
-        while (end := chunk.find(b"\n", start)) >= 0:
-            yield b"".join([*parts, chunk[start : end + 1]])
-            parts = []
-            start = end + 1
-        if start < len(chunk):
-            parts.append(chunk[start:])
+        while start < len(chunk):
+            end = chunk.find(b"\n", start)
+            stop = len(chunk) if end < 0 else end + 1
+            part, start = chunk[start:stop], stop
+            if too_long:
+                yield Piece(part, whole=False)
+            elif held + len(part) > limit:
+                yield Piece(b"".join([*parts, part]), whole=False, starts=True)
+                parts, held, too_long = [], 0, True
+            elif end >= 0:
+                yield Piece(b"".join([*parts, part]))
+                parts, held = [], 0
+            else:
+                parts.append(part)
+                held += len(part)
+            if end >= 0:
+                too_long = False
     if parts:
-        yield b"".join(parts)
+        yield Piece(b"".join(parts))
+
+
+def read_lines(fd: int) -> Iterator[bytes]:
+    """The lines read from ``fd`` as :func:`read_pieces` reads them, each held whole however long."""
+    return (piece.data for piece in read_pieces(fd, sys.maxsize))
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -163,14 +197,19 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _pump(source: int, sink: int, direction: Direction, log: EventLogWriter, closed: Callable[[bool], None]) -> None:
+def _pump(
+    source: int, sink: int, direction: Direction, log: EventLogWriter, closed: Callable[[bool], None], errors: int
+) -> None:
     """Forward ``source`` to ``sink`` a line (a message) at a time, logging each first; ``closed(eof)``
     is told at the end whether ``source`` ended (rather than ``sink`` failing)."""
     eof = False
     try:
-        for line in read_lines(source):
-            _log_safely(log, direction, line)
-            write_all(sink, line)
+        for piece in read_pieces(source, MESSAGE_LIMIT):
+            if piece.whole:
+                _log_safely(log, direction, piece.data)
+            elif piece.starts:
+                _not_logged(log, errors, direction)
+            write_all(sink, piece.data)
         eof = True
     except OSError:
         pass  # the receiving side is gone: what passed is logged, and the caller logs the end
@@ -187,11 +226,27 @@ def _log_safely(log: EventLogWriter, direction: Direction, line: bytes) -> None:
             log.event("log_error", dir=direction, error=f"{type(e).__name__}: {e}")
 
 
+def _not_logged(log: EventLogWriter, errors: int, direction: Direction | None) -> None:
+    """A line too long to hold is passed on as it comes but not logged: the log and our stderr say so.
+    The stderr line goes out before the long line's first byte, so it never splits a line of the
+    server's stderr that the long one is."""
+    side = {"c2s": "a client message", "s2c": "a server message", None: "a server stderr line"}[direction]
+    what = f"{side} longer than {MESSAGE_LIMIT} bytes"
+    where = {"dir": direction} if direction else {"stream": "stderr"}
+    with contextlib.suppress(Exception):  # the session matters more than its record
+        log.event("body_not_logged", **where, reason=f"{what}; forwarded as it came, not logged")
+    with contextlib.suppress(OSError):
+        write_all(errors, f"mcpobs: warning: {what} passed on but not logged (body_not_logged in the log)\n".encode())
+
+
 def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:
     with contextlib.suppress(OSError):
-        for line in read_lines(source):
-            log.stderr(line)
-            write_all(sink, line)
+        for piece in read_pieces(source, MESSAGE_LIMIT):
+            if piece.whole:
+                log.stderr(piece.data)
+            elif piece.starts:
+                _not_logged(log, sink, None)
+            write_all(sink, piece.data)
 
 
 class _StopOnSignal:

@@ -3,6 +3,7 @@ min_calls and missing values."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from mcpobs.cost import CostOptions
 from mcpobs.errors import UsageError
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import ROOT, request, span, span_ids, write_lines
+from tests.conftest import ROOT, llm_span, request, span, span_ids, write_lines
 
 AGENT = str(ROOT / "sample_traces" / "agent_cost_session.jsonl")
 
@@ -88,6 +89,70 @@ def test_model_scope_sums_the_models_llm_calls(agent: Store) -> None:
     # a model without a price has no token_cost: no verdict, never a pass at $0
     status, values, reason = got[("acme-local-7b",)]
     assert (status, values, reason) == (Status.NO_VERDICT, {"token_cost": None}, "no value for token_cost")
+
+
+def test_model_scope_sums_every_row_of_a_model(store: Store, tmp_path: Path) -> None:
+    # one model through three providers: the models and decisions sections give it a row each (the
+    # models section one per pricing status too), which the model scope sums into one group
+    start, ms = 1_760_000_000_000_000_000, 1_000_000
+
+    def chat(span_id: str, at: int, provider: str, ids: list[str], usage: bool = True) -> dict[str, Any]:
+        parts = [{"type": "tool_call", "id": i, "name": "search", "arguments": {}} for i in ids]
+        output = json.dumps([{"role": "assistant", "parts": parts}])
+        return llm_span(
+            span_id=span_id,
+            model="gpt-4o",
+            provider=provider,
+            start=start + at * ms,
+            duration_ns=10 * ms,
+            usage={"input_tokens": 1000 * (at + 1), "output_tokens": 10} if usage else None,
+            attributes={"gen_ai.output.messages": output},
+        )
+
+    def call(span_id: str, at: int, call_id: str, error: str | None = None) -> dict[str, Any]:
+        attributes = {"gen_ai.tool.call.id": call_id}
+        return span(
+            span_id=span_id,
+            name="tools/call search",
+            kind=3,
+            start=start + at * ms,
+            attributes=attributes,
+            error_type=error,
+        )
+
+    spans = [
+        chat("00000000000000a1", 0, "openai", ["call_1"]),
+        call("00000000000000c1", 20, "call_1"),
+        chat("00000000000000a2", 40, "azure.ai.openai", ["call_2", "call_3"]),
+        call("00000000000000c2", 60, "call_2", error="tool_error"),
+        call("00000000000000c3", 70, "call_3"),
+        chat("00000000000000a3", 90, "acme-cloud", [], usage=False),  # no usage: unpriced
+    ]
+    load(store, [str(write_lines(tmp_path / "t.jsonl", [request(spans, "agent")]))])
+    models = analyze(store, Query(views=("models",)), CostOptions()).table("models").records()
+    decisions = analyze(store, Query(views=("decisions",)), CostOptions()).table("decisions").records()
+    assert (len(models), len(decisions)) == (3, 3)
+    priced = [r for r in models if r["status"] == "priced"]
+    assert len(priced) == 2
+    names = ("llm_calls", "unpriced_llm_calls", "token_cost", "input_tokens", "tool_calls_requested")
+    names += ("failed_tool_calls", "failed_call_rate", "decision_cost", "failed_decision_cost")
+    got = Figures(store).measure("model", None, names)
+    assert got == {
+        (("model", "gpt-4o"),): {
+            "llm_calls": 3,
+            "unpriced_llm_calls": 1,
+            "token_cost": sum(r["token_cost"] for r in priced),
+            "input_tokens": 1000 + 41_000,
+            "tool_calls_requested": 3,
+            "failed_tool_calls": 1,
+            "failed_call_rate": 1 / 3,
+            "decision_cost": sum(r["decision_cost"] for r in decisions if r["decision_cost"] is not None),
+            "failed_decision_cost": sum(r["failed_decision_cost"] for r in decisions if r["decision_cost"] is not None),
+        }
+    }
+    # a filter on the provider sums only the rows it selects
+    rule = "  - name: r\n    condition: tool_calls_requested > 1\n    scope: model\n    where: provider != 'openai'\n"
+    assert _by_group(_check(store, rule)) == {("gpt-4o",): (Status.FIRED, {"tool_calls_requested": 2}, "")}
 
 
 def test_cost_per_tool_is_the_tools_share(agent: Store) -> None:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.queries import session_figures
 from mcpobs.analysis.sql import filters, parse_where
+from mcpobs.cli import app
 from mcpobs.errors import UsageError
 from mcpobs.expr import ExprError
 from mcpobs.ingest import load
+from mcpobs.ingest.dialects import ERROR_CLASSES, outcome_columns
 from mcpobs.store import Store
 from tests.conftest import DIALECTS, ROOT, SAMPLE, request, span, write_lines
 
@@ -65,6 +69,18 @@ def test_error_classes_per_tool(semconv: Store) -> None:
         ("get-weather", "-32602"): (1, pytest.approx(0.1), pytest.approx(0.5)),
         ("search-flights", "timeout"): (1, pytest.approx(0.5), pytest.approx(1.0)),
     }
+
+
+def test_the_error_class_column_names_every_class_the_model_assigns(semconv: Store, runner: CliRunner) -> None:
+    # the column's description lacked auth and not_logged, added to the model after it was written
+    case = outcome_columns("error_type", "status", "status_message")["error_class"]
+    assert re.findall(r"(?:THEN|ELSE) '(\w+)'", case) == list(ERROR_CLASSES)
+    columns = analyze(semconv, Query(views=("errors",))).table("errors").columns
+    (column,) = [c for c in columns if c.name == "error_class"]
+    help_text = " ".join(runner.invoke(app, ["analyze", "--help"]).stdout.split())
+    for name, meaning in ERROR_CLASSES.items():
+        assert f"{name}: {meaning}" in column.description
+        assert name in help_text
 
 
 def test_group_by_method_includes_every_request_but_no_notification(semconv: Store) -> None:

@@ -27,7 +27,7 @@ from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
 from tests.conftest import free_port, serving, wait_for_port
-from tests.record.test_stdio import RECORD, TOOLBOX, _requests, _responses
+from tests.record.test_stdio import RECORD, TOOLBOX, _peak_rss_mb, _requests, _responses
 
 GZIP_UPSTREAM = [sys.executable, str(Path(TOOLBOX).parent / "gzip_upstream.py")]
 
@@ -355,11 +355,6 @@ def test_secret_headers_session_ids_and_url_credentials_stay_off_the_disk(tmp_pa
     assert notification["http"]["session_id"] == notification["http"]["headers"]["mcp-session-id"] == digest
     # the server got the session's real id: redaction changes the log only
     assert second.status_code == 202
-
-
-def _peak_rss_mb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) // 1024
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")

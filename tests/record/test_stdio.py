@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 import pytest
 from mcp import Client, MCPError, StdioServerParameters
+from typer.testing import CliRunner
 
+from mcpobs.analysis import Query, analyze
+from mcpobs.cli import app
 from mcpobs.eventlog.reader import EventLog, read_event_log
+from mcpobs.ingest import load
+from mcpobs.store import Store
 from tests.conftest import ROOT
 
 TOOLBOX = str(ROOT / "tests" / "servers" / "toolbox.py")
@@ -437,3 +444,121 @@ def test_secrets_in_the_server_stderr_arguments_and_urls_stay_off_the_disk(tmp_p
     assert call["params"]["arguments"]["text"] == (
         "see postgres://[REDACTED]@db/x and https://[REDACTED]@h/x?api_key=[REDACTED]&q=kept"
     )
+
+
+LONG = (16 << 20) + 100  # just past the most of a line the recorder holds to log it (MESSAGE_LIMIT)
+
+
+def test_lines_too_long_to_log_pass_unchanged_and_the_log_says_so(tmp_path: Path) -> None:
+    # a line with no newline in sight was held whole, however long, to log it
+    path = tmp_path / "long.jsonl"
+    short = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+    sent = b"a" * LONG + b"\n" + short + b"b" * LONG  # the last line unterminated: the input just ends
+    result = subprocess.run(
+        [*RECORD, "--out", str(path), "--", *ECHO_SERVER], input=sent, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == sent
+    assert path.stat().st_size < 1 << 20
+    log = read_event_log(path)
+    assert not log.cut_short
+    assert sorted(m["dir"] for m in log.messages()) == ["c2s", "s2c"]  # the short line, each way
+    unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
+    assert sorted(r["dir"] for r in unlogged) == ["c2s", "c2s", "s2c", "s2c"]
+    assert unlogged[0]["reason"] == (f"a client message longer than {16 << 20} bytes; forwarded as it came, not logged")
+    assert log.events()[-1] == "server_exited"
+    warnings = [line for line in result.stderr.decode().splitlines() if line.startswith("mcpobs: warning:")]
+    assert len(warnings) == 4
+    assert warnings[0] == (
+        f"mcpobs: warning: a client message longer than {16 << 20} bytes passed on but not logged "
+        "(body_not_logged in the log)"
+    )
+
+
+# Answers pings; a "flood" request gets a long stderr line, then an answer of params.mb megabytes.
+FLOOD_SERVER = [
+    sys.executable,
+    "-c",
+    "import json, sys\n"
+    "for line in sys.stdin.buffer:\n"
+    "    request = json.loads(line)\n"
+    "    if request['method'] == 'flood':\n"
+    f"        sys.stderr.buffer.write(b'e' * {LONG} + b'\\nafter the long line\\n'); sys.stderr.buffer.flush()\n"
+    "        text = 'x' * (request['params']['mb'] << 20)\n"
+    "    else:\n"
+    "        text = 'pong'\n"
+    "    answer = {'jsonrpc': '2.0', 'id': request['id'], 'result': {'text': text}}\n"
+    "    sys.stdout.buffer.write(json.dumps(answer).encode() + b'\\n'); sys.stdout.buffer.flush()\n",
+]
+
+
+def _peak_rss_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) // 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
+def test_a_long_answer_is_forwarded_not_held_and_its_call_ends_not_logged(
+    tmp_path: Path, store: Store, runner: CliRunner
+) -> None:
+    path = tmp_path / "flood.jsonl"
+    mb = 64
+    recorder = subprocess.Popen(
+        [*RECORD, "--out", str(path), "--", *FLOOD_SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert recorder.stdin is not None
+    assert recorder.stdout is not None
+    assert recorder.stderr is not None
+    # both pipes drained by threads (a full stderr pipe stalls the server), every wait on them bounded
+    answers: queue.Queue[bytes] = queue.Queue()
+    stderr = bytearray()
+
+    def read_answers(stdout: IO[bytes]) -> None:
+        for line in stdout:
+            answers.put(line)
+
+    out = threading.Thread(target=read_answers, args=(recorder.stdout,), daemon=True)
+    err = threading.Thread(target=lambda stream: stderr.extend(stream.read()), args=(recorder.stderr,), daemon=True)
+    out.start()
+    err.start()
+
+    def ask(request: dict[str, Any]) -> bytes:
+        recorder.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
+        recorder.stdin.flush()  # type: ignore[union-attr]
+        return answers.get(timeout=60)
+
+    try:
+        assert json.loads(ask({"jsonrpc": "2.0", "id": 1, "method": "ping"}))["result"] == {"text": "pong"}
+        before = _peak_rss_mb(recorder.pid)
+        flood = json.loads(ask({"jsonrpc": "2.0", "id": 2, "method": "flood", "params": {"mb": mb}}))
+        assert (flood["id"], len(flood["result"]["text"])) == (2, mb << 20)  # forwarded whole
+        assert json.loads(ask({"jsonrpc": "2.0", "id": 3, "method": "ping"}))["id"] == 3
+        after = _peak_rss_mb(recorder.pid)
+        recorder.stdin.close()
+        assert recorder.wait(timeout=30) == 0
+        err.join(timeout=30)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    # held whole, the answer took the recorder's peak from 40 MB to 500 MB
+    assert after - before < 80, (before, after)  # generous: 16 MB held at most
+    assert path.stat().st_size < 1 << 20
+    assert stderr.count(b"e" * LONG + b"\nafter the long line\n") == 1  # the server's stderr, forwarded whole
+    log = read_event_log(path)
+    unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
+    # the server ends its stderr line before it starts the answer
+    assert [(r.get("dir"), r.get("stream")) for r in unlogged] == [(None, "stderr"), ("s2c", None)]
+    assert [r["text"] for r in log.records if r["kind"] == "stderr"] == ["after the long line"]
+    assert [(m["dir"], m["message"]["id"]) for m in log.messages()] == [
+        ("c2s", 1), ("s2c", 1), ("c2s", 2), ("c2s", 3), ("s2c", 3)
+    ]  # fmt: skip
+    # its answer passed unlogged: the flood call ends there, its outcome unknown, not a transport error
+    # that lasted until the session ended; and lint does not say the server never answered it
+    load(store, [str(path)])
+    errors = analyze(store, Query(by=("method",), views=("errors",))).table("errors").records()
+    assert [(r["method"], r["error_class"]) for r in errors] == [("flood", "not_logged")]
+    linted = runner.invoke(app, ["lint", str(path)])
+    assert "unanswered-request" not in linted.stdout, linted.stdout

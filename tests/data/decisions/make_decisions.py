@@ -50,6 +50,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
+from _gen_common import merge  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "decisions.jsonl"
 EXPECTED = HERE / "decisions.expected.json"
@@ -359,24 +362,6 @@ def main() -> None:
         merge(sorted(tmp.glob("*.jsonl")), OUT)
     EXPECTED.write_text(json.dumps({"llm_calls": [asdict(c) for c in log]}, indent=2) + "\n")
     print(f"wrote {OUT.name} ({sum(1 for _ in OUT.open())} lines) and {EXPECTED.name}")
-
-
-def merge(files: list[Path], out: Path) -> None:
-    """The agent's and the server's files as one, lines ordered by their first span's start
-    (what a Collector receiving from both processes writes)."""
-    lines: list[tuple[int, str]] = []
-    for f in files:
-        for line in f.read_text().splitlines():
-            if line.strip():
-                d = json.loads(line)
-                start = min(
-                    int(sp["startTimeUnixNano"])
-                    for rs in d["resourceSpans"]
-                    for ss in rs["scopeSpans"]
-                    for sp in ss["spans"]
-                )
-                lines.append((start, line))
-    out.write_text("".join(line + "\n" for _, line in sorted(lines)))
 
 
 if __name__ == "__main__":

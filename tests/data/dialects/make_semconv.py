@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,9 +44,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
+from _gen_common import SeededIds  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,17 +65,6 @@ SERVER_SERVICE = "weather-mcp-server"
 SCOPE = "mcp.instrumentation.reference"
 SCOPE_VERSION = "0.1.0"
 SEED = 7
-
-
-class SeededIds(IdGenerator):
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-
-    def generate_span_id(self) -> int:
-        return self._rng.getrandbits(64) or 1
-
-    def generate_trace_id(self) -> int:
-        return self._rng.getrandbits(128) or 1
 
 
 @dataclass

@@ -26,7 +26,7 @@ opentelemetry-exporter-otlp-json-file).
 
 from __future__ import annotations
 
-import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,11 @@ from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
+from _gen_common import SeededIds  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "semconv-2026-refusals.spans.jsonl"
@@ -47,17 +49,6 @@ SCOPE = "mcp.instrumentation.reference"
 PROTOCOL = "2025-11-25"
 SESSION = "5b0f2c6a9d3e4f718a2b3c4d5e6f7a8b"
 INVALID_PARAMS = "-32602"
-
-
-class SeededIds(IdGenerator):
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-
-    def generate_span_id(self) -> int:
-        return self._rng.getrandbits(64) or 1
-
-    def generate_trace_id(self) -> int:
-        return self._rng.getrandbits(128) or 1
 
 
 def _attributes(method: str, request_id: int, tool: str | None = None) -> dict[str, Any]:

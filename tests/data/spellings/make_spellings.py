@@ -24,36 +24,27 @@ Run: ``python tests/data/spellings/make_spellings.py``
 
 from __future__ import annotations
 
-import random
+import sys
 from pathlib import Path
 
 from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
+from _gen_common import SeededIds  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "spellings.jsonl"
 MS = 1_000_000
 BASE = 1_795_165_200_000 * MS  # 2026-11-20T09:00:00Z
 
 
-class _Seeded(IdGenerator):
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-
-    def generate_span_id(self) -> int:
-        return self._rng.getrandbits(64) or 1
-
-    def generate_trace_id(self) -> int:
-        return self._rng.getrandbits(128) or 1
-
-
 def main() -> None:
     OUT.unlink(missing_ok=True)
     for seed, (service, emit) in enumerate((("sentry-old-server", _sentry), ("toolhive-proxy", _toolhive), ("conventions-server", _conventions), ("chat-agent", _chat))):
-        provider = TracerProvider(resource=Resource.create({"service.name": service}), id_generator=_Seeded(seed))
+        provider = TracerProvider(resource=Resource.create({"service.name": service}), id_generator=SeededIds(seed))
         provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(str(OUT))))  # appends
         emit(provider)
         provider.force_flush()
