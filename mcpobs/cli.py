@@ -636,9 +636,10 @@ def cost_command(
 
     Attribution: a tool call is linked to the LLM call that asked for it (the
     one whose gen_ai.output.messages name the call's gen_ai.tool.call.id, where
-    the spans record both; else, within the trace, the last LLM call that ended
-    before it started) and to the first LLM call that started after it ended
-    (the step that read its result). An LLM call's cost is split equally among
+    the spans record both; else the last LLM call that ended before it started,
+    under its parent span, else its grandparent … else in the trace) and to the
+    first LLM call that started after it ended, looked for the same way (the
+    step that read its result). An LLM call's cost is split equally among
     the tool calls linked to it; one linked to none stays unattributed.
     token_cost = attributed + unattributed. The decisions section counts, per
     model, the tool calls it asked for, those that failed, and
