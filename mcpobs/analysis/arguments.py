@@ -159,7 +159,7 @@ def _listing(
         Column("started", Unit.TIME),
         *what,
     )
-    return Table(name, title, columns, _run(store, sql, params))
+    return Table(name, title, columns, _run(store, sql, params), listing=True)
 
 
 def _run(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
