@@ -372,7 +372,7 @@ def analyze_command(
     the tools' error rates as bars, the most frequent errors, the costliest tools.
     """
     if "dashboard" in _split(view):
-        _refuse_in_dashboard(by, view, output_format)
+        _refuse_in_dashboard(by, view, output_format, sort, top)
         _refuse_clickhouse(files, table, "--view dashboard")
         query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, None, output_format)
         _need_input(files, db, "analyze")
@@ -407,12 +407,17 @@ def _clickhouse(
     return open_source(files, table, since, until)
 
 
-def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
+def _refuse_in_dashboard(
+    by: list[str] | None, view: list[str] | None, output_format: OutputFormat, sort: str | None, top: int | None
+) -> None:
     """What the dashboard cannot show is refused before anything is loaded."""
     if _split(view) != ("dashboard",):
         raise UsageError("--view dashboard is shown alone: leave the other sections out")
     if _split(by) not in ((), ("tool",)):
         raise UsageError("--view dashboard shows tools: leave out --by")
+    for option, given in (("--sort", sort), ("--top", top)):
+        if given is not None:
+            raise UsageError(f"{option} does not apply to --view dashboard (its sections have their own order)")
     if output_format is not OutputFormat.table:
         raise UsageError(
             "--view dashboard is drawn for a terminal: leave out --format (mcpobs report --html for a page)"
