@@ -19,6 +19,7 @@ import typer
 from mcpobs import __version__, interrupt
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, GROUPINGS, SORTABLE, VIEWS, Analysis, Query, analyze, check
 from mcpobs.analysis.cost import COST_GROUPINGS, DEFAULT_TOP
+from mcpobs.analysis.queries import refuse_ignored
 from mcpobs.analysis.sql import FIELDS, parse_where
 from mcpobs.errors import ExitCode, InputError, McpobsError, UsageError, exit_code_for, is_interrupt
 from mcpobs.render import AlertFormat, OutputFormat
@@ -328,8 +329,11 @@ def analyze_command(
     where: WhereOption = None,
     top: TopOption = None,
     sort: Annotated[
-        str, typer.Option(help=f"Order call rows by this column, largest first: {', '.join(SORTABLE)}.")
-    ] = "calls",
+        str | None,
+        typer.Option(
+            help=f"Order the calls section's rows by this column, largest first (default calls): {', '.join(SORTABLE)}."
+        ),
+    ] = None,
     output_format: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     cost: Annotated[bool, typer.Option("--cost", help="Add the cost sections (see mcpobs cost --help).")] = False,
@@ -368,9 +372,9 @@ def analyze_command(
     the tools' error rates as bars, the most frequent errors, the costliest tools.
     """
     if "dashboard" in _split(view):
-        _refuse_in_dashboard(by, view, output_format)
+        _refuse_in_dashboard(by, view, output_format, sort, top)
         _refuse_clickhouse(files, table, "--view dashboard")
-        query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", output_format)
+        query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, None, output_format)
         _need_input(files, db, "analyze")
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
         return
@@ -403,12 +407,17 @@ def _clickhouse(
     return open_source(files, table, since, until)
 
 
-def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
+def _refuse_in_dashboard(
+    by: list[str] | None, view: list[str] | None, output_format: OutputFormat, sort: str | None, top: int | None
+) -> None:
     """What the dashboard cannot show is refused before anything is loaded."""
     if _split(view) != ("dashboard",):
         raise UsageError("--view dashboard is shown alone: leave the other sections out")
     if _split(by) not in ((), ("tool",)):
         raise UsageError("--view dashboard shows tools: leave out --by")
+    for option, given in (("--sort", sort), ("--top", top)):
+        if given is not None:
+            raise UsageError(f"{option} does not apply to --view dashboard (its sections have their own order)")
     if output_format is not OutputFormat.table:
         raise UsageError(
             "--view dashboard is drawn for a terminal: leave out --format (mcpobs report --html for a page)"
@@ -464,7 +473,7 @@ def _query(
     side: str | None,
     where: str | None,
     top: int | None,
-    sort: str,
+    sort: str | None,
     output_format: OutputFormat,
 ) -> Query:
     views = _split(view) or ((default_views[0],) if output_format is OutputFormat.csv else default_views)
@@ -479,10 +488,11 @@ def _query(
         servers=_split(server),
         side=side,
         where=_where(where),
-        sort=sort,
+        sort=sort or "calls",
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load
+    refuse_ignored(_split(view), _split(by), sort)
     return query
 
 
@@ -631,9 +641,10 @@ def cost_command(
 
     Attribution: a tool call is linked to the LLM call that asked for it (the
     one whose gen_ai.output.messages name the call's gen_ai.tool.call.id, where
-    the spans record both; else, within the trace, the last LLM call that ended
-    before it started) and to the first LLM call that started after it ended
-    (the step that read its result). An LLM call's cost is split equally among
+    the spans record both; else the last LLM call that ended before it started,
+    under its parent span, else its grandparent … else in the trace) and to the
+    first LLM call that started after it ended, looked for the same way (the
+    step that read its result). An LLM call's cost is split equally among
     the tool calls linked to it; one linked to none stays unattributed.
     token_cost = attributed + unattributed. The decisions section counts, per
     model, the tool calls it asked for, those that failed, and
@@ -645,7 +656,7 @@ def cost_command(
     sessions whose last call to each target succeeded; value_per_cost = the sum
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
-    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, "calls", output_format)
+    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, None, output_format)
     _need_input(files, db, "cost")
     _analyze(
         files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
@@ -955,7 +966,7 @@ def report_command(
     from mcpobs.render.html import render_html
     from mcpobs.report import build_report
 
-    query = _query(None, None, CALL_VIEWS, since, until, tool, server, side, where, None, "calls", OutputFormat.table)
+    query = _query(None, None, CALL_VIEWS, since, until, tool, server, side, where, None, None, OutputFormat.table)
     ruleset = load_rules(rules) if rules is not None else None
     if rules is not None and ruleset is not None:
         _check_baseline(rules, ruleset, baseline)

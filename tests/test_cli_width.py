@@ -98,12 +98,51 @@ def _parse(text: str, labelled: bool = True) -> list[tuple[str, str, list[str], 
     return blocks
 
 
+def _records(text: str) -> tuple[str, list[tuple[list[str], dict[str, str]]]]:
+    """A listing printed as records: its title, and each record's labels and named fields (a field's
+    wrapped lines joined by a space)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    records: list[tuple[list[str], dict[str, str]]] = []
+    name = ""
+    for line in lines[1:]:
+        if not line:
+            continue
+        if not line.startswith("   "):
+            records.append((line.strip().split("   "), {}))
+        elif line.startswith("   ") and not line[3].isspace():
+            name, _, value = line[3:].partition("   ")
+            records[-1][1][name] = value.strip()
+        else:
+            records[-1][1][name] += " " + line.strip()
+    return lines[0].strip(), records
+
+
+def assert_records(table: Table, text: str) -> None:
+    """Every row of a listing as a record: its labels whole on one line, every other shown column named below."""
+    title, records = _records(text)
+    assert title == table.title
+    assert len(records) == len(table.rows), text
+    shown = [table.columns[i] for i in shown_columns(table)]
+    labels = []
+    for column in shown:
+        if column.unit not in (Unit.TEXT, Unit.TIME) or column.prose:
+            break
+        labels.append(column)
+    for row, (heading, fields) in zip(table.records(), records, strict=True):
+        assert heading == [visible(format_value(row[c.name], c.unit)) for c in labels], text
+        assert fields == {c.header: visible(format_value(row[c.name], c.unit)) for c in shown if c not in labels}, text
+
+
 @pytest.mark.parametrize("width", [80, 120, 160])
 def test_every_section_keeps_its_labels_and_every_column_at_any_width(width: int) -> None:
     sections = _sections(width)
     assert {table.name for table, _ in sections} >= {*CALL_VIEWS, *ARGUMENT_VIEWS, *COST_VIEWS}
     for table, text in sections:
         assert max(cell_len(line) for line in text.splitlines()) <= width, (table.name, text)
+        if table.listing and "─" not in text:
+            # a list of calls too wide for one block: a record per call
+            assert_records(table, text)
+            continue
         shown = turned(table) if table.vertical and table.rows else table
         columns = [shown.columns[i] for i in shown_columns(shown)]
         labels = []
@@ -252,3 +291,25 @@ def test_rounds_is_shown_only_where_a_call_took_more_than_one_round(
     assert rows["book"][columns.index("calls")] == "2"
     assert rows["book"][at] == "4"
     assert rows["echo"][at] == "1"
+
+
+def test_invalid_arguments_at_80_columns_read_as_a_record_per_call(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # observed: four blocks of the same five rows (the sessions alone, then the times, the errors,
+    # the arguments), each call matched across them by its place alone
+    time_log = ROOT / "tests" / "data" / "arguments" / "time.log.jsonl"
+    text = _printed(runner, monkeypatch, 80, "analyze", str(time_log), "--view", "invalid_arguments")
+    with Store() as store:
+        from mcpobs.ingest import load
+
+        load(store, [str(time_log)])
+        table = analyze(store, Query(views=("invalid_arguments",))).table("invalid_arguments")
+    assert len(table.rows) == 5
+    assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+    assert_records(table, text)
+    # with room for one block, the table as it was
+    wide = _printed(runner, monkeypatch, 240, "analyze", str(time_log), "--view", "invalid_arguments")
+    ((title, header, starts, _),) = _parse(wide)
+    assert (title, len(starts)) == (table.title, 5)
+    assert header.split()[:4] == ["side", "server", "tool", "session"]

@@ -53,3 +53,52 @@ def test_decision_cost_under_a_tool_filter_is_a_part_of_the_unfiltered_cost() ->
     for model, (cost, failed) in whole.items():
         assert sum(p[model][0] for p in parts) == cost
         assert sum(p[model][1] for p in parts) == failed
+
+
+def _refused(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+def test_decisions_refuses_a_grouping_it_does_not_apply() -> None:
+    # observed: exit 0 and the same per-model rows as without --by tool
+    line = _refused("cost", str(DECISIONS), "--view", "decisions", "--by", "tool")
+    assert line == "mcpobs: error: --by tool does not apply to --view decisions (one row per provider and model)"
+    # per model is what it is: honoured
+    assert {r["model"] for r in _csv("cost", str(DECISIONS), "--view", "decisions", "--by", "model")} == {
+        "gpt-4o-2024-08-06",
+        "gpt-4o-mini-2024-07-18",
+    }
+
+
+def test_argument_shapes_are_grouped_as_by_asks() -> None:
+    # observed: --by session ignored, the shapes per server and tool alone
+    plain = _csv("analyze", str(TIME), "--view", "argument_shapes")
+    by_session = _csv("analyze", str(TIME), "--view", "argument_shapes", "--by", "session")
+    assert "session" not in plain[0]
+    assert list(by_session[0])[:4] == ["side", "session", "server", "tool"]
+    # one session in the file: the same shapes, counts and shares, each with its session
+    assert {r["session"] for r in by_session} == {by_session[0]["session"]}
+    assert [{k: v for k, v in r.items() if k != "session"} for r in by_session] == plain
+    # --by server or tool: the shapes' own grouping
+    assert _csv("analyze", str(TIME), "--view", "argument_shapes", "--by", "server,tool") == plain
+
+
+def test_the_argument_sections_refuse_what_they_would_ignore() -> None:
+    # observed: exit 0, --sort and --by client ignored
+    assert _refused("analyze", str(TIME), "--view", "argument_shapes", "--sort", "errors") == (
+        "mcpobs: error: --sort does not apply to --view argument_shapes (it orders the calls section)"
+    )
+    assert _refused("analyze", str(TIME), "--view", "arguments", "--sort", "error_rate").endswith(
+        "--sort does not apply to --view arguments (it orders the calls section)"
+    )
+    assert _refused("analyze", str(TIME), "--view", "invalid_arguments", "--by", "client") == (
+        "mcpobs: error: --by client does not apply to --view invalid_arguments "
+        "(a list of calls with their server, tool and session)"
+    )
+    # shown beside the calls section, which --sort orders; a listing shows its session
+    assert _csv("analyze", str(TIME), "--view", "calls", "--by", "session", "--sort", "errors")
+    assert _csv("analyze", str(TIME), "--view", "invalid_arguments", "--by", "session")

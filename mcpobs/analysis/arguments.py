@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import calls_cte, order_limit, select_groups
+from mcpobs.analysis.sql import GROUPINGS, calls_cte, order_limit, select_groups
 
 if TYPE_CHECKING:
     from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
@@ -85,26 +85,26 @@ def _arguments(store: Store, query: Query, where: str, params: dict[str, Any]) -
 
 
 def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
-    """Per side, server and tool (whatever --by says): each shape of the recorded arguments, most
-    frequent first; --top keeps that many shapes per tool."""
+    """Per side, the --by groups, server and tool (a shape is a tool's): each shape of the recorded
+    arguments, most frequent first; --top keeps that many shapes per group."""
+    groups = ["side", *(key for key in query.by if key not in ("server", "tool")), "server", "tool"]
+    keys = ", ".join(GROUPINGS.get(g, g) for g in groups)
     top = ""
     if query.top:
-        ranked = "row_number() OVER (PARTITION BY side, server, tool ORDER BY count(*) DESC, shape)"
+        ranked = f"row_number() OVER (PARTITION BY {keys} ORDER BY count(*) DESC, shape)"
         top = f"QUALIFY {ranked} <= {int(query.top)}"
-    sql = f"""{store.calls_cte}
-    SELECT side, server, tool, shape, count(*) AS calls,
-        count(*) / sum(count(*)) OVER (PARTITION BY side, server, tool) AS share,
+    sql = f"""{calls_cte(store, query.by)}
+    SELECT {select_groups(groups)}, shape, count(*) AS calls,
+        count(*) / sum(count(*)) OVER (PARTITION BY {keys}) AS share,
         count(*) FILTER (WHERE checked) AS checked,
         CASE WHEN count(*) FILTER (WHERE checked) > 0 THEN count(*) FILTER (WHERE error IS NOT NULL) END AS invalid
     {_JOIN}
     WHERE {where} AND method = 'tools/call' AND recorded
-    GROUP BY side, server, tool, shape {top}
-    ORDER BY side, server, tool, calls DESC, shape
+    GROUP BY {keys}, shape {top}
+    ORDER BY {", ".join(groups)}, calls DESC, shape
     """
     columns = (
-        Column("side", Unit.TEXT),
-        Column("server", Unit.TEXT),
-        Column("tool", Unit.TEXT),
+        *(Column(g, Unit.TEXT) for g in groups),
         Column(
             "shape",
             Unit.TEXT,
@@ -112,11 +112,13 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
             prose=True,
         ),
         Column("calls", Unit.COUNT, "tool calls whose arguments took this shape"),
-        Column("share", Unit.RATE, "calls / the tool's calls with arguments recorded", "share %"),
+        Column("share", Unit.RATE, "calls / the group's calls of the tool with arguments recorded", "share %"),
         Column("checked", Unit.COUNT, "of them checked against an inputSchema"),
         Column("invalid", Unit.COUNT, "of them that do not validate (none when none were checked)"),
     )
-    return Table("argument_shapes", "Tool call argument shapes", columns, _run(store, sql, params))
+    extra = groups[1:-2]
+    title = "Tool call argument shapes" + (f" by {', '.join(extra)}" if extra else "")
+    return Table("argument_shapes", title, columns, _run(store, sql, params))
 
 
 def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
@@ -157,7 +159,7 @@ def _listing(
         Column("started", Unit.TIME),
         *what,
     )
-    return Table(name, title, columns, _run(store, sql, params))
+    return Table(name, title, columns, _run(store, sql, params), listing=True)
 
 
 def _run(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:

@@ -54,6 +54,8 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
     # a few wide rows (one per side): people read it turned, a figure per line
     vertical: bool = False
+    # rows that are single calls, not groups: too wide for one block, people read each as a record
+    listing: bool = False
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as dictionaries keyed by column name."""

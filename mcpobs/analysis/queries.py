@@ -73,6 +73,31 @@ def check(query: Query) -> None:
         raise UsageError(f"side {query.side!r} is neither client nor server")
 
 
+# The sections whose rows are not groups: the --by keys each shows, and what its rows are. Another key
+# is refused where the section is asked for by name, never ignored.
+_FIXED_ROWS: dict[str, tuple[tuple[str, ...], str]] = {
+    "invalid_arguments": (("server", "tool", "session"), "a list of calls with their server, tool and session"),
+    "invalid_results": (("server", "tool", "session"), "a list of calls with their server, tool and session"),
+    "cost": ((), "one row per side"),
+    "models": (("model",), "one row per provider and model"),
+    "decisions": (("model",), "one row per provider and model"),
+    "costly_sessions": (("session",), "one row per session"),
+    "costly_traces": ((), "one row per trace"),
+}
+
+
+def refuse_ignored(views: tuple[str, ...], by: tuple[str, ...], sort: str | None) -> None:
+    """Refuse a --by or --sort given (``by`` empty, ``sort`` None when not) that a section asked for
+    by name (``views``) would not apply: an option is honoured or refused, never ignored."""
+    for view in views:
+        keys, rows_are = _FIXED_ROWS.get(view, (None, ""))
+        ignored = [key for key in by if keys is not None and key not in keys]
+        if ignored:
+            raise UsageError(f"--by {ignored[0]} does not apply to --view {view} ({rows_are})")
+    if sort is not None and views and "calls" not in views:
+        raise UsageError(f"--sort does not apply to --view {views[0]} (it orders the calls section)")
+
+
 def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Analysis:
     """Run the sections ``query`` asks for over everything in ``store``.
 

@@ -21,6 +21,7 @@ from mcpobs.cost.ledger import (
     CALLS,
     LINKS,
     LLM_COLUMNS,
+    SCOPE_DEPTH,
     TOOL_CALL_ID_KEY,
     CostOptions,
     Ledger,
@@ -67,6 +68,24 @@ _ANCESTORS = f"""
     ) AS t USING (trace_id)
 """
 _FIXED_TYPE = "Array(Tuple(kind String, name String, pico String))"
+# mcpobs.cost.ledger.SCOPES, each tool call's walk up from its parent as one fold over its trace's parents
+_LLM_TRACES = "SELECT trace_id FROM cost_llm"
+_SCOPES = f"""
+    SELECT side, trace_id, call, scope, depth FROM (
+        SELECT c.side AS side, c.trace_id AS trace_id, c.span_id AS call, arrayFold(
+            (walk, step) -> if(walk.1 IS NULL, walk,
+                (t.parents[assumeNotNull(walk.1)], arrayPushBack(walk.2, assumeNotNull(walk.1)))),
+            range({SCOPE_DEPTH}), CAST((c.parent_span_id, []), 'Tuple(Nullable(String), Array(String))')).2 AS path
+        FROM (
+            SELECT side, trace_id, span_id, parent_span_id FROM mcp_calls
+            WHERE method = 'tools/call' AND parent_span_id IS NOT NULL AND trace_id IN ({_LLM_TRACES})
+        ) AS c JOIN (
+            SELECT trace_id, mapFromArrays(arrayMap(s -> s.1, tree), arrayMap(s -> s.2, tree)) AS parents FROM (
+                SELECT trace_id, groupArray((span_id, parent_span_id)) AS tree FROM spans
+                WHERE trace_id IN ({_LLM_TRACES}) GROUP BY trace_id)
+        ) AS t USING (trace_id)
+    ) ARRAY JOIN path AS scope, arrayEnumerate(path) AS depth
+"""
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,7 @@ cost_llm AS {materialized}(
 -- tool-call ids are not read on ClickHouse yet (a source that records them is refused): links by time
 cost_requests AS (SELECT '' AS trace_id, '' AS llm, toInt64(0) AS start_ns, '' AS tool_call_id WHERE false),
 cost_call_ids AS (SELECT '' AS side, '' AS trace_id, '' AS call, '' AS tool_call_id WHERE false),
+cost_scopes AS {materialized}({_SCOPES}),
 cost_links AS {materialized}({LINKS}),
 cost_shares AS {materialized}({shares_sql(_E)}),
 cost_fixed AS (SELECT f.kind AS kind, f.name AS name, toInt128(f.pico) AS pico

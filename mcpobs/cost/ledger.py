@@ -9,6 +9,8 @@ cost sections of :mod:`mcpobs.analysis` read:
     with its price in pico-dollars or why it has none;
 ``cost_requests``, ``cost_call_ids``
     the tool-call ids LLM calls' outputs name, and each tool call's id, where recorded;
+``cost_scopes``
+    the spans above each tool call, where its LLM calls are looked for by time;
 ``cost_links``
     which tool calls each LLM call is linked to, and how the link was made;
 ``cost_shares``
@@ -20,13 +22,16 @@ The attribution rule (also in the README and ``mcpobs cost --help``): the LLM
 call that *asked for* a tool call is the one whose output names the call's
 tool-call id, where the producer records both (``gen_ai.tool.call.id`` on the
 tool call's span or the ``execute_tool`` span around it; the ``tool_call`` parts
-of ``gen_ai.output.messages`` on the LLM call's span or its events); else, within
-the trace, the last LLM call that ended before the tool call started. The LLM
-call that *read the result* is the first that started after the tool call
-ended. This one link is what every cost figure, the decisions section and the
-report's waterfall read. An LLM call's cost is split equally among the tool
-calls linked to it, to the pico-dollar, remainders going to the first calls by
-span id, so the shares add up to the LLM call's cost exactly.
+of ``gen_ai.output.messages`` on the LLM call's span or its events); else the
+last LLM call that ended before the tool call started, among the children of the
+tool call's parent span, else of its grandparent, and so on up (an agent's own
+LLM calls before another's, when sub-agents run at once in one trace), else
+anywhere in the trace. The LLM call that *read the result* is the first that
+started after the tool call ended, looked for the same way. This one link is
+what every cost figure, the decisions section and the report's waterfall read.
+An LLM call's cost is split equally among the tool calls linked to it, to the
+pico-dollar, remainders going to the first calls by span id, so the shares add
+up to the LLM call's cost exactly.
 An LLM call linked to no tool call is *unattributed*. Client and server spans
 of the same calls are attributed separately, each side adding up on its own.
 """
@@ -84,6 +89,7 @@ def build(store: Calls, options: CostOptions) -> Ledger:
     con.execute(f"CREATE OR REPLACE TEMP TABLE cost_ancestors AS {ANCESTORS}")
     _price(store, options.prices, ledger)
     _tool_call_ids(store)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_scopes AS {SCOPES}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE cost_links AS {LINKS}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE cost_shares AS {shares_sql(DUCKDB)}")
     _fixed_prices(store, options.prices)
@@ -336,12 +342,32 @@ def _tool_call_ids(store: Store) -> None:
     )
 
 
+# How far up from a tool call its scopes are looked for (as far as ANCESTORS walks).
+SCOPE_DEPTH = 100
+# Each tool call's scopes: the spans above it, its parent first (``depth`` 1), in the traces of LLM calls.
+SCOPES = f"""
+WITH RECURSIVE tree AS MATERIALIZED (
+    SELECT trace_id, span_id, parent_span_id FROM spans WHERE trace_id IN (SELECT trace_id FROM cost_llm)
+), up(side, trace_id, call, scope, depth) AS (
+    SELECT side, trace_id, span_id, parent_span_id, 1 FROM mcp_calls
+    WHERE method = 'tools/call' AND parent_span_id IS NOT NULL AND trace_id IN (SELECT trace_id FROM cost_llm)
+    UNION ALL
+    SELECT up.side, up.trace_id, up.call, t.parent_span_id, up.depth + 1
+    FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.scope
+    WHERE t.parent_span_id IS NOT NULL AND up.depth < {SCOPE_DEPTH}
+)
+SELECT side, trace_id, call, scope, depth FROM up
+"""
+
 # The link (see the module's docstring): `asked` by tool-call id where the call's id is named by an LLM
 # call's output in the trace (the last such LLM call to start before the call did; the first after, where
-# clocks disagree), else by time; `read` by time.
+# clocks disagree), else by time; `read` by time. By time, an LLM call is looked for among the children of
+# the tool call's scopes (cost_scopes), its parent first, then its grandparent's …: the LLM calls of its
+# own agent before another's (sub-agents running at once in one trace); else anywhere in the trace.
 LINKS = """
 WITH steps AS (
-    SELECT trace_id, span_id AS llm, start_ns, end_ns FROM cost_llm WHERE status <> 'aggregate'
+    SELECT trace_id, span_id AS llm, parent_span_id AS scope, start_ns, end_ns FROM cost_llm
+    WHERE status <> 'aggregate'
 ), tool_calls AS (
     SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
 ), by_id AS (
@@ -354,19 +380,39 @@ WITH steps AS (
         ORDER BY r.start_ns <= c.start_ns DESC,
             CASE WHEN r.start_ns <= c.start_ns THEN -r.start_ns ELSE r.start_ns END, r.llm
     ) = 1
-), by_time AS (
+), scoped AS (
+    SELECT a.side AS side, a.trace_id AS trace_id, a.call AS call, a.scope AS scope, a.depth AS depth,
+        c.start_ns AS start_ns, c.end_ns AS end_ns
+    FROM cost_scopes a JOIN tool_calls c ON c.side = a.side AND c.trace_id = a.trace_id AND c.call = a.call
+), asked_in_scope AS (
+    SELECT a.side AS side, a.trace_id AS trace_id, a.call AS call, s.llm AS llm
+    FROM scoped a ASOF JOIN steps s ON a.trace_id = s.trace_id AND a.scope = s.scope AND a.start_ns >= s.end_ns
+    QUALIFY row_number() OVER (PARTITION BY a.side, a.trace_id, a.call ORDER BY a.depth) = 1
+), read_in_scope AS (
+    SELECT a.side AS side, a.trace_id AS trace_id, a.call AS call, s.llm AS llm
+    FROM scoped a ASOF JOIN steps s ON a.trace_id = s.trace_id AND a.scope = s.scope AND a.end_ns <= s.start_ns
+    QUALIFY row_number() OVER (PARTITION BY a.side, a.trace_id, a.call ORDER BY a.depth) = 1
+), asked_in_trace AS (
     SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm
     FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
+), read_in_trace AS (
+    SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm
+    FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
 )
-SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, coalesce(i.llm, t.llm) AS llm, 'asked' AS link,
-    CASE WHEN i.llm IS NOT NULL THEN 'tool call id' ELSE 'time' END AS linked_by
+SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, coalesce(i.llm, p.llm, t.llm) AS llm,
+    'asked' AS link, CASE WHEN i.llm IS NOT NULL THEN 'tool call id' ELSE 'time' END AS linked_by
 FROM tool_calls c
 LEFT JOIN by_id i USING (side, trace_id, call)
-LEFT JOIN by_time t USING (side, trace_id, call)
-WHERE coalesce(i.llm, t.llm) IS NOT NULL
+LEFT JOIN asked_in_scope p USING (side, trace_id, call)
+LEFT JOIN asked_in_trace t USING (side, trace_id, call)
+WHERE coalesce(i.llm, p.llm, t.llm) IS NOT NULL
 UNION ALL
-SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm, 'read' AS link, 'time' AS linked_by
-FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.end_ns <= s.start_ns
+SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, coalesce(p.llm, t.llm) AS llm,
+    'read' AS link, 'time' AS linked_by
+FROM tool_calls c
+LEFT JOIN read_in_scope p USING (side, trace_id, call)
+LEFT JOIN read_in_trace t USING (side, trace_id, call)
+WHERE coalesce(p.llm, t.llm) IS NOT NULL
 """
 
 

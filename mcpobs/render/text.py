@@ -14,6 +14,7 @@ from typing import Any
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -142,9 +143,50 @@ def render_table(analysis: Analysis, console: Console) -> None:
 
 
 def render_section(table: Table, console: Console) -> None:
-    """One table as :func:`render_table` prints each: as many blocks as the console's width needs."""
-    for block in _blocks(table, console.width):
+    """One table as :func:`render_table` prints each: as many blocks as the console's width needs; a
+    listing of calls that needs more than one, as records (:func:`_records`)."""
+    blocks = _blocks(table, console.width)
+    if table.listing and len(blocks) > 1:
+        _records(table, console)
+        return
+    for block in blocks:
         console.print(block)
+
+
+def _records(table: Table, console: Console) -> None:
+    """Each row as a record: its labels (side, tool …) on one line, every other column on a line of its
+    own below, named; the words wrap to the width, a name or an id never does where it fits.
+    Rows matched across blocks by their order alone are hard to read when the rows are single calls."""
+    shown = shown_columns(table)
+    labels = _label_columns(table, shown, {i: _is_figure(table.columns[i]) for i in shown})
+    console.print(Text(table.title, style="bold"))
+    for row in table.rows:
+        console.print()
+        console.print(Text(" " + "   ".join(visible(format_value(row[i], table.columns[i].unit)) for i in labels)))
+        fields = RichTable.grid(padding=(0, 3), pad_edge=False)
+        fields.add_column(no_wrap=True)
+        fields.add_column(overflow="fold")
+        for i in shown:
+            if i not in labels:
+                column = table.columns[i]
+                fields.add_row(Text(column.header), Text(visible(format_value(row[i], column.unit))))
+        console.print(Padding(fields, (0, 0, 0, 3)))
+    console.print()
+
+
+def _is_figure(column: Column) -> bool:
+    return column.unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG)
+
+
+def _label_columns(table: Table, shown: list[int], numeric: dict[int, bool]) -> list[int]:
+    """The columns that say what a row is: the names at its left, before the first figure or words."""
+    labels: list[int] = []
+    for i in shown:
+        column = table.columns[i]
+        if numeric[i] or column.unit is Unit.FLAG or column.prose:
+            break
+        labels.append(i)
+    return labels
 
 
 ELIDED_FLOOR = 12  # a name cut to fit keeps at least this many characters
@@ -174,16 +216,8 @@ def _blocks(table: Table, width: int) -> list[RichTable]:
     is_turned = table.vertical and bool(table.rows)
     table = turned(table) if is_turned else table
     shown = shown_columns(table)
-    numeric = {
-        i: table.columns[i].unit not in (Unit.TEXT, Unit.TIME, Unit.FLAG) or (is_turned and i > 0) for i in shown
-    }
-    # the columns that say what a row is: the names at its left, before the first figure
-    labels: list[int] = []
-    for i in shown:
-        column = table.columns[i]
-        if numeric[i] or column.unit is Unit.FLAG or column.prose:
-            break
-        labels.append(i)
+    numeric = {i: _is_figure(table.columns[i]) or (is_turned and i > 0) for i in shown}
+    labels = _label_columns(table, shown, numeric)
     rest = [i for i in shown if i not in labels]
     words_last = [i for i in rest if not table.columns[i].prose] + [i for i in rest if table.columns[i].prose]
     orders = [rest] if words_last == rest else [rest, words_last]

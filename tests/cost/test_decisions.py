@@ -296,3 +296,34 @@ def test_a_call_seen_on_both_sides_through_http_spans_counts_once(tmp_path: Path
         load(s, [str(path)])
         (row,) = analyze(s, Query(views=("decisions",)), CostOptions()).table("decisions").records()
     assert (row["tool_calls_requested"], row["failed_tool_calls"]) == (1, 1)
+
+
+# Two sub-agents at once in one trace, each under its own span, without tool-call ids
+# (tests/data/decisions/make_subagents.py): the truth is the generator's record of each step.
+SUBAGENTS = DATA / "subagents.jsonl"
+SUBAGENTS_TRUTH = json.loads((DATA / "subagents.expected.json").read_text())
+
+
+def test_parallel_sub_agents_are_linked_to_their_own_llm_calls() -> None:
+    """The last LLM call of the trace to end before planner's tool call, and the first to start after
+    it, are scout's: by time across the trace, scout's model was credited with planner's decision."""
+    with Store() as s:
+        load(s, [str(SUBAGENTS)])
+        build(s, CostOptions())
+        llm = [span_id for (span_id,) in s.con.execute("SELECT span_id FROM cost_llm ORDER BY start_ns").fetchall()]
+        links = s.con.execute(
+            """
+            SELECT k.side, c.tool, k.link, k.llm, k.linked_by FROM cost_links k
+            JOIN mcp_calls c ON c.side = k.side AND c.trace_id = k.trace_id AND c.span_id = k.call
+            """
+        ).fetchall()
+        decisions = analyze(s, Query(views=("decisions",)), CostOptions()).table("decisions").records()
+    assert len(llm) == len(SUBAGENTS_TRUTH["llm_calls"])
+    want = set()
+    for call in SUBAGENTS_TRUTH["tool_calls"]:
+        for side in ("client", "server"):
+            want.add((side, call["name"], "asked", llm[call["asked_by"]], "time"))
+            want.add((side, call["name"], "read", llm[call["read_by"]], "time"))
+    assert set(links) == want
+    got = {r["model"]: (r["decisions"], r["tool_calls_requested"], r["failed_tool_calls"]) for r in decisions}
+    assert got == {"gpt-4o-2024-08-06": (1, 1, 0), "gpt-4o-mini-2024-07-18": (1, 1, 1)}
