@@ -40,6 +40,9 @@ MAX_RESULT_ROWS = 1_000_000
 # the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select):
 # on disk, compressed (a seventh of the memory a Memory table takes), gone with the session
 SPANS_TABLE = "mcpobs_spans"
+# the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
+# made, from the first, only where the table holds such calls or abandoned ones
+LINKED_TABLE = "mcpobs_linked"
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -153,8 +156,9 @@ class ClickHouseTraces:
     partitions (days) they cover. The call model is derived from those spans once, when opened, into
     the session's temporary table :data:`SPANS_TABLE`: each section reads that, not the raw spans
     again (inlined, the model's ~30k characters of SQL were planned and run again by every query,
-    two to four times in some). A table holding what the call model cannot express yet is refused
-    (:data:`mcpobs.clickhouse.model.UNSUPPORTED`) rather than counted differently from its files.
+    two to four times in some). Where it holds 2026-07-28 calls of several rounds or abandoned calls,
+    their rounds are linked as the store links them after a load, into a second temporary table
+    :data:`LINKED_TABLE` that the sections read instead (a copy only then: otherwise it would be the same).
     """
 
     engine: Engine = CLICKHOUSE
@@ -167,7 +171,7 @@ class ClickHouseTraces:
         return self.location.chdb_path is not None
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
-        from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, spans_select, unsupported_sql
+        from mcpobs.clickhouse.model import calls_cte, rounds_needed_sql, rounds_select, spans_select
 
         self.location = location
         window = ["true"]
@@ -175,28 +179,32 @@ class ClickHouseTraces:
             window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
-        self._cte = calls_cte(SPANS_TABLE)
-        self._in_flight_cte = calls_cte(SPANS_TABLE, in_flight=True)
         # the model keeps no attribute the cost ledger's tool-call ids are read from: asked of the table
         self.tool_call_ids_sql = (
             f"SELECT count() FROM {location.qualified} WHERE {' AND '.join(window)} "
             "AND mapContains(SpanAttributes, $id_key)"
         )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
+        table = SPANS_TABLE
         try:
             self._server_call(
                 self._connection.command,
                 f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
                 + spans_select(location.qualified, " AND ".join(window)),
             )
-            counts = self.run(unsupported_sql(self._cte), {})[0]
+            if self.run(rounds_needed_sql(SPANS_TABLE), {})[0][0]:
+                self._server_call(
+                    self._connection.command,
+                    f"CREATE TEMPORARY TABLE {LINKED_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
+                    + rounds_select(SPANS_TABLE),
+                )
+                self._server_call(self._connection.command, f"DROP TEMPORARY TABLE {SPANS_TABLE}")
+                table = LINKED_TABLE
         except BaseException:
             self.close()
             raise
-        found = [what for what, n in zip(UNSUPPORTED.values(), counts, strict=True) if n]
-        if found:
-            self.close()
-            raise UsageError(f"{location.url}: not yet supported on ClickHouse: {'; '.join(found)}")
+        self._cte = calls_cte(table)
+        self._in_flight_cte = calls_cte(table, in_flight=True)
 
     @property
     def calls_cte(self) -> str:
@@ -373,8 +381,9 @@ class _Server:
     def close(self) -> None:
         # the server keeps an idle HTTP session (and its temporary table) for session_timeout: dropped now
         # closing goes on if it fails: the session's end drops it all the same
-        with contextlib.suppress(Exception):
-            self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {SPANS_TABLE}")
+        for table in (SPANS_TABLE, LINKED_TABLE):
+            with contextlib.suppress(Exception):
+                self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {table}")
         self.client.close()
 
 

@@ -28,6 +28,7 @@ from mcpobs.ingest.dialects import (
     outcome_columns,
     wraps_sql,
 )
+from mcpobs.ingest.rounds import abandoned_answers_sql, abandons_sql, client_rounds_sql, server_rounds_sql
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.sqlengine import quote as _quote
 from mcpobs.store import calls_select, in_flight_select
@@ -55,18 +56,16 @@ _HTTP_TYPE = "Tuple(span_id String, http_status Nullable(Int32), auth_challenge 
 # modelled's columns before the derived ones, trace_id first
 _COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "status_code", "status_message", "start_ns", "end_ns",
-    "service_name", "scope_name", "source_id", "attributes", "approx_bytes",
+    "service_name", "scope_name", "source_id", "attributes", "approx_bytes", "round_links",
 )  # fmt: skip
+# what mcpobs.ingest.rounds links, left for rounds_select (a table with no calls of several rounds and
+# none abandoned keeps these)
 _NO_ROUNDS = "CAST(NULL AS Nullable(String)) AS round_of, CAST(NULL AS Nullable(Int64)) AS call_start_ns"
+# a call of several rounds' links to its rounds' spans, as the exporter writes them (lower-case hex ids);
+# empty on every other span
+_LINKS_TYPE = "Array(Tuple(trace_id String, span_id String))"
 # a wrapper's call columns are cleared, as the ingest's UPDATE does
 _UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
-
-# The ingest's post-load steps that are not expressed here yet: a table holding such calls is refused
-# rather than counted differently from its files (see :func:`unsupported_sql`).
-UNSUPPORTED = {
-    "rounds": "2026-07-28 calls of several rounds (mcpobs.rounds)",
-    "abandoned": "calls abandoned after input_required (error.type abandoned)",
-}
 
 
 def _enum(column: str, names: tuple[str, ...], prefix: str) -> str:
@@ -88,7 +87,8 @@ def _raw(table: str, window: str) -> str:
         nullIf(toString(ServiceName), '') AS service_name,
         nullIf(ScopeName, '') AS scope_name,
         SpanAttributes AS attributes,
-        Events
+        Events,
+        Links.TraceId AS link_trace_ids, Links.SpanId AS link_span_ids
     FROM {table}
     WHERE {window}
     -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
@@ -143,6 +143,7 @@ def spans_select(table: str, window: str) -> str:
         -- carried through every window for nothing
         mapFilter((k, v) -> k IN ({_TOKEN_KEYS}), attributes) AS attributes,
         {size} AS approx_bytes,
+        CAST(if(d_rounds > 1, arrayZip(link_trace_ids, link_span_ids), []) AS {_LINKS_TYPE}) AS round_links,
         {final_sql}
     FROM derived
 ), traced AS (
@@ -199,7 +200,51 @@ def _element(column: str, index: int, columns: list[str]) -> str:
     return f"{value} AS {column}"
 
 
-def unsupported_sql(cte: str) -> str:
-    """A query counting the calls of each kind :data:`UNSUPPORTED` names, after the head ``cte``."""
-    return f"""{cte}
-    SELECT countIf(rounds > 1), countIf(error_type = 'abandoned') FROM spans WHERE mcp_method IS NOT NULL"""
+def rounds_needed_sql(spans: str) -> str:
+    """A query counting the spans :func:`rounds_select` reads in ``spans`` (the table :func:`spans_select`
+    filled): calls of several rounds that link to their rounds, and calls the client abandoned."""
+    return f"""SELECT count() FROM {spans}
+    WHERE (rounds > 1 AND notEmpty(round_links)) OR (mcp_side = 'client' AND error_class = 'abandoned')"""
+
+
+def rounds_select(spans: str) -> str:
+    """The spans of ``spans`` (the table :func:`spans_select` filled) with the rounds of each 2026-07-28
+    call of several rounds tied into one call, and the server's side of each call the client abandoned
+    marked abandoned, as the store's post-load steps do (:mod:`mcpobs.ingest.rounds`, the same SQL).
+
+    A span that two calls both link to is a round of one of them (which one is not defined, as in the store).
+    """
+    abandons = f"coalesce(a.answered IS NOT NULL AND {abandons_sql('s')}, false)"
+    # the joined relations' columns are named apart from the spans': a name in both would come out as
+    # `s.trace_id` of `s.*`
+    return f"""WITH links AS (
+    SELECT span_id AS call, mcp_side AS side, source_id AS call_source, error_class AS call_error_class,
+        link.trace_id AS trace_id, link.span_id AS span_id, i
+    FROM {spans} ARRAY JOIN round_links AS link, arrayEnumerate(round_links) AS i
+    WHERE rounds > 1 AND link.span_id != ''
+), client_rounds AS (
+    SELECT trace_id AS round_trace, span_id AS round_span, round_of AS round_call
+    FROM ({client_rounds_sql("links", spans)}) LIMIT 1 BY trace_id, span_id
+), server_rounds AS (
+    SELECT trace_id AS answer_trace, span_id AS answer_span, round_of AS answer_round_of,
+        rounds AS answer_rounds, call_start_ns AS answer_call_start_ns, true AS answer_found
+    FROM ({server_rounds_sql("links", spans, _E)}) LIMIT 1 BY trace_id, span_id
+), rounded AS (
+    -- a server span answering a round takes what server_rounds says, NULLs included, after client_rounds
+    -- (the store's UPDATEs in that order)
+    SELECT s.* REPLACE (
+        if(v.answer_found, v.answer_round_of, coalesce(c.round_call, s.round_of)) AS round_of,
+        if(v.answer_found, v.answer_rounds, s.rounds) AS rounds,
+        if(v.answer_found, v.answer_call_start_ns, s.call_start_ns) AS call_start_ns)
+    FROM {spans} AS s
+        LEFT JOIN client_rounds AS c ON s.trace_id = c.round_trace AND s.span_id = c.round_span
+        LEFT JOIN server_rounds AS v ON s.trace_id = v.answer_trace AND s.span_id = v.answer_span
+), abandoned AS (
+    SELECT DISTINCT trace_id AS abandoned_trace, answered FROM ({abandoned_answers_sql("links", "rounded")})
+)
+SELECT s.* REPLACE (
+    if({abandons}, 'abandoned', s.error_type) AS error_type,
+    if({abandons}, 'abandoned', s.error_class) AS error_class,
+    -- mcp_failed is the UInt8 of an OR: 1 keeps it so
+    if({abandons}, 1, s.mcp_failed) AS mcp_failed)
+FROM rounded AS s LEFT JOIN abandoned AS a ON s.trace_id = a.abandoned_trace AND s.parent_span_id = a.answered"""

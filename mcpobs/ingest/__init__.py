@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
-from mcpobs.ingest import otlp_json, validate
+from mcpobs.ingest import otlp_json, rounds, validate
 from mcpobs.ingest.dialects import peer_services_sql, wraps_sql
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
@@ -407,62 +407,37 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     _abandon_answers(con, source_id)
 
 
-# The spans each call of several rounds links to (its rounds' own spans): ``call`` is its span id.
-# Link ids are read as span ids are: hex, else base64 (protobuf's JSON mapping writes links' ids so too).
-_ROUND_LINKS = f"""
-    SELECT span_id AS call, mcp_side AS side, source_id AS call_source,
+# The spans each call of several rounds links to (its rounds' own spans), as mcpobs.ingest.rounds reads
+# them. Link ids are read as span ids are: hex, else base64 (protobuf's JSON mapping writes links' ids so too).
+_ROUND_LINKS = f"""(
+    SELECT span_id AS call, mcp_side AS side, source_id AS call_source, error_class AS call_error_class,
         {otlp_json.hex_id("(link ->> 'traceId')", 16)} AS trace_id,
         {otlp_json.hex_id("(link ->> 'spanId')", 8)} AS span_id, i
     FROM (
-        SELECT span_id, mcp_side, source_id, unnest(CAST(links AS JSON[])) AS link,
+        SELECT span_id, mcp_side, source_id, error_class, unnest(CAST(links AS JSON[])) AS link,
             generate_subscripts(CAST(links AS JSON[]), 1) AS i
         FROM spans WHERE rounds > 1 AND links IS NOT NULL
     )
-"""
+)"""
 
 
 def link_rounds(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    """Fold the spans that are rounds of one 2026-07-28 multi round-trip call into one call per side.
-
-    mcpobs's span of such a call (``rounds`` > 1) links to each round's own client span: those are
-    rounds of it, not calls. The server spans answering them (their children) are one call too: the
-    last round's span carries it, with the first round's start and the rounds' count; the others are
-    rounds of it. Either side may come from this source, as in :func:`_link_peers`.
-    """
-    linked = _ROUND_LINKS
+    """Fold the spans that are rounds of one 2026-07-28 multi round-trip call into one call per side
+    (:mod:`mcpobs.ingest.rounds`). Either side may come from this source, as in :func:`_link_peers`."""
     con.execute(
         f"""
-        UPDATE spans AS r SET round_of = l.call
-        FROM ({linked}) AS l
-        WHERE r.trace_id = l.trace_id AND r.span_id = l.span_id AND r.mcp_side = l.side AND r.rounds = 1
-            AND (r.source_id = $id OR l.call_source = $id)
+        UPDATE spans AS s SET round_of = r.round_of
+        FROM ({rounds.client_rounds_sql(_ROUND_LINKS, "spans")}) AS r
+        WHERE s.trace_id = r.trace_id AND s.span_id = r.span_id AND (r.source_id = $id OR r.call_source = $id)
         """,
         {"id": source_id},
     )
+    touched = "source_id = $id OR call_source = $id"
     con.execute(
         f"""
-        UPDATE spans AS s SET
-            round_of = CASE WHEN s.span_id = g.last_span THEN NULL ELSE g.last_span END,
-            rounds = CASE WHEN s.span_id = g.last_span THEN g.n ELSE 1 END,
-            call_start_ns = CASE WHEN s.span_id = g.last_span THEN g.first_start END
-        FROM (
-            SELECT sv.*, g.last_span, g.first_start, g.n, g.touched FROM (
-                SELECT l.call, s.trace_id, s.span_id, s.start_ns, s.source_id, l.call_source, l.i
-                FROM ({linked}) AS l JOIN spans AS s
-                    ON s.trace_id = l.trace_id AND s.parent_span_id = l.span_id
-                WHERE s.mcp_side = 'server' AND l.side = 'client'
-            ) AS sv JOIN (
-                SELECT call, arg_max(span_id, i) AS last_span, min(start_ns) AS first_start, count(*) AS n,
-                    bool_or(source_id = $id OR call_source = $id) AS touched
-                FROM (
-                    SELECT l.call, s.span_id, s.start_ns, s.source_id, l.call_source, l.i
-                    FROM ({linked}) AS l JOIN spans AS s
-                        ON s.trace_id = l.trace_id AND s.parent_span_id = l.span_id
-                    WHERE s.mcp_side = 'server' AND l.side = 'client'
-                ) GROUP BY call HAVING count(*) > 1
-            ) AS g USING (call)
-        ) AS g
-        WHERE s.trace_id = g.trace_id AND s.span_id = g.span_id AND g.touched
+        UPDATE spans AS s SET round_of = r.round_of, rounds = r.rounds, call_start_ns = r.call_start_ns
+        FROM ({rounds.server_rounds_sql(_ROUND_LINKS, "spans", touched=touched)}) AS r
+        WHERE s.trace_id = r.trace_id AND s.span_id = r.span_id
         """,
         {"id": source_id},
     )
@@ -480,16 +455,8 @@ def _abandon_answers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     con.execute(
         f"""
         UPDATE spans AS s SET error_type = 'abandoned', error_class = 'abandoned', mcp_failed = true
-        FROM (
-            SELECT trace_id, span_id AS answered, source_id AS call_source FROM spans
-            WHERE mcp_side = 'client' AND error_class = 'abandoned' AND round_of IS NULL
-            UNION ALL
-            SELECT l.trace_id, l.span_id, l.call_source FROM ({_ROUND_LINKS}) AS l JOIN spans AS c
-                ON c.span_id = l.call AND c.source_id = l.call_source AND c.mcp_side = l.side
-            WHERE c.mcp_side = 'client' AND c.error_class = 'abandoned' AND c.round_of IS NULL
-        ) AS a
-        WHERE s.mcp_side = 'server' AND s.round_of IS NULL AND NOT s.mcp_failed
-            AND s.trace_id = a.trace_id AND s.parent_span_id = a.answered
+        FROM ({rounds.abandoned_answers_sql(_ROUND_LINKS, "spans")}) AS a
+        WHERE {rounds.abandons_sql("s")} AND s.trace_id = a.trace_id AND s.parent_span_id = a.answered
             AND (s.source_id = $id OR a.call_source = $id)
         """,
         {"id": source_id},

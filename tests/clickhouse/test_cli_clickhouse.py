@@ -69,6 +69,19 @@ def test_analyze_reads_a_chdb_table_as_it_reads_the_files(runner: CliRunner, sou
     assert json.loads(table.stdout)["summary"]["sources"] == [f"{source[0]} {source[2]}"]
 
 
+def test_analyze_reads_calls_of_several_rounds_and_abandoned_calls(
+    runner: CliRunner, chdb_dir: Path, exported: Exported
+) -> None:
+    # refused before (exit 2): 2026-07-28 calls of several rounds, calls abandoned after input_required
+    data = Path(__file__).resolve().parents[1] / "data" / "mrtr"
+    args = ["--format", "json", "--by", "server,tool"]
+    files = runner.invoke(app, ["analyze", str(data), *args])
+    table = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", exported("mrtr", [data]), *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _close(_without_sources(table.stdout), _without_sources(files.stdout))
+    assert any(row["rounds"] > row["calls"] for row in json.loads(table.stdout)["calls"])
+
+
 def test_check_alerts_on_chdb_with_a_chdb_baseline_is_the_files_verdict(
     runner: CliRunner, source: list[str], tmp_path: Path
 ) -> None:

@@ -38,7 +38,7 @@ from mcpobs.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-# every bundled sample and test data set but mrtr/ (refused: see test_what_is_not_supported_yet_is_refused)
+# every bundled sample and test data set
 SETS = {
     "agent_cost_session": [ROOT / "sample_traces" / "agent_cost_session.jsonl"],
     "mcp_agent_session": [ROOT / "sample_traces" / "mcp_agent_session.jsonl"],
@@ -54,6 +54,7 @@ SETS = {
             "edge",
             "fastmcp",
             "mixed",
+            "mrtr",
             "peers",
             "replay",
             "spellings",
@@ -74,7 +75,7 @@ class Both:
 
 # Every set is checked on the default analysis and per server; these on every grouping, filter and rule
 # too (each ClickHouse query of the call model takes about a second to plan and run on chDB).
-RICH = ("dialects", "fastmcp", "mcp_agent_session")
+RICH = ("dialects", "fastmcp", "mcp_agent_session", "mrtr")
 
 
 @pytest.fixture(scope="module")
@@ -283,10 +284,28 @@ def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path
     assert any(v.status is Status.FIRED for v in click.verdicts)
 
 
-def test_what_is_not_supported_yet_is_refused(chdb_dir: Path, exported: Exported) -> None:
-    table = exported("mrtr", [DATA / "mrtr"])
-    with pytest.raises(UsageError, match="not yet supported on ClickHouse: 2026-07-28 calls of several rounds"):
-        ClickHouseTraces(parse(f"chdb:{chdb_dir}", table))
+# What the ingest's post-load steps make of 2026-07-28 calls of several rounds and of calls abandoned
+# after input_required (mcpobs.ingest.rounds), per span: which call a round belongs to, the call's
+# first start and rounds, and the server's side of an abandoned call marked abandoned too
+ROUND_COLUMNS = "trace_id, span_id, round_of, rounds, call_start_ns, error_type, error_class, mcp_failed"
+
+
+def test_calls_of_several_rounds_and_abandoned_calls_are_the_same_on_clickhouse(pairs: dict[str, Both]) -> None:
+    both = pairs["mrtr"]
+    sql = f"SELECT {ROUND_COLUMNS} FROM spans WHERE mcp_method IS NOT NULL ORDER BY trace_id, span_id"
+    duck = both.store.run(sql, {})
+    click = both.clickhouse.run(f"{both.clickhouse.calls_cte} {sql}", {})
+    assert duck == click
+    # the set holds each kind: rounds of a call on both sides, a server span carrying its call's first
+    # start, and a server's side abandoned with its client's call
+    kinds = "SELECT DISTINCT mcp_side, round_of IS NOT NULL, call_start_ns IS NOT NULL, error_class FROM spans"
+    found = set(both.store.run(kinds, {}))
+    assert {("client", True, False, None), ("server", True, False, None), ("server", False, True, None)} <= found
+    assert ("server", False, False, "abandoned") in found
+    # every grouping, filter and rule: RICH; calls in flight, which count a call of several rounds from
+    # its first round's start
+    query = Query(by=("server", "concurrency"), views=("calls", "errors"))
+    assert_same(analyze(both.store, query), analyze(both.clickhouse, query))
 
 
 @pytest.mark.parametrize("data", ["auth", "dialects"])
