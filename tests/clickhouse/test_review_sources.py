@@ -1,0 +1,73 @@
+"""A new user's mistakes with a ClickHouse source, as they run mcpobs (its own process, as a shell runs it):
+each one line on stderr with its exit status, no password in it, nothing written where it was pointed."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def mcpobs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcpobs", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]  # bound, not listening: a connection is refused
+
+
+# a password whose characters a URL reserves, written as a user pastes it (not percent-encoded)
+@pytest.mark.parametrize("mark", ["@", "/", "#", "?"])
+def test_a_password_is_never_shown_whatever_its_characters(closed_port: int, mark: str) -> None:
+    pytest.importorskip("clickhouse_connect")
+    result = mcpobs("analyze", f"clickhouse://reader:Xa1{mark}Zb2@127.0.0.1:{closed_port}/otel")
+    assert result.returncode in (2, 3), result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("mcpobs: error: clickhouse://reader@")
+    assert "Xa1" not in line and "Zb2" not in line
+
+
+def test_an_unreachable_server_prints_only_mcpobs_line(closed_port: int) -> None:
+    pytest.importorskip("clickhouse_connect")
+    result = mcpobs("analyze", f"clickhouse://reader@127.0.0.1:{closed_port}/otel")
+    assert result.returncode == 3
+    # clickhouse-connect's own log record ("Unexpected Http Driver Exception") is not the user's to read
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: clickhouse://reader@127.0.0.1:{closed_port}/otel: cannot connect")
+
+
+def test_a_chdb_path_that_does_not_exist_is_refused_and_not_created(tmp_path: Path) -> None:
+    pytest.importorskip("chdb")
+    missing = tmp_path / "no-such-copy"
+    result = mcpobs("analyze", f"chdb:{missing}")
+    assert result.returncode == 3
+    assert result.stderr.strip() == f"mcpobs: error: chdb:{missing}: no such chDB session directory"
+    assert not missing.exists()
+
+
+def test_a_directory_that_is_no_chdb_session_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    pytest.importorskip("chdb")
+    (tmp_path / "notes.txt").write_text("mine")
+    result = mcpobs("analyze", f"chdb:{tmp_path}")
+    assert result.returncode == 3
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: chdb:{tmp_path}: not a chDB session directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_file_given_as_chdb_path_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("chdb")
+    path = tmp_path / "traces.jsonl"
+    path.write_text("{}\n")
+    result = mcpobs("analyze", f"chdb:{path}")
+    assert result.returncode == 3
+    assert result.stderr.strip() == f"mcpobs: error: chdb:{path}: not a directory: chdb:PATH names a chDB session directory"
