@@ -13,12 +13,14 @@ an error or a timeout of the server is one line, exit 3.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -96,6 +98,12 @@ def parse(argument: str, table: str | None = None) -> Location:
         database, name = _table(table, database, name)
         return Location(argument, database, name, chdb_path=path)
     parts = urlsplit(argument)
+    if argument.rfind("@") > argument.find("//") + 2 + len(parts.netloc):
+        # a password's raw / ? or # ended the URL's authority early: its host would be a piece of it
+        raise UsageError(
+            f"{_shown(argument)}: the password holds a character a URL reserves (/ ? #): percent-encode it "
+            f"(%2F %3F %23) or give it in {PASSWORD_VARIABLE}"
+        )
     if not parts.hostname:
         raise UsageError(f"{_shown(argument)}: no host: clickhouse://USER:PASSWORD@HOST:PORT/DATABASE")
     try:
@@ -128,8 +136,9 @@ def _table(table: str | None, database: str, name: str) -> tuple[str, str]:
 
 
 def _shown(argument: str) -> str:
-    """The argument with its password left out: it goes into messages and outputs."""
-    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1@", argument)
+    """The argument with its password left out: it goes into messages and outputs. The password ends
+    at the last ``@``, whatever it holds (a raw ``@``, ``/``, ``#`` or ``?`` too)."""
+    return re.sub(r"^([a-z]+://[^:/@]*):.*@", r"\1@", argument, flags=re.DOTALL)
 
 
 def _identifier(name: str) -> str:
@@ -384,6 +393,14 @@ def _chdb(location: Location) -> _Connection:
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
     assert location.chdb_path is not None
+    # chDB creates a missing directory and writes its tmp/ into any: a mistyped path is refused first
+    path = Path(location.chdb_path)
+    if not path.exists():
+        raise InputError(location.url, "no such chDB session directory")
+    if not path.is_dir():
+        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
+    if not (path / "metadata").is_dir():
+        raise InputError(location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)")
     try:
         return _Chdb(location.chdb_path)
     except Exception as e:
@@ -397,6 +414,9 @@ def _server(location: Location) -> _Connection:
         raise UsageError(
             "reading clickhouse:// needs the clickhouse extra: pip install 'mcpobs-cli[clickhouse]'"
         ) from None
+    # its log records (a warning with a traceback when a connection fails) are not the user's to read:
+    # what went wrong is the one line below
+    logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
     try:
         return _Server(location)
     except ReadonlyUser:
