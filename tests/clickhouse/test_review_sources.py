@@ -3,6 +3,7 @@ each one line on stderr with its exit status, no password in it, nothing written
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import Exported
+from typer.testing import CliRunner
+
+from mcpobs.cli import app
+from tests.conftest import SAMPLE
 
 
 def mcpobs(*args: str) -> subprocess.CompletedProcess[str]:
@@ -71,3 +77,59 @@ def test_a_file_given_as_chdb_path_is_one_line(tmp_path: Path) -> None:
     result = mcpobs("analyze", f"chdb:{path}")
     assert result.returncode == 3
     assert result.stderr.strip() == f"mcpobs: error: chdb:{path}: not a directory: chdb:PATH names a chDB session directory"
+
+
+@pytest.fixture(scope="module")
+def other_tables(chdb_dir: Path, exported: Exported) -> str:
+    """In the run's chDB directory: the exporter's table less a column, and a table of another schema."""
+    exported("sample", [SAMPLE])  # the directory holds the run's data sets; this one first
+    from chdb import session
+    from otel_traces_exporter import DDL
+
+    s = session.Session(str(chdb_dir))
+    try:
+        s.query("CREATE DATABASE IF NOT EXISTS review")
+        s.query(DDL.format(database="review", table="old").replace("    StatusMessage String CODEC(ZSTD(1)),\n", ""))
+        s.query("CREATE TABLE IF NOT EXISTS review.plain (a Int32) ENGINE = MergeTree ORDER BY a")
+    finally:
+        s.close()
+    return f"chdb:{chdb_dir}"
+
+
+@pytest.mark.parametrize(
+    ("table", "missing"),
+    [
+        ("review.old", "StatusMessage"),
+        (
+            "review.plain",
+            "Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, ScopeName, SpanAttributes, "
+            "Duration, StatusCode, StatusMessage, Events",
+        ),
+    ],
+)
+def test_a_table_without_the_exporters_columns_says_which(
+    runner: CliRunner, other_tables: str, table: str, missing: str
+) -> None:
+    result = runner.invoke(app, ["analyze", other_tables, "--table", table])
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        f"mcpobs: error: {other_tables}: {table} is not the OpenTelemetry Collector exporter's otel_traces: "
+        f"it has no {missing}"
+    )
+
+
+def test_the_columns_checked_are_those_the_call_model_reads() -> None:
+    from mcpobs.clickhouse import EXPORTER_COLUMNS
+    from mcpobs.clickhouse.model import spans_select
+
+    sql = spans_select("t", "true")
+    read = {c for c in re.findall(r"\b[A-Z][A-Za-z]+\b", sql) if c in EXPORTER_COLUMNS or c in _ALL}
+    assert read == set(EXPORTER_COLUMNS)
+
+
+# every column of the exporter's DDL (tests/clickhouse/otel_traces_exporter.py)
+_ALL = {
+    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName", "SpanKind", "ServiceName",
+    "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode", "StatusMessage",
+    "Events", "Links",
+}  # fmt: skip
