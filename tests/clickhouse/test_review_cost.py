@@ -18,7 +18,9 @@ from mcpobs.cli import app
 from tests.conftest import ROOT
 
 COST_SAMPLE = ROOT / "sample_traces" / "agent_cost_session.jsonl"
-LEFT_OUT = "mcpobs: warning: the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
+LEFT_OUT = (
+    "mcpobs: warning: the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +59,16 @@ def test_decisions_asked_by_name_is_still_refused(runner: CliRunner, source: lis
     result = runner.invoke(app, ["cost", *source, "--view", "decisions"])
     assert result.exit_code == 2
     assert "not yet supported on ClickHouse: the decisions section" in result.stderr
+
+
+def test_files_checked_against_a_clickhouse_baseline_in_a_named_table(
+    runner: CliRunner, source: list[str], tmp_path: Path
+) -> None:
+    """A pull request's trace files against production's table: --table names the baseline's table."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: slower\n    condition: "latency_p95_ms > baseline.latency_p95_ms * 2"\n')
+    args = ["check-alerts", "--rules", str(rules), str(COST_SAMPLE), "-f", "json", "--baseline"]
+    files = runner.invoke(app, [*args, str(COST_SAMPLE)])
+    table = runner.invoke(app, [*args, *source])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _close(json.loads(table.stdout)["checks"], json.loads(files.stdout)["checks"])
