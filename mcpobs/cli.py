@@ -375,12 +375,11 @@ def analyze_command(
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
         return
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
-    default_views = _clickhouse_defaults(files, table, view, default_views, output_format)
+    default_views, left_out = _clickhouse_defaults(files, table, view, default_views, output_format)
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
-    _analyze(
-        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
-    )
+    options = _cost_options(prices, value_attr)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
 
 
 def _clickhouse_defaults(
@@ -389,17 +388,18 @@ def _clickhouse_defaults(
     view: list[str] | None,
     default_views: tuple[str, ...],
     output_format: OutputFormat,
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The default sections, less the one ClickHouse has not yet (decisions: refused when asked for by
-    name) on a ClickHouse source, said on stderr: `mcpobs cost clickhouse://…` shows what it can."""
+    name) on a ClickHouse source, and the warning that says so: `mcpobs cost clickhouse://…` shows what
+    it can."""
     from mcpobs.clickhouse import is_clickhouse
 
     if _split(view) or output_format is OutputFormat.csv or "decisions" not in default_views:
-        return default_views
+        return default_views, ()
     if table is None and not any(is_clickhouse(f) for f in files or ()):
-        return default_views
-    _warn_notes(["the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"])
-    return tuple(v for v in default_views if v != "decisions")
+        return default_views, ()
+    left_out = "the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
+    return tuple(v for v in default_views if v != "decisions"), (left_out,)
 
 
 def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
@@ -544,6 +544,7 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
     table: str | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> None:
     if output is not None:
         _writable(output)
@@ -553,7 +554,7 @@ def _analyze(
             result = analyze(traces, query, cost)
     else:
         result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
-    _warn_notes(result.notes)
+    _warn_notes((*warnings, *result.notes))
     _render(result, output_format, output)
 
 
@@ -665,12 +666,11 @@ def cost_command(
     sessions whose last call to each target succeeded; value_per_cost = the sum
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
-    default_views = _clickhouse_defaults(files, table, view, COST_VIEWS, output_format)
+    default_views, left_out = _clickhouse_defaults(files, table, view, COST_VIEWS, output_format)
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, "calls", output_format)
     _need_input(files, db, "cost")
-    _analyze(
-        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
-    )
+    options = _cost_options(prices, value_attr)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
 
 
 @app.command(
@@ -854,8 +854,12 @@ def check_alerts_command(
     if output is not None:
         _writable(output)
     cost = _cost_options(prices, None)
+    from mcpobs.clickhouse import is_clickhouse
+
+    # --table is the baseline's alone when only the baseline is ClickHouse (files against production)
+    baseline_only = any(map(is_clickhouse, baseline or ())) and not any(map(is_clickhouse, files or ()))
     with contextlib.ExitStack() as stack:
-        traces = _clickhouse(files, db, table)
+        traces = _clickhouse(files, db, None if baseline_only else table)
         store: Calls
         if traces is not None:
             store = stack.enter_context(traces)

@@ -42,6 +42,12 @@ MAX_RESULT_ROWS = 1_000_000
 # the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select):
 # on disk, compressed (a seventh of the memory a Memory table takes), gone with the session
 SPANS_TABLE = "mcpobs_spans"
+# the exporter's columns the call model (mcpobs.clickhouse.model) reads: a table without one is refused
+# by name, before ClickHouse's word on the model's SQL would point at the model's own column names
+EXPORTER_COLUMNS = (
+    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind", "ServiceName", "ScopeName",
+    "SpanAttributes", "Duration", "StatusCode", "StatusMessage", "Events",
+)  # fmt: skip
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -193,6 +199,7 @@ class ClickHouseTraces:
         )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
+            self._check_columns()
             self._server_call(
                 self._connection.command,
                 f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
@@ -206,6 +213,26 @@ class ClickHouseTraces:
         if found:
             self.close()
             raise UsageError(f"{location.url}: not yet supported on ClickHouse: {'; '.join(found)}")
+
+    def _check_columns(self) -> None:
+        """Refuse a table that lacks a column the call model reads, naming them; a table that is not
+        there at all is left to ClickHouse's own word (which suggests a close name)."""
+        try:
+            listed = self.run(
+                "SELECT name FROM system.columns WHERE database = $database AND table = $table",
+                {"database": self.location.database, "table": self.location.table},
+            )
+        except InputError:  # a server that grants no system tables: the model's query speaks instead
+            return
+        # a Nested column's fields, Events.Name…, as flatten_nested lists them
+        found = {name.split(".")[0] for (name,) in listed}
+        missing = [c for c in EXPORTER_COLUMNS if c not in found]
+        if found and missing:
+            raise InputError(
+                self.location.url,
+                f"{self.location.database}.{self.location.table} is not the OpenTelemetry Collector exporter's "
+                f"otel_traces: it has no {', '.join(missing)}",
+            )
 
     @property
     def calls_cte(self) -> str:
@@ -400,7 +427,9 @@ def _chdb(location: Location) -> _Connection:
     if not path.is_dir():
         raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
     if not (path / "metadata").is_dir():
-        raise InputError(location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)")
+        raise InputError(
+            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
+        )
     try:
         return _Chdb(location.chdb_path)
     except Exception as e:

@@ -71,4 +71,4 @@ def test_files_checked_against_a_clickhouse_baseline_in_a_named_table(
     files = runner.invoke(app, [*args, str(COST_SAMPLE)])
     table = runner.invoke(app, [*args, *source])
     assert table.exit_code == files.exit_code == 0, table.stderr
-    assert _close(json.loads(table.stdout)["checks"], json.loads(files.stdout)["checks"])
+    assert _close(json.loads(table.stdout)["verdicts"], json.loads(files.stdout)["verdicts"])

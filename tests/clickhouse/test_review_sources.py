@@ -39,7 +39,8 @@ def test_a_password_is_never_shown_whatever_its_characters(closed_port: int, mar
     assert result.returncode in (2, 3), result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("mcpobs: error: clickhouse://reader@")
-    assert "Xa1" not in line and "Zb2" not in line
+    assert "Xa1" not in line
+    assert "Zb2" not in line
 
 
 def test_an_unreachable_server_prints_only_mcpobs_line(closed_port: int) -> None:
@@ -76,7 +77,10 @@ def test_a_file_given_as_chdb_path_is_one_line(tmp_path: Path) -> None:
     path.write_text("{}\n")
     result = mcpobs("analyze", f"chdb:{path}")
     assert result.returncode == 3
-    assert result.stderr.strip() == f"mcpobs: error: chdb:{path}: not a directory: chdb:PATH names a chDB session directory"
+    assert (
+        result.stderr.strip()
+        == f"mcpobs: error: chdb:{path}: not a directory: chdb:PATH names a chDB session directory"
+    )
 
 
 @pytest.fixture(scope="module")
