@@ -137,3 +137,33 @@ _ALL = {
     "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode", "StatusMessage",
     "Events", "Links",
 }  # fmt: skip
+
+
+HOLD = """
+import sys
+from chdb import session
+s = session.Session(sys.argv[1])
+s.query("CREATE DATABASE IF NOT EXISTS otel")
+print("open", flush=True)
+sys.stdin.read()  # until the test closes it
+s.close()
+"""
+
+
+def test_a_chdb_directory_another_process_has_open_is_one_line(tmp_path: Path) -> None:
+    """chDB serves a directory to one process at a time: a notebook's session, or two commands at once."""
+    pytest.importorskip("chdb")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "open\n"
+        result = mcpobs("analyze", f"chdb:{tmp_path}")
+    finally:
+        holder.communicate("", timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.strip() == (
+        f"mcpobs: error: chdb:{tmp_path}: another process has this chDB directory open (chDB serves a directory "
+        "to one process at a time): wait for it to end, or read a copy of the directory"
+    )
