@@ -16,6 +16,8 @@ import contextlib
 import logging
 import os
 import re
+import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -430,10 +432,27 @@ def _chdb(location: Location) -> _Connection:
         raise InputError(
             location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
         )
-    try:
-        return _Chdb(location.chdb_path)
-    except Exception as e:
-        raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
+    # chDB writes why it cannot open to file descriptor 2 itself, and raises with no reason given: what
+    # it writes is read here, and the user gets one line
+    with tempfile.TemporaryFile() as said:
+        sys.stderr.flush()
+        stderr = os.dup(2)
+        os.dup2(said.fileno(), 2)
+        try:
+            return _Chdb(location.chdb_path)
+        except Exception as e:
+            os.dup2(stderr, 2)
+            said.seek(0)
+            if b"Cannot lock file" in said.read():
+                raise InputError(
+                    location.url,
+                    "another process has this chDB directory open (chDB serves a directory to one process at a "
+                    "time): wait for it to end, or read a copy of the directory",
+                ) from None
+            raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
 
 
 def _server(location: Location) -> _Connection:
