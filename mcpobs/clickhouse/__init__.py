@@ -91,6 +91,11 @@ class Location:
         return self.chdb_path is None
 
     @property
+    def http_port(self) -> int:
+        """The port given, else ClickHouse's HTTP one (HTTPS with clickhouses://)."""
+        return self.port or (8443 if self.secure else 8123)
+
+    @property
     def qualified(self) -> str:
         return f"{_identifier(self.database)}.{_identifier(self.table)}"
 
@@ -385,7 +390,7 @@ class _Server:
         # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
             host=location.host,
-            port=location.port or (8443 if location.secure else 8123),
+            port=location.http_port,
             username=location.username,
             password=location.password,
             database=location.database,
@@ -475,7 +480,13 @@ def _server(location: Location) -> _Connection:
             "(no writes; settings and temporary tables allowed)",
         ) from None
     except Exception as e:
-        raise InputError(location.url, f"cannot connect to ClickHouse: {_first_line(e)}") from None
+        text = _first_line(e)
+        # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
+        # repr and a query id: the reason alone, where it is there
+        reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
+        where = f"{location.host}:{location.http_port}: {reason.group(1).strip() if reason else text}"
+        message = f"cannot connect to ClickHouse at {where}"
+        raise InputError(location.url, message) from None
 
 
 def now_ns() -> int:
