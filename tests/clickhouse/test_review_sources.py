@@ -170,3 +170,15 @@ def test_a_chdb_directory_another_process_has_open_is_one_line(tmp_path: Path) -
         f"mcpobs: error: chdb:{tmp_path}: another process has this chDB directory open (chDB serves a directory "
         "to one process at a time): wait for it to end, or read a copy of the directory"
     )
+
+
+def test_a_server_window_given_only_its_end_is_the_24_hours_before_it() -> None:
+    """`--until` alone on a server: the day before it, not the day before now (an empty window when --until
+    is older than that, read as "no calls")."""
+    from mcpobs.clickhouse import DEFAULT_WINDOW_NS, since_default
+
+    day, now = DEFAULT_WINDOW_NS, 1_800_000_000 * 10**9
+    assert since_default(server=True, since_ns=None, until_ns=None, now_ns=now) == now - day
+    assert since_default(server=True, since_ns=None, until_ns=now - 30 * day, now_ns=now) == now - 31 * day
+    assert since_default(server=True, since_ns=5, until_ns=now - 30 * day, now_ns=now) == 5
+    assert since_default(server=False, since_ns=None, until_ns=now - 30 * day, now_ns=now) is None
