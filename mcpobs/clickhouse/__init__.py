@@ -503,8 +503,8 @@ def open_source(
 ) -> ClickHouseTraces | None:
     """The ClickHouse table the source arguments name, opened; None when they name files.
 
-    A live server is read over the last 24 hours unless ``since_ns`` says otherwise; a chDB directory
-    (a copy of the table) whole.
+    A live server is read over the 24 hours before ``until_ns`` (or now) unless ``since_ns`` says
+    otherwise; a chDB directory (a copy of the table) whole.
     """
     named = [a for a in arguments or () if is_clickhouse(a)]
     if not named:
@@ -514,9 +514,16 @@ def open_source(
     if len(named) != len(arguments or ()) or len(named) > 1:
         raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
     location = parse(named[0], table)
-    if since_ns is None and location.server:
-        since_ns = now_ns() - DEFAULT_WINDOW_NS
+    since_ns = since_default(location.server, since_ns, until_ns, now_ns())
     return ClickHouseTraces(location, since_ns, until_ns)
+
+
+def since_default(server: bool, since_ns: int | None, until_ns: int | None, now_ns: int) -> int | None:
+    """Where a read starts: ``since_ns`` if given, else on a server the day before ``until_ns`` (or now);
+    a chDB copy whole (None)."""
+    if since_ns is not None or not server:
+        return since_ns
+    return (now_ns if until_ns is None else until_ns) - DEFAULT_WINDOW_NS
 
 
 # what a live server is read over when --since does not say
