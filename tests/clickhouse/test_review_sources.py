@@ -182,3 +182,23 @@ def test_a_server_window_given_only_its_end_is_the_24_hours_before_it() -> None:
     assert since_default(server=True, since_ns=None, until_ns=now - 30 * day, now_ns=now) == now - 31 * day
     assert since_default(server=True, since_ns=5, until_ns=now - 30 * day, now_ns=now) == 5
     assert since_default(server=False, since_ns=None, until_ns=now - 30 * day, now_ns=now) is None
+
+
+@pytest.mark.parametrize(
+    ("window", "said"),
+    [
+        ([], "the whole table"),
+        (["--since", "2026-11-23T11:07:08Z"], "from 2026-11-23T11:07:08Z"),
+        (["--since", "2026-11-24", "--until", "2026-11-25"], "from 2026-11-24T00:00:00Z to 2026-11-25T00:00:00Z"),
+    ],
+)
+def test_what_was_read_is_said_as_files_say_what_they_loaded(
+    runner: CliRunner, chdb_dir: Path, exported: Exported, window: list[str], said: str
+) -> None:
+    """A window that holds nothing (a server's last 24 hours of a table fed yesterday) reads as 'no calls',
+    and a CI gate passes: how many spans of which table over which window is on stderr, as a file's load."""
+    table = exported("sample", [SAMPLE])
+    result = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", table, *window, "--view", "calls"])
+    assert result.exit_code == 0, result.stderr
+    spans = {"the whole table": 116, "from 2026-11-23T11:07:08Z": 66}.get(said, 0)
+    assert result.stderr.splitlines() == [f"mcpobs: read {spans:,} spans of {table} ({said})"]
