@@ -410,9 +410,10 @@ def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) ->
 
 
 def _clickhouse(
-    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None
+    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None, what: str = ""
 ) -> ClickHouseTraces | None:
-    """The ClickHouse table the arguments name, opened over the query's --since/--until; None for files."""
+    """The ClickHouse table the arguments name, opened over the query's --since/--until, and what it read
+    said on stderr (as files' loading); None for files."""
     from mcpobs.analysis.sql import ns
     from mcpobs.clickhouse import is_clickhouse, open_source
 
@@ -420,7 +421,14 @@ def _clickhouse(
         raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
     since = ns(query.since) if query is not None and query.since else None
     until = ns(query.until) if query is not None and query.until else None
-    return open_source(files, table, since, until)
+    traces = open_source(files, table, since, until)
+    if traces is not None:
+        try:
+            _stderr().print(f"mcpobs: {what}{traces.read()}", markup=False, soft_wrap=True)
+        except BaseException:
+            traces.close()
+            raise
+    return traces
 
 
 def _refuse_in_dashboard(by: list[str] | None, view: list[str] | None, output_format: OutputFormat) -> None:
@@ -912,7 +920,9 @@ def _outcome(
         from mcpobs.clickhouse import is_clickhouse
 
         # --table names the table of the ClickHouse sources, the baseline's too
-        base_traces = _clickhouse(baseline, None, table if any(is_clickhouse(b) for b in baseline) else None)
+        base_traces = _clickhouse(
+            baseline, None, table if any(is_clickhouse(b) for b in baseline) else None, what="baseline: "
+        )
         base: Calls
         if base_traces is not None:
             base = stack.enter_context(base_traces)

@@ -192,6 +192,7 @@ class ClickHouseTraces:
         from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, spans_select, unsupported_sql
 
         self.location = location
+        self.since_ns, self.until_ns = since_ns, until_ns
         window = ["true"]
         if since_ns is not None:
             window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
@@ -265,6 +266,18 @@ class ClickHouseTraces:
             return call(*args)
         except Exception as e:  # the drivers' errors have no common base: each is the server's word
             raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+
+    def read(self) -> str:
+        """What was read, for stderr: how many spans, of which table, over which window."""
+        ((spans,),) = self.run(f"SELECT count() FROM {SPANS_TABLE}", {})
+
+        def moment(ns: int) -> str:
+            return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        window = [f"from {moment(self.since_ns)}"] if self.since_ns is not None else []
+        window += [f"to {moment(self.until_ns)}"] if self.until_ns is not None else []
+        qualified = f"{self.location.database}.{self.location.table}"
+        return f"read {spans:,} spans of {qualified} ({' '.join(window) or 'the whole table'})"
 
     def close(self) -> None:
         """Close the session, and with it its temporary table."""
