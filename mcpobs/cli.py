@@ -379,11 +379,31 @@ def analyze_command(
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
         return
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
+    default_views, left_out = _clickhouse_defaults(files, table, view, default_views, output_format)
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
-    _analyze(
-        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
-    )
+    options = _cost_options(prices, value_attr)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
+
+
+def _clickhouse_defaults(
+    files: list[str] | None,
+    table: str | None,
+    view: list[str] | None,
+    default_views: tuple[str, ...],
+    output_format: OutputFormat,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The default sections, less the one ClickHouse has not yet (decisions: refused when asked for by
+    name) on a ClickHouse source, and the warning that says so: `mcpobs cost clickhouse://…` shows what
+    it can."""
+    from mcpobs.clickhouse import is_clickhouse
+
+    if _split(view) or output_format is OutputFormat.csv or "decisions" not in default_views:
+        return default_views, ()
+    if table is None and not any(is_clickhouse(f) for f in files or ()):
+        return default_views, ()
+    left_out = "the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
+    return tuple(v for v in default_views if v != "decisions"), (left_out,)
 
 
 def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
@@ -394,9 +414,10 @@ def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) ->
 
 
 def _clickhouse(
-    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None
+    files: list[str] | None, db: Path | None, table: str | None, query: Query | None = None, what: str = ""
 ) -> ClickHouseTraces | None:
-    """The ClickHouse table the arguments name, opened over the query's --since/--until; None for files."""
+    """The ClickHouse table the arguments name, opened over the query's --since/--until, and what it read
+    said on stderr (as files' loading); None for files."""
     from mcpobs.analysis.sql import ns
     from mcpobs.clickhouse import is_clickhouse, open_source
 
@@ -404,7 +425,14 @@ def _clickhouse(
         raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
     since = ns(query.since) if query is not None and query.since else None
     until = ns(query.until) if query is not None and query.until else None
-    return open_source(files, table, since, until)
+    traces = open_source(files, table, since, until)
+    if traces is not None:
+        try:
+            _stderr().print(f"mcpobs: {what}{traces.read()}", markup=False, soft_wrap=True)
+        except BaseException:
+            traces.close()
+            raise
+    return traces
 
 
 def _refuse_in_dashboard(
@@ -534,6 +562,7 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
     table: str | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> None:
     if output is not None:
         _writable(output)
@@ -543,7 +572,7 @@ def _analyze(
             result = analyze(traces, query, cost)
     else:
         result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
-    _warn_notes(result.notes)
+    _warn_notes((*warnings, *result.notes))
     _render(result, output_format, output)
 
 
@@ -656,11 +685,11 @@ def cost_command(
     sessions whose last call to each target succeeded; value_per_cost = the sum
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
-    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, None, output_format)
+    default_views, left_out = _clickhouse_defaults(files, table, view, COST_VIEWS, output_format)
+    query = _query(by, view, default_views, since, until, tool, server, side, where, top, None, output_format)
     _need_input(files, db, "cost")
-    _analyze(
-        files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output_format, output, table
-    )
+    options = _cost_options(prices, value_attr)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
 
 
 @app.command(
@@ -844,8 +873,12 @@ def check_alerts_command(
     if output is not None:
         _writable(output)
     cost = _cost_options(prices, None)
+    from mcpobs.clickhouse import is_clickhouse
+
+    # --table is the baseline's alone when only the baseline is ClickHouse (files against production)
+    baseline_only = any(map(is_clickhouse, baseline or ())) and not any(map(is_clickhouse, files or ()))
     with contextlib.ExitStack() as stack:
-        traces = _clickhouse(files, db, table)
+        traces = _clickhouse(files, db, None if baseline_only else table)
         store: Calls
         if traces is not None:
             store = stack.enter_context(traces)
@@ -898,7 +931,9 @@ def _outcome(
         from mcpobs.clickhouse import is_clickhouse
 
         # --table names the table of the ClickHouse sources, the baseline's too
-        base_traces = _clickhouse(baseline, None, table if any(is_clickhouse(b) for b in baseline) else None)
+        base_traces = _clickhouse(
+            baseline, None, table if any(is_clickhouse(b) for b in baseline) else None, what="baseline: "
+        )
         base: Calls
         if base_traces is not None:
             base = stack.enter_context(base_traces)

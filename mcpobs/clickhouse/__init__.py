@@ -13,12 +13,16 @@ an error or a timeout of the server is one line, exit 3.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
+import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +47,12 @@ SPANS_TABLE = "mcpobs_spans"
 # the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
 # made, from the first, only where the table holds such calls or abandoned ones
 LINKED_TABLE = "mcpobs_linked"
+# the exporter's columns the call model (mcpobs.clickhouse.model) reads: a table without one is refused
+# by name, before ClickHouse's word on the model's SQL would point at the model's own column names
+EXPORTER_COLUMNS = (
+    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind", "ServiceName", "ScopeName",
+    "SpanAttributes", "Duration", "StatusCode", "StatusMessage", "Events", "Links",
+)  # fmt: skip
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -84,6 +94,11 @@ class Location:
         return self.chdb_path is None
 
     @property
+    def http_port(self) -> int:
+        """The port given, else ClickHouse's HTTP one (HTTPS with clickhouses://)."""
+        return self.port or (8443 if self.secure else 8123)
+
+    @property
     def qualified(self) -> str:
         return f"{_identifier(self.database)}.{_identifier(self.table)}"
 
@@ -99,6 +114,12 @@ def parse(argument: str, table: str | None = None) -> Location:
         database, name = _table(table, database, name)
         return Location(argument, database, name, chdb_path=path)
     parts = urlsplit(argument)
+    if argument.rfind("@") > argument.find("//") + 2 + len(parts.netloc):
+        # a password's raw / ? or # ended the URL's authority early: its host would be a piece of it
+        raise UsageError(
+            f"{_shown(argument)}: the password holds a character a URL reserves (/ ? #): percent-encode it "
+            f"(%2F %3F %23) or give it in {PASSWORD_VARIABLE}"
+        )
     if not parts.hostname:
         raise UsageError(f"{_shown(argument)}: no host: clickhouse://USER:PASSWORD@HOST:PORT/DATABASE")
     try:
@@ -131,8 +152,9 @@ def _table(table: str | None, database: str, name: str) -> tuple[str, str]:
 
 
 def _shown(argument: str) -> str:
-    """The argument with its password left out: it goes into messages and outputs."""
-    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1@", argument)
+    """The argument with its password left out: it goes into messages and outputs. The password ends
+    at the last ``@``, whatever it holds (a raw ``@``, ``/``, ``#`` or ``?`` too)."""
+    return re.sub(r"^([a-z]+://[^:/@]*):.*@", r"\1@", argument, flags=re.DOTALL)
 
 
 def _identifier(name: str) -> str:
@@ -174,6 +196,7 @@ class ClickHouseTraces:
         from mcpobs.clickhouse.model import calls_cte, rounds_needed_sql, rounds_select, spans_select
 
         self.location = location
+        self.since_ns, self.until_ns = since_ns, until_ns
         window = ["true"]
         if since_ns is not None:
             window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
@@ -187,6 +210,7 @@ class ClickHouseTraces:
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         table = SPANS_TABLE
         try:
+            self._check_columns()
             self._server_call(
                 self._connection.command,
                 f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
@@ -205,6 +229,26 @@ class ClickHouseTraces:
             raise
         self._cte = calls_cte(table)
         self._in_flight_cte = calls_cte(table, in_flight=True)
+
+    def _check_columns(self) -> None:
+        """Refuse a table that lacks a column the call model reads, naming them; a table that is not
+        there at all is left to ClickHouse's own word (which suggests a close name)."""
+        try:
+            listed = self.run(
+                "SELECT name FROM system.columns WHERE database = $database AND table = $table",
+                {"database": self.location.database, "table": self.location.table},
+            )
+        except InputError:  # a server that grants no system tables: the model's query speaks instead
+            return
+        # a Nested column's fields, Events.Name…, as flatten_nested lists them
+        found = {name.split(".")[0] for (name,) in listed}
+        missing = [c for c in EXPORTER_COLUMNS if c not in found]
+        if found and missing:
+            raise InputError(
+                self.location.url,
+                f"{self.location.database}.{self.location.table} is not the OpenTelemetry Collector exporter's "
+                f"otel_traces: it has no {', '.join(missing)}",
+            )
 
     @property
     def calls_cte(self) -> str:
@@ -230,6 +274,18 @@ class ClickHouseTraces:
             return call(*args)
         except Exception as e:  # the drivers' errors have no common base: each is the server's word
             raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+
+    def read(self) -> str:
+        """What was read, for stderr: how many spans, of which table, over which window."""
+        ((spans,),) = self.run(f"SELECT count() FROM {SPANS_TABLE}", {})
+
+        def moment(ns: int) -> str:
+            return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        window = [f"from {moment(self.since_ns)}"] if self.since_ns is not None else []
+        window += [f"to {moment(self.until_ns)}"] if self.until_ns is not None else []
+        qualified = f"{self.location.database}.{self.location.table}"
+        return f"read {spans:,} spans of {qualified} ({' '.join(window) or 'the whole table'})"
 
     def close(self) -> None:
         """Close the session, and with it its temporary table."""
@@ -355,7 +411,7 @@ class _Server:
         # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
             host=location.host,
-            port=location.port or (8443 if location.secure else 8123),
+            port=location.http_port,
             username=location.username,
             password=location.password,
             database=location.database,
@@ -393,10 +449,37 @@ def _chdb(location: Location) -> _Connection:
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
     assert location.chdb_path is not None
-    try:
-        return _Chdb(location.chdb_path)
-    except Exception as e:
-        raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
+    # chDB creates a missing directory and writes its tmp/ into any: a mistyped path is refused first
+    path = Path(location.chdb_path)
+    if not path.exists():
+        raise InputError(location.url, "no such chDB session directory")
+    if not path.is_dir():
+        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
+    if not (path / "metadata").is_dir():
+        raise InputError(
+            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
+        )
+    # chDB writes why it cannot open to file descriptor 2 itself, and raises with no reason given: what
+    # it writes is read here, and the user gets one line
+    with tempfile.TemporaryFile() as said:
+        sys.stderr.flush()
+        stderr = os.dup(2)
+        os.dup2(said.fileno(), 2)
+        try:
+            return _Chdb(location.chdb_path)
+        except Exception as e:
+            os.dup2(stderr, 2)
+            said.seek(0)
+            if b"Cannot lock file" in said.read():
+                raise InputError(
+                    location.url,
+                    "another process has this chDB directory open (chDB serves a directory to one process at a "
+                    "time): wait for it to end, or read a copy of the directory",
+                ) from None
+            raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
 
 
 def _server(location: Location) -> _Connection:
@@ -406,6 +489,9 @@ def _server(location: Location) -> _Connection:
         raise UsageError(
             "reading clickhouse:// needs the clickhouse extra: pip install 'mcpobs-cli[clickhouse]'"
         ) from None
+    # its log records (a warning with a traceback when a connection fails) are not the user's to read:
+    # what went wrong is the one line below
+    logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
     try:
         return _Server(location)
     except ReadonlyUser:
@@ -416,7 +502,13 @@ def _server(location: Location) -> _Connection:
             "(no writes; settings and temporary tables allowed)",
         ) from None
     except Exception as e:
-        raise InputError(location.url, f"cannot connect to ClickHouse: {_first_line(e)}") from None
+        text = _first_line(e)
+        # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
+        # repr and a query id: the reason alone, where it is there
+        reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
+        where = f"{location.host}:{location.http_port}: {reason.group(1).strip() if reason else text}"
+        message = f"cannot connect to ClickHouse at {where}"
+        raise InputError(location.url, message) from None
 
 
 def now_ns() -> int:
@@ -433,8 +525,8 @@ def open_source(
 ) -> ClickHouseTraces | None:
     """The ClickHouse table the source arguments name, opened; None when they name files.
 
-    A live server is read over the last 24 hours unless ``since_ns`` says otherwise; a chDB directory
-    (a copy of the table) whole.
+    A live server is read over the 24 hours before ``until_ns`` (or now) unless ``since_ns`` says
+    otherwise; a chDB directory (a copy of the table) whole.
     """
     named = [a for a in arguments or () if is_clickhouse(a)]
     if not named:
@@ -444,9 +536,16 @@ def open_source(
     if len(named) != len(arguments or ()) or len(named) > 1:
         raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
     location = parse(named[0], table)
-    if since_ns is None and location.server:
-        since_ns = now_ns() - DEFAULT_WINDOW_NS
+    since_ns = since_default(location.server, since_ns, until_ns, now_ns())
     return ClickHouseTraces(location, since_ns, until_ns)
+
+
+def since_default(server: bool, since_ns: int | None, until_ns: int | None, now_ns: int) -> int | None:
+    """Where a read starts: ``since_ns`` if given, else on a server the day before ``until_ns`` (or now);
+    a chDB copy whole (None)."""
+    if since_ns is not None or not server:
+        return since_ns
+    return (now_ns if until_ns is None else until_ns) - DEFAULT_WINDOW_NS
 
 
 # what a live server is read over when --since does not say
