@@ -227,6 +227,7 @@ class ClickHouseTraces:
         except BaseException:
             self.close()
             raise
+        self._spans_table = table
         self._cte = calls_cte(table)
         self._in_flight_cte = calls_cte(table, in_flight=True)
 
@@ -277,7 +278,7 @@ class ClickHouseTraces:
 
     def read(self) -> str:
         """What was read, for stderr: how many spans, of which table, over which window."""
-        ((spans,),) = self.run(f"SELECT count() FROM {SPANS_TABLE}", {})
+        ((spans,),) = self.run(f"SELECT count() FROM {self._spans_table}", {})
 
         def moment(ns: int) -> str:
             return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

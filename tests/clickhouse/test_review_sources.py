@@ -110,7 +110,7 @@ def other_tables(chdb_dir: Path, exported: Exported) -> str:
         (
             "review.plain",
             "Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, ScopeName, SpanAttributes, "
-            "Duration, StatusCode, StatusMessage, Events",
+            "Duration, StatusCode, StatusMessage, Events, Links",
         ),
     ],
 )
