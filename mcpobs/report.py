@@ -86,7 +86,7 @@ def build_report(
     """The report of the calls ``query`` selects (its filters; its grouping, sections and
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
     e = store.engine
-    unavailable = {} if e is DUCKDB else {name: f"not available on {e.title}: {why}" for name, why in DUCKDB_ONLY.items()}
+    unavailable = {} if e is DUCKDB else {name: f"not available on {e.title}: {w}" for name, w in DUCKDB_ONLY.items()}
     # the call and cost sections (not yet the argument sections: the report draws none of them)
     sections = tuple(v for v in CALL_VIEWS + COST_VIEWS if v not in unavailable)
     analysis = analyze(store, replace(query, by=("tool",), views=sections, sort="calls", top=None), cost)

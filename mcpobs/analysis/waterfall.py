@@ -142,9 +142,9 @@ def trace_views(store: Calls, trace_ids: tuple[str, ...], max_spans: int) -> lis
     ORDER BY s.trace_id, start_ns, s.span_id
     """
     by_trace: dict[str, list[_Span]] = {}
-    for r in rows(store, sql, {"traces": list(trace_ids)}):
-        # ClickHouse's booleans come back as 0 and 1
-        by_trace.setdefault(r[0], []).append(_Span(*r[1:8], bool(r[8]), *r[9:]))
+    for trace_id, *span in rows(store, sql, {"traces": list(trace_ids)}):
+        span[7] = bool(span[7])  # failed: ClickHouse's booleans come back as 0 and 1
+        by_trace.setdefault(trace_id, []).append(_Span(*span))
     asked = _asked_by(store, trace_ids)
     return [_view(trace_id, by_trace[trace_id], max_spans, asked) for trace_id in trace_ids if trace_id in by_trace]
 

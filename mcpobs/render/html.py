@@ -371,8 +371,10 @@ def _cost(report: Report, made: dict[str, Chart]) -> str:
     body.append(table_html(analysis.table("models"), "LLM calls by model", empty="no LLM calls"))
     decisions = "Tool calls by the model that asked for them"
     if "decisions" in report.unavailable:
-        body.append(f'<p class="empty" data-unavailable="decisions">{_escape(decisions)}: '
-                    f"{_escape(report.unavailable['decisions'])}.</p>")
+        body.append(
+            f'<p class="empty" data-unavailable="decisions">{_escape(decisions)}: '
+            f"{_escape(report.unavailable['decisions'])}.</p>"
+        )
     else:
         body.append(table_html(analysis.table("decisions"), decisions, empty="no LLM calls"))
     body.append(table_html(analysis.table("costly_sessions"), "Top sessions by cost", empty="no tool calls"))

@@ -77,7 +77,8 @@ def _same_views(duck: tuple[TraceView, ...], click: tuple[TraceView, ...]) -> No
 
 def assert_same_report(duck: Report, click: Report) -> None:
     """Every figure of the two reports the same, but what ClickHouse says it cannot compute."""
-    assert set(click.unavailable) == {"decisions"} and duck.unavailable == {}
+    assert set(click.unavailable) == {"decisions"}
+    assert duck.unavailable == {}
     d, c = duck.analysis, click.analysis
     assert (d.spans, d.calls, d.first_start, d.last_end) == (c.spans, c.calls, c.first_start, c.last_end)
     assert [t.name for t in d.tables if t.name not in click.unavailable] == [t.name for t in c.tables]
@@ -161,7 +162,10 @@ def test_the_data_each_chart_embeds_is_the_same_on_clickhouse(
 
 def test_the_waterfalls_and_messages_are_drawn_from_clickhouse(reports: dict[str, tuple[Report, Report]]) -> None:
     _, click = reports["agent_cost_session"]
-    assert click.slowest and click.failing and click.latency.rows and click.timeline.rows
+    assert click.slowest
+    assert click.failing
+    assert click.latency.rows
+    assert click.timeline.rows
     [failing] = [v for v in click.failing if v.trace_id == "7d2500dfdedbefb9a7db137bb7336528"]
     assert [(r["relation"], r["message"]) for r in failing.cascade.records()][:2] == [
         ("first", None),
@@ -171,6 +175,9 @@ def test_the_waterfalls_and_messages_are_drawn_from_clickhouse(reports: dict[str
     assert any(r["asked_by"] for view in click.slowest for r in view.spans.records())
     # a status message without its trailing ": ", as the files' report shows it
     assert "TimeoutError" in {r["message"] for r in reports["mcp_agent_session"][1].messages.records()}
+
+
+START = 1_700_000_000_000_000_000
 
 
 def _exception(attributes: dict[str, str], name: str = "exception") -> dict[str, Any]:
@@ -194,10 +201,11 @@ def test_messages_recorded_as_exception_events_are_read_from_the_table(
         "5": [],
     }
     spans = [
-        span(span_id=f"{i:0>16}", name="tools/call fail", error_type="tool_error", start=1_700_000_000_000_000_000 + int(i),
-             events=e or None)
+        span(
+            span_id=f"{i:0>16}", name="tools/call fail", error_type="tool_error", start=START + int(i), events=e or None
+        )
         for i, e in events.items()
-    ]  # fmt: skip
+    ]
     path = write_lines(tmp_path / "exceptions.jsonl", [request(spans)])
     with Store() as store, ClickHouseTraces(parse(f"chdb:{chdb_dir}", exported("exceptions", [path]))) as click:
         load(store, [str(path)])
@@ -255,7 +263,8 @@ def test_report_over_chdb_is_one_self_contained_page(runner: CliRunner, source: 
         {e.get("data-chart"): json.loads(e.text) for e in t.xpath('//script[@type="application/json"]')}
         for t in (duck, tree)
     ]
-    assert len(specs[1]) >= 15 and _close(specs[0], specs[1])
+    assert len(specs[1]) >= 15
+    assert _close(specs[0], specs[1])
 
 
 def test_report_over_chdb_opens_in_a_browser(browser: Any, source: list[str], tmp_path: Path) -> None:
@@ -267,10 +276,9 @@ def test_report_over_chdb_opens_in_a_browser(browser: Any, source: list[str], tm
         assert opened.errors == []
         assert [m for m in opened.console if m[0] in ("error", "warning")] == []
         assert opened.refused == []
-        drawn = opened.page.evaluate(
-            "Array.from(document.querySelectorAll('.vega')).map((e) => e.dataset.rendered)"
-        )
-        assert len(drawn) >= 15 and set(drawn) == {"true"}
+        drawn = opened.page.evaluate("Array.from(document.querySelectorAll('.vega')).map((e) => e.dataset.rendered)")
+        assert len(drawn) >= 15
+        assert set(drawn) == {"true"}
     finally:
         opened.page.close()
 
@@ -284,4 +292,23 @@ def test_dashboard_over_chdb_is_the_files_dashboard(
     table = runner.invoke(app, ["analyze", *source, *args])
     assert table.exit_code == 0, table.stderr
     assert table.stdout == files.stdout
-    assert "Costliest tools" in table.stdout and "Most frequent error messages" in table.stdout
+    assert "Costliest tools" in table.stdout
+    assert "Most frequent error messages" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([str(SETS["notes_session"][0]), "--table", "t"], "--table names a ClickHouse table"),
+        (["chdb:/x", "--db", "obs.duckdb"], "a ClickHouse source is read where it is, leave out --db"),
+        (["chdb:/x", str(SETS["notes_session"][0])], "a ClickHouse source is read alone"),
+    ],
+)
+@pytest.mark.parametrize("command", [["report", "--html", "page.html"], ["analyze", "--view", "dashboard"]])
+def test_report_and_dashboard_usage_mistakes_are_one_line_with_exit_2(
+    runner: CliRunner, command: list[str], args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, [*command, *args])
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert message in line
