@@ -26,6 +26,7 @@ from mcpobs.alerts import check_alerts, load_rules
 from mcpobs.analysis import Query
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Table
+from mcpobs.analysis.sql import parse_where
 from mcpobs.analysis.waterfall import TraceView
 from mcpobs.cli import app
 from mcpobs.clickhouse import ClickHouseTraces, parse
@@ -158,6 +159,24 @@ def test_the_data_each_chart_embeds_is_the_same_on_clickhouse(
         )
     assert embedded[0].keys() == embedded[1].keys()
     assert _close(embedded[0], embedded[1])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # nothing selected: the page is still made, every chart empty alike
+        Query(tools=("no such tool",)),
+        Query(side="client", where=parse_where('method == "tools/call"')),
+    ],
+    ids=["empty", "filtered"],
+)
+def test_a_filtered_report_is_the_same_on_clickhouse(chdb_dir: Path, exported: Exported, query: Query) -> None:
+    files = SETS["mcp_agent_session"]
+    with Store() as store, ClickHouseTraces(parse(f"chdb:{chdb_dir}", exported("mcp_agent_session", files))) as click:
+        load(store, [str(f) for f in files])
+        duck_report, click_report = build_report(store, query), build_report(click, query)
+    assert_same_report(duck_report, click_report)
+    assert _close([c.full_spec() for c in charts(duck_report)], [c.full_spec() for c in charts(click_report)])
 
 
 def test_the_waterfalls_and_messages_are_drawn_from_clickhouse(reports: dict[str, tuple[Report, Report]]) -> None:
