@@ -373,10 +373,9 @@ def analyze_command(
     """
     if "dashboard" in _split(view):
         _refuse_in_dashboard(by, view, output_format, sort, top)
-        _refuse_clickhouse(files, table, "--view dashboard")
         query = _query(by, None, CALL_VIEWS, since, until, tool, server, side, where, None, None, output_format)
         _need_input(files, db, "analyze")
-        _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output)
+        _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output, table)
         return
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
     default_views, left_out = _clickhouse_defaults(files, table, view, default_views, output_format)
@@ -460,13 +459,19 @@ def _dashboard(
     skip_invalid: bool,
     memory_limit: str,
     output: Path | None,
+    table: str | None = None,
 ) -> None:
     from mcpobs.render.dashboard import render_dashboard
     from mcpobs.report import build_report
 
     if output is not None:
         _writable(output)
-    report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
+    traces = _clickhouse(files, db, table, query)
+    if traces is not None:
+        with traces:
+            report = build_report(traces, query, cost)
+    else:
+        report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
     _warn_notes(report.analysis.notes)
     if output is None:
         render_dashboard(report, _stdout_console())
@@ -983,6 +988,7 @@ def report_command(
     db: DbOption = None,
     skip_invalid: SkipInvalid = False,
     memory_limit: MemoryLimit = "512MB",
+    table: TableOption = None,
 ) -> None:
     """Write a report as one self-contained HTML page: an overview, the tool calls with
     their latency distributions, waterfalls of the slowest and the failing traces with the
@@ -1007,18 +1013,22 @@ def report_command(
         _check_baseline(rules, ruleset, baseline)
     elif baseline:
         raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
-    _refuse_clickhouse(files, None, "mcpobs report")
     _need_input(files, db, "report on")
     if html_path != "-":
         _writable(Path(html_path))
     cost = _cost_options(prices, value_attr)
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(_open_store(db, memory_limit, files))
-        if files:
-            _load(store, files, skip_invalid)
+        traces = _clickhouse(files, db, table, query)
+        store: Calls
+        if traces is not None:
+            store = stack.enter_context(traces)
+        else:
+            store = stack.enter_context(_open_store(db, memory_limit, files))
+            if files:
+                _load(store, files, skip_invalid)
         outcome = None
         if ruleset is not None:
-            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
+            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table)
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
     _warn_notes(

@@ -2,25 +2,31 @@
 both drawn from one :class:`Report`.
 
 The tables are the sections of :func:`mcpobs.analysis.analyze` (so every number is the one
-``mcpobs analyze --cost`` prints, and ``--view arguments`` for the tool calls' arguments), the
-figures over time, distributions and traces of :mod:`mcpobs.analysis.dashboard` and
-:mod:`mcpobs.analysis.waterfall`, and the verdicts of :func:`mcpobs.alerts.check_alerts` when
-rules were checked. What is left out to keep the page small is said in :attr:`Report.notes`.
+``mcpobs analyze --cost`` prints), the figures over time, distributions and traces of
+:mod:`mcpobs.analysis.dashboard` and :mod:`mcpobs.analysis.waterfall`, and the verdicts of
+:func:`mcpobs.alerts.check_alerts` when rules were checked. What is left out to keep the
+page small is said in :attr:`Report.notes`.
+
+Every figure is a query of the calls, in DuckDB or in ClickHouse alike (:class:`mcpobs.analysis.sql.Calls`):
+only aggregates come back, and the spans of the few traces drawn as waterfalls. What an engine cannot
+compute yet is said in :attr:`Report.unavailable`, never shown as another figure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from mcpobs.alerts import Outcome
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, Analysis, Query, Table, analyze
 from mcpobs.analysis.dashboard import bucket_width, error_messages, error_timeline, latency_histogram, timeline
 from mcpobs.analysis.queries import SECTIONS
-from mcpobs.analysis.sql import filters, ns
-from mcpobs.analysis.waterfall import TraceView, pick_traces, trace_views
+from mcpobs.analysis.sql import Calls, filters, ns
+from mcpobs.analysis.waterfall import TraceView, pick_traces, trace_sizes, trace_views
 from mcpobs.cost import CostOptions
-from mcpobs.store import IN_FLIGHT_BUCKETS, Store
+from mcpobs.sqlengine import DUCKDB
+from mcpobs.store import IN_FLIGHT_BUCKETS
 
 # The groupings the cost charts show, besides the tool (which analyze's own call_cost section holds).
 COST_BY = ("server", "model", "session")
@@ -39,6 +45,7 @@ class Limits:
     messages: int = 20  # most frequent error messages
     groups: int = 10  # costliest servers, models, sessions
     invalid: int = 20  # calls with invalid arguments, and with invalid results, each
+    trace_spans: int = 100_000  # spans of a trace read to draw it: a larger trace is not drawn
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,19 @@ class Report:
     tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
     notes: tuple[str, ...] = field(default=())  # what was left out of the charts, for the reader
+    # the sections this engine cannot compute yet (name -> why): the page says so in their place
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+# The sections of the report an engine other than DuckDB cannot compute yet, and why.
+DUCKDB_ONLY = {
+    "decisions": "its walk from a server's span up to its client's is DuckDB's SQL alone yet",
+    "arguments": "the tool calls' arguments and the servers' schemas are not in its call model yet",
+}
 
 
 def build_report(
-    store: Store,
+    store: Calls,
     query: Query,
     cost: CostOptions | None = None,
     outcome: Outcome | None = None,
@@ -81,8 +97,10 @@ def build_report(
 ) -> Report:
     """The report of the calls ``query`` selects (its filters; its grouping, sections and
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
+    e = store.engine
+    unavailable = {} if e is DUCKDB else {name: f"not available on {e.title}: {w}" for name, w in DUCKDB_ONLY.items()}
     # the call and cost sections; the argument sections below, their notes apart from the cost's
-    sections = CALL_VIEWS + COST_VIEWS
+    sections = tuple(v for v in CALL_VIEWS + COST_VIEWS if v not in unavailable)
     analysis = analyze(store, replace(query, by=("tool",), views=sections, sort="calls", top=None), cost)
     overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
     cost_by: dict[str, Table] = {}
@@ -94,12 +112,12 @@ def build_report(
         else:
             grouped = replace(query, by=(key,), top=None)
             # the ledger analyze built above is still there: read it as analyze does
-            table = SECTIONS["call_cost"](store, grouped, *filters(grouped))
+            table = SECTIONS["call_cost"](store, grouped, *filters(grouped, e))
         top = limits.tools if key == "tool" else limits.groups
         cost_by[key], cost_groups[key] = _costliest(table, key, top)
         if cost_groups[key] > top:
             cost_notes.append(f"The cost chart by {key} shows the {top} costliest of {cost_groups[key]} {key}s.")
-    where, params = filters(query)
+    where, params = filters(query, e)
     first = ns(analysis.first_start) if analysis.first_start else 0
     last = ns(analysis.last_end) if analysis.last_end else first
     width = bucket_width(first, last, limits.buckets)
@@ -119,7 +137,17 @@ def build_report(
         notes.append(f"The {len(slow_ids)} slowest of {traces} traces are shown.")
     if failing > len(failing_ids):
         notes.append(f"{len(failing_ids)} of {failing} failing traces are shown, those with the most failed spans.")
-    views = {v.trace_id: v for v in trace_views(store, tuple(dict.fromkeys(slow_ids + failing_ids)), limits.spans)}
+    picked = tuple(dict.fromkeys(slow_ids + failing_ids))
+    # a trace is read whole to draw it (its cascade needs every failure): one too large is left out
+    sizes = trace_sizes(store, picked)
+    for trace_id in picked:
+        if sizes.get(trace_id, 0) > limits.trace_spans:
+            notes.append(
+                f"Trace {trace_id} is not drawn: its {sizes[trace_id]:,} spans are more than the "
+                f"{limits.trace_spans:,} a waterfall reads."
+            )
+    drawn = tuple(t for t in picked if sizes.get(t, 0) <= limits.trace_spans)
+    views = {v.trace_id: v for v in trace_views(store, drawn, limits.spans)}
     for view in views.values():
         if len(view.spans.rows) < view.span_count:
             notes.append(
@@ -130,18 +158,12 @@ def build_report(
     if servers > limits.groups:
         notes.append(f"The charts of calls in flight show the {limits.groups} most called of {servers} servers.")
     notes.extend(cost_notes)
-    arguments = analyze(store, replace(query, by=("tool",), views=("arguments",), sort="calls", top=None))
-    listed = replace(query, top=limits.invalid)
-    # the checks analyze wrote are still there: list the invalid calls as analyze does, the first of them
-    invalid_arguments, invalid_results = (SECTIONS[v](store, listed, where, params) for v in _LISTINGS)
-    totals = {
-        name: sum(r[name] or 0 for r in arguments.table("arguments").records())
-        for name in ("arguments_checked", "invalid_arguments", "results_checked", "invalid_results")
-    }
-    for table, what in ((invalid_arguments, "arguments"), (invalid_results, "results")):
-        if totals[f"invalid_{what}"] > len(table.rows):
-            count = totals[f"invalid_{what}"]
-            notes.append(f"The first {len(table.rows)} of {count} tool calls with invalid {what} are listed.")
+    if e is not DUCKDB:
+        # DuckDB estimates them from the spans' value types, which the exporter's strings no longer tell
+        notes.append(f"Trace sizes in bytes are not available on {e.title}.")
+    arguments, invalid_arguments, invalid_results, argument_notes, totals = _arguments(
+        store, query, where, params, limits, notes, unavailable
+    )
     return Report(
         analysis=analysis,
         overview=overview,
@@ -159,16 +181,44 @@ def build_report(
         failing=tuple(views[t] for t in failing_ids if t in views),
         failing_traces=failing,
         concurrency=concurrency,
-        arguments=arguments.table("arguments"),
+        arguments=arguments,
         invalid_arguments=invalid_arguments,
         invalid_results=invalid_results,
-        argument_notes=arguments.notes,
+        argument_notes=argument_notes,
         argument_totals=totals,
         tools=tools,
         tool_count=len(every_tool),
         outcome=outcome,
         notes=tuple(notes),
+        unavailable=unavailable,
     )
+
+
+def _arguments(
+    store: Calls,
+    query: Query,
+    where: str,
+    params: dict[str, Any],
+    limits: Limits,
+    notes: list[str],
+    unavailable: dict[str, str],
+) -> tuple[Table, Table, Table, tuple[str, ...], dict[str, int]]:
+    """analyze's arguments section by tool, the first calls with invalid arguments and results, why
+    arguments were not checked, and the counts over every tool; empty where the engine cannot check them."""
+    names = ("arguments_checked", "invalid_arguments", "results_checked", "invalid_results")
+    if "arguments" in unavailable:
+        empty = tuple(Table(name, name, (), ()) for name in ("arguments", *_LISTINGS))
+        return empty[0], empty[1], empty[2], (), dict.fromkeys(names, 0)
+    arguments = analyze(store, replace(query, by=("tool",), views=("arguments",), sort="calls", top=None))
+    listed = replace(query, top=limits.invalid)
+    # the checks analyze wrote are still there: list the invalid calls as analyze does, the first of them
+    invalid_arguments, invalid_results = (SECTIONS[v](store, listed, where, params) for v in _LISTINGS)
+    totals = {name: sum(r[name] or 0 for r in arguments.table("arguments").records()) for name in names}
+    for table, what in ((invalid_arguments, "arguments"), (invalid_results, "results")):
+        if totals[f"invalid_{what}"] > len(table.rows):
+            count = totals[f"invalid_{what}"]
+            notes.append(f"The first {len(table.rows)} of {count} tool calls with invalid {what} are listed.")
+    return arguments.table("arguments"), invalid_arguments, invalid_results, arguments.notes, totals
 
 
 def _top_tools(calls: Table, limit: int | None) -> tuple[str, ...]:
@@ -184,12 +234,12 @@ def _top_tools(calls: Table, limit: int | None) -> tuple[str, ...]:
 BUCKET_ORDER = {label: i for i, (label, _) in enumerate(IN_FLIGHT_BUCKETS)}
 
 
-def _busiest(store: Store, query: Query, limit: int) -> tuple[Table, int]:
+def _busiest(store: Calls, query: Query, limit: int) -> tuple[Table, int]:
     """analyze's calls section by server and calls in flight, for the ``limit`` most called servers (the
     most called first, then by name; each server's buckets in order, client side first); and how
     many servers there are."""
     grouped = replace(query, by=("server", "concurrency"), top=None)
-    table = SECTIONS["calls"](store, grouped, *filters(grouped))
+    table = SECTIONS["calls"](store, grouped, *filters(grouped, store.engine))
     totals: dict[str, int] = {}
     for record in table.records():
         totals[record["server"]] = totals.get(record["server"], 0) + record["calls"]

@@ -142,10 +142,23 @@ class Engine:
 
     def exception_type(self, events: str) -> str:
         """The ``exception.type`` of a span's first ``exception`` event."""
+        return self.exception_attribute(events, "exception.type")
+
+    def exception_attribute(self, events: str, key: str) -> str:
+        """Attribute ``key`` (a string) of a span's first ``exception`` event; NULL without one."""
         return (
             f"list_filter(list_filter({events}, lambda e: e.name = 'exception')[1].attributes, "
-            "lambda a: a.key = 'exception.type')[1].value.stringValue"
+            f"lambda a: a.key = {quote(key)})[1].value.stringValue"
         )
+
+    def rtrim(self, text: str, characters: str) -> str:
+        """``text`` without any of ``characters`` (a literal) at its end."""
+        return f"rtrim({text}, {quote(characters)})"
+
+    def every_integer(self, low: str, high: str) -> str:
+        """One row for each integer from ``low`` to ``high`` (aggregates; none when they are NULL), as a
+        SELECT list's only set-returning expression."""
+        return f"unnest(range({low}, {high} + 1))"
 
     # ``SELECT * <this> (columns)``: every column but those
     star_except = "EXCLUDE"
@@ -304,10 +317,17 @@ class ClickHouse(Engine):
         value = f"{attributes}[{quote(key)}]"
         return f"if(JSONType({value}, 1) = 'String', JSONExtractString({value}, 1), NULL)"
 
-    def exception_type(self, events: str) -> str:
+    def exception_attribute(self, events: str, key: str) -> str:
         found = f"{events}.Attributes[indexOf({events}.Name, 'exception')]"
-        present = f"has({events}.Name, 'exception') AND mapContains({found}, 'exception.type')"
-        return f"if({present}, {found}['exception.type'], NULL)"
+        present = f"has({events}.Name, 'exception') AND mapContains({found}, {quote(key)})"
+        return f"if({present}, {found}[{quote(key)}], NULL)"
+
+    def rtrim(self, text: str, characters: str) -> str:
+        return f"trimRight({text}, {quote(characters)})"
+
+    def every_integer(self, low: str, high: str) -> str:
+        # range() refuses a NULL: of no rows this makes one row, 0 (join it to those rows to drop it)
+        return f"arrayJoin(range(assumeNotNull({low}), assumeNotNull({high}) + 1))"
 
     star_except = "EXCEPT"
 

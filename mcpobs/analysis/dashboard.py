@@ -2,7 +2,8 @@
 distributions, the most frequent error messages.
 
 Each reads the calls through the same filters as :func:`mcpobs.analysis.analyze`, with
-bound parameters, and returns a plain :class:`~mcpobs.analysis.model.Table`.
+bound parameters, in DuckDB or ClickHouse (the same SQL, rendered for each engine as the sections
+are), and returns a plain :class:`~mcpobs.analysis.model.Table`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import math
 from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, rows
-from mcpobs.store import Store
+from mcpobs.analysis.sql import GROUPINGS, Calls, rows
+from mcpobs.sqlengine import DUCKDB, Engine
 
 _MS = 1_000_000
 # Bucket widths people read without arithmetic, in nanoseconds: 100 ms … 1 week.
@@ -47,8 +48,6 @@ NICE_WIDTHS = tuple(
 # Latency histogram bins per decade of milliseconds (edges 1, 1.78, 3.16, 5.62, 10, …).
 BINS_PER_DECADE = 4
 
-_CALLS = "WITH calls AS (FROM mcp_calls)"
-
 
 def bucket_width(first_ns: int, last_ns: int, buckets: int) -> int:
     """The narrowest nice width (:data:`NICE_WIDTHS`, then whole weeks) that covers
@@ -74,7 +73,7 @@ def _by(by: tuple[str, ...]) -> tuple[str, str, str]:
 
 
 def timeline(
-    store: Store, query: Query, where: str, params: dict[str, Any], width_ns: int, by: tuple[str, ...] = ()
+    store: Calls, query: Query, where: str, params: dict[str, Any], width_ns: int, by: tuple[str, ...] = ()
 ) -> Table:
     """Calls and errors per time bucket of ``width_ns`` (by start time), per side and ``by`` group.
 
@@ -83,26 +82,28 @@ def timeline(
     with one, only buckets with calls are rows.
     """
     select, names, extra = _by(by)
+    e = store.engine
     bound = {**params, "width": width_ns}
-    picked = f"""{_CALLS}
+    picked = f"""{store.calls_cte}
     , picked AS (
-        SELECT side{select}, start_ns // $width AS bucket, failed FROM calls WHERE {where}{extra}
+        SELECT side{select}, {e.int_div("start_ns", "$width")} AS bucket, failed FROM calls WHERE {where}{extra}
     ), counted AS (
-        SELECT side{names}, bucket, count(*) AS calls, count(*) FILTER (failed) AS errors FROM picked GROUP BY ALL
+        SELECT side{names}, bucket, count(*) AS calls, count(*) FILTER (WHERE failed) AS errors
+        FROM picked GROUP BY ALL
     )"""
     if by:
         sql = f"""{picked}
-        SELECT make_timestamp(bucket * $width // 1000) AS bucket_start, side{names}, calls, errors, errors / calls
+        SELECT {e.timestamp_us("bucket * $width")} AS bucket_start, side{names}, calls, errors, errors / calls
         FROM counted ORDER BY bucket, side{names}
         """
     else:
         sql = f"""{picked}
         , every AS (
             -- one range of buckets for both sides, so their series line up
-            SELECT side, bucket FROM (SELECT DISTINCT side FROM picked)
-            CROSS JOIN (SELECT unnest(range(min(bucket), max(bucket) + 1)) AS bucket FROM picked)
+            SELECT side, bucket FROM (SELECT DISTINCT side FROM picked) AS sides
+            CROSS JOIN (SELECT {e.every_integer("min(bucket)", "max(bucket)")} AS bucket FROM picked) AS buckets
         )
-        SELECT make_timestamp(bucket * $width // 1000) AS bucket_start, side,
+        SELECT {e.timestamp_us("bucket * $width")} AS bucket_start, side,
             coalesce(calls, 0), coalesce(errors, 0), errors / calls
         FROM every LEFT JOIN counted USING (side, bucket) ORDER BY bucket, side
         """
@@ -117,10 +118,12 @@ def timeline(
     return Table("timeline", "Calls over time", columns, rows(store, sql, bound))
 
 
-def error_timeline(store: Store, query: Query, where: str, params: dict[str, Any], width_ns: int) -> Table:
+def error_timeline(store: Calls, query: Query, where: str, params: dict[str, Any], width_ns: int) -> Table:
     """Failed calls per time bucket of ``width_ns``, per side and error class."""
-    sql = f"""{_CALLS}
-    SELECT make_timestamp(start_ns // $width * $width // 1000) AS bucket_start, side, error_class, count(*) AS errors
+    e = store.engine
+    sql = f"""{store.calls_cte}
+    SELECT {e.timestamp_us(e.int_div("start_ns", "$width") + " * $width")} AS bucket_start, side, error_class,
+        count(*) AS errors
     FROM calls WHERE {where} AND failed GROUP BY ALL ORDER BY bucket_start, side, error_class
     """
     columns = (
@@ -134,11 +137,12 @@ def error_timeline(store: Store, query: Query, where: str, params: dict[str, Any
     )
 
 
-def latency_histogram(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def latency_histogram(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per side and tool: how many calls took how long, in bins of equal width on a log scale
     (:data:`BINS_PER_DECADE` a decade of milliseconds; a call under 1 µs counts as 1 µs)."""
-    sql = f"""{_CALLS}
-    SELECT side, tool, floor(log10(greatest(duration_ms, 0.001)) * $per_decade)::INTEGER AS bin, count(*) AS calls
+    sql = f"""{store.calls_cte}
+    SELECT side, tool, CAST(floor(log10(greatest(duration_ms, 0.001)) * $per_decade) AS INTEGER) AS bin,
+        count(*) AS calls
     FROM calls WHERE {where} AND method = 'tools/call' AND duration_ms IS NOT NULL
     GROUP BY ALL ORDER BY side, tool, bin
     """
@@ -162,31 +166,47 @@ def _edge(b: int) -> float:
     return round(value, 3 - math.floor(math.log10(value)))
 
 
-# A failed call's message: the span's status message, else its recorded exception ("type: message").
-_EXCEPTION = "list_filter(s.events, lambda e: e.name = 'exception')[1].attributes"
-MESSAGE_SQL = f"""coalesce(
-    nullif(rtrim(s.status_message, ': '), ''),
-    nullif(concat_ws(': ',
-        list_filter({_EXCEPTION}, lambda a: a.key = 'exception.type')[1].value.stringValue,
-        nullif(list_filter({_EXCEPTION}, lambda a: a.key = 'exception.message')[1].value.stringValue, '')
-    ), '')
-)"""
+def message_sql(e: Engine, status_message: str, events: str) -> str:
+    """A failed span's message: its status message, else its recorded exception ("type: message")."""
+    exception_message = f"nullif({e.exception_attribute(events, 'exception.message')}, '')"
+    exception_type = e.exception_attribute(events, "exception.type")
+    # || is NULL when either side is, in both engines (ClickHouse's concat_ws is NULL then too)
+    exception = f"coalesce({exception_type} || ': ' || {exception_message}, {exception_type}, {exception_message})"
+    return f"coalesce(nullif({e.rtrim(status_message, ': ')}, ''), nullif({exception}, ''))"
 
 
-def error_messages(store: Store, query: Query, where: str, params: dict[str, Any], limit: int) -> tuple[Table, int]:
+def span_messages(store: Calls, keys: str) -> str:
+    """A query of the message (:func:`message_sql`) of each span whose ``trace_id`` and ``span_id`` the
+    query ``keys`` returns: rows of ``trace_id, span_id, message``. ClickHouse's call model keeps no
+    events: they are read from the table for those spans alone."""
+    e = store.engine
+    if e is DUCKDB:
+        return f"""SELECT s.trace_id, s.span_id, {message_sql(e, "s.status_message", "s.events")} AS message
+        FROM spans s SEMI JOIN ({keys}) AS k ON s.trace_id = k.trace_id AND s.span_id = k.span_id"""
+    from mcpobs.clickhouse import ClickHouseTraces
+
+    assert isinstance(store, ClickHouseTraces)
+    message = message_sql(e, "nullIf(StatusMessage, '')", "Events")
+    return store.scan(f"TraceId AS trace_id, SpanId AS span_id, {message} AS message", f"(TraceId, SpanId) IN ({keys})")
+
+
+def error_messages(store: Calls, query: Query, where: str, params: dict[str, Any], limit: int) -> tuple[Table, int]:
     """The most frequent messages of failed calls (the status message, else the recorded
     exception) per side, method, target and error class, at most ``limit`` of them; and how
     many different ones there are."""
-    sql = f"""{_CALLS}
+    e = store.engine
+    sql = f"""{store.calls_cte}
     , failed AS (
         SELECT trace_id, span_id, side, method, target, error_class, start_ns FROM calls WHERE {where} AND failed
     ),
     messages AS (
-        SELECT f.side, f.method, f.target, f.error_class, {MESSAGE_SQL} AS message, f.start_ns
-        FROM failed f JOIN spans s ON s.trace_id = f.trace_id AND s.span_id = f.span_id
+        SELECT f.side AS side, f.method AS method, f.target AS target, f.error_class AS error_class,
+            s.message AS message, f.start_ns AS start_ns
+        FROM failed f JOIN ({span_messages(store, "SELECT trace_id, span_id FROM failed")}) AS s
+            ON s.trace_id = f.trace_id AND s.span_id = f.span_id
     )
     SELECT side, method, target, error_class, message, count(*) AS errors,
-        make_timestamp(min(start_ns) // 1000), make_timestamp(max(start_ns) // 1000), count(*) OVER () AS kinds
+        {e.timestamp_us("min(start_ns)")}, {e.timestamp_us("max(start_ns)")}, count(*) OVER () AS kinds
     FROM messages GROUP BY ALL
     ORDER BY errors DESC, side, method, target NULLS FIRST, error_class, message NULLS FIRST
     LIMIT $limit

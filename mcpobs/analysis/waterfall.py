@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mcpobs.analysis.dashboard import MESSAGE_SQL
+from mcpobs.analysis.dashboard import span_messages
 from mcpobs.analysis.model import Column, Table, Unit
-from mcpobs.analysis.sql import rows
-from mcpobs.store import Store, rejected_sql
+from mcpobs.analysis.sql import Calls, rows
+from mcpobs.store import rejected_sql
 
 # A span failed: a call that failed (a server's rejected request is no failure of it), or any span
 # with error status.
@@ -96,29 +96,38 @@ class _Span:
 
 
 def pick_traces(
-    store: Store, where: str, params: dict[str, Any], *, failing: bool, limit: int
+    store: Calls, where: str, params: dict[str, Any], *, failing: bool, limit: int
 ) -> tuple[tuple[str, ...], int]:
     """The traces holding calls ``where`` selects: the longest first, or with ``failing`` those
     where a selected call failed, most failed spans first; at most ``limit``, and how many there are."""
     if failing:
         selected = f"SELECT DISTINCT trace_id FROM calls WHERE {where} AND failed"
-        order = f"count(*) FILTER ({FAILED_SQL}) DESC, min(start_ns)"
+        order = f"count(*) FILTER (WHERE {FAILED_SQL}) DESC, min(start_ns)"
     else:
         selected = f"SELECT DISTINCT trace_id FROM calls WHERE {where}"
         order = "max(end_ns) - min(start_ns) DESC"
-    sql = f"""WITH calls AS (FROM mcp_calls), selected AS ({selected})
-    SELECT trace_id, count(*) OVER () FROM spans SEMI JOIN selected USING (trace_id)
+    sql = f"""{store.calls_cte}, selected AS ({selected})
+    SELECT trace_id, count(*) OVER () FROM spans WHERE trace_id IN (SELECT trace_id FROM selected)
     GROUP BY trace_id ORDER BY {order}, trace_id LIMIT $limit
     """
     found = rows(store, sql, {**params, "limit": limit})
     return tuple(r[0] for r in found), int(found[0][1]) if found else 0
 
 
-def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> list[TraceView]:
+def trace_sizes(store: Calls, trace_ids: tuple[str, ...]) -> dict[str, int]:
+    """How many spans each of the traces has."""
+    sql = f"""{store.calls_cte}
+    SELECT trace_id, count(*) FROM spans WHERE {store.engine.in_list("trace_id", "traces")} GROUP BY trace_id"""
+    return {trace_id: int(n) for trace_id, n in rows(store, sql, {"traces": list(trace_ids)})}
+
+
+def trace_views(store: Calls, trace_ids: tuple[str, ...], max_spans: int) -> list[TraceView]:
     """Each trace's spans in waterfall order (at most ``max_spans``: the failed ones, then their
     ancestors, nearest first, then the earliest), and the cascade of all its failures."""
-    sql = f"""
-    SELECT trace_id, span_id, nullif(parent_span_id, ''), coalesce(name, ''),
+    in_traces = store.engine.in_list("trace_id", "traces")
+    failed = f"SELECT trace_id, span_id FROM spans WHERE {in_traces} AND {FAILED_SQL}"
+    sql = f"""{store.calls_cte}
+    SELECT s.trace_id, s.span_id, nullif(parent_span_id, ''), coalesce(name, ''),
         CASE WHEN mcp_side IN ('client', 'server') THEN mcp_side
              WHEN gen_ai_operation IN ('invoke_agent', 'create_agent') THEN 'agent'
              WHEN gen_ai_operation = 'execute_tool' THEN 'tool'
@@ -127,28 +136,40 @@ def trace_views(store: Store, trace_ids: tuple[str, ...], max_spans: int) -> lis
              ELSE 'other' END,
         service_name, start_ns, end_ns, {FAILED_SQL} AS failed,
         CASE WHEN {FAILED_SQL} THEN coalesce(error_class, 'other') END,
-        CASE WHEN {FAILED_SQL} THEN {MESSAGE_SQL} END,
-        mcp_method, mcp_target, mcp_side, call_key
-    FROM spans s WHERE trace_id IN (SELECT unnest($traces))
-    ORDER BY trace_id, start_ns, span_id
+        m.message, mcp_method, mcp_target, mcp_side, call_key
+    FROM spans s LEFT JOIN ({span_messages(store, failed)}) AS m ON m.trace_id = s.trace_id AND m.span_id = s.span_id
+    WHERE {store.engine.in_list("s.trace_id", "traces")}
+    ORDER BY s.trace_id, start_ns, s.span_id
     """
     by_trace: dict[str, list[_Span]] = {}
-    for r in rows(store, sql, {"traces": list(trace_ids)}):
-        by_trace.setdefault(r[0], []).append(_Span(*r[1:]))
+    for trace_id, *span in rows(store, sql, {"traces": list(trace_ids)}):
+        span[7] = bool(span[7])  # failed: ClickHouse's booleans come back as 0 and 1
+        by_trace.setdefault(trace_id, []).append(_Span(*span))
     asked = _asked_by(store, trace_ids)
     return [_view(trace_id, by_trace[trace_id], max_spans, asked) for trace_id in trace_ids if trace_id in by_trace]
 
 
-def _asked_by(store: Store, trace_ids: tuple[str, ...]) -> dict[tuple[str, str], str]:
+def _asked_by(store: Calls, trace_ids: tuple[str, ...]) -> dict[tuple[str, str], str]:
     """Each tool call's trace and span -> the LLM call's span that asked for it, as the cost ledger
     (:mod:`mcpobs.cost.ledger`) links them; nothing where no ledger was built on this store."""
-    # the ledger's temporary tables are seen by the connection that made them, not by a cursor
-    con = store.con
-    built = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'cost_links'"
-    if not con.execute(built).fetchall()[0][0]:
-        return {}
-    sql = "SELECT trace_id, call, llm FROM cost_links WHERE link = 'asked' AND trace_id IN (SELECT unnest($traces))"
-    return {(trace, call): llm for trace, call, llm in con.execute(sql, {"traces": list(trace_ids)}).fetchall()}
+    from mcpobs.analysis.cost import _run  # the cost sections' reader: the ledger is theirs
+    from mcpobs.store import Store
+
+    if isinstance(store, Store):
+        # the ledger's temporary tables are seen by the connection that made them, not by a cursor
+        built = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'cost_links'"
+        if not store.con.execute(built).fetchall()[0][0]:
+            return {}
+    else:
+        from mcpobs.clickhouse import ClickHouseTraces
+
+        assert isinstance(store, ClickHouseTraces)
+        if store.cost_head is None:
+            return {}
+    sql = f"""WITH asked AS (
+        SELECT trace_id, call, llm FROM cost_links WHERE link = 'asked' AND {store.engine.in_list("trace_id", "traces")}
+    ) SELECT * FROM asked"""
+    return {(trace, call): llm for trace, call, llm in _run(store, sql, {"traces": list(trace_ids)})}
 
 
 def _view(trace_id: str, spans: list[_Span], max_spans: int, asked: dict[tuple[str, str], str]) -> TraceView:

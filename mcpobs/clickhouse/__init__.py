@@ -202,6 +202,7 @@ class ClickHouseTraces:
             window.append(f"Timestamp >= fromUnixTimestamp64Nano(toInt64({int(since_ns)}))")
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
+        self._window = " AND ".join(window)
         # the model keeps no attribute the cost ledger's tool-call ids are read from: asked of the table
         self.tool_call_ids_sql = (
             f"SELECT count() FROM {location.qualified} WHERE {' AND '.join(window)} "
@@ -263,6 +264,15 @@ class ClickHouseTraces:
     @property
     def sources(self) -> tuple[str, ...]:
         return (f"{self.location.url} {self.location.database}.{self.location.table}",)
+
+    def scan(self, columns: str, where: str) -> str:
+        """A query of ``columns`` of the table's own spans in the window, those ``where`` selects (SQL over
+        the table's columns, or the names ``columns`` gives), each span once: what the call model does not
+        keep (a span's events), read for the few spans that need it."""
+        return (
+            f"SELECT {columns} FROM {self.location.qualified} WHERE {self._window} AND ({where}) "
+            "LIMIT 1 BY TraceId, SpanId"
+        )
 
     def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
         """Every row of a query whose parameters are written ``$name`` (as for DuckDB)."""

@@ -137,7 +137,7 @@ def test_queries_are_read_only(source: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["report", "--html", "page.html"], ["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+    [["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
 )
 def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
@@ -154,7 +154,6 @@ def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: li
         (["chdb:/x", "--db", "obs.duckdb"], "a ClickHouse source is read where it is, leave out --db"),
         (["chdb:/x", "--table", "a.b.c"], "--table 'a.b.c': name a table as TABLE or DATABASE.TABLE"),
         (["clickhouse://:secret@/db"], "no host"),
-        (["chdb:/x", "--view", "dashboard"], "not yet supported on ClickHouse: --view dashboard"),
     ],
 )
 def test_usage_mistakes_are_one_line_with_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
