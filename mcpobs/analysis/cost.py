@@ -76,15 +76,11 @@ def _run(store: Calls, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]
     if isinstance(store, Store):
         # the ledger is in temporary tables, seen only by the connection that made them (not a cursor)
         return [tuple(r) for r in store.con.execute(sql, params).fetchall()]
-    from mcpobs.clickhouse import ClickHouseTraces
-    from mcpobs.clickhouse.ledger import ledger_head
+    from mcpobs.clickhouse import ClickHouseTraces, with_head
 
     assert isinstance(store, ClickHouseTraces)
-    # elsewhere the ledger is the head of the query: the section's own WITH continues it
-    head, head_params = ledger_head(store)
-    body = sql.lstrip()
-    assert body.startswith("WITH ")
-    return list(store.run(f"{head},\n{body[5:]}", {**head_params, **params}))
+    # the ledger is in the session's temporary tables; the calls, the head every query starts with
+    return list(store.run(with_head(store.calls_cte, sql), params))
 
 
 def rounded_tokens(total: Any) -> float | None:

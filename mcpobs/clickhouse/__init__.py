@@ -19,16 +19,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.sqlengine import CLICKHOUSE, Engine
 
 T = TypeVar("T")
-
-if TYPE_CHECKING:
-    from mcpobs.clickhouse.ledger import LedgerHead
 
 SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
@@ -37,8 +34,9 @@ PASSWORD_VARIABLE = "MCPOBS_CLICKHOUSE_PASSWORD"
 # each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client
 MAX_EXECUTION_SECONDS = 300
 MAX_RESULT_ROWS = 1_000_000
-# the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select):
-# on disk, compressed (a seventh of the memory a Memory table takes), gone with the session
+# the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select);
+# it and the cost ledger's are on disk, compressed (a seventh of the memory a Memory table takes), gone
+# with the session
 SPANS_TABLE = "mcpobs_spans"
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
@@ -52,9 +50,6 @@ SETTINGS: dict[str, Any] = {
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
 }
-# chDB (the version the extra installs) computes the cost ledger's CTEs once per query, not at each
-# reference (mcpobs.clickhouse.ledger); a server may be older than this setting
-CHDB_SETTINGS: dict[str, Any] = {"enable_materialized_cte": 1}
 
 
 def is_clickhouse(argument: str) -> bool:
@@ -137,10 +132,12 @@ def _identifier(name: str) -> str:
 
 
 class _Connection(Protocol):
+    temporary: list[str]  # the session's temporary tables, in the order made
+
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
-    def command(self, sql: str) -> None:
-        """Run a statement that returns no rows (the session's temporary table)."""
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        """Run a statement that returns no rows (a temporary table of the session)."""
         ...
 
     def close(self) -> None: ...
@@ -158,13 +155,6 @@ class ClickHouseTraces:
     """
 
     engine: Engine = CLICKHOUSE
-    # the cost ledger's CTEs, once mcpobs.cost.build has priced the LLM calls
-    cost_head: LedgerHead | None = None
-
-    @property
-    def materializes(self) -> bool:
-        """Whether ``WITH name AS MATERIALIZED (…)`` is read (:data:`CHDB_SETTINGS`)."""
-        return self.location.chdb_path is not None
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
         from mcpobs.clickhouse.model import UNSUPPORTED, calls_cte, spans_select, unsupported_sql
@@ -184,11 +174,7 @@ class ClickHouseTraces:
         )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
-            self._server_call(
-                self._connection.command,
-                f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
-                + spans_select(location.qualified, " AND ".join(window)),
-            )
+            self._create(SPANS_TABLE, spans_select(location.qualified, " AND ".join(window)), {})
             counts = self.run(unsupported_sql(self._cte), {})[0]
         except BaseException:
             self.close()
@@ -216,6 +202,28 @@ class ClickHouseTraces:
         text, bound = bind(sql, params)
         found = self._server_call(self._connection.query, text, bound)
         return tuple(tuple(_plain(v) for v in row) for row in found)
+
+    def temporary(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+        """The session's temporary table ``name`` (replacing one of that name), filled by the query
+        ``sql`` over :attr:`calls_cte` (``spans``, ``mcp_calls``, ``calls``) and earlier such tables:
+        as the DuckDB store's ``CREATE OR REPLACE TEMP TABLE``, written once, read by every section."""
+        self.drop(name)
+        self._create(name, with_head(self._cte, sql), params or {})
+
+    def drop(self, name: str) -> None:
+        """Drop the session's temporary table ``name``, if there is one."""
+        self._server_call(self._connection.command, f"DROP TEMPORARY TABLE IF EXISTS {_identifier(name)}", {})
+        if name in self._connection.temporary:
+            self._connection.temporary.remove(name)
+
+    def _create(self, name: str, sql: str, params: dict[str, Any]) -> None:
+        text, bound = bind(sql, params)
+        self._server_call(
+            self._connection.command,
+            f"CREATE TEMPORARY TABLE {_identifier(name)} ENGINE = MergeTree ORDER BY tuple() AS {text}",
+            bound,
+        )
+        self._connection.temporary.append(name)
 
     def _server_call(self, call: Callable[..., T], *args: Any) -> T:
         try:
@@ -292,9 +300,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def with_head(head: str, sql: str) -> str:
+    """The query ``sql`` after the CTEs ``head`` (``WITH …``), its own ``WITH`` continuing them."""
+    body = sql.lstrip()
+    if body.startswith("WITH "):
+        return f"{head.rstrip()},\n{body[5:]}"
+    return f"{head}{body}"
+
+
 def _settings_clause() -> str:
-    settings = {**SETTINGS, **CHDB_SETTINGS}
-    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
+    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SETTINGS.items())
 
 
 class _Chdb:
@@ -302,6 +317,7 @@ class _Chdb:
         from chdb import session
 
         self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+        self.temporary: list[str] = []
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         texts = {name: _text(value) for name, value in params.items()}
@@ -314,8 +330,9 @@ class _Chdb:
             rows = [tuple(_int128(v) if i in wide else v for i, v in enumerate(row)) for row in rows]
         return rows
 
-    def command(self, sql: str) -> None:
-        self.session.query(sql + _settings_clause())
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        texts = {name: _text(value) for name, value in params.items()}
+        self.session.query(sql + _settings_clause(), params=texts or None)
 
     def close(self) -> None:
         self.session.close()
@@ -343,6 +360,7 @@ class _Server:
     def __init__(self, location: Location) -> None:
         import clickhouse_connect
 
+        self.temporary: list[str] = []
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
@@ -367,14 +385,15 @@ class _Server:
         result = self.client.query(sql, parameters=params, settings=SETTINGS)
         return [tuple(row) for row in result.result_rows]
 
-    def command(self, sql: str) -> None:
-        self.client.command(sql, settings=SETTINGS)
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        self.client.command(sql, parameters=params or None, settings=SETTINGS)
 
     def close(self) -> None:
-        # the server keeps an idle HTTP session (and its temporary table) for session_timeout: dropped now
-        # closing goes on if it fails: the session's end drops it all the same
-        with contextlib.suppress(Exception):
-            self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {SPANS_TABLE}")
+        # the server keeps an idle HTTP session (and its temporary tables) for session_timeout: dropped now
+        # closing goes on if it fails: the session's end drops them all the same
+        for name in self.temporary:
+            with contextlib.suppress(Exception):
+                self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {_identifier(name)}")
         self.client.close()
 
 

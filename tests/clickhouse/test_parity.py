@@ -30,7 +30,7 @@ from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
 from mcpobs.analysis.queries import COST_VIEWS
 from mcpobs.analysis.sql import parse_where
-from mcpobs.clickhouse import ClickHouseTraces, parse
+from mcpobs.clickhouse import ClickHouseTraces, Location, parse
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.errors import UsageError
 from mcpobs.ingest import load
@@ -362,3 +362,32 @@ def test_spans_the_exporter_wrote_twice_count_once(chdb_dir: Path, data: str) ->
             assert written == exported + (exported + 1) // 2 + min(3, exported) > exported
             for query in (Query(views=CALL_VIEWS), Query(by=("server", "session"), views=CALL_VIEWS)):
                 assert_same(analyze(store, query), analyze(clickhouse, query))
+
+
+class _Recorded(ClickHouseTraces):
+    """A ClickHouse source that keeps the text of every statement it runs or creates a table with."""
+
+    def __init__(self, location: Location) -> None:
+        self.statements: list[str] = []
+        super().__init__(location)
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+        self.statements.append(sql)
+        return super().run(sql, params)
+
+    def temporary(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.statements.append(sql)
+        super().temporary(name, sql, params)
+
+
+def test_the_ledger_is_built_once_per_command(chdb_dir: Path, exported: Exported) -> None:
+    table = exported("agent_cost_session", SETS["agent_cost_session"])
+    with _Recorded(parse(f"chdb:{chdb_dir}", table)) as traces:
+        traces.statements.clear()
+        analyze(traces, Query(views=CLICKHOUSE_COST_VIEWS))
+        # LLM calls are priced (cost_prices) and shared out (cost_shares' equal shares) in one statement
+        # each, which every section then reads, rather than again in every section's query
+        assert sum("$cost_prices" in s for s in traces.statements) == 1
+        assert sum("PARTITION BY side, trace_id, llm" in s for s in traces.statements) == 1
+        temporary = {name for (name,) in traces.run("SELECT name FROM system.tables WHERE is_temporary", {})}
+        assert {"cost_llm", "cost_links", "cost_shares", "cost_calls"} <= temporary
