@@ -167,11 +167,6 @@ class ClickHouseTraces:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
         self._cte = calls_cte(SPANS_TABLE)
         self._in_flight_cte = calls_cte(SPANS_TABLE, in_flight=True)
-        # the model keeps no attribute the cost ledger's tool-call ids are read from: asked of the table
-        self.tool_call_ids_sql = (
-            f"SELECT count() FROM {location.qualified} WHERE {' AND '.join(window)} "
-            "AND mapContains(SpanAttributes, $id_key)"
-        )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         try:
             self._create(SPANS_TABLE, spans_select(location.qualified, " AND ".join(window)), {})

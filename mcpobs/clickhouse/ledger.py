@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.ledger import (
     BAD_LISTED,
+    CALL_IDS_PARAMETERS,
     CALLS,
     LINKS,
     LLM_COLUMNS,
-    TOOL_CALL_ID_KEY,
+    REQUESTS_PARAMETERS,
     CostOptions,
     Ledger,
     PricingNotes,
     bad_note,
+    call_ids_sql,
     candidates_sql,
     flagged_sql,
+    requests_sql,
     shares_sql,
 )
 from mcpobs.cost.linear import KINDS, Formula, NotLinear, formula
@@ -100,12 +103,6 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
     run again by every section)."""
     if options.value_attr:
         raise UsageError(f"not yet supported on {store.engine.title}: --value-attr")
-    ((with_ids,),) = store.run(store.tool_call_ids_sql, {"id_key": TOOL_CALL_ID_KEY})
-    if with_ids:
-        # the ledger would link their tool calls by time where DuckDB links them by id
-        raise UsageError(
-            f"not yet supported on {store.engine.title}: costs of spans that record tool-call ids ({TOOL_CALL_ID_KEY})"
-        )
     book = options.prices
     ledger = Ledger([f"{p} (left out)" for p in book.problems])
     store.temporary("cost_candidates", candidates_sql(_E), LLM_CALL_PARAMETERS)
@@ -140,11 +137,8 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
     store.temporary("cost_llm", _llm(), {"cost_prices": json.dumps(table)})
     for name in ("cost_candidates", "cost_ancestors", "cost_flagged"):
         store.drop(name)
-    # tool-call ids are not read on ClickHouse yet (a source that records them is refused): links by time
-    store.temporary(
-        "cost_requests", "SELECT '' AS trace_id, '' AS llm, toInt64(0) AS start_ns, '' AS tool_call_id WHERE false"
-    )
-    store.temporary("cost_call_ids", "SELECT '' AS side, '' AS trace_id, '' AS call, '' AS tool_call_id WHERE false")
+    store.temporary("cost_requests", requests_sql(_E), REQUESTS_PARAMETERS)
+    store.temporary("cost_call_ids", call_ids_sql(_E), CALL_IDS_PARAMETERS)
     store.temporary("cost_links", LINKS)
     store.temporary("cost_shares", shares_sql(_E))
     fixed = [["tool", name, str(to_pico(usd))] for name, usd in book.tools.items()]

@@ -216,24 +216,21 @@ def test_alert_verdicts_are_the_same(pairs: dict[str, Both], data: str, tmp_path
     assert duck.failed == click.failed
 
 
-# decisions walks up from each server span to its client's with a recursive CTE: DuckDB's alone yet
-CLICKHOUSE_COST_VIEWS = tuple(v for v in COST_VIEWS if v != "decisions")
-
-
-def test_decisions_is_refused_on_clickhouse_not_computed(pairs: dict[str, Both]) -> None:
-    with pytest.raises(UsageError, match="not yet supported on ClickHouse: the decisions section"):
-        analyze(pairs["agent_cost_session"].clickhouse, Query(views=("decisions",)))
-
-
-def test_costs_of_calls_linked_by_tool_call_id_are_refused_on_clickhouse(pairs: dict[str, Both]) -> None:
-    # DuckDB links these tool calls to the LLM call whose output names their id; ClickHouse's ledger
-    # links by time alone yet, which would put some costs on other calls
+def test_tool_calls_are_linked_by_their_tool_call_id_as_on_the_files(pairs: dict[str, Both]) -> None:
+    # real openai-v2 instrumentation output: the LLM call that asked for each tool call names its id in
+    # gen_ai.output.messages, the execute_tool span around the MCP call records it (gen_ai.tool.call.id)
     both = pairs["decisions"]
-    analyze(both.store, Query(views=("cost",)))
-    ((by_id,),) = both.store.con.execute("SELECT count(*) FROM cost_links WHERE linked_by = 'tool call id'").fetchall()
-    assert by_id > 0
-    with pytest.raises(UsageError, match=r"not yet supported on ClickHouse: costs of spans that record tool-call ids"):
-        analyze(both.clickhouse, Query(views=("cost",)))
+    for query in (Query(views=COST_VIEWS), Query(by=("model",), views=("call_cost",))):
+        duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+        sql = "SELECT side, trace_id, call, llm, link, linked_by FROM cost_links ORDER BY ALL"
+        links = both.clickhouse.run(sql, {})
+        assert [tuple(r) for r in both.store.con.execute(sql).fetchall()] == list(links)
+        assert sum(linked_by == "tool call id" for *_, linked_by in links) > 0
+    decisions = analyze(both.clickhouse, Query(views=("decisions",))).tables[0].records()
+    assert sum(row["linked_by_id"] for row in decisions) > 0
+    assert any(row["failed_decision_cost"] for row in decisions)
 
 
 def _notes(analysis: Analysis) -> list[str]:
@@ -246,7 +243,7 @@ def test_every_cost_section_is_the_same_on_clickhouse_to_the_pico_dollar(pairs: 
     # a price file (a model genai-prices does not know, tools' and servers' fixed costs), then genai-prices alone
     priced = CostOptions(load_prices(ROOT / "sample_traces" / "prices.yaml"))
     for query, cost in (
-        (Query(views=CLICKHOUSE_COST_VIEWS), priced),
+        (Query(views=COST_VIEWS), priced),
         (Query(by=("model",), views=("call_cost",)), None),
     ):
         duck, click = analyze(both.store, query, cost), analyze(both.clickhouse, query, cost)
@@ -384,7 +381,7 @@ def test_the_ledger_is_built_once_per_command(chdb_dir: Path, exported: Exported
     table = exported("agent_cost_session", SETS["agent_cost_session"])
     with _Recorded(parse(f"chdb:{chdb_dir}", table)) as traces:
         traces.statements.clear()
-        analyze(traces, Query(views=CLICKHOUSE_COST_VIEWS))
+        analyze(traces, Query(views=COST_VIEWS))
         # LLM calls are priced (cost_prices) and shared out (cost_shares' equal shares) in one statement
         # each, which every section then reads, rather than again in every section's query
         assert sum("$cost_prices" in s for s in traces.statements) == 1
