@@ -31,8 +31,10 @@ SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
 DEFAULT_TABLE = "otel_traces"
 PASSWORD_VARIABLE = "MCPOBS_CLICKHOUSE_PASSWORD"
-# each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client
+# each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client;
+# the time limit in whole seconds may be raised (0: none) with TIME_LIMIT_VARIABLE
 MAX_EXECUTION_SECONDS = 300
+TIME_LIMIT_VARIABLE = "MCPOBS_CLICKHOUSE_TIME_LIMIT"
 MAX_RESULT_ROWS = 1_000_000
 # the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select);
 # it and the cost ledger's are on disk, compressed (a seventh of the memory a Memory table takes), gone
@@ -70,6 +72,12 @@ class Location:
     username: str = "default"
     password: str = field(default="", repr=False)
     secure: bool = False
+    time_limit: int = MAX_EXECUTION_SECONDS  # each query's, in seconds (0: none)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What every query runs with: :data:`SETTINGS`, and this location's time limit."""
+        return {**SETTINGS, "max_execution_time": self.time_limit}
 
     @property
     def server(self) -> bool:
@@ -84,12 +92,13 @@ def parse(argument: str, table: str | None = None) -> Location:
     """The location a ``clickhouse://``, ``clickhouses://`` or ``chdb:`` argument names, with ``--table``
     (``[DATABASE.]TABLE``; default ``otel.otel_traces``, the URL's database replacing ``otel``)."""
     database, name = DEFAULT_DATABASE, DEFAULT_TABLE
+    limit = time_limit()
     if argument.startswith("chdb:"):
         path = argument.removeprefix("chdb:")
         if not path:
             raise UsageError("chdb: names a chDB session directory: chdb:PATH")
         database, name = _table(table, database, name)
-        return Location(argument, database, name, chdb_path=path)
+        return Location(argument, database, name, chdb_path=path, time_limit=limit)
     parts = urlsplit(argument)
     if not parts.hostname:
         raise UsageError(f"{_shown(argument)}: no host: clickhouse://USER:PASSWORD@HOST:PORT/DATABASE")
@@ -110,7 +119,19 @@ def parse(argument: str, table: str | None = None) -> Location:
         username=unquote(parts.username) if parts.username else "default",
         password=password,
         secure=parts.scheme == "clickhouses",
+        time_limit=limit,
     )
+
+
+def time_limit() -> int:
+    """Each query's time limit in seconds: :data:`TIME_LIMIT_VARIABLE` if set (0 for none), else
+    :data:`MAX_EXECUTION_SECONDS`."""
+    text = os.environ.get(TIME_LIMIT_VARIABLE)
+    if text is None:
+        return MAX_EXECUTION_SECONDS
+    if not text.strip().isdigit():
+        raise UsageError(f"{TIME_LIMIT_VARIABLE}={text!r}: give each query's time limit in whole seconds (0 for none)")
+    return int(text)
 
 
 def _table(table: str | None, database: str, name: str) -> tuple[str, str]:
@@ -303,20 +324,22 @@ def with_head(head: str, sql: str) -> str:
     return f"{head}{body}"
 
 
-def _settings_clause() -> str:
-    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in SETTINGS.items())
+def _settings_clause(settings: dict[str, Any]) -> str:
+    return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
 
 
 class _Chdb:
-    def __init__(self, path: str) -> None:
+    def __init__(self, location: Location) -> None:
         from chdb import session
 
-        self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+        assert location.chdb_path is not None
+        self.session: Any = session.Session(location.chdb_path)  # type: ignore[no-untyped-call]
+        self.settings = _settings_clause(location.settings)
         self.temporary: list[str] = []
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         texts = {name: _text(value) for name, value in params.items()}
-        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=texts or None)
+        table = self.session.query(sql + self.settings, "ArrowTable", params=texts or None)
         # Arrow has no 128-bit integer: chDB sends an Int128 (the ledger's pico-dollars) as its 16 bytes.
         # No query of mcpobs returns a FixedString(16), the one other type sent so.
         wide = [i for i, f in enumerate(table.schema) if _is_int128(f.type)]
@@ -327,7 +350,7 @@ class _Chdb:
 
     def command(self, sql: str, params: dict[str, Any]) -> None:
         texts = {name: _text(value) for name, value in params.items()}
-        self.session.query(sql + _settings_clause(), params=texts or None)
+        self.session.query(sql + self.settings, params=texts or None)
 
     def close(self) -> None:
         self.session.close()
@@ -356,6 +379,7 @@ class _Server:
         import clickhouse_connect
 
         self.temporary: list[str] = []
+        self.settings = location.settings
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
@@ -368,7 +392,7 @@ class _Server:
             # the temporary table lives in the HTTP session
             session_id=f"mcpobs-{uuid.uuid4()}",
             connect_timeout=10,
-            send_receive_timeout=MAX_EXECUTION_SECONDS + 10,
+            send_receive_timeout=location.time_limit + 10 if location.time_limit else None,
         )
         # readonly=1 forbids every setting (the time limit, and join_use_nulls & co, without which the
         # figures differ from the files') and temporary tables; readonly=2 allows both, and no write
@@ -377,11 +401,11 @@ class _Server:
             raise ReadonlyUser
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        result = self.client.query(sql, parameters=params, settings=SETTINGS)
+        result = self.client.query(sql, parameters=params, settings=self.settings)
         return [tuple(row) for row in result.result_rows]
 
     def command(self, sql: str, params: dict[str, Any]) -> None:
-        self.client.command(sql, parameters=params or None, settings=SETTINGS)
+        self.client.command(sql, parameters=params or None, settings=self.settings)
 
     def close(self) -> None:
         # the server keeps an idle HTTP session (and its temporary tables) for session_timeout: dropped now
@@ -397,9 +421,8 @@ def _chdb(location: Location) -> _Connection:
         import chdb  # noqa: F401
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
-    assert location.chdb_path is not None
     try:
-        return _Chdb(location.chdb_path)
+        return _Chdb(location)
     except Exception as e:
         raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
 

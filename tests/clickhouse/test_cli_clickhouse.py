@@ -193,6 +193,34 @@ def test_the_url_database_replaces_otel_and_the_password_may_come_from_the_envir
     assert parse("clickhouse://u:p@h").url == "clickhouse://u@h"
 
 
+def test_each_querys_time_limit_may_be_raised_from_the_environment(
+    source: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = parse(source[0], source[2])
+    assert location.time_limit == 300
+    with ClickHouseTraces(location) as traces:
+        assert traces.run("SELECT getSetting('max_execution_time')", {}) == ((300.0,),)
+    for given, limit in (("3600", 3600.0), ("0", 0.0)):
+        monkeypatch.setenv("MCPOBS_CLICKHOUSE_TIME_LIMIT", given)
+        with ClickHouseTraces(parse(source[0], source[2])) as traces:
+            # every query of the command, the call model's temporary table too
+            assert traces.run("SELECT getSetting('max_execution_time')", {}) == ((limit,),)
+    assert parse("clickhouse://u@h/db").settings["max_execution_time"] == 0
+
+
+@pytest.mark.parametrize("given", ["", "ten", "-5", "1.5", "1e3"])
+def test_a_time_limit_that_is_no_whole_number_of_seconds_is_a_usage_error(
+    runner: CliRunner, source: list[str], given: str
+) -> None:
+    result = runner.invoke(app, ["analyze", *source], env={"MCPOBS_CLICKHOUSE_TIME_LIMIT": given})
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"mcpobs: error: MCPOBS_CLICKHOUSE_TIME_LIMIT={given!r}: give each query's time limit in whole seconds "
+        "(0 for none)"
+    )
+    assert result.stdout == ""
+
+
 def test_parameters_are_bound_in_clickhouse_text_form() -> None:
     sql, bound = bind("SELECT $a, $b, has($c, x), '$.params'", {"a": 5, "b": "it's\ttab", "c": ["x'y", "z"]})
     assert sql == "SELECT {a:Int64}, {b:String}, has({c:Array(String)}, x), '$.params'"
