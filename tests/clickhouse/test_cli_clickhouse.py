@@ -132,6 +132,23 @@ def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: li
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
 
 
+@pytest.mark.parametrize("view", ["arguments", "argument_shapes", "invalid_arguments", "invalid_results"])
+def test_the_argument_sections_are_refused_cleanly(runner: CliRunner, source: list[str], view: str) -> None:
+    # their checks validate each call's arguments in Python (jsonschema) against the schemas its server
+    # advertised: not on ClickHouse yet, where only aggregates leave the server
+    result = runner.invoke(app, ["analyze", *source, "--view", view])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: the argument sections"
+
+
+def test_argument_metrics_in_rules_are_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0"\n    scope: tool\n')
+    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip() == "mcpobs: error: not yet supported on ClickHouse: argument metrics"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
