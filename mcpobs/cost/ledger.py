@@ -378,15 +378,13 @@ WITH steps AS (
         ORDER BY r.start_ns <= c.start_ns DESC,
             CASE WHEN r.start_ns <= c.start_ns THEN -r.start_ns ELSE r.start_ns END, r.llm
     ) = 1
-), by_time AS (
-    SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm
-    FROM tool_calls c ASOF JOIN steps s ON c.trace_id = s.trace_id AND c.start_ns >= s.end_ns
 )
 SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, coalesce(i.llm, t.llm) AS llm, 'asked' AS link,
     CASE WHEN i.llm IS NOT NULL THEN 'tool call id' ELSE 'time' END AS linked_by
 FROM tool_calls c
-LEFT JOIN by_id i USING (side, trace_id, call)
-LEFT JOIN by_time t USING (side, trace_id, call)
+-- by time: the last LLM call to end before the call started (one pass over the calls, no join back)
+ASOF LEFT JOIN steps t ON c.trace_id = t.trace_id AND c.start_ns >= t.end_ns
+LEFT JOIN by_id i ON i.side = c.side AND i.trace_id = c.trace_id AND i.call = c.call
 WHERE coalesce(i.llm, t.llm) IS NOT NULL
 UNION ALL
 SELECT c.side AS side, c.trace_id AS trace_id, c.call AS call, s.llm AS llm, 'read' AS link, 'time' AS linked_by
