@@ -343,11 +343,11 @@ def call_ids_sql(engine: Engine) -> str:
     )
     up = ancestors_sql(calls, "tree", _ID_DEPTH)
     return f"""
-        WITH traces AS (
+        WITH traces AS {engine.materialized}(
             SELECT DISTINCT trace_id FROM cost_requests
-        ), tree AS (
+        ), tree AS {engine.materialized}(
             SELECT trace_id, span_id, parent_span_id FROM spans WHERE trace_id IN (SELECT trace_id FROM traces)
-        ), ids AS (
+        ), ids AS {engine.materialized}(
             SELECT trace_id, span_id, {engine.attribute_of("attributes", "$id_key")} AS id
             FROM spans
             WHERE trace_id IN (SELECT trace_id FROM traces) AND {engine.has_attribute("attributes", "$id_key")}
