@@ -363,8 +363,10 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
 
     e = store.engine
     window, window_params = _llm_window(query)
-    # a server's span of a call is a child of the client's, or further down (HTTP spans between them)
-    up = ancestors_sql("SELECT trace_id, call AS span_id FROM asked WHERE side = 'server'", "tree", _CLIENT_DEPTH)
+    # a server's span of a call is a child of the client's, or further down (HTTP spans between them);
+    # walked up from every server's tool call (tables: asked is computed again at each reference on ClickHouse)
+    servers = "SELECT trace_id, span_id FROM cost_calls WHERE side = 'server'"
+    up = ancestors_sql(servers, ("trace_id", "span_id"), "tree", _CLIENT_DEPTH, e)
     sql = f"""
     WITH llm AS (SELECT * FROM cost_llm WHERE {window}),
     asked AS {e.materialized}(
@@ -376,7 +378,7 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
     ),
     tree AS {e.materialized}(
         SELECT trace_id, span_id, parent_span_id FROM spans
-        WHERE trace_id IN (SELECT trace_id FROM asked WHERE side = 'server')
+        WHERE trace_id IN (SELECT trace_id FROM cost_calls WHERE side = 'server')
     ),
     up AS ({up}),
     answers AS (

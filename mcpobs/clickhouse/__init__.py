@@ -329,12 +329,11 @@ def _settings_clause(settings: dict[str, Any]) -> str:
 
 
 class _Chdb:
-    def __init__(self, location: Location) -> None:
+    def __init__(self, path: str, settings: dict[str, Any] = SETTINGS) -> None:
         from chdb import session
 
-        assert location.chdb_path is not None
-        self.session: Any = session.Session(location.chdb_path)  # type: ignore[no-untyped-call]
-        self.settings = _settings_clause(location.settings)
+        self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+        self.settings = _settings_clause(settings)
         self.temporary: list[str] = []
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -421,8 +420,9 @@ def _chdb(location: Location) -> _Connection:
         import chdb  # noqa: F401
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
+    assert location.chdb_path is not None
     try:
-        return _Chdb(location)
+        return _Chdb(location.chdb_path, location.settings)
     except Exception as e:
         raise InputError(location.url, f"cannot open the chDB session: {_first_line(e)}") from None
 

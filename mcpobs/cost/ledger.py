@@ -313,24 +313,24 @@ def requests_sql(engine: Engine) -> str:
         """
 
 
-def ancestors_sql(starts: str, tree: str, depth: int) -> str:
-    """Rows of ``starts`` (a relation with ``trace_id`` and ``span_id``; all its columns kept), each with
+def ancestors_sql(starts: str, columns: tuple[str, ...], tree: str, depth: int, engine: Engine) -> str:
+    """Rows of ``starts`` (a query of ``columns``, ``trace_id`` and ``span_id`` among them), each with
     ``here`` and ``depth``: the span itself at depth 0, then its parent, its parent's parent… up to
-    ``depth``, in ``tree`` (``trace_id``, ``span_id``, ``parent_span_id``). The chain of parents written
-    out, one join a level: what a recursive walk finds, in SQL both engines run (ClickHouse has no
-    recursive CTE that joins)."""
-    levels = ["SELECT s.*, s.span_id AS here, 0 AS depth FROM starts s"]
-    for level in range(1, depth + 1):
-        joins = " ".join(
-            f"JOIN {tree} t{i} ON t{i}.trace_id = s.trace_id AND t{i}.span_id = "
-            + ("s.span_id" if i == 1 else f"t{i - 1}.parent_span_id")
-            for i in range(1, level + 1)
-        )
-        levels.append(
-            f"SELECT s.*, t{level}.parent_span_id AS here, {level} AS depth FROM starts s {joins} "
-            f"WHERE t{level}.parent_span_id IS NOT NULL"
-        )
-    return f"WITH starts AS ({starts})\n" + "\nUNION ALL\n".join(levels)
+    ``depth``, in ``tree`` (``trace_id``, ``span_id``, ``parent_span_id``). What a recursive walk finds,
+    as one join a level, in SQL both engines run (ClickHouse has no recursive CTE that joins)."""
+    joins = " ".join(
+        f"LEFT JOIN {tree} t{i} ON t{i}.trace_id = s.trace_id AND t{i}.span_id = "
+        + ("s.span_id" if i == 1 else f"t{i - 1}.parent_span_id")
+        for i in range(1, depth + 1)
+    )
+    parents = ", ".join(f"t{i}.parent_span_id AS p{i}" for i in range(1, depth + 1))
+    here = "CASE depth WHEN 0 THEN span_id " + " ".join(f"WHEN {i} THEN p{i}" for i in range(1, depth + 1)) + " END"
+    levels = engine.unnest(f"[{', '.join(str(i) for i in range(depth + 1))}]")
+    return f"""SELECT * FROM (
+        SELECT *, {here} AS here FROM (
+            SELECT {", ".join(f"s.{c} AS {c}" for c in columns)}, {parents}, {levels} AS depth FROM ({starts}) s {joins}
+        ) AS chain
+    ) AS walked WHERE here IS NOT NULL"""
 
 
 def call_ids_sql(engine: Engine) -> str:
@@ -341,7 +341,7 @@ def call_ids_sql(engine: Engine) -> str:
         "SELECT side, trace_id, span_id FROM mcp_calls "
         "WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)"
     )
-    up = ancestors_sql(calls, "tree", _ID_DEPTH)
+    up = ancestors_sql(calls, ("side", "trace_id", "span_id"), "tree", _ID_DEPTH, engine)
     return f"""
         WITH traces AS {engine.materialized}(
             SELECT DISTINCT trace_id FROM cost_requests
