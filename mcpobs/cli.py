@@ -378,31 +378,10 @@ def analyze_command(
         _dashboard(files, db, query, _cost_options(prices, value_attr), skip_invalid, memory_limit, output, table)
         return
     default_views = CALL_VIEWS + (COST_VIEWS if cost or prices or value_attr else ())
-    default_views, left_out = _clickhouse_defaults(files, table, view, default_views, output_format)
     query = _query(by, view, default_views, since, until, tool, server, side, where, top, sort, output_format)
     _need_input(files, db, "analyze")
     options = _cost_options(prices, value_attr)
-    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
-
-
-def _clickhouse_defaults(
-    files: list[str] | None,
-    table: str | None,
-    view: list[str] | None,
-    default_views: tuple[str, ...],
-    output_format: OutputFormat,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The default sections, less the one ClickHouse has not yet (decisions: refused when asked for by
-    name) on a ClickHouse source, and the warning that says so: `mcpobs cost clickhouse://…` shows what
-    it can."""
-    from mcpobs.clickhouse import is_clickhouse
-
-    if _split(view) or output_format is OutputFormat.csv or "decisions" not in default_views:
-        return default_views, ()
-    if table is None and not any(is_clickhouse(f) for f in files or ()):
-        return default_views, ()
-    left_out = "the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
-    return tuple(v for v in default_views if v != "decisions"), (left_out,)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table)
 
 
 def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
@@ -567,7 +546,6 @@ def _analyze(
     output_format: OutputFormat,
     output: Path | None,
     table: str | None = None,
-    warnings: tuple[str, ...] = (),
 ) -> None:
     if output is not None:
         _writable(output)
@@ -577,7 +555,7 @@ def _analyze(
             result = analyze(traces, query, cost)
     else:
         result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
-    _warn_notes((*warnings, *result.notes))
+    _warn_notes(result.notes)
     _render(result, output_format, output)
 
 
@@ -690,11 +668,10 @@ def cost_command(
     sessions whose last call to each target succeeded; value_per_cost = the sum
     of --value-attr / total_cost. Money is USD, exact to 10^-12.
     """
-    default_views, left_out = _clickhouse_defaults(files, table, view, COST_VIEWS, output_format)
-    query = _query(by, view, default_views, since, until, tool, server, side, where, top, None, output_format)
+    query = _query(by, view, COST_VIEWS, since, until, tool, server, side, where, top, None, output_format)
     _need_input(files, db, "cost")
     options = _cost_options(prices, value_attr)
-    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table, left_out)
+    _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table)
 
 
 @app.command(

@@ -83,7 +83,6 @@ class Report:
 
 # The sections of the report an engine other than DuckDB cannot compute yet, and why.
 DUCKDB_ONLY = {
-    "decisions": "its walk from a server's span up to its client's is DuckDB's SQL alone yet",
     "arguments": "the tool calls' arguments and the servers' schemas are not in its call model yet",
 }
 

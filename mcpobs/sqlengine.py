@@ -160,6 +160,41 @@ class Engine:
         SELECT list's only set-returning expression."""
         return f"unnest(range({low}, {high} + 1))"
 
+    def attribute_of(self, attributes: str, key: str) -> str:
+        """The text of a span's attribute ``key`` (SQL: a parameter or a literal), NULL when absent."""
+        from mcpobs.ingest.dialects import value_text  # the dialects build on this module
+
+        return value_text(f"list_filter({attributes}, lambda a: a.key = {key})[1].value")
+
+    def has_attribute(self, attributes: str, key: str) -> str:
+        return f"list_contains(list_transform({attributes}, lambda a: a.key), {key})"
+
+    def attribute_texts(self, attributes: str, events: str, key: str) -> str:
+        """The texts of attribute ``key`` on a span and on each of its events, as a list."""
+        from mcpobs.ingest.dialects import value_text
+
+        return (
+            f"list_transform(list_filter({attributes} || flatten(list_transform(coalesce({events}, []), "
+            f"lambda e: coalesce(e.attributes, []))), lambda a: a.key = {key}), lambda a: {value_text('a.value')})"
+        )
+
+    def unnest(self, values: str) -> str:
+        """In a SELECT list: a row for each element of the list ``values`` (none when it is empty)."""
+        return f"unnest({values})"
+
+    def json_is_array(self, text: str) -> str:
+        """Whether ``text`` is valid JSON whose value is an array."""
+        return f"json_valid({text}) AND json_type({text}) = 'ARRAY'"
+
+    def json_message_parts(self, text: str) -> str:
+        """The JSON texts of the ``parts`` of each message in a JSON array of messages (the GenAI
+        conventions' ``gen_ai.output.messages``), as a list."""
+        return f"json_extract({text}, '$[*].parts[*]')"
+
+    # ``name AS <this>(…)``: a CTE computed once per query, however often it is read (ClickHouse reads it
+    # only with a setting a server may not know: the CTE is computed at each reference there)
+    materialized = "MATERIALIZED "
+
     # ``SELECT * <this> (columns)``: every column but those
     star_except = "EXCLUDE"
 
@@ -329,6 +364,29 @@ class ClickHouse(Engine):
         # range() refuses a NULL: of no rows this makes one row, 0 (join it to those rows to drop it)
         return f"arrayJoin(range(assumeNotNull({low}), assumeNotNull({high}) + 1))"
 
+    def attribute_of(self, attributes: str, key: str) -> str:
+        return f"if(mapContains({attributes}, {key}), {attributes}[{key}], NULL)"
+
+    def has_attribute(self, attributes: str, key: str) -> str:
+        return f"mapContains({attributes}, {key})"
+
+    def attribute_texts(self, attributes: str, events: str, key: str) -> str:
+        # the call model's events are each event's attributes (mcpobs.clickhouse.model)
+        return (
+            f"arrayConcat(if(mapContains({attributes}, {key}), [{attributes}[{key}]], []), "
+            f"arrayMap(e -> e[{key}], arrayFilter(e -> mapContains(e, {key}), {events})))"
+        )
+
+    def unnest(self, values: str) -> str:
+        return f"arrayJoin({values})"
+
+    def json_is_array(self, text: str) -> str:
+        return f"isValidJSON({text}) AND JSONType({text}) = 'Array'"
+
+    def json_message_parts(self, text: str) -> str:
+        return f"arrayFlatten(arrayMap(m -> JSONExtractArrayRaw(m, 'parts'), JSONExtractArrayRaw({text})))"
+
+    materialized = ""
     star_except = "EXCEPT"
 
     def union_by_name(self, columns: str) -> str:

@@ -12,8 +12,7 @@ from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, IN_FLIGHT_GROUPINGS, Calls, select_groups, time_window
-from mcpobs.errors import UsageError
-from mcpobs.sqlengine import DUCKDB, Engine
+from mcpobs.sqlengine import Engine
 
 COST_VIEWS = ("cost", "call_cost", "models", "decisions", "costly_sessions", "costly_traces")
 # Shown when --top is not given: the sessions and traces that cost the most.
@@ -76,15 +75,11 @@ def _run(store: Calls, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]
     if isinstance(store, Store):
         # the ledger is in temporary tables, seen only by the connection that made them (not a cursor)
         return [tuple(r) for r in store.con.execute(sql, params).fetchall()]
-    from mcpobs.clickhouse import ClickHouseTraces
-    from mcpobs.clickhouse.ledger import ledger_head
+    from mcpobs.clickhouse import ClickHouseTraces, with_head
 
     assert isinstance(store, ClickHouseTraces)
-    # elsewhere the ledger is the head of the query: the section's own WITH continues it
-    head, head_params = ledger_head(store)
-    body = sql.lstrip()
-    assert body.startswith("WITH ")
-    return list(store.run(f"{head},\n{body[5:]}", {**head_params, **params}))
+    # the ledger is in the session's temporary tables; the calls, the head every query starts with
+    return list(store.run(with_head(store.calls_cte, sql), params))
 
 
 def rounded_tokens(total: Any) -> float | None:
@@ -364,39 +359,35 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
     them cost. A call seen on both sides (the server's span below the client's) is one call, failed
     when either side says so; it is linked to the LLM call that asked for it as the client's span is,
     else as the server's."""
-    from mcpobs.cost.ledger import equal_share  # not at the top: the CLI reads this module's names at start-up
+    from mcpobs.cost.ledger import ancestors_sql, equal_share  # not at the top: the CLI reads this module's names
 
-    if store.engine is not DUCKDB:
-        # its walk from a server's span up to its client's is a recursive CTE, DuckDB's SQL alone yet
-        raise UsageError(f"not yet supported on {store.engine.title}: the decisions section")
-
+    e = store.engine
     window, window_params = _llm_window(query)
+    # a server's span of a call is a child of the client's, or further down (HTTP spans between them);
+    # walked up from every server's tool call (tables: asked is computed again at each reference on ClickHouse)
+    servers = "SELECT trace_id, span_id FROM cost_calls WHERE side = 'server'"
+    up = ancestors_sql(servers, ("trace_id", "span_id"), "tree", _CLIENT_DEPTH, e)
     sql = f"""
-    WITH RECURSIVE llm AS (SELECT * FROM cost_llm WHERE {window}),
-    asked AS MATERIALIZED (
-        SELECT c.side, c.trace_id, c.span_id AS call, c.parent_span_id, c.succeeded, k.llm, k.linked_by, c.selected
+    WITH llm AS (SELECT * FROM cost_llm WHERE {window}),
+    asked AS {e.materialized}(
+        SELECT c.side AS side, c.trace_id AS trace_id, c.span_id AS call, c.succeeded AS succeeded, k.llm AS llm,
+            k.linked_by AS linked_by, c.selected AS selected
         FROM (SELECT *, coalesce(({where}), false) AS selected FROM cost_calls) c
         JOIN cost_links k ON k.side = c.side AND k.trace_id = c.trace_id AND k.call = c.span_id AND k.link = 'asked'
-        SEMI JOIN llm ON llm.trace_id = k.trace_id AND llm.span_id = k.llm
+        WHERE (k.trace_id, k.llm) IN (SELECT trace_id, span_id FROM llm)
     ),
-    tree AS MATERIALIZED (
+    tree AS {e.materialized}(
         SELECT trace_id, span_id, parent_span_id FROM spans
-        WHERE trace_id IN (SELECT trace_id FROM asked WHERE side = 'server')
+        WHERE trace_id IN (SELECT trace_id FROM cost_calls WHERE side = 'server')
     ),
-    -- a server's span of a call is a child of the client's, or further down (HTTP spans between them)
-    up(trace_id, call, here, depth) AS (
-        SELECT trace_id, call, parent_span_id, 1 FROM asked WHERE side = 'server' AND parent_span_id IS NOT NULL
-        UNION ALL
-        SELECT up.trace_id, up.call, t.parent_span_id, up.depth + 1
-        FROM up JOIN tree t ON t.trace_id = up.trace_id AND t.span_id = up.here
-        WHERE t.parent_span_id IS NOT NULL AND up.depth < {_CLIENT_DEPTH}
-    ),
+    up AS ({up}),
     answers AS (
-        SELECT up.trace_id, up.call AS server_call, arg_min(cl.call, up.depth) AS client_call
+        SELECT up.trace_id AS trace_id, up.span_id AS server_call, {e.arg_min("cl.call", "up.depth")} AS client_call
         FROM up JOIN asked cl ON cl.side <> 'server' AND cl.trace_id = up.trace_id AND cl.call = up.here
-        GROUP BY ALL
+        WHERE up.depth > 0
+        GROUP BY up.trace_id, up.span_id
     ),
-    calls AS (
+    requested AS (
         SELECT coalesce(cl.trace_id, sv.trace_id) AS trace_id, coalesce(cl.call, sv.call) AS call,
             coalesce(cl.llm, sv.llm) AS llm, coalesce(cl.linked_by, sv.linked_by) AS linked_by,
             -- failed as the selected sides say; every call asked for counts in the shares below, so a
@@ -412,17 +403,20 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
         ) sv ON sv.trace_id = cl.trace_id AND sv.client_call = cl.call
     ),
     shares AS (
-        SELECT c.*, l.provider, l.model, {equal_share("l.cost_pico", "c.n", "c.rn")} AS amount_pico
+        SELECT c.*, l.provider AS provider, l.model AS model,
+            {equal_share("l.cost_pico", "c.n", "c.rn", e)} AS amount_pico
         FROM (
-            SELECT *, count(*) OVER w AS n, row_number() OVER (w ORDER BY call) AS rn
-            FROM calls WINDOW w AS (PARTITION BY trace_id, llm)
+            SELECT *, count(*) OVER (PARTITION BY trace_id, llm) AS n,
+                row_number() OVER (PARTITION BY trace_id, llm ORDER BY call) AS rn
+            FROM requested
         ) c JOIN llm l ON l.trace_id = c.trace_id AND l.span_id = c.llm
     ),
     per_model AS (
         SELECT provider, model, count(DISTINCT (trace_id, llm)) AS decisions, count(*) AS requested,
-            count(*) FILTER (failed) AS failed, sum(amount_pico) AS pico,
-            coalesce(sum(amount_pico) FILTER (failed), CASE WHEN count(amount_pico) > 0 THEN 0 END) AS failed_pico,
-            count(*) FILTER (linked_by = 'tool call id') AS by_id
+            count(*) FILTER (WHERE failed) AS failed, sum(amount_pico) AS pico,
+            coalesce(sum(amount_pico) FILTER (WHERE failed), CASE WHEN count(amount_pico) > 0 THEN 0 END)
+                AS failed_pico,
+            count(*) FILTER (WHERE linked_by = 'tool call id') AS by_id
         FROM shares WHERE selected GROUP BY provider, model
     ),
     models AS (SELECT provider, model, count(*) AS llm_calls FROM llm WHERE status <> 'aggregate' GROUP BY ALL)

@@ -164,7 +164,7 @@ def _asked_by(store: Calls, trace_ids: tuple[str, ...]) -> dict[tuple[str, str],
         from mcpobs.clickhouse import ClickHouseTraces
 
         assert isinstance(store, ClickHouseTraces)
-        if store.cost_head is None:
+        if "cost_links" not in store.temporary_tables:
             return {}
     sql = f"""WITH asked AS (
         SELECT trace_id, call, llm FROM cost_links WHERE link = 'asked' AND {store.engine.in_list("trace_id", "traces")}

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from mcpobs.errors import InputError, UsageError
@@ -31,18 +31,18 @@ from mcpobs.sqlengine import CLICKHOUSE, Engine
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:
-    from mcpobs.clickhouse.ledger import LedgerHead
-
 SCHEMES = ("clickhouse://", "clickhouses://", "chdb:")
 DEFAULT_DATABASE = "otel"
 DEFAULT_TABLE = "otel_traces"
 PASSWORD_VARIABLE = "MCPOBS_CLICKHOUSE_PASSWORD"
-# each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client
+# each query's limits: a runaway query stops on the server, a mistaken one cannot flood the client;
+# the time limit in whole seconds may be raised (0: none) with TIME_LIMIT_VARIABLE
 MAX_EXECUTION_SECONDS = 300
+TIME_LIMIT_VARIABLE = "MCPOBS_CLICKHOUSE_TIME_LIMIT"
 MAX_RESULT_ROWS = 1_000_000
-# the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select):
-# on disk, compressed (a seventh of the memory a Memory table takes), gone with the session
+# the session's temporary table holding the call model's spans (mcpobs.clickhouse.model.spans_select);
+# it and the cost ledger's are on disk, compressed (a seventh of the memory a Memory table takes), gone
+# with the session
 SPANS_TABLE = "mcpobs_spans"
 # the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
 # made, from the first, only where the table holds such calls or abandoned ones
@@ -65,9 +65,6 @@ SETTINGS: dict[str, Any] = {
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
 }
-# chDB (the version the extra installs) computes the cost ledger's CTEs once per query, not at each
-# reference (mcpobs.clickhouse.ledger); a server may be older than this setting
-CHDB_SETTINGS: dict[str, Any] = {"enable_materialized_cte": 1}
 
 
 def is_clickhouse(argument: str) -> bool:
@@ -88,6 +85,12 @@ class Location:
     username: str = "default"
     password: str = field(default="", repr=False)
     secure: bool = False
+    time_limit: int = MAX_EXECUTION_SECONDS  # each query's, in seconds (0: none)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What every query runs with: :data:`SETTINGS`, and this location's time limit."""
+        return {**SETTINGS, "max_execution_time": self.time_limit}
 
     @property
     def server(self) -> bool:
@@ -107,12 +110,13 @@ def parse(argument: str, table: str | None = None) -> Location:
     """The location a ``clickhouse://``, ``clickhouses://`` or ``chdb:`` argument names, with ``--table``
     (``[DATABASE.]TABLE``; default ``otel.otel_traces``, the URL's database replacing ``otel``)."""
     database, name = DEFAULT_DATABASE, DEFAULT_TABLE
+    limit = time_limit()
     if argument.startswith("chdb:"):
         path = argument.removeprefix("chdb:")
         if not path:
             raise UsageError("chdb: names a chDB session directory: chdb:PATH")
         database, name = _table(table, database, name)
-        return Location(argument, database, name, chdb_path=path)
+        return Location(argument, database, name, chdb_path=path, time_limit=limit)
     parts = urlsplit(argument)
     if argument.rfind("@") > argument.find("//") + 2 + len(parts.netloc):
         # a password's raw / ? or # ended the URL's authority early: its host would be a piece of it
@@ -139,7 +143,19 @@ def parse(argument: str, table: str | None = None) -> Location:
         username=unquote(parts.username) if parts.username else "default",
         password=password,
         secure=parts.scheme == "clickhouses",
+        time_limit=limit,
     )
+
+
+def time_limit() -> int:
+    """Each query's time limit in seconds: :data:`TIME_LIMIT_VARIABLE` if set (0 for none), else
+    :data:`MAX_EXECUTION_SECONDS`."""
+    text = os.environ.get(TIME_LIMIT_VARIABLE)
+    if text is None:
+        return MAX_EXECUTION_SECONDS
+    if not text.strip().isdigit():
+        raise UsageError(f"{TIME_LIMIT_VARIABLE}={text!r}: give each query's time limit in whole seconds (0 for none)")
+    return int(text)
 
 
 def _table(table: str | None, database: str, name: str) -> tuple[str, str]:
@@ -162,10 +178,12 @@ def _identifier(name: str) -> str:
 
 
 class _Connection(Protocol):
+    temporary: list[str]  # the session's temporary tables, in the order made
+
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
-    def command(self, sql: str) -> None:
-        """Run a statement that returns no rows (the session's temporary table)."""
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        """Run a statement that returns no rows (a temporary table of the session)."""
         ...
 
     def close(self) -> None: ...
@@ -184,13 +202,6 @@ class ClickHouseTraces:
     """
 
     engine: Engine = CLICKHOUSE
-    # the cost ledger's CTEs, once mcpobs.cost.build has priced the LLM calls
-    cost_head: LedgerHead | None = None
-
-    @property
-    def materializes(self) -> bool:
-        """Whether ``WITH name AS MATERIALIZED (…)`` is read (:data:`CHDB_SETTINGS`)."""
-        return self.location.chdb_path is not None
 
     def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
         from mcpobs.clickhouse.model import calls_cte, rounds_needed_sql, rounds_select, spans_select
@@ -203,27 +214,14 @@ class ClickHouseTraces:
         if until_ns is not None:
             window.append(f"Timestamp < fromUnixTimestamp64Nano(toInt64({int(until_ns)}))")
         self._window = " AND ".join(window)
-        # the model keeps no attribute the cost ledger's tool-call ids are read from: asked of the table
-        self.tool_call_ids_sql = (
-            f"SELECT count() FROM {location.qualified} WHERE {' AND '.join(window)} "
-            "AND mapContains(SpanAttributes, $id_key)"
-        )
         self._connection = _chdb(location) if location.chdb_path is not None else _server(location)
         table = SPANS_TABLE
         try:
             self._check_columns()
-            self._server_call(
-                self._connection.command,
-                f"CREATE TEMPORARY TABLE {SPANS_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
-                + spans_select(location.qualified, " AND ".join(window)),
-            )
+            self._create(SPANS_TABLE, spans_select(location.qualified, " AND ".join(window)), {})
             if self.run(rounds_needed_sql(SPANS_TABLE), {})[0][0]:
-                self._server_call(
-                    self._connection.command,
-                    f"CREATE TEMPORARY TABLE {LINKED_TABLE} ENGINE = MergeTree ORDER BY tuple() AS "
-                    + rounds_select(SPANS_TABLE),
-                )
-                self._server_call(self._connection.command, f"DROP TEMPORARY TABLE {SPANS_TABLE}")
+                self._create(LINKED_TABLE, rounds_select(SPANS_TABLE), {})
+                self.drop(SPANS_TABLE)
                 table = LINKED_TABLE
         except BaseException:
             self.close()
@@ -279,6 +277,33 @@ class ClickHouseTraces:
         text, bound = bind(sql, params)
         found = self._server_call(self._connection.query, text, bound)
         return tuple(tuple(_plain(v) for v in row) for row in found)
+
+    def temporary(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+        """The session's temporary table ``name`` (replacing one of that name), filled by the query
+        ``sql`` over :attr:`calls_cte` (``spans``, ``mcp_calls``, ``calls``) and earlier such tables:
+        as the DuckDB store's ``CREATE OR REPLACE TEMP TABLE``, written once, read by every section."""
+        self.drop(name)
+        self._create(name, with_head(self._cte, sql), params or {})
+
+    @property
+    def temporary_tables(self) -> tuple[str, ...]:
+        """The session's temporary tables, in the order made."""
+        return tuple(self._connection.temporary)
+
+    def drop(self, name: str) -> None:
+        """Drop the session's temporary table ``name``, if there is one."""
+        self._server_call(self._connection.command, f"DROP TEMPORARY TABLE IF EXISTS {_identifier(name)}", {})
+        if name in self._connection.temporary:
+            self._connection.temporary.remove(name)
+
+    def _create(self, name: str, sql: str, params: dict[str, Any]) -> None:
+        text, bound = bind(sql, params)
+        self._server_call(
+            self._connection.command,
+            f"CREATE TEMPORARY TABLE {_identifier(name)} ENGINE = MergeTree ORDER BY tuple() AS {text}",
+            bound,
+        )
+        self._connection.temporary.append(name)
 
     def _server_call(self, call: Callable[..., T], *args: Any) -> T:
         try:
@@ -367,20 +392,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _settings_clause() -> str:
-    settings = {**SETTINGS, **CHDB_SETTINGS}
+def with_head(head: str, sql: str) -> str:
+    """The query ``sql`` after the CTEs ``head`` (``WITH …``), its own ``WITH`` continuing them."""
+    body = sql.lstrip()
+    if body.startswith("WITH "):
+        return f"{head.rstrip()},\n{body[5:]}"
+    return f"{head}{body}"
+
+
+def _settings_clause(settings: dict[str, Any]) -> str:
     return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
 
 
 class _Chdb:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, settings: dict[str, Any] = SETTINGS) -> None:
         from chdb import session
 
         self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+        self.settings = _settings_clause(settings)
+        self.temporary: list[str] = []
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         texts = {name: _text(value) for name, value in params.items()}
-        table = self.session.query(sql + _settings_clause(), "ArrowTable", params=texts or None)
+        table = self.session.query(sql + self.settings, "ArrowTable", params=texts or None)
         # Arrow has no 128-bit integer: chDB sends an Int128 (the ledger's pico-dollars) as its 16 bytes.
         # No query of mcpobs returns a FixedString(16), the one other type sent so.
         wide = [i for i, f in enumerate(table.schema) if _is_int128(f.type)]
@@ -389,8 +423,9 @@ class _Chdb:
             rows = [tuple(_int128(v) if i in wide else v for i, v in enumerate(row)) for row in rows]
         return rows
 
-    def command(self, sql: str) -> None:
-        self.session.query(sql + _settings_clause())
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        texts = {name: _text(value) for name, value in params.items()}
+        self.session.query(sql + self.settings, params=texts or None)
 
     def close(self) -> None:
         self.session.close()
@@ -418,6 +453,8 @@ class _Server:
     def __init__(self, location: Location) -> None:
         import clickhouse_connect
 
+        self.temporary: list[str] = []
+        self.settings = location.settings
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
         self.client = clickhouse_connect.get_client(
@@ -430,7 +467,7 @@ class _Server:
             # the temporary table lives in the HTTP session
             session_id=f"mcpobs-{uuid.uuid4()}",
             connect_timeout=10,
-            send_receive_timeout=MAX_EXECUTION_SECONDS + 10,
+            send_receive_timeout=location.time_limit + 10 if location.time_limit else None,
         )
         # readonly=1 forbids every setting (the time limit, and join_use_nulls & co, without which the
         # figures differ from the files') and temporary tables; readonly=2 allows both, and no write
@@ -439,18 +476,18 @@ class _Server:
             raise ReadonlyUser
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        result = self.client.query(sql, parameters=params, settings=SETTINGS)
+        result = self.client.query(sql, parameters=params, settings=self.settings)
         return [tuple(row) for row in result.result_rows]
 
-    def command(self, sql: str) -> None:
-        self.client.command(sql, settings=SETTINGS)
+    def command(self, sql: str, params: dict[str, Any]) -> None:
+        self.client.command(sql, parameters=params or None, settings=self.settings)
 
     def close(self) -> None:
-        # the server keeps an idle HTTP session (and its temporary table) for session_timeout: dropped now
-        # closing goes on if it fails: the session's end drops it all the same
-        for table in (SPANS_TABLE, LINKED_TABLE):
+        # the server keeps an idle HTTP session (and its temporary tables) for session_timeout: dropped now
+        # closing goes on if it fails: the session's end drops them all the same
+        for name in self.temporary:
             with contextlib.suppress(Exception):
-                self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {table}")
+                self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {_identifier(name)}")
         self.client.close()
 
 
@@ -477,7 +514,7 @@ def _chdb(location: Location) -> _Connection:
         stderr = os.dup(2)
         os.dup2(said.fileno(), 2)
         try:
-            return _Chdb(location.chdb_path)
+            return _Chdb(location.chdb_path, location.settings)
         except Exception as e:
             os.dup2(stderr, 2)
             said.seek(0)

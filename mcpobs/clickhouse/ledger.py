@@ -1,10 +1,11 @@
-"""The cost ledger on ClickHouse: the DuckDB ledger's tables as the head of each cost section's query.
+"""The cost ledger on ClickHouse: the DuckDB ledger's tables, as temporary tables of the session.
 
-mcpobs never writes to ClickHouse, so :func:`mcpobs.cost.build`'s temporary tables are CTEs here,
-from the same SQL (:mod:`mcpobs.cost.ledger`). Pricing is the one step that runs in Python: one
-aggregate query brings back each model's LLM calls by minute (what a price depends on besides the
-tokens), genai-prices gives each its price, and :mod:`mcpobs.cost.linear` turns that price into
-integer arithmetic on the tokens, which goes back as a query parameter. ClickHouse then prices every
+mcpobs never writes to a ClickHouse table; :func:`mcpobs.cost.build`'s tables are temporary tables of
+the session here too (gone when it closes, as the call model's :data:`mcpobs.clickhouse.SPANS_TABLE`),
+from the same SQL (:mod:`mcpobs.cost.ledger`), written once per command. Pricing is the one step that
+runs in Python: one aggregate query brings back each model's LLM calls by minute (what a price depends
+on besides the tokens), genai-prices gives each its price, and :mod:`mcpobs.cost.linear` turns that
+price into integer arithmetic on the tokens, which goes back as a query parameter. ClickHouse then prices every
 call itself, to the pico-dollar genai-prices' own figure rounds to, and shares the costs out; only
 the sections' aggregates leave it.
 """
@@ -12,23 +13,25 @@ the sections' aggregates leave it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mcpobs.cost.ledger import (
     BAD_LISTED,
+    CALL_IDS_PARAMETERS,
     CALLS,
     LINKS,
     LLM_COLUMNS,
+    REQUESTS_PARAMETERS,
     SCOPE_DEPTH,
-    TOOL_CALL_ID_KEY,
     CostOptions,
     Ledger,
     PricingNotes,
     bad_note,
+    call_ids_sql,
     candidates_sql,
     flagged_sql,
+    requests_sql,
     shares_sql,
 )
 from mcpobs.cost.linear import KINDS, Formula, NotLinear, formula
@@ -88,76 +91,46 @@ _SCOPES = f"""
 """
 
 
-@dataclass(frozen=True)
-class LedgerHead:
-    """The CTEs that stand for the ledger's tables, after the calls' own, and their parameters."""
-
-    sql: str
-    params: dict[str, Any]
-
-
-def _flagged(store: ClickHouseTraces) -> str:
-    materialized = "MATERIALIZED " if store.materializes else ""
-    return f"""{store.calls_cte.rstrip()},
-cost_candidates AS {materialized}({candidates_sql(_E)}),
-cost_ancestors AS {materialized}({_ANCESTORS}),
-cost_flagged AS (SELECT *, {_PRICE_KEY} AS price_key FROM ({flagged_sql(_E)}))"""
-
-
-def _llm(store: ClickHouseTraces) -> str:
+# cost_llm from cost_flagged c, each call's price tier and formula as cost_prices (a parameter) gives it
+def _llm() -> str:
     tier = "arrayLast(t -> c.priced_input > t.above, p.tiers)"
     rated = " + ".join(
         f"toInt128OrZero(tupleElement({tier}, 'rates')[{i}]) * c.priced_{kind}" for i, kind in enumerate(KINDS, start=1)
     )
-    materialized = "MATERIALIZED " if store.materializes else ""
-    return f"""{_flagged(store)},
-cost_price_table AS (SELECT p.key AS key, p.status AS status, p.priced_as AS priced_as,
+    return f"""WITH cost_price_table AS (SELECT p.key AS key, p.status AS status, p.priced_as AS priced_as,
     toInt128(p.denominator) AS denominator, p.tiers AS tiers
     FROM (SELECT arrayJoin(JSONExtract($cost_prices, '{_PRICE_TYPE}')) AS p)),
 cost_rated AS (
     SELECT c.*, p.status AS price_status, p.priced_as AS price_as, p.denominator AS denominator,
         toInt128OrZero(tupleElement({tier}, 'constant')) + {rated} AS numerator
     FROM cost_flagged c LEFT JOIN cost_price_table p ON p.key = c.price_key
-),
-cost_llm AS {materialized}(
-    -- the price in whole pico-dollars, rounded half-even as mcpobs.cost.prices.to_pico rounds
-    SELECT {LLM_COLUMNS}, coalesce(c.state, c.price_status) AS status,
-        CASE WHEN c.state IS NULL AND c.price_status = 'priced' THEN
-            intDiv(c.numerator, c.denominator) + if(2 * (c.numerator % c.denominator) > c.denominator
-                OR (2 * (c.numerator % c.denominator) = c.denominator AND intDiv(c.numerator, c.denominator) % 2 = 1),
-                1, 0) END AS cost_pico,
-        CASE WHEN c.state IS NULL THEN c.price_as END AS priced_as
-    FROM cost_rated c
-),
--- tool-call ids are not read on ClickHouse yet (a source that records them is refused): links by time
-cost_requests AS (SELECT '' AS trace_id, '' AS llm, toInt64(0) AS start_ns, '' AS tool_call_id WHERE false),
-cost_call_ids AS (SELECT '' AS side, '' AS trace_id, '' AS call, '' AS tool_call_id WHERE false),
-cost_scopes AS {materialized}({_SCOPES}),
-cost_links AS {materialized}({LINKS}),
-cost_shares AS {materialized}({shares_sql(_E)}),
-cost_fixed AS (SELECT f.kind AS kind, f.name AS name, toInt128(f.pico) AS pico
-    FROM (SELECT arrayJoin(JSONExtract($cost_fixed, '{_FIXED_TYPE}')) AS f)),
-cost_values AS (SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false),
-cost_calls AS {materialized}({CALLS})"""
+)
+-- the price in whole pico-dollars, rounded half-even as mcpobs.cost.prices.to_pico rounds
+SELECT {LLM_COLUMNS}, coalesce(c.state, c.price_status) AS status,
+    CASE WHEN c.state IS NULL AND c.price_status = 'priced' THEN
+        intDiv(c.numerator, c.denominator) + if(2 * (c.numerator % c.denominator) > c.denominator
+            OR (2 * (c.numerator % c.denominator) = c.denominator AND intDiv(c.numerator, c.denominator) % 2 = 1),
+            1, 0) END AS cost_pico,
+    CASE WHEN c.state IS NULL THEN c.price_as END AS priced_as
+FROM cost_rated c"""
 
 
 def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger:
-    """Price the LLM calls of ``store`` (a ClickHouse table) and keep the ledger's head for the cost sections."""
+    """Price the LLM calls of ``store`` (a ClickHouse table) and write the ledger's tables, as
+    :func:`mcpobs.cost.build` does on DuckDB: temporary tables of the session, which every cost
+    section then reads (as CTEs at the head of each section's query, the whole ledger was planned and
+    run again by every section)."""
     if options.value_attr:
         raise UsageError(f"not yet supported on {store.engine.title}: --value-attr")
-    ((with_ids,),) = store.run(store.tool_call_ids_sql, {"id_key": TOOL_CALL_ID_KEY})
-    if with_ids:
-        # the ledger would link their tool calls by time where DuckDB links them by id
-        raise UsageError(
-            f"not yet supported on {store.engine.title}: costs of spans that record tool-call ids ({TOOL_CALL_ID_KEY})"
-        )
     book = options.prices
     ledger = Ledger([f"{p} (left out)" for p in book.problems])
+    store.temporary("cost_candidates", candidates_sql(_E), LLM_CALL_PARAMETERS)
+    store.temporary("cost_ancestors", _ANCESTORS)
+    store.temporary("cost_flagged", f"SELECT *, {_PRICE_KEY} AS price_key FROM ({flagged_sql(_E)})")
     keys = store.run(
-        f"""{_flagged(store)}
-        SELECT price_key, provider, response_model, request_model, min(start_ns), count(*) FROM cost_flagged
+        """SELECT price_key, provider, response_model, request_model, min(start_ns), count(*) FROM cost_flagged
         WHERE state IS NULL GROUP BY price_key, provider, response_model, request_model""",
-        LLM_CALL_PARAMETERS,
+        {},
     )
     notes = PricingNotes(book)
     formulas: dict[int, Formula] = {}
@@ -175,16 +148,31 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
         table.append([key, "priced", priced_as, str(found.denominator), tiers])
         notes.count(provider, response or request or "", "priced", priced_as, calls)
     ((bad_count, bad),) = store.run(
-        f"""{_flagged(store)}
-        SELECT count(*), arraySlice(arraySort(groupArray((span_id, bad_key, bad_text))), 1, {BAD_LISTED})
+        f"""SELECT count(*), arraySlice(arraySort(groupArray((span_id, bad_key, bad_text))), 1, {BAD_LISTED})
         FROM cost_flagged WHERE state = 'invalid tokens'""",
-        LLM_CALL_PARAMETERS,
+        {},
     )
     ledger.notes.extend(notes.lines([bad_note(store.sources[0], *span) for span in bad], bad_count))
+    store.temporary("cost_llm", _llm(), {"cost_prices": json.dumps(table)})
+    for name in ("cost_candidates", "cost_ancestors", "cost_flagged"):
+        store.drop(name)
+    store.temporary("cost_requests", requests_sql(_E), REQUESTS_PARAMETERS)
+    store.temporary("cost_call_ids", call_ids_sql(_E), CALL_IDS_PARAMETERS)
+    store.temporary("cost_scopes", _SCOPES)
+    store.temporary("cost_links", LINKS)
+    store.temporary("cost_shares", shares_sql(_E))
     fixed = [["tool", name, str(to_pico(usd))] for name, usd in book.tools.items()]
     fixed += [["server", name, str(to_pico(usd))] for name, usd in book.servers.items()]
-    params = {**LLM_CALL_PARAMETERS, "cost_prices": json.dumps(table), "cost_fixed": json.dumps(fixed)}
-    store.cost_head = LedgerHead(_llm(store), params)
+    store.temporary(
+        "cost_fixed",
+        f"""SELECT f.kind AS kind, f.name AS name, toInt128(f.pico) AS pico
+        FROM (SELECT arrayJoin(JSONExtract($cost_fixed, '{_FIXED_TYPE}')) AS f)""",
+        {"cost_fixed": json.dumps(fixed)},
+    )
+    store.temporary(
+        "cost_values", "SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false"
+    )
+    store.temporary("cost_calls", CALLS)
     return ledger
 
 
@@ -193,11 +181,3 @@ def _formula(prices: ModelPrice, model: str) -> Formula:
         return formula(prices)
     except NotLinear as e:
         raise UsageError(f"not yet supported on {CLICKHOUSE.title}: the prices of {model!r}: {e}") from None
-
-
-def ledger_head(store: ClickHouseTraces) -> tuple[str, dict[str, Any]]:
-    """The head :func:`build_in_clickhouse` made for ``store``, for a cost section to continue."""
-    head = store.cost_head
-    if head is None:
-        raise RuntimeError("the cost sections read the ledger: mcpobs.cost.build first")
-    return head.sql, head.params

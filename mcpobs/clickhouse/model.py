@@ -19,6 +19,7 @@ first file's).
 
 from __future__ import annotations
 
+from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, TOOL_CALL_ID_KEY
 from mcpobs.ingest.dialects import (
     TOKEN_KEYS,
     answers_sql,
@@ -38,6 +39,8 @@ _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
 
 _TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
+# what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql)
+_ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}"
 
 # What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
 # (and a wrapper's HTTP status, which the ingest's HTTP link reads as a parent's: it is no call once unwrapped)
@@ -56,7 +59,7 @@ _HTTP_TYPE = "Tuple(span_id String, http_status Nullable(Int32), auth_challenge 
 # modelled's columns before the derived ones, trace_id first
 _COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "status_code", "status_message", "start_ns", "end_ns",
-    "service_name", "scope_name", "source_id", "attributes", "approx_bytes", "round_links",
+    "service_name", "scope_name", "source_id", "attributes", "events", "approx_bytes", "round_links",
 )  # fmt: skip
 # what mcpobs.ingest.rounds links, left for rounds_select (a table with no calls of several rounds and
 # none abandoned keeps these)
@@ -139,9 +142,11 @@ def spans_select(table: str, window: str) -> str:
 ), modelled AS (
     SELECT trace_id, span_id, parent_span_id, name, kind_number AS kind, status_number AS status_code,
         status_message, start_ns, end_ns, service_name, scope_name, 0 AS source_id,
-        -- past here only the LLM-call test reads attributes, for their token keys: the rest would be
-        -- carried through every window for nothing
-        mapFilter((k, v) -> k IN ({_TOKEN_KEYS}), attributes) AS attributes,
+        -- past here only the LLM-call test reads attributes, for their token keys, and the cost ledger
+        -- its tool-call ids (of spans and their events): the rest would be carried through every window for nothing
+        mapFilter((k, v) -> k IN ({_TOKEN_KEYS}, {_ID_KEYS}), attributes) AS attributes,
+        arrayFilter(e -> notEmpty(e), arrayMap(e -> mapFilter((k, v) -> k IN ({_ID_KEYS}), e), Events.Attributes))
+            AS events,
         {size} AS approx_bytes,
         CAST(if(d_rounds > 1, arrayZip(link_trace_ids, link_span_ids), []) AS {_LINKS_TYPE}) AS round_links,
         {final_sql}

@@ -287,59 +287,83 @@ _ID_DEPTH = 4
 
 
 def _tool_call_ids(store: Store) -> None:
-    """Write ``cost_requests`` (each tool-call id an LLM call's output names) and ``cost_call_ids``
-    (each MCP tool call's tool-call id, in the traces of those LLM calls): empty where the producer
-    records no ids. The LLM calls are few; the tool calls are looked at only in their traces."""
+    """Write ``cost_requests`` and ``cost_call_ids`` (:func:`requests_sql`, :func:`call_ids_sql`)."""
     con = store.con
-    text = value_text("a.value")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE cost_requests AS
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_requests AS {requests_sql(DUCKDB)}", REQUESTS_PARAMETERS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cost_call_ids AS {call_ids_sql(DUCKDB)}", CALL_IDS_PARAMETERS)
+
+
+REQUESTS_PARAMETERS = {"messages_key": OUTPUT_MESSAGES_KEY}
+CALL_IDS_PARAMETERS = {"id_key": TOOL_CALL_ID_KEY}
+
+
+def requests_sql(engine: Engine) -> str:
+    """``cost_requests``: each tool-call id an LLM call's output names (the ``tool_call`` parts of its
+    messages), over ``cost_llm`` and ``spans``; empty where the producer records none (parameters:
+    :data:`REQUESTS_PARAMETERS`)."""
+    return f"""
         WITH llm AS (
-            SELECT s.trace_id, s.span_id, s.start_ns, s.attributes, s.events
-            FROM spans s SEMI JOIN cost_llm l
-                ON l.trace_id = s.trace_id AND l.span_id = s.span_id AND l.status <> 'aggregate'
-        ), texts AS (
             SELECT trace_id, span_id, start_ns,
-                unnest(list_transform(list_filter(
-                    attributes || flatten(list_transform(coalesce(events, []), lambda e: coalesce(e.attributes, []))),
-                    lambda a: a.key = $messages_key), lambda a: {text})) AS text
-            FROM llm
+                {engine.attribute_texts("attributes", "events", "$messages_key")} AS texts
+            FROM spans
+            WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM cost_llm WHERE status <> 'aggregate')
+        ), texts AS (
+            SELECT trace_id, span_id, start_ns, {engine.unnest("texts")} AS text FROM llm
         ), parts AS (
-            SELECT trace_id, span_id, start_ns, unnest(json_extract(text, '$[*].parts[*]')) AS part
-            FROM texts WHERE json_valid(text) AND json_type(text) = 'ARRAY'
+            SELECT trace_id, span_id, start_ns, {engine.unnest(engine.json_message_parts("text"))} AS part
+            FROM texts WHERE {engine.json_is_array("text")}
         )
-        SELECT DISTINCT trace_id, span_id AS llm, start_ns, part ->> 'id' AS tool_call_id
-        FROM parts WHERE part ->> 'type' = 'tool_call' AND part ->> 'id' IS NOT NULL
-        """,
-        {"messages_key": OUTPUT_MESSAGES_KEY},
+        SELECT DISTINCT trace_id, span_id AS llm, start_ns, {engine.json_text("part", "id")} AS tool_call_id
+        FROM parts
+        WHERE {engine.json_text("part", "type")} = 'tool_call' AND {engine.json_text("part", "id")} IS NOT NULL
+        """
+
+
+def ancestors_sql(starts: str, columns: tuple[str, ...], tree: str, depth: int, engine: Engine) -> str:
+    """Rows of ``starts`` (a query of ``columns``, ``trace_id`` and ``span_id`` among them), each with
+    ``here`` and ``depth``: the span itself at depth 0, then its parent, its parent's parent… up to
+    ``depth``, in ``tree`` (``trace_id``, ``span_id``, ``parent_span_id``). What a recursive walk finds,
+    as one join a level, in SQL both engines run (ClickHouse has no recursive CTE that joins)."""
+    joins = " ".join(
+        f"LEFT JOIN {tree} t{i} ON t{i}.trace_id = s.trace_id AND t{i}.span_id = "
+        + ("s.span_id" if i == 1 else f"t{i - 1}.parent_span_id")
+        for i in range(1, depth + 1)
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE cost_call_ids AS
-        WITH RECURSIVE traces AS MATERIALIZED (
+    parents = ", ".join(f"t{i}.parent_span_id AS p{i}" for i in range(1, depth + 1))
+    here = "CASE depth WHEN 0 THEN span_id " + " ".join(f"WHEN {i} THEN p{i}" for i in range(1, depth + 1)) + " END"
+    levels = engine.unnest(f"[{', '.join(str(i) for i in range(depth + 1))}]")
+    return f"""SELECT * FROM (
+        SELECT *, {here} AS here FROM (
+            SELECT {", ".join(f"s.{c} AS {c}" for c in columns)}, {parents}, {levels} AS depth FROM ({starts}) s {joins}
+        ) AS chain
+    ) AS walked WHERE here IS NOT NULL"""
+
+
+def call_ids_sql(engine: Engine) -> str:
+    """``cost_call_ids``: each MCP tool call's tool-call id, its own or its nearest ancestor's (an agent's
+    ``execute_tool`` span), in the traces of ``cost_requests`` (parameters: :data:`CALL_IDS_PARAMETERS`).
+    The LLM calls are few; the tool calls are looked at only in their traces."""
+    calls = (
+        "SELECT side, trace_id, span_id FROM mcp_calls "
+        "WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)"
+    )
+    up = ancestors_sql(calls, ("side", "trace_id", "span_id"), "tree", _ID_DEPTH, engine)
+    return f"""
+        WITH traces AS {engine.materialized}(
             SELECT DISTINCT trace_id FROM cost_requests
-        ), tree AS MATERIALIZED (
-            SELECT trace_id, span_id, parent_span_id FROM spans SEMI JOIN traces USING (trace_id)
-        ), ids AS MATERIALIZED (
-            SELECT trace_id, span_id, {value_text("list_filter(attributes, lambda a: a.key = $id_key)[1].value")} AS id
-            FROM spans SEMI JOIN traces USING (trace_id)
-            WHERE list_contains(list_transform(attributes, lambda a: a.key), $id_key)
-        ), up(side, trace_id, call, here, depth) AS (
-            SELECT side, trace_id, span_id, span_id, 0 FROM mcp_calls
-            WHERE method = 'tools/call' AND trace_id IN (SELECT trace_id FROM ids)
-            UNION ALL
-            SELECT up.side, up.trace_id, up.call, s.parent_span_id, up.depth + 1
-            FROM up JOIN tree s ON s.trace_id = up.trace_id AND s.span_id = up.here
-            WHERE s.parent_span_id IS NOT NULL AND up.depth < {_ID_DEPTH}
-        )
+        ), tree AS {engine.materialized}(
+            SELECT trace_id, span_id, parent_span_id FROM spans WHERE trace_id IN (SELECT trace_id FROM traces)
+        ), ids AS {engine.materialized}(
+            SELECT trace_id, span_id, {engine.attribute_of("attributes", "$id_key")} AS id
+            FROM spans
+            WHERE trace_id IN (SELECT trace_id FROM traces) AND {engine.has_attribute("attributes", "$id_key")}
+        ), up AS ({up})
         -- the nearest: the call's own id, else its nearest ancestor's
-        SELECT up.side, up.trace_id, up.call, arg_min(ids.id, up.depth) AS tool_call_id
+        SELECT up.side AS side, up.trace_id AS trace_id, up.span_id AS call,
+            {engine.arg_min("ids.id", "up.depth")} AS tool_call_id
         FROM up JOIN ids ON ids.trace_id = up.trace_id AND ids.span_id = up.here
-        GROUP BY ALL
-        """,
-        {"id_key": TOOL_CALL_ID_KEY},
-    )
+        GROUP BY up.side, up.trace_id, up.span_id
+        """
 
 
 # How far up from a tool call its scopes are looked for (as far as ANCESTORS walks).

@@ -145,6 +145,27 @@ def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: li
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
 
 
+@pytest.mark.parametrize("view", ["arguments", "argument_shapes", "invalid_arguments", "invalid_results"])
+def test_the_argument_sections_are_refused_cleanly(runner: CliRunner, source: list[str], view: str) -> None:
+    # their checks validate each call's arguments in Python (jsonschema) against the schemas its server
+    # advertised: not on ClickHouse yet, where only aggregates leave the server
+    result = runner.invoke(app, ["analyze", *source, "--view", view])
+    assert (result.exit_code, result.stdout) == (2, "")
+    # after the line that says what was read
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "mcpobs: error: not yet supported on ClickHouse: the argument sections"
+    )
+
+
+def test_argument_metrics_in_rules_are_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0"\n    scope: tool\n')
+    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines()[-1] == "mcpobs: error: not yet supported on ClickHouse: argument metrics"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -203,6 +224,34 @@ def test_the_url_database_replaces_otel_and_the_password_may_come_from_the_envir
     assert parse("clickhouse://u:p@h/db", "spans").qualified == "`db`.`spans`"
     assert parse("clickhouse://u:p@h", "other.spans").qualified == "`other`.`spans`"
     assert parse("clickhouse://u:p@h").url == "clickhouse://u@h"
+
+
+def test_each_querys_time_limit_may_be_raised_from_the_environment(
+    source: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = parse(source[0], source[2])
+    assert location.time_limit == 300
+    with ClickHouseTraces(location) as traces:
+        assert traces.run("SELECT getSetting('max_execution_time')", {}) == ((300.0,),)
+    for given, limit in (("3600", 3600.0), ("0", 0.0)):
+        monkeypatch.setenv("MCPOBS_CLICKHOUSE_TIME_LIMIT", given)
+        with ClickHouseTraces(parse(source[0], source[2])) as traces:
+            # every query of the command, the call model's temporary table too
+            assert traces.run("SELECT getSetting('max_execution_time')", {}) == ((limit,),)
+    assert parse("clickhouse://u@h/db").settings["max_execution_time"] == 0
+
+
+@pytest.mark.parametrize("given", ["", "ten", "-5", "1.5", "1e3"])
+def test_a_time_limit_that_is_no_whole_number_of_seconds_is_a_usage_error(
+    runner: CliRunner, source: list[str], given: str
+) -> None:
+    result = runner.invoke(app, ["analyze", *source], env={"MCPOBS_CLICKHOUSE_TIME_LIMIT": given})
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"mcpobs: error: MCPOBS_CLICKHOUSE_TIME_LIMIT={given!r}: give each query's time limit in whole seconds "
+        "(0 for none)"
+    )
+    assert result.stdout == ""
 
 
 def test_parameters_are_bound_in_clickhouse_text_form() -> None:

@@ -9,6 +9,7 @@ exactly, types included.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -30,9 +31,8 @@ from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
 from mcpobs.analysis.queries import COST_VIEWS
 from mcpobs.analysis.sql import parse_where
-from mcpobs.clickhouse import ClickHouseTraces, parse
+from mcpobs.clickhouse import ClickHouseTraces, Location, parse
 from mcpobs.cost import CostOptions, load_prices
-from mcpobs.errors import UsageError
 from mcpobs.ingest import load
 from mcpobs.store import Store
 
@@ -217,24 +217,21 @@ def test_alert_verdicts_are_the_same(pairs: dict[str, Both], data: str, tmp_path
     assert duck.failed == click.failed
 
 
-# decisions walks up from each server span to its client's with a recursive CTE: DuckDB's alone yet
-CLICKHOUSE_COST_VIEWS = tuple(v for v in COST_VIEWS if v != "decisions")
-
-
-def test_decisions_is_refused_on_clickhouse_not_computed(pairs: dict[str, Both]) -> None:
-    with pytest.raises(UsageError, match="not yet supported on ClickHouse: the decisions section"):
-        analyze(pairs["agent_cost_session"].clickhouse, Query(views=("decisions",)))
-
-
-def test_costs_of_calls_linked_by_tool_call_id_are_refused_on_clickhouse(pairs: dict[str, Both]) -> None:
-    # DuckDB links these tool calls to the LLM call whose output names their id; ClickHouse's ledger
-    # links by time alone yet, which would put some costs on other calls
+def test_tool_calls_are_linked_by_their_tool_call_id_as_on_the_files(pairs: dict[str, Both]) -> None:
+    # real openai-v2 instrumentation output: the LLM call that asked for each tool call names its id in
+    # gen_ai.output.messages, the execute_tool span around the MCP call records it (gen_ai.tool.call.id)
     both = pairs["decisions"]
-    analyze(both.store, Query(views=("cost",)))
-    ((by_id,),) = both.store.con.execute("SELECT count(*) FROM cost_links WHERE linked_by = 'tool call id'").fetchall()
-    assert by_id > 0
-    with pytest.raises(UsageError, match=r"not yet supported on ClickHouse: costs of spans that record tool-call ids"):
-        analyze(both.clickhouse, Query(views=("cost",)))
+    for query in (Query(views=COST_VIEWS), Query(by=("model",), views=("call_cost",))):
+        duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+        sql = "SELECT side, trace_id, call, llm, link, linked_by FROM cost_links ORDER BY ALL"
+        links = both.clickhouse.run(sql, {})
+        assert [tuple(r) for r in both.store.con.execute(sql).fetchall()] == list(links)
+        assert sum(linked_by == "tool call id" for *_, linked_by in links) > 0
+    decisions = analyze(both.clickhouse, Query(views=("decisions",))).tables[0].records()
+    assert sum(row["linked_by_id"] for row in decisions) > 0
+    assert any(row["failed_decision_cost"] for row in decisions)
 
 
 def _notes(analysis: Analysis) -> list[str]:
@@ -247,7 +244,7 @@ def test_every_cost_section_is_the_same_on_clickhouse_to_the_pico_dollar(pairs: 
     # a price file (a model genai-prices does not know, tools' and servers' fixed costs), then genai-prices alone
     priced = CostOptions(load_prices(ROOT / "sample_traces" / "prices.yaml"))
     for query, cost in (
-        (Query(views=CLICKHOUSE_COST_VIEWS), priced),
+        (Query(views=COST_VIEWS), priced),
         (Query(by=("model",), views=("call_cost",)), None),
     ):
         duck, click = analyze(both.store, query, cost), analyze(both.clickhouse, query, cost)
@@ -381,3 +378,92 @@ def test_spans_the_exporter_wrote_twice_count_once(chdb_dir: Path, data: str) ->
             assert written == exported + (exported + 1) // 2 + min(3, exported) > exported
             for query in (Query(views=CALL_VIEWS), Query(by=("server", "session"), views=CALL_VIEWS)):
                 assert_same(analyze(store, query), analyze(clickhouse, query))
+
+
+class _Recorded(ClickHouseTraces):
+    """A ClickHouse source that keeps the text of every statement it runs or creates a table with."""
+
+    def __init__(self, location: Location) -> None:
+        self.statements: list[str] = []
+        super().__init__(location)
+
+    def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+        self.statements.append(sql)
+        return super().run(sql, params)
+
+    def temporary(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.statements.append(sql)
+        super().temporary(name, sql, params)
+
+
+def test_the_ledger_is_built_once_per_command(chdb_dir: Path, exported: Exported) -> None:
+    table = exported("agent_cost_session", SETS["agent_cost_session"])
+    with _Recorded(parse(f"chdb:{chdb_dir}", table)) as traces:
+        traces.statements.clear()
+        analyze(traces, Query(views=COST_VIEWS))
+        # LLM calls are priced (cost_prices) and shared out (cost_shares' equal shares) in one statement
+        # each, which every section then reads, rather than again in every section's query
+        assert sum("$cost_prices" in s for s in traces.statements) == 1
+        assert sum("PARTITION BY side, trace_id, llm" in s for s in traces.statements) == 1
+        temporary = {name for (name,) in traces.run("SELECT name FROM system.tables WHERE is_temporary", {})}
+        assert {"cost_llm", "cost_links", "cost_shares", "cost_calls"} <= temporary
+
+
+def _id_cases() -> dict[str, list[dict[str, Any]]]:
+    """tests/cost/test_decisions.py's cases of links by id: an id reused in a later answer, an id on the
+    execute_tool span around the call with the output messages in an event, messages that are no JSON array."""
+    from tests.conftest import llm_span
+    from tests.cost.test_decisions import MS, START, T, _call, _chat
+
+    messages = json.dumps([{"role": "assistant", "parts": [{"type": "tool_call", "id": "call_9", "name": "search"}]}])
+    chat = _chat("00000000000000a1", 0)
+    chat["events"] = [
+        {
+            "timeUnixNano": str(START + 9 * MS),
+            "name": "gen_ai.client.inference.operation.details",
+            "attributes": [{"key": "gen_ai.output.messages", "value": {"stringValue": messages}}],
+        }
+    ]
+    tool = llm_span(trace=T, span_id="00000000000000e1", model="x", start=START + 20 * MS, duration_ns=50 * MS)
+    tool["name"] = "execute_tool search"
+    tool["attributes"] = [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
+        {"key": "gen_ai.tool.call.id", "value": {"stringValue": "call_9"}},
+    ]
+    return {
+        "reused": [
+            _chat("00000000000000a1", 0, ["call_0"]),
+            _call("00000000000000c1", 20, "call_0"),
+            _chat("00000000000000a2", 40, ["call_0"]),
+            _chat("00000000000000a3", 60, []),
+            _call("00000000000000c2", 80, "call_0"),
+            _call("00000000000000c3", 90, "call_unknown"),
+        ],
+        "event": [
+            chat,
+            _chat("00000000000000a2", 10, []),
+            tool,
+            _call("00000000000000c1", 30, None, parent="00000000000000e1"),
+        ],
+        "not_json": [
+            _chat("00000000000000a1", 0, **{"gen_ai.output.messages": "not json ["}),
+            _chat("00000000000000a2", 10, **{"gen_ai.output.messages": '{"role": "assistant"}'}),
+            _call("00000000000000c1", 30, "call_1"),
+        ],
+    }
+
+
+@pytest.mark.parametrize("case", ["reused", "event", "not_json"])
+def test_links_by_id_are_the_files_in_every_case(chdb_dir: Path, exported: Exported, tmp_path: Path, case: str) -> None:
+    from tests.conftest import request, write_lines
+
+    path = write_lines(tmp_path / f"{case}.jsonl", [request(_id_cases()[case], "agent")])
+    table = exported(f"ids_{case}", [path])
+    sql = "SELECT side, trace_id, call, llm, link, linked_by FROM cost_links ORDER BY ALL"
+    with Store() as store, ClickHouseTraces(parse(f"chdb:{chdb_dir}", table)) as clickhouse:
+        load(store, [str(path)])
+        duck, click = analyze(store, Query(views=COST_VIEWS)), analyze(clickhouse, Query(views=COST_VIEWS))
+        assert_same(duck, click)
+        links = clickhouse.run(sql, {})
+        assert [tuple(r) for r in store.con.execute(sql).fetchall()] == list(links)
+    assert (case == "not_json") != any(linked_by == "tool call id" for *_, linked_by in links)

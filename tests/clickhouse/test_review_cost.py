@@ -1,5 +1,5 @@
 """`mcpobs cost` on a ClickHouse source as the README shows it, with no --view: the sections ClickHouse has,
-the same as on the files, and the one it has not yet (decisions) left out with a word on stderr."""
+the same as on the files, decisions included."""
 
 from __future__ import annotations
 
@@ -18,9 +18,6 @@ from mcpobs.cli import app
 from tests.conftest import ROOT
 
 COST_SAMPLE = ROOT / "sample_traces" / "agent_cost_session.jsonl"
-LEFT_OUT = (
-    "mcpobs: warning: the decisions section is not yet on ClickHouse: left out (see README, Traces in ClickHouse)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -35,30 +32,21 @@ def _document(text: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("command", [["cost"], ["analyze", "--cost", "--view", "cost,models"], ["analyze", "--cost"]])
-def test_cost_without_view_leaves_decisions_out_on_clickhouse(
-    runner: CliRunner, source: list[str], command: list[str]
-) -> None:
+def test_cost_without_view_is_the_files_on_clickhouse(runner: CliRunner, source: list[str], command: list[str]) -> None:
     table = runner.invoke(app, [*command, *source, "--format", "json"])
     assert table.exit_code == 0, table.stderr
     files = runner.invoke(app, [*command, str(COST_SAMPLE), "--format", "json"])
     expected = _document(files.stdout)
-    asked = "--view" in command
-    if not asked:
+    if "--view" not in command:
         assert "decisions" in expected
-        expected.pop("decisions")
     got = _document(table.stdout)
     for section in ("traces",):  # the byte sizes ClickHouse leaves empty (README)
         for row in [*got.get(section, []), *expected.get(section, [])]:  # type: ignore[attr-defined]
             for size in ("size_p50_bytes", "size_p95_bytes", "size_max_bytes"):
                 row.pop(size)
     assert _close(got, expected)  # the latencies within a quantile's rounding, as there
-    assert (LEFT_OUT in table.stderr.splitlines()) is not asked
-
-
-def test_decisions_asked_by_name_is_still_refused(runner: CliRunner, source: list[str]) -> None:
-    result = runner.invoke(app, ["cost", *source, "--view", "decisions"])
-    assert result.exit_code == 2
-    assert "not yet supported on ClickHouse: the decisions section" in result.stderr
+    # what the files' run says, after the line that says what was read
+    assert table.stderr.splitlines()[1:] == files.stderr.splitlines()[1:]
 
 
 def test_files_checked_against_a_clickhouse_baseline_in_a_named_table(
