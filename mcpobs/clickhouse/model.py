@@ -146,29 +146,22 @@ def spans_select(table: str, window: str) -> str:
         {final_sql}
     FROM derived
 ), traced AS (
-    -- each trace's spans as one row, to find wrappers and peers among its MCP spans once per trace: a
-    -- self-join is planned again at every reference to the calls, a window copies the trace per span.
-    -- Every span goes through here, its MCP spans first: one derivation of each span (a second branch
-    -- for the spans that are no call read and derived the table again)
-    SELECT trace_id,
-        arrayConcat(groupArrayIf(({", ".join(columns[1:])}), mcp_method IS NOT NULL),
-            groupArrayIf(({", ".join(columns[1:])}), mcp_method IS NULL)) AS rows,
+    -- each trace's MCP spans as one row, to find wrappers and peers among them once per trace: a
+    -- self-join is planned again at every reference to the calls, a window copies the trace per span
+    SELECT trace_id, groupArrayIf(({", ".join(columns[1:])}), mcp_method IS NOT NULL) AS rows,
         groupArrayIf(CAST(({", ".join(_FAMILY)}), {_quote(_FAMILY_TYPE)}), mcp_method IS NOT NULL) AS family,
-        groupArrayIf(CAST((span_id, http_status, auth_challenge), {_quote(_HTTP_TYPE)}),
-            mcp_method IS NULL AND http_status IS NOT NULL) AS http
-    FROM modelled GROUP BY trace_id
+        groupArrayIf(CAST((span_id, http_status, auth_challenge), {_quote(_HTTP_TYPE)}), mcp_method IS NULL) AS http
+    FROM modelled WHERE mcp_method IS NOT NULL OR http_status IS NOT NULL GROUP BY trace_id
 ), flagged AS (
     -- a span that wraps an MCP span of the same call is no call itself (mcpobs.ingest._unwrap);
     -- a client's call is answered by the server span whose parent it is (mcpobs.ingest._link_peers)
-    SELECT trace_id, rows,
-        -- the spans that are no MCP call (after the MCP spans in rows) wrap nothing
-        arrayConcat(wrappers, arrayWithConstant(length(rows) - length(wrappers), false)) AS is_wrappers,
+    SELECT trace_id, rows, wrappers,
         arrayFilter((a, wrapper) -> {answers_sql("a")} AND NOT wrapper, family, wrappers) AS answers,
         arrayConcat(http, arrayMap(f -> CAST((f.span_id, f.http_status, f.auth_challenge), {_quote(_HTTP_TYPE)}),
             arrayFilter((f, wrapper) -> wrapper AND f.http_status IS NOT NULL, family, wrappers))) AS http_parents
     FROM (
-        -- comparing every pair copies the trace's spans once per span: only in a trace where some span
-        -- is the parent of one of the same method and side (a wrapper's necessary condition, no copy)
+        -- comparing every pair copies the trace's MCP spans once per span: only in a trace where some
+        -- span is the parent of one of the same method and side (what a wrapper needs; no copy)
         SELECT *, if(empty(arrayIntersect(arrayMap(c -> (c.parent_span_id, c.mcp_method, c.mcp_side), family),
                 arrayMap(w -> (w.span_id, w.mcp_method, w.mcp_side), family))),
             arrayWithConstant(length(family), false),
@@ -180,9 +173,12 @@ def spans_select(table: str, window: str) -> str:
         {", ".join(_element(c, i, columns) for i, c in enumerate(columns[1:], start=1))},
         if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
             arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service
-    FROM flagged ARRAY JOIN rows AS row, is_wrappers AS is_wrapper
+    FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
 ), spans AS (
     SELECT {", ".join(columns)}, peer_service, {_NO_ROUNDS} FROM calls_linked
+    UNION ALL
+    SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
+    FROM modelled WHERE mcp_method IS NULL
 )
 SELECT * FROM spans"""
 
@@ -205,9 +201,7 @@ def _element(column: str, index: int, columns: list[str]) -> str:
         own = f"tupleElement(row, {columns.index('http_status')})"
         parent = f"tupleElement(row, {columns.index('parent_span_id')})"
         found = f"arrayFirstIndex(h -> h.span_id = {parent}, http_parents)"
-        # only an MCP call takes its parent's (every span of the trace is in rows)
-        call = f"tupleElement(row, {columns.index('mcp_method')}) IS NOT NULL"
-        return f"if({call} AND {own} IS NULL AND {found} > 0, http_parents[{found}].{column}, {value}) AS {column}"
+        return f"if({own} IS NULL AND {found} > 0, http_parents[{found}].{column}, {value}) AS {column}"
     return f"{value} AS {column}"
 
 
