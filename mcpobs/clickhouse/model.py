@@ -161,7 +161,7 @@ def spans_select(table: str, window: str) -> str:
             arrayFilter((f, wrapper) -> wrapper AND f.http_status IS NOT NULL, family, wrappers))) AS http_parents
     FROM (
         -- comparing every pair copies the trace's MCP spans once per span: only in a trace where some
-        -- span is the parent of one of the same method and side (what a wrapper needs; no copy)
+        -- span is the parent of one of the same method and side (wraps_sql's first terms; no copy)
         SELECT *, if(empty(arrayIntersect(arrayMap(c -> (c.parent_span_id, c.mcp_method, c.mcp_side), family),
                 arrayMap(w -> (w.span_id, w.mcp_method, w.mcp_side), family))),
             arrayWithConstant(length(family), false),
