@@ -166,7 +166,13 @@ def spans_select(table: str, window: str) -> str:
         arrayConcat(http, arrayMap(f -> CAST((f.span_id, f.http_status, f.auth_challenge), {_quote(_HTTP_TYPE)}),
             arrayFilter((f, wrapper) -> wrapper AND f.http_status IS NOT NULL, family, wrappers))) AS http_parents
     FROM (
-        SELECT *, arrayMap(w -> arrayExists(c -> {wraps_sql("w", "c")}, family), family) AS wrappers FROM traced
+        -- comparing every pair copies the trace's MCP spans once per span: only in a trace where some
+        -- span is the parent of one of the same method and side (wraps_sql's first terms; no copy)
+        SELECT *, if(empty(arrayIntersect(arrayMap(c -> (c.parent_span_id, c.mcp_method, c.mcp_side), family),
+                arrayMap(w -> (w.span_id, w.mcp_method, w.mcp_side), family))),
+            arrayWithConstant(length(family), false),
+            arrayMap(w -> arrayExists(c -> {wraps_sql("w", "c")}, family), family)) AS wrappers
+        FROM traced
     )
 ), calls_linked AS (
     SELECT trace_id,
