@@ -24,8 +24,8 @@ alerts:
   - name: worse than before
     condition: "error_rate > baseline.error_rate + 0.1"
 """
-QUIET = ["2026-11-23T11:07:04Z", "2026-11-23T11:07:06.040Z"]
-BURST = ["2026-11-23T11:07:12.700Z", "2026-11-23T11:07:12.735Z"]
+QUIET = ("2026-11-23T11:07:04Z", "2026-11-23T11:07:06.040Z")
+BURST = ("2026-11-23T11:07:12.700Z", "2026-11-23T11:07:12.735Z")
 
 
 @pytest.fixture
