@@ -146,3 +146,16 @@ def test_analyze_refuses_an_empty_window_too(runner: CliRunner) -> None:
     assert "--until 2026-11-23 is not after --since 2026-11-24" in line
     with pytest.raises(UsageError):
         _window("2026-11-24", "2026-11-23")
+
+
+def test_report_checks_its_rules_over_the_calls_it_shows(runner: CliRunner, tmp_path: Path) -> None:
+    # the page of the quiet seconds said "2 alerts fired": its rules were checked on the whole file
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: errors\n    condition: "error_rate > 0.05"\n')
+    page = tmp_path / "report.html"
+    args = ["report", str(SAMPLE), "--rules", str(rules), "--html", str(page)]
+    quiet = runner.invoke(app, [*args, *_between(*QUIET)])
+    burst = runner.invoke(app, [*args, *_between(*BURST)])
+    assert quiet.exit_code == burst.exit_code == 0, quiet.stderr
+    assert quiet.stderr.strip().endswith("22 calls, 1 trace waterfalls, 0 alerts fired"), quiet.stderr
+    assert burst.stderr.strip().endswith("10 calls, 2 trace waterfalls, 2 alerts fired"), burst.stderr
