@@ -1083,7 +1083,9 @@ def report_command(
             _load(store, files, skip_invalid)
         outcome = None
         if ruleset is not None:
-            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit)
+            # the rules over the calls the page shows (--since/--until); the baseline is another run, whole
+            window = (Query(since=query.since, until=query.until), Query())
+            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, None, window)
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
     _warn_notes(
