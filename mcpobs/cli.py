@@ -6,10 +6,11 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -186,8 +187,12 @@ ValueAttrOption = Annotated[
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")]
-SinceOption = Annotated[str | None, typer.Option(help="Only calls starting at or after this ISO time.")]
-UntilOption = Annotated[str | None, typer.Option(help="Only calls starting before this ISO time.")]
+SinceOption = Annotated[
+    str | None, typer.Option(help="Only calls starting at or after this ISO time, or this long ago (30m, 1h, 7d, 2w).")
+]
+UntilOption = Annotated[
+    str | None, typer.Option(help="Only calls starting before this ISO time, or this long ago (30m, 1h, 7d, 2w).")
+]
 ToolOption = Annotated[list[str] | None, typer.Option("--tool", help="Only these tools.")]
 ServerOption = Annotated[list[str] | None, typer.Option("--server", help="Only these servers.")]
 SideOption = Annotated[str | None, typer.Option(help="Only the client or the server side of calls (default: both).")]
@@ -285,13 +290,38 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
 
 
-def _moment(value: str | None, option: str) -> datetime | None:
+# a relative moment, that long before now: 30m, 1h, 7d, 2w (m is minutes, as in Prometheus)
+_AGO = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _moment(value: str | None, option: str, now: datetime | None = None) -> datetime | None:
+    """An ISO 8601 date or time (naive: UTC), or a duration before ``now`` (default: the clock's)."""
     if value is None:
         return None
+    ago = re.fullmatch(r"(\d+)([smhdw])", value.strip())
+    if ago:
+        return (now or datetime.now(UTC)) - timedelta(seconds=int(ago[1]) * _AGO[ago[2]])
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{option}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-23T10:00Z)") from None
+        raise UsageError(
+            f"{option}: {value!r} is neither an ISO 8601 date or time (e.g. 2026-11-23T10:00Z) "
+            "nor a duration before now (e.g. 30m, 1h, 7d, 2w)"
+        ) from None
+
+
+def _window(
+    since: str | None, until: str | None, options: tuple[str, str] = ("--since", "--until"), now: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """The moments of a --since/--until pair, read against one ``now``; an empty window is refused (it
+    would select nothing and say so nowhere)."""
+    from mcpobs.analysis.sql import ns
+
+    now = now or datetime.now(UTC)
+    start, end = _moment(since, options[0], now), _moment(until, options[1], now)
+    if start is not None and end is not None and ns(end) <= ns(start):
+        raise UsageError(f"{options[1]} {until} is not after {options[0]} {since}: the window is empty")
+    return start, end
 
 
 @app.command(
@@ -491,11 +521,12 @@ def _query(
     views = _split(view) or ((default_views[0],) if output_format is OutputFormat.csv else default_views)
     if output_format is OutputFormat.csv and len(views) != 1:
         raise UsageError("--format csv writes one section: choose it with --view")
+    start, end = _window(since, until)
     query = Query(
         by=_split(by) or ("tool",),
         views=views,
-        since=_moment(since, "--since"),
-        until=_moment(until, "--until"),
+        since=start,
+        until=end,
         tools=_split(tool),
         servers=_split(server),
         side=side,
@@ -774,6 +805,8 @@ class FailOn(StrEnum):
         "  mcpobs check-alerts --init\n\n"
         "  mcpobs check-alerts --rules alerts.yaml traces.jsonl\n\n"
         "  mcpobs check-alerts --rules alerts.yaml pr/*.jsonl --baseline main/*.jsonl --format github\n\n"
+        "  mcpobs check-alerts --rules alerts.yaml clickhouses://reader@host/otel --since 1d"
+        " --baseline clickhouses://reader@host/otel --baseline-since 8d --baseline-until 7d\n\n"
         "  mcpobs check-alerts --list-metrics\n\n" + EXIT_CODES_HELP
     ),
 )
@@ -789,6 +822,18 @@ def check_alerts_command(
             help="Trace files (or a directory or glob) that baseline.<metric> reads, e.g. the main branch's; "
             "repeatable.",
         ),
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    baseline_since: Annotated[
+        str | None,
+        typer.Option(
+            help="The baseline's --since: only its calls starting at or after this ISO time, or this long ago."
+        ),
+    ] = None,
+    baseline_until: Annotated[
+        str | None,
+        typer.Option(help="The baseline's --until: only its calls starting before this ISO time, or this long ago."),
     ] = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="The lowest severity that fails the run (exit 1) when it fires.")
@@ -818,6 +863,13 @@ def check_alerts_command(
     with too few calls, or without a value the condition needs, has no verdict:
     it neither fires nor passes. The rules file is checked before any data is
     loaded; every problem in it is reported as FILE:LINE:COL (exit 2).
+
+    --since/--until narrow the calls checked as they narrow analyze's;
+    --baseline-since/--baseline-until the baseline's. A ClickHouse server is
+    read over the last 24 hours (before --until) unless they say otherwise, so
+    a server compared with itself needs a baseline window: the last hour
+    against the same hour a week ago is --since 1h --baseline-since 169h
+    --baseline-until 168h.
     """
     from mcpobs.alerts import RulesError, load_rules
     from mcpobs.render.alerts import (
@@ -851,6 +903,14 @@ def check_alerts_command(
             _write(render_problems_github(error.problems), output)
         raise
     _check_baseline(rules, ruleset, baseline)
+    now = datetime.now(UTC)  # one now for every relative moment: --until 7d and --baseline-since 7d meet
+    start, end = _window(since, until, now=now)
+    options = ("--baseline-since", "--baseline-until")
+    base_start, base_end = _window(baseline_since, baseline_until, options, now)
+    if not baseline and (baseline_since or baseline_until):
+        given = options[0] if baseline_since else options[1]
+        raise UsageError(f"{given} narrows the baseline: give the baseline with --baseline")
+    window, base_window = Query(since=start, until=end), Query(since=base_start, until=base_end)
     _need_input(files, db, "check")
     if output is not None:
         _writable(output)
@@ -860,7 +920,7 @@ def check_alerts_command(
     # --table is the baseline's alone when only the baseline is ClickHouse (files against production)
     baseline_only = any(map(is_clickhouse, baseline or ())) and not any(map(is_clickhouse, files or ()))
     with contextlib.ExitStack() as stack:
-        traces = _clickhouse(files, db, None if baseline_only else table)
+        traces = _clickhouse(files, db, None if baseline_only else table, window)
         store: Calls
         if traces is not None:
             store = stack.enter_context(traces)
@@ -868,7 +928,9 @@ def check_alerts_command(
             store = stack.enter_context(_open_store(db, memory_limit, files))
             if files:
                 _load(store, files, skip_invalid)
-        outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table)
+        outcome = _outcome(
+            stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, (window, base_window)
+        )
     _warn_notes(outcome.notes)
     if output_format is AlertFormat.text and output is None:
         render_alerts_text(outcome, _stdout_console())
@@ -902,19 +964,22 @@ def _outcome(
     skip_invalid: bool,
     memory_limit: str,
     table: str | None = None,
+    windows: tuple[Query, Query] = (Query(), Query()),
 ) -> Outcome:
-    """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)."""
+    """The rules checked on the loaded store, against the baseline files (loaded into a store of their own),
+    each over its window's --since/--until (``windows``: the store's, the baseline's)."""
     from mcpobs.alerts import check_alerts
     from mcpobs.analysis.metrics import Figures
 
-    figures = Figures(store, cost)
+    window, base_window = windows
+    figures = Figures(store, cost, window.since, window.until)
     before: Figures | None = None
     if baseline:
         from mcpobs.clickhouse import is_clickhouse
 
         # --table names the table of the ClickHouse sources, the baseline's too
         base_traces = _clickhouse(
-            baseline, None, table if any(is_clickhouse(b) for b in baseline) else None, what="baseline: "
+            baseline, None, table if any(is_clickhouse(b) for b in baseline) else None, base_window, "baseline: "
         )
         base: Calls
         if base_traces is not None:
@@ -922,7 +987,7 @@ def _outcome(
         else:
             base = base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
             _load(base_store, baseline, skip_invalid, "baseline: ")
-        before = Figures(base, cost)
+        before = Figures(base, cost, base_window.since, base_window.until)
     return check_alerts(ruleset, figures, before, fail_on.value)
 
 
@@ -1005,7 +1070,9 @@ def report_command(
                 _load(store, files, skip_invalid)
         outcome = None
         if ruleset is not None:
-            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table)
+            # the rules over the calls the page shows (--since/--until); the baseline is another run, whole
+            window = (Query(since=query.since, until=query.until), Query())
+            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, window)
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
     _warn_notes(

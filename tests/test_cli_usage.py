@@ -20,7 +20,7 @@ SEMCONV = str(DIALECTS / "semconv.jsonl")
         (["--view", "charts"], "no section 'charts'"),
         (["--sort", "speed"], "cannot sort by 'speed'"),
         (["--side", "both"], "side 'both' is neither client nor server"),
-        (["--since", "yesterday"], "--since: 'yesterday' is not an ISO 8601"),
+        (["--since", "yesterday"], "--since: 'yesterday' is neither an ISO 8601 date or time"),
         (["--format", "csv", "--view", "calls,errors"], "--format csv writes one section"),
     ],
 )

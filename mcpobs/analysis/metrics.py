@@ -11,7 +11,8 @@ groups that way, so a rule on ``error_rate`` per tool sees exactly the number
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -158,14 +159,22 @@ def group_keys(scope: str) -> tuple[str, ...]:
 
 
 class Figures:
-    """Measures metrics on one loaded store, each section once per scope and filter.
+    """Measures metrics on one loaded store, each section once per scope and filter, over the calls that
+    start in ``since``/``until`` (as analyze's --since/--until).
 
     The cost ledger is built the first time a cost figure is asked for; what it
     could not price is in :attr:`notes`.
     """
 
-    def __init__(self, store: Calls, cost: CostOptions | None = None) -> None:
+    def __init__(
+        self,
+        store: Calls,
+        cost: CostOptions | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> None:
         self.store = store
+        self.window = Query(by=(), since=since, until=until)
         self.cost = cost or CostOptions()
         self.notes: list[str] = []
         self._ledger = False
@@ -203,11 +212,11 @@ class Figures:
             if any(k in IN_FLIGHT_GROUPINGS for k in by) and not any(k[0] == scope for k in self._tables):
                 self.notes.extend(unnamed_servers(self.store))
             if section == "models":
-                self._tables[key] = _per_model(SECTIONS["models"](self.store, Query(), "", {}), where)
+                self._tables[key] = _per_model(SECTIONS["models"](self.store, self.window, "", {}), where)
             elif section == "decisions":
-                self._tables[key] = _decisions_per_model(self.store, where)
+                self._tables[key] = _decisions_per_model(self.store, self.window, where)
             else:
-                query = Query(by=by, where=where)
+                query = replace(self.window, by=by, where=where)
                 clause, params = filters(query, self.store.engine)
                 if section == "sessions":
                     self._tables[key] = session_figures(self.store, by, clause, params)
@@ -283,9 +292,9 @@ def _per_model(table: Table, where: Node | None) -> Table:
     return Table("models", "LLM calls by model", columns, tuple(out))
 
 
-def _decisions_per_model(store: Calls, where: Node | None) -> Table:
-    """The decisions section's rows (every tool call) summed per model, those ``where`` selects."""
-    query = Query(by=())
+def _decisions_per_model(store: Calls, window: Query, where: Node | None) -> Table:
+    """The decisions section's rows (every tool call in ``window``) summed per model, those ``where`` selects."""
+    query = window
     clause, params = filters(query, store.engine)
     table = SECTIONS["decisions"](store, query, clause, params)
     totals = _model_totals(
