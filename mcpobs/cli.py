@@ -1072,7 +1072,9 @@ def report_command(
         if ruleset is not None:
             # the rules over the calls the page shows (--since/--until); the baseline is another run, whole
             window = (Query(since=query.since, until=query.until), Query())
-            outcome = _outcome(stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, window)
+            outcome = _outcome(
+                stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, window
+            )
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
     _warn_notes(
