@@ -78,7 +78,10 @@ def recorded_arguments(attribute: str | None, request: str | None, recording: bo
     or OpenLLMetry span holds whole; :data:`NONE_SENT` where the request (a recording's, or one held
     whole) sent none; None where they are not recorded. Raises ValueError for text not whole JSON."""
     if attribute is not None:
-        return json.loads(attribute)
+        sent = json.loads(attribute)
+        # null arguments were sent (a recording writes the attribute only where the request has the
+        # key); a server reads them as none, as the whole-request path below does
+        return NONE_SENT if sent is None else sent
     if request is not None:
         held = json.loads(request)
         if isinstance(held, dict) and isinstance(held.get("params"), dict):
