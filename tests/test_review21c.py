@@ -53,3 +53,30 @@ def test_null_arguments_in_a_recording_are_recorded_and_checked_as_none_sent(tmp
     assert (row["tool_calls"], row["arguments_recorded"], row["arguments_checked"]) == ("6", "6", "6"), row
     shapes = _csv("analyze", str(log), "--view", "argument_shapes")
     assert any(r["shape"] == "(none sent)" and r["calls"] == "2" for r in shapes), shapes
+
+
+# the same client against mcp-server-time, recorded over HTTP (tests/data/arguments/make_http.py):
+# every answer has its HTTP status, none a 401 or 403
+TIME_HTTP = DATA / "arguments" / "time-http.log.jsonl"
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["analyze", str(path), "--view", "sessions", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["sessions"]
+    return dict(row)
+
+
+def test_auth_figures_are_empty_where_no_http_status_was_recorded(tmp_path: Path) -> None:
+    # observed: a stdio recording (no HTTP, nothing to authorise) reported challenged_sessions 0 and
+    # auth_failures 0, and the rule `auth_failures > 0` passed ("ok") on it: zero where nothing was checked
+    stdio = _summary(TIME)
+    assert (stdio["auth_failures"], stdio["challenged_sessions"]) == (None, None), stdio
+    http = _summary(TIME_HTTP)
+    assert (http["auth_failures"], http["challenged_sessions"], http["refused_sessions"]) == (0, 0, 0), http
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("alerts:\n  - name: auth\n    condition: auth_failures > 0\n")
+    result = CliRunner().invoke(app, ["check-alerts", str(TIME), "--rules", str(rules), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (verdict,) = json.loads(result.stdout)["verdicts"]
+    assert (verdict["status"], verdict["values"]) == ("no verdict", {"auth_failures": None}), verdict
