@@ -80,3 +80,28 @@ def test_auth_figures_are_empty_where_no_http_status_was_recorded(tmp_path: Path
     assert result.exit_code == 0, result.output
     (verdict,) = json.loads(result.stdout)["verdicts"]
     assert (verdict["status"], verdict["values"]) == ("no verdict", {"auth_failures": None}), verdict
+
+
+def test_a_tool_advertised_twice_in_one_list_with_different_schemas_is_not_checked(tmp_path: Path) -> None:
+    # observed: mcp-server-time's tools/list answer edited to list get_current_time a second time, with
+    # an inputSchema requiring "tz" instead of "timezone": every call was checked against the second
+    # (5 of 6 invalid, the calls the server answered included), without a word; which definition the
+    # server uses is unknown
+    def edit(row: dict[str, Any]) -> None:
+        message = row.get("message")
+        if isinstance(message, dict) and message.get("id") == 2 and "result" in message:
+            tools = message["result"]["tools"]
+            twin = json.loads(json.dumps(next(t for t in tools if t["name"] == "get_current_time")))
+            twin["inputSchema"] = {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}
+            tools.append(twin)
+
+    log = _edited(tmp_path, edit)
+    result = CliRunner().invoke(app, ["analyze", str(log), "--view", "arguments", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "get_current_time" in result.stderr
+    assert "advertised 2 times" in result.stderr, result.stderr
+    rows = {r["tool"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert rows["get_current_time"]["arguments_checked"] == "0", rows
+    assert rows["get_current_time"]["invalid_arguments"] == "", rows
+    # the other tool of the same list is checked as before
+    assert (rows["convert_time"]["arguments_checked"], rows["convert_time"]["invalid_arguments"]) == ("3", "2")
