@@ -303,7 +303,7 @@ _SESSION_ROWS = """
         SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,
             (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, min(start_ns) AS start_ns,
-            coalesce(max(http_status = 403), false) AS refused,
+            coalesce(max(http_status = 403), false) AS refused, count(http_status) AS http_answers,
             {first_challenge} FILTER (WHERE http_status IN (401, 403)) AS challenge
         FROM selected GROUP BY ALL
     ) AS totals
@@ -387,6 +387,9 @@ def session_figures(store: Calls, by: tuple[str, ...], where: str, params: dict[
     keys = ", ".join(groups)
     e = store.engine
     auth = ", ".join(c.name for c in SESSION_FIGURES if c.name in _AUTH_FIGURES)
+    # no HTTP status recorded (stdio, or traces without one): nothing says whether a session was
+    # challenged, so the counts are empty (a rule on them has no verdict), not 0
+    http = "CASE WHEN sum(http_answers) > 0 THEN"
     sql = f"""{head}
     SELECT * EXCEPT (duration, duration_max_ms, {auth}), duration[1], duration[2], duration_max_ms, {auth}
     FROM (
@@ -397,10 +400,10 @@ def session_figures(store: Calls, by: tuple[str, ...], where: str, params: dict[
         avg(calls) AS calls_per_session,
         {e.quantiles("duration_ms", (0.5, 0.95))} AS duration,
         max(duration_ms) AS duration_max_ms,
-        count(*) FILTER (WHERE challenged) AS challenged_sessions,
-        count(*) FILTER (WHERE refused) AS refused_sessions,
-        count(*) FILTER (WHERE time_to_authorise_ms IS NOT NULL) AS authorised_sessions,
-        count(*) FILTER (WHERE auth_failed) AS auth_failures,
+        {http} count(*) FILTER (WHERE challenged) END AS challenged_sessions,
+        {http} count(*) FILTER (WHERE refused) END AS refused_sessions,
+        {http} count(*) FILTER (WHERE time_to_authorise_ms IS NOT NULL) END AS authorised_sessions,
+        {http} count(*) FILTER (WHERE auth_failed) END AS auth_failures,
         {e.quantiles("time_to_authorise_ms", (0.5,))}[1] AS time_to_authorise_p50_ms,
         max(time_to_authorise_ms) AS time_to_authorise_max_ms
     FROM sessions GROUP BY ALL

@@ -27,7 +27,7 @@ import bisect
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 TABLE = "argument_checks"
 NO_ARGUMENTS = "(none sent)"  # the shape of a recorded call that sent no arguments
 SHOWN = 200  # characters of an invalid call's arguments the listing keeps
+_SCHEMAS = ("inputSchema", "outputSchema")
 
 _CALLS = """
 SELECT c.trace_id, c.span_id, c.source_id, c.session, c.server, c.tool, c.start_ns,
@@ -78,7 +79,10 @@ def recorded_arguments(attribute: str | None, request: str | None, recording: bo
     or OpenLLMetry span holds whole; :data:`NONE_SENT` where the request (a recording's, or one held
     whole) sent none; None where they are not recorded. Raises ValueError for text not whole JSON."""
     if attribute is not None:
-        return json.loads(attribute)
+        sent = json.loads(attribute)
+        # null arguments were sent (a recording writes the attribute only where the request has the
+        # key); a server reads them as none, as the whole-request path below does
+        return NONE_SENT if sent is None else sent
     if request is not None:
         held = json.loads(request)
         if isinstance(held, dict) and isinstance(held.get("params"), dict):
@@ -135,14 +139,34 @@ class Schemas:
     def __init__(self, advertised: Iterable[Advertised]) -> None:
         by_session: dict[tuple[str, str, str], list[tuple[int, Definition]]] = defaultdict(list)
         by_file: dict[tuple[str, str, int], list[tuple[int, Definition]]] = defaultdict(list)
+        advertised = list(advertised)
+        # one list answer naming a tool more than once, differently: which one the server uses is
+        # unknown, so none is checked against (its schemas left out); (server, tool) -> how many times
+        answers: dict[tuple[str, str, str, int, int], list[Definition]] = defaultdict(list)
         for a in advertised:
-            d = a.definition
+            answers[(a.definition.server, a.definition.name, a.session, a.source_id, a.end_ns)].append(a.definition)
+        self.ambiguous: dict[tuple[str, str], int] = {}
+        self._ambiguous: set[int] = set()  # ids of the definitions without their schemas
+        stripped: dict[tuple[str, str, str, int, int], Definition] = {}
+        for key, listed in answers.items():
+            if len({canonical(d.body) for d in listed}) > 1:
+                server, name = key[:2]
+                self.ambiguous[(server, name)] = max(self.ambiguous.get((server, name), 0), len(listed))
+                d = listed[-1]
+                stripped[key] = replace(d, body={k: v for k, v in d.body.items() if k not in _SCHEMAS})
+                self._ambiguous.add(id(stripped[key]))
+        for a in advertised:
+            d = stripped.get((a.definition.server, a.definition.name, a.session, a.source_id, a.end_ns), a.definition)
             by_session[(d.server, d.name, a.session)].append((a.end_ns, d))
             by_file[(d.server, d.name, a.source_id)].append((a.end_ns, d))
         # each list's answer times, sorted, and the definitions in that order
         self._by_session = {key: _sorted(answers) for key, answers in by_session.items()}
         self._by_file = {key: _sorted(answers) for key, answers in by_file.items()}
         self._listed = {(server, where) for server, _, where in (*by_session, *by_file)}
+
+    def is_ambiguous(self, definition: Definition) -> bool:
+        """Whether ``definition`` stands for a tool its list answer advertised more than once, differently."""
+        return id(definition) in self._ambiguous
 
     def listed(self, server: str, session: str, source_id: int) -> bool:
         """Whether a tools/list result of ``server`` is in the session or the file (of any tool)."""
@@ -349,7 +373,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         if v.recorded and definition is None and schemas.listed(server, session, source_id):
             unlisted += 1
         elif v.recorded and (definition is None or "inputSchema" not in definition.body):
-            unchecked += 1
+            unchecked += definition is None or not schemas.is_ambiguous(definition)  # that one has its own note
         shown = None
         if v.error is not None and arguments is not NONE_SENT:
             shown = _cut(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
@@ -386,6 +410,11 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
     finally:
         store.con.unregister("argument_checks_arrow")
     notes = _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
+    for (server, tool), times in sorted(schemas.ambiguous.items()):
+        notes.append(
+            f"{server} tool {tool}: advertised {times} times in one tools/list answer, with different definitions: "
+            "its calls not checked (which one the server uses is unknown)"
+        )
     if redacted:
         notes.append(
             f"{redacted} tool calls' arguments hold values the recorder redacted where the inputSchema judges "
