@@ -920,14 +920,7 @@ def check_alerts_command(
     # --table is the baseline's alone when only the baseline is ClickHouse (files against production)
     baseline_only = any(map(is_clickhouse, baseline or ())) and not any(map(is_clickhouse, files or ()))
     with contextlib.ExitStack() as stack:
-        traces = _clickhouse(files, db, None if baseline_only else table, window)
-        store: Calls
-        if traces is not None:
-            store = stack.enter_context(traces)
-        else:
-            store = stack.enter_context(_open_store(db, memory_limit, files))
-            if files:
-                _load(store, files, skip_invalid)
+        store = _open_calls(stack, files, db, None if baseline_only else table, window, memory_limit, skip_invalid)
         outcome = _outcome(
             stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, (window, base_window)
         )
@@ -952,6 +945,26 @@ def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None) -
     if needing and not baseline:
         names = ", ".join(repr(r.name) for r in needing)
         raise UsageError(f"{rules}: {names} compare with baseline.* metrics: give the baseline files with --baseline")
+
+
+def _open_calls(
+    stack: contextlib.ExitStack,
+    files: list[str] | None,
+    db: Path | None,
+    table: str | None,
+    query: Query,
+    memory_limit: str,
+    skip_invalid: bool,
+) -> Calls:
+    """The calls to check or draw, closed with ``stack``: a ClickHouse table read where it is, else the
+    store with ``files`` loaded into it."""
+    traces = _clickhouse(files, db, table, query)
+    if traces is not None:
+        return stack.enter_context(traces)
+    store = stack.enter_context(_open_store(db, memory_limit, files))
+    if files:
+        _load(store, files, skip_invalid)
+    return store
 
 
 def _outcome(
@@ -1060,14 +1073,7 @@ def report_command(
         _writable(Path(html_path))
     cost = _cost_options(prices, value_attr)
     with contextlib.ExitStack() as stack:
-        traces = _clickhouse(files, db, table, query)
-        store: Calls
-        if traces is not None:
-            store = stack.enter_context(traces)
-        else:
-            store = stack.enter_context(_open_store(db, memory_limit, files))
-            if files:
-                _load(store, files, skip_invalid)
+        store = _open_calls(stack, files, db, table, query, memory_limit, skip_invalid)
         outcome = None
         if ruleset is not None:
             # the rules over the calls the page shows (--since/--until); the baseline is another run, whole
