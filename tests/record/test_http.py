@@ -442,7 +442,10 @@ def test_a_call_whose_answer_was_not_logged_ends_there_with_its_outcome_unknown(
     # said on stderr as the stdio recorder says it (there was no word of it)
     assert [line for line in stderr.splitlines() if "warning" in line] == [
         f"mcpobs: warning: {what} passed on but not logged (body_not_logged in the log)"
-        for what in ("a response body that decodes to more than 16777216 bytes", "an SSE event longer than 16777216 bytes")
+        for what in (
+            "a response body that decodes to more than 16777216 bytes",
+            "an SSE event longer than 16777216 bytes",
+        )
     ]
     log = read_event_log(path)
     unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
