@@ -14,7 +14,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -184,11 +183,6 @@ def read_pieces(fd: int, limit: int) -> Iterator[Piece]:
                 too_long = False
     if parts:
         yield Piece(b"".join(parts))
-
-
-def read_lines(fd: int) -> Iterator[bytes]:
-    """The lines read from ``fd`` as :func:`read_pieces` reads them, each held whole however long."""
-    return (piece.data for piece in read_pieces(fd, sys.maxsize))
 
 
 def write_all(fd: int, data: bytes) -> None:
