@@ -580,3 +580,6 @@ def test_a_client_line_too_long_to_read_is_answered_with_an_error_not_held(toolb
     assert log.stat().st_size < 1 << 20
     unread = [r for r in read_event_log(log).records if r.get("event") == "body_not_logged"]
     assert [r["dir"] for r in unread] == ["c2s", "c2s"]
+    # the answers to what was not read answer a request the log lacks, not nothing
+    linted = CliRunner().invoke(app, ["lint", str(log)])
+    assert "unmatched-response" not in linted.stdout, linted.stdout
