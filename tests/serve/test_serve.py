@@ -26,9 +26,10 @@ from mcpobs.eventlog.reader import parse_event_log, read_event_log
 from mcpobs.serve import Faults, Served, build_book, load_book
 from tests.conftest import DATA, serving
 from tests.record.test_http import Recorder
-from tests.record.test_stdio import TOOLBOX, _peak_rss_mb
+from tests.record.test_stdio import FLOOD_SERVER, RECORD, TOOLBOX, _peak_rss_mb
 from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
 
+REPLAY = [sys.executable, "-m", "mcpobs.cli", "replay"]
 ERAS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 
@@ -583,3 +584,36 @@ def test_a_client_line_too_long_to_read_is_answered_with_an_error_not_held(toolb
     # the answers to what was not read answer a request the log lacks, not nothing
     linted = CliRunner().invoke(app, ["lint", str(log)])
     assert "unmatched-response" not in linted.stdout, linted.stdout
+
+
+def test_a_recorded_answer_that_was_not_logged_is_unknown_to_serve_and_replay(tmp_path: Path) -> None:
+    # serve hung on the call (as if the server had never answered it) and replay said the recording
+    # held no answer, where the server answered and the recorder left it out of the log (16 MiB+)
+    recording = tmp_path / "flood.jsonl"
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 2, "method": "flood", "params": {"mb": 17}},
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+    ]
+    lines = b"".join(json.dumps(r).encode() + b"\n" for r in requests)
+    recorded = subprocess.run(
+        [*RECORD, "--out", str(recording), "--", *FLOOD_SERVER], input=lines, capture_output=True, timeout=120
+    )
+    assert recorded.returncode == 0, recorded.stderr[-2000:]
+    assert any(r.get("event") == "body_not_logged" for r in read_event_log(recording).records)
+    flood = {"jsonrpc": "2.0", "id": 9, "method": "flood", "params": {"mb": 17}}
+    served = subprocess.run(
+        [*SERVE, str(recording)], input=json.dumps(flood).encode() + b"\n", capture_output=True, timeout=60
+    )
+    answer = json.loads(served.stdout)
+    assert (answer["id"], answer["error"]["code"]) == (9, -32603)
+    said = "the recorded answer to flood was passed on but not logged (body_not_logged)"
+    assert said in answer["error"]["message"]
+    assert said in served.stderr.decode()
+    run = tmp_path / "run"
+    command = [*REPLAY, str(recording), "--run-dir", str(run), "--format", "json", "--", *SERVE, str(recording)]
+    done = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    report = json.loads(done.stdout)
+    step = next(s for s in report["steps"] if s["call"] == "flood")
+    assert step["status"] == "sent"
+    assert "passed on but not logged" in step["reason"], step
