@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +27,15 @@ Direction = Literal["c2s", "s2c"]
 # came, and a body_not_logged event says why the log lacks them.
 MESSAGE_LIMIT = 16 << 20
 PROTOCOL_META = "io.modelcontextprotocol/protocolVersion"
+
+
+def not_logged(log: EventLogWriter, what: str, warn: Callable[[str], None], **facts: Any) -> None:
+    """A message passed on but too large to log (``what`` says which and why): a ``body_not_logged``
+    event in the log and a warning line to ``warn``, said the same way by every recorder, since a log
+    that silently lacks a message reads as a session that lacked it."""
+    with contextlib.suppress(Exception):  # the session matters more than its record
+        log.event("body_not_logged", **facts, reason=f"{what}; forwarded as it came, not logged")
+    warn(f"mcpobs: warning: {what} passed on but not logged (body_not_logged in the log)")
 
 
 def _no_constants(name: str) -> Any:

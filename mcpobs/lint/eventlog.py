@@ -149,6 +149,9 @@ class _Walk:
         self.revision = agreed_protocol(log.records)
         self.http = log.header.get("transport") == "http"
         self.state = _State()
+        # (direction, exchange) of the bodies passed on unlogged: a request among them has no line, and
+        # its answer must not read as answering nothing (over stdio the exchange is None: any answer)
+        self.unlogged: set[tuple[str, Any]] = set()
         self.revisions, self.sessionless = _http_revisions(log) if self.http else ({}, None)
 
     def revision_at(self, http: dict[str, Any]) -> str | None:
@@ -188,8 +191,10 @@ class _Walk:
                     self.message(index, record["dir"], batch, http)
             elif kind == "event" and record.get("event") == "stream_closed" and record.get("by") == "client":
                 self.client_closed_stream(record.get("exchange"))
-            elif kind == "event" and record.get("event") == "body_not_logged" and record.get("dir") == "s2c":
-                self.answer_not_logged(record.get("exchange"))
+            elif kind == "event" and record.get("event") == "body_not_logged" and record.get("dir") in ("c2s", "s2c"):
+                self.unlogged.add((record["dir"], record.get("exchange")))
+                if record["dir"] == "s2c":
+                    self.answer_not_logged(record.get("exchange"))
         self.unanswered()
         return self.findings
 
@@ -261,6 +266,8 @@ class _Walk:
         candidates = self.state.open.get((sender, id_key(answer_id)), [])
         request = _answered(candidates, http)
         if request is None:
+            if (sender, http.get("exchange")) in self.unlogged:
+                return  # it may answer a request whose body was not logged
             side = "client" if direction == "c2s" else "server"
             self.find("unmatched-response", index, f"the {side} answered id {answer_id!r}, which no open request has")
             return

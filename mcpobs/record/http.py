@@ -23,6 +23,7 @@ import itertools
 import json
 import signal
 import socket
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ import httpx2
 import uvicorn
 
 from mcpobs.errors import UsageError
-from mcpobs.eventlog.writer import MESSAGE_LIMIT, EventLogWriter
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, EventLogWriter, not_logged
 
 # Headers that belong to one connection, not to the message (RFC 9110 7.6.1), and Host, which is the upstream's.
 HOP_BY_HOP = frozenset(
@@ -215,13 +216,10 @@ class RecordingProxy:
     def _log_body(self, direction: str, body: bytes, facts: dict[str, Any]) -> None:
         self.log.message(direction, body, facts)  # type: ignore[arg-type]
 
-    def _too_large(
-        self, direction: str, facts: dict[str, Any], what: str = f"the body decodes to more than {MESSAGE_LIMIT} bytes"
-    ) -> None:
-        reason = f"{what}; forwarded as it came, not logged"
-        self.log.event(
-            "body_not_logged", dir=direction, reason=reason, **{k: v for k, v in facts.items() if k != "headers"}
-        )
+    def _too_large(self, direction: str, facts: dict[str, Any], what: str = "") -> None:
+        body = "a request body" if direction == "c2s" else "a response body"
+        what = what or f"{body} that decodes to more than {MESSAGE_LIMIT} bytes"
+        not_logged(self.log, what, _warn, dir=direction, **{k: v for k, v in facts.items() if k != "headers"})
 
     def _headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
         return dict(self.log.redactor.headers(headers))
@@ -353,6 +351,10 @@ def _decoded(body: bytes, encoding: str) -> bytes | None:
     decoder = _Decoder(encoding)
     out = decoder.feed(body) + decoder.flush()
     return None if decoder.too_large else out
+
+
+def _warn(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:

@@ -14,13 +14,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mcpobs.errors import ExitCode, McpobsError, UsageError
-from mcpobs.eventlog.writer import MESSAGE_LIMIT, Direction, EventLogWriter
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, Direction, EventLogWriter, not_logged
 
 # After the client closes stdin: how long the server may take to exit, then after SIGTERM.
 EXIT_GRACE_SECONDS = 5.0
@@ -186,11 +185,6 @@ def read_pieces(fd: int, limit: int) -> Iterator[Piece]:
         yield Piece(b"".join(parts))
 
 
-def read_lines(fd: int) -> Iterator[bytes]:
-    """The lines read from ``fd`` as :func:`read_pieces` reads them, each held whole however long."""
-    return (piece.data for piece in read_pieces(fd, sys.maxsize))
-
-
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -228,15 +222,16 @@ def _log_safely(log: EventLogWriter, direction: Direction, line: bytes) -> None:
 
 def _not_logged(log: EventLogWriter, errors: int, direction: Direction | None) -> None:
     """A line too long to hold is passed on as it comes but not logged: the log and our stderr say so.
-    The stderr line goes out before the long line's first byte, so it never splits a line of the
+    The stderr line goes out whole before the long line's first byte, so it never splits a line of the
     server's stderr that the long one is."""
     side = {"c2s": "a client message", "s2c": "a server message", None: "a server stderr line"}[direction]
-    what = f"{side} longer than {MESSAGE_LIMIT} bytes"
     where = {"dir": direction} if direction else {"stream": "stderr"}
-    with contextlib.suppress(Exception):  # the session matters more than its record
-        log.event("body_not_logged", **where, reason=f"{what}; forwarded as it came, not logged")
+    not_logged(log, f"{side} longer than {MESSAGE_LIMIT} bytes", lambda text: _warn(errors, text), **where)
+
+
+def _warn(errors: int, text: str) -> None:
     with contextlib.suppress(OSError):
-        write_all(errors, f"mcpobs: warning: {what} passed on but not logged (body_not_logged in the log)\n".encode())
+        write_all(errors, f"{text}\n".encode())
 
 
 def _stderr_pump(source: int, sink: int, log: EventLogWriter) -> None:

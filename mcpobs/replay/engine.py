@@ -366,7 +366,11 @@ class Replay:
                 if sent and step.expected is None:
                     link.forget(request_id)  # the recording has no answer to it: nothing to wait for
                     result.status = SENT
-                    result.reason = "the recording holds no answer to compare"
+                    result.reason = (
+                        "the recorded answer was passed on but not logged (body_not_logged): unknown, not compared"
+                        if step.answer_not_logged
+                        else "the recording holds no answer to compare"
+                    )
                     return result
                 if step.method in STARTS:
                     # the handshake is never cancelled (the spec forbids it) nor retried: a server still

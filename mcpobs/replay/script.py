@@ -65,6 +65,9 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)  # recorded MCP HTTP headers to send again
     depends_on: frozenset[int] = frozenset()
     recorded_ms: float | None = None  # how long the recorded call took
+    # unanswered in the log, but the server sent a body while it was open that the recorder passed on
+    # without logging it (body_not_logged): maybe its answer, which is then unknown rather than absent
+    answer_not_logged: bool = False
 
     @property
     def method(self) -> str:
@@ -164,6 +167,11 @@ def build_script(log: EventLog) -> Script:
     overlapping: dict[int, set[int]] = {}
     protocol = agreed_protocol(log.records)
     for line, record in enumerate(log.records, 2):
+        if record.get("event") == "body_not_logged" and record.get("dir") == "s2c":
+            for still_open in (s for q in open_requests.values() for s in q):
+                # over stdio neither has an exchange: the body may answer any request still open
+                if http_of[still_open.index].get("exchange") == record.get("exchange"):
+                    still_open.answer_not_logged = True
         if record["kind"] != "message":
             continue
         http = record["http"] if isinstance(record.get("http"), dict) else {}

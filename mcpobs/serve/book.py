@@ -61,6 +61,7 @@ class Exchange:
     before_ms: list[float] = field(default_factory=list)  # when each was sent, in ms after the request
     after: list[dict[str, Any]] = field(default_factory=list)  # notifications sent after its answer
     asks: list[Ask] = field(default_factory=list)  # the server's requests to the client while it was open
+    answer_not_logged: bool = False  # no answer logged, but a body passed unlogged while it was open
 
     @property
     def method(self) -> str:
@@ -184,7 +185,10 @@ def build_book(log: EventLog, match: Match = "any", ignore: list[list[str]] | No
     with its answer; this adds the notifications the server sent with each)."""
     script = build_script(log)
     requests = [s for s in script.steps if s.is_request]
-    exchanges = [Exchange(n, s.message, s.expected, s.recorded_ms) for n, s in enumerate(requests)]
+    exchanges = [
+        Exchange(n, s.message, s.expected, s.recorded_ms, answer_not_logged=s.answer_not_logged)
+        for n, s in enumerate(requests)
+    ]
     by_step = {s.index: exchanges[n] for n, s in enumerate(requests)}
     _attach_notifications(log, by_step)
     return Book(script, exchanges, match, ignore or [])

@@ -21,6 +21,7 @@ from mcpobs.serve.book import INVALID_PARAMS, Answer, Ask, Book, sent_with
 from mcpobs.serve.faults import Faults
 
 Timing = Literal["none", "recorded"]
+INTERNAL_ERROR = -32603
 DROPPED = 1  # the exit status after a fault ended the connection or the server
 # what the transport does with a reply: send its messages; never answer; cut the connection (stdio:
 # the process ends); end the process; answer an HTTP status; forget the HTTP session (404)
@@ -115,6 +116,12 @@ class Served:
             self.event("unmatched", request=step.label, error=answer.error)
             return Reply([{**envelope, "error": answer.error}])
         exchange = answer.exchange
+        if exchange.response is None and exchange.answer_not_logged:
+            # the server did answer, too large to log: hanging would say it never did
+            said = f"the recorded answer to {step.label} was passed on but not logged (body_not_logged)"
+            self.say(said)
+            error = {"code": INTERNAL_ERROR, "message": f"mcpobs serve: {said}: the recording cannot give it"}
+            return Reply([{**envelope, "error": error}])
         if exchange.response is None:
             return Reply(action="hang")  # the recording holds no answer: neither does the server
         recorded_before = zip(exchange.before, exchange.before_ms, strict=True)

@@ -1,10 +1,12 @@
 """Serving a recording over stdio: a JSON-RPC message a line on stdin, the answers a line on stdout.
 
 Requests are answered side by side (a hung or slow call holds up no other); ``notifications/cancelled``
-ends the wait of the request it names. The server's recorded requests (elicitation, sampling, roots)
-are put to the client under ids of the server's own, and its answers routed back to the call
-waiting. stdin is read on a thread of its own that never holds the process up: a fault that ends the
-process (``drop``, ``exit``) ends it while the client still writes.
+ends the wait of the request it names. A line longer than :data:`~mcpobs.eventlog.writer.MESSAGE_LIMIT`
+is not held: its bytes are dropped as they come, it is answered with an error (under its id, if its
+first bytes tell it), and the lines after it are served as before. The server's recorded requests
+(elicitation, sampling, roots) are put to the client under ids of the server's own, and its answers
+routed back to the call waiting. stdin is read on a thread of its own that never holds the process
+up: a fault that ends the process (``drop``, ``exit``) ends it while the client still writes.
 """
 
 from __future__ import annotations
@@ -13,29 +15,76 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from mcpobs.eventlog.reader import id_key, loads
-from mcpobs.record.stdio import read_lines, write_all
+from mcpobs.eventlog.writer import MESSAGE_LIMIT
+from mcpobs.record.stdio import read_pieces, write_all
 from mcpobs.serve.server import DROPPED, Served
 
 PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+HEAD = 1 << 16  # how much of a line too long to read is searched for its request's id
+_OPEN = re.compile(rb"\s*\{\s*")
+_COLON = re.compile(r"\s*:\s*")
+_COMMA = re.compile(r"\s*,\s*")
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A line longer than the limit, not read: the id of the request it starts, if its head tells it."""
+
+    id: str | int | None
+
+
+def head_request_id(head: bytes) -> str | int | None:
+    """The id of the JSON-RPC request whose line begins with ``head`` (cut anywhere), if the members
+    before the cut state it and a method (serializers put both before the params, which are what
+    grows); else None."""
+    opened = _OPEN.match(head)
+    if opened is None:
+        return None  # not an object (a batch, not JSON): no one id
+    text = head[opened.end() : HEAD].decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    members: dict[str, Any] = {}
+    at = 0
+    while True:
+        try:
+            key, at = decoder.raw_decode(text, at)
+            colon = _COLON.match(text, at)
+            if not isinstance(key, str) or colon is None:
+                break
+            members[key], at = decoder.raw_decode(text, colon.end())
+        except ValueError:
+            break  # cut here: the members before it are all there is to go on
+        comma = _COMMA.match(text, at)
+        if comma is None:
+            break
+        at = comma.end()
+    request_id = members.get("id")
+    is_request = isinstance(members.get("method"), str) and not isinstance(request_id, bool)
+    return request_id if is_request and isinstance(request_id, str | int) else None
 
 
 async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
     """Answer the client on ``stdin``/``stdout`` (file descriptors) until it closes stdin; the exit
     status: 0, or 1 when a fault ended the connection."""
     loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+    lines: asyncio.Queue[bytes | TooLong | None] = asyncio.Queue()
 
     def read() -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for the rest
             try:
-                for line in read_lines(stdin):
-                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                for piece in read_pieces(stdin, MESSAGE_LIMIT):
+                    if piece.whole:
+                        loop.call_soon_threadsafe(lines.put_nowait, piece.data)
+                    elif piece.starts:  # the rest of the line is dropped as it comes
+                        loop.call_soon_threadsafe(lines.put_nowait, TooLong(head_request_id(piece.data)))
             except OSError:
                 pass
             loop.call_soon_threadsafe(lines.put_nowait, None)
@@ -50,6 +99,16 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
         data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         served.logged("s2c", data)
         write_all(stdout, data + b"\n")
+
+    def too_long(line: TooLong) -> dict[str, Any]:
+        """The error a line too long to read gets: Invalid Request under its id, if known, else a
+        parse error with id null (JSON-RPC 2.0 5.1: the id could not be detected)."""
+        what = f"a client message longer than {MESSAGE_LIMIT} bytes"
+        served.say(f"{what}: not read, answered with an error")
+        served.event("body_not_logged", dir="c2s", reason=f"{what}; not read, answered with an error")
+        code, name = (PARSE_ERROR, "Parse error") if line.id is None else (INVALID_REQUEST, "Invalid Request")
+        error = {"code": code, "message": f"{name}: {what}, more than mcpobs serve reads"}
+        return {"jsonrpc": "2.0", "id": line.id, "error": error}
 
     async def ask(request: dict[str, Any]) -> dict[str, Any]:
         """Put a recorded request of the server's to the client, under an id of our own; its answer."""
@@ -97,6 +156,9 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
 
     async with anyio.create_task_group() as group:
         while (line := await lines.get()) is not None:
+            if isinstance(line, TooLong):
+                send(too_long(line))
+                continue
             if not line.strip():
                 continue
             served.logged("c2s", line)

@@ -373,6 +373,9 @@ def test_a_gzip_bomb_is_forwarded_whole_and_not_inflated_into_memory_or_the_log(
         answered = _post(recorder.url, {}, {**PING, "method": "bomb", "params": {"mb": 100}})
         after = _peak_rss_mb(recorder.process.pid)
         recorder.stop()
+        assert recorder.process.stderr is not None
+        stderr = recorder.process.stderr.read().decode()
+    assert "warning: a request body that decodes to more than 16777216 bytes passed on but not logged" in stderr
     # the upstream got the bytes as they were sent, and the client the bomb as the upstream sent it
     assert sent.json()["result"]["sha256"] == hashlib.sha256(request).hexdigest()
     assert len(answered.content) > 100 << 20  # httpx2 inflated it on this side
@@ -434,6 +437,16 @@ def test_a_call_whose_answer_was_not_logged_ends_there_with_its_outcome_unknown(
         flood = _post(recorder.url, {}, {**PING, "id": 9, "method": "flood", "params": {"mb": 17}})
         assert flood.status_code == 200
         recorder.stop()
+        assert recorder.process.stderr is not None
+        stderr = recorder.process.stderr.read().decode()
+    # said on stderr as the stdio recorder says it (there was no word of it)
+    assert [line for line in stderr.splitlines() if "warning" in line] == [
+        f"mcpobs: warning: {what} passed on but not logged (body_not_logged in the log)"
+        for what in (
+            "a response body that decodes to more than 16777216 bytes",
+            "an SSE event longer than 16777216 bytes",
+        )
+    ]
     log = read_event_log(path)
     unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
     assert [r["exchange"] for r in unlogged] == [2, 3]

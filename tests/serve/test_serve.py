@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import queue
 import random
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 import httpx2
@@ -24,9 +26,10 @@ from mcpobs.eventlog.reader import parse_event_log, read_event_log
 from mcpobs.serve import Faults, Served, build_book, load_book
 from tests.conftest import DATA, serving
 from tests.record.test_http import Recorder
-from tests.record.test_stdio import TOOLBOX
+from tests.record.test_stdio import FLOOD_SERVER, RECORD, TOOLBOX, _peak_rss_mb
 from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
 
+REPLAY = [sys.executable, "-m", "mcpobs.cli", "replay"]
 ERAS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 
@@ -514,3 +517,103 @@ def test_replay_over_http_against_serve_listen_of_the_same_recording_differs_now
     assert report["differs"] is False
     assert {s["status"] for s in report["steps"]} <= {"same", "sent"}
     assert "header mismatch" not in served.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
+def test_a_client_line_too_long_to_read_is_answered_with_an_error_not_held(toolbox_log: Path, tmp_path: Path) -> None:
+    # serve held a line whole however long it grew (a client writing megabytes with no newline)
+    log = tmp_path / "served.jsonl"
+    mb = 64
+    server = subprocess.Popen(
+        [*SERVE, str(toolbox_log), "--log", str(log)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    assert server.stderr is not None
+    answers: queue.Queue[bytes] = queue.Queue()
+    stderr = bytearray()
+
+    def read_answers(stdout: IO[bytes]) -> None:
+        for line in stdout:
+            answers.put(line)
+
+    out = threading.Thread(target=read_answers, args=(server.stdout,), daemon=True)
+    err = threading.Thread(target=lambda stream: stderr.extend(stream.read()), args=(server.stderr,), daemon=True)
+    out.start()
+    err.start()
+
+    def ask(*chunks: bytes) -> dict[str, Any]:
+        for chunk in chunks:
+            server.stdin.write(chunk)  # type: ignore[union-attr]
+        server.stdin.flush()  # type: ignore[union-attr]
+        answer: dict[str, Any] = json.loads(answers.get(timeout=60))
+        return answer
+
+    calls = [m["message"] for m in read_event_log(toolbox_log).messages() if m["message"].get("method") == "tools/call"]
+    echo = next(call for call in calls if call["params"]["name"] == "echo")
+    try:
+        assert ask(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode() + b"\n")["result"] == {}
+        before = _peak_rss_mb(server.pid)
+        head = b'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"'
+        long_request = ask(head, *[b"a" * (1 << 20)] * mb, b'"}}}\n')
+        not_json = ask(*[b"x" * (1 << 20)] * 17, b"\n")
+        after = _peak_rss_mb(server.pid)
+        # the lines after them are served as before
+        assert ask(json.dumps({**echo, "id": 8}).encode() + b"\n")["result"]["content"][0]["text"] == "a"
+        server.stdin.close()
+        assert server.wait(timeout=30) == 0
+        err.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+    # an error under the request's id (its first bytes tell it), so the client's call does not wait
+    # forever; a parse error with id null for a line whose id cannot be known (JSON-RPC 2.0 5.1)
+    assert (long_request["id"], long_request["error"]["code"]) == (5, -32600)
+    assert (not_json["id"], not_json["error"]["code"]) == (None, -32700)
+    assert "longer than 16777216 bytes" in long_request["error"]["message"]
+    assert after - before < 80, (before, after)  # generous: 16 MB held at most
+    said = "mcpobs serve: a client message longer than 16777216 bytes: not read, answered with an error"
+    assert stderr.decode().count(said) == 2
+    assert log.stat().st_size < 1 << 20
+    unread = [r for r in read_event_log(log).records if r.get("event") == "body_not_logged"]
+    assert [r["dir"] for r in unread] == ["c2s", "c2s"]
+    # the answers to what was not read answer a request the log lacks, not nothing
+    linted = CliRunner().invoke(app, ["lint", str(log)])
+    assert "unmatched-response" not in linted.stdout, linted.stdout
+
+
+def test_a_recorded_answer_that_was_not_logged_is_unknown_to_serve_and_replay(tmp_path: Path) -> None:
+    # serve hung on the call (as if the server had never answered it) and replay said the recording
+    # held no answer, where the server answered and the recorder left it out of the log (16 MiB+)
+    recording = tmp_path / "flood.jsonl"
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 2, "method": "flood", "params": {"mb": 17}},
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+    ]
+    lines = b"".join(json.dumps(r).encode() + b"\n" for r in requests)
+    recorded = subprocess.run(
+        [*RECORD, "--out", str(recording), "--", *FLOOD_SERVER], input=lines, capture_output=True, timeout=120
+    )
+    assert recorded.returncode == 0, recorded.stderr[-2000:]
+    assert any(r.get("event") == "body_not_logged" for r in read_event_log(recording).records)
+    flood = {"jsonrpc": "2.0", "id": 9, "method": "flood", "params": {"mb": 17}}
+    served = subprocess.run(
+        [*SERVE, str(recording)], input=json.dumps(flood).encode() + b"\n", capture_output=True, timeout=60
+    )
+    answer = json.loads(served.stdout)
+    assert (answer["id"], answer["error"]["code"]) == (9, -32603)
+    said = "the recorded answer to flood was passed on but not logged (body_not_logged)"
+    assert said in answer["error"]["message"]
+    assert said in served.stderr.decode()
+    run = tmp_path / "run"
+    command = [*REPLAY, str(recording), "--run-dir", str(run), "--format", "json", "--", *SERVE, str(recording)]
+    done = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    report = json.loads(done.stdout)
+    step = next(s for s in report["steps"] if s["call"] == "flood")
+    assert step["status"] == "sent"
+    assert "passed on but not logged" in step["reason"], step
