@@ -3,7 +3,9 @@
 The client is pointed at ``http://LISTEN/<the upstream's path>``; each request
 is sent on to the upstream origin with the same path, method, headers (but the
 hop-by-hop ones) and body, and the answer comes back the same way: a JSON body
-whole, an SSE stream event by event as the server sends it. Bytes are passed
+whole, an SSE stream event by event as the server sends it; a body longer than
+:data:`~mcpobs.eventlog.writer.MESSAGE_LIMIT` (either way) is passed on as it
+comes, never held whole, and not logged (``body_not_logged``). Bytes are passed
 unchanged; the messages in them are logged (with the HTTP status and the MCP
 headers) before they are passed on. Both protocol eras work, since nothing is
 interpreted: ``Mcp-Session-Id``, ``MCP-Protocol-Version``, ``Mcp-Method``,
@@ -26,7 +28,7 @@ import socket
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,22 +123,31 @@ class RecordingProxy:
             self.log.event("request_refused", reason=self.log.redactor.text(reason))
             await _answer(send, 400, reason)
             return
-        body = await _body(receive)
+        body, whole = await read_body(receive)
         # an exchange number ties a request to its answer, whatever ids the messages carry
         exchange = next(self.exchanges)
         request_facts = {"method": method, "path": path, "exchange": exchange, **self._mcp_headers(headers)}
         request_facts["headers"] = self._headers(headers)
-        decoded = _decoded(body, _encoding(headers)) if body else None
+        decoded = _decoded(body, _encoding(headers)) if body and whole else None
         if decoded is not None:
             self._log_body("c2s", decoded, request_facts)
+        elif not whole:
+            self._too_large("c2s", request_facts, f"a request body longer than {MESSAGE_LIMIT} bytes")
         elif body:
             self._too_large("c2s", request_facts)
         else:
             self.log.event("http_request", **{k: v for k, v in request_facts.items() if k != "headers"})
         forward = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+        content: bytes | AsyncIterator[bytes] = body
+        if not whole:  # passed on as it comes, not held: with the length the client stated, if it did
+            forward += [(k, v) for k, v in headers if k.lower() == "content-length"]
+            content = _rest_of_body(body, receive)
         try:
-            request = self.client.build_request(method, url, headers=forward, content=body)
+            request = self.client.build_request(method, url, headers=forward, content=content)
             response = await self.client.send(request, stream=True)
+        except ClientGone:  # in the middle of a body passed on: the upstream's request is cut off too
+            self.log.event("stream_closed", by="client", exchange=exchange)
+            return
         except httpx2.HTTPError as e:
             self.log.event(
                 "upstream_unreachable",
@@ -167,32 +178,43 @@ class RecordingProxy:
         streaming = response.headers.get("content-type", "").startswith("text/event-stream")
         # the raw bytes go on as they came (compressed, if they are); the log reads them decoded
         decoder = _Decoder(response.headers.get("content-encoding", ""))
+        chunks = response.aiter_raw()
         if not streaming:
-            body = b"".join([chunk async for chunk in response.aiter_raw()])
-            decoded = _decoded(body, response.headers.get("content-encoding", "")) if body else None
-            if decoded is not None:
-                self._log_body("s2c", decoded, facts)
-            elif body:
-                self._too_large("s2c", facts)
-            else:
-                self.log.event("http_response", **{k: v for k, v in facts.items() if k != "headers"})
-            raw_headers.append((b"content-length", str(len(body)).encode()))
+            body, whole = await _first_bytes(chunks, MESSAGE_LIMIT)
+            if whole:
+                decoded = _decoded(body, response.headers.get("content-encoding", "")) if body else None
+                if decoded is not None:
+                    self._log_body("s2c", decoded, facts)
+                elif body:
+                    self._too_large("s2c", facts)
+                else:
+                    self.log.event("http_response", **{k: v for k, v in facts.items() if k != "headers"})
+                raw_headers.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            # too long to hold: passed on as it comes, with the length the server stated, if it did
+            self._too_large("s2c", facts, f"a response body longer than {MESSAGE_LIMIT} bytes")
+            length = response.headers.get("content-length")
+            raw_headers += [(b"content-length", length.encode("latin-1"))] if length is not None else []
             await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        else:
+            await send({"type": "http.response.start", "status": response.status_code, "headers": raw_headers})
         events = _SseEvents()
         said_too_large = False
         try:
-            async for chunk in response.aiter_raw():
-                for event_id, data in events.feed(decoder.feed(chunk)):
-                    if data is None:
-                        self._too_large("s2c", facts, f"an SSE event longer than {events.limit} bytes")
-                        continue
-                    self._log_body("s2c", data.encode(), {**facts, "sse_event_id": event_id} if event_id else facts)
-                if decoder.too_large and not said_too_large:
-                    said_too_large = True  # the rest of the stream is forwarded, not logged
-                    self._too_large("s2c", facts)
+            async for chunk in chunks:
+                if streaming:
+                    for event_id, data in events.feed(decoder.feed(chunk)):
+                        if data is None:
+                            self._too_large("s2c", facts, f"an SSE event longer than {events.limit} bytes")
+                            continue
+                        facts_of = {**facts, "sse_event_id": event_id} if event_id else facts
+                        self._log_body("s2c", data.encode(), facts_of)
+                    if decoder.too_large and not said_too_large:
+                        said_too_large = True  # the rest of the stream is forwarded, not logged
+                        self._too_large("s2c", facts)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except (httpx2.HTTPError, OSError, RuntimeError) as e:
             if gone.is_set():
@@ -364,16 +386,51 @@ async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response,
     await response.aclose()
 
 
-async def _body(receive: Callable[..., Any]) -> bytes:
-    parts = []
+class ClientGone(Exception):
+    """The client went away in the middle of the request body being passed on."""
+
+
+async def read_body(receive: Callable[..., Any], limit: int = MESSAGE_LIMIT) -> tuple[bytes, bool]:
+    """A request's body as it comes, until it ends or passes ``limit`` bytes (a client may send
+    gigabytes): the bytes read, and whether they are all of it (False: the rest is still to receive)."""
+    parts: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return b"".join(parts), True
         parts.append(message.get("body", b""))
+        size += len(parts[-1])
         if not message.get("more_body"):
-            break
-    return b"".join(parts)
+            return b"".join(parts), True
+        if size > limit:
+            return b"".join(parts), False
+
+
+async def _rest_of_body(first: bytes, receive: Callable[..., Any]) -> AsyncIterator[bytes]:
+    """A body too long to hold, passed on a chunk at a time: ``first``, what :func:`read_body` read of
+    it, then the rest as the client sends it."""
+    yield first
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone  # not a shorter body ended well: the upstream must not take it as whole
+        yield message.get("body", b"")
+        if not message.get("more_body"):
+            return
+
+
+async def _first_bytes(chunks: AsyncIterator[bytes], limit: int) -> tuple[bytes, bool]:
+    """The chunks read until they end or pass ``limit`` bytes: their bytes, and whether they ended
+    (False: the rest is still in ``chunks``)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(parts), False
+    return b"".join(parts), True
 
 
 async def _answer(send: Callable[..., Any], status: int, text: str) -> None:

@@ -11,7 +11,9 @@ resumes a 2025 stream that broke off (a ``stream_break`` fault: its event ids ar
 and gets the rest of its messages; a GET without one (a stream for the server's own messages) is
 405: the server sends nothing unasked. Like ``record``'s proxy, it listens on 127.0.0.1 unless told
 otherwise and refuses a request whose Host or Origin is not this machine
-(:func:`mcpobs.record.http.refusal`).
+(:func:`mcpobs.record.http.refusal`). A request body longer than
+:data:`~mcpobs.eventlog.writer.MESSAGE_LIMIT` is read no further (a ``Content-Length`` past it, not at
+all) and answered with 413 and the JSON-RPC error a stdio line too long gets.
 
 Faults over HTTP: ``drop`` opens the answer's stream and closes it with no answer in it (the client
 sees the connection end), ``http_status`` answers that status with no JSON-RPC message, ``exit``
@@ -36,11 +38,12 @@ import anyio
 
 from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
-from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, PROTOCOL_META
 from mcpobs.lint.eventlog import routing_problems, version_header_problems
-from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
+from mcpobs.record.http import MCP_HEADERS, _answer, allowed_hosts, read_body, refusal, run_server
 from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
+from mcpobs.serve.stdio import HEAD, head_request_id
 
 PATH = "/mcp"
 HEADER_MISMATCH = -32020  # 2026-07-28: a header (revision, method, name) missing or other than the body says
@@ -92,13 +95,27 @@ class ServeApp:
         elif scope["method"] != "POST":
             await _status(send, 405, [(b"allow", b"POST, DELETE")])
         else:
-            await self._post(receive, send, facts, session)
+            stated = next((v for k, v in headers if k.lower() == "content-length"), "")
+            await self._post(receive, send, facts, session, int(stated) if stated.isdigit() else None)
 
     async def _post(
-        self, receive: Callable[..., Any], send: Callable[..., Any], facts: dict[str, Any], session: str | None
+        self,
+        receive: Callable[..., Any],
+        send: Callable[..., Any],
+        facts: dict[str, Any],
+        session: str | None,
+        length: int | None,
     ) -> None:
         http = {"method": "POST", "path": PATH, "exchange": next(self.exchanges), **facts}
-        body = await _body(receive)
+        # a body longer than the limit is not held (a client may send gigabytes): a Content-Length over
+        # it is refused unread, else it is read up to the limit; 413 as the SDK's servers answer it, with
+        # the JSON-RPC error a stdio line too long gets, which the SDK's clients read at any status
+        refused = length is not None and length > MESSAGE_LIMIT
+        body, whole = (b"", False) if refused else await read_body(receive, MESSAGE_LIMIT)
+        if not whole or len(body) > MESSAGE_LIMIT:
+            error = self.served.too_long(head_request_id(body[:HEAD]), MESSAGE_LIMIT, unread=refused, **http)
+            await _json(send, 413, error, self.served, http)
+            return
         try:
             parsed = loads(body)
         except ValueError as e:

@@ -22,6 +22,8 @@ from mcpobs.serve.faults import Faults
 
 Timing = Literal["none", "recorded"]
 INTERNAL_ERROR = -32603
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
 DROPPED = 1  # the exit status after a fault ended the connection or the server
 # what the transport does with a reply: send its messages; never answer; cut the connection (stdio:
 # the process ends); end the process; answer an HTTP status; forget the HTTP session (404)
@@ -144,6 +146,21 @@ class Served:
             self.say(f"fault: stream_break for {step.label}")
             return Reply(messages, action="stream_break")
         return Reply(messages, exchange.asks, len(before), at=[t - first for t in times])
+
+    def too_long(
+        self, request_id: str | int | None, limit: int, *, unread: bool = False, **facts: Any
+    ) -> dict[str, Any]:
+        """The error a client message longer than ``limit`` bytes gets, not read (said on stderr, a
+        ``body_not_logged`` event in the log with ``facts``): Invalid Request under its id, if its first
+        bytes tell it, else a parse error with id null (JSON-RPC 2.0 5.1: the id could not be detected);
+        ``unread`` (refused before a byte was read, by its stated length): Invalid Request, id null."""
+        what = f"a client message longer than {limit} bytes"
+        self.say(f"{what}: not read, answered with an error")
+        self.event("body_not_logged", dir="c2s", **facts, reason=f"{what}; not read, answered with an error")
+        unparsed = request_id is None and not unread
+        code, name = (PARSE_ERROR, "Parse error") if unparsed else (INVALID_REQUEST, "Invalid Request")
+        error = {"code": code, "message": f"{name}: {what}, more than mcpobs serve reads"}
+        return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
     def mismatch(self, ask: Ask, response: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
         """The error the request gets when the client answered the server's question otherwise than

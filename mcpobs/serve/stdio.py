@@ -25,10 +25,8 @@ import anyio
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.eventlog.writer import MESSAGE_LIMIT
 from mcpobs.record.stdio import read_pieces, write_all
-from mcpobs.serve.server import DROPPED, Served
+from mcpobs.serve.server import DROPPED, PARSE_ERROR, Served
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
 HEAD = 1 << 16  # how much of a line too long to read is searched for its request's id
 _OPEN = re.compile(rb"\s*\{\s*")
 _COLON = re.compile(r"\s*:\s*")
@@ -100,16 +98,6 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
         served.logged("s2c", data)
         write_all(stdout, data + b"\n")
 
-    def too_long(line: TooLong) -> dict[str, Any]:
-        """The error a line too long to read gets: Invalid Request under its id, if known, else a
-        parse error with id null (JSON-RPC 2.0 5.1: the id could not be detected)."""
-        what = f"a client message longer than {MESSAGE_LIMIT} bytes"
-        served.say(f"{what}: not read, answered with an error")
-        served.event("body_not_logged", dir="c2s", reason=f"{what}; not read, answered with an error")
-        code, name = (PARSE_ERROR, "Parse error") if line.id is None else (INVALID_REQUEST, "Invalid Request")
-        error = {"code": code, "message": f"{name}: {what}, more than mcpobs serve reads"}
-        return {"jsonrpc": "2.0", "id": line.id, "error": error}
-
     async def ask(request: dict[str, Any]) -> dict[str, Any]:
         """Put a recorded request of the server's to the client, under an id of our own; its answer."""
         number = next(numbers)
@@ -157,7 +145,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
     async with anyio.create_task_group() as group:
         while (line := await lines.get()) is not None:
             if isinstance(line, TooLong):
-                send(too_long(line))
+                send(served.too_long(line.id, MESSAGE_LIMIT))
                 continue
             if not line.strip():
                 continue

@@ -1,7 +1,9 @@
 """A small real MCP server (mcp SDK ``MCPServer``) for the record tests, run as a script over stdio.
 
 ``python tests/servers/toolbox.py`` serves on stdin/stdout and says so on stderr; with ``--http PORT``
-it serves Streamable HTTP on 127.0.0.1:PORT at /mcp. Its tools cover what
+it serves Streamable HTTP on 127.0.0.1:PORT at /mcp (``--http-json PORT``: each answer a JSON body, not
+an SSE stream), taking request bodies up to 128 MiB (the SDK's default is 4), past the 16 MiB a recorder
+logs. Its tools cover what
 a recording must keep: plain results, an ``isError`` result, progress notifications, a secret in the
 arguments and in a result, and a crash that takes the process down mid-session.
 """
@@ -58,7 +60,10 @@ def crash(code: int = 3) -> str:
 
 if __name__ == "__main__":
     print("record-toolbox ready", file=sys.stderr, flush=True)
-    if sys.argv[1:2] == ["--http"]:
-        srv.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    if sys.argv[1:2] in (["--http"], ["--http-json"]):
+        port, json_response = int(sys.argv[2]), sys.argv[1] == "--http-json"
+        srv.run(
+            "streamable-http", host="127.0.0.1", port=port, json_response=json_response, max_request_body_size=128 << 20
+        )
     else:
         srv.run("stdio")
