@@ -123,7 +123,11 @@ class RecordingProxy:
             self.log.event("request_refused", reason=self.log.redactor.text(reason))
             await _answer(send, 400, reason)
             return
-        body, whole = await read_body(receive)
+        try:
+            body, whole = await read_body(receive)
+        except ClientGone:  # before the body's end: nothing is sent on, a shorter body is not the request
+            self.log.event("stream_closed", by="client", exchange=next(self.exchanges))
+            return
         # an exchange number ties a request to its answer, whatever ids the messages carry
         exchange = next(self.exchanges)
         request_facts = {"method": method, "path": path, "exchange": exchange, **self._mcp_headers(headers)}
@@ -387,18 +391,19 @@ async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response,
 
 
 class ClientGone(Exception):
-    """The client went away in the middle of the request body being passed on."""
+    """The client went away before the end of its request's body."""
 
 
 async def read_body(receive: Callable[..., Any], limit: int = MESSAGE_LIMIT) -> tuple[bytes, bool]:
     """A request's body as it comes, until it ends or passes ``limit`` bytes (a client may send
-    gigabytes): the bytes read, and whether they are all of it (False: the rest is still to receive)."""
+    gigabytes): the bytes read, and whether they are all of it (False: the rest is still to receive).
+    :class:`ClientGone` if the client goes away before its end."""
     parts: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(parts), True
+            raise ClientGone
         parts.append(message.get("body", b""))
         size += len(parts[-1])
         if not message.get("more_body"):

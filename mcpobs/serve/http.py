@@ -40,7 +40,7 @@ from mcpobs import interrupt
 from mcpobs.eventlog.reader import id_key, loads
 from mcpobs.eventlog.writer import MESSAGE_LIMIT, PROTOCOL_META
 from mcpobs.lint.eventlog import routing_problems, version_header_problems
-from mcpobs.record.http import MCP_HEADERS, _answer, allowed_hosts, read_body, refusal, run_server
+from mcpobs.record.http import MCP_HEADERS, ClientGone, _answer, allowed_hosts, read_body, refusal, run_server
 from mcpobs.serve.book import describe
 from mcpobs.serve.server import DROPPED, Reply, Served
 from mcpobs.serve.stdio import HEAD, head_request_id
@@ -111,7 +111,10 @@ class ServeApp:
         # it is refused unread, else it is read up to the limit; 413 as the SDK's servers answer it, with
         # the JSON-RPC error a stdio line too long gets, which the SDK's clients read at any status
         refused = length is not None and length > MESSAGE_LIMIT
-        body, whole = (b"", False) if refused else await read_body(receive, MESSAGE_LIMIT)
+        try:
+            body, whole = (b"", False) if refused else await read_body(receive, MESSAGE_LIMIT)
+        except ClientGone:
+            return  # before its body's end: no one to answer
         if not whole or len(body) > MESSAGE_LIMIT:
             error = self.served.too_long(head_request_id(body[:HEAD]), MESSAGE_LIMIT, unread=refused, **http)
             await _json(send, 413, error, self.served, http)
