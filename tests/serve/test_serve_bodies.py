@@ -105,3 +105,25 @@ def test_a_body_too_long_or_a_length_too_large_is_not_held_nor_waited_for(
     assert started.json()["result"]["serverInfo"]
     assert served.stderr.count(SAID) == 2
     assert [r["dir"] for r in _unread(log)] == ["c2s", "c2s"]
+
+
+def test_a_client_gone_before_its_body_ends_is_not_answered_as_a_request(
+    notes_logs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the part it sent was served as the whole request: a parse error answered to no one, in the log
+    log = tmp_path / "served.jsonl"
+    with HttpServe(notes_logs["legacy"], "--log", str(log)) as served:
+        where = urlsplit(served.url)
+        assert where.hostname is not None
+        assert where.port is not None
+        with socket.create_connection((where.hostname, where.port), timeout=30) as raw:
+            raw.sendall(
+                f"POST {where.path} HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: application/json\r\n"
+                f'Content-Length: 1000\r\n\r\n{{"jsonrpc": "2.0", '.encode()
+            )
+        base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        assert httpx2.post(served.url, headers=base, content=json.dumps(PING), timeout=20).status_code == 200
+        assert served.stop() == 143  # SIGTERM
+    assert "Traceback" not in served.stderr
+    messages = [(m["dir"], m["message"].get("method")) for m in read_event_log(log).messages()]
+    assert messages == [("c2s", "initialize"), ("s2c", None)]
