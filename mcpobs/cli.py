@@ -361,7 +361,8 @@ def analyze_command(
     sort: Annotated[
         str | None,
         typer.Option(
-            help=f"Order the calls section's rows by this column, largest first (default calls): {', '.join(SORTABLE)}."
+            help=f"Order the calls section's rows by this column, largest first (default calls; by concurrency, "
+            f"the buckets in order): {', '.join(SORTABLE)}."
         ),
     ] = None,
     output_format: FormatOption = OutputFormat.table,
@@ -531,7 +532,7 @@ def _query(
         servers=_split(server),
         side=side,
         where=_where(where),
-        sort=sort or "calls",
+        sort=sort,
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load

@@ -11,6 +11,7 @@ from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, Calls, calls_cte, filters, order_limit, rows, select_groups, time_window
 from mcpobs.errors import UsageError
+from mcpobs.store import in_flight_rank_sql
 
 if TYPE_CHECKING:
     from mcpobs.cost import CostOptions
@@ -67,7 +68,7 @@ def check(query: Query) -> None:
             raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
         if key not in cost_sections.COST_GROUPINGS and any(v in COST_VIEWS for v in query.views):
             raise UsageError(f"--by {key} groups only the call sections: use `mcpobs analyze --by {key}`")
-    if query.sort not in SORTABLE:
+    if query.sort is not None and query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
     if query.side not in (None, "client", "server"):
         raise UsageError(f"side {query.side!r} is neither client nor server")
@@ -167,6 +168,15 @@ def _group(query: Query) -> tuple[list[str], str]:
     return columns, extra
 
 
+def _calls_order(query: Query, groups: list[str]) -> str:
+    """The calls section's ORDER BY: by ``--sort``, largest first; unsorted by concurrency, the buckets
+    in their own order (1, 2, 3-4, …), which sorting their labels or their calls would shuffle."""
+    if query.sort is None and "concurrency" in groups:
+        keys = ", ".join(in_flight_rank_sql(g) if g == "concurrency" else g for g in groups)
+        return f" ORDER BY {keys}" + (f" LIMIT {int(query.top)}" if query.top else "")
+    return order_limit(query, query.sort or "calls", len(groups))
+
+
 def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     e = store.engine
@@ -192,7 +202,7 @@ def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Ta
             {e.quantiles("ttfr_ms", (0.5, 0.95))} AS ttfr
         FROM calls WHERE {where}{extra}
         GROUP BY ALL
-    ) {order_limit(query, query.sort, len(groups))}
+    ) {_calls_order(query, groups)}
     """
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + CALL_FIGURES
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
