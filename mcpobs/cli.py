@@ -263,6 +263,15 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
             shown += 1
         if source.backwards_spans:
             err.print(f"mcpobs: {source.name}: {_backwards(source.backwards_spans)}", markup=False)
+        if source.conflicting_spans:
+            n = source.conflicting_spans
+            spans = "1 span was" if n == 1 else f"{n:,} spans were"
+            err.print(
+                f"mcpobs: warning: {source.name}: {spans} given before with other content (the same trace and "
+                f"span id), e.g. {source.conflict_example}; one copy of each is kept, the one with more "
+                "attributes, whatever the order of the files",
+                markup=False,
+            )
         if source.already_loaded:
             why = "unchanged" if source.same_as == source.name else f"the same content as {source.same_as}"
             err.print(f"mcpobs: {source.name}: already loaded ({why}), skipped", markup=False)
