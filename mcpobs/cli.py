@@ -263,6 +263,15 @@ def _summarize(report: LoadReport, err: Console, what: str = "") -> None:
             shown += 1
         if source.backwards_spans:
             err.print(f"mcpobs: {source.name}: {_backwards(source.backwards_spans)}", markup=False)
+        if source.conflicting_spans:
+            n = source.conflicting_spans
+            spans = "1 span was" if n == 1 else f"{n:,} spans were"
+            err.print(
+                f"mcpobs: warning: {source.name}: {spans} given before with other content (the same trace and "
+                f"span id), e.g. {source.conflict_example}; one copy of each is kept, the one with more "
+                "attributes, whatever the order of the files",
+                markup=False,
+            )
         if source.already_loaded:
             why = "unchanged" if source.same_as == source.name else f"the same content as {source.same_as}"
             err.print(f"mcpobs: {source.name}: already loaded ({why}), skipped", markup=False)
@@ -361,7 +370,8 @@ def analyze_command(
     sort: Annotated[
         str | None,
         typer.Option(
-            help=f"Order the calls section's rows by this column, largest first (default calls): {', '.join(SORTABLE)}."
+            help=f"Order the calls section's rows by this column, largest first (default calls; by concurrency, "
+            f"the buckets in order): {', '.join(SORTABLE)}."
         ),
     ] = None,
     output_format: FormatOption = OutputFormat.table,
@@ -522,20 +532,24 @@ def _query(
     if output_format is OutputFormat.csv and len(views) != 1:
         raise UsageError("--format csv writes one section: choose it with --view")
     start, end = _window(since, until)
-    query = Query(
+    query = replace(
+        _selection(tool, server, side, where),
         by=_split(by) or ("tool",),
         views=views,
         since=start,
         until=end,
-        tools=_split(tool),
-        servers=_split(server),
-        side=side,
-        where=_where(where),
-        sort=sort or "calls",
+        sort=sort,
         top=top,
     )
     check(query)  # before loading: a typo should not cost a long load
     refuse_ignored(_split(view), _split(by), sort)
+    return query
+
+
+def _selection(tool: list[str] | None, server: list[str] | None, side: str | None, where: str | None) -> Query:
+    """The calls --tool, --server, --side and --where select, checked before anything is loaded."""
+    query = Query(tools=_split(tool), servers=_split(server), side=side, where=_where(where))
+    check(query)
     return query
 
 
@@ -825,6 +839,10 @@ def check_alerts_command(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    tool: ToolOption = None,
+    server: ServerOption = None,
+    side: SideOption = None,
+    where: WhereOption = None,
     baseline_since: Annotated[
         str | None,
         typer.Option(
@@ -864,8 +882,10 @@ def check_alerts_command(
     it neither fires nor passes. The rules file is checked before any data is
     loaded; every problem in it is reported as FILE:LINE:COL (exit 2).
 
-    --since/--until narrow the calls checked as they narrow analyze's;
-    --baseline-since/--baseline-until the baseline's. A ClickHouse server is
+    --since/--until, --tool, --server, --side and --where narrow the calls
+    checked as they narrow analyze's (and report's), before each rule's own
+    where; --baseline-since/--baseline-until the baseline's window, whose
+    calls the other filters narrow too. A ClickHouse server is
     read over the last 24 hours (before --until) unless they say otherwise, so
     a server compared with itself needs a baseline window: the last hour
     against the same hour a week ago is --since 1h --baseline-since 169h
@@ -910,7 +930,9 @@ def check_alerts_command(
     if not baseline and (baseline_since or baseline_until):
         given = options[0] if baseline_since else options[1]
         raise UsageError(f"{given} narrows the baseline: give the baseline with --baseline")
-    window, base_window = Query(since=start, until=end), Query(since=base_start, until=base_end)
+    selected = _selection(tool, server, side, where)
+    window = replace(selected, since=start, until=end)
+    base_window = replace(selected, since=base_start, until=base_end)
     _need_input(files, db, "check")
     if output is not None:
         _writable(output)
@@ -980,12 +1002,12 @@ def _outcome(
     windows: tuple[Query, Query] = (Query(), Query()),
 ) -> Outcome:
     """The rules checked on the loaded store, against the baseline files (loaded into a store of their own),
-    each over its window's --since/--until (``windows``: the store's, the baseline's)."""
+    each over the calls its query's filters select (``windows``: the store's, the baseline's)."""
     from mcpobs.alerts import check_alerts
     from mcpobs.analysis.metrics import Figures
 
     window, base_window = windows
-    figures = Figures(store, cost, window.since, window.until)
+    figures = Figures(store, cost, window)
     before: Figures | None = None
     if baseline:
         from mcpobs.clickhouse import is_clickhouse
@@ -1000,7 +1022,7 @@ def _outcome(
         else:
             base = base_store = stack.enter_context(_open_store(None, memory_limit, baseline))
             _load(base_store, baseline, skip_invalid, "baseline: ")
-        before = Figures(base, cost, base_window.since, base_window.until)
+        before = Figures(base, cost, base_window)
     return check_alerts(ruleset, figures, before, fail_on.value)
 
 
@@ -1076,8 +1098,9 @@ def report_command(
         store = _open_calls(stack, files, db, table, query, memory_limit, skip_invalid)
         outcome = None
         if ruleset is not None:
-            # the rules over the calls the page shows (--since/--until); the baseline is another run, whole
-            window = (Query(since=query.since, until=query.until), Query())
+            # the rules over the calls the page shows (its filters); the baseline is another run, whole in
+            # time, its calls narrowed by the same --tool, --server, --side and --where
+            window = (query, replace(query, since=None, until=None))
             outcome = _outcome(
                 stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, window
             )

@@ -152,6 +152,12 @@ def in_flight_bucket_sql(column: str) -> str:
     return f"CASE {cases} ELSE '{IN_FLIGHT_BUCKETS[-1][0]}' END"
 
 
+def in_flight_rank_sql(column: str) -> str:
+    """SQL: the place in :data:`IN_FLIGHT_BUCKETS` of the bucket labelled in ``column``, to order buckets by."""
+    cases = " ".join(f"WHEN '{label}' THEN {i}" for i, (label, _) in enumerate(IN_FLIGHT_BUCKETS))
+    return f"CASE {column} {cases} END"
+
+
 # Every figure in mcpobs.analysis reads this view, never the raw columns: on DuckDB a view over the
 # store's spans, on ClickHouse the same SELECT over the call model of otel_traces (mcpobs.clickhouse).
 _CALLS_SELECT = """

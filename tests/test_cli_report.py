@@ -3,6 +3,7 @@ and the exit status; the dashboard fits 80 columns."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,64 @@ def test_report_filters_like_analyze(runner: CliRunner, tmp_path: Path) -> None:
     tree = lxml_html.fromstring(target.read_text())
     cells = tree.xpath('//table[@data-table="calls"]/tbody/tr/td[position() <= 3]/descendant-or-self::*/text()')
     assert cells == ["server", "read_file", "8"]
+
+
+FILTERED_RULES = """
+alerts:
+  - name: errors
+    condition: "error_rate > 0.05"
+  - name: tool errors
+    condition: "error_rate > 0.05"
+    scope: tool
+  - name: worse than before
+    condition: "error_rate > baseline.error_rate + 0.1"
+"""
+
+
+@pytest.mark.parametrize(
+    ("filters", "fired"),
+    [
+        # the sample's errors: client run_query and generate_report; server read_file, book_hotel, get_forecast
+        ([], 7),
+        (["--tool", "search_docs"], 0),
+        (["--where", 'tool == "read_file"'], 2),
+        (["--tool", "read_file,run_query", "--side", "client"], 2),
+        (["--server", "toolbox-server", "--side", "server"], 4),
+        (["--server", "another-server"], 0),
+    ],
+)
+def test_report_checks_its_rules_over_the_calls_its_filters_select_as_check_alerts_does(
+    runner: CliRunner, tmp_path: Path, filters: list[str], fired: int
+) -> None:
+    # a page of one tool without errors said the rules over every tool fired
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(FILTERED_RULES)
+    given = [str(SAMPLE), "--rules", str(rules), "--baseline", str(SAMPLE), *filters]
+    page = tmp_path / "report.html"
+    report = runner.invoke(app, ["report", *given, "--html", str(page)])
+    assert report.exit_code == 0, report.stderr
+    assert report.stderr.strip().endswith(f" {fired} alert{'s' if fired != 1 else ''} fired"), report.stderr
+    check = runner.invoke(app, ["check-alerts", *given, "--format", "json"])
+    assert check.exit_code == (1 if fired else 0), check.stderr
+    verdicts = json.loads(check.stdout)["verdicts"]
+    # the baseline's calls are narrowed as the run's: the sample against itself is never worse
+    assert [v["rule"] for v in verdicts if v["status"] == "fired"].count("worse than before") == 0
+    assert sum(v["status"] == "fired" for v in verdicts) == fired
+    shown = lxml_html.fromstring(page.read_text()).xpath('string(//p[@class="summary"])')
+    assert f"{fired} fired" in shown
+
+
+def test_check_alerts_refuses_a_filter_it_cannot_apply(runner: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(FILTERED_RULES)
+    for args, message in (
+        (["--where", "tol == 'x'"], "--where: column 1: unknown field 'tol'"),
+        (["--side", "both"], "side 'both' is neither client nor server"),
+    ):
+        result = runner.invoke(app, ["check-alerts", AGENT, "--rules", str(rules), "--baseline", AGENT, *args])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"mcpobs: error: {message}"), result.stderr
+        assert "loaded" not in result.stderr
 
 
 def test_broken_rules_are_reported_as_check_alerts_reports_them(runner: CliRunner, tmp_path: Path) -> None:

@@ -125,7 +125,12 @@ def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> 
     """Each call whose arguments do not validate, in the order they started."""
     columns = (
         Column("error", Unit.TEXT, "why the arguments do not validate: the first error, at its JSON path", prose=True),
-        Column("arguments", Unit.TEXT, "as the call sent them (cut at 200 characters)", prose=True),
+        Column(
+            "arguments",
+            Unit.TEXT,
+            "as the call sent them (cut at 200 characters); (none sent): the request had no arguments",
+            prose=True,
+        ),
     )
     return _listing(store, query, where, params, "invalid_arguments", "Tool calls with invalid arguments", columns)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +27,7 @@ from mcpobs.analysis.queries import (
 )
 from mcpobs.analysis.sql import IN_FLIGHT_GROUPINGS, Calls, filters
 from mcpobs.cost import CostOptions, build
-from mcpobs.expr import Node, evaluate
+from mcpobs.expr import Binary, Node, evaluate
 
 SCOPES = ("global", "tool", "server", "session", "concurrency", "model")
 CALL_SCOPES = ("global", "tool", "server", "session", "concurrency")
@@ -159,8 +158,9 @@ def group_keys(scope: str) -> tuple[str, ...]:
 
 
 class Figures:
-    """Measures metrics on one loaded store, each section once per scope and filter, over the calls that
-    start in ``since``/``until`` (as analyze's --since/--until).
+    """Measures metrics on one loaded store, each section once per scope and filter, over the calls
+    ``calls`` selects (its --since/--until, --tool, --server, --side and --where, as analyze's; every
+    call by default): a rule's own ``where`` narrows them further.
 
     The cost ledger is built the first time a cost figure is asked for; what it
     could not price is in :attr:`notes`.
@@ -170,11 +170,10 @@ class Figures:
         self,
         store: Calls,
         cost: CostOptions | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        calls: Query | None = None,
     ) -> None:
         self.store = store
-        self.window = Query(by=(), since=since, until=until)
+        self.window = replace(calls or Query(), by=(), views=(), sort=None, top=None)
         self.cost = cost or CostOptions()
         self.notes: list[str] = []
         self._ledger = False
@@ -216,13 +215,20 @@ class Figures:
             elif section == "decisions":
                 self._tables[key] = _decisions_per_model(self.store, self.window, where)
             else:
-                query = replace(self.window, by=by, where=where)
+                query = replace(self.window, by=by, where=_both(self.window.where, where))
                 clause, params = filters(query, self.store.engine)
                 if section == "sessions":
                     self._tables[key] = session_figures(self.store, by, clause, params)
                 else:
                     self._tables[key] = SECTIONS[section](self.store, query, clause, params)
         return self._tables[key]
+
+
+def _both(selected: Node | None, where: Node | None) -> Node | None:
+    """The calls both filters select."""
+    if selected is None or where is None:
+        return selected or where
+    return Binary("and", selected, where)
 
 
 def _selected(row: dict[str, Any], where: Node | None) -> bool:

@@ -75,7 +75,7 @@ class Query:
     servers: tuple[str, ...] = ()
     side: str | None = None
     where: Node | None = None  # a filter over the calls' fields (mcpobs.analysis.sql.FIELDS)
-    sort: str = "calls"
+    sort: str | None = None  # the calls section's order; None: by calls, or buckets in order by concurrency
     top: int | None = None
 
 

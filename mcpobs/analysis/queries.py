@@ -11,6 +11,7 @@ from mcpobs.analysis import cost as cost_sections
 from mcpobs.analysis.model import Analysis, Column, Query, Table, Unit
 from mcpobs.analysis.sql import GROUPINGS, Calls, calls_cte, filters, order_limit, rows, select_groups, time_window
 from mcpobs.errors import UsageError
+from mcpobs.store import in_flight_rank_sql
 
 if TYPE_CHECKING:
     from mcpobs.cost import CostOptions
@@ -67,7 +68,7 @@ def check(query: Query) -> None:
             raise UsageError(f"--by {key} groups only the cost sections: use `mcpobs cost --by {key}`")
         if key not in cost_sections.COST_GROUPINGS and any(v in COST_VIEWS for v in query.views):
             raise UsageError(f"--by {key} groups only the call sections: use `mcpobs analyze --by {key}`")
-    if query.sort not in SORTABLE:
+    if query.sort is not None and query.sort not in SORTABLE:
         raise UsageError(f"cannot sort by {query.sort!r}: choose from {', '.join(SORTABLE)}")
     if query.side not in (None, "client", "server"):
         raise UsageError(f"side {query.side!r} is neither client nor server")
@@ -167,6 +168,15 @@ def _group(query: Query) -> tuple[list[str], str]:
     return columns, extra
 
 
+def _calls_order(query: Query, groups: list[str]) -> str:
+    """The calls section's ORDER BY: by ``--sort``, largest first; unsorted by concurrency, the buckets
+    in their own order (1, 2, 3-4, …), which sorting their labels or their calls would shuffle."""
+    if query.sort is None and "concurrency" in groups:
+        keys = ", ".join(in_flight_rank_sql(g) if g == "concurrency" else g for g in groups)
+        return f" ORDER BY {keys}" + (f" LIMIT {int(query.top)}" if query.top else "")
+    return order_limit(query, query.sort or "calls", len(groups))
+
+
 def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups, extra = _group(query)
     e = store.engine
@@ -192,7 +202,7 @@ def _calls(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Ta
             {e.quantiles("ttfr_ms", (0.5, 0.95))} AS ttfr
         FROM calls WHERE {where}{extra}
         GROUP BY ALL
-    ) {order_limit(query, query.sort, len(groups))}
+    ) {_calls_order(query, groups)}
     """
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + CALL_FIGURES
     title = "MCP tool calls" if "tool" in query.by else "MCP calls"
@@ -279,26 +289,33 @@ _SESSION_ROWS = """
     FROM selected WHERE call IN (SELECT call FROM selected WHERE NOT succeeded)
     GROUP BY side, {names} session_key, call
 ), challenged AS (
-    -- the sessions an HTTP 401 challenged (few): when the first challenge came, and how long until a
-    -- request was answered (below 400) after it. Per client within the session: without sessions
-    -- (2026-07-28) a session is a trace that may hold several clients, and one client's token does
-    -- not authorise another; a session is authorised when each client challenged in it was.
+    -- the sessions an HTTP 401 challenged or a 403 refused (few): when the first challenge came, and how
+    -- long until a request was answered (below 400) after it. Per client within the session: without
+    -- sessions (2026-07-28) a session is a trace that may hold several clients, and one client's token
+    -- does not authorise another; a session is authorised when each client challenged in it was. The
+    -- counts are of clients: two clients in one trace that each failed are two failures, not one.
     SELECT side, {names} session_key, min(challenged_at) AS challenged_at,
-        CASE WHEN count(*) = count(authorised_at) THEN max(authorised_at - challenged_at) END AS authorise_ns
+        CASE WHEN count(challenged_at) = count(authorised_at) THEN max(authorised_at - challenged_at) END
+            AS authorise_ns,
+        count(challenged_at) AS challenged_clients,
+        count(*) FILTER (WHERE refused) AS refused_clients,
+        count(authorised_at) AS authorised_clients,
+        count(*) FILTER (WHERE refused OR (challenged_at IS NOT NULL AND authorised_at IS NULL)) AS failed_clients
     FROM (
-        SELECT side, {names} session_key, auth_client, {challenged_at} AS challenged_at,
+        SELECT side, {names} session_key, auth_client, {challenged_at} AS challenged_at, {refused} AS refused,
             min(s.start_ns) FILTER (WHERE s.http_status < 400 AND s.start_ns >= c.challenged_at) AS authorised_at
         FROM (
-            SELECT side, {names} session_key, auth_client, min(end_ns) AS challenged_at FROM selected
-            WHERE http_status = 401 GROUP BY ALL
+            SELECT side, {names} session_key, auth_client,
+                min(end_ns) FILTER (WHERE http_status = 401) AS challenged_at,
+                coalesce(max(http_status = 403), false) AS refused
+            FROM selected WHERE http_status IN (401, 403) GROUP BY ALL
         ) AS c JOIN selected AS s USING (side, {names} session_key, auth_client)
         GROUP BY ALL
     ) AS per_client GROUP BY ALL
 ), sessions AS (
     SELECT * EXCEPT (recoveries, any_last_failed, challenged_at, authorise_ns),
         coalesce(recoveries, 0) AS recoveries, NOT coalesce(any_last_failed, false) AS succeeded,
-        challenged_at IS NOT NULL AS challenged, authorise_ns / 1e6 AS time_to_authorise_ms,
-        refused OR (challenged_at IS NOT NULL AND authorise_ns IS NULL) AS auth_failed
+        challenged_at IS NOT NULL AS challenged, authorise_ns / 1e6 AS time_to_authorise_ms
     FROM (
         SELECT side, {names} session_key, {servers}
             count(*) AS calls, count(*) FILTER (WHERE failed) AS errors,
@@ -325,16 +342,29 @@ SESSION_FIGURES = (
     Column("duration_p95_ms", Unit.MS, label="p95 ms"),
     Column("duration_max_ms", Unit.MS, label="max ms"),
     Column(
-        "challenged_sessions", Unit.COUNT, "sessions answered HTTP 401 (a WWW-Authenticate challenge)", "challenged"
+        "challenged_sessions",
+        Unit.COUNT,
+        "sessions answered HTTP 401 (a WWW-Authenticate challenge); in a trace without session ids, each client",
+        "challenged",
     ),
-    Column("refused_sessions", Unit.COUNT, "sessions answered HTTP 403: credentials without the rights", "refused"),
+    Column(
+        "refused_sessions",
+        Unit.COUNT,
+        "sessions answered HTTP 403: credentials without the rights; in a trace without session ids, each client",
+        "refused",
+    ),
     Column(
         "authorised_sessions",
         Unit.COUNT,
-        "challenged sessions with a request answered (below 400) after the first challenge",
+        "challenged sessions (or clients, as above) with a request answered (below 400) after the first challenge",
         "authorised",
     ),
-    Column("auth_failures", Unit.COUNT, "sessions refused, or challenged and never authorised after", "auth fail."),
+    Column(
+        "auth_failures",
+        Unit.COUNT,
+        "sessions refused, or challenged and never authorised after; in a trace without session ids, each client",
+        "auth fail.",
+    ),
     Column(
         "time_to_authorise_p50_ms",
         Unit.MS,
@@ -367,6 +397,7 @@ def _session_rows(
         servers=servers,
         last_succeeded=e.arg_max("succeeded", "start_ns"),
         challenged_at=e.any_value("c.challenged_at"),
+        refused=e.any_value("c.refused"),
         first_challenge=e.arg_min("auth_challenge", "end_ns"),
     )
 
@@ -400,10 +431,10 @@ def session_figures(store: Calls, by: tuple[str, ...], where: str, params: dict[
         avg(calls) AS calls_per_session,
         {e.quantiles("duration_ms", (0.5, 0.95))} AS duration,
         max(duration_ms) AS duration_max_ms,
-        {http} count(*) FILTER (WHERE challenged) END AS challenged_sessions,
-        {http} count(*) FILTER (WHERE refused) END AS refused_sessions,
-        {http} count(*) FILTER (WHERE time_to_authorise_ms IS NOT NULL) END AS authorised_sessions,
-        {http} count(*) FILTER (WHERE auth_failed) END AS auth_failures,
+        {http} coalesce(sum(challenged_clients), 0) END AS challenged_sessions,
+        {http} coalesce(sum(refused_clients), 0) END AS refused_sessions,
+        {http} coalesce(sum(authorised_clients), 0) END AS authorised_sessions,
+        {http} coalesce(sum(failed_clients), 0) END AS auth_failures,
         {e.quantiles("time_to_authorise_ms", (0.5,))}[1] AS time_to_authorise_p50_ms,
         max(time_to_authorise_ms) AS time_to_authorise_max_ms
     FROM sessions GROUP BY ALL

@@ -44,7 +44,8 @@ if TYPE_CHECKING:
     from mcpobs.store import Store
 
 TABLE = "argument_checks"
-NO_ARGUMENTS = "(none sent)"  # the shape of a recorded call that sent no arguments
+# the shape of a recorded call that sent no arguments, and what the invalid listing shows as its arguments
+NO_ARGUMENTS = "(none sent)"
 SHOWN = 200  # characters of an invalid call's arguments the listing keeps
 _SCHEMAS = ("inputSchema", "outputSchema")
 
@@ -375,8 +376,13 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         elif v.recorded and (definition is None or "inputSchema" not in definition.body):
             unchecked += definition is None or not schemas.is_ambiguous(definition)  # that one has its own note
         shown = None
-        if v.error is not None and arguments is not NONE_SENT:
-            shown = _cut(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
+        if v.error is not None:
+            # a request that sent no arguments says so: an empty cell reads as arguments not recorded
+            shown = (
+                NO_ARGUMENTS
+                if arguments is NONE_SENT
+                else _cut(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
+            )
         result_checked, why, result = False, None, None
         if succeeded:
             try:
@@ -386,7 +392,7 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             result_checked, why = result_error(result, definition, checks)
             unrecorded_results += result is None and definition is not None and "outputSchema" in definition.body
         shown_result = None
-        if why is not None and result is not NONE_SENT:
+        if why is not None and result is not NONE_SENT:  # none: its error says "no structuredContent"
             shown_result = _cut(json.dumps(result, sort_keys=True, ensure_ascii=False))
         for name, value in (
             ("trace_id", trace_id),

@@ -5,7 +5,8 @@ globs, ``-``), tells each file's format by its content, and loads it in one
 transaction: a file either loads whole or not at all, and what was loaded
 before stays. A file already in the store (the same content: its SHA-256) is
 skipped; a span already in the store (same trace and span id) is not added again,
-but an event log's call and the client's own span of it become one span.
+but an event log's call and the client's own span of it become one span. Which copy of a
+span stays does not depend on the order of the files.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class SourceReport:
     already_loaded: bool = False
     same_as: str | None = None  # when already loaded: the file loaded before with the same content
     backwards_spans: int = 0  # spans that end before they start: loaded, but left out of latency figures
+    # spans another file loaded before gave with other content (same trace and span id): how many, and one
+    # of them ("span S of trace T, also in F"); which copy stays does not depend on the order of the files
+    conflicting_spans: int = 0
+    conflict_example: str | None = None
 
 
 @dataclass
@@ -215,11 +220,15 @@ def _insert(
         loaded, invalid = int(row[0]), int(row[1])
         if invalid:
             raise _InvalidRows(f"{invalid} spans with an unknown kind or status code")
-        duplicates = steps.run(lambda: _drop_duplicates(con, source_id), _INSERTED, _DEDUPLICATED)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_LOG_SOURCES} (trace_id VARCHAR, span_id VARCHAR, source_id INTEGER)"
+        )
+        duplicates = steps.run(lambda: _drop_duplicates(con, source_id, result, content), _INSERTED, _DEDUPLICATED)
         steps.run(lambda: _link(con, source_id), _DEDUPLICATED, _LINKED)
         backwards = con.execute(
             "SELECT count(*) FROM spans WHERE source_id = ? AND end_ns < start_ns", [source_id]
         ).fetchone()
+        _give_back_log_sources(con, source_id)
         result.backwards_spans = int(backwards[0]) if backwards else 0
         result.spans = loaded - duplicates
         result.duplicate_spans = duplicates
@@ -240,7 +249,7 @@ def _insert(
     steps.show(1.0)
 
 
-def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
+def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int, result: SourceReport, content: ContentHash) -> int:
     """Delete this source's spans that the store already had, or that the source repeats.
 
     Both checks look before they delete: in the common case there is nothing to
@@ -251,6 +260,8 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
 
     A span the store had that is an event log's call and the client's own span for it (the request
     carried its traceparent) is one span, whichever was loaded first: see :func:`_merge_log_twins`.
+    Of a span the store had, one copy stays, the same whichever file was loaded first; one with other
+    content is counted in ``result``: see :func:`_resolve_conflicts`.
     """
     older = con.execute("SELECT count(*) FROM sources").fetchone()
     repeated = con.execute(
@@ -270,6 +281,7 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
     ).fetchone()
     repeats = int(row[0]) if row else 0
     merged = _merge_log_twins(con, source_id)
+    merged += _resolve_conflicts(con, source_id, result, content.result())
     row = con.execute(
         """
         DELETE FROM spans AS n WHERE n.source_id = $id AND EXISTS (
@@ -334,6 +346,13 @@ def _merge_log_twins(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
             {"id": source_id},
         )
         con.execute(
+            f"""
+            INSERT INTO {_LOG_SOURCES} SELECT o.trace_id, o.span_id, o.source_id FROM spans AS o, log_twins AS t
+            WHERE NOT t.new_is_log AND o.source_id < $id AND o.trace_id = t.trace_id AND o.span_id = t.span_id
+            """,
+            {"id": source_id},
+        )
+        con.execute(
             """
             DELETE FROM spans AS o WHERE o.source_id < $id
                 AND EXISTS (SELECT 1 FROM log_twins AS t WHERE t.trace_id = o.trace_id AND t.span_id = o.span_id)
@@ -343,6 +362,97 @@ def _merge_log_twins(con: duckdb.DuckDBPyConnection, source_id: int) -> int:
         return twins
     finally:
         con.execute("DROP TABLE IF EXISTS log_twins")
+
+
+# The event log files whose calls this load merged with the client's own spans (see _merge_log_twins)
+_LOG_SOURCES = "log_twin_sources"
+
+
+def _give_back_log_sources(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Give each span merged from an event log loaded before and this source's client span the log's
+    file again, once linked: the merged call is the log's (its content), and a figure that matches calls
+    by file (a tools/list answer's inputSchema) finds the same whichever file was loaded first."""
+    con.execute(
+        f"""
+        UPDATE spans AS s SET source_id = t.source_id FROM {_LOG_SOURCES} AS t
+        WHERE s.source_id = $id AND s.trace_id = t.trace_id AND s.span_id = t.span_id
+        """,
+        {"id": source_id},
+    )
+    con.execute(f"DROP TABLE {_LOG_SOURCES}")
+
+
+def _content(span: str) -> str:
+    """SQL: a fingerprint of what a span says (not where it sits in its trace, which an event log's copy
+    of a client's span lacks, nor its links, whose ids a protobuf JSON mapping writes in base64)."""
+    return (
+        f"hash({span}.name, {span}.kind, {span}.start_ns, {span}.end_ns, {span}.status_code, "
+        f"{span}.status_message, list_sort({span}.attributes), list_sort({span}.events), {span}.service_name, "
+        f"{span}.scope_name)"
+    )
+
+
+def _richness(span: str) -> str:
+    return f"coalesce(len({span}.attributes), 0) + coalesce(len({span}.events), 0)"
+
+
+def _resolve_conflicts(con: duckdb.DuckDBPyConnection, source_id: int, result: SourceReport, fingerprint: str) -> int:
+    """Of each span of this source (its file's SHA-256: ``fingerprint``) that one loaded before gave too,
+    keep one copy, the same whichever file was loaded first; how many older copies went.
+
+    Of two copies with other content the one with more attributes and events stays (an exporter or a
+    conversion that drops some, such as a recording's tools/list result, gives the poorer copy), else
+    the one of the smaller content fingerprint; these are counted in ``result``, to be told on stderr
+    (two different spans with the same ids, from hand-made ids or a generator's clash, lose one). Of
+    two alike, the one of the file of the smaller SHA-256: the file a span is in is a figure's too (a
+    tools/list answer's inputSchema applies to the calls of its file). When this source's copy stays,
+    it keeps the older copy's place in the trace where it has none (a merged event log call's parent).
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE span_conflicts AS
+        SELECT n.trace_id, n.span_id, any_value(src.path) AS other,
+            bool_or({_content("n")} != {_content("o")}) AS differs,
+            bool_or(CASE WHEN {_content("n")} = {_content("o")} THEN $fingerprint < coalesce(src.fingerprint, '')
+                ELSE {_richness("n")} > {_richness("o")}
+                    OR ({_richness("n")} = {_richness("o")} AND {_content("n")} < {_content("o")}) END) AS new_stays
+        FROM spans AS n JOIN spans AS o ON o.trace_id = n.trace_id AND o.span_id = n.span_id
+            LEFT JOIN sources AS src ON src.source_id = o.source_id
+        WHERE n.source_id = $id AND o.source_id < $id
+        GROUP BY ALL
+        """,
+        {"id": source_id, "fingerprint": fingerprint},
+    )
+    try:
+        found = con.execute(
+            """SELECT count(*) FILTER (WHERE differs),
+                min(span_id || ' of trace ' || trace_id || ', also in ' || other) FILTER (WHERE differs)
+            FROM span_conflicts"""
+        ).fetchone()
+        if found and found[0]:
+            result.conflicting_spans, result.conflict_example = int(found[0]), f"span {found[1]}"
+        kept = ", ".join(f"{c} = coalesce(n.{c}, o.{c})" for c in _TRACE_COLUMNS)
+        con.execute(
+            f"""
+            UPDATE spans AS n SET {kept}
+            FROM spans AS o, span_conflicts AS t
+            WHERE t.new_stays AND n.source_id = $id AND o.source_id < $id
+                AND n.trace_id = t.trace_id AND n.span_id = t.span_id
+                AND o.trace_id = t.trace_id AND o.span_id = t.span_id
+            """,
+            {"id": source_id},
+        )
+        row = con.execute(
+            """
+            DELETE FROM spans AS o WHERE o.source_id < $id AND EXISTS (
+                SELECT 1 FROM span_conflicts AS t WHERE t.new_stays AND t.trace_id = o.trace_id
+                    AND t.span_id = o.span_id)
+            """,
+            {"id": source_id},
+        ).fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.execute("DROP TABLE IF EXISTS span_conflicts")
 
 
 def _unwrap(con: duckdb.DuckDBPyConnection, source_id: int) -> None:

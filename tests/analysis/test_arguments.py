@@ -27,7 +27,8 @@ LOGS = {"2025-11-25": DATA / "arguments" / "time.log.jsonl", "2026-07-28": DATA 
 INVALID = [
     ("get_current_time", "$.timezone: 5 is not of type 'string'", '{"timezone": 5}'),
     ("get_current_time", "$: 'timezone' is a required property", '{"tz": "UTC"}'),
-    ("get_current_time", "$: 'timezone' is a required property", None),  # no arguments sent
+    # no arguments sent: said so, not an empty cell as for arguments not recorded
+    ("get_current_time", "$: 'timezone' is a required property", "(none sent)"),
     (
         "convert_time",
         "$.time: 1200 is not of type 'string'",

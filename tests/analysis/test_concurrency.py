@@ -188,3 +188,18 @@ def test_a_rule_per_calls_in_flight_notes_the_calls_that_name_no_server(store: S
     assert any("name no server" in n for n in check_alerts(rules, Figures(store)).notes)
     rules = parse_rules("alerts:\n  - name: slow\n    condition: latency_p95_ms > 1s\n    scope: server\n")
     assert not check_alerts(rules, Figures(store)).notes
+
+
+def test_by_concurrency_the_buckets_come_in_their_order_unless_sorted(loaded: Store) -> None:
+    # the load's calls per bucket are not in bucket order (more at 5-8 and 9+ than at 2 or 3-4)
+    labels = [label for label, _ in IN_FLIGHT_BUCKETS]
+    rows = analyze(loaded, Query(by=("concurrency",), views=("calls",))).table("calls").records()
+    in_order = [(side, label) for side in ("client", "server") for label in labels]
+    assert [(r["side"], r["concurrency"]) for r in rows] == in_order
+    by_server = analyze(loaded, Query(by=("server", "concurrency"), views=("calls",), top=3)).table("calls").records()
+    assert [r["concurrency"] for r in by_server] == labels[:3]
+    # --sort still orders by its column, largest first
+    by_calls = analyze(loaded, Query(by=("concurrency",), views=("calls",), sort="calls")).table("calls").records()
+    counts = [r["calls"] for r in by_calls]
+    assert counts == sorted(counts, reverse=True)
+    assert [r["concurrency"] for r in by_calls] != labels * 2

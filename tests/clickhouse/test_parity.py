@@ -281,6 +281,23 @@ def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path
     assert any(v.status is Status.FIRED for v in click.verdicts)
 
 
+def test_alert_verdicts_over_the_calls_filters_select_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
+    # check-alerts and report --rules with --tool, --side and --where: the rules over those calls alone
+    both = pairs["agent_cost_session"]
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(COST_RULES + '  - name: errors\n    condition: "error_rate > 0.05"\n')
+    rules = load_rules(rules_file)
+    calls = Query(tools=("read_file", "run_query"), side="server", where=parse_where('tool != "run_query"'))
+    duck, click = (check_alerts(rules, Figures(traces, calls=calls)) for traces in (both.store, both.clickhouse))
+    assert [(v.rule.name, v.group, v.status, v.reason, v.values) for v in duck.verdicts] == [
+        (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
+    ]
+    # read_file's one error in four, on the server: the only tool and side left
+    tools = {v.group for v in click.verdicts if v.rule.name == "costly tools"}
+    assert tools == {(("side", "server"), ("tool", "read_file"))}
+    assert [v.status for v in click.verdicts if v.rule.name == "errors"] == [Status.FIRED]
+
+
 # What the ingest's post-load steps make of 2026-07-28 calls of several rounds and of calls abandoned
 # after input_required (mcpobs.ingest.rounds), per span: which call a round belongs to, the call's
 # first start and rounds, and the server's side of an abandoned call marked abandoned too

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from mcpobs.analysis import Query, analyze
+from mcpobs.analysis.queries import ARGUMENT_VIEWS, CALL_VIEWS
+from mcpobs.cli import app
 from mcpobs.ingest import load
 from mcpobs.store import Store, StoreOptions
 from tests.conftest import ROOT
@@ -119,3 +122,60 @@ def test_a_converted_log_in_protobufs_json_mapping_links_its_rounds_as_the_log_d
         with Store() as store:
             load(store, list(spans))
             assert _figures(store) == expected, spans
+
+
+def _every_figure(store: Store) -> dict[str, list[str]]:
+    """Every section of the calls (the arguments checked against the tools/list answer of their file too)."""
+    views = CALL_VIEWS + ARGUMENT_VIEWS
+    result = analyze(store, Query(views=views, by=("tool", "client", "server")))
+    return {view: sorted(str(r) for r in result.table(view).records()) for view in views}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # the client's spans name the log's calls: the call merged is the log's, tools/list answer and all
+        ("stdio-2026.client-spans", "stdio-2026.log"),
+        ("http-2026.client-spans", "http-2026.log"),
+        ("concurrent-2026.client-spans", "concurrent-2026.log"),
+        # the same spans re-encoded through protobuf, which leaves the recorded result out
+        ("stdio-2026.log", "stdio-2026.log.protojson"),
+        # written by hand, each with its own calls under the same ids
+        ("interleaved-2026.log", "reissue-late-2026.log"),
+        ("interleaved-anonymous-2026.log", "interleaved-nostate-2026.log"),
+    ],
+)
+def test_files_that_give_the_same_spans_give_the_same_figures_in_either_order(
+    names: tuple[str, str], tmp_path: Path
+) -> None:
+    first, second = (str(DATA / f"{name}.jsonl") for name in names)
+    with Store() as store:
+        load(store, [first, second])
+        expected = _every_figure(store)
+    with Store() as store:
+        load(store, [second, first])
+        assert _every_figure(store) == expected
+    with Store(StoreOptions(path=tmp_path / "one-by-one.duckdb")) as store:
+        for file in (second, first):
+            load(store, [file])
+        assert _every_figure(store) == expected
+
+
+def test_spans_given_twice_with_other_content_are_counted_and_told(runner: CliRunner) -> None:
+    interleaved, reissue = (str(DATA / f"{name}-2026.log.jsonl") for name in ("interleaved", "reissue-late"))
+    for order in ((interleaved, reissue), (reissue, interleaved)):
+        with Store() as store:
+            report = load(store, list(order))
+        assert [(s.conflicting_spans, s.duplicate_spans) for s in report.sources] == [(0, 0), (1, 1)]
+        result = runner.invoke(app, ["analyze", *order, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert (
+            f"mcpobs: warning: {order[1]}: 1 span was given before with other content (the same trace and span "
+            f"id), e.g. span 2c049050177bfdce of trace 7a4cf60dc33da362231518eb1a01175f, also in {order[0]}; "
+            "one copy of each is kept, the one with more attributes, whatever the order of the files\n"
+        ) in result.stderr
+    # an event log's call and the client's own span of it are one call, no conflict
+    log = str(DATA / "stdio-2026.log.jsonl")
+    with Store() as store:
+        report = load(store, [log, str(DATA / "stdio-2026.client-spans.jsonl")])
+    assert [s.conflicting_spans for s in report.sources] == [0, 0]
