@@ -107,10 +107,15 @@ def test_cost_on_chdb_is_the_files_cost(runner: CliRunner, source: list[str]) ->
     assert table.stderr.splitlines()[1:] == files.stderr.splitlines()[1:]
 
 
-def test_a_value_attribute_on_clickhouse_is_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
-    result = runner.invoke(app, ["cost", *source, "--value-attr", "task.value"])
-    assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == "mcpobs: error: not yet supported on ClickHouse: --value-attr"
+def test_a_value_attribute_on_chdb_is_the_files(runner: CliRunner, source: list[str], exported: Exported) -> None:
+    # the sample with the task.value of its agent runs: each cost section's value and value per dollar
+    agent = Path(__file__).resolve().parents[2] / "sample_traces" / "agent_cost_session.jsonl"
+    args = ["--format", "json", "--value-attr", "task.value"]
+    files = runner.invoke(app, ["cost", str(agent), *args])
+    table = runner.invoke(app, ["cost", source[0], "--table", exported("agent_cost_session", [agent]), *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _without_sources(table.stdout) == _without_sources(files.stdout)
+    assert json.loads(table.stdout)["cost"][0]["value"] == 1.7
 
 
 def test_calls_in_flight_on_chdb_are_the_files(runner: CliRunner, source: list[str]) -> None:
