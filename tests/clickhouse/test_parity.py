@@ -481,7 +481,9 @@ def _valued_session(tmp_path: Path) -> Path:
     trace = "0af7651916cd43dd8448eb211c80319c"
     start = 1_760_000_000_000_000_000
     spans = [
-        llm_span(trace=trace, span_id="00000000000000a0", start=start, duration_ns=10**9, attributes={"task.value": 1e21})
+        llm_span(
+            trace=trace, span_id="00000000000000a0", start=start, duration_ns=10**9, attributes={"task.value": 1e21}
+        )
     ]
     for i, value in enumerate(VALUES):
         at = start + (i + 1) * 10**8
