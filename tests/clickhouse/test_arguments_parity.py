@@ -117,3 +117,26 @@ def test_argument_alert_verdicts_are_the_same(pairs: Callable[[str], Both], data
         (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
     ]
     assert duck.failed == click.failed
+
+
+def test_verdicts_sent_in_several_chunks_are_the_same(
+    pairs: Callable[[str], Both], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a server reads query parameters from the URL, up to 1 MiB: many calls' verdicts go in chunks
+    from mcpobs.clickhouse import arguments
+
+    made: list[str] = []
+    temporary = ClickHouseTraces.temporary
+
+    def spied(self: ClickHouseTraces, name: str, sql: str, params: dict[str, object] | None = None) -> None:
+        made.append(name)
+        temporary(self, name, sql, params)
+
+    monkeypatch.setattr(arguments, "CHUNK_CHARACTERS", 500)
+    monkeypatch.setattr(ClickHouseTraces, "temporary", spied)
+    both = pairs("all")
+    query = QUERIES["by tool"]
+    assert_same(analyze(both.store, query), analyze(both.clickhouse, query))
+    chunks = [name for name in made if name.startswith("argument_checks_")]
+    assert len(chunks) > 10
+    assert not set(chunks) & set(both.clickhouse.temporary_tables)

@@ -150,25 +150,37 @@ def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: li
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
 
 
+# real servers' calls, recorded (tests/data/arguments/make_*.py): invalid arguments and results among them
+ARGUMENTS = Path(__file__).resolve().parents[1] / "data" / "arguments"
+
+
 @pytest.mark.parametrize("view", ["arguments", "argument_shapes", "invalid_arguments", "invalid_results"])
-def test_the_argument_sections_are_refused_cleanly(runner: CliRunner, source: list[str], view: str) -> None:
-    # their checks validate each call's arguments in Python (jsonschema) against the schemas its server
-    # advertised: not on ClickHouse yet, where only aggregates leave the server
-    result = runner.invoke(app, ["analyze", *source, "--view", view])
-    assert (result.exit_code, result.stdout) == (2, "")
-    # after the line that says what was read
-    assert (
-        result.stderr.strip().splitlines()[-1]
-        == "mcpobs: error: not yet supported on ClickHouse: the argument sections"
-    )
+def test_the_argument_sections_on_chdb_are_the_files(
+    runner: CliRunner, source: list[str], exported: Exported, view: str
+) -> None:
+    # each call's arguments checked in Python (jsonschema) against the schemas its tools/list answer
+    # advertised, as from the files
+    table = ["--table", exported("arguments", [ARGUMENTS])]
+    args = ["--view", view, "--format", "json"]
+    files = runner.invoke(app, ["analyze", str(ARGUMENTS), *args])
+    chdb = runner.invoke(app, ["analyze", source[0], *table, *args])
+    assert chdb.exit_code == files.exit_code == 0, chdb.stderr
+    assert _without_sources(chdb.stdout) == _without_sources(files.stdout)
+    assert json.loads(chdb.stdout)[view]
+    # the notes on what was not checked, after the line saying what was loaded or read
+    assert chdb.stderr.splitlines()[1:] == files.stderr.splitlines()[1:]
 
 
-def test_argument_metrics_in_rules_are_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
+def test_argument_metrics_in_rules_on_chdb_are_the_files(
+    runner: CliRunner, source: list[str], exported: Exported, tmp_path: Path
+) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0"\n    scope: tool\n')
-    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.strip().splitlines()[-1] == "mcpobs: error: not yet supported on ClickHouse: argument metrics"
+    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0.2"\n    scope: tool\n')
+    table = ["--table", exported("arguments", [ARGUMENTS])]
+    files = runner.invoke(app, ["check-alerts", "--rules", str(rules), str(ARGUMENTS), "-f", "json"])
+    chdb = runner.invoke(app, ["check-alerts", "--rules", str(rules), source[0], *table, "-f", "json"])
+    assert chdb.exit_code == files.exit_code == 1, chdb.stderr
+    assert _close(json.loads(chdb.stdout), json.loads(files.stdout))
 
 
 @pytest.mark.parametrize(
