@@ -142,9 +142,15 @@ def test_queries_are_read_only(source: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+    [
+        ["load", "--db", "obs.duckdb"],
+        ["export", "--parquet", "x"],
+        ["tools"],
+        ["diff", str(SAMPLE)],
+    ],
 )
 def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
+    # before anything is read (the host is not even looked up): one line, exit 2
     result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
     assert result.exit_code == 2, result.stderr
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
