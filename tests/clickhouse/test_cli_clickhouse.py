@@ -147,13 +147,55 @@ def test_queries_are_read_only(source: list[str]) -> None:
         ["export", "--parquet", "x"],
         ["tools"],
         ["diff", str(SAMPLE)],
+        ["lint"],
+        ["serve"],
+        ["replay"],
+        ["convert", "--to", "otlp"],
     ],
 )
 def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
-    # before anything is read (the host is not even looked up): one line, exit 2
+    # before anything is read (the host is not even looked up): one line, exit 2, never the password
+    # (serve, replay and convert said "clickhouse:/reader:secret@…: cannot read", exit 3)
     result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
     assert result.exit_code == 2, result.stderr
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
+
+
+@pytest.mark.parametrize("command", [["check-alerts"], ["report", "--html", "page.html"]])
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        (["clickhouse://:secret@/db"], "no host"),
+        (["chdb:/x", str(SAMPLE)], "a ClickHouse source is read alone"),
+    ],
+)
+def test_a_mistaken_baseline_is_told_before_the_calls_are_read(
+    runner: CliRunner, source: list[str], tmp_path: Path, command: list[str], baseline: list[str], message: str
+) -> None:
+    # it was told once the calls' model was built ("mcpobs: read 116 spans …" first)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    given = [arg for b in baseline for arg in ("--baseline", b)]
+    result = runner.invoke(app, [command[0], "--rules", str(rules), *source, *given, *command[1:]])
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("mcpobs: error: ")
+    assert message in line
+
+
+def test_the_report_checks_files_against_a_clickhouse_baseline_in_a_named_table(
+    runner: CliRunner, source: list[str], tmp_path: Path
+) -> None:
+    # as check-alerts does: --table is the baseline's (it was refused: "--table names a ClickHouse table")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    args = ["report", "--rules", str(rules), str(SAMPLE), "--html", str(tmp_path / "page.html"), "--baseline"]
+    files = runner.invoke(app, [*args, str(SAMPLE)])
+    table = runner.invoke(app, [*args, *source])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert table.stderr.splitlines()[1] == f"mcpobs: baseline: read 116 spans of {source[2]} (the whole table)"
+    # the alerts fired, as against the files
+    assert table.stderr.splitlines()[-1] == files.stderr.splitlines()[-1]
 
 
 # real servers' calls, recorded (tests/data/arguments/make_*.py): invalid arguments and results among them
