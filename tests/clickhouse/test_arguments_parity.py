@@ -19,11 +19,9 @@ import pytest
 pytest.importorskip("chdb")
 
 from conftest import Exported
-from test_parity import Both, assert_same
+from test_parity import Both, assert_same, assert_same_verdicts
 
-from mcpobs.alerts import check_alerts, load_rules
 from mcpobs.analysis import Query, analyze
-from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis
 from mcpobs.analysis.queries import ARGUMENT_VIEWS
 from mcpobs.clickhouse import ClickHouseTraces, parse
@@ -108,15 +106,7 @@ alerts:
 
 @pytest.mark.parametrize("data", sorted(SETS))
 def test_argument_alert_verdicts_are_the_same(pairs: Callable[[str], Both], data: str, tmp_path: Path) -> None:
-    both = pairs(data)
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(ARGUMENT_RULES)
-    rules = load_rules(rules_file)
-    duck, click = check_alerts(rules, Figures(both.store)), check_alerts(rules, Figures(both.clickhouse))
-    assert [(v.rule.name, v.group, v.status, v.reason, v.values) for v in duck.verdicts] == [
-        (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
-    ]
-    assert duck.failed == click.failed
+    assert_same_verdicts(pairs(data), ARGUMENT_RULES, tmp_path)
 
 
 def test_verdicts_sent_in_several_chunks_are_the_same(

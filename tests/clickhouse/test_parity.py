@@ -25,7 +25,7 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.alerts import check_alerts, load_rules
-from mcpobs.alerts.check import Status
+from mcpobs.alerts.check import Outcome, Status
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
@@ -268,16 +268,22 @@ alerts:
 """
 
 
-def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
-    both = pairs["agent_cost_session"]
+def assert_same_verdicts(both: Both, rules_text: str, tmp_path: Path) -> Outcome:
+    """The rules ``rules_text`` checked on both engines: the same verdicts, values to the last digit;
+    ClickHouse's."""
     rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(COST_RULES)
+    rules_file.write_text(rules_text)
     rules = load_rules(rules_file)
     duck, click = check_alerts(rules, Figures(both.store)), check_alerts(rules, Figures(both.clickhouse))
     assert [(v.rule.name, v.group, v.status, v.reason, v.values) for v in duck.verdicts] == [
         (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
     ]
     assert duck.failed == click.failed
+    return click
+
+
+def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
+    click = assert_same_verdicts(pairs["agent_cost_session"], COST_RULES, tmp_path)
     assert any(v.status is Status.FIRED for v in click.verdicts)
 
 
