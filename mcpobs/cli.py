@@ -424,11 +424,37 @@ def analyze_command(
     _analyze(files, db, query, options, skip_invalid, memory_limit, output_format, output, table)
 
 
-def _refuse_clickhouse(files: list[str] | None, table: str | None, what: str) -> None:
+def _refuse_clickhouse(files: Iterable[str] | None, what: str) -> None:
+    """Refuse a ClickHouse source in a command that reads files alone, before anything is read."""
     from mcpobs.clickhouse import is_clickhouse
 
-    if table is not None or any(is_clickhouse(f) for f in files or ()):
+    if any(is_clickhouse(f) for f in files or ()):
         raise UsageError(f"not yet supported on ClickHouse: {what}")
+
+
+def _located(files: list[str] | None, db: Path | None, table: str | None) -> None:
+    """The source arguments checked, a ClickHouse source's form (neither reached nor read) and its options:
+    a command reading two sources tells a mistake in either before it reads the first."""
+    from mcpobs.clickhouse import is_clickhouse, locate
+
+    if db is not None and any(is_clickhouse(f) for f in files or ()):
+        raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
+    locate(files, table)
+
+
+def _sources(
+    files: list[str] | None, db: Path | None, baseline: list[str] | None, table: str | None
+) -> tuple[str | None, str | None]:
+    """--table as the calls' and the baseline's, both sources checked (:func:`_located`) before either is
+    read. It names the table of the ClickHouse sources, the baseline's too, and the baseline's alone when
+    only the baseline is ClickHouse (files against production)."""
+    from mcpobs.clickhouse import is_clickhouse
+
+    on_baseline = table if any(map(is_clickhouse, baseline or ())) else None
+    on_calls = None if on_baseline is not None and not any(map(is_clickhouse, files or ())) else table
+    _located(files, db, on_calls)
+    _located(baseline, None, on_baseline)
+    return on_calls, on_baseline
 
 
 def _clickhouse(
@@ -437,10 +463,9 @@ def _clickhouse(
     """The ClickHouse table the arguments name, opened over the query's --since/--until, and what it read
     said on stderr (as files' loading); None for files."""
     from mcpobs.analysis.sql import ns
-    from mcpobs.clickhouse import is_clickhouse, open_source
+    from mcpobs.clickhouse import open_source
 
-    if db is not None and any(is_clickhouse(f) for f in files or ()):
-        raise UsageError("--db keeps loaded files: a ClickHouse source is read where it is, leave out --db")
+    _located(files, db, table)
     since = ns(query.since) if query is not None and query.since else None
     until = ns(query.until) if query is not None and query.until else None
     traces = open_source(files, table, since, until)
@@ -734,7 +759,7 @@ def load_command(
     """Load trace files into a DuckDB file without analyzing them; later commands read it with --db."""
     if not files:
         raise UsageError("name the trace files to load")
-    _refuse_clickhouse(files, None, "mcpobs load")
+    _refuse_clickhouse(files, "mcpobs load")
     with _open_store(db, memory_limit, files) as store:
         _load(store, files, skip_invalid)
 
@@ -756,7 +781,7 @@ def export_command(
     memory_limit: MemoryLimit = "512MB",
 ) -> None:
     """Write the store's tables (spans, sources) and the mcp_calls view as Parquet files."""
-    _refuse_clickhouse(files, None, "mcpobs export")
+    _refuse_clickhouse(files, "mcpobs export")
     _need_input(files, db, "export")
     with _open_store(db, memory_limit, files) as store:
         if files:
@@ -784,7 +809,7 @@ class ConvertTo(StrEnum):
 )
 @_reporting_errors
 def convert_command(
-    source: Annotated[Path, typer.Argument(help="An event log or an mcp-recorder cassette.", show_default=False)],
+    source: Annotated[str, typer.Argument(help="An event log or an mcp-recorder cassette.", show_default=False)],
     *,
     to: Annotated[ConvertTo, typer.Option("--to", help="eventlog (mcpobs' format) or otlp (OTLP JSON spans).")],
     output: OutputOption = None,
@@ -799,7 +824,8 @@ def convert_command(
     from mcpobs.eventlog.otlp import to_otlp
     from mcpobs.eventlog.peers import event_log_lines, read_recording
 
-    log = read_recording(source)
+    _refuse_clickhouse((source,), "mcpobs convert")
+    log = read_recording(Path(source))
     if to is ConvertTo.eventlog:
         _write(event_log_lines(log), output)
     else:
@@ -937,14 +963,11 @@ def check_alerts_command(
     if output is not None:
         _writable(output)
     cost = _cost_options(prices, None)
-    from mcpobs.clickhouse import is_clickhouse
-
-    # --table is the baseline's alone when only the baseline is ClickHouse (files against production)
-    baseline_only = any(map(is_clickhouse, baseline or ())) and not any(map(is_clickhouse, files or ()))
+    tables = _sources(files, db, baseline, table)
     with contextlib.ExitStack() as stack:
-        store = _open_calls(stack, files, db, None if baseline_only else table, window, memory_limit, skip_invalid)
+        store = _open_calls(stack, files, db, tables[0], window, memory_limit, skip_invalid)
         outcome = _outcome(
-            stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, (window, base_window)
+            stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, tables[1], (window, base_window)
         )
     _warn_notes(outcome.notes)
     if output_format is AlertFormat.text and output is None:
@@ -998,11 +1021,12 @@ def _outcome(
     fail_on: FailOn,
     skip_invalid: bool,
     memory_limit: str,
-    table: str | None = None,
+    base_table: str | None = None,
     windows: tuple[Query, Query] = (Query(), Query()),
 ) -> Outcome:
-    """The rules checked on the loaded store, against the baseline files (loaded into a store of their own),
-    each over the calls its query's filters select (``windows``: the store's, the baseline's)."""
+    """The rules checked on the loaded store, against the baseline files (loaded into a store of their own)
+    or the baseline's ClickHouse table ``base_table`` (:func:`_tables`), each over the calls its query's
+    filters select (``windows``: the store's, the baseline's)."""
     from mcpobs.alerts import check_alerts
     from mcpobs.analysis.metrics import Figures
 
@@ -1010,12 +1034,7 @@ def _outcome(
     figures = Figures(store, cost, window)
     before: Figures | None = None
     if baseline:
-        from mcpobs.clickhouse import is_clickhouse
-
-        # --table names the table of the ClickHouse sources, the baseline's too
-        base_traces = _clickhouse(
-            baseline, None, table if any(is_clickhouse(b) for b in baseline) else None, base_window, "baseline: "
-        )
+        base_traces = _clickhouse(baseline, None, base_table, base_window, "baseline: ")
         base: Calls
         if base_traces is not None:
             base = stack.enter_context(base_traces)
@@ -1094,15 +1113,16 @@ def report_command(
     if html_path != "-":
         _writable(Path(html_path))
     cost = _cost_options(prices, value_attr)
+    tables = _sources(files, db, baseline, table)
     with contextlib.ExitStack() as stack:
-        store = _open_calls(stack, files, db, table, query, memory_limit, skip_invalid)
+        store = _open_calls(stack, files, db, tables[0], query, memory_limit, skip_invalid)
         outcome = None
         if ruleset is not None:
             # the rules over the calls the page shows (its filters); the baseline is another run, whole in
             # time, its calls narrowed by the same --tool, --server, --side and --where
             window = (query, replace(query, since=None, until=None))
             outcome = _outcome(
-                stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, table, window
+                stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, tables[1], window
             )
         report = build_report(store, query, cost, outcome)
     page = render_html(report, title)
@@ -1218,6 +1238,7 @@ def lint_command(
         return
     if not files:
         raise UsageError("name the recordings or trace files to lint")
+    _refuse_clickhouse(files, "mcpobs lint")
     if output is not None:
         _writable(output)
     result = lint(files, ignore=tuple(ignore or ()), fail_on=fail_on.value)
@@ -1289,6 +1310,7 @@ def tools_command(
 
     if not files:
         raise UsageError("name the recordings or trace files to read the definitions from")
+    _refuse_clickhouse(files, "mcpobs tools")
     if update and baseline is None:
         raise UsageError("--update rewrites the lock file: name it with --baseline")
     if baseline is None and output_format in (AlertFormat.junit, AlertFormat.github):
@@ -1360,6 +1382,7 @@ def diff_command(
     from mcpobs.catalog.definitions import distinct
     from mcpobs.catalog.diff import Thresholds, calls_of, compare
 
+    _refuse_clickhouse((a, b), "mcpobs diff")
     if a == b == "-":
         raise UsageError("A and B are both - (stdin), which can be read once: give one of them as a file")
     if output is not None:
@@ -1591,7 +1614,7 @@ class ServeTiming(StrEnum):
 @_reporting_errors
 def serve_command(
     recording: Annotated[
-        Path,
+        str,
         typer.Argument(
             help="The recording (an event log, or an mcp-recorder/mcp-vcr/mcp-cassette file).", show_default=False
         ),
@@ -1660,7 +1683,9 @@ def serve_command(
     from mcpobs.serve.http import serve_http
     from mcpobs.serve.stdio import serve_stdio
 
-    book = load_book(recording, session, match.value, list(ignore or []))
+    _refuse_clickhouse((recording,), "mcpobs serve")
+    path = Path(recording)
+    book = load_book(path, session, match.value, list(ignore or []))
     listed, file_seed = load_faults(faults) if faults is not None else ([], None)
     chosen = [*listed, *flag_faults(latency, error_rate, hang_call, drop_after)]
     http_only = sorted({f.kind for f in chosen if f.kind in HTTP_ONLY})
@@ -1676,7 +1701,7 @@ def serve_command(
     writer = None
     if log is not None:
         try:
-            writer = EventLogWriter(log, Redactor(), "http" if listen else "stdio", {"recording": str(recording)})
+            writer = EventLogWriter(log, Redactor(), "http" if listen else "stdio", {"recording": str(path)})
         except FileExistsError:
             raise UsageError(f"{log}: already exists; not overwritten") from None
         except OSError as e:
@@ -1688,7 +1713,7 @@ def serve_command(
 
     rng = random.Random(seed if seed is not None else file_seed)
     served = Served(book, Faults(chosen, rng), timing=timing.value, speed=speed, log=writer, say=say)
-    say(f"serving {recording} ({book.script.era}, {len(book.exchanges)} recorded requests)")
+    say(f"serving {path} ({book.script.era}, {len(book.exchanges)} recorded requests)")
     try:
         if sock is not None:
             status = serve_http(served, sock, ready=lambda url: say(f"point the MCP client at {url} (Ctrl-C to stop)"))
@@ -1816,6 +1841,8 @@ def replay_command(
     from mcpobs.replay.rundir import write_private
 
     words = list(arguments or [])
+    if resume_dir is None:
+        _refuse_clickhouse(words[:1], "mcpobs replay")
     if list_sessions:
         if resume_dir is not None or not words:
             raise UsageError("--list-sessions lists a recording's sessions: name the recording")

@@ -8,8 +8,7 @@ The tables are the sections of :func:`mcpobs.analysis.analyze` (so every number 
 page small is said in :attr:`Report.notes`.
 
 Every figure is a query of the calls, in DuckDB or in ClickHouse alike (:class:`mcpobs.analysis.sql.Calls`):
-only aggregates come back, and the spans of the few traces drawn as waterfalls. What an engine cannot
-compute yet is said in :attr:`Report.unavailable`, never shown as another figure.
+only aggregates come back, and the spans of the few traces drawn as waterfalls.
 """
 
 from __future__ import annotations
@@ -77,14 +76,6 @@ class Report:
     tool_count: int  # every tool called, however many the charts show
     outcome: Outcome | None = None  # the verdicts of the rules, when rules were given
     notes: tuple[str, ...] = field(default=())  # what was left out of the charts, for the reader
-    # the sections this engine cannot compute yet (name -> why): the page says so in their place
-    unavailable: dict[str, str] = field(default_factory=dict)
-
-
-# The sections of the report an engine other than DuckDB cannot compute yet, and why.
-DUCKDB_ONLY = {
-    "arguments": "the tool calls' arguments and the servers' schemas are not in its call model yet",
-}
 
 
 def build_report(
@@ -97,9 +88,8 @@ def build_report(
     """The report of the calls ``query`` selects (its filters; its grouping, sections and
     ordering are the report's own) in ``store``, with the verdicts in ``outcome``."""
     e = store.engine
-    unavailable = {} if e is DUCKDB else {name: f"not available on {e.title}: {w}" for name, w in DUCKDB_ONLY.items()}
     # the call and cost sections; the argument sections below, their notes apart from the cost's
-    sections = tuple(v for v in CALL_VIEWS + COST_VIEWS if v not in unavailable)
+    sections = CALL_VIEWS + COST_VIEWS
     analysis = analyze(store, replace(query, by=("tool",), views=sections, sort="calls", top=None), cost)
     overview = analyze(store, replace(query, by=(), views=("calls",), sort="calls", top=None)).table("calls")
     cost_by: dict[str, Table] = {}
@@ -161,7 +151,7 @@ def build_report(
         # DuckDB estimates them from the spans' value types, which the exporter's strings no longer tell
         notes.append(f"Trace sizes in bytes are not available on {e.title}.")
     arguments, invalid_arguments, invalid_results, argument_notes, totals = _arguments(
-        store, query, where, params, limits, notes, unavailable
+        store, query, where, params, limits, notes
     )
     return Report(
         analysis=analysis,
@@ -189,7 +179,6 @@ def build_report(
         tool_count=len(every_tool),
         outcome=outcome,
         notes=tuple(notes),
-        unavailable=unavailable,
     )
 
 
@@ -200,14 +189,10 @@ def _arguments(
     params: dict[str, Any],
     limits: Limits,
     notes: list[str],
-    unavailable: dict[str, str],
 ) -> tuple[Table, Table, Table, tuple[str, ...], dict[str, int]]:
     """analyze's arguments section by tool, the first calls with invalid arguments and results, why
-    arguments were not checked, and the counts over every tool; empty where the engine cannot check them."""
+    arguments were not checked, and the counts over every tool."""
     names = ("arguments_checked", "invalid_arguments", "results_checked", "invalid_results")
-    if "arguments" in unavailable:
-        empty = tuple(Table(name, name, (), ()) for name in ("arguments", *_LISTINGS))
-        return empty[0], empty[1], empty[2], (), dict.fromkeys(names, 0)
     arguments = analyze(store, replace(query, by=("tool",), views=("arguments",), sort="calls", top=None))
     listed = replace(query, top=limits.invalid)
     # the checks analyze wrote are still there: list the invalid calls as analyze does, the first of them

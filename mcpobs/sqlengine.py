@@ -78,6 +78,10 @@ class Engine:
     def try_integer(self, text: str) -> str:
         return f"TRY_CAST({text} AS INTEGER)"
 
+    def try_double(self, text: str) -> str:
+        """A number written as text (surrounding white space allowed), else NULL."""
+        return f"TRY_CAST({text} AS DOUBLE)"
+
     def hash(self, *values: str) -> str:
         """A 64-bit hash of the values together, NULLs included: only ever grouped on, never shown."""
         return f"hash({', '.join(values)})"
@@ -296,6 +300,10 @@ class ClickHouse(Engine):
 
     def try_integer(self, text: str) -> str:
         return f"toInt32OrNull({text})"
+
+    def try_double(self, text: str) -> str:
+        # DuckDB's cast allows white space around the number; ClickHouse's none
+        return f"toFloat64OrNull(trimBoth({text}))"
 
     def hash(self, *values: str) -> str:
         # a tuple hashes its NULLs; cityHash64 of a NULL argument is NULL

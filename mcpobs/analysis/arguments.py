@@ -3,19 +3,16 @@ do not validate against the inputSchema their server advertised, and those whose
 validate against its outputSchema.
 
 Each reads the calls joined to ``argument_checks``, which :func:`mcpobs.arguments.check.check_store`
-writes first (on DuckDB only).
+writes first (a temporary table of the DuckDB store, or of the ClickHouse session).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.sql import GROUPINGS, calls_cte, order_limit, select_groups
-
-if TYPE_CHECKING:
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
+from mcpobs.analysis.sql import GROUPINGS, Calls, calls_cte, order_limit, rows, select_groups
 
 ARGUMENT_VIEWS = ("arguments", "argument_shapes", "invalid_arguments", "invalid_results")
 _JOIN = "FROM calls JOIN argument_checks USING (source_id, trace_id, span_id)"
@@ -58,7 +55,7 @@ ARGUMENT_FIGURES = (
 )
 
 
-def _arguments(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _arguments(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     groups = ["side", *query.by]
     sql = f"""{calls_cte(store, query.by)}
     SELECT {select_groups(groups)},
@@ -84,7 +81,7 @@ def _arguments(store: Store, query: Query, where: str, params: dict[str, Any]) -
     return Table("arguments", f"Tool call arguments by {', '.join(query.by)}", columns, _run(store, sql, params))
 
 
-def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _shapes(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Per side, the --by groups, server and tool (a shape is a tool's): each shape of the recorded
     arguments, most frequent first; --top keeps that many shapes per group."""
     groups = ["side", *(key for key in query.by if key not in ("server", "tool")), "server", "tool"]
@@ -121,7 +118,7 @@ def _shapes(store: Store, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("argument_shapes", title, columns, _run(store, sql, params))
 
 
-def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _invalid(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Each call whose arguments do not validate, in the order they started."""
     columns = (
         Column("error", Unit.TEXT, "why the arguments do not validate: the first error, at its JSON path", prose=True),
@@ -135,7 +132,7 @@ def _invalid(store: Store, query: Query, where: str, params: dict[str, Any]) -> 
     return _listing(store, query, where, params, "invalid_arguments", "Tool calls with invalid arguments", columns)
 
 
-def _invalid_results(store: Store, query: Query, where: str, params: dict[str, Any]) -> Table:
+def _invalid_results(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Each successful call whose result does not validate against the tool's outputSchema."""
     columns = (
         Column("result_error", Unit.TEXT, "why the structuredContent does not validate, at its JSON path", prose=True),
@@ -145,7 +142,7 @@ def _invalid_results(store: Store, query: Query, where: str, params: dict[str, A
 
 
 def _listing(
-    store: Store, query: Query, where: str, params: dict[str, Any], name: str, title: str, what: tuple[Column, ...]
+    store: Calls, query: Query, where: str, params: dict[str, Any], name: str, title: str, what: tuple[Column, ...]
 ) -> Table:
     """The calls whose first column of ``what`` is set, in the order they started, with ``what``."""
     sql = f"""{store.calls_cte}
@@ -167,12 +164,16 @@ def _listing(
     return Table(name, title, columns, _run(store, sql, params), listing=True)
 
 
-def _run(store: Store, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+def _run(store: Calls, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    from mcpobs.store import Store
+
+    if not isinstance(store, Store):
+        return rows(store, sql, params)  # the ClickHouse session's temporary table
     # argument_checks is a temporary table, seen only by the connection that made it (not a cursor)
     return tuple(tuple(r) for r in store.con.execute(sql, params).fetchall())
 
 
-BUILDERS: dict[str, Callable[[Store, Query, str, dict[str, Any]], Table]] = {
+BUILDERS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "arguments": _arguments,
     "argument_shapes": _shapes,
     "invalid_arguments": _invalid,

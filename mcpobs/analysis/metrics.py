@@ -17,14 +17,7 @@ from typing import Any
 
 from mcpobs.analysis.arguments import ARGUMENT_FIGURES
 from mcpobs.analysis.model import Column, Query, Table, Unit
-from mcpobs.analysis.queries import (
-    CALL_FIGURES,
-    SECTIONS,
-    SESSION_FIGURES,
-    duckdb_store,
-    session_figures,
-    unnamed_servers,
-)
+from mcpobs.analysis.queries import CALL_FIGURES, SECTIONS, SESSION_FIGURES, session_figures, unnamed_servers
 from mcpobs.analysis.sql import IN_FLIGHT_GROUPINGS, Calls, filters
 from mcpobs.cost import CostOptions, build
 from mcpobs.expr import Binary, Node, evaluate
@@ -205,7 +198,7 @@ class Figures:
             if section == "arguments" and not self._arguments_checked:
                 from mcpobs.arguments.check import check_store  # jsonschema only where a rule reads it
 
-                self.notes.extend(check_store(duckdb_store(self.store, "argument metrics")))
+                self.notes.extend(check_store(self.store))
                 self._arguments_checked = True
             by = _SCOPE_BY.get(scope, (scope,))
             if any(k in IN_FLIGHT_GROUPINGS for k in by) and not any(k[0] == scope for k in self._tables):

@@ -15,7 +15,6 @@ from mcpobs.store import in_flight_rank_sql
 
 if TYPE_CHECKING:
     from mcpobs.cost import CostOptions
-    from mcpobs.store import Store  # DuckDB: imported by the commands that open a store
 
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 # sections of the calls shown when asked for (they validate every tool call's arguments)
@@ -121,7 +120,7 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         # jsonschema only for the argument sections
         from mcpobs.arguments.check import check_store
 
-        notes += tuple(check_store(duckdb_store(store, "the argument sections")))
+        notes += tuple(check_store(store))
     tables = tuple(SECTIONS[v](store, query, where, params) for v in query.views)
     if any(key in IN_FLIGHT_GROUPINGS for key in query.by) and any(v in _OF_CALLS for v in query.views):
         notes += unnamed_servers(store)
@@ -139,15 +138,6 @@ def analyze(store: Calls, query: Query, cost: CostOptions | None = None) -> Anal
         params | LLM_CALL_PARAMETERS,
     )
     return Analysis(query, tables, int(spans), int(calls), _time(first), _time(last), store.sources, notes)
-
-
-def duckdb_store(store: Calls, what: str) -> Store:
-    """The DuckDB store ``store`` is, for what runs only there yet; a clean refusal anywhere else."""
-    from mcpobs.store import Store
-
-    if not isinstance(store, Store):
-        raise UsageError(f"not yet supported on {store.engine.title}: {what}")
-    return store
 
 
 def unnamed_servers(store: Calls) -> tuple[str, ...]:
@@ -537,18 +527,6 @@ def _traces(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("traces", "Traces", columns, rows(store, sql, params))
 
 
-def _on_duckdb(
-    builder: Callable[[Store, Query, str, dict[str, Any]], Table], what: str
-) -> Callable[[Calls, Query, str, dict[str, Any]], Table]:
-    """A section's builder that reads temporary tables in the DuckDB store (the argument checks):
-    refused elsewhere."""
-
-    def run(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
-        return builder(duckdb_store(store, what), query, where, params)
-
-    return run
-
-
 # Each section's builder: (store, query, WHERE clause and its parameters from filters(query)) -> Table.
 # The cost sections read the ledger, which mcpobs.cost.build must have written first.
 SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
@@ -556,7 +534,7 @@ SECTIONS: dict[str, Callable[[Calls, Query, str, dict[str, Any]], Table]] = {
     "errors": _errors,
     "sessions": _sessions,
     "traces": _traces,
-    **{name: _on_duckdb(builder, "the argument sections") for name, builder in argument_sections.BUILDERS.items()},
+    **argument_sections.BUILDERS,
     **cost_sections.BUILDERS,
 }
 

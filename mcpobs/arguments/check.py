@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from mcpobs.eventlog.redact import REDACTED
 from mcpobs.ingest.dialects import ATTRIBUTE_KEYS
 
 if TYPE_CHECKING:
+    from mcpobs.analysis.sql import Calls
     from mcpobs.store import Store
 
 TABLE = "argument_checks"
@@ -336,10 +337,12 @@ def verdict(arguments: Any, definition: Definition | None, checks: Validators) -
     return Verdict(recorded=True, shape=shape, checked=True, error=error)
 
 
-def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
+def build(store: Calls, advertised: Iterable[Advertised]) -> list[str]:
     """Check every tool call's arguments in ``store`` against the schemas ``advertised``, into the
-    temporary table ``argument_checks``; the notes on what could not be checked, and why."""
-    import pyarrow as pa
+    temporary table ``argument_checks``; the notes on what could not be checked, and why. On DuckDB or
+    ClickHouse alike: only the reading of the calls and the writing of the table differ
+    (:mod:`mcpobs.clickhouse.arguments` on ClickHouse)."""
+    from mcpobs.store import Store
 
     schemas = Schemas(advertised)
     checks = Validators()
@@ -348,8 +351,17 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
         "requests": list(_REQUEST_KEYS),
         "structured": STRUCTURED_KEY,
         "results": list(_RESULT_KEYS),
+        "recording": EVENT_LOG_SCOPE,
     }
-    rows = store.con.execute(_CALLS, params | {"recording": EVENT_LOG_SCOPE}).fetchall()
+    rows: Sequence[tuple[Any, ...]]
+    if isinstance(store, Store):
+        rows = store.con.execute(_CALLS, params).fetchall()
+    else:
+        from mcpobs.clickhouse import ClickHouseTraces
+        from mcpobs.clickhouse.arguments import tool_calls
+
+        assert isinstance(store, ClickHouseTraces)
+        rows = tool_calls(store, params)
     columns: dict[str, list[Any]] = {
         name: []
         for name in (
@@ -408,13 +420,12 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             ("result", shown_result),
         ):
             columns[name].append(value)
-    types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_(), "result_checked": pa.bool_()}
-    table = pa.table({name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()})
-    store.con.register("argument_checks_arrow", table)
-    try:
-        store.con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM argument_checks_arrow")
-    finally:
-        store.con.unregister("argument_checks_arrow")
+    if isinstance(store, Store):
+        _write(store, columns)
+    else:
+        from mcpobs.clickhouse.arguments import write_checks
+
+        write_checks(store, TABLE, columns)
     notes = _notes(len(rows), unrecorded, unreadable, unchecked, unlisted, checks.invalid_schemas)
     for (server, tool), times in sorted(schemas.ambiguous.items()):
         notes.append(
@@ -432,6 +443,19 @@ def build(store: Store, advertised: Iterable[Advertised]) -> list[str]:
             "their results not checked"
         )
     return notes
+
+
+def _write(store: Store, columns: dict[str, list[Any]]) -> None:
+    """The verdicts as the DuckDB store's temporary table ``argument_checks``."""
+    import pyarrow as pa
+
+    types = {"source_id": pa.int32(), "recorded": pa.bool_(), "checked": pa.bool_(), "result_checked": pa.bool_()}
+    table = pa.table({name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()})
+    store.con.register("argument_checks_arrow", table)
+    try:
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM argument_checks_arrow")
+    finally:
+        store.con.unregister("argument_checks_arrow")
 
 
 def _cut(arguments: str) -> str:
@@ -470,7 +494,7 @@ def _notes(
     return notes
 
 
-def check_store(store: Store) -> list[str]:
+def check_store(store: Calls) -> list[str]:
     """Check every tool call's arguments in ``store`` against the tools its list results advertised
     (:func:`build`); the notes on what could not be read or checked."""
     found, notes = advertised(store, ("tool",))

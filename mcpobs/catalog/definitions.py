@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ from mcpobs.eventlog.writer import agreed_protocol
 from mcpobs.ingest.sources import Format, expand
 
 if TYPE_CHECKING:
+    from mcpobs.analysis.sql import Calls
     from mcpobs.cost import PriceBook
     from mcpobs.store import Store
 
@@ -161,24 +162,35 @@ class Advertised:
     end_ns: int
 
 
-def advertised(store: Store, kinds: tuple[str, ...] = KINDS) -> tuple[list[Advertised], list[str]]:
+def advertised(store: Calls, kinds: tuple[str, ...] = KINDS) -> tuple[list[Advertised], list[str]]:
     """The definitions of ``kinds`` in the list results spans recorded (:data:`RESULT_KEYS`), in the
     order they were answered, each with its file, session, side and time; and a note for each result
-    that could not be read."""
+    that could not be read. In a DuckDB store or a ClickHouse table alike (which reads those results
+    from the table's own spans: its call model keeps no such attribute)."""
+    from mcpobs.store import Store
+
     methods = [method for method, (kind, _) in LISTS.items() if kind in kinds]
-    rows = store.con.execute(
-        """
-        SELECT c.method, c.server, c.protocol_version, src.path,
-            list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS result,
-            c.source_id, c.session, coalesce(c.side, 'unknown'), c.end_ns
-        FROM mcp_calls c
-        JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
-        JOIN sources src ON src.source_id = c.source_id
-        WHERE list_contains($methods, c.method) AND c.succeeded
-        ORDER BY c.start_ns, c.span_id
-        """,
-        {"keys": list(RESULT_KEYS), "methods": methods},
-    ).fetchall()
+    rows: Sequence[tuple[Any, ...]]
+    if isinstance(store, Store):
+        rows = store.con.execute(
+            """
+            SELECT c.method, c.server, c.protocol_version, src.path,
+                list_filter(s.attributes, lambda a: list_contains($keys, a.key))[1].value.stringValue AS result,
+                c.source_id, c.session, coalesce(c.side, 'unknown'), c.end_ns
+            FROM mcp_calls c
+            JOIN spans s ON s.source_id = c.source_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
+            JOIN sources src ON src.source_id = c.source_id
+            WHERE list_contains($methods, c.method) AND c.succeeded
+            ORDER BY c.start_ns, c.span_id
+            """,
+            {"keys": list(RESULT_KEYS), "methods": methods},
+        ).fetchall()
+    else:
+        from mcpobs.clickhouse import ClickHouseTraces
+        from mcpobs.clickhouse.arguments import list_results
+
+        assert isinstance(store, ClickHouseTraces)
+        rows = list_results(store, RESULT_KEYS, methods)
     found: list[Advertised] = []
     notes: list[str] = []
     for method, server, protocol, path, text, source_id, session, side, end_ns in rows:

@@ -568,14 +568,9 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def open_source(
-    arguments: list[str] | None, table: str | None, since_ns: int | None = None, until_ns: int | None = None
-) -> ClickHouseTraces | None:
-    """The ClickHouse table the source arguments name, opened; None when they name files.
-
-    A live server is read over the 24 hours before ``until_ns`` (or now) unless ``since_ns`` says
-    otherwise; a chDB directory (a copy of the table) whole.
-    """
+def locate(arguments: list[str] | None, table: str | None) -> Location | None:
+    """Where the ClickHouse table the source arguments name is, checked but neither reached nor read;
+    None when they name files."""
     named = [a for a in arguments or () if is_clickhouse(a)]
     if not named:
         if table is not None:
@@ -583,7 +578,20 @@ def open_source(
         return None
     if len(named) != len(arguments or ()) or len(named) > 1:
         raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
-    location = parse(named[0], table)
+    return parse(named[0], table)
+
+
+def open_source(
+    arguments: list[str] | None, table: str | None, since_ns: int | None = None, until_ns: int | None = None
+) -> ClickHouseTraces | None:
+    """The ClickHouse table the source arguments name (:func:`locate`), opened; None when they name files.
+
+    A live server is read over the 24 hours before ``until_ns`` (or now) unless ``since_ns`` says
+    otherwise; a chDB directory (a copy of the table) whole.
+    """
+    location = locate(arguments, table)
+    if location is None:
+        return None
     since_ns = since_default(location.server, since_ns, until_ns, now_ns())
     return ClickHouseTraces(location, since_ns, until_ns)
 

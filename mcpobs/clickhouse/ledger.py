@@ -120,8 +120,6 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
     :func:`mcpobs.cost.build` does on DuckDB: temporary tables of the session, which every cost
     section then reads (as CTEs at the head of each section's query, the whole ledger was planned and
     run again by every section)."""
-    if options.value_attr:
-        raise UsageError(f"not yet supported on {store.engine.title}: --value-attr")
     book = options.prices
     ledger = Ledger([f"{p} (left out)" for p in book.problems])
     store.temporary("cost_candidates", candidates_sql(_E), LLM_CALL_PARAMETERS)
@@ -169,11 +167,21 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
         FROM (SELECT arrayJoin(JSONExtract($cost_fixed, '{_FIXED_TYPE}')) AS f)""",
         {"cost_fixed": json.dumps(fixed)},
     )
-    store.temporary(
-        "cost_values", "SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false"
-    )
+    _values(store, options.value_attr)
     store.temporary("cost_calls", CALLS)
     return ledger
+
+
+def _values(store: ClickHouseTraces, attribute: str | None) -> None:
+    """The numeric value of ``attribute`` on each span that carries it, as :func:`mcpobs.cost.ledger._values`
+    reads it: from the table's own spans (the call model keeps no attribute but the ledger's)."""
+    if not attribute:
+        store.temporary(
+            "cost_values", "SELECT '' AS trace_id, '' AS span_id, CAST(NULL AS Nullable(Float64)) AS value WHERE false"
+        )
+        return
+    columns = f"TraceId AS trace_id, SpanId AS span_id, {_E.try_double('SpanAttributes[$name]')} AS value"
+    store.temporary("cost_values", store.scan(columns, "mapContains(SpanAttributes, $name)"), {"name": attribute})
 
 
 def _formula(prices: ModelPrice, model: str) -> Formula:

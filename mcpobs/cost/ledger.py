@@ -482,7 +482,7 @@ def _values(store: Store, attribute: str | None) -> None:
         con.execute(
             f"""
             INSERT INTO cost_values
-            SELECT trace_id, span_id, TRY_CAST({value_text("v")} AS DOUBLE) AS value
+            SELECT trace_id, span_id, {DUCKDB.try_double(value_text("v"))} AS value
             FROM (SELECT trace_id, span_id, list_filter(attributes, lambda a: a.key = $name)[1].value AS v FROM spans)
             WHERE v IS NOT NULL
             """,

@@ -169,9 +169,7 @@ def _arguments(report: Report) -> RichTable:
     said = (
         [f"and {len(checked) - len(shown)} more: mcpobs analyze --view arguments"] if len(checked) > len(shown) else []
     )
-    if "arguments" in report.unavailable:
-        said.append(report.unavailable["arguments"])
-    elif not records:
+    if not records:
         said.append("no tool calls match")
     elif len(checked) < len(records):
         # a tool left out for want of checks is said, with why: never taken for one without problems

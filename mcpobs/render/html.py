@@ -361,12 +361,6 @@ def _arguments(report: Report, made: dict[str, Chart]) -> str:
         "whose arguments were not recorded, or whose tool advertised no schema, is <em>not checked</em>: never "
         "counted valid.</p>"
     ]
-    if "arguments" in report.unavailable:
-        body.append(
-            f'<p class="empty" data-unavailable="arguments">Tool call arguments: '
-            f"{_escape(report.unavailable['arguments'])}.</p>"
-        )
-        return _section("arguments", "Arguments", "\n".join(body))
     if report.argument_notes:
         notes = "".join(f"<li>{_escape(n)}</li>" for n in report.argument_notes)
         body.append(f'<div class="notes" data-notes="arguments"><ul>{notes}</ul></div>')
@@ -417,14 +411,9 @@ def _cost(report: Report, made: dict[str, Chart]) -> str:
         body.append(_chart(made, f"cost_by_{key}", f"Tool call cost by {key}"))
     body.append(table_html(analysis.table("call_cost"), "Tool call cost by tool", empty="no tool calls"))
     body.append(table_html(analysis.table("models"), "LLM calls by model", empty="no LLM calls"))
-    decisions = "Tool calls by the model that asked for them"
-    if "decisions" in report.unavailable:
-        body.append(
-            f'<p class="empty" data-unavailable="decisions">{_escape(decisions)}: '
-            f"{_escape(report.unavailable['decisions'])}.</p>"
-        )
-    else:
-        body.append(table_html(analysis.table("decisions"), decisions, empty="no LLM calls"))
+    body.append(
+        table_html(analysis.table("decisions"), "Tool calls by the model that asked for them", empty="no LLM calls")
+    )
     body.append(table_html(analysis.table("costly_sessions"), "Top sessions by cost", empty="no tool calls"))
     body.append(table_html(analysis.table("costly_traces"), "Top traces by cost", empty="no cost"))
     return _section("cost", "Cost", "\n".join(body))

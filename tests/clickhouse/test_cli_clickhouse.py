@@ -107,10 +107,15 @@ def test_cost_on_chdb_is_the_files_cost(runner: CliRunner, source: list[str]) ->
     assert table.stderr.splitlines()[1:] == files.stderr.splitlines()[1:]
 
 
-def test_a_value_attribute_on_clickhouse_is_refused_cleanly(runner: CliRunner, source: list[str]) -> None:
-    result = runner.invoke(app, ["cost", *source, "--value-attr", "task.value"])
-    assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == "mcpobs: error: not yet supported on ClickHouse: --value-attr"
+def test_a_value_attribute_on_chdb_is_the_files(runner: CliRunner, source: list[str], exported: Exported) -> None:
+    # the sample with the task.value of its agent runs: each cost section's value and value per dollar
+    agent = Path(__file__).resolve().parents[2] / "sample_traces" / "agent_cost_session.jsonl"
+    args = ["--format", "json", "--value-attr", "task.value"]
+    files = runner.invoke(app, ["cost", str(agent), *args])
+    table = runner.invoke(app, ["cost", source[0], "--table", exported("agent_cost_session", [agent]), *args])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert _without_sources(table.stdout) == _without_sources(files.stdout)
+    assert json.loads(table.stdout)["cost"][0]["value"] == 1.7
 
 
 def test_calls_in_flight_on_chdb_are_the_files(runner: CliRunner, source: list[str]) -> None:
@@ -137,33 +142,93 @@ def test_queries_are_read_only(source: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["load", "--db", "obs.duckdb"], ["export", "--parquet", "x"]],
+    [
+        ["load", "--db", "obs.duckdb"],
+        ["export", "--parquet", "x"],
+        ["tools"],
+        ["diff", str(SAMPLE)],
+        ["lint"],
+        ["serve"],
+        ["replay"],
+        ["convert", "--to", "otlp"],
+    ],
 )
 def test_commands_not_yet_on_clickhouse_refuse_it(runner: CliRunner, command: list[str]) -> None:
+    # before anything is read (the host is not even looked up): one line, exit 2, never the password
+    # (serve, replay and convert said "clickhouse:/reader:secret@…: cannot read", exit 3)
     result = runner.invoke(app, [*command, "clickhouse://reader:secret@ch.example/otel"])
     assert result.exit_code == 2, result.stderr
     assert result.stderr.strip() == f"mcpobs: error: not yet supported on ClickHouse: mcpobs {command[0]}"
 
 
-@pytest.mark.parametrize("view", ["arguments", "argument_shapes", "invalid_arguments", "invalid_results"])
-def test_the_argument_sections_are_refused_cleanly(runner: CliRunner, source: list[str], view: str) -> None:
-    # their checks validate each call's arguments in Python (jsonschema) against the schemas its server
-    # advertised: not on ClickHouse yet, where only aggregates leave the server
-    result = runner.invoke(app, ["analyze", *source, "--view", view])
-    assert (result.exit_code, result.stdout) == (2, "")
-    # after the line that says what was read
-    assert (
-        result.stderr.strip().splitlines()[-1]
-        == "mcpobs: error: not yet supported on ClickHouse: the argument sections"
-    )
-
-
-def test_argument_metrics_in_rules_are_refused_cleanly(runner: CliRunner, source: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["check-alerts"], ["report", "--html", "page.html"]])
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        (["clickhouse://:secret@/db"], "no host"),
+        (["chdb:/x", str(SAMPLE)], "a ClickHouse source is read alone"),
+    ],
+)
+def test_a_mistaken_baseline_is_told_before_the_calls_are_read(
+    runner: CliRunner, source: list[str], tmp_path: Path, command: list[str], baseline: list[str], message: str
+) -> None:
+    # it was told once the calls' model was built ("mcpobs: read 116 spans …" first)
     rules = tmp_path / "rules.yaml"
-    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0"\n    scope: tool\n')
-    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), *source])
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.strip().splitlines()[-1] == "mcpobs: error: not yet supported on ClickHouse: argument metrics"
+    rules.write_text(RULES)
+    given = [arg for b in baseline for arg in ("--baseline", b)]
+    result = runner.invoke(app, [command[0], "--rules", str(rules), *source, *given, *command[1:]])
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("mcpobs: error: ")
+    assert message in line
+
+
+def test_the_report_checks_files_against_a_clickhouse_baseline_in_a_named_table(
+    runner: CliRunner, source: list[str], tmp_path: Path
+) -> None:
+    # as check-alerts does: --table is the baseline's (it was refused: "--table names a ClickHouse table")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    args = ["report", "--rules", str(rules), str(SAMPLE), "--html", str(tmp_path / "page.html"), "--baseline"]
+    files = runner.invoke(app, [*args, str(SAMPLE)])
+    table = runner.invoke(app, [*args, *source])
+    assert table.exit_code == files.exit_code == 0, table.stderr
+    assert table.stderr.splitlines()[1] == f"mcpobs: baseline: read 116 spans of {source[2]} (the whole table)"
+    # the alerts fired, as against the files
+    assert table.stderr.splitlines()[-1] == files.stderr.splitlines()[-1]
+
+
+# real servers' calls, recorded (tests/data/arguments/make_*.py): invalid arguments and results among them
+ARGUMENTS = Path(__file__).resolve().parents[1] / "data" / "arguments"
+
+
+@pytest.mark.parametrize("view", ["arguments", "argument_shapes", "invalid_arguments", "invalid_results"])
+def test_the_argument_sections_on_chdb_are_the_files(
+    runner: CliRunner, source: list[str], exported: Exported, view: str
+) -> None:
+    # each call's arguments checked in Python (jsonschema) against the schemas its tools/list answer
+    # advertised, as from the files
+    table = ["--table", exported("arguments", [ARGUMENTS])]
+    args = ["--view", view, "--format", "json"]
+    files = runner.invoke(app, ["analyze", str(ARGUMENTS), *args])
+    chdb = runner.invoke(app, ["analyze", source[0], *table, *args])
+    assert chdb.exit_code == files.exit_code == 0, chdb.stderr
+    assert _without_sources(chdb.stdout) == _without_sources(files.stdout)
+    assert json.loads(chdb.stdout)[view]
+    # the notes on what was not checked, after the line saying what was loaded or read
+    assert chdb.stderr.splitlines()[1:] == files.stderr.splitlines()[1:]
+
+
+def test_argument_metrics_in_rules_on_chdb_are_the_files(
+    runner: CliRunner, source: list[str], exported: Exported, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: a\n    condition: "invalid_argument_rate > 0.2"\n    scope: tool\n')
+    table = ["--table", exported("arguments", [ARGUMENTS])]
+    files = runner.invoke(app, ["check-alerts", "--rules", str(rules), str(ARGUMENTS), "-f", "json"])
+    chdb = runner.invoke(app, ["check-alerts", "--rules", str(rules), source[0], *table, "-f", "json"])
+    assert chdb.exit_code == files.exit_code == 1, chdb.stderr
+    assert _close(json.loads(chdb.stdout), json.loads(files.stdout))
 
 
 @pytest.mark.parametrize(

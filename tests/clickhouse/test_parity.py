@@ -25,7 +25,7 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.alerts import check_alerts, load_rules
-from mcpobs.alerts.check import Status
+from mcpobs.alerts.check import Outcome, Status
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
@@ -268,16 +268,22 @@ alerts:
 """
 
 
-def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
-    both = pairs["agent_cost_session"]
+def assert_same_verdicts(both: Both, rules_text: str, tmp_path: Path) -> Outcome:
+    """The rules ``rules_text`` checked on both engines: the same verdicts, values to the last digit;
+    ClickHouse's."""
     rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(COST_RULES)
+    rules_file.write_text(rules_text)
     rules = load_rules(rules_file)
     duck, click = check_alerts(rules, Figures(both.store)), check_alerts(rules, Figures(both.clickhouse))
     assert [(v.rule.name, v.group, v.status, v.reason, v.values) for v in duck.verdicts] == [
         (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
     ]
     assert duck.failed == click.failed
+    return click
+
+
+def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
+    click = assert_same_verdicts(pairs["agent_cost_session"], COST_RULES, tmp_path)
     assert any(v.status is Status.FIRED for v in click.verdicts)
 
 
@@ -484,3 +490,61 @@ def test_links_by_id_are_the_files_in_every_case(chdb_dir: Path, exported: Expor
         links = clickhouse.run(sql, {})
         assert [tuple(r) for r in store.con.execute(sql).fetchall()] == list(links)
     assert (case == "not_json") != any(linked_by == "tool call id" for *_, linked_by in links)
+
+
+# --value-attr's values as spans write them: a double, an integer, numbers as text (with white space
+# around one), a boolean and words (no number), on tool calls and the LLM calls; a large double (written
+# 1e+21) on the agent's root span
+VALUES: list[Any] = [2.5, 3, "4.25", " 1.5 ", True, "high", 7]
+
+
+def _valued_session(tmp_path: Path) -> Path:
+    from tests.conftest import llm_span, request, span, write_lines
+
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    start = 1_760_000_000_000_000_000
+    spans = [
+        llm_span(
+            trace=trace, span_id="00000000000000a0", start=start, duration_ns=10**9, attributes={"task.value": 1e21}
+        )
+    ]
+    for i, value in enumerate(VALUES):
+        at = start + (i + 1) * 10**8
+        spans.append(
+            llm_span(
+                trace=trace,
+                span_id=f"00000000000000b{i}",
+                parent="00000000000000a0",
+                start=at,
+                duration_ns=10**7,
+                usage={"input_tokens": 100 + i, "output_tokens": 10},
+                attributes={"task.value": value},
+            )
+        )
+        spans.append(
+            span(
+                trace=trace,
+                span_id=f"00000000000000c{i}",
+                parent="00000000000000a0",
+                name=f"tools/call tool{i % 3}",
+                kind=3,
+                start=at + 2 * 10**7,
+                attributes={"task.value": value, "mcp.session.id": f"s{i % 2}"},
+            )
+        )
+    return write_lines(tmp_path / "valued.jsonl", [request(spans, "agent")])
+
+
+def test_a_value_attribute_gives_the_files_figures(exported: Exported, chdb_dir: Path, tmp_path: Path) -> None:
+    # the sample's task.value (doubles on its agent runs), and one of every value type a span may hold
+    priced = CostOptions(load_prices(ROOT / "sample_traces" / "prices.yaml"), "task.value")
+    valued = _valued_session(tmp_path)
+    for name, files in (("agent_cost_session", SETS["agent_cost_session"]), ("valued", [valued])):
+        with Store() as store, ClickHouseTraces(parse(f"chdb:{chdb_dir}", exported(name, files))) as clickhouse:
+            load(store, [str(p) for p in files])
+            values = []
+            for query in (Query(views=COST_VIEWS), Query(by=("tool",), views=("call_cost",))):
+                duck, click = analyze(store, query, priced), analyze(clickhouse, query, priced)
+                assert_same(duck, click)
+                values += [r["value"] for t in click.tables for r in t.records() if r.get("value")]
+            assert values, name
