@@ -3,8 +3,8 @@
 A source argument ``clickhouse://USER:PASSWORD@HOST:PORT/DATABASE`` (``clickhouses://`` over TLS) reads
 a live server through clickhouse-connect; ``chdb:PATH`` a chDB session directory, the same engine
 in-process. Nothing is loaded, and nothing written to a database: the call model of
-:mod:`mcpobs.clickhouse.model` is derived once per command into a temporary table of the session
-(gone when it closes), every section runs in ClickHouse over it, and only its aggregates come back.
+:mod:`mcpobs.clickhouse.model` is derived once per command into temporary tables of the session
+(gone when it closes), every section runs in ClickHouse over them, and only its aggregates come back.
 Queries are read-only (``readonly=2``: no writes, settings and temporary tables allowed; a user whose
 profile says ``readonly=1`` can change neither, and is refused), limited in time and in result rows;
 an error or a timeout of the server is one line, exit 3.
@@ -49,6 +49,9 @@ SPANS_TABLE = "mcpobs_spans"
 # the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
 # made, from the first, only where the table holds such calls or abandoned ones
 LINKED_TABLE = "mcpobs_linked"
+# the calls (mcpobs.store.calls_select, the store's mcp_calls) of those spans: derived once, read by every
+# ledger step and section (a CTE is run again at each reference, 19 times in `mcpobs cost`, 57 in `report`)
+CALLS_TABLE = "mcpobs_calls"
 # the exporter's columns the call model (mcpobs.clickhouse.model) reads: a table without one is refused
 # by name, before ClickHouse's word on the model's SQL would point at the model's own column names
 EXPORTER_COLUMNS = (
@@ -207,6 +210,7 @@ class ClickHouseTraces:
     two to four times in some). Where it holds 2026-07-28 calls of several rounds or abandoned calls,
     their rounds are linked as the store links them after a load, into a second temporary table
     :data:`LINKED_TABLE` that the sections read instead (a copy only then: otherwise it would be the same).
+    The calls of those spans (``mcp_calls``) are a third, :data:`CALLS_TABLE`, made once too.
     """
 
     engine: Engine = CLICKHOUSE
@@ -231,12 +235,13 @@ class ClickHouseTraces:
                 self._create(LINKED_TABLE, rounds_select(SPANS_TABLE), {})
                 self.drop(SPANS_TABLE)
                 table = LINKED_TABLE
+            self._create(CALLS_TABLE, f"{calls_cte(table)}SELECT * FROM mcp_calls", {})
         except BaseException:
             self.close()
             raise
         self._spans_table = table
-        self._cte = calls_cte(table)
-        self._in_flight_cte = calls_cte(table, in_flight=True)
+        self._cte = calls_cte(table, calls=CALLS_TABLE)
+        self._in_flight_cte = calls_cte(table, in_flight=True, calls=CALLS_TABLE)
 
     def _check_columns(self) -> None:
         """Refuse a table that lacks a column the call model reads, naming them; a table that is not
