@@ -1,7 +1,7 @@
-"""On ClickHouse the call model (``mcp_calls``, and ``calls`` over it) is derived once per command, into a
-temporary table of the session, not again by every ledger step and section that reads it. Counted on the
-SQL a chDB session is sent: each text that holds the model's SELECT has ClickHouse run it (a CTE is
-inlined at each reference), so the builds are the occurrences of that SELECT in what was sent.
+"""On ClickHouse the call model (the spans' derived columns, then ``mcp_calls`` over them) is derived once
+per command, into temporary tables of the session, not again by every ledger step and section that reads
+it. Counted on the SQL a chDB session is sent: each text that holds the model's SELECT has ClickHouse run
+it (a CTE is inlined at each reference), so the builds are the occurrences of that SELECT in what was sent.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.cli import app
-from mcpobs.clickhouse import _Chdb
+from mcpobs.clickhouse import _Chdb, parse
+from mcpobs.clickhouse.model import spans_select
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.store import calls_select
 from tests.conftest import ROOT
@@ -61,6 +62,7 @@ def test_the_call_model_is_built_once_per_command(
     args = [str(tmp_path / "report.html")] if command[0] == "report" else []
     result = runner.invoke(app, [command[0], *source, *command[1:], *args, "--prices", str(SAMPLES / "prices.yaml")])
     assert result.exit_code == 0, result.stderr
-    model = calls_select(CLICKHOUSE)
     assert len(sent) > 10  # the ledger's steps and the sections all ran
-    assert sum(text.count(model) for text in sent) == 1
+    # the spans' model (a chDB directory is read whole), then the calls over it: each once
+    spans = spans_select(parse(source[0], source[2]).qualified, "true")
+    assert [sum(text.count(model) for text in sent) for model in (spans, calls_select(CLICKHOUSE))] == [1, 1]
