@@ -19,6 +19,7 @@ from typing import Any
 
 from mcpobs.alerts import Outcome
 from mcpobs.analysis import CALL_VIEWS, COST_VIEWS, Analysis, Query, Table, analyze
+from mcpobs.analysis.cost import costliest_groups
 from mcpobs.analysis.dashboard import bucket_width, error_messages, error_timeline, latency_histogram, timeline
 from mcpobs.analysis.queries import SECTIONS
 from mcpobs.analysis.sql import Calls, filters, ns
@@ -96,14 +97,13 @@ def build_report(
     cost_groups: dict[str, int] = {}
     cost_notes = []
     for key in ("tool", *COST_BY):
+        top = limits.tools if key == "tool" else limits.groups
         if key == "tool":
-            table = analysis.table("call_cost")
+            cost_by[key], cost_groups[key] = _costliest(analysis.table("call_cost"), key, top)
         else:
             grouped = replace(query, by=(key,), top=None)
             # the ledger analyze built above is still there: read it as analyze does
-            table = SECTIONS["call_cost"](store, grouped, *filters(grouped, e))
-        top = limits.tools if key == "tool" else limits.groups
-        cost_by[key], cost_groups[key] = _costliest(table, key, top)
+            cost_by[key], cost_groups[key] = costliest_groups(store, grouped, *filters(grouped, e), key, top)
         if cost_groups[key] > top:
             cost_notes.append(f"The cost chart by {key} shows the {top} costliest of {cost_groups[key]} {key}s.")
     where, params = filters(query, e)

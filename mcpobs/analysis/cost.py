@@ -218,11 +218,50 @@ def summary(store: Calls, query: Query, where: str, params: dict[str, Any]) -> T
     return Table("cost", "Cost", columns, tuple(out), vertical=True)
 
 
+# the figures of a group of call_cost's query (_call_cost_head), in the order its rows are read
+_GROUP_FIGURES = (
+    "group_calls", "group_successes", "group_pico", "group_inference_pico", "group_fixed_pico", "group_quantiles",
+    "group_most_pico", "group_tokens", "group_input_tokens", "group_output_tokens", "group_value",
+)  # fmt: skip
+
+
 def call_cost(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:
     """Tool-call cost per group: its distribution over calls, its parts, tokens and value."""
     groups = ["side", *query.by]
-    keys = ", ".join(groups)
-    e = store.engine
+    sql = f"""{_call_cost_head(store.engine, query, where)}
+    SELECT * FROM grouped
+    ORDER BY group_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
+    {f"LIMIT {int(query.top)}" if query.top else ""}
+    """
+    return _call_cost_table(groups, _run(store, sql, params))
+
+
+def costliest_groups(
+    store: Calls, query: Query, where: str, params: dict[str, Any], key: str, limit: int
+) -> tuple[Table, int]:
+    """The :func:`call_cost` rows of the ``limit`` costliest groups by ``key`` (``query.by`` is
+    ``(key,)``), both sides of each, the costliest group first (by the higher of its sides' totals,
+    then by name, none last), then by side; and how many groups have a cost. Ranked in SQL: only
+    those rows leave the engine (a cost chart by session over millions of sessions reads ten)."""
+    assert query.by == (key,)
+    sql = f"""{_call_cost_head(store.engine, query, where)},
+    costed AS (SELECT *, max(group_pico) OVER (PARTITION BY {key}) AS group_best FROM grouped),
+    ranked AS (
+        SELECT *, dense_rank() OVER (ORDER BY group_best DESC, {key} IS NULL, {key}) AS group_rank
+        FROM costed WHERE group_best > 0
+    ),
+    counted AS (SELECT *, max(group_rank) OVER () AS group_count FROM ranked)
+    SELECT side, {key}, {", ".join(_GROUP_FIGURES)}, group_count FROM counted
+    WHERE group_rank <= {int(limit)} ORDER BY group_rank, side
+    """
+    found = _run(store, sql, params)
+    return _call_cost_table(["side", key], [row[:-1] for row in found]), int(found[0][-1]) if found else 0
+
+
+def _call_cost_head(e: Engine, query: Query, where: str) -> str:
+    """The ``WITH`` of call_cost's query, its last table ``grouped``: a row per side and group, the group
+    keys then :data:`_GROUP_FIGURES`."""
+    groups = ["side", *query.by]
     if "model" in query.by:
         # a call's cost split by the model that spent it; fixed costs under no model
         call = ", ".join(f"c.{column} AS {column}" for column in _CALL_COLUMNS)
@@ -240,7 +279,7 @@ def call_cost(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
         ),"""
     else:
         parts = f"parts AS (SELECT *, NULL AS model FROM cost_calls WHERE {where}),"
-    sql = f"""
+    return f"""
     WITH {parts}
     per_call AS (
         SELECT {select_groups(groups)}, trace_id, span_id, {e.any_value("succeeded")} AS succeeded,
@@ -249,17 +288,22 @@ def call_cost(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
             sum(fixed_pico) + sum(coalesce(inference_pico, 0)) AS total_pico,
             sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
         FROM parts GROUP BY ALL
-    )
-    SELECT {keys}, count(*) AS calls, count(*) FILTER (WHERE succeeded) AS successes,
-        sum(total_pico) AS group_pico, sum(inference_pico), sum(fixed_pico),
-        {e.whole_quantiles("total_pico", (0.5, 0.95))}, max(total_pico),
-        sum(input_tokens) + sum(output_tokens), sum(input_tokens), sum(output_tokens), sum(value)
-    FROM per_call GROUP BY ALL
-    ORDER BY group_pico DESC, {", ".join(str(i) for i in range(1, len(groups) + 1))}
-    {f"LIMIT {int(query.top)}" if query.top else ""}
-    """
+    ),
+    grouped AS (
+        SELECT {", ".join(groups)}, count(*) AS group_calls, count(*) FILTER (WHERE succeeded) AS group_successes,
+            sum(total_pico) AS group_pico, sum(inference_pico) AS group_inference_pico,
+            sum(fixed_pico) AS group_fixed_pico,
+            {e.whole_quantiles("total_pico", (0.5, 0.95))} AS group_quantiles, max(total_pico) AS group_most_pico,
+            sum(input_tokens) + sum(output_tokens) AS group_tokens, sum(input_tokens) AS group_input_tokens,
+            sum(output_tokens) AS group_output_tokens, sum(value) AS group_value
+        FROM per_call GROUP BY ALL
+    )"""
+
+
+def _call_cost_table(groups: list[str], found: list[tuple[Any, ...]]) -> Table:
+    """call_cost's table of the rows of ``grouped`` (:func:`_call_cost_head`)."""
     out = []
-    for row in _run(store, sql, params):
+    for row in found:
         group = row[: len(groups)]
         calls, successes, total, token, tool, quantiles, most, *counts, value = row[len(groups) :]
         all_tokens, input_tokens, output_tokens = map(rounded_tokens, counts)
@@ -285,7 +329,7 @@ def call_cost(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
             )
         )
     columns = tuple(Column(g, Unit.TEXT) for g in groups) + CALL_COST_COLUMNS
-    return Table("call_cost", f"Tool call cost by {', '.join(query.by)}", columns, tuple(out))
+    return Table("call_cost", f"Tool call cost by {', '.join(groups[1:])}", columns, tuple(out))
 
 
 def models(store: Calls, query: Query, where: str, params: dict[str, Any]) -> Table:

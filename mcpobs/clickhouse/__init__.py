@@ -3,8 +3,8 @@
 A source argument ``clickhouse://USER:PASSWORD@HOST:PORT/DATABASE`` (``clickhouses://`` over TLS) reads
 a live server through clickhouse-connect; ``chdb:PATH`` a chDB session directory, the same engine
 in-process. Nothing is loaded, and nothing written to a database: the call model of
-:mod:`mcpobs.clickhouse.model` is derived once per command into a temporary table of the session
-(gone when it closes), every section runs in ClickHouse over it, and only its aggregates come back.
+:mod:`mcpobs.clickhouse.model` is derived once per command into temporary tables of the session
+(gone when it closes), every section runs in ClickHouse over them, and only its aggregates come back.
 Queries are read-only (``readonly=2``: no writes, settings and temporary tables allowed; a user whose
 profile says ``readonly=1`` can change neither, and is refused), limited in time and in result rows;
 an error or a timeout of the server is one line, exit 3.
@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from mcpobs import interrupt
 from mcpobs.errors import InputError, UsageError
 from mcpobs.sqlengine import CLICKHOUSE, Engine
 
@@ -47,6 +49,9 @@ SPANS_TABLE = "mcpobs_spans"
 # the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
 # made, from the first, only where the table holds such calls or abandoned ones
 LINKED_TABLE = "mcpobs_linked"
+# the calls (mcpobs.store.calls_select, the store's mcp_calls) of those spans: derived once, read by every
+# ledger step and section (a CTE is run again at each reference, 19 times in `mcpobs cost`, 57 in `report`)
+CALLS_TABLE = "mcpobs_calls"
 # the exporter's columns the call model (mcpobs.clickhouse.model) reads: a table without one is refused
 # by name, before ClickHouse's word on the model's SQL would point at the model's own column names
 EXPORTER_COLUMNS = (
@@ -177,8 +182,14 @@ def _identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+# how long a stop waits for the session's end before mcpobs.interrupt may end the process: its temporary
+# tables are dropped then (a chDB directory would keep their files)
+CLOSE_WAIT_S = 5.0
+
+
 class _Connection(Protocol):
     temporary: list[str]  # the session's temporary tables, in the order made
+    cancelled: bool  # a signal stopped its query (mcpobs.interrupt): its error is that stop, not the server's
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
@@ -199,6 +210,7 @@ class ClickHouseTraces:
     two to four times in some). Where it holds 2026-07-28 calls of several rounds or abandoned calls,
     their rounds are linked as the store links them after a load, into a second temporary table
     :data:`LINKED_TABLE` that the sections read instead (a copy only then: otherwise it would be the same).
+    The calls of those spans (``mcp_calls``) are a third, :data:`CALLS_TABLE`, made once too.
     """
 
     engine: Engine = CLICKHOUSE
@@ -223,12 +235,13 @@ class ClickHouseTraces:
                 self._create(LINKED_TABLE, rounds_select(SPANS_TABLE), {})
                 self.drop(SPANS_TABLE)
                 table = LINKED_TABLE
+            self._create(CALLS_TABLE, f"{calls_cte(table)}SELECT * FROM mcp_calls", {})
         except BaseException:
             self.close()
             raise
         self._spans_table = table
-        self._cte = calls_cte(table)
-        self._in_flight_cte = calls_cte(table, in_flight=True)
+        self._cte = calls_cte(table, calls=CALLS_TABLE)
+        self._in_flight_cte = calls_cte(table, in_flight=True, calls=CALLS_TABLE)
 
     def _check_columns(self) -> None:
         """Refuse a table that lacks a column the call model reads, naming them; a table that is not
@@ -309,6 +322,8 @@ class ClickHouseTraces:
         try:
             return call(*args)
         except Exception as e:  # the drivers' errors have no common base: each is the server's word
+            if self._connection.cancelled:
+                raise KeyboardInterrupt from None
             raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
 
     def read(self) -> str:
@@ -404,17 +419,65 @@ def _settings_clause(settings: dict[str, Any]) -> str:
     return " SETTINGS " + ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
 
 
-class _Chdb:
+class _Stoppable:
+    """A session whose running query a signal stops (:mod:`mcpobs.interrupt`): Ctrl-C reaches Python only
+    once the query returns, which may be hours on a large table. From the signal thread :meth:`_kill`
+    asks ClickHouse to cancel it (``KILL QUERY``; readonly users may, their own queries), the query's error
+    becomes the KeyboardInterrupt (:attr:`cancelled`), and the stop waits for the session's end, which drops
+    its temporary tables, before mcpobs.interrupt's deadline may end the process."""
+
+    def _watch_signals(self) -> None:
+        self.cancelled = False
+        self._ended = threading.Event()
+        # a kill and the session's end one at a time: no session opened for a kill once it has ended
+        self._lock = threading.Lock()
+        self._forget = interrupt.on_signal(self._stop)
+
+    def _kill(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        with self._lock:
+            if self._ended.is_set():
+                return
+            self.cancelled = True
+            self._kill()
+        self._ended.wait(CLOSE_WAIT_S)
+
+    def _end(self, close: Callable[[], None]) -> None:
+        with self._lock:
+            try:
+                close()
+            finally:
+                self._ended.set()
+                self._forget()
+
+
+class _Chdb(_Stoppable):
     def __init__(self, path: str, settings: dict[str, Any] = SETTINGS) -> None:
         from chdb import session
 
+        self.path = path
         self.session: Any = session.Session(path)  # type: ignore[no-untyped-call]
         self.settings = _settings_clause(settings)
         self.temporary: list[str] = []
+        # what each query of this session starts with: chDB takes no query id, KILL QUERY finds it so
+        self.mark = f"/* mcpobs-{uuid.uuid4()} */ "
+        self._watch_signals()
+
+    def _kill(self) -> None:
+        from chdb import session
+
+        # a second session of the same directory is the same engine: its KILL reaches the running query
+        killer: Any = session.Session(self.path)  # type: ignore[no-untyped-call]
+        try:
+            killer.query(f"KILL QUERY WHERE startsWith(query, '{self.mark}') ASYNC")
+        finally:
+            killer.close()
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         texts = {name: _text(value) for name, value in params.items()}
-        table = self.session.query(sql + self.settings, "ArrowTable", params=texts or None)
+        table = self.session.query(self.mark + sql + self.settings, "ArrowTable", params=texts or None)
         # Arrow has no 128-bit integer: chDB sends an Int128 (the ledger's pico-dollars) as its 16 bytes.
         # No query of mcpobs returns a FixedString(16), the one other type sent so.
         wide = [i for i, f in enumerate(table.schema) if _is_int128(f.type)]
@@ -425,10 +488,10 @@ class _Chdb:
 
     def command(self, sql: str, params: dict[str, Any]) -> None:
         texts = {name: _text(value) for name, value in params.items()}
-        self.session.query(sql + self.settings, params=texts or None)
+        self.session.query(self.mark + sql + self.settings, params=texts or None)
 
     def close(self) -> None:
-        self.session.close()
+        self._end(self.session.close)
 
 
 def _is_int128(kind: Any) -> bool:
@@ -449,23 +512,19 @@ class ReadonlyUser(Exception):
     """The server's user may change no setting (its profile says ``readonly=1``)."""
 
 
-class _Server:
+class _Server(_Stoppable):
     def __init__(self, location: Location) -> None:
-        import clickhouse_connect
-
+        self.location = location
         self.temporary: list[str] = []
-        self.settings = location.settings
+        # every query of the session has this id, by which a stop kills the one running
+        self.query_id = f"mcpobs-{uuid.uuid4()}"
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
-        self.client = clickhouse_connect.get_client(
-            host=location.host,
-            port=location.http_port,
-            username=location.username,
-            password=location.password,
-            database=location.database,
-            secure=location.secure,
+        self.settings = {**location.settings, "query_id": self.query_id}
+        self.client = _client(
+            location,
             # the temporary table lives in the HTTP session
-            session_id=f"mcpobs-{uuid.uuid4()}",
+            session_id=self.query_id,
             connect_timeout=10,
             send_receive_timeout=location.time_limit + 10 if location.time_limit else None,
         )
@@ -474,6 +533,15 @@ class _Server:
         if str(self.client.command("SELECT getSetting('readonly')")).strip() == "1":
             self.client.close()
             raise ReadonlyUser
+        self._watch_signals()
+
+    def _kill(self) -> None:
+        # the session is busy with the query: the KILL goes outside it
+        killer = _client(self.location, connect_timeout=5, send_receive_timeout=5)
+        try:
+            killer.command("KILL QUERY WHERE query_id = {id:String} ASYNC", parameters={"id": self.query_id})
+        finally:
+            killer.close()
 
     def query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         result = self.client.query(sql, parameters=params, settings=self.settings)
@@ -483,12 +551,30 @@ class _Server:
         self.client.command(sql, parameters=params or None, settings=self.settings)
 
     def close(self) -> None:
+        self._end(self._close)
+
+    def _close(self) -> None:
         # the server keeps an idle HTTP session (and its temporary tables) for session_timeout: dropped now
         # closing goes on if it fails: the session's end drops them all the same
         for name in self.temporary:
             with contextlib.suppress(Exception):
                 self.client.command(f"DROP TEMPORARY TABLE IF EXISTS {_identifier(name)}")
         self.client.close()
+
+
+def _client(location: Location, **options: Any) -> Any:
+    """A clickhouse-connect client of the location's server and user."""
+    import clickhouse_connect
+
+    return clickhouse_connect.get_client(
+        host=location.host,
+        port=location.http_port,
+        username=location.username,
+        password=location.password,
+        database=location.database,
+        secure=location.secure,
+        **options,
+    )
 
 
 def _chdb(location: Location) -> _Connection:

@@ -189,11 +189,13 @@ def spans_select(table: str, window: str) -> str:
 SELECT * FROM spans"""
 
 
-def calls_cte(spans: str, in_flight: bool = False) -> str:
+def calls_cte(spans: str, in_flight: bool = False, calls: str | None = None) -> str:
     """``WITH …``: the head of every query, over the table ``spans`` that :func:`spans_select` filled:
     ``spans``, then ``mcp_calls`` and the ``calls`` every section reads (``in_flight``: with the calls
-    in flight when each started, as the store's view ``mcp_calls_in_flight``)."""
-    return f"""WITH spans AS (SELECT * FROM {spans}), mcp_calls AS ({calls_select(_E)}
+    in flight when each started, as the store's view ``mcp_calls_in_flight``). With ``calls``, ``mcp_calls``
+    is read from that table, filled once by ``SELECT * FROM mcp_calls`` after the head without it."""
+    model = f"SELECT * FROM {calls}" if calls else calls_select(_E)
+    return f"""WITH spans AS (SELECT * FROM {spans}), mcp_calls AS ({model}
 ), calls AS ({in_flight_select(_E) if in_flight else "SELECT * FROM mcp_calls"})
 """
 

@@ -354,6 +354,7 @@ def test_the_call_model_is_derived_once_per_command(source: list[str]) -> None:
         (spans,) = traces.run(f"{traces.calls_cte} SELECT count() FROM spans", {})[0]
         ((rows,),) = traces.run(f"SELECT count() FROM {location.qualified}", {})
         assert spans == rows > 0
-    # the temporary table is the session's own: a new session sees only its own one
+    # the temporary tables are the session's own: a new session sees only its own ones
     with ClickHouseTraces(location) as traces:
-        assert traces.run("SELECT name FROM system.tables WHERE is_temporary", {}) == (("mcpobs_spans",),)
+        found = traces.run("SELECT name FROM system.tables WHERE is_temporary ORDER BY name", {})
+        assert found == (("mcpobs_calls",), ("mcpobs_spans",))
