@@ -25,7 +25,7 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.alerts import check_alerts, load_rules
-from mcpobs.alerts.check import Status
+from mcpobs.alerts.check import Outcome, Status
 from mcpobs.analysis import Query, analyze
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
@@ -61,6 +61,10 @@ SETS = {
         )
     },
 }
+# Every set above in one table, as a production table holds every service's spans: MCP traces of every
+# dialect beside traces with no MCP and no GenAI span (gRPC, HTTP, database and language-server spans of
+# edge, openllmetry, sentry and spellings), which the call model counts but does not derive
+SETS["together"] = sorted({path for files in SETS.values() for path in files})
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 SIZE_COLUMNS = ("size_p50_bytes", "size_p95_bytes", "size_max_bytes")
 
@@ -75,7 +79,7 @@ class Both:
 
 # Every set is checked on the default analysis and per server; these on every grouping, filter and rule
 # too (each ClickHouse query of the call model takes about a second to plan and run on chDB).
-RICH = ("dialects", "fastmcp", "mcp_agent_session", "mrtr")
+RICH = ("dialects", "fastmcp", "mcp_agent_session", "mrtr", "together")
 
 
 @pytest.fixture(scope="module")
@@ -268,8 +272,8 @@ alerts:
 """
 
 
-def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
-    both = pairs["agent_cost_session"]
+def same_cost_alerts(both: Both, tmp_path: Path) -> tuple[Outcome, Outcome]:
+    """The verdicts of COST_RULES on each engine, checked the same."""
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(COST_RULES)
     rules = load_rules(rules_file)
@@ -277,6 +281,11 @@ def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path
     assert [(v.rule.name, v.group, v.status, v.reason, v.values) for v in duck.verdicts] == [
         (v.rule.name, v.group, v.status, v.reason, v.values) for v in click.verdicts
     ]
+    return duck, click
+
+
+def test_cost_alert_verdicts_are_the_same(pairs: dict[str, Both], tmp_path: Path) -> None:
+    duck, click = same_cost_alerts(pairs["agent_cost_session"], tmp_path)
     assert duck.failed == click.failed
     assert any(v.status is Status.FIRED for v in click.verdicts)
 
@@ -467,3 +476,47 @@ def test_links_by_id_are_the_files_in_every_case(chdb_dir: Path, exported: Expor
         links = clickhouse.run(sql, {})
         assert [tuple(r) for r in store.con.execute(sql).fetchall()] == list(links)
     assert (case == "not_json") != any(linked_by == "tool call id" for *_, linked_by in links)
+
+
+def test_traces_with_no_call_are_counted_and_not_derived(pairs: dict[str, Both], tmp_path: Path) -> None:
+    # A production otel_traces is mostly other services' HTTP, database and queue traces: the call model
+    # derives only the traces holding an MCP or GenAI span, and counts the others' spans
+    both = pairs["together"]
+    no_call = """trace_id NOT IN (SELECT trace_id FROM spans WHERE mcp_method IS NOT NULL
+        OR gen_ai_operation IS NOT NULL OR gen_ai_request_model IS NOT NULL OR input_tokens IS NOT NULL)"""
+    ((traces, with_status),) = both.store.run(
+        f"SELECT count(DISTINCT trace_id), count(http_status) FROM spans WHERE {no_call}", {}
+    )
+    assert traces >= 40
+    assert with_status > 0
+    # their spans are there, not their derived columns (an HTTP status, read only as an MCP span's parent's)
+    ((derived,),) = both.clickhouse.run(
+        f"{both.clickhouse.calls_cte} SELECT count(http_status) FROM spans WHERE {no_call}", {}
+    )
+    assert derived == 0
+    priced = CostOptions(load_prices(ROOT / "sample_traces" / "prices.yaml"))
+    for query, cost in (
+        (Query(views=(*CALL_VIEWS, *COST_VIEWS)), priced),
+        (Query(by=("model",), views=("call_cost",)), None),
+    ):
+        duck, click = analyze(both.store, query, cost), analyze(both.clickhouse, query, cost)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+    same_cost_alerts(both, tmp_path)
+
+
+def test_a_model_built_in_parts_is_the_model_built_at_once(pairs: dict[str, Both]) -> None:
+    # a window of more spans than BUCKET_SPANS is built a share of its traces at a time, to bound the memory
+    # a build takes: the same spans, derived alike, whether the table holds MCP traces or others
+    both = pairs["together"]
+    location = both.clickhouse.location
+    ((spans,),) = both.clickhouse.run(f"SELECT count() FROM {location.qualified}", {})
+    assert both.clickhouse.buckets == 1
+    every = f"{both.clickhouse.calls_cte} SELECT * FROM spans ORDER BY trace_id, span_id"
+    with ClickHouseTraces(location, bucket_spans=-(-spans // 3)) as parts:
+        assert parts.buckets == 3
+        assert parts.run(every.replace(both.clickhouse.calls_cte, parts.calls_cte), {}) == both.clickhouse.run(
+            every, {}
+        )
+        query = Query(views=(*CALL_VIEWS, *COST_VIEWS))
+        assert_same(analyze(both.store, query, CostOptions()), analyze(parts, query, CostOptions()))
