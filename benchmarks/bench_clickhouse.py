@@ -7,16 +7,21 @@ span (`tools/call …`, kind Server, child of the client's), and a plain HTTP sp
 fails, sessions by `mcp.session.id`, spread over three days.
 
     python benchmarks/bench_clickhouse.py --quick      # 1M spans
+    python benchmarks/bench_clickhouse.py --quick --mix 20   # 1M spans, one trace in 20 MCP, the rest HTTP/DB
     python benchmarks/bench_clickhouse.py              # 10M spans (--spans N for another size)
     python benchmarks/run.py --only clickhouse         # the same rows among the runner's
 
 Target (issue 17): each section within 5x of the count(). A command pays the call model once (its
 spans derived into the session's temporary table), then each section reads that: both are rows.
+With ``--mix N`` only one trace in N holds MCP calls, the others a shop's HTTP, database and queue
+spans, as in a production table: the model derives the MCP traces only. The memory a build takes is
+the peak RSS of a fresh process that builds it once, beside one that only opens the session.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -24,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import MIN_ROUNDS, Target, load_average, machine, round_ratio
+from common import MIN_ROUNDS, Target, in_fresh_process, load_average, machine, round_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "clickhouse"))
@@ -51,14 +56,32 @@ SELECT
     multiIf(k = 0, '', k IN (1, 3, 5, 7), lower(hex(cityHash64(number - k))), k IN (2, 4, 6, 8),
         lower(hex(cityHash64(number - 1))), lower(hex(cityHash64(number - k)))) AS ParentSpanId,
     '' AS TraceState,
-    multiIf(k = 0, 'agent run', k IN (1, 3, 5, 7), 'MCP send tools/call ' || tool, k IN (2, 4, 6, 8),
+    multiIf(NOT mcp, multiIf(k = 0, 'GET /checkout', k IN (1, 3, 5, 7), 'SELECT orders', k IN (2, 4, 6, 8), 'GET',
+        'orders publish'), k = 0, 'agent run', k IN (1, 3, 5, 7), 'MCP send tools/call ' || tool, k IN (2, 4, 6, 8),
         'tools/call ' || tool, llm_call, 'chat gpt-4o', 'GET /health') AS SpanName,
-    multiIf(k = 0, 'Internal', k IN (1, 3, 5, 7), 'Client', k IN (2, 4, 6, 8), 'Server', 'Client') AS SpanKind,
-    if(k IN (2, 4, 6, 8), 'toolbox-server', 'agent') AS ServiceName,
-    map('service.name', if(k IN (2, 4, 6, 8), 'toolbox-server', 'agent')) AS ResourceAttributes,
-    if(k IN (1, 3, 5, 7), 'mcp-python-sdk', 'bench') AS ScopeName,
+    multiIf(NOT mcp, multiIf(k = 0, 'Server', k = 9, 'Producer', 'Client'), k = 0, 'Internal',
+        k IN (1, 3, 5, 7), 'Client', k IN (2, 4, 6, 8), 'Server', 'Client') AS SpanKind,
+    multiIf(NOT mcp, 'shop-frontend', k IN (2, 4, 6, 8), 'toolbox-server', 'agent') AS ServiceName,
+    map('service.name', multiIf(NOT mcp, 'shop-frontend', k IN (2, 4, 6, 8), 'toolbox-server', 'agent'))
+        AS ResourceAttributes,
+    multiIf(NOT mcp, 'io.opentelemetry.http', k IN (1, 3, 5, 7), 'mcp-python-sdk', 'bench') AS ScopeName,
     '1.0' AS ScopeVersion,
     multiIf(
+        -- a trace of no MCP or GenAI span: an HTTP request to a shop, its database queries, HTTP calls and a
+        -- queue message, with the attributes their instrumentations write
+        NOT mcp AND k = 0, map('http.request.method', 'GET', 'http.route', '/checkout', 'url.scheme', 'https',
+            'http.response.status_code', if(failed, '500', '200'), 'server.address', 'shop.example',
+            'network.protocol.version', '1.1', 'user_agent.original', 'Mozilla/5.0'),
+        NOT mcp AND k IN (1, 3, 5, 7), map('db.system.name', 'postgresql', 'db.namespace', 'shop',
+            'db.query.text', 'SELECT * FROM orders WHERE id = $1', 'db.operation.name', 'SELECT',
+            'server.address', 'db.internal', 'server.port', '5432'),
+        NOT mcp AND k IN (2, 4, 6, 8), map('http.request.method', 'GET',
+            'url.full', 'http://inventory.internal:8080/items/' || toString(number),
+            'http.response.status_code', if(failed, '503', '200'), 'server.address', 'inventory.internal',
+            'server.port', '8080', 'network.transport', 'tcp', 'network.protocol.version', '1.1'),
+        NOT mcp, map('messaging.system', 'kafka', 'messaging.destination.name', 'orders',
+            'messaging.operation.type', 'send', 'messaging.message.id', toString(number),
+            'server.address', 'kafka.internal'),
         k IN (1, 3, 5, 7), map('mcp.method.name', 'tools/call', 'jsonrpc.request.id', toString(number)),
         k IN (2, 4, 6, 8), map('mcp.method.name', 'tools/call', 'gen_ai.tool.name', tool,
             'mcp.session.id', 's' || toString(intDiv(number, 100)), 'network.transport', 'tcp',
@@ -77,7 +100,9 @@ FROM (
     SELECT number, number % 10 AS k, 'tool' || toString(intDiv(number, 10) % 20) AS tool,
         (number % 10 IN (1, 2) AND intDiv(number, 10) % 25 = 0) AS failed,
         -- with --cost, the tenth span is an LLM call that ends before the trace's tool calls start
-        (number % 10 = 9 AND {llm}) AS llm_call
+        (number % 10 = 9 AND {llm} AND mcp) AS llm_call,
+        -- with --mix N, one trace in N holds MCP calls, the others none
+        (intDiv(number, 10) % {every} = 0) AS mcp
     FROM numbers({spans})
 )
 """
@@ -107,12 +132,14 @@ INTO OUTFILE '{path}' FORMAT TSVRaw
 """
 
 
-def generated(spans: int, workdir: Path, llm: bool = False) -> Path:
+def generated(spans: int, workdir: Path, llm: bool = False, every: int = 1) -> Path:
     """The chDB directory holding ``spans`` generated spans, made on the first run of that size
-    (``llm``: each trace's tenth span an LLM call rather than an HTTP request)."""
+    (``llm``: each trace's tenth span an LLM call rather than an HTTP request; ``every``: one trace in
+    ``every`` holds MCP calls, the others a shop's HTTP, database and queue spans)."""
     from chdb import session
 
-    directory = workdir / f"chdb-{'llm-' if llm else ''}{spans}"
+    mix = f"mix{every}-" if every > 1 else ""
+    directory = workdir / f"chdb-{'llm-' if llm else ''}{mix}{spans}"
     if not (directory / "ready").exists():
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
@@ -120,7 +147,7 @@ def generated(spans: int, workdir: Path, llm: bool = False) -> Path:
         started = time.perf_counter()
         s.query("CREATE DATABASE IF NOT EXISTS otel")
         s.query(DDL.format(database="otel", table="otel_traces"))
-        s.query(GENERATE.format(spans=spans, llm=str(llm).lower()))
+        s.query(GENERATE.format(spans=spans, llm=str(llm).lower(), every=every))
         s.query("OPTIMIZE TABLE otel.otel_traces FINAL")
         s.close()
         (directory / "ready").touch()
@@ -128,10 +155,11 @@ def generated(spans: int, workdir: Path, llm: bool = False) -> Path:
     return directory
 
 
-def measure(spans: int, workdir: Path, rounds: int) -> list[Target]:
+def measure(spans: int, workdir: Path, rounds: int, every: int = 1) -> list[Target]:
     """Per round: the count(), the call model built (what opening the table costs, once per command),
-    then each section over it; the ratios are the medians of each round's own."""
-    directory = generated(spans, workdir)
+    then each section over it; the ratios are the medians of each round's own (``every``: one trace in
+    ``every`` holds MCP calls). Then the peak memory of a build, in a fresh process."""
+    directory = generated(spans, workdir, every=every)
     location = parse(f"chdb:{directory}")
     # the window every command reads a server over: a condition on Timestamp in the scan, here all of it
     since, until = 1_764_000_000 * 10**9, 1_764_000_000 * 10**9 + 366 * 86_400 * 10**9
@@ -174,22 +202,31 @@ def measure(spans: int, workdir: Path, rounds: int) -> list[Target]:
     count = statistics.median(counts)
     scan = statistics.median(scans)
     build = statistics.median(builds)
+    script = Path(__file__)
+    opened = in_fresh_process(script, "open", {"directory": str(directory)})
+    built = in_fresh_process(script, "build", {"directory": str(directory), "since": since, "until": until})
+    memory = (
+        f"peak RSS of a build {int(built['peak']) / 2**20:,.0f} MiB in {built['buckets']} part(s), "
+        f"of a session opened alone {int(opened['peak']) / 2**20:,.0f} MiB"
+    )
+    print(memory, file=sys.stderr, flush=True)
     compared = "SELECT count() with the same Timestamp window, chDB"
+    mix = f", one trace in {every} MCP" if every > 1 else ""
     found = [
         Target(
-            f"call model of {spans:,} spans (once per command)",
+            f"call model of {spans:,} spans{mix} (once per command)",
             f"opening the table (the model into the session's temporary table) / {compared}",
             round_ratio(builds, counts),
             LIMIT,
             detail=f"median of {rounds} rounds: {build:.1f} s against {count:.3f} s; "
-            f"a scan reading every column {scan:.2f} s ({round_ratio(builds, scans):.0f}x)",
+            f"a scan reading every column {scan:.2f} s ({round_ratio(builds, scans):.0f}x); {memory}",
         )
     ]
     for section, times in sections.items():
         took = statistics.median(times)
         found.append(
             Target(
-                f"{section} on {spans:,} spans",
+                f"{section} on {spans:,} spans{mix}",
                 f"analyze --view {section} over the built model / {compared}",
                 round_ratio(times, counts),
                 LIMIT,
@@ -296,6 +333,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1M spans")
     parser.add_argument("--rounds", type=int, default=MIN_ROUNDS)
     parser.add_argument("--cost", action="store_true", help="time the cost sections (traces with an LLM call)")
+    parser.add_argument(
+        "--mix", type=int, default=1, metavar="N", help="one trace in N holds MCP calls, the others HTTP, DB, queue"
+    )
     parser.add_argument("--duckdb", action="store_true", help="also the DuckDB store's figures on the same spans")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mcpobs-bench-clickhouse"))
     return parser.parse_args(argv)
@@ -312,11 +352,40 @@ def targets(argv: list[str]) -> list[Target]:
     spans = 1_000_000 if args.quick else args.spans
     if args.cost:
         return measure_cost(spans, args.workdir, args.rounds)
-    found = measure(spans, args.workdir, args.rounds)
+    found = measure(spans, args.workdir, args.rounds, args.mix)
     return found + duckdb_store(spans, args.workdir, args.rounds) if args.duckdb else found
 
 
+def _worker(kind: str, arguments: str) -> None:
+    """In a fresh process, its peak RSS (``peak``, bytes): ``open`` the chDB session and count the rows;
+    ``build`` the call model over the window (what a command does first)."""
+    given = json.loads(arguments)
+    found: dict[str, object] = {}
+    if kind == "open":
+        from chdb import session
+
+        s = session.Session(given["directory"])
+        s.query("SELECT count() FROM otel.otel_traces")
+        s.close()
+    else:
+        with ClickHouseTraces(parse(f"chdb:{given['directory']}"), given["since"], given["until"]) as traces:
+            found["buckets"] = traces.buckets
+    print(json.dumps(found | {"peak": _peak_rss()}))
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes: its own since it started, which the ``ru_maxrss`` its parent reads
+    is not (a child's starts at its parent's RSS when forked)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit("bench_clickhouse: no VmHWM in /proc/self/status (Linux only)")
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
+        _worker(sys.argv[2], sys.argv[3])
+        return 0
     for line in machine():
         print(line)
     found = targets(sys.argv[1:])

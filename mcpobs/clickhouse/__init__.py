@@ -46,6 +46,13 @@ MAX_RESULT_ROWS = 1_000_000
 # it and the cost ledger's are on disk, compressed (a seventh of the memory a Memory table takes), gone
 # with the session
 SPANS_TABLE = "mcpobs_spans"
+# the ids of the traces the call model derives (mcpobs.clickhouse.model.modelled_traces), while it is built
+TRACES_TABLE = "mcpobs_traces"
+# the call model is built in parts of at most about this many spans of the window, each a share of the
+# traces by their ids' hash (every step of the model is within a trace): the memory a build takes is a
+# part's (chDB, 1M spans: 1.5 GiB over the session's where all are in MCP traces, 1.1 GiB where one trace
+# in 20 is), whatever the table's size; each part past the first reads the table again
+BUCKET_SPANS = 1_000_000
 # the same with the rounds of calls of several rounds tied into one call (mcpobs.clickhouse.model.rounds_select):
 # made, from the first, only where the table holds such calls or abandoned ones
 LINKED_TABLE = "mcpobs_linked"
@@ -69,6 +76,9 @@ SETTINGS: dict[str, Any] = {
     "join_use_nulls": 1,
     # min, max, sum and avg of no rows are NULL, as in DuckDB, not 0 or nan
     "aggregate_functions_null_for_empty": 1,
+    # a GROUP BY or ORDER BY holding more spills to disk (the trace ids of a large table, a large trace)
+    "max_bytes_before_external_group_by": 1 << 30,
+    "max_bytes_before_external_sort": 1 << 30,
 }
 
 
@@ -211,12 +221,25 @@ class ClickHouseTraces:
     their rounds are linked as the store links them after a load, into a second temporary table
     :data:`LINKED_TABLE` that the sections read instead (a copy only then: otherwise it would be the same).
     The calls of those spans (``mcp_calls``) are a third, :data:`CALLS_TABLE`, made once too.
+
+    Only the traces holding an MCP or a GenAI span are derived (:func:`mcpobs.clickhouse.model.modelled_traces`,
+    a first scan of a few columns); the spans of the others, most of a production table, are kept as they
+    are, to be counted. A window of more than ``bucket_spans`` spans is built in :attr:`buckets` parts, each
+    a share of the traces, so that the memory a build takes is bounded whatever the table's size.
     """
+
+    buckets: int  # the parts the call model was built in (BUCKET_SPANS)
 
     engine: Engine = CLICKHOUSE
 
-    def __init__(self, location: Location, since_ns: int | None = None, until_ns: int | None = None) -> None:
-        from mcpobs.clickhouse.model import calls_cte, rounds_needed_sql, rounds_select, spans_select
+    def __init__(
+        self,
+        location: Location,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        bucket_spans: int = BUCKET_SPANS,
+    ) -> None:
+        from mcpobs.clickhouse.model import calls_cte, modelled_traces, rounds_needed_sql, rounds_select, spans_select
 
         self.location = location
         self.since_ns, self.until_ns = since_ns, until_ns
@@ -230,7 +253,18 @@ class ClickHouseTraces:
         table = SPANS_TABLE
         try:
             self._check_columns()
-            self._create(SPANS_TABLE, spans_select(location.qualified, " AND ".join(window)), {})
+            self._create(TRACES_TABLE, modelled_traces(location.qualified, self._window), {})
+            ((spans,),) = self.run(f"SELECT count() FROM {location.qualified} WHERE {self._window}", {})
+            self.buckets = max(1, -(-int(spans) // bucket_spans))
+            for i in range(self.buckets):
+                share = f"cityHash64(TraceId) % {self.buckets} = {i}" if self.buckets > 1 else "true"
+                traces = f"(SELECT TraceId FROM {_identifier(TRACES_TABLE)} WHERE {share})"
+                sql = spans_select(location.qualified, f"{self._window} AND {share}", traces)
+                if i:
+                    self._insert(SPANS_TABLE, sql)
+                else:
+                    self._create(SPANS_TABLE, sql, {})
+            self.drop(TRACES_TABLE)
             if self.run(rounds_needed_sql(SPANS_TABLE), {})[0][0]:
                 self._create(LINKED_TABLE, rounds_select(SPANS_TABLE), {})
                 self.drop(SPANS_TABLE)
@@ -317,6 +351,10 @@ class ClickHouseTraces:
             bound,
         )
         self._connection.temporary.append(name)
+
+    def _insert(self, name: str, sql: str) -> None:
+        """Add the rows of ``sql`` to the session's temporary table ``name``."""
+        self._server_call(self._connection.command, f"INSERT INTO {_identifier(name)} {sql}", {})
 
     def _server_call(self, call: Callable[..., T], *args: Any) -> T:
         try:

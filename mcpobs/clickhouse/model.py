@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, TOOL_CALL_ID_KEY
 from mcpobs.ingest.dialects import (
+    ATTRIBUTE_KEYS,
     TOKEN_KEYS,
     answers_sql,
     base_columns,
     derived_columns,
     keys,
+    method_evidence_sql,
     outcome_columns,
     wraps_sql,
 )
@@ -41,6 +43,29 @@ _STATUSES = ("Unset", "Ok", "Error")
 _TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
 # what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql)
 _ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}"
+# The GenAI keys any column past the model reads (tokens, model, provider, operation; the ledger's ids):
+# a trace where no span has one, nor an MCP method, holds no call and no LLM call, and nothing that
+# _KEPT_ATTRIBUTES and _KEPT_EVENTS keep (their keys are among these)
+_GENAI_KEYS = ", ".join(
+    _quote(k)
+    for k in (
+        *(k for names in TOKEN_KEYS.values() for k in names),
+        *(
+            k
+            for c in ("gen_ai_operation", "gen_ai_provider", "gen_ai_request_model", "gen_ai_response_model")
+            for k in ATTRIBUTE_KEYS[c]
+        ),
+        TOOL_CALL_ID_KEY,
+        OUTPUT_MESSAGES_KEY,
+    )
+)
+# what modelled keeps of a span's attributes and events: past it only the LLM-call test reads attributes,
+# for their token keys, and the cost ledger its tool-call ids (of spans and their events); the rest would
+# be carried through every step for nothing
+_KEPT_ATTRIBUTES = f"mapFilter((k, v) -> k IN ({_TOKEN_KEYS}, {_ID_KEYS}), attributes)"
+_KEPT_EVENTS = (
+    f"arrayFilter(e -> notEmpty(e), arrayMap(e -> mapFilter((k, v) -> k IN ({_ID_KEYS}), e), Events.Attributes))"
+)
 
 # What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
 # (and a wrapper's HTTP status, which the ingest's HTTP link reads as a parent's: it is no call once unwrapped)
@@ -76,7 +101,26 @@ def _enum(column: str, names: tuple[str, ...], prefix: str) -> str:
     return f"multiIf({cases}, 0)"
 
 
-def _raw(table: str, window: str) -> str:
+def modelled_traces(table: str, window: str) -> str:
+    """A query of the ids of the traces in the window that hold a span the call model derives anything
+    from: an MCP span (the dialects' method, :func:`mcpobs.ingest.dialects.method_sql`) or one with a
+    GenAI key (an LLM call, a tool execution, a tool-call id). A production table holds every service's
+    HTTP, database and queue spans, most in traces with neither: those are only counted
+    (:func:`spans_select`)."""
+    scope = "nullIf(ScopeName, '')"
+    method = base_columns(
+        values="SpanAttributes", keys="SpanAttributes", name="toNullable(SpanName)", scope=scope, engine=_E
+    )["mcp_method"]
+    # the method's evidence first: the method itself is worked out only for the few spans that have some
+    evidence = method_evidence_sql("SpanAttributes", "SpanName", scope, _E)
+    # GROUP BY rather than DISTINCT: a GROUP BY spills to disk past max_bytes_before_external_group_by
+    return f"""SELECT TraceId FROM {table} WHERE {window} AND ((({evidence}) AND ({method}) IS NOT NULL)
+        OR hasAny(mapKeys(SpanAttributes), [{_GENAI_KEYS}])
+        OR arrayExists(e -> hasAny(mapKeys(e), [{_ID_KEYS}]), Events.Attributes))
+    GROUP BY TraceId"""
+
+
+def _raw(table: str, window: str, traces: str) -> str:
     return f"""
     SELECT
         TraceId AS trace_id, SpanId AS span_id, nullIf(ParentSpanId, '') AS parent_span_id,
@@ -93,17 +137,19 @@ def _raw(table: str, window: str) -> str:
         Events,
         Links.TraceId AS link_trace_ids, Links.SpanId AS link_span_ids
     FROM {table}
-    WHERE {window}
+    WHERE {window} AND {traces}
     -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
     -- a span twice is one span, as the store keeps one of each ids at load (mcpobs.ingest._drop_duplicates)
     LIMIT 1 BY TraceId, SpanId"""
 
 
-def spans_select(table: str, window: str) -> str:
+def spans_select(table: str, window: str, traces: str) -> str:
     """The spans of ``table`` (a quoted ``database.table``) whose ``Timestamp`` passes ``window`` (SQL
     over that column, so partitions prune), one of each ids, with the store's derived columns and
     links: the store's ``spans`` as one query, which :class:`mcpobs.clickhouse.ClickHouseTraces` runs
-    once into a temporary table that every section then reads (:func:`calls_cte`)."""
+    once into a temporary table that every section then reads (:func:`calls_cte`). ``traces`` is SQL of
+    the trace ids of :func:`modelled_traces` (a table or a subquery): the spans of other traces are there
+    without derived columns."""
     events = "Events"
     base = base_columns(values="attributes", keys="attributes", name="name", scope="scope_name", engine=_E)
     derived = derived_columns(
@@ -130,7 +176,14 @@ def spans_select(table: str, window: str) -> str:
         [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
     )
     columns = [*_COLUMNS, *derived, *outcome]
-    return f"""WITH raw AS ({_raw(table, window)}
+    # a span of a trace with no MCP and no GenAI span keeps its own columns but none derived (nor its size):
+    # no call, session, LLM call or cost is in its trace, so nothing reads them, and the analysis's span
+    # count still counts it; the derived columns' steps then run over the other traces' spans only
+    underived = ", ".join(
+        ["false AS mcp_failed" if c == "mcp_failed" else f"NULL AS {c}" for c in [*derived, *outcome]]
+    )
+    return f"""WITH raw AS ({_raw(table, window, f"TraceId IN {traces}")}
+), unmodelled AS ({_raw(table, window, f"TraceId NOT IN {traces}")}
 ), attributed AS (
     SELECT *,
         {base_sql}
@@ -142,12 +195,7 @@ def spans_select(table: str, window: str) -> str:
 ), modelled AS (
     SELECT trace_id, span_id, parent_span_id, name, kind_number AS kind, status_number AS status_code,
         status_message, start_ns, end_ns, service_name, scope_name, 0 AS source_id,
-        -- past here only the LLM-call test reads attributes, for their token keys, and the cost ledger
-        -- its tool-call ids (of spans and their events): the rest would be carried through every window for nothing
-        mapFilter((k, v) -> k IN ({_TOKEN_KEYS}, {_ID_KEYS}), attributes) AS attributes,
-        arrayFilter(e -> notEmpty(e), arrayMap(e -> mapFilter((k, v) -> k IN ({_ID_KEYS}), e), Events.Attributes))
-            AS events,
-        {size} AS approx_bytes,
+        {_KEPT_ATTRIBUTES} AS attributes, {_KEPT_EVENTS} AS events, {size} AS approx_bytes,
         CAST(if(d_rounds > 1, arrayZip(link_trace_ids, link_span_ids), []) AS {_LINKS_TYPE}) AS round_links,
         {final_sql}
     FROM derived
@@ -185,6 +233,14 @@ def spans_select(table: str, window: str) -> str:
     UNION ALL
     SELECT {", ".join(columns)}, CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
     FROM modelled WHERE mcp_method IS NULL
+    UNION ALL
+    SELECT trace_id, span_id, parent_span_id, name, kind_number AS kind, status_number AS status_code,
+        status_message, start_ns, end_ns, service_name, scope_name, 0 AS source_id,
+        -- what modelled keeps of their attributes and events is empty: each key it keeps makes a trace modelled
+        CAST(map() AS Map(String, String)) AS attributes, CAST([] AS Array(Map(String, String))) AS events,
+        NULL AS approx_bytes, CAST([] AS {_LINKS_TYPE}) AS round_links, {underived},
+        CAST(NULL AS Nullable(String)) AS peer_service, {_NO_ROUNDS}
+    FROM unmodelled
 )
 SELECT * FROM spans"""
 

@@ -232,6 +232,19 @@ def method_sql(
     )
 
 
+def method_evidence_sql(keys: str, name: str, scope: str, engine: Engine = DUCKDB) -> str:
+    """SQL: whether a span has what :func:`method_sql` needs to find a method at all (a method or RPC
+    method attribute, OpenLLMetry's MCP scope, Logfire's or a proxy's span name): true wherever that method
+    is not NULL, and cheap, so that a scan can pass over the spans with none before working the method out.
+    ``keys`` is the SQL of the span's attribute keys (on ClickHouse the attribute map)."""
+    e = engine
+    names = ", ".join(map(_quote, (*ATTRIBUTE_KEYS["mcp_method"], *ATTRIBUTE_KEYS["rpc_method"])))
+    return (
+        f"({e.any_key(keys, f'k IN ({names})')} OR {e.starts_with(scope, _quote(_OPENLLMETRY_SCOPE))} "
+        f"OR {e.starts_with(name, _quote('MCP server handle request: '))} OR {e.starts_with(name, _quote('mcp.'))})"
+    )
+
+
 def base_columns(values: str, keys: str, name: str, scope: str, engine: Engine = DUCKDB) -> dict[str, str]:
     """First stage: the attributes every later column reads, and the method.
 

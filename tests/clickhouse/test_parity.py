@@ -61,6 +61,10 @@ SETS = {
         )
     },
 }
+# Every set above in one table, as a production table holds every service's spans: MCP traces of every
+# dialect beside traces with no MCP and no GenAI span (gRPC, HTTP, database and language-server spans of
+# edge, openllmetry, sentry and spellings), which the call model counts but does not derive
+SETS["together"] = sorted({path for files in SETS.values() for path in files})
 CALL_VIEWS = ("calls", "errors", "sessions", "traces")
 SIZE_COLUMNS = ("size_p50_bytes", "size_p95_bytes", "size_max_bytes")
 
@@ -75,7 +79,7 @@ class Both:
 
 # Every set is checked on the default analysis and per server; these on every grouping, filter and rule
 # too (each ClickHouse query of the call model takes about a second to plan and run on chDB).
-RICH = ("dialects", "fastmcp", "mcp_agent_session", "mrtr")
+RICH = ("dialects", "fastmcp", "mcp_agent_session", "mrtr", "together")
 
 
 @pytest.fixture(scope="module")
@@ -548,3 +552,47 @@ def test_a_value_attribute_gives_the_files_figures(exported: Exported, chdb_dir:
                 assert_same(duck, click)
                 values += [r["value"] for t in click.tables for r in t.records() if r.get("value")]
             assert values, name
+
+
+def test_traces_with_no_call_are_counted_and_not_derived(pairs: dict[str, Both], tmp_path: Path) -> None:
+    # A production otel_traces is mostly other services' HTTP, database and queue traces: the call model
+    # derives only the traces holding an MCP or GenAI span, and counts the others' spans
+    both = pairs["together"]
+    no_call = """trace_id NOT IN (SELECT trace_id FROM spans WHERE mcp_method IS NOT NULL
+        OR gen_ai_operation IS NOT NULL OR gen_ai_request_model IS NOT NULL OR input_tokens IS NOT NULL)"""
+    ((traces, with_status),) = both.store.run(
+        f"SELECT count(DISTINCT trace_id), count(http_status) FROM spans WHERE {no_call}", {}
+    )
+    assert traces >= 40
+    assert with_status > 0
+    # their spans are there, not their derived columns (an HTTP status, read only as an MCP span's parent's)
+    ((derived,),) = both.clickhouse.run(
+        f"{both.clickhouse.calls_cte} SELECT count(http_status) FROM spans WHERE {no_call}", {}
+    )
+    assert derived == 0
+    priced = CostOptions(load_prices(ROOT / "sample_traces" / "prices.yaml"))
+    for query, cost in (
+        (Query(views=(*CALL_VIEWS, *COST_VIEWS)), priced),
+        (Query(by=("model",), views=("call_cost",)), None),
+    ):
+        duck, click = analyze(both.store, query, cost), analyze(both.clickhouse, query, cost)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+    assert_same_verdicts(both, COST_RULES, tmp_path)
+
+
+def test_a_model_built_in_parts_is_the_model_built_at_once(pairs: dict[str, Both]) -> None:
+    # a window of more spans than BUCKET_SPANS is built a share of its traces at a time, to bound the memory
+    # a build takes: the same spans, derived alike, whether the table holds MCP traces or others
+    both = pairs["together"]
+    location = both.clickhouse.location
+    ((spans,),) = both.clickhouse.run(f"SELECT count() FROM {location.qualified}", {})
+    assert both.clickhouse.buckets == 1
+    every = f"{both.clickhouse.calls_cte} SELECT * FROM spans ORDER BY trace_id, span_id"
+    with ClickHouseTraces(location, bucket_spans=-(-spans // 3)) as parts:
+        assert parts.buckets == 3
+        assert parts.run(every.replace(both.clickhouse.calls_cte, parts.calls_cte), {}) == both.clickhouse.run(
+            every, {}
+        )
+        query = Query(views=(*CALL_VIEWS, *COST_VIEWS))
+        assert_same(analyze(both.store, query, CostOptions()), analyze(parts, query, CostOptions()))

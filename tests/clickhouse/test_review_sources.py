@@ -129,7 +129,7 @@ def test_the_columns_checked_are_those_the_call_model_reads() -> None:
     from mcpobs.clickhouse import EXPORTER_COLUMNS
     from mcpobs.clickhouse.model import spans_select
 
-    sql = spans_select("t", "true")
+    sql = spans_select("t", "true", "traces")
     read = {c for c in re.findall(r"\b[A-Z][A-Za-z]+\b", sql) if c in EXPORTER_COLUMNS or c in _ALL}
     assert read == set(EXPORTER_COLUMNS)
 
