@@ -31,7 +31,6 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
@@ -67,7 +66,17 @@ def serve() -> None:
 async def agent(outcomes: list[str]) -> None:
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcpobs", "record", "--out", str(LOG), "--", sys.executable, str(Path(__file__).resolve()), "--serve"],
+        args=[
+            "-m",
+            "mcpobs",
+            "record",
+            "--out",
+            str(LOG),
+            "--",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+        ],
     )
     with trace.get_tracer("timeouts-agent").start_as_current_span("invoke_agent timeouts-agent"):
         async with Client(params, mode="legacy") as client:
@@ -88,7 +97,9 @@ def main() -> None:
         f.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcpobs-timeouts-") as d:
         spans = Path(d) / "client.jsonl"
-        provider = TracerProvider(resource=Resource.create({"service.name": "timeouts-agent"}), id_generator=SeededIds(3))
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": "timeouts-agent"}), id_generator=SeededIds(3)
+        )
         provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(str(spans))))
         trace.set_tracer_provider(provider)
         outcomes: list[str] = []
