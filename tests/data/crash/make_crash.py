@@ -89,7 +89,7 @@ async def agent(outcomes: dict[str, str]) -> None:
                         outcomes[tool] = "ok"
                     except MCPError as e:
                         outcomes[tool] = str(e.error.code)
-        except Exception as e:  # noqa: BLE001 - closing a session whose server died may raise
+        except Exception as e:  # closing a session whose server died may raise
             outcomes["close"] = type(e).__name__
 
 
