@@ -379,6 +379,24 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
         """,
         {"id": source_id},
     )
+    # A call no server span answered (the server died in it, say) went to the same server as the calls
+    # to the same address in its trace that one did: a recording names the server by its serverInfo,
+    # its spans by their service, and one server must not show as two. Only where the address names
+    # one service in the trace.
+    con.execute(
+        """
+        UPDATE spans AS c SET peer_service = m.service
+        FROM (
+            SELECT trace_id, server_address, min(peer_service) AS service FROM spans
+            WHERE mcp_side = 'client' AND peer_service IS NOT NULL AND server_address IS NOT NULL
+                AND trace_id IN (SELECT trace_id FROM spans WHERE source_id = $id AND mcp_method IS NOT NULL)
+            GROUP BY trace_id, server_address HAVING count(DISTINCT peer_service) = 1
+        ) AS m
+        WHERE c.mcp_side = 'client' AND c.peer_service IS NULL AND c.trace_id = m.trace_id
+            AND c.server_address = m.server_address
+        """,
+        {"id": source_id},
+    )
 
 
 def _link_http(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
