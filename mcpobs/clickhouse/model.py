@@ -19,7 +19,7 @@ first file's).
 
 from __future__ import annotations
 
-from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, TOOL_CALL_ID_KEY
+from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, RESPONSE_ID_KEY, TOOL_CALL_ID_KEY
 from mcpobs.ingest.dialects import (
     TOKEN_KEYS,
     answers_sql,
@@ -39,8 +39,9 @@ _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
 
 _TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
-# what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql)
-_ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}"
+# what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql),
+# and tells one LLM call traced twice by (mcpobs.cost.ledger.NUMBERED_CANDIDATES)
+_ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}, {_quote(RESPONSE_ID_KEY)}"
 
 # What wrapping compares (mcpobs.ingest.dialects.wraps_sql), of each MCP span of a trace
 # (and a wrapper's HTTP status, which the ingest's HTTP link reads as a parent's: it is no call once unwrapped)

@@ -47,6 +47,7 @@ SETS = {
     **{
         d: [DATA / d]
         for d in (
+            "anthropic",
             "auth",
             "concurrency",
             "decisions",
@@ -253,6 +254,18 @@ def test_every_cost_section_is_the_same_on_clickhouse_to_the_pico_dollar(pairs: 
     summary = duck.tables[0].records() if duck.tables[0].name == "cost" else None
     assert summary is None or summary[0]["token_cost"]
     assert any(isinstance(v, Decimal) and v for row in click.tables[0].rows for v in row)
+
+
+def test_llm_calls_traced_twice_count_once_on_clickhouse(pairs: dict[str, Both]) -> None:
+    # OpenLLMetry's anthropic spans beside the anthropic SDK's own: each call two spans, one gen_ai.response.id
+    both = pairs["anthropic"]
+    for query in (Query(views=COST_VIEWS), Query(by=("model",), views=("call_cost",))):
+        duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+        assert any("traced twice" in note for note in click.notes)
+    models = analyze(both.clickhouse, Query(views=("models",))).tables[0].records()
+    assert sum(row["llm_calls"] for row in models) == 8
 
 
 COST_RULES = """
