@@ -414,11 +414,19 @@ SELECT side, trace_id, call, scope, depth FROM up
 # call's output in the trace (the last such LLM call to start before the call did; the first after, where
 # clocks disagree), else by time; `read` by time. By time, an LLM call is looked for among the children of
 # the tool call's scopes (cost_scopes), its parent first, then its grandparent's …: the LLM calls of its
-# own agent before another's (sub-agents running at once in one trace); else anywhere in the trace.
+# own agent before another's (sub-agents running at once in one trace); else anywhere in the trace. An
+# LLM call whose parent holds a total over it (OpenInference's span around the anthropic SDK's own, an
+# agent run's usage) is a child of that parent's parent too, so that it is still its agent's.
 LINKS = f"""
-WITH steps AS (
-    SELECT trace_id, span_id AS llm, parent_span_id AS scope, start_ns, end_ns FROM cost_llm
-    WHERE {LLM_CALL_ROW}
+WITH llm_rows AS (
+    SELECT trace_id, span_id, parent_span_id, start_ns, end_ns FROM cost_llm WHERE {LLM_CALL_ROW}
+), steps AS (
+    SELECT trace_id, span_id AS llm, parent_span_id AS scope, start_ns, end_ns FROM llm_rows
+    UNION ALL
+    SELECT l.trace_id AS trace_id, l.span_id AS llm, w.parent_span_id AS scope, l.start_ns AS start_ns,
+        l.end_ns AS end_ns
+    FROM llm_rows l JOIN cost_llm w ON w.trace_id = l.trace_id AND w.span_id = l.parent_span_id
+    WHERE w.status = 'aggregate' AND w.parent_span_id IS NOT NULL
 ), tool_calls AS (
     SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
 ), by_id AS (

@@ -257,7 +257,8 @@ def test_every_cost_section_is_the_same_on_clickhouse_to_the_pico_dollar(pairs: 
 
 
 def test_llm_calls_traced_twice_count_once_on_clickhouse(pairs: dict[str, Both]) -> None:
-    # OpenLLMetry's anthropic spans beside the anthropic SDK's own: each call two spans, one gen_ai.response.id
+    # OpenLLMetry's anthropic spans beside the anthropic SDK's own: each call two spans, one gen_ai.response.id;
+    # OpenInference's around the SDK's: the SDK's span is still its sub-agent's
     both = pairs["anthropic"]
     for query in (Query(views=COST_VIEWS), Query(by=("model",), views=("call_cost",))):
         duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
@@ -265,7 +266,13 @@ def test_llm_calls_traced_twice_count_once_on_clickhouse(pairs: dict[str, Both])
         assert _notes(duck) == _notes(click)
         assert any("traced twice" in note for note in click.notes)
     models = analyze(both.clickhouse, Query(views=("models",))).tables[0].records()
-    assert sum(row["llm_calls"] for row in models) == 8
+    # the folder's two files, each of 8 API calls: one with OpenLLMetry's spans, one with OpenInference's
+    assert sum(row["llm_calls"] for row in models) == 16
+    decisions = analyze(both.clickhouse, Query(views=("decisions",))).tables[0].records()
+    assert {r["model"]: r["tool_calls_requested"] for r in decisions} == {
+        "claude-sonnet-4-5-20250929": 10,
+        "claude-haiku-4-5-20251001": 2,
+    }
 
 
 COST_RULES = """

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Regenerate anthropic.jsonl / anthropic.expected.json: an agent on a second provider (Anthropic's
-Messages API, prompt caching included) whose LLM calls are traced by OpenLLMetry's instrumentation,
-around a real MCP server over Streamable HTTP traced by the mcp SDK's own spans.
+"""Regenerate anthropic.jsonl / anthropic.expected.json (and the ``anthropic-openinference.*`` pair): an
+agent on a second provider (Anthropic's Messages API, prompt caching included) whose LLM calls are traced
+by the anthropic SDK's own spans and OpenLLMetry's (or OpenInference's) instrumentation, around a real MCP
+server over Streamable HTTP traced by the mcp SDK's own spans.
 
 Needs its own venv (the instrumentation is not a dependency of mcpobs):
     python3 -m venv /tmp/venv-anthropic
     /tmp/venv-anthropic/bin/pip install 'mcp==2.3.0' 'anthropic==2.10.0' \
         'opentelemetry-instrumentation-anthropic==0.62.4' \
-        'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-json-file==0.66b1'
-Run (about 5 s):
-    /tmp/venv-anthropic/bin/python tests/data/anthropic/make_anthropic.py
+        'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-json-file==0.66b1' \
+        'openinference-instrumentation-anthropic==3.1.0'
+Run (about 5 s each):
+    /tmp/venv-anthropic/bin/python tests/data/anthropic/make_anthropic.py                # OpenLLMetry's
+    /tmp/venv-anthropic/bin/python tests/data/anthropic/make_anthropic.py openinference  # OpenInference's
 
 What runs:
 
@@ -18,9 +21,12 @@ What runs:
   request's bytes (about four a token) and reported as Anthropic's API reports it: ``input_tokens``
   without the cache, ``cache_creation_input_tokens`` for the prefix (system prompt and tools) the
   first call of a task writes, ``cache_read_input_tokens`` for the prefix later calls read;
-* the agent (``service.name=anthropic-agent``): the real ``anthropic`` client instrumented by
-  ``opentelemetry-instrumentation-anthropic`` (OpenLLMetry), and the mcp SDK ``Client`` over Streamable
-  HTTP with its own CLIENT spans. Two sub-agents run at once under one orchestrator span (one trace,
+* the agent (``service.name=anthropic-agent``): the real ``anthropic`` client, whose own spans
+  (``anthropic.messages.create``, scope ``com.anthropic.sdk.python``) are on by default, instrumented
+  as well by ``opentelemetry-instrumentation-anthropic`` (OpenLLMetry: an ``anthropic.chat`` span beside
+  the SDK's, not its parent) or ``openinference-instrumentation-anthropic`` (a ``Messages`` span around
+  the SDK's); and the mcp SDK ``Client`` over Streamable HTTP with its own CLIENT spans. Each task's agent
+  is an ``invoke_agent`` span. Two sub-agents run at once under one orchestrator span (one trace,
   one MCP session each); a third task runs alone in a trace of its own;
 * the MCP server (mcp SDK 2.3 ``MCPServer``, this script with ``--serve``, a subprocess serving
   Streamable HTTP on 127.0.0.1 with its own OpenTelemetry SDK, ``service.name=issues-server``): SERVER
@@ -54,8 +60,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what
 from _gen_common import merge  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "anthropic.jsonl"
-EXPECTED = HERE / "anthropic.expected.json"
+# the instrumentation beside the anthropic SDK's own spans: the files it writes
+OUTPUTS = {
+    "openllmetry": (HERE / "anthropic.jsonl", HERE / "anthropic.expected.json"),
+    "openinference": (HERE / "anthropic-openinference.jsonl", HERE / "anthropic-openinference.expected.json"),
+}
 AGENT = "anthropic-agent"
 SERVER = "issues-server"
 ISSUES = {3: "Crash on start", 7: "Slow search", 12: "Typo in docs"}
@@ -324,14 +333,26 @@ def _wait_for(port: int) -> None:
     raise SystemExit(f"the MCP server did not listen on 127.0.0.1:{port}")
 
 
+def _instrument(instrumentation: str, provider: Any) -> None:
+    if instrumentation == "openllmetry":
+        from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+        AnthropicInstrumentor().instrument(tracer_provider=provider)
+    else:
+        from openinference.instrumentation.anthropic import AnthropicInstrumentor as OpenInferenceInstrumentor
+
+        OpenInferenceInstrumentor().instrument(tracer_provider=provider)
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--serve":
         serve(int(sys.argv[2]), sys.argv[3])
         return
+    instrumentation = sys.argv[1] if len(sys.argv) > 1 else "openllmetry"
+    out, expected = OUTPUTS[instrumentation]
     import anyio
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.json.file import FileSpanExporter
-    from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -350,7 +371,7 @@ def main() -> None:
             provider = TracerProvider(resource=Resource.create({"service.name": AGENT}))
             provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(str(tmp / "agent.jsonl"))))
             trace.set_tracer_provider(provider)
-            AnthropicInstrumentor().instrument(tracer_provider=provider)
+            _instrument(instrumentation, provider)
             try:
                 log = anyio.run(run, f"http://127.0.0.1:{port}/mcp", f"http://127.0.0.1:{httpd.server_address[1]}")
             finally:
@@ -359,9 +380,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=20)
-        merge(sorted(tmp.glob("*.jsonl")), OUT)
-    EXPECTED.write_text(json.dumps({"llm_calls": [asdict(c) for c in log]}, indent=2) + "\n")
-    print(f"wrote {OUT.name} ({sum(1 for _ in OUT.open())} lines) and {EXPECTED.name}")
+        merge(sorted(tmp.glob("*.jsonl")), out)
+    expected.write_text(json.dumps({"llm_calls": [asdict(c) for c in log]}, indent=2) + "\n")
+    print(f"wrote {out.name} ({sum(1 for _ in out.open())} lines) and {expected.name}")
 
 
 if __name__ == "__main__":
