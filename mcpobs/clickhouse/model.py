@@ -180,7 +180,10 @@ def spans_select(table: str, window: str) -> str:
         {", ".join(_element(c, i, columns) for i, c in enumerate(columns[1:], start=1))},
         if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
             arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service
-    FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+    FROM (
+        SELECT *, row, is_wrapper, {_inherited_session(columns)} AS inherited_session
+        FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+    )
 ), spans AS (
     SELECT {", ".join(columns)}, peer_service, {_NO_ROUNDS} FROM calls_linked
     UNION ALL
@@ -199,8 +202,44 @@ def calls_cte(spans: str, in_flight: bool = False) -> str:
 """
 
 
+def _inherited_session(columns: list[str]) -> str:
+    """A server span's session where it records none: the client's call it answers, or the client's call
+    the server's span it is inside answers (mcpobs.ingest._link_sessions), over the trace's ``rows``."""
+
+    def of(tuple_: str, column: str) -> str:
+        return f"tupleElement({tuple_}, {columns.index(column)})"
+
+    parent = (
+        f"arrayFirstIndex(r -> {of('r', 'span_id')} = {of('row', 'parent_span_id')} "
+        f"AND {of('r', 'mcp_method')} IS NOT NULL, rows)"
+    )
+    grandparent = (
+        f"arrayFirstIndex(r -> {of('r', 'span_id')} = {of(f'rows[{parent}]', 'parent_span_id')} "
+        f"AND {of('r', 'mcp_side')} = 'client', rows)"
+    )
+    own = of("row", "mcp_session_id")
+    return f"""multiIf({own} IS NOT NULL OR {of("row", "mcp_side")} != 'server' OR {parent} = 0, {own},
+        {of(f"rows[{parent}]", "mcp_session_id")} IS NOT NULL, {of(f"rows[{parent}]", "mcp_session_id")},
+        {of(f"rows[{parent}]", "mcp_side")} = 'server' AND {grandparent} > 0,
+            {of(f"rows[{grandparent}]", "mcp_session_id")}, NULL)"""
+
+
 def _element(column: str, index: int, columns: list[str]) -> str:
     value = f"tupleElement(row, {index})"
+    if column in ("mcp_session_id", "session_key", "call_key"):
+        session = "inherited_session"
+        if column != "mcp_session_id":
+            value = keys(
+                trace_id="trace_id",
+                session_id=session,
+                side=f"tupleElement(row, {columns.index('mcp_side')})",
+                method=f"tupleElement(row, {columns.index('mcp_method')})",
+                target=f"tupleElement(row, {columns.index('mcp_target')})",
+                arguments_hash=f"tupleElement(row, {columns.index('arguments_hash')})",
+                engine=_E,
+            )[column]
+        else:
+            value = session
     if column in _UNWRAPPED:
         return f"if(is_wrapper, NULL, {value}) AS {column}"
     if column in ("http_status", "auth_challenge"):

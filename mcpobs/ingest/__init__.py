@@ -22,7 +22,7 @@ from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import otlp_json, rounds, validate
-from mcpobs.ingest.dialects import peer_services_sql, wraps_sql
+from mcpobs.ingest.dialects import keys, peer_services_sql, wraps_sql
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
 if TYPE_CHECKING:
@@ -399,6 +399,37 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     )
 
 
+def _link_sessions(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Give a server's MCP span that records no session the session of the client's call it answers.
+
+    The mcp SDK's spans record no ``mcp.session.id`` on either side; a recording knows the session of
+    each of its calls. Loaded together, the server's side of a call is in the client's session, not in a
+    session of its own trace; so is a request the server sends inside it (an ``elicitation/create``
+    under its ``tools/call``). Either side may come from this source.
+    """
+    session = keys(
+        trace_id="s.trace_id",
+        session_id="coalesce(p.mcp_session_id, g.mcp_session_id)",
+        side="s.mcp_side",
+        method="s.mcp_method",
+        target="s.mcp_target",
+        arguments_hash="s.arguments_hash",
+    )
+    con.execute(
+        f"""
+        UPDATE spans AS s SET mcp_session_id = coalesce(p.mcp_session_id, g.mcp_session_id),
+            session_key = {session["session_key"]}, call_key = {session["call_key"]}
+        FROM spans AS p LEFT JOIN spans AS g ON g.trace_id = p.trace_id AND g.span_id = p.parent_span_id
+            AND g.mcp_side = 'client' AND p.mcp_side = 'server'
+        WHERE s.mcp_side = 'server' AND s.mcp_session_id IS NULL AND s.mcp_method IS NOT NULL
+            AND p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND p.mcp_method IS NOT NULL
+            AND coalesce(p.mcp_session_id, g.mcp_session_id) IS NOT NULL
+            AND (s.source_id = $id OR p.source_id = $id OR g.source_id = $id)
+        """,
+        {"id": source_id},
+    )
+
+
 def _link_http(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """Give an MCP span with no HTTP status of its own its transport parent's: the HTTP span that
     carried the request (an ASGI or proxy server span, say) and its challenge. Either may come from
@@ -420,6 +451,7 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     rounds linked."""
     _unwrap(con, source_id)
     _link_peers(con, source_id)
+    _link_sessions(con, source_id)
     _link_http(con, source_id)
     link_rounds(con, source_id)
     _abandon_answers(con, source_id)
