@@ -137,16 +137,19 @@ ANCESTORS = """
 
 # One LLM call traced twice: two instrumentations each with a span of it (OpenLLMetry's `anthropic.chat`
 # beside the anthropic SDK's own `anthropic.messages.create`, siblings with the same usage), told by the
-# same `gen_ai.response.id` in one trace. Each candidate numbered among its copies: all but the first (by
-# start, then span id) are duplicates.
+# same `gen_ai.response.id` in one trace. Each candidate, whether it holds a total over others (is in
+# cost_ancestors), and its number among the copies of its call that hold none: all but the first (by
+# start, then span id) are duplicates; a span around the call with the same id is its total, not a copy.
 NUMBERED_CANDIDATES = """(
-    SELECT *, row_number() OVER (PARTITION BY trace_id, response_id ORDER BY start_ns, span_id) AS copy
-    FROM cost_candidates
+    SELECT c.*, a.span_id IS NOT NULL AS holds_total,
+        row_number() OVER (PARTITION BY c.trace_id, c.response_id, a.span_id IS NOT NULL
+            ORDER BY c.start_ns, c.span_id) AS copy
+    FROM cost_candidates c LEFT JOIN cost_ancestors a ON a.trace_id = c.trace_id AND a.span_id = c.span_id
 )"""
 
 # Why a candidate has no price whatever the price data (NULL: it is priced, if its model has a price),
-# over NUMBERED_CANDIDATES c, its bad_tokens counted as ``bad``, and cost_ancestors a.
-STATE = """CASE WHEN a.span_id IS NOT NULL THEN 'aggregate'
+# over NUMBERED_CANDIDATES c, its bad_tokens counted as ``bad``.
+STATE = """CASE WHEN c.holds_total THEN 'aggregate'
     WHEN c.response_id IS NOT NULL AND c.copy > 1 THEN 'duplicate'
     WHEN length(c.bad_tokens) > 0 THEN 'invalid tokens'
     WHEN c.input_tokens IS NULL AND c.output_tokens IS NULL THEN 'no usage' END"""
@@ -182,7 +185,6 @@ def flagged_sql(engine: Engine) -> str:
         SELECT c.*, {STATE} AS state, {tokens},
             c.bad_tokens[1][1] AS bad_key, c.bad_tokens[1][2] AS bad_text
         FROM {NUMBERED_CANDIDATES} c
-        LEFT JOIN cost_ancestors a ON a.trace_id = c.trace_id AND a.span_id = c.span_id
         """
 
 

@@ -25,7 +25,7 @@ from mcpobs.cli import app
 from mcpobs.cost import CostOptions, build
 from mcpobs.ingest import load
 from mcpobs.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, llm_span, request, write_lines
 
 DATA = ROOT / "tests" / "data" / "anthropic"
 TRACES = DATA / "anthropic.jsonl"
@@ -143,3 +143,22 @@ def test_the_sdk_s_own_spans_alone_price_cache_writes_as_such(tmp_path: Any) -> 
         assert row["llm_calls"] == len(calls)
         assert (row["cache_write_tokens"] or 0) == sum(c["cache_creation_input_tokens"] for c in calls)
         assert row["token_cost"] == Decimal(sum(hand_pico(c) for c in calls)) / 10**12
+
+
+def test_a_wrapper_with_the_same_response_id_leaves_the_call_inside_it_priced(tmp_path: Any) -> None:
+    """A span around the LLM call that repeats its usage and response id (OpenInference's, where the
+    instrumentation records the id) holds a total: the call inside is the one priced, not a copy of it."""
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    same = {"gen_ai.response.id": "msg_01", "gen_ai.response.model": "claude-sonnet-4-5-20250929"}
+    spans = [
+        llm_span(span_id="a000000000000001", model="claude-sonnet-4-5", provider="anthropic", usage=usage,
+                 attributes=same, duration_ns=200_000_000),
+        llm_span(span_id="a000000000000002", parent="a000000000000001", model="claude-sonnet-4-5",
+                 provider="anthropic", usage=usage, attributes=same, start=1_760_000_000_050_000_000),
+    ]  # fmt: skip
+    path = write_lines(tmp_path / "wrapped.jsonl", [request(spans)])
+    with Store() as s:
+        load(s, [str(path)])
+        build(s, CostOptions())
+        rows = s.con.execute("SELECT span_id, status FROM cost_llm ORDER BY span_id").fetchall()
+    assert rows == [("a000000000000001", "aggregate"), ("a000000000000002", "priced")]
