@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
-from _gen_common import merge  # noqa: E402
+from _gen_common import merge
 
 HERE = Path(__file__).resolve().parent
 # the instrumentation beside the anthropic SDK's own spans: the files it writes
@@ -209,7 +209,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         out = json.dumps(answer(body)).encode()
         self.send_response(200)
@@ -218,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -249,7 +249,6 @@ class LlmCall:
 
 async def run_task(task: Task, url: str, base_url: str, log: list[LlmCall]) -> None:
     from anthropic import AsyncAnthropic
-
     from opentelemetry import trace
 
     llm = AsyncAnthropic(base_url=base_url, api_key="not-a-key", max_retries=0)
@@ -263,11 +262,17 @@ async def _session(task: Task, url: str, llm: Any, log: list[LlmCall]) -> None:
 
     async with Client(url) as client:
         listed = await client.list_tools()
-        tools = [{"name": t.name, "description": t.description or "", "input_schema": t.input_schema} for t in listed.tools]
+        tools = [
+            {"name": t.name, "description": t.description or "", "input_schema": t.input_schema} for t in listed.tools
+        ]
         messages: list[dict[str, Any]] = [{"role": "user", "content": f"task: {task.name}"}]
         while True:
             response = await llm.messages.create(
-                model=task.model, max_tokens=512, system=SYSTEM, tools=tools, messages=messages  # type: ignore[arg-type]
+                model=task.model,
+                max_tokens=512,
+                system=SYSTEM,
+                tools=tools,
+                messages=messages,  # type: ignore[arg-type]
             )
             u = response.usage
             entry = LlmCall(
