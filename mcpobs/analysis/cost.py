@@ -92,7 +92,9 @@ def rounded_tokens(total: Any) -> float | None:
 
 def _llm_window(query: Query) -> tuple[str, dict[str, Any]]:
     """LLM calls in the query's time range (the other filters narrow tool calls, not LLM calls)."""
-    clauses = ["status <> 'aggregate'"]
+    from mcpobs.cost.ledger import LLM_CALL_ROW  # not at the top: the CLI reads this module's names at start-up
+
+    clauses = [LLM_CALL_ROW]
     params: dict[str, Any] = {}
     time_window(query, clauses, params)
     return " AND ".join(clauses), params
@@ -403,7 +405,8 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
     them cost. A call seen on both sides (the server's span below the client's) is one call, failed
     when either side says so; it is linked to the LLM call that asked for it as the client's span is,
     else as the server's."""
-    from mcpobs.cost.ledger import ancestors_sql, equal_share  # not at the top: the CLI reads this module's names
+    # not at the top: the CLI reads this module's names
+    from mcpobs.cost.ledger import LLM_CALL_ROW, ancestors_sql, equal_share
 
     e = store.engine
     window, window_params = _llm_window(query)
@@ -463,7 +466,7 @@ def decisions(store: Calls, query: Query, where: str, params: dict[str, Any]) ->
             count(*) FILTER (WHERE linked_by = 'tool call id') AS by_id
         FROM shares WHERE selected GROUP BY provider, model
     ),
-    models AS (SELECT provider, model, count(*) AS llm_calls FROM llm WHERE status <> 'aggregate' GROUP BY ALL)
+    models AS (SELECT provider, model, count(*) AS llm_calls FROM llm WHERE {LLM_CALL_ROW} GROUP BY ALL)
     SELECT m.provider, m.model, m.llm_calls, coalesce(d.decisions, 0), coalesce(d.requested, 0),
         coalesce(d.failed, 0), d.pico, d.failed_pico, coalesce(d.by_id, 0)
     FROM models m LEFT JOIN per_model d

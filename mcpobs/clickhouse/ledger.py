@@ -150,6 +150,7 @@ def build_in_clickhouse(store: ClickHouseTraces, options: CostOptions) -> Ledger
         FROM cost_flagged WHERE state = 'invalid tokens'""",
         {},
     )
+    ((notes.duplicates,),) = store.run("SELECT count(*) FROM cost_flagged WHERE state = 'duplicate'", {})
     ledger.notes.extend(notes.lines([bad_note(store.sources[0], *span) for span in bad], bad_count))
     store.temporary("cost_llm", _llm(), {"cost_prices": json.dumps(table)})
     for name in ("cost_candidates", "cost_ancestors", "cost_flagged"):

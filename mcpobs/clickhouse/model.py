@@ -19,7 +19,7 @@ first file's).
 
 from __future__ import annotations
 
-from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, TOOL_CALL_ID_KEY
+from mcpobs.cost.ledger import OUTPUT_MESSAGES_KEY, RESPONSE_ID_KEY, TOOL_CALL_ID_KEY
 from mcpobs.ingest.dialects import (
     ATTRIBUTE_KEYS,
     TOKEN_KEYS,
@@ -41,8 +41,9 @@ _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUSES = ("Unset", "Ok", "Error")
 
 _TOKEN_KEYS = ", ".join(_quote(k) for names in TOKEN_KEYS.values() for k in names)
-# what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql)
-_ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}"
+# what the cost ledger links a tool call to the LLM call that asked for it by (mcpobs.cost.ledger.requests_sql),
+# and tells one LLM call traced twice by (mcpobs.cost.ledger.NUMBERED_CANDIDATES)
+_ID_KEYS = f"{_quote(TOOL_CALL_ID_KEY)}, {_quote(OUTPUT_MESSAGES_KEY)}, {_quote(RESPONSE_ID_KEY)}"
 # The GenAI keys any column past the model reads (tokens, model, provider, operation; the ledger's ids):
 # a trace where no span has one, nor an MCP method, holds no call and no LLM call, and nothing that
 # _KEPT_ATTRIBUTES and _KEPT_EVENTS keep (their keys are among these)
@@ -57,6 +58,7 @@ _GENAI_KEYS = ", ".join(
         ),
         TOOL_CALL_ID_KEY,
         OUTPUT_MESSAGES_KEY,
+        RESPONSE_ID_KEY,
     )
 )
 # what modelled keeps of a span's attributes and events: past it only the LLM-call test reads attributes,
@@ -227,7 +229,10 @@ def spans_select(table: str, window: str, traces: str) -> str:
         {", ".join(_element(c, i, columns) for i, c in enumerate(columns[1:], start=1))},
         if(mcp_side = 'client', arrayFirst(s -> s IS NOT NULL,
             arrayMap(a -> if(a.parent_span_id = span_id, a.service_name, NULL), answers)), NULL) AS peer_service
-    FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+    FROM (
+        SELECT *, row, is_wrapper, {_inherited_session(columns)} AS inherited_session
+        FROM flagged ARRAY JOIN rows AS row, wrappers AS is_wrapper
+    )
 ), spans AS (
     SELECT {", ".join(columns)}, peer_service, {_NO_ROUNDS} FROM calls_linked
     UNION ALL
@@ -256,8 +261,44 @@ def calls_cte(spans: str, in_flight: bool = False, calls: str | None = None) -> 
 """
 
 
+def _inherited_session(columns: list[str]) -> str:
+    """A server span's session where it records none: the client's call it answers, or the client's call
+    the server's span it is inside answers (mcpobs.ingest._link_sessions), over the trace's ``rows``."""
+
+    def of(tuple_: str, column: str) -> str:
+        return f"tupleElement({tuple_}, {columns.index(column)})"
+
+    parent = (
+        f"arrayFirstIndex(r -> {of('r', 'span_id')} = {of('row', 'parent_span_id')} "
+        f"AND {of('r', 'mcp_method')} IS NOT NULL, rows)"
+    )
+    grandparent = (
+        f"arrayFirstIndex(r -> {of('r', 'span_id')} = {of(f'rows[{parent}]', 'parent_span_id')} "
+        f"AND {of('r', 'mcp_side')} = 'client', rows)"
+    )
+    own = of("row", "mcp_session_id")
+    return f"""multiIf({own} IS NOT NULL OR {of("row", "mcp_side")} != 'server' OR {parent} = 0, {own},
+        {of(f"rows[{parent}]", "mcp_session_id")} IS NOT NULL, {of(f"rows[{parent}]", "mcp_session_id")},
+        {of(f"rows[{parent}]", "mcp_side")} = 'server' AND {grandparent} > 0,
+            {of(f"rows[{grandparent}]", "mcp_session_id")}, NULL)"""
+
+
 def _element(column: str, index: int, columns: list[str]) -> str:
     value = f"tupleElement(row, {index})"
+    if column in ("mcp_session_id", "session_key", "call_key"):
+        session = "inherited_session"
+        if column != "mcp_session_id":
+            value = keys(
+                trace_id="trace_id",
+                session_id=session,
+                side=f"tupleElement(row, {columns.index('mcp_side')})",
+                method=f"tupleElement(row, {columns.index('mcp_method')})",
+                target=f"tupleElement(row, {columns.index('mcp_target')})",
+                arguments_hash=f"tupleElement(row, {columns.index('arguments_hash')})",
+                engine=_E,
+            )[column]
+        else:
+            value = session
     if column in _UNWRAPPED:
         return f"if(is_wrapper, NULL, {value}) AS {column}"
     if column in ("http_status", "auth_challenge"):

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from mcpobs.analysis.sql import Calls
     from mcpobs.store import Store
 
+# what tells two spans of one LLM call apart from two calls (NUMBERED_CANDIDATES)
+RESPONSE_ID_KEY = "gen_ai.response.id"
 _TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
 
 
@@ -107,6 +109,7 @@ def candidates_sql(engine: Engine) -> str:
             coalesce(s.gen_ai_response_model, s.gen_ai_request_model) AS model,
             s.gen_ai_response_model AS response_model, s.gen_ai_request_model AS request_model,
             s.{", s.".join(_TOKEN_COLUMNS)},
+            {engine.attribute_of("s.attributes", f"'{RESPONSE_ID_KEY}'")} AS response_id,
             -- a token count that is no whole number of tokens, or is negative: the key and the value as written
             {engine.invalid_counts("s.attributes", "llm_token_keys")} AS bad_tokens
         FROM spans s
@@ -132,10 +135,27 @@ ANCESTORS = """
     SELECT DISTINCT trace_id, ancestor AS span_id FROM up
 """
 
+# One LLM call traced twice: two instrumentations each with a span of it (OpenLLMetry's `anthropic.chat`
+# beside the anthropic SDK's own `anthropic.messages.create`, siblings with the same usage), told by the
+# same `gen_ai.response.id` in one trace. Each candidate, whether it holds a total over others (is in
+# cost_ancestors), and its number among the copies of its call that hold none: all but the first (by
+# start, then span id) are duplicates; a span around the call with the same id is its total, not a copy.
+NUMBERED_CANDIDATES = """(
+    SELECT c.*, a.span_id IS NOT NULL AS holds_total,
+        row_number() OVER (PARTITION BY c.trace_id, c.response_id, a.span_id IS NOT NULL
+            ORDER BY c.start_ns, c.span_id) AS copy
+    FROM cost_candidates c LEFT JOIN cost_ancestors a ON a.trace_id = c.trace_id AND a.span_id = c.span_id
+)"""
+
 # Why a candidate has no price whatever the price data (NULL: it is priced, if its model has a price),
-# over cost_candidates c, its bad_tokens counted as ``bad``, and cost_ancestors a.
-STATE = """CASE WHEN a.span_id IS NOT NULL THEN 'aggregate' WHEN length(c.bad_tokens) > 0 THEN 'invalid tokens'
+# over NUMBERED_CANDIDATES c, its bad_tokens counted as ``bad``.
+STATE = """CASE WHEN c.holds_total THEN 'aggregate'
+    WHEN c.response_id IS NOT NULL AND c.copy > 1 THEN 'duplicate'
+    WHEN length(c.bad_tokens) > 0 THEN 'invalid tokens'
     WHEN c.input_tokens IS NULL AND c.output_tokens IS NULL THEN 'no usage' END"""
+
+# Over cost_llm: a row that is an LLM call of its own, not a total over others nor a second span of one.
+LLM_CALL_ROW = "status NOT IN ('aggregate', 'duplicate')"
 
 
 def priced_tokens(engine: Engine) -> dict[str, str]:
@@ -164,7 +184,7 @@ def flagged_sql(engine: Engine) -> str:
     return f"""
         SELECT c.*, {STATE} AS state, {tokens},
             c.bad_tokens[1][1] AS bad_key, c.bad_tokens[1][2] AS bad_text
-        FROM cost_candidates c LEFT JOIN cost_ancestors a ON a.trace_id = c.trace_id AND a.span_id = c.span_id
+        FROM {NUMBERED_CANDIDATES} c
         """
 
 
@@ -176,6 +196,7 @@ class PricingNotes:
     unknown_providers: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[tuple[str, str]] = field(default_factory=Counter)
     known: dict[str, bool] = field(default_factory=dict)
+    duplicates: int = 0
 
     def count(self, provider: str | None, model: str, status: str, priced_as: str | None, calls: int = 1) -> None:
         """``calls`` LLM calls to ``model`` of ``provider`` had ``status`` (priced, no price)."""
@@ -199,6 +220,12 @@ class PricingNotes:
             f"({n} LLM call{'s' if n != 1 else ''}): not counted in costs; give it a price with --prices"
             for (provider, model), n in sorted(self.unpriced.items())
         ]
+        if self.duplicates:
+            n = self.duplicates
+            out.append(
+                f"{n} LLM call{'s were' if n != 1 else ' was'} traced twice (two spans with the same "
+                "gen_ai.response.id in a trace, as from two instrumentations): each is counted once"
+            )
         out.extend(bad[:BAD_LISTED])
         if bad_count > BAD_LISTED:
             out.append(f"… and {bad_count - BAD_LISTED} more spans with invalid token counts")
@@ -233,6 +260,8 @@ def _price(store: Store, book: PriceBook, ledger: Ledger) -> None:
             result: tuple[str, int | None, str | None] = (state, None, None)
             if state == "invalid tokens":
                 bad.append(bad_note(path, span_id, bad_key, bad_text))
+            elif state == "duplicate":
+                notes.duplicates += 1
         else:
             tokens = Tokens(*counts)
             minute = start_ns // 60_000_000_000
@@ -306,7 +335,7 @@ def requests_sql(engine: Engine) -> str:
             SELECT trace_id, span_id, start_ns,
                 {engine.attribute_texts("attributes", "events", "$messages_key")} AS texts
             FROM spans
-            WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM cost_llm WHERE status <> 'aggregate')
+            WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM cost_llm WHERE {LLM_CALL_ROW})
         ), texts AS (
             SELECT trace_id, span_id, start_ns, {engine.unnest("texts")} AS text FROM llm
         ), parts AS (
@@ -387,11 +416,19 @@ SELECT side, trace_id, call, scope, depth FROM up
 # call's output in the trace (the last such LLM call to start before the call did; the first after, where
 # clocks disagree), else by time; `read` by time. By time, an LLM call is looked for among the children of
 # the tool call's scopes (cost_scopes), its parent first, then its grandparent's …: the LLM calls of its
-# own agent before another's (sub-agents running at once in one trace); else anywhere in the trace.
-LINKS = """
-WITH steps AS (
-    SELECT trace_id, span_id AS llm, parent_span_id AS scope, start_ns, end_ns FROM cost_llm
-    WHERE status <> 'aggregate'
+# own agent before another's (sub-agents running at once in one trace); else anywhere in the trace. An
+# LLM call whose parent holds a total over it (OpenInference's span around the anthropic SDK's own, an
+# agent run's usage) is a child of that parent's parent too, so that it is still its agent's.
+LINKS = f"""
+WITH llm_rows AS (
+    SELECT trace_id, span_id, parent_span_id, start_ns, end_ns FROM cost_llm WHERE {LLM_CALL_ROW}
+), steps AS (
+    SELECT trace_id, span_id AS llm, parent_span_id AS scope, start_ns, end_ns FROM llm_rows
+    UNION ALL
+    SELECT l.trace_id AS trace_id, l.span_id AS llm, w.parent_span_id AS scope, l.start_ns AS start_ns,
+        l.end_ns AS end_ns
+    FROM llm_rows l JOIN cost_llm w ON w.trace_id = l.trace_id AND w.span_id = l.parent_span_id
+    WHERE w.status = 'aggregate' AND w.parent_span_id IS NOT NULL
 ), tool_calls AS (
     SELECT side, trace_id, span_id AS call, start_ns, end_ns FROM mcp_calls WHERE method = 'tools/call'
 ), by_id AS (

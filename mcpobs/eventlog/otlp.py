@@ -3,7 +3,8 @@
 Every request is paired with its response by ``id`` (and direction): the span
 starts when the request passed and ends when the response did. A JSON-RPC
 error sets ``error.type`` to its code, an ``isError`` result to ``tool_error``,
-a ``notifications/cancelled`` to ``cancelled``; a request the server never
+a ``notifications/cancelled`` to ``cancelled`` (its reason in the status message, so a
+reason saying the client timed out makes it a ``timeout``); a request the server never
 answered before it exited or the client closed is a ``transport`` failure, and
 one still open where a log was cut short is left out (its outcome is unknown).
 The first ``notifications/progress`` for a request's progress token is a span
@@ -87,6 +88,7 @@ class _Call:
     end: int | None = None
     response: dict[str, Any] | None = None
     cancelled: bool = False
+    cancel_reason: str | None = None  # the notifications/cancelled's reason ("timed out after 0.3s")
     first_progress: int | None = None
     http: dict[str, Any] = field(default_factory=dict)
     response_http: dict[str, Any] = field(default_factory=dict)
@@ -337,6 +339,8 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                 for cancelled in open_calls.get((direction, id_key(params.get("requestId"))), []):
                     if cancelled.end is None:
                         cancelled.cancelled, cancelled.end = True, t
+                        reason = params.get("reason")
+                        cancelled.cancel_reason = reason if isinstance(reason, str) else None
             elif method == "notifications/progress":
                 asker = "s2c" if direction == "c2s" else "c2s"
                 progressed = by_token.get((asker, id_key(params.get("progressToken"))))
@@ -667,7 +671,10 @@ def call_target(method: str, params: dict[str, Any]) -> str | None:
 def _outcome(call: _Call) -> tuple[str | None, str]:
     """The error type and message of a call, or (None, "") when it succeeded."""
     if call.cancelled:
-        return "cancelled", "cancelled by notifications/cancelled"
+        # the reason says why: a client that gave up after its timeout says so ("timed out after 0.3s"),
+        # and the message then makes the call a timeout, as its own span would (TimeoutError)
+        reason = f": {call.cancel_reason}" if call.cancel_reason else ""
+        return "cancelled", f"cancelled by notifications/cancelled{reason}"
     if call.stream_closed_by == "client":
         return "cancelled", "the client closed the call's stream (2026-07-28: its cancellation)"
     if call.stream_closed_by == "server":

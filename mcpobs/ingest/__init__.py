@@ -23,7 +23,7 @@ from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import otlp_json, rounds, validate
-from mcpobs.ingest.dialects import peer_services_sql, wraps_sql
+from mcpobs.ingest.dialects import keys, peer_services_sql, wraps_sql
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
 if TYPE_CHECKING:
@@ -489,6 +489,55 @@ def _link_peers(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
         """,
         {"id": source_id},
     )
+    # A call no server span answered (the server died in it, say) went to the same server as the calls
+    # to the same address in its trace that one did: a recording names the server by its serverInfo,
+    # its spans by their service, and one server must not show as two. Only where the address names
+    # one service in the trace.
+    con.execute(
+        """
+        UPDATE spans AS c SET peer_service = m.service
+        FROM (
+            SELECT trace_id, server_address, min(peer_service) AS service FROM spans
+            WHERE mcp_side = 'client' AND peer_service IS NOT NULL AND server_address IS NOT NULL
+                AND trace_id IN (SELECT trace_id FROM spans WHERE source_id = $id AND mcp_method IS NOT NULL)
+            GROUP BY trace_id, server_address HAVING count(DISTINCT peer_service) = 1
+        ) AS m
+        WHERE c.mcp_side = 'client' AND c.peer_service IS NULL AND c.trace_id = m.trace_id
+            AND c.server_address = m.server_address
+        """,
+        {"id": source_id},
+    )
+
+
+def _link_sessions(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Give a server's MCP span that records no session the session of the client's call it answers.
+
+    The mcp SDK's spans record no ``mcp.session.id`` on either side; a recording knows the session of
+    each of its calls. Loaded together, the server's side of a call is in the client's session, not in a
+    session of its own trace; so is a request the server sends inside it (an ``elicitation/create``
+    under its ``tools/call``). Either side may come from this source.
+    """
+    session = keys(
+        trace_id="s.trace_id",
+        session_id="coalesce(p.mcp_session_id, g.mcp_session_id)",
+        side="s.mcp_side",
+        method="s.mcp_method",
+        target="s.mcp_target",
+        arguments_hash="s.arguments_hash",
+    )
+    con.execute(
+        f"""
+        UPDATE spans AS s SET mcp_session_id = coalesce(p.mcp_session_id, g.mcp_session_id),
+            session_key = {session["session_key"]}, call_key = {session["call_key"]}
+        FROM spans AS p LEFT JOIN spans AS g ON g.trace_id = p.trace_id AND g.span_id = p.parent_span_id
+            AND g.mcp_side = 'client' AND p.mcp_side = 'server'
+        WHERE s.mcp_side = 'server' AND s.mcp_session_id IS NULL AND s.mcp_method IS NOT NULL
+            AND p.trace_id = s.trace_id AND p.span_id = s.parent_span_id AND p.mcp_method IS NOT NULL
+            AND coalesce(p.mcp_session_id, g.mcp_session_id) IS NOT NULL
+            AND (s.source_id = $id OR p.source_id = $id OR g.source_id = $id)
+        """,
+        {"id": source_id},
+    )
 
 
 def _link_http(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
@@ -512,6 +561,7 @@ def _link(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     rounds linked."""
     _unwrap(con, source_id)
     _link_peers(con, source_id)
+    _link_sessions(con, source_id)
     _link_http(con, source_id)
     link_rounds(con, source_id)
     _abandon_answers(con, source_id)

@@ -109,6 +109,7 @@ TOKEN_KEYS: dict[str, tuple[str, ...]] = {
     "cache_creation_tokens": (
         "gen_ai.usage.cache_creation.input_tokens",
         "gen_ai.usage.cache_creation_input_tokens",
+        "gen_ai.usage.cache_write.input_tokens",  # the anthropic SDK's own spans (2.x)
         "llm.token_count.prompt_details.cache_write",
     ),
     "reasoning_tokens": (

@@ -445,7 +445,7 @@ class Replay:
                 return result
             result.reason = f"no answer in {waited} ms"
             self.log.event("call_timeout", step=step.index, attempt=attempts, id=request_id, after_ms=waited)
-            cancel = {"requestId": request_id, "reason": f"no answer in {waited} ms (mcpobs replay)"}
+            cancel = {"requestId": request_id, "reason": f"timed out: no answer in {waited} ms (mcpobs replay)"}
             await self._send(link, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel})
             if self.clock.now() >= self.deadline:
                 self._stop(f"session timeout: {th.session_timeout_ms} ms")

@@ -47,6 +47,7 @@ SETS = {
     **{
         d: [DATA / d]
         for d in (
+            "anthropic",
             "auth",
             "concurrency",
             "decisions",
@@ -257,6 +258,25 @@ def test_every_cost_section_is_the_same_on_clickhouse_to_the_pico_dollar(pairs: 
     summary = duck.tables[0].records() if duck.tables[0].name == "cost" else None
     assert summary is None or summary[0]["token_cost"]
     assert any(isinstance(v, Decimal) and v for row in click.tables[0].rows for v in row)
+
+
+def test_llm_calls_traced_twice_count_once_on_clickhouse(pairs: dict[str, Both]) -> None:
+    # OpenLLMetry's anthropic spans beside the anthropic SDK's own: each call two spans, one gen_ai.response.id;
+    # OpenInference's around the SDK's: the SDK's span is still its sub-agent's
+    both = pairs["anthropic"]
+    for query in (Query(views=COST_VIEWS), Query(by=("model",), views=("call_cost",))):
+        duck, click = analyze(both.store, query), analyze(both.clickhouse, query)
+        assert_same(duck, click)
+        assert _notes(duck) == _notes(click)
+        assert any("traced twice" in note for note in click.notes)
+    models = analyze(both.clickhouse, Query(views=("models",))).tables[0].records()
+    # the folder's two files, each of 8 API calls: one with OpenLLMetry's spans, one with OpenInference's
+    assert sum(row["llm_calls"] for row in models) == 16
+    decisions = analyze(both.clickhouse, Query(views=("decisions",))).tables[0].records()
+    assert {r["model"]: r["tool_calls_requested"] for r in decisions} == {
+        "claude-sonnet-4-5-20250929": 10,
+        "claude-haiku-4-5-20251001": 2,
+    }
 
 
 COST_RULES = """
