@@ -17,8 +17,8 @@ pytest.importorskip("chdb")
 from conftest import Exported
 
 from mcpobs.cli import app
-from mcpobs.clickhouse import _Chdb, parse
-from mcpobs.clickhouse.model import spans_select
+from mcpobs.clickhouse import TRACES_TABLE, _Chdb, _identifier, parse
+from mcpobs.clickhouse.model import modelled_traces, spans_select
 from mcpobs.sqlengine import CLICKHOUSE
 from mcpobs.store import calls_select
 from tests.conftest import ROOT
@@ -63,6 +63,10 @@ def test_the_call_model_is_built_once_per_command(
     result = runner.invoke(app, [command[0], *source, *command[1:], *args, "--prices", str(SAMPLES / "prices.yaml")])
     assert result.exit_code == 0, result.stderr
     assert len(sent) > 10  # the ledger's steps and the sections all ran
-    # the spans' model (a chDB directory is read whole), then the calls over it: each once
-    spans = spans_select(parse(source[0], source[2]).qualified, "true")
-    assert [sum(text.count(model) for text in sent) for model in (spans, calls_select(CLICKHOUSE))] == [1, 1]
+    # the traces to derive, the spans' model (a chDB directory is read whole, in one part), then the calls
+    # over it: each once
+    table = parse(source[0], source[2]).qualified
+    traces = modelled_traces(table, "true")
+    spans = spans_select(table, "true AND true", f"(SELECT TraceId FROM {_identifier(TRACES_TABLE)} WHERE true)")
+    models = (traces, spans, calls_select(CLICKHOUSE))
+    assert [sum(text.count(model) for text in sent) for model in models] == [1, 1, 1]
