@@ -51,6 +51,21 @@ def _held(store: ClickHouseTraces, selected: str, columns: str) -> str:
     )
 
 
+def _paged(store: ClickHouseTraces, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    """Every row of ``sql`` (ordered by a whole key), read ``max_result_rows`` at a time: the checks need
+    each tool call's own values, the one part of the analysis that is no aggregate, and a window may hold
+    more calls than one result may have rows."""
+    from mcpobs.clickhouse import SETTINGS
+
+    size = int(SETTINGS["max_result_rows"])
+    rows: list[tuple[Any, ...]] = []
+    while True:
+        page = store.run(f"{sql} LIMIT {size} OFFSET {len(rows)}", params)
+        rows += page
+        if len(page) < size:
+            return tuple(rows)
+
+
 def list_results(store: ClickHouseTraces, keys: Sequence[str], methods: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
     """The rows :func:`mcpobs.catalog.definitions.advertised` reads on DuckDB: each succeeded list call
     of ``methods`` with the first of its attributes ``keys`` (the answer), in the order they started."""
@@ -62,9 +77,9 @@ def list_results(store: ClickHouseTraces, keys: Sequence[str], methods: Sequence
     ), held AS ({_held(store, "listed", f"{_first('keys')} AS result")})
     SELECT l.method, l.server, l.protocol_version, $path, h.result, l.source_id, l.session, l.side, l.end_ns
     FROM listed l LEFT JOIN held h ON h.trace_id = l.trace_id AND h.span_id = l.span_id
-    ORDER BY l.start_ns, l.span_id
+    ORDER BY l.start_ns, l.span_id, l.trace_id
     """
-    return store.run(sql, {"keys": list(keys), "methods": list(methods), "path": store.sources[0]})
+    return _paged(store, sql, {"keys": list(keys), "methods": list(methods), "path": store.sources[0]})
 
 
 def tool_calls(store: ClickHouseTraces, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
@@ -88,9 +103,9 @@ def tool_calls(store: ClickHouseTraces, params: dict[str, Any]) -> tuple[tuple[A
     SELECT c.trace_id, c.span_id, c.source_id, c.session, c.server, c.tool, c.start_ns,
         h.arguments, h.request, coalesce(h.recording, false), c.succeeded, h.structured, h.result
     FROM selected c LEFT JOIN held h ON h.trace_id = c.trace_id AND h.span_id = c.span_id
-    ORDER BY c.start_ns, c.span_id
+    ORDER BY c.start_ns, c.span_id, c.trace_id
     """
-    return store.run(sql, params)
+    return _paged(store, sql, params)
 
 
 def write_checks(store: ClickHouseTraces, table: str, columns: dict[str, list[Any]]) -> None:

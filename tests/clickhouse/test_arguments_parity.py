@@ -130,3 +130,21 @@ def test_verdicts_sent_in_several_chunks_are_the_same(
     chunks = [name for name in made if name.startswith("argument_checks_")]
     assert len(chunks) > 10
     assert not set(chunks) & set(both.clickhouse.temporary_tables)
+
+
+def test_more_tool_calls_than_a_result_may_have_rows_are_read_in_pages(
+    pairs: Callable[[str], Both], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the checks read each tool call's own values, no aggregate: a window of more calls than
+    # max_result_rows is read a page at a time (it was refused: Limit for result exceeded)
+    import mcpobs.clickhouse
+
+    both = pairs("all")
+    ((calls,),) = both.clickhouse.run(f"{both.clickhouse.calls_cte} SELECT count() FROM mcp_calls", {})
+    assert calls > 3 * 20  # the section's rows (a tool each) are fewer than 20
+    monkeypatch.setitem(mcpobs.clickhouse.SETTINGS, "max_result_rows", 20)
+    query = Query(views=("arguments",))
+    with ClickHouseTraces(both.clickhouse.location) as paged:
+        duck, click = analyze(both.store, query), analyze(paged, query)
+    assert_same(duck, click)
+    assert _notes(duck) == _notes(click)
