@@ -475,27 +475,13 @@ def _dashboard(
 
     if output is not None:
         _writable(output)
-    traces = _clickhouse(files, db, table, query)
-    if traces is not None:
-        with traces:
-            report = build_report(traces, query, cost)
-    else:
-        report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
+    with contextlib.ExitStack() as stack:
+        report = build_report(_open_calls(stack, files, db, table, query, memory_limit, skip_invalid), query, cost)
     _warn_notes(report.analysis.notes)
     if output is None:
         render_dashboard(report, _stdout_console())
     else:
         _write(_as_text(lambda console: render_dashboard(report, console), width=80), output)
-
-
-def _loaded(
-    files: list[str] | None, db: Path | None, memory_limit: str, skip_invalid: bool, build: Callable[[Store], R]
-) -> R:
-    """Open the store, load the files into it, and build a result from it."""
-    with _open_store(db, memory_limit, files) as store:
-        if files:
-            _load(store, files, skip_invalid)
-        return build(store)
 
 
 def _warn_notes(notes: Iterable[str]) -> None:
@@ -580,12 +566,8 @@ def _analyze(
 ) -> None:
     if output is not None:
         _writable(output)
-    traces = _clickhouse(files, db, table, query)
-    if traces is not None:
-        with traces:
-            result = analyze(traces, query, cost)
-    else:
-        result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
+    with contextlib.ExitStack() as stack:
+        result = analyze(_open_calls(stack, files, db, table, query, memory_limit, skip_invalid), query, cost)
     _warn_notes(result.notes)
     _render(result, output_format, output)
 
@@ -956,7 +938,7 @@ def _open_calls(
     memory_limit: str,
     skip_invalid: bool,
 ) -> Calls:
-    """The calls to check or draw, closed with ``stack``: a ClickHouse table read where it is, else the
+    """The calls to analyze, check or draw, closed with ``stack``: a ClickHouse table read where it is, else the
     store with ``files`` loaded into it."""
     traces = _clickhouse(files, db, table, query)
     if traces is not None:
