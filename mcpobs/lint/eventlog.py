@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpobs.eventlog.ids import id_key
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.reader import EventLog, params_of
 from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol
 from mcpobs.findings import Finding
 from mcpobs.lint.rules import BY_ID, finding
@@ -219,7 +219,7 @@ class _Walk:
 
     def method(self, index: int, direction: str, message: dict[str, Any], http: dict[str, Any]) -> None:
         method = message["method"]
-        params = _object(message.get("params"))
+        params = params_of(message)
         has_id = "id" in message
         if has_id and method.startswith("notifications/"):
             self.find(

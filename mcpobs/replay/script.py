@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
-from mcpobs.eventlog.reader import EventLog, answered_request, id_key
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key, params_of
 from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
@@ -83,8 +83,7 @@ class Step:
 
     @property
     def params(self) -> dict[str, Any]:
-        params = self.message.get("params")
-        return params if isinstance(params, dict) else {}
+        return params_of(self.message)
 
     @property
     def label(self) -> str:

@@ -40,7 +40,7 @@ import anyio
 
 from mcpobs.errors import InputError, UsageError
 from mcpobs.eventlog.peers import read_recording
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.reader import EventLog, params_of
 from mcpobs.eventlog.redact import digest_of, session_digest
 from mcpobs.replay.clock import Clock
 from mcpobs.replay.config import ReplayConfig
@@ -194,8 +194,7 @@ def _session(number: int, key: str | None, log: EventLog) -> Session:
 def _client(messages: list[dict[str, Any]]) -> str | None:
     """The client's name and version: from ``initialize``, or a 2026 request's ``_meta``."""
     for message in messages:
-        params = message.get("params")
-        params = params if isinstance(params, dict) else {}
+        params = params_of(message)
         meta = params.get("_meta")
         info = params.get("clientInfo") if message["method"] == "initialize" else None
         if info is None and isinstance(meta, dict):

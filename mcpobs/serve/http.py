@@ -35,7 +35,7 @@ from typing import Any
 import anyio
 
 from mcpobs import interrupt
-from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.eventlog.reader import id_key, loads, params_of
 from mcpobs.eventlog.writer import PROTOCOL_META
 from mcpobs.lint.eventlog import routing_problems, version_header_problems
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
@@ -179,8 +179,7 @@ class ServeApp:
         header is missing or differs from its body (-32020, HTTP 400, as the spec has a server answer
         it); None if they agree."""
         for request in requests:
-            params = request.get("params")
-            params = params if isinstance(params, dict) else {}
+            params = params_of(request)
             meta = params.get("_meta")
             if not isinstance(meta, dict) or PROTOCOL_META not in meta:
                 continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot

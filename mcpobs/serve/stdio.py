@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from mcpobs.eventlog.reader import id_key, loads
+from mcpobs.eventlog.reader import id_key, loads, params_of
 from mcpobs.eventlog.writer import MESSAGE_LIMIT
 from mcpobs.record.stdio import read_pieces, write_all
 from mcpobs.serve.server import DROPPED, Served
@@ -178,8 +178,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                 if "id" in message:
                     group.start_soon(answer, message, group)
                 elif message["method"] == "notifications/cancelled":
-                    params = message.get("params")
-                    cancelled = params.get("requestId") if isinstance(params, dict) else None
+                    cancelled = params_of(message).get("requestId")
                     scope = waiting.get(id_key(cancelled))
                     if scope is not None:
                         scope.cancel()
