@@ -55,8 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpobs.eventlog.reader import EventLog, answered_request, id_key, params_of
-from mcpobs.eventlog.writer import agreed_protocol
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key, meta_of, params_of
+from mcpobs.eventlog.writer import CLIENT_META, agreed_protocol, messages_of
 
 SERVER = 2
 CLIENT = 3
@@ -201,7 +201,7 @@ def _challenged_sessions(calls: list[_Call]) -> dict[int, str]:
 
 def _named_client(request: dict[str, Any]) -> str | None:
     """The client a request names: in its 2026-07-28 ``_meta``, or the ``clientInfo`` of an ``initialize``."""
-    info = _meta(request).get("io.modelcontextprotocol/clientInfo") or params_of(request).get("clientInfo")
+    info = meta_of(request).get(CLIENT_META) or params_of(request).get("clientInfo")
     return _info_name(info)
 
 
@@ -227,7 +227,7 @@ def _fallbacks(calls: list[_Call]) -> dict[int, _Call]:
             continue
         if probe.http_failure is None and not (probe.response is not None and "error" in probe.response):
             continue
-        client = _info_name(_meta(probe.request).get("io.modelcontextprotocol/clientInfo"))
+        client = _info_name(meta_of(probe.request).get(CLIENT_META))
         for later in calls[i + 1 :]:
             if later.request["method"] != "initialize" or later.direction != "c2s" or later.start < probe.end:
                 continue
@@ -300,8 +300,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
         if kind != "message":
             continue
         direction, http = record["dir"], record.get("http") or {}
-        messages = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in messages:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             method, key = message.get("method"), message.get("id")
@@ -315,7 +314,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                     waiting.asked = [c for c in waiting.asked if c is not head]
                     waiting.broken = [c for c in waiting.broken if c is not head]
                 open_calls.setdefault((direction, id_key(key)), []).append(call)
-                token = _meta(message).get("progressToken")
+                token = meta_of(message).get("progressToken")
                 if token is not None:
                     by_token[(direction, id_key(token))] = call
                 calls.append(call)
@@ -420,7 +419,7 @@ def _reissues(waiting: _Waiting, call: _Call) -> _Call | None:
 
 def _client(call: _Call) -> Any:
     """The client a request names in its 2026-07-28 ``_meta`` ``clientInfo`` (name and version), else None."""
-    info = _meta(call.request).get("io.modelcontextprotocol/clientInfo")
+    info = meta_of(call.request).get(CLIENT_META)
     return [info.get("name"), info.get("version")] if isinstance(info, dict) else None
 
 
@@ -534,9 +533,7 @@ def _names(log: EventLog) -> dict[str, str | None]:
             continue
         result = body.get("result") if isinstance(body.get("result"), dict) else {}
         if client is None:
-            client = _info_name(
-                params_of(body).get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo")
-            )
+            client = _info_name(params_of(body).get("clientInfo") or meta_of(body).get(CLIENT_META))
         if server is None and isinstance(result, dict):
             server = server_info(result).get("name")
     return {"client": client, "server": server}
@@ -714,18 +711,13 @@ def _traceparent(call: _Call) -> tuple[str, str] | None:
     """The trace and span id of the request's W3C ``traceparent``, where it has a valid one: in
     ``params._meta`` as the spec reserves it, else in a tool call's ``arguments._meta``, where Langfuse's
     widely copied MCP tracing recipe puts it."""
-    parent = _meta(call.request).get("traceparent")
+    parent = meta_of(call.request).get("traceparent")
     if parent is None:
         arguments = params_of(call.request).get("arguments")
-        parent = _meta({"params": arguments}).get("traceparent")
+        parent = meta_of({"params": arguments}).get("traceparent")
     if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
         return match.group(1), match.group(2)
     return None
-
-
-def _meta(message: dict[str, Any]) -> dict[str, Any]:
-    meta = params_of(message).get("_meta")
-    return meta if isinstance(meta, dict) else {}
 
 
 def _attribute(key: str, value: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from mcpobs.eventlog.ids import id_key
 from mcpobs.eventlog.reader import EventLog, params_of
-from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol
+from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol, messages_of
 from mcpobs.findings import Finding
 from mcpobs.lint.rules import BY_ID, finding
 
@@ -414,8 +414,7 @@ def _http_revisions(log: EventLog) -> tuple[dict[tuple[str, Any], str], str | No
         if record.get("kind") != "message":
             continue
         http = _object(record.get("http"))
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             agreed = agreement.feed(record["dir"], message, http)
             if agreed is None:
                 continue

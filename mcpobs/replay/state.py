@@ -17,6 +17,7 @@ from typing import Any
 
 from mcpobs.eventlog.otlp import call_target, server_info
 from mcpobs.eventlog.reader import params_of
+from mcpobs.eventlog.writer import PROTOCOL_META
 
 # the requests that change what a session holds apart from the server's data: a checkpoint follows each
 SESSION_METHODS = frozenset({"resources/subscribe", "resources/unsubscribe", "logging/setLevel"})
@@ -76,7 +77,7 @@ class SessionState:
         info = server_info(result)
         self.server_name = info.get("name", self.server_name)
         self.server_version = info.get("version", self.server_version)
-        version = result.get("protocolVersion") or meta.get("io.modelcontextprotocol/protocolVersion")
+        version = result.get("protocolVersion") or meta.get(PROTOCOL_META)
         if isinstance(version, str):
             self.protocol_version = version
         versions = result.get("supportedVersions")

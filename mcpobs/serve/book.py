@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcpobs.eventlog.reader import EventLog, id_key, params_of
-from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.eventlog.reader import EventLog, id_key, meta_of, params_of
+from mcpobs.eventlog.writer import PROTOCOL_META, messages_of
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.script import STARTS, Script, Step, build_script, outcome, without_meta
 
@@ -156,8 +156,7 @@ class Book:
 
     def _revision_refused(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """A 2026-07-28 request stating a revision other than the recording's: the error a server gives."""
-        meta = params_of(request).get("_meta")
-        stated = meta.get(PROTOCOL_META) if isinstance(meta, dict) else None
+        stated = meta_of(request).get(PROTOCOL_META)
         version = self.script.protocol_version
         if not self.script.stateless or not isinstance(stated, str) or stated == version:
             return None
@@ -203,8 +202,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
         if record["kind"] != "message":
             continue
         http = record["http"] if isinstance(record.get("http"), dict) else {}
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             is_call = isinstance(message.get("method"), str)
@@ -248,8 +246,7 @@ def _owner(notification: dict[str, Any], open_now: list[Exchange], of_exchange: 
     token = params_of(notification).get("progressToken")
     if token is not None:
         for exchange in open_now:
-            meta = exchange.params.get("_meta")
-            if isinstance(meta, dict) and meta.get("progressToken") == token:
+            if meta_of(exchange.request).get("progressToken") == token:
                 return exchange
     return open_now[-1] if open_now else None
 
@@ -260,8 +257,7 @@ def sent_with(notification: dict[str, Any], request: dict[str, Any]) -> dict[str
     params = params_of(notification)
     if "progressToken" not in params:
         return notification
-    meta = params_of(request).get("_meta")
-    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    token = meta_of(request).get("progressToken")
     if token is None:
         return None
     return {**notification, "params": {**params, "progressToken": token}}

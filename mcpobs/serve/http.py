@@ -35,8 +35,8 @@ from typing import Any
 import anyio
 
 from mcpobs import interrupt
-from mcpobs.eventlog.reader import id_key, loads, params_of
-from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.eventlog.reader import id_key, loads, meta_of, params_of
+from mcpobs.eventlog.writer import PROTOCOL_META, messages_of
 from mcpobs.lint.eventlog import routing_problems, version_header_problems
 from mcpobs.record.http import MCP_HEADERS, _answer, _body, allowed_hosts, refusal, run_server
 from mcpobs.serve.book import describe
@@ -106,7 +106,7 @@ class ServeApp:
             error = {"code": -32700, "message": f"Parse error: {e}"}
             await _json(send, 400, {"jsonrpc": "2.0", "id": None, "error": error}, self.served, http)
             return
-        messages = [m for m in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(m, dict)]
+        messages = [m for m in messages_of(parsed) if isinstance(m, dict)]
         for message in messages:
             self.served.logged("c2s", json.dumps(message, ensure_ascii=False).encode(), http)
         starts = any(m.get("method") == "initialize" for m in messages)
@@ -179,13 +179,12 @@ class ServeApp:
         header is missing or differs from its body (-32020, HTTP 400, as the spec has a server answer
         it); None if they agree."""
         for request in requests:
-            params = params_of(request)
-            meta = params.get("_meta")
-            if not isinstance(meta, dict) or PROTOCOL_META not in meta:
+            meta = meta_of(request)
+            if PROTOCOL_META not in meta:
                 continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot
             stated = meta[PROTOCOL_META]
             problems = version_header_problems(request["method"], facts.get("protocol_version"), stated)
-            problems += routing_problems(request["method"], params, facts)
+            problems += routing_problems(request["method"], params_of(request), facts)
             if problems:
                 text = "; ".join(problems)
                 self.served.say(f"{describe(request)}: refused, header mismatch: {text}")

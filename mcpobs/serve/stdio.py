@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 
 from mcpobs.eventlog.reader import id_key, loads, params_of
-from mcpobs.eventlog.writer import MESSAGE_LIMIT
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, messages_of
 from mcpobs.record.stdio import read_pieces, write_all
 from mcpobs.serve.server import DROPPED, Served
 
@@ -167,7 +167,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
             except ValueError as e:
                 send({"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": f"Parse error: {e}"}})
                 continue
-            for message in parsed if isinstance(parsed, list) else [parsed]:
+            for message in messages_of(parsed):
                 if not isinstance(message, dict):
                     continue
                 if not isinstance(message.get("method"), str):  # the client's answer to a question
