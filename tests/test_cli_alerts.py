@@ -29,9 +29,7 @@ WARNINGS = (
 SCHEMA = DATA / "junit" / "junit-10.xsd"
 
 
-@pytest.fixture(autouse=True)
-def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA.parent)
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
 
 
 def _rules(tmp_path: Path, text: str) -> str:
