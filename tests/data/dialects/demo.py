@@ -1,7 +1,8 @@
 """The dialect-demo server, client scenario and driver that make_logfire.py, make_openllmetry.py and
 make_sentry.py share: a real mcp 1.x FastMCP server and client over Streamable HTTP on 127.0.0.1. Each
 script brings its telemetry setup, what its instrumentation records and its notes, and runs this in its
-own venv (see the script's docstring).
+own venv (see the script's docstring). make_openllmetry_fastmcp.py brings its own server and client
+(the standalone fastmcp package's) and shares the driver.
 """
 from __future__ import annotations
 
@@ -239,8 +240,8 @@ def versions(packages: tuple[str, ...]) -> dict:
 
 
 def main(script: str, name: str, setup_telemetry, recorded_by_dialect, packages: tuple[str, ...],
-         notes: list[str]) -> None:
-    """Run the server (``script --serve PORT OUT``) and the client scenario, each under
+         notes: list[str], run_client=run_client) -> None:
+    """Run the server (``script --serve PORT OUT``) and ``run_client``, each under
     ``setup_telemetry(service_name, out_path, side)``; write NAME.jsonl (the client's spans, then the
     server's) and NAME.expected.json, whose ``recorded`` counts are ``recorded_by_dialect``'s."""
     import anyio
@@ -287,10 +288,10 @@ def main(script: str, name: str, setup_telemetry, recorded_by_dialect, packages:
 
 
 def run(script: str, name: str, setup_telemetry, recorded_by_dialect, packages: tuple[str, ...],
-        notes: list[str]) -> None:
-    """The script's command line: ``--serve PORT OUT`` (as :func:`main` starts it) runs the server,
-    anything else :func:`main`."""
+        notes: list[str], serve=serve, run_client=run_client) -> None:
+    """The script's command line: ``--serve PORT OUT`` (as :func:`main` starts it) runs ``serve``,
+    anything else :func:`main` (a script with a server and client of its own passes them)."""
     if len(sys.argv) == 4 and sys.argv[1] == "--serve":
         serve(setup_telemetry, int(sys.argv[2]), sys.argv[3])
     else:
-        main(script, name, setup_telemetry, recorded_by_dialect, packages, notes)
+        main(script, name, setup_telemetry, recorded_by_dialect, packages, notes, run_client)
