@@ -254,8 +254,7 @@ class ServeApp:
         with a GET naming that id, and gets the answer there."""
         stream = str(http["exchange"])
         self.broken[stream] = (session, [m for r in replies for m in _answer_last(r.messages)])
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send, headers)
         priming = f"id: {stream}-0\nretry: {RETRY_MS}\ndata: \n\n".encode()
         await send({"type": "http.response.body", "body": priming, "more_body": True})
         self.served.event("stream_closed", by="server", exchange=http["exchange"], error="broke off (fault): resumable")
@@ -274,8 +273,7 @@ class ServeApp:
             return
         del self.broken[stream]
         self.served.say(f"resumed stream {stream} (Last-Event-ID {facts['last_event_id']})")
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send)
         for number, message in enumerate(broken[1], start=1):
             event_id = f"{stream}-{number}"
             data = json.dumps(message, ensure_ascii=False)
@@ -295,8 +293,7 @@ class ServeApp:
         """Answers with the server's questions before them, or messages due one after another: a stream,
         each message sent on it when due, each question's answer (which the client POSTs) awaited, then
         the rest; an answer other than recorded ends the call with the error :meth:`Served.mismatch` gives."""
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send, headers)
 
         async def emit(message: dict[str, Any]) -> None:
             self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
@@ -355,10 +352,15 @@ async def _json(
     await _status(send, status, [_JSON], data)
 
 
+async def _start_events(send: Callable[..., Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Begin a 200 answer of server-sent events: its body follows, event by event."""
+    start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *(headers or [])]
+    await send({"type": "http.response.start", "status": 200, "headers": start})
+
+
 async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]]) -> None:
     """The answer as server-sent events, one message each (none: a stream cut short)."""
-    start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-    await send({"type": "http.response.start", "status": 200, "headers": start})
+    await _start_events(send, headers)
     for message in messages:
         await send({"type": "http.response.body", "body": _event(message), "more_body": True})
     await send({"type": "http.response.body", "body": b""})
