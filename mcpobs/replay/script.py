@@ -31,8 +31,8 @@ from pydantic import ValidationError
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
-from mcpobs.eventlog.reader import EventLog, answered_request, id_key
-from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key, params_of
+from mcpobs.eventlog.writer import agreed_protocol, messages_of, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
 READS = frozenset(
@@ -83,8 +83,7 @@ class Step:
 
     @property
     def params(self) -> dict[str, Any]:
-        params = self.message.get("params")
-        return params if isinstance(params, dict) else {}
+        return params_of(self.message)
 
     @property
     def label(self) -> str:
@@ -175,8 +174,7 @@ def build_script(log: EventLog) -> Script:
         if record["kind"] != "message":
             continue
         http = record["http"] if isinstance(record.get("http"), dict) else {}
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             if protocol is None and (stated := stated_protocol(record["dir"], message)) is not None:

@@ -27,9 +27,10 @@ from mcp import Client
 from mcp_types import Implementation
 
 from mcpobs.eventlog.reader import read_event_log
+from mcpobs.eventlog.writer import CLIENT_META
 from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
 from mcpobs.replay.config import SessionRecovery, ToolConfig
-from mcpobs.replay.sessions import CLIENT_META, _client_messages, split_sessions
+from mcpobs.replay.sessions import _client_messages, split_sessions
 from mcpobs.replay.state import SessionState
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import (
