@@ -308,6 +308,27 @@ def test_before_resets_mcp_server_git_so_a_committing_session_replays_the_same(t
         assert code == 0, (stderr, explain(report))
 
 
+def test_mcp_server_git_differs_where_a_text_with_a_redacted_key_changed(tmp_path: Path) -> None:
+    # the recording redacts the key inside the diff's text; the rest of that text was recorded, and a
+    # replay on a repository whose change differs there must say so, not match the whole text to anything
+    repo = _repository(tmp_path / "repo")
+    (repo / "README.md").write_text("hello\nOPENAI_KEY=sk-abcdefghijklmnopqrstuv\nrows: 5\n")
+
+    async def diffing(client: Client) -> None:
+        await client.call_tool("git_diff_unstaged", {"repo_path": str(repo)})
+
+    log = record_stdio(tmp_path / "git.jsonl", git_server(repo), "legacy", diffing)
+    assert "+OPENAI_KEY=[REDACTED]" in log.read_text()
+    code, report, stderr = replay_cli(log, tmp_path / "same", server=git_server(repo))
+    assert code == 0, (stderr, explain(report))
+    (repo / "README.md").write_text("hello\nOPENAI_KEY=sk-abcdefghijklmnopqrstuv\nrows: 6000\n")
+    code, report, _ = replay_cli(log, tmp_path / "changed", server=git_server(repo))
+    assert code == 1
+    [changed] = [s for s in report["steps"] if s["status"] == "differs"]
+    assert changed["call"] == "tools/call git_diff_unstaged"
+    assert [d["path"] for d in changed["differences"]] == ["$.result.content[0].text"]
+
+
 # -- server-everything over stdio: kill -9 in each recovery mode
 
 
