@@ -103,8 +103,9 @@ KEY_QUALIFIERS = frozenset(
     {"api", "secret", "private", "access", "signing", "encryption", "decryption", "master", "ssh", "client",
      "auth", "session", "app", "account", "service", "license", "hmac", "gpg", "pgp", "rsa", "aes", "shared"}
 )  # fmt: skip
-# A token for paging through results is no secret, and a replay must send it as it was.
-PAGING_WORDS = frozenset({"page", "next", "continuation", "pagination", "sync", "resume"})
+# A token for paging through results is no secret, and a replay must send it as it was; nor is a
+# request's progressToken, which ties each progress notification to its request.
+PAGING_WORDS = frozenset({"page", "next", "continuation", "pagination", "sync", "resume", "progress"})
 # A name that ends in one of these says something about a secret, not the secret (token_count, auth_type).
 DESCRIPTIVE_WORDS = frozenset(
     {"count", "counts", "total", "length", "len", "size", "limit", "max", "min", "rate", "usage", "budget",

@@ -166,7 +166,7 @@ def test_a_key_with_a_secret_word_among_its_words_is_a_secret(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     ["keyword", "monkey", "author", "key", "sort_key", "session_count", "token_count", "max_tokens", "nextPageToken",
-     "auth_type", "tokenizer", "session_id"],
+     "auth_type", "tokenizer", "session_id", "progressToken"],
 )  # fmt: skip
 def test_a_key_that_only_looks_like_a_secret_is_kept(key: str) -> None:
     # a replay sends a recorded request as it is: a redacted argument would reach the server as "[REDACTED]"
