@@ -44,6 +44,14 @@ class Difference:
             return f"{self.path}: missing (recorded {_short(self.expected, limit)})"
         if self.change == "added":
             return f"{self.path}: added {_short(self.actual, limit)}"
+        if limit is not None and isinstance(self.expected, str) and isinstance(self.actual, str):
+            # two long texts alike at the start: shown from a little before where they part, or
+            # both cuts would show the same words and not the difference
+            pairs = enumerate(zip(self.expected, self.actual, strict=False))
+            common = next((i for i, (a, b) in pairs if a != b), min(len(self.expected), len(self.actual)))
+            start = max(common - 10, 0) if common > limit // 2 else 0
+            expected, actual = _cut(self.expected, start, limit), _cut(self.actual, start, limit)
+            return f"{self.path}: {expected} -> {actual}"
         return f"{self.path}: {_short(self.expected, limit)} -> {_short(self.actual, limit)}"
 
 
@@ -185,3 +193,8 @@ def _show(path: list[str]) -> str:
 def _short(value: Any, limit: int | None = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cut(text: str, start: int, limit: int) -> str:
+    """``text`` from ``start`` as JSON, cut to ``limit`` characters, ``…`` marking each cut end."""
+    return ("…" if start else "") + _short(text[start:], limit)

@@ -131,3 +131,15 @@ def test_a_text_redacted_in_part_matches_only_a_text_the_same_around_it() -> Non
     # either side, for two folds of recorded data
     assert diff({"a": "token k, 1"}, {"a": "token [REDACTED], 1"}, redacted_either=True) == []
     assert diff({"a": "token k, 2"}, {"a": "token [REDACTED], 1"}, redacted_either=True) != []
+
+
+def test_two_long_texts_alike_at_the_start_are_shown_where_they_part() -> None:
+    head = "Unstaged changes:\ndiff --git a/config.env b/config.env\nindex fa37566..81b4b69 100644\n"
+    [difference] = diff({"text": head + "+rows: 5\n"}, {"text": head + "+rows: 6000\n"})
+    shown = difference.shown()
+    assert "rows: 5" in shown
+    assert "rows: 6000" in shown
+    assert shown.count("…") == 2  # the start cut off, on both sides
+    recorded, answered = json.dumps(head + "+rows: 5\n"), json.dumps(head + "+rows: 6000\n")
+    assert difference.shown(None) == f"$.text: {recorded} -> {answered}"
+    assert str(diff({"a": "x"}, {"a": "y"})[0]) == '$.a: "x" -> "y"'
