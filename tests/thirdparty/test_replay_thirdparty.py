@@ -548,6 +548,31 @@ def test_mcp_server_time_over_http_in_2026_replays_with_the_same_verdict_twice(
     assert reports[0][1]["counts"]["same"] == 8  # server/discover, tools/list and six calls
 
 
+def test_the_replay_log_of_an_http_replay_lints_clean(
+    tmp_path: Path, time_http: SupervisedHttp, everything_http: SupervisedHttp
+) -> None:
+    # replay.jsonl keeps the messages, not the HTTP headers the SDK's transport sent with them: lint
+    # must not read each request of a replay over HTTP as one without its MCP-Protocol-Version header
+    logs = [
+        (record_http(tmp_path / "time.jsonl", time_http.url, "auto", converting), time_http.url),
+        (record_http(tmp_path / "everything.jsonl", everything_http.url, "legacy", time_free), everything_http.url),
+    ]
+    for number, (log, url) in enumerate(logs):
+        run = tmp_path / f"run{number}"
+        code, report, stderr = replay_cli(log, run, "--url", url)
+        assert code == 0, (stderr, explain(report))
+        lint = subprocess.run(
+            [sys.executable, "-m", "mcpobs.cli", "lint", str(run / "replay.jsonl")], capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout
+        assert "0 errors, 0 warnings" in lint.stdout
+
+
+async def time_free(client: Client) -> None:
+    await client.call_tool("echo", {"message": "a"})
+    await client.call_tool("get-sum", {"a": 2, "b": 3})
+
+
 class KillingClock(RealClock):
     """The real clock, which kill -9s the HTTP server as the replay starts waiting for its ``at``-th
     answer (one request in flight at a time: a known step), and has the supervisor start it again
