@@ -573,6 +573,26 @@ async def time_free(client: Client) -> None:
     await client.call_tool("get-sum", {"a": 2, "b": 3})
 
 
+def test_a_session_id_server_everything_names_in_its_text_is_redacted_and_replays_the_same(
+    tmp_path: Path, everything_http: SupervisedHttp
+) -> None:
+    # server-everything names its Mcp-Session-Id in the text of toggle-simulated-logging: the log keeps
+    # the header's digest there too (not the bearer value), and a replay's new session is no difference
+    said: list[str] = []
+
+    async def toggling(client: Client) -> None:
+        for _ in range(2):  # on, then off again: the server's timer ends with the session
+            result = await client.call_tool("toggle-simulated-logging", {})
+            said.append(result.content[0].text)  # type: ignore[union-attr]
+
+    log = record_http(tmp_path / "http.jsonl", everything_http.url, "legacy", toggling)
+    session = said[0].split("for session ", 1)[1].split()[0]
+    assert session not in log.read_text()
+    code, report, stderr = replay_cli(log, tmp_path / "run", "--url", everything_http.url)
+    assert code == 0, (stderr, explain(report))
+    assert report["counts"]["same"] == 4  # initialize, the tools/list the SDK sends, the two calls
+
+
 class KillingClock(RealClock):
     """The real clock, which kill -9s the HTTP server as the replay starts waiting for its ``at``-th
     answer (one request in flight at a time: a known step), and has the supervisor start it again
