@@ -23,8 +23,8 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
-from mcp_types import Implementation
+from mcp import Client, StdioServerParameters
+from mcp_types import Implementation, ListRootsResult, Root
 
 from mcpobs.eventlog.reader import read_event_log
 from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
@@ -372,6 +372,43 @@ def _kill_mid_call(log: Path, run: Path, mode: str, pidfile: Path) -> tuple[int,
     finally:
         result = finish(replayer, run)
     return result
+
+
+async def project_roots(context: Any) -> ListRootsResult:
+    return ListRootsResult(roots=[Root(uri="file:///srv/project", name="project")])
+
+
+def test_a_question_the_server_asks_on_a_timer_after_a_recovery_gets_the_recorded_answer(tmp_path: Path) -> None:
+    # server-everything asks for the client's roots 350 ms after the handshake: in the recording during the
+    # first call, after a kill -9 and a recovery during the call sent again. The replay answered "the
+    # recording holds no answer to roots/list" there (it had one, given while another step waited), so the
+    # new server had no roots and get-roots-list DIFFERED, blamed on checkpoint mode
+    log = tmp_path / "roots.jsonl"
+    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *everything_stdio()]
+
+    async def session() -> None:
+        params = StdioServerParameters(command=sys.executable, args=args)
+        with anyio.fail_after(60):
+            async with Client(params, mode="legacy", list_roots_callback=project_roots) as client:
+                await client.call_tool(LONG, {"duration": 1, "steps": 2})  # the server asks for roots meanwhile
+                await client.call_tool("toggle-subscriber-updates", {})
+                await client.call_tool(LONG, {"duration": 3, "steps": 3})
+                await client.call_tool("get-roots-list", {})
+
+    anyio.run(session)
+    run, pidfile = tmp_path / "run", tmp_path / "server.pid"
+    # one call at a time: get-roots-list (readOnly) would otherwise go with the long call, before the kill
+    replayer = start_replay(log, run, "--max-concurrent", "1", server=with_pid(pidfile, everything_stdio()))
+    try:
+        wait_until("the second long call to be sent", lambda: calls_sent(run, LONG) >= 2)
+        kill_9(pidfile)
+    finally:
+        code, report, stderr = finish(replayer, run)
+    assert code == 0, (stderr, explain(report))
+    assert len(report["recoveries"]) == 1
+    answers = [r["message"] for r in sent_records(run) if r.get("dir") == "c2s" and "method" not in r["message"]]
+    assert all(a.get("result") == {"roots": [{"uri": "file:///srv/project", "name": "project"}]} for a in answers)
+    assert len(answers) == 2  # once to the first server, once to the one after the recovery
 
 
 @pytest.mark.parametrize("mode", MODES)
