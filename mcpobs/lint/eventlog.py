@@ -250,7 +250,8 @@ class _Walk:
         self.state.sent[key] = request
         if direction == "c2s":
             self.request_meta(index, method, params, http)
-            if self.http and http.get("method", "POST") == "POST":
+            # a message logged without its HTTP details (a replay's own log) has headers nobody knows
+            if self.http and http and http.get("method", "POST") == "POST":
                 self.headers(index, message, params, http)
         self.capability(index, direction, method, http)
         if method == "initialize" and direction == "c2s":

@@ -36,8 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
-
+from mcpobs import interrupt
 from mcpobs.errors import InputError, UsageError
 from mcpobs.eventlog.peers import read_recording
 from mcpobs.eventlog.reader import EventLog, meta_of, params_of
@@ -461,7 +460,7 @@ def resume_command(run_dir: Path | str, target: Target | None) -> str:
 def _run(engine: Replay, summary: Summary, session: Session) -> Report:
     """Run one session, write its run directory's outputs, and raise :class:`UnreachableError` (after
     writing them, and the summary) when the server could not be reached."""
-    report = anyio.run(engine.run)
+    report = interrupt.run_async(engine.run)
     run = engine.rundir
     run.write("report.json", json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     run.write("state.json", json.dumps(report.state.to_json(), ensure_ascii=False, indent=2) + "\n")
