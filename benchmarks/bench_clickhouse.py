@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import MIN_ROUNDS, Target, in_fresh_process, load_average, machine, round_ratio
+from common import MIN_ROUNDS, Stopwatch, Target, in_fresh_process, load_average, machine, round_ratio, timed_rounds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "clickhouse"))
@@ -163,42 +163,33 @@ def measure(spans: int, workdir: Path, rounds: int, every: int = 1) -> list[Targ
     location = parse(f"chdb:{directory}")
     # the window every command reads a server over: a condition on Timestamp in the scan, here all of it
     since, until = 1_764_000_000 * 10**9, 1_764_000_000 * 10**9 + 366 * 86_400 * 10**9
-    counts: list[float] = []
-    scans: list[float] = []
-    builds: list[float] = []
-    sections: dict[str, list[float]] = {s: [] for s in SECTIONS}
-    for n in range(rounds):
-        started = time.perf_counter()
-        traces = ClickHouseTraces(location, since, until)
-        builds.append(time.perf_counter() - started)
+
+    def one_round(clock: Stopwatch) -> None:
+        with clock("model"):
+            traces = ClickHouseTraces(location, since, until)
         with traces:
-            started = time.perf_counter()
-            (found,) = traces.run(
-                "SELECT count() FROM otel.otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64($since)) "
-                "AND Timestamp < fromUnixTimestamp64Nano(toInt64($until))",
-                {"since": since, "until": until},
-            )[0]
-            counts.append(time.perf_counter() - started)
+            with clock("count()"):
+                (found,) = traces.run(
+                    "SELECT count() FROM otel.otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64($since)) "
+                    "AND Timestamp < fromUnixTimestamp64Nano(toInt64($until))",
+                    {"since": since, "until": until},
+                )[0]
             assert found == spans, (found, spans)
             # count() is answered from the parts' metadata: a scan that reads every column shows what
             # reading the rows at all costs (ignore(*) reads each and keeps none)
-            started = time.perf_counter()
-            traces.run(
-                "SELECT count() FROM otel.otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64($since)) "
-                "AND Timestamp < fromUnixTimestamp64Nano(toInt64($until)) AND NOT ignore(*)",
-                {"since": since, "until": until},
-            )
-            scans.append(time.perf_counter() - started)
+            with clock("scan"):
+                traces.run(
+                    "SELECT count() FROM otel.otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64($since)) "
+                    "AND Timestamp < fromUnixTimestamp64Nano(toInt64($until)) AND NOT ignore(*)",
+                    {"since": since, "until": until},
+                )
             for section in SECTIONS:
-                started = time.perf_counter()
-                analyze(traces, Query(views=(section,)))
-                sections[section].append(time.perf_counter() - started)
-        print(
-            f"round {n + 1}: count() {counts[-1]:.3f} s, scan {scans[-1]:.2f} s, model {builds[-1]:.1f} s, "
-            + ", ".join(f"{s} {t[-1]:.2f} s" for s, t in sections.items()),
-            file=sys.stderr,
-            flush=True,
-        )
+                with clock(section):
+                    analyze(traces, Query(views=(section,)))
+
+    times = timed_rounds(one_round, rounds)
+    counts, scans, builds = times["count()"], times["scan"], times["model"]
+    sections = {section: times[section] for section in SECTIONS}
     count = statistics.median(counts)
     scan = statistics.median(scans)
     build = statistics.median(builds)
@@ -246,20 +237,19 @@ def measure_cost(spans: int, workdir: Path, rounds: int) -> list[Target]:
 
     directory = generated(spans, workdir, llm=True)
     location = parse(f"chdb:{directory}")
-    counts: list[float] = []
-    costs: list[float] = []
     views = tuple(v for v in COST_VIEWS if v != "decisions")
-    for n in range(rounds):
+
+    def one_round(clock: Stopwatch) -> None:
         with ClickHouseTraces(location) as traces:
-            started = time.perf_counter()
-            (found,) = traces.run("SELECT count() FROM otel.otel_traces", {})[0]
-            counts.append(time.perf_counter() - started)
+            with clock("count()"):
+                (found,) = traces.run("SELECT count() FROM otel.otel_traces", {})[0]
             assert found == spans, (found, spans)
-            started = time.perf_counter()
-            analysis = analyze(traces, Query(views=views), CostOptions())
-            costs.append(time.perf_counter() - started)
+            with clock("cost sections"):
+                analysis = analyze(traces, Query(views=views), CostOptions())
         assert analysis.tables[0].records()[0]["llm_calls"] == spans // 10
-        print(f"round {n + 1}: count() {counts[-1]:.3f} s, cost sections {costs[-1]:.2f} s", file=sys.stderr)
+
+    times = timed_rounds(one_round, rounds)
+    counts, costs = times["count()"], times["cost sections"]
     took, count = statistics.median(costs), statistics.median(counts)
     return [
         Target(
@@ -294,26 +284,21 @@ def duckdb_store(spans: int, workdir: Path, rounds: int) -> list[Target]:
         built = _build(str(path), f"{db}.partial", COPIES)
         Path(f"{db}.partial").rename(db)
         print(f"DuckDB store of {built['spans']:,} spans built in {built['seconds']:.1f} s", file=sys.stderr)
-    counts: list[float] = []
-    sections: dict[str, list[float]] = {s: [] for s in SECTIONS}
     with Store(StoreOptions(path=db)) as store:
         for view in SECTIONS:  # warm: the second run of each in this process is measured
             analyze(store, Query(views=(view,)))
-        for n in range(rounds):
-            started = time.perf_counter()
-            (found,) = store.con.execute("SELECT count(*) FROM spans").fetchone() or (0,)
-            counts.append(time.perf_counter() - started)
+
+        def one_round(clock: Stopwatch) -> None:
+            with clock("count(*)"):
+                (found,) = store.con.execute("SELECT count(*) FROM spans").fetchone() or (0,)
             assert found == spans, (found, spans)
             for view in SECTIONS:
-                started = time.perf_counter()
-                analyze(store, Query(views=(view,)))
-                sections[view].append(time.perf_counter() - started)
-            print(
-                f"DuckDB round {n + 1}: count(*) {counts[-1]:.3f} s, "
-                + ", ".join(f"{s} {t[-1]:.2f} s" for s, t in sections.items()),
-                file=sys.stderr,
-                flush=True,
-            )
+                with clock(view):
+                    analyze(store, Query(views=(view,)))
+
+        times = timed_rounds(one_round, rounds, "DuckDB ")
+    counts = times["count(*)"]
+    sections = {section: times[section] for section in SECTIONS}
     count = statistics.median(counts)
     return [
         Target(

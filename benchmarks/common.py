@@ -15,9 +15,11 @@ import platform
 import resource
 import statistics
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -57,6 +59,35 @@ def interleaved(cases: Mapping[str, Callable[[], T]], rounds: int) -> dict[str, 
         for name, run in cases.items():
             results[name].append(run())
     return results
+
+
+@dataclass
+class Stopwatch:
+    """The wall seconds of each named step of one round, in the order they ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.seconds[step] = time.perf_counter() - started
+
+
+def timed_rounds(one_round: Callable[[Stopwatch], None], rounds: int, label: str = "") -> dict[str, list[float]]:
+    """Each step's seconds in every round: ``one_round`` runs every step once, timing each with the
+    stopwatch it is given, ``rounds`` times (see ``interleaved``); a line per round on stderr."""
+
+    def run() -> dict[str, float]:
+        clock = Stopwatch()
+        one_round(clock)
+        done = ", ".join(f"{step} {took:.3f} s" for step, took in clock.seconds.items())
+        print(f"{label}round {next(numbers)}: {done}", file=sys.stderr, flush=True)
+        return clock.seconds
+
+    numbers = iter(range(1, rounds + 1))
+    (per_round,) = interleaved({"round": run}, rounds).values()
+    return {step: [seconds[step] for seconds in per_round] for step in per_round[0]}
 
 
 def round_ratio(case: Sequence[float], reference: Sequence[float]) -> float:

@@ -510,27 +510,13 @@ def _dashboard(
 
     if output is not None:
         _writable(output)
-    traces = _clickhouse(files, db, table, query)
-    if traces is not None:
-        with traces:
-            report = build_report(traces, query, cost)
-    else:
-        report = _loaded(files, db, memory_limit, skip_invalid, lambda store: build_report(store, query, cost))
+    with contextlib.ExitStack() as stack:
+        report = build_report(_open_calls(stack, files, db, table, query, memory_limit, skip_invalid), query, cost)
     _warn_notes(report.analysis.notes)
     if output is None:
         render_dashboard(report, _stdout_console())
     else:
         _write(_as_text(lambda console: render_dashboard(report, console), width=80), output)
-
-
-def _loaded(
-    files: list[str] | None, db: Path | None, memory_limit: str, skip_invalid: bool, build: Callable[[Store], R]
-) -> R:
-    """Open the store, load the files into it, and build a result from it."""
-    with _open_store(db, memory_limit, files) as store:
-        if files:
-            _load(store, files, skip_invalid)
-        return build(store)
 
 
 def _warn_notes(notes: Iterable[str]) -> None:
@@ -619,12 +605,8 @@ def _analyze(
 ) -> None:
     if output is not None:
         _writable(output)
-    traces = _clickhouse(files, db, table, query)
-    if traces is not None:
-        with traces:
-            result = analyze(traces, query, cost)
-    else:
-        result = _loaded(files, db, memory_limit, skip_invalid, lambda store: analyze(store, query, cost))
+    with contextlib.ExitStack() as stack:
+        result = analyze(_open_calls(stack, files, db, table, query, memory_limit, skip_invalid), query, cost)
     _warn_notes(result.notes)
     _render(result, output_format, output)
 
@@ -970,17 +952,7 @@ def check_alerts_command(
             stack, store, ruleset, baseline, cost, fail_on, skip_invalid, memory_limit, tables[1], (window, base_window)
         )
     _warn_notes(outcome.notes)
-    if output_format is AlertFormat.text and output is None:
-        render_alerts_text(outcome, _stdout_console())
-    elif output_format is AlertFormat.text:
-        _write(_as_text(lambda console: render_alerts_text(outcome, console)), output)
-    else:
-        renderers = {
-            AlertFormat.json: render_alerts_json,
-            AlertFormat.junit: render_junit,
-            AlertFormat.github: render_github,
-        }
-        _write(renderers[output_format](outcome), output)
+    _render_checked(outcome, output_format, output, render_alerts_text, render_alerts_json, render_junit, render_github)
     if outcome.failed:
         raise typer.Exit(ExitCode.ALERT)
 
@@ -1001,7 +973,7 @@ def _open_calls(
     memory_limit: str,
     skip_invalid: bool,
 ) -> Calls:
-    """The calls to check or draw, closed with ``stack``: a ClickHouse table read where it is, else the
+    """The calls to analyze, check or draw, closed with ``stack``: a ClickHouse table read where it is, else the
     store with ``files`` loaded into it."""
     traces = _clickhouse(files, db, table, query)
     if traces is not None:
@@ -1243,13 +1215,7 @@ def lint_command(
         _writable(output)
     result = lint(files, ignore=tuple(ignore or ()), fail_on=fail_on.value)
     _warn_notes(result.notes)
-    if output_format is AlertFormat.text and output is None:
-        render_text(result, _stdout_console())
-    elif output_format is AlertFormat.text:
-        _write(_as_text(lambda console: render_text(result, console)), output)
-    else:
-        renderers = {AlertFormat.json: render_json, AlertFormat.junit: render_junit, AlertFormat.github: render_github}
-        _write(renderers[output_format](result), output)
+    _render_checked(result, output_format, output, render_text, render_json, render_junit, render_github)
     if result.failed:
         raise typer.Exit(ExitCode.ALERT)
 
@@ -1468,17 +1434,37 @@ def _catalogue(
 def _render_findings(findings: Findings, output_format: AlertFormat, output: Path | None) -> None:
     from mcpobs.render import findings as render
 
+    _render_checked(
+        findings,
+        output_format,
+        output,
+        render.render_text,
+        render.render_json,
+        render.render_junit,
+        render.render_github,
+    )
+
+
+def _render_checked(
+    result: R,
+    output_format: AlertFormat,
+    output: Path | None,
+    text: Callable[[R, Console], None],
+    json: Callable[[R], str],
+    junit: Callable[[R], str],
+    github: Callable[[R], str],
+) -> None:
+    """A result that passes or fails (alerts, lint, tool definitions) in ``output_format``: text printed
+    on the terminal, or written plain to ``output``; JSON, JUnit XML or GitHub annotations written."""
     if output_format is AlertFormat.text and output is None:
-        render.render_text(findings, _stdout_console())
+        text(result, _stdout_console())
     elif output_format is AlertFormat.text:
-        _write(_as_text(lambda console: render.render_text(findings, console)), output)
+        _write(_as_text(lambda console: text(result, console)), output)
     else:
-        renderers = {
-            AlertFormat.json: render.render_json,
-            AlertFormat.junit: render.render_junit,
-            AlertFormat.github: render.render_github,
-        }
-        _write(renderers[output_format](findings), output)
+        _write(
+            {AlertFormat.json: json, AlertFormat.junit: junit, AlertFormat.github: github}[output_format](result),
+            output,
+        )
 
 
 @app.command(

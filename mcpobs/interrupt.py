@@ -19,10 +19,12 @@ import threading
 
 TYPE_CHECKING = False  # typing itself is not loaded yet
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
     from types import FrameType
-    from typing import NoReturn
+    from typing import NoReturn, TypeVar
+
+    T = TypeVar("T")
 
 # Whether SIGTERM (not Ctrl-C) is what stops the process: its exit status is then 143, not 130.
 terminated = False
@@ -80,6 +82,47 @@ def held_back(action: Callable[[], None]) -> None:
                 handler(signum, frame)  # the KeyboardInterrupt it would have raised, now
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(signum)
+
+
+def run_async(main: Callable[[], Awaitable[T]]) -> T:
+    """``anyio.run(main)``, where the first stop (Ctrl-C, SIGTERM) cancels ``main`` (then
+    :class:`KeyboardInterrupt`) and later ones leave its clean-up to end. asyncio's own handler raised
+    KeyboardInterrupt at the second Ctrl-C wherever the loop then was, in the middle of the clean-up
+    the first had begun (a replay closing its server), which then waited for ever on what it broke off.
+    Where this is not installed (the library), plain ``anyio.run``."""
+    import asyncio
+
+    import anyio
+
+    if not _installed or threading.current_thread() is not threading.main_thread():
+        return anyio.run(main)
+    hosting: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[T]]] = []
+    stopped: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not hosting:
+            raise KeyboardInterrupt  # before ``main`` began: nothing of it to clean up
+        if not stopped:
+            stopped.append(signum)
+            loop, task = hosting[0]
+            loop.call_soon_threadsafe(task.cancel)
+
+    async def hosted() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        hosting.append((asyncio.get_running_loop(), task))
+        return await main()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        return anyio.run(hosted)
+    except asyncio.CancelledError:
+        if stopped:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        # once stopping, a later signal has nothing more to stop: the command reports the stop next
+        signal.signal(signal.SIGINT, signal.SIG_IGN if stopped else previous)
 
 
 def first_report() -> bool:

@@ -28,6 +28,12 @@ def store() -> Iterator[Store]:
 
 
 @pytest.fixture
+def in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in tests/, so that file names given relative to it read the same in the output everywhere."""
+    monkeypatch.chdir(DATA.parent)
+
+
+@pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     # rich reads the width from COLUMNS: pin it so table output is the same everywhere
     monkeypatch.setenv("COLUMNS", "200")

@@ -7,11 +7,12 @@ whatever environment its instrumentation needs) can import it once the repositor
 
 from __future__ import annotations
 
+import queue
 import re
-import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,50 @@ def stop(process: subprocess.Popen[bytes], seconds: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=seconds)
+
+
+class Piped:
+    """A process run with its stdin, stdout and stderr piped: its stdout lines queued as they come and its
+    stderr gathered, both drained by threads (a full pipe stalls the process), so that every wait is bounded."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        self.stderr = bytearray()
+        threading.Thread(target=self._queue_lines, daemon=True).start()
+        self._stderr_read = threading.Thread(target=self._gather_stderr, daemon=True)
+        self._stderr_read.start()
+
+    def _queue_lines(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def _gather_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self.stderr.extend(self.process.stderr.read())
+
+    def send(self, *chunks: bytes) -> bytes:
+        """Write ``chunks`` to its stdin; the next line it writes (waited for a minute at most)."""
+        assert self.process.stdin is not None
+        for chunk in chunks:
+            self.process.stdin.write(chunk)
+        self.process.stdin.flush()
+        return self.lines.get(timeout=60)
+
+    def close(self, seconds: float = 30.0) -> int:
+        """Close its stdin: its exit status once it has ended and its stderr is read (``seconds`` each at most)."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        status = self.process.wait(timeout=seconds)
+        self._stderr_read.join(timeout=seconds)
+        return status
+
+    def kill(self) -> None:
+        """Kill it, where it still runs."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
 @contextmanager
@@ -84,9 +129,4 @@ def recording(log: Path, upstream: str) -> Iterator[str]:
             raise RuntimeError(f"mcpobs record did not start: {line.strip()}")
         yield match.group(1)
     finally:
-        recorder.send_signal(signal.SIGTERM)
-        try:
-            recorder.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            recorder.kill()
-            recorder.wait(timeout=15)
+        stop(recorder)

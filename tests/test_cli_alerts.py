@@ -29,9 +29,7 @@ WARNINGS = (
 SCHEMA = DATA / "junit" / "junit-10.xsd"
 
 
-@pytest.fixture(autouse=True)
-def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA.parent)
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
 
 
 def _rules(tmp_path: Path, text: str) -> str:
@@ -340,3 +338,25 @@ def test_an_unwritable_output_is_refused_before_the_load(runner: CliRunner, tmp_
         2,
         f"mcpobs: error: {target}: cannot write: No such file or directory\n",
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check-alerts", "--rules", RULES, AGENT],
+        ["lint", "data/lint/stray-stdout.log.jsonl"],
+        ["tools", "data/toolsdiff/inventory-v1.log.jsonl"],
+    ],
+    ids=["check-alerts", "lint", "tools"],
+)
+def test_the_text_written_to_a_file_is_what_the_terminal_shows(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # the width of the text written to a file
+    shown = runner.invoke(app, args)
+    target = tmp_path / "out.txt"
+    written = runner.invoke(app, [*args, "--output", str(target)])
+    assert (written.exit_code, written.stdout) == (shown.exit_code, "")
+    assert f"mcpobs: wrote {target}" in written.stderr
+    assert shown.stdout.strip()
+    assert target.read_text() == shown.stdout

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DATA
 from tests.test_cli_ok import _matches_golden
 
 AGENT = "../sample_traces/agent_cost_session.jsonl"  # relative: file names in the output are the same everywhere
@@ -18,9 +17,7 @@ PRICES = "../sample_traces/prices.yaml"
 LOADED = "mcpobs: loaded 70 spans from 1 file\n"
 
 
-@pytest.fixture(autouse=True)
-def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA.parent)
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mcpobs.cli import app
-from tests.conftest import DATA, ROOT, SAMPLE, request, span, write_lines
+from tests.conftest import ROOT, SAMPLE, request, span, write_lines
 
 GOLDEN = Path(__file__).parent / "golden"
 SEMCONV = "data/dialects/semconv.jsonl"  # relative, so file names in the output are the same everywhere
@@ -31,9 +31,7 @@ def _matches_golden(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
-@pytest.fixture(autouse=True)
-def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA.parent)
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
 
 
 @pytest.mark.parametrize(

@@ -236,3 +236,38 @@ def test_a_signal_while_duckdb_is_first_imported_stops_cleanly_after_it() -> Non
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT_S, cwd=ROOT)
     assert (result.returncode, result.stdout, result.stderr) == (0, "stopped [1]\n", "")
+
+
+def test_a_second_ctrl_c_while_a_replay_stops_lets_it_end(tmp_path: Path) -> None:
+    # an impatient user's second Ctrl-C came while the replay was closing its server after the first:
+    # asyncio's handler raised KeyboardInterrupt in the middle of that clean-up, and the replay then waited
+    # for ever on what it had broken off (a third Ctrl-C ended it, the server left running). The first
+    # signal comes (from the kernel) once a call is sent, the second as the replay closes the server.
+    code = (
+        "import contextlib, os, signal\n"
+        "import mcpobs.__main__ as entry\n"
+        "from mcpobs.replay import connection\n"
+        "real_client, real_send = connection.stdio_client, connection.Link.send\n"
+        "@contextlib.asynccontextmanager\n"
+        "async def stdio_client(*args, **kwargs):\n"
+        "    async with real_client(*args, **kwargs) as streams:\n"
+        "        try:\n"
+        "            yield streams\n"
+        "        finally:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "async def send(self, message, *args, **kwargs):\n"
+        "    sent = await real_send(self, message, *args, **kwargs)\n"
+        "    if message.get('method') == 'tools/call':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return sent\n"
+        "connection.stdio_client, connection.Link.send = stdio_client, send\n"
+        "entry.main()\n"
+    )
+    run = tmp_path / "run"
+    recording, server = ROOT / "sample_traces" / "notes_session.jsonl", ROOT / "sample_traces" / "notes_server.py"
+    args = ["replay", str(recording), "--run-dir", str(run), "--", sys.executable, str(server)]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert (result.returncode, result.stderr) == (
+        130,
+        f"mcpobs: interrupted; go on with: mcpobs replay --resume {run} -- SERVER\n",
+    )

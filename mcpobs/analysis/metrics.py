@@ -10,7 +10,7 @@ groups that way, so a rule on ``error_rate`` per tool sees exactly the number
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -229,22 +229,38 @@ def _selected(row: dict[str, Any], where: Node | None) -> bool:
     return where is None or evaluate(where, {"model": row["model"], "provider": row["provider"]}) is True
 
 
-def _model_totals(
-    rows: Iterable[dict[str, Any]], where: Node | None, counts: tuple[str, ...], costs: tuple[str, ...]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Per model (in order of its name), the rows ``where`` selects summed: ``counts`` (no figure counts
-    0) and ``costs`` (None while no row has one: unpriced is not free)."""
+# a column of a per-model table: a sum over the rows where no function is given, else the function of the sums
+ModelColumn = tuple[Column, Callable[[dict[str, Any]], Any] | None]
+
+
+def _model_table(
+    name: str, title: str, rows: Iterable[dict[str, Any]], where: Node | None, columns: tuple[ModelColumn, ...]
+) -> Table:
+    """The rows ``where`` selects summed per model (in order of its name), a row per model of ``columns``
+    after the model's name. A summed money column is None while no row has a figure (unpriced is not
+    free); a summed count counts no figure as 0."""
+    summed = [column.name for column, derive in columns if derive is None]
+    costs = {column.name for column, derive in columns if derive is None and column.unit is Unit.MONEY}
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
         if not _selected(row, where):
             continue
-        total = totals.setdefault(row["model"], {**dict.fromkeys(counts, 0), **dict.fromkeys(costs)})
-        for name in counts:
-            total[name] += row[name] or 0
-        for name in costs:
-            if row[name] is not None:
-                total[name] = (total[name] or Decimal(0)) + row[name]
-    return sorted(totals.items(), key=lambda item: str(item[0]))
+        total = totals.setdefault(row["model"], {n: None if n in costs else 0 for n in summed})
+        for n in summed:
+            if n not in costs:
+                total[n] += row[n] or 0
+            elif row[n] is not None:
+                total[n] = (total[n] or Decimal(0)) + row[n]
+    out = tuple(
+        (model, *(t[column.name] if derive is None else derive(t) for column, derive in columns))
+        for model, t in sorted(totals.items(), key=lambda item: str(item[0]))
+    )
+    return Table(name, title, (Column("model", Unit.TEXT), *(column for column, _ in columns)), out)
+
+
+def _cost_per_call(t: dict[str, Any]) -> Decimal | None:
+    priced = t["llm_calls"] - t["unpriced_llm_calls"]
+    return (t["token_cost"] / priced).quantize(Decimal("1e-12")) if t["token_cost"] is not None and priced else None
 
 
 def _per_model(table: Table, where: Node | None) -> Table:
@@ -257,38 +273,16 @@ def _per_model(table: Table, where: Node | None) -> Table:
         }
         for row in table.records()
     )
-    totals = _model_totals(
-        rows, where, ("llm_calls", "unpriced_llm_calls", "input_tokens", "output_tokens"), ("token_cost",)
+    columns: tuple[ModelColumn, ...] = (
+        (Column("llm_calls", Unit.COUNT), None),
+        (Column("unpriced_llm_calls", Unit.COUNT), None),
+        (Column("token_cost", Unit.MONEY), None),
+        (Column("cost_per_call", Unit.MONEY), _cost_per_call),
+        (Column("tokens", Unit.COUNT), lambda t: t["input_tokens"] + t["output_tokens"]),
+        (Column("input_tokens", Unit.COUNT), None),
+        (Column("output_tokens", Unit.COUNT), None),
     )
-    columns = (
-        Column("model", Unit.TEXT),
-        Column("llm_calls", Unit.COUNT),
-        Column("unpriced_llm_calls", Unit.COUNT),
-        Column("token_cost", Unit.MONEY),
-        Column("cost_per_call", Unit.MONEY),
-        Column("tokens", Unit.COUNT),
-        Column("input_tokens", Unit.COUNT),
-        Column("output_tokens", Unit.COUNT),
-    )
-    out = []
-    for model, t in totals:
-        priced = t["llm_calls"] - t["unpriced_llm_calls"]
-        per_call = (
-            (t["token_cost"] / priced).quantize(Decimal("1e-12")) if t["token_cost"] is not None and priced else None
-        )
-        out.append(
-            (
-                model,
-                t["llm_calls"],
-                t["unpriced_llm_calls"],
-                t["token_cost"],
-                per_call,
-                t["input_tokens"] + t["output_tokens"],
-                t["input_tokens"],
-                t["output_tokens"],
-            )
-        )
-    return Table("models", "LLM calls by model", columns, tuple(out))
+    return _model_table("models", "LLM calls by model", rows, where, columns)
 
 
 def _decisions_per_model(store: Calls, window: Query, where: Node | None) -> Table:
@@ -296,29 +290,14 @@ def _decisions_per_model(store: Calls, window: Query, where: Node | None) -> Tab
     query = window
     clause, params = filters(query, store.engine)
     table = SECTIONS["decisions"](store, query, clause, params)
-    totals = _model_totals(
-        table.records(),
-        where,
-        ("tool_calls_requested", "failed_tool_calls"),
-        ("decision_cost", "failed_decision_cost"),
-    )
-    columns = (
-        Column("model", Unit.TEXT),
-        Column("tool_calls_requested", Unit.COUNT),
-        Column("failed_tool_calls", Unit.COUNT),
-        Column("failed_call_rate", Unit.RATE),
-        Column("decision_cost", Unit.MONEY),
-        Column("failed_decision_cost", Unit.MONEY),
-    )
-    rows = [
+    columns: tuple[ModelColumn, ...] = (
+        (Column("tool_calls_requested", Unit.COUNT), None),
+        (Column("failed_tool_calls", Unit.COUNT), None),
         (
-            model,
-            t["tool_calls_requested"],
-            t["failed_tool_calls"],
-            t["failed_tool_calls"] / t["tool_calls_requested"] if t["tool_calls_requested"] else None,
-            t["decision_cost"],
-            t["failed_decision_cost"],
-        )
-        for model, t in totals
-    ]
-    return Table("decisions", "Tool calls by the model that asked for them", columns, tuple(rows))
+            Column("failed_call_rate", Unit.RATE),
+            lambda t: t["failed_tool_calls"] / t["tool_calls_requested"] if t["tool_calls_requested"] else None,
+        ),
+        (Column("decision_cost", Unit.MONEY), None),
+        (Column("failed_decision_cost", Unit.MONEY), None),
+    )
+    return _model_table("decisions", "Tool calls by the model that asked for them", table.records(), where, columns)

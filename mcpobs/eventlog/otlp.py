@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpobs.eventlog.reader import EventLog, answered_request, id_key
-from mcpobs.eventlog.writer import agreed_protocol
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key, meta_of, params_of
+from mcpobs.eventlog.writer import CLIENT_META, agreed_protocol, messages_of
 
 SERVER = 2
 CLIENT = 3
@@ -203,7 +203,7 @@ def _challenged_sessions(calls: list[_Call]) -> dict[int, str]:
 
 def _named_client(request: dict[str, Any]) -> str | None:
     """The client a request names: in its 2026-07-28 ``_meta``, or the ``clientInfo`` of an ``initialize``."""
-    info = _meta(request).get("io.modelcontextprotocol/clientInfo") or _params(request).get("clientInfo")
+    info = meta_of(request).get(CLIENT_META) or params_of(request).get("clientInfo")
     return _info_name(info)
 
 
@@ -229,11 +229,11 @@ def _fallbacks(calls: list[_Call]) -> dict[int, _Call]:
             continue
         if probe.http_failure is None and not (probe.response is not None and "error" in probe.response):
             continue
-        client = _info_name(_meta(probe.request).get("io.modelcontextprotocol/clientInfo"))
+        client = _info_name(meta_of(probe.request).get(CLIENT_META))
         for later in calls[i + 1 :]:
             if later.request["method"] != "initialize" or later.direction != "c2s" or later.start < probe.end:
                 continue
-            named = _info_name(_params(later.request).get("clientInfo"))
+            named = _info_name(params_of(later.request).get("clientInfo"))
             if client is not None and named is not None and named != client:
                 continue  # another client's handshake
             if later.response is not None and "result" in later.response:
@@ -302,12 +302,11 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
         if kind != "message":
             continue
         direction, http = record["dir"], record.get("http") or {}
-        messages = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in messages:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             method, key = message.get("method"), message.get("id")
-            params: dict[str, Any] = message["params"] if isinstance(message.get("params"), dict) else {}
+            params = params_of(message)
             if isinstance(method, str) and key is not None:
                 call = _Call(message, direction, t, http=http)
                 head = _continues(waiting, call) or _reissues(waiting, call)
@@ -317,7 +316,7 @@ def _pair(log: EventLog) -> tuple[list[_Call], int | None]:
                     waiting.asked = [c for c in waiting.asked if c is not head]
                     waiting.broken = [c for c in waiting.broken if c is not head]
                 open_calls.setdefault((direction, id_key(key)), []).append(call)
-                token = _meta(message).get("progressToken")
+                token = meta_of(message).get("progressToken")
                 if token is not None:
                     by_token[(direction, id_key(token))] = call
                 calls.append(call)
@@ -376,7 +375,7 @@ def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
     the one whose ``requestState`` it echoes, else the one it sends the same params as (the mcp SDK
     re-sends the name and arguments), else the latest. Where the candidates left are of different
     clients (the request names none), nothing tells which one it continues: it is a call of its own."""
-    params = _params(call.request)
+    params = params_of(call.request)
     method = call.request["method"]
     if method in _TASK_METHODS:
         task = params.get("taskId")
@@ -392,7 +391,7 @@ def _continues(waiting: _Waiting, call: _Call) -> _Call | None:
         for c in waiting.asked
         if c.direction == call.direction
         and c.request["method"] == method
-        and call_target(method, _params(c.request)) == target
+        and call_target(method, params_of(c.request)) == target
         and _same_client(c, call)
     ]
     state = params.get("requestState")
@@ -424,7 +423,7 @@ def _reissues(waiting: _Waiting, call: _Call) -> _Call | None:
 
 def _client(call: _Call) -> Any:
     """The client a request names in its 2026-07-28 ``_meta`` ``clientInfo`` (name and version), else None."""
-    info = _meta(call.request).get("io.modelcontextprotocol/clientInfo")
+    info = meta_of(call.request).get(CLIENT_META)
     return [info.get("name"), info.get("version")] if isinstance(info, dict) else None
 
 
@@ -440,8 +439,8 @@ def _same_client(earlier: _Call, later: _Call) -> bool:
 
 def _sent_again(earlier: _Call, later: _Call, aside: tuple[str, ...] = ("_meta",)) -> bool:
     """The later request sends the earlier one's params again: the same, the keys ``aside`` aside."""
-    return {k: v for k, v in _params(earlier.request).items() if k not in aside} == {
-        k: v for k, v in _params(later.request).items() if k not in aside
+    return {k: v for k, v in params_of(earlier.request).items() if k not in aside} == {
+        k: v for k, v in params_of(later.request).items() if k not in aside
     }
 
 
@@ -509,11 +508,6 @@ def _result(call: _Call) -> dict[str, Any]:
     return result if isinstance(result, dict) else {}
 
 
-def _params(message: dict[str, Any]) -> dict[str, Any]:
-    params = message.get("params")
-    return params if isinstance(params, dict) else {}
-
-
 def _take(candidates: list[_Call], http: dict[str, Any], exchange_only: bool = False) -> _Call | None:
     """The open call a response answers (:func:`~mcpobs.eventlog.reader.answered_request`)."""
     open_ones = [c for c in candidates if c.end is None]
@@ -541,10 +535,9 @@ def _names(log: EventLog) -> dict[str, str | None]:
         body = message["message"]
         if not isinstance(body, dict):
             continue
-        params = body.get("params") if isinstance(body.get("params"), dict) else {}
         result = body.get("result") if isinstance(body.get("result"), dict) else {}
-        if client is None and isinstance(params, dict):
-            client = _info_name(params.get("clientInfo") or _meta(body).get("io.modelcontextprotocol/clientInfo"))
+        if client is None:
+            client = _info_name(params_of(body).get("clientInfo") or meta_of(body).get(CLIENT_META))
         if server is None and isinstance(result, dict):
             server = server_info(result).get("name")
     return {"client": client, "server": server}
@@ -578,8 +571,7 @@ def _span(
 ) -> dict[str, Any]:
     request = call.request
     method = request["method"]
-    raw_params = request.get("params")
-    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    params = params_of(request)
     target = call_target(method, params)
     attributes = [
         _attribute("mcp.method.name", method),
@@ -726,20 +718,13 @@ def _traceparent(call: _Call) -> tuple[str, str] | None:
     """The trace and span id of the request's W3C ``traceparent``, where it has a valid one: in
     ``params._meta`` as the spec reserves it, else in a tool call's ``arguments._meta``, where Langfuse's
     widely copied MCP tracing recipe puts it."""
-    parent = _meta(call.request).get("traceparent")
+    parent = meta_of(call.request).get("traceparent")
     if parent is None:
-        params = call.request.get("params")
-        arguments = params.get("arguments") if isinstance(params, dict) else None
-        parent = _meta({"params": arguments}).get("traceparent")
+        arguments = params_of(call.request).get("arguments")
+        parent = meta_of({"params": arguments}).get("traceparent")
     if isinstance(parent, str) and (match := _TRACEPARENT.match(parent)):
         return match.group(1), match.group(2)
     return None
-
-
-def _meta(message: dict[str, Any]) -> dict[str, Any]:
-    params = message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    return meta if isinstance(meta, dict) else {}
 
 
 def _attribute(key: str, value: str) -> dict[str, Any]:

@@ -61,6 +61,18 @@ def answered_request(
     return open_requests[pick] if open_requests else None
 
 
+def params_of(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC message's params; empty where it has none or they are no object."""
+    params = message.get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def meta_of(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC message's ``params._meta``; empty where it has none or it is no object."""
+    meta = params_of(message).get("_meta")
+    return meta if isinstance(meta, dict) else {}
+
+
 NESTED_TOO_DEEPLY = "JSON nested too deeply to read"
 
 

@@ -103,8 +103,9 @@ KEY_QUALIFIERS = frozenset(
     {"api", "secret", "private", "access", "signing", "encryption", "decryption", "master", "ssh", "client",
      "auth", "session", "app", "account", "service", "license", "hmac", "gpg", "pgp", "rsa", "aes", "shared"}
 )  # fmt: skip
-# A token for paging through results is no secret, and a replay must send it as it was.
-PAGING_WORDS = frozenset({"page", "next", "continuation", "pagination", "sync", "resume"})
+# A token for paging through results is no secret, and a replay must send it as it was; nor is a
+# request's progressToken, which ties each progress notification to its request.
+PAGING_WORDS = frozenset({"page", "next", "continuation", "pagination", "sync", "resume", "progress"})
 # A name that ends in one of these says something about a secret, not the secret (token_count, auth_type).
 DESCRIPTIVE_WORDS = frozenset(
     {"count", "counts", "total", "length", "len", "size", "limit", "max", "min", "rate", "usage", "budget",
@@ -139,6 +140,8 @@ def session_digest(value: str) -> str:
     return SESSION_DIGEST.format(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16])
 
 
+# a session id this long is its own in a text; a shorter one ("1") could be any word or number there
+_SESSION_IN_TEXT = 8
 _SESSION_DIGEST = re.compile(re.escape(SESSION_DIGEST).replace(re.escape("{}"), "([0-9a-f]+)"))
 
 
@@ -179,6 +182,9 @@ class Redactor:
     regexes: tuple[str, ...] = ()
     _paths: list[list[str]] = field(init=False, repr=False)
     _patterns: list[re.Pattern[str]] = field(init=False, repr=False)
+    # the Mcp-Session-Id values met so far: a server that names its session in a body (a tool's text,
+    # a log message) would otherwise put on disk the bearer value the header's digest stands for
+    _sessions: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._paths = [path.removeprefix("$.").split(".") for path in self.paths]
@@ -226,7 +232,12 @@ class Redactor:
     def session_id(self, value: str) -> str:
         """An ``Mcp-Session-Id`` as the log keeps it: ``[REDACTED:sha256:<16 hex digits>]``, the same for
         the same session, so a reader still tells sessions apart without holding their bearer value."""
-        return session_digest(value) if self.enabled else value
+        if not self.enabled:
+            return value
+        digest = session_digest(value)
+        if len(value) >= _SESSION_IN_TEXT:
+            self._sessions[value] = digest
+        return digest
 
     def _header(self, name: str, value: str) -> str:
         lower = name.lower()
@@ -246,6 +257,8 @@ class Redactor:
         parameters that name secrets (``?api_key=…``)."""
         for pattern in self._patterns:
             value = pattern.sub(REDACTED, value)
+        for session, digest in self._sessions.items():
+            value = value.replace(session, digest)
         if self.enabled and "=" in value:
             value = _QUERY_PARAM.sub(_redact_pair, value)
         return value

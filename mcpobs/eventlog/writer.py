@@ -27,6 +27,7 @@ Direction = Literal["c2s", "s2c"]
 # came, and a body_not_logged event says why the log lacks them.
 MESSAGE_LIMIT = 16 << 20
 PROTOCOL_META = "io.modelcontextprotocol/protocolVersion"
+CLIENT_META = "io.modelcontextprotocol/clientInfo"
 
 
 def not_logged(log: EventLogWriter, what: str, warn: Callable[[str], None], **facts: Any) -> None:
@@ -117,7 +118,7 @@ class EventLogWriter:
         """Log the protocol revision once the server has accepted it."""
         if self.protocol_version is not None:
             return
-        for one in message if isinstance(message, list) else [message]:
+        for one in messages_of(message):
             stated = self._agreement.feed(direction, one, http)
             if stated is None:
                 continue
@@ -187,6 +188,11 @@ class ProtocolAgreement:
         return None
 
 
+def messages_of(body: Any) -> list[Any]:
+    """The JSON-RPC messages one body (or a ``message`` line) holds: a batch's, else the one (objects or not)."""
+    return body if isinstance(body, list) else [body]
+
+
 def agreed_protocol(records: list[dict[str, Any]]) -> str | None:
     """The revision a log's session settled on (:class:`ProtocolAgreement`), from its messages; else
     its ``protocol`` line (a converted recording's stated revision); None when neither says."""
@@ -194,8 +200,7 @@ def agreed_protocol(records: list[dict[str, Any]]) -> str | None:
     for record in records:
         if record.get("kind") != "message":
             continue
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             agreed = agreement.feed(record["dir"], message, record.get("http"))
             if agreed is not None:
                 return agreed[0]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpobs.eventlog.ids import id_key
-from mcpobs.eventlog.reader import EventLog
-from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol
+from mcpobs.eventlog.reader import EventLog, params_of
+from mcpobs.eventlog.writer import PROTOCOL_META, ProtocolAgreement, agreed_protocol, messages_of
 from mcpobs.findings import Finding
 from mcpobs.lint.rules import BY_ID, finding
 
@@ -219,7 +219,7 @@ class _Walk:
 
     def method(self, index: int, direction: str, message: dict[str, Any], http: dict[str, Any]) -> None:
         method = message["method"]
-        params = _object(message.get("params"))
+        params = params_of(message)
         has_id = "id" in message
         if has_id and method.startswith("notifications/"):
             self.find(
@@ -250,7 +250,8 @@ class _Walk:
         self.state.sent[key] = request
         if direction == "c2s":
             self.request_meta(index, method, params, http)
-            if self.http and http.get("method", "POST") == "POST":
+            # a message logged without its HTTP details (a replay's own log) has headers nobody knows
+            if self.http and http and http.get("method", "POST") == "POST":
                 self.headers(index, message, params, http)
         self.capability(index, direction, method, http)
         if method == "initialize" and direction == "c2s":
@@ -414,8 +415,7 @@ def _http_revisions(log: EventLog) -> tuple[dict[tuple[str, Any], str], str | No
         if record.get("kind") != "message":
             continue
         http = _object(record.get("http"))
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             agreed = agreement.feed(record["dir"], message, http)
             if agreed is None:
                 continue

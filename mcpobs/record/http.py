@@ -64,6 +64,9 @@ MCP_HEADERS = {
     "last-event-id": "last_event_id",
 }
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+# How long an answer still open when the proxy is told to stop has to end (a call's answer on its way)
+# before the proxy ends it; an SSE stream such as a client's GET stream never ends by itself.
+STOP_GRACE_S = 2
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class RecordingProxy:
         self.allowed_hosts = allowed_hosts  # None: listening beyond this machine, any Host is accepted
         self.exchanges = itertools.count(1)
         self.client = httpx2.AsyncClient(timeout=httpx2.Timeout(None, connect=10.0), follow_redirects=False)
+        self.stopping: Callable[[], bool] = lambda: False  # set by record_http: whether the proxy is ending
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":
@@ -161,14 +165,38 @@ class RecordingProxy:
             )
             await _answer(send, 502, f"mcpobs record: the upstream {self.origin} cannot be reached: {e}")
             return
-        # a client that goes away ends the upstream stream too, so nothing holds the proxy open
-        gone = asyncio.Event()
-        watcher = asyncio.ensure_future(_on_disconnect(receive, response, gone))
+        # a client that goes away ends the upstream stream too, so nothing holds the proxy open; so does
+        # the proxy's stop, after a grace (``cut``)
+        gone, cut = asyncio.Event(), asyncio.Event()
+        watchers = [
+            asyncio.ensure_future(_on_disconnect(receive, response, gone)),
+            asyncio.ensure_future(self._on_stop(response, cut)),
+        ]
+        begun: list[bool] = []  # whether the answer's head went to the client
         try:
-            await self._relay(response, method, exchange, send, gone)
+            await self._relay(response, method, exchange, _noting_start(send, begun), gone)
+        except (httpx2.HTTPError, OSError, RuntimeError, asyncio.CancelledError):
+            # ended by the proxy's stop (after its grace; at once, cancelled, after a second signal): said
+            # in the log and to the client, not a traceback from uvicorn
+            if not (cut.is_set() or self.stopping()):
+                raise
+            self.log.event("stream_closed", by="server", exchange=exchange, error="the recorder stopped")
+            with contextlib.suppress(OSError, RuntimeError):
+                if begun:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                else:
+                    await _answer(send, 503, "mcpobs record: the recorder stopped")
         finally:
-            watcher.cancel()
+            for watcher in watchers:
+                watcher.cancel()
             await response.aclose()
+
+    async def _on_stop(self, response: httpx2.Response, cut: asyncio.Event) -> None:
+        while not self.stopping():
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(STOP_GRACE_S)
+        cut.set()
+        await response.aclose()
 
     async def _relay(
         self, response: httpx2.Response, method: str, exchange: int, send: Callable[..., Any], gone: asyncio.Event
@@ -224,6 +252,8 @@ class RecordingProxy:
             if gone.is_set():
                 self.log.event("stream_closed", by="client", exchange=exchange)
                 return
+            if self.stopping():
+                raise  # the proxy's stop ended it: the caller says so
             self.log.event("stream_closed", by="server", exchange=exchange, error=str(e) or type(e).__name__)
             raise  # the client's stream breaks off too, as the server's did, rather than seeming to end well
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -383,6 +413,15 @@ def _warn(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _noting_start(send: Callable[..., Any], begun: list[bool]) -> Callable[..., Any]:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            begun.append(True)
+        await send(message)
+
+    return sending
+
+
 async def _on_disconnect(receive: Callable[..., Any], response: httpx2.Response, gone: asyncio.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -469,6 +508,13 @@ class _Server(uvicorn.Server):
             for sig, handler in before.items():
                 signal.signal(sig, handler)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        if self.force_exit:
+            # uvicorn leaves the application's lifespan waiting after a second signal, and its task, then
+            # cancelled, is a traceback on stderr: told to shut down, it ends as after one signal
+            await self.lifespan.shutdown()
+
 
 def refusal(headers: list[tuple[str, str]], allowed_hosts: set[str] | None) -> str:
     """Why a request is refused (empty: it is not): a Host that is not this listener, an Origin not on
@@ -502,7 +548,12 @@ def run_server(
     # h11 hands over the request target as it came (httptools would quietly cut an absolute-form one
     # down to its path), so the proxy sees, and refuses, every target that is not a path
     config = uvicorn.Config(
-        app, http="h11", log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app,
+        http="h11",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=STOP_GRACE_S + 1,  # a backstop: the proxy ends what is open after its own grace
     )
     server = _Server(config)
     if stopper is not None:
@@ -538,7 +589,7 @@ def record_http(
     log.event("proxy_listening", url=url, upstream=log.redactor.text(upstream))
     if ready is not None:
         ready(url)
-    stopped_by = run_server(app, sock)
+    stopped_by = run_server(app, sock, lambda stop, stopping: setattr(app, "stopping", stopping))
     if stopped_by is not None:
         log.event("recorder_stopped", signal=signal.Signals(stopped_by).name)
         raise KeyboardInterrupt

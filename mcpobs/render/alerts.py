@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from mcpobs.alerts.check import Outcome, Status, Verdict, rank
@@ -15,7 +13,7 @@ from mcpobs.alerts.rules import BASELINE
 from mcpobs.analysis.metrics import BY_NAME, METRICS, Metric
 from mcpobs.analysis.model import Column, Table, Unit
 from mcpobs.render.ci import Case, Failure, Suite, annotation, junit
-from mcpobs.render.text import MISSING, format_value, plain, render_section
+from mcpobs.render.text import MISSING, format_value, plain, render_section, titled_table
 from mcpobs.yamldoc import Problem
 
 
@@ -214,7 +212,7 @@ def render_problems_github(problems: list[Problem]) -> str:
 
 def metrics_table(console: Console) -> None:
     """Every metric a rule can name: its unit, the scopes that measure it, and what it means."""
-    table = RichTable(title="Metrics", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = titled_table("Metrics")
     for header in ("metric", "unit", "scopes", "meaning"):
         table.add_column(header, overflow="fold", no_wrap=header == "metric")
     for metric in METRICS:

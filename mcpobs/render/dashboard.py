@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich import box
 from rich.bar import Bar
 from rich.console import Console, Group
 from rich.table import Table as RichTable
@@ -14,7 +13,7 @@ from rich.text import Text
 
 from mcpobs.analysis.model import Unit
 from mcpobs.render.charts import duration_text
-from mcpobs.render.text import MISSING, format_value, visible
+from mcpobs.render.text import MISSING, format_value, titled_table, visible
 from mcpobs.report import Report
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -35,18 +34,6 @@ def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
         return " " * len(sums)
     # each block stands for an eighth of the highest sum, the lowest for anything above zero
     return "".join(" " if v <= 0 else SPARKS[max(0, math.ceil(v / top * len(SPARKS)) - 1)] for v in sums)
-
-
-def _table(title: str, caption: str = "") -> RichTable:
-    return RichTable(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        caption=caption or None,
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
 
 
 def render_dashboard(report: Report, console: Console) -> None:
@@ -81,7 +68,7 @@ def render_dashboard(report: Report, console: Console) -> None:
 
 def _sides(report: Report) -> RichTable:
     costs = {r["side"]: r for r in report.analysis.table("cost").records()}
-    table = _table("Per side")
+    table = titled_table("Per side")
     for header in ("side", "calls", "errors", "err %", "rejected", "p50 ms", "p95 ms", "total $", "LLM"):
         table.add_column(header, justify="left" if header == "side" else "right", no_wrap=True)
     for record in report.overview.records():
@@ -119,7 +106,7 @@ def _over_time(report: Report) -> RichTable:
     buckets = max((len(s["calls"]) for s in series.values()), default=0)
     per = -(-buckets // SPARK_WIDTH) if buckets else 1
     caption = f"each character {duration_text(report.bucket_ns * per)}" if buckets else "no calls match"
-    table = _table("Calls and errors over time", caption)
+    table = titled_table("Calls and errors over time", caption)
     table.add_column("", no_wrap=True)
     table.add_column("", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True, max_width=SPARK_WIDTH)
@@ -136,7 +123,9 @@ def _tools(report: Report) -> RichTable:
     calls = report.analysis.table("calls").records()
     tools = report.tools[:TOP_TOOLS]
     more = report.tool_count - len(tools)
-    table = _table("Tools, most called first", f"and {more} more tools: mcpobs analyze lists them" if more else "")
+    table = titled_table(
+        "Tools, most called first", f"and {more} more tools: mcpobs analyze lists them" if more else ""
+    )
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
     table.add_column("side", no_wrap=True)
     table.add_column("calls", justify="right", no_wrap=True)
@@ -176,7 +165,7 @@ def _arguments(report: Report) -> RichTable:
         unchecked = len(records) - len(checked)
         said.append(f"{unchecked} tool{'s' if unchecked > 1 else ''} (per side) not checked")
         said.extend(report.argument_notes)
-    table = _table("Tool call arguments, most invalid first", "; ".join(said))
+    table = titled_table("Tool call arguments, most invalid first", "; ".join(said))
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=20)
     table.add_column("side", no_wrap=True)
     for header in ("calls", "checked", "invalid", "res. invalid"):
@@ -203,7 +192,7 @@ def _unchecked(value: Any, unit: Unit) -> Text:
 
 def _errors(report: Report) -> Group:
     classes = sorted(report.analysis.table("errors").records(), key=lambda r: -r["errors"])[:TOP_ERRORS]
-    by_class = _table("Errors by class")
+    by_class = titled_table("Errors by class")
     for header in ("side", "tool", "class", "errors", "error %"):
         numeric = header in ("errors", "error %")
         by_class.add_column(
@@ -220,7 +209,7 @@ def _errors(report: Report) -> Group:
         )
     if not classes:
         by_class.caption = "no errors"
-    messages = _table("Most frequent error messages")
+    messages = titled_table("Most frequent error messages")
     messages.add_column("errors", justify="right", no_wrap=True)
     messages.add_column("side", no_wrap=True)
     messages.add_column("class", no_wrap=True, max_width=10, overflow="ellipsis")
@@ -243,7 +232,7 @@ def _errors(report: Report) -> Group:
 def _cost(report: Report) -> RichTable:
     rows = [r for r in report.cost_by["tool"].records() if r["total_cost"]]
     top = max((r["total_cost"] for r in rows), default=0)
-    table = _table("Costliest tools", "" if rows else _no_tool_cost(report))
+    table = titled_table("Costliest tools", "" if rows else _no_tool_cost(report))
     table.add_column("tool", no_wrap=True, overflow="ellipsis", max_width=22)
     table.add_column("side", no_wrap=True)
     table.add_column("total $", justify="right", no_wrap=True)

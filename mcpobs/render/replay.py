@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from rich import box
 from rich.console import Console
-from rich.table import Table as RichTable
 from rich.text import Text
 
+from mcpobs.render.text import titled_table
 from mcpobs.replay.engine import DIFFERS, NO_ANSWER, NOT_RUN, Report
 from mcpobs.replay.sessions import Session, Summary
 
@@ -34,7 +33,7 @@ def summary_line(report: Report) -> str:
 
 
 def render_text(report: Report, console: Console) -> None:
-    steps = RichTable(title="Replay", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    steps = titled_table("Replay")
     steps.add_column("step", justify="right", no_wrap=True)
     steps.add_column("call", overflow="fold")
     steps.add_column("result", no_wrap=True)
@@ -121,7 +120,7 @@ def _ms(value: float | None) -> str:
 
 def render_session_list(sessions: list[Session], console: Console) -> None:
     """``--list-sessions``: a row per session of the recording."""
-    table = RichTable(title="Sessions", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = titled_table("Sessions")
     for name, justify in _SESSION_COLUMNS:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name != "client")
     for session in sessions:
@@ -141,7 +140,7 @@ def render_sessions_text(summary: Summary, console: Console) -> None:
         )
         render_text(run.report, console)
         console.print()
-    table = RichTable(title="Summary", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = titled_table("Summary")
     for name, justify in [*_SESSION_COLUMNS[:2], _SESSION_COLUMNS[3], ("result", "left"), ("counts", "left")]:
         table.add_column(name, justify=justify, overflow="fold", no_wrap=name in ("session", "id", "result"))
     for run in summary.runs:

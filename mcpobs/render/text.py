@@ -23,6 +23,21 @@ from mcpobs.analysis.model import Analysis, Column, Table, Unit
 MISSING = "—"
 
 
+def titled_table(title: str, caption: str = "", **options: Any) -> RichTable:
+    """A rich table as every one is drawn here: title and caption on the left, the title bold, a rule
+    under the head and no padding at the edges; ``options`` for the rest (a width)."""
+    return RichTable(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        caption=caption or None,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        **options,
+    )
+
+
 def format_value(value: Any, unit: Unit) -> str:
     """A value as a person reads it: ``12.3`` ms, ``4.0%``, ``1,204`` calls."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -329,14 +344,9 @@ def _block(
     if more:
         notes.append(f"{more} more column{'s' if more != 1 else ''} below")
     caption = "; ".join(notes)
-    rich_table = RichTable(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        caption=caption or None,
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    rich_table = titled_table(
+        title,
+        caption,
         # a narrow block is as wide as its title and caption, so that neither wraps
         min_width=min(max(cell_len(title), cell_len(caption)), width),
     )

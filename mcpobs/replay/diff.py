@@ -5,9 +5,10 @@ equals ``1.0``); a string that holds a JSON object or array (a tool's result as
 text) is parsed and compared as JSON, so reformatting is no difference. Lists
 compare item by item. Paths the user names with ``--ignore`` (volatile fields:
 timestamps, ids) are left out, written as the diff prints a path (``$.result.content[0].text``) or
-dotted (``result.content.*.text``), ``*`` standing for any key or index. A recorded string that holds ``REDACTED`` (what
-mcpobs and the other recorders write in place of a secret) matches whatever the
-server answers there: the recording does not know the value.
+dotted (``result.content.*.text``), ``*`` standing for any key or index. A recorded string that is
+``REDACTED`` (what mcpobs and the other recorders write in place of a secret) matches whatever the
+server answers there: the recording does not know the value. A string that only holds one (a token
+redacted inside a longer text) matches a text that is the same around it: the rest was recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any, Literal
 
 Change = Literal["changed", "missing", "added"]
 REDACTED = "REDACTED"
+# what the recorders write in place of a secret: mcpobs's "[REDACTED]" and its session digest
+# "[REDACTED:sha256:…]", mcp-vcr's "<REDACTED_api_key>", mcp-cassette's bare "REDACTED"
+_MARKER = re.compile(r"\[REDACTED(?::[^\]]*)?\]|<REDACTED[^>]*>|REDACTED")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,14 @@ class Difference:
             return f"{self.path}: missing (recorded {_short(self.expected, limit)})"
         if self.change == "added":
             return f"{self.path}: added {_short(self.actual, limit)}"
+        if limit is not None and isinstance(self.expected, str) and isinstance(self.actual, str):
+            # two long texts alike at the start: shown from a little before where they part, or
+            # both cuts would show the same words and not the difference
+            pairs = enumerate(zip(self.expected, self.actual, strict=False))
+            common = next((i for i, (a, b) in pairs if a != b), min(len(self.expected), len(self.actual)))
+            start = max(common - 10, 0) if common > limit // 2 else 0
+            expected, actual = _cut(self.expected, start, limit), _cut(self.actual, start, limit)
+            return f"{self.path}: {expected} -> {actual}"
         return f"{self.path}: {_short(self.expected, limit)} -> {_short(self.actual, limit)}"
 
 
@@ -107,10 +119,23 @@ def _redacted(value: Any) -> bool:
     return isinstance(value, str) and REDACTED in value
 
 
+def _covers(redacted: Any, other: Any) -> bool:
+    """Whether a string with redacted parts stands for ``other``: a value redacted whole stands for
+    any; one redacted in part, for a text that is the same outside the redacted parts."""
+    if not _redacted(redacted) or other is None:
+        return False
+    if _MARKER.fullmatch(redacted.strip()):
+        return True
+    if not isinstance(other, str) or isinstance(_json_text(redacted), dict | list):
+        return False  # JSON inside the text: compared as JSON, a redacted value in it matching there
+    pattern = ".*?".join(re.escape(part) for part in _MARKER.split(redacted))
+    return re.fullmatch(pattern, other, re.DOTALL) is not None
+
+
 def _diff(
     expected: Any, actual: Any, path: list[str], ignore: list[list[str]], out: list[Difference], either: bool = False
 ) -> None:
-    if _ignored(path, ignore) or (_redacted(expected) and actual is not None) or (either and _redacted(actual)):
+    if _ignored(path, ignore) or _covers(expected, actual) or (either and _covers(actual, expected)):
         return
     expected, actual = _json_text(expected), _json_text(actual)
     if isinstance(expected, dict) and isinstance(actual, dict):
@@ -168,3 +193,8 @@ def _show(path: list[str]) -> str:
 def _short(value: Any, limit: int | None = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cut(text: str, start: int, limit: int) -> str:
+    """``text`` from ``start`` as JSON, cut to ``limit`` characters, ``…`` marking each cut end."""
+    return ("…" if start else "") + _short(text[start:], limit)

@@ -31,8 +31,8 @@ from pydantic import ValidationError
 
 from mcpobs.errors import InputError
 from mcpobs.eventlog.otlp import call_target
-from mcpobs.eventlog.reader import EventLog, answered_request, id_key
-from mcpobs.eventlog.writer import agreed_protocol, stated_protocol
+from mcpobs.eventlog.reader import EventLog, answered_request, id_key, params_of
+from mcpobs.eventlog.writer import agreed_protocol, messages_of, stated_protocol
 
 STATELESS = "2026-07-28"  # the first revision without initialize and sessions
 READS = frozenset(
@@ -83,8 +83,7 @@ class Step:
 
     @property
     def params(self) -> dict[str, Any]:
-        params = self.message.get("params")
-        return params if isinstance(params, dict) else {}
+        return params_of(self.message)
 
     @property
     def label(self) -> str:
@@ -98,7 +97,10 @@ class Answers:
     Each is kept with every step that was waiting when the server asked, so a step sent again (a
     retry, a recovery) gets the same answers in the same order: per attempt, the answer whose request
     had the same params (``_meta`` aside), else the next in recorded order; past the last, the last
-    again. A request no step was waiting for takes the next answer no step was waiting for.
+    again. A request no step was waiting for takes the next answer no step was waiting for. A request
+    that comes while other steps wait than in the recording (a server asking on a timer, such as
+    server-everything's ``roots/list`` 350 ms after the handshake, now after a recovery's) takes the
+    answer the client gave the same request (same method and params) wherever it was recorded.
     """
 
     by_step: dict[tuple[int | None, str], list[tuple[Any, dict[str, Any]]]] = field(default_factory=dict)
@@ -113,19 +115,20 @@ class Answers:
     ) -> dict[str, Any] | None:
         """The answer for the server's request, given the (step, attempt)s in flight; ``given`` counts
         what each attempt has been given so far."""
+        wanted = without_meta(params)
         for step, attempt in [*waiting, (None, 0)]:
             entries = self.by_step.get((step, method))
             if not entries:
                 continue
             counted = (step, attempt, method)
             start = given.get(counted, 0)
-            wanted = without_meta(params)
             pick = next(
                 (i for i in range(start, len(entries)) if entries[i][0] == wanted), min(start, len(entries) - 1)
             )
             given[counted] = pick + 1
             return entries[pick][1]
-        return None
+        same = (a for (_, asked), entries in self.by_step.items() if asked == method for p, a in entries if p == wanted)
+        return next(same, None)
 
 
 def without_meta(params: Any) -> Any:
@@ -175,8 +178,7 @@ def build_script(log: EventLog) -> Script:
         if record["kind"] != "message":
             continue
         http = record["http"] if isinstance(record.get("http"), dict) else {}
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             if protocol is None and (stated := stated_protocol(record["dir"], message)) is not None:

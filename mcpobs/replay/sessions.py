@@ -36,12 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
-
+from mcpobs import interrupt
 from mcpobs.errors import InputError, UsageError
 from mcpobs.eventlog.peers import read_recording
-from mcpobs.eventlog.reader import EventLog
+from mcpobs.eventlog.reader import EventLog, meta_of, params_of
 from mcpobs.eventlog.redact import digest_of, session_digest
+from mcpobs.eventlog.writer import CLIENT_META, messages_of
 from mcpobs.replay.clock import Clock
 from mcpobs.replay.config import ReplayConfig
 from mcpobs.replay.connection import Target, UnreachableError
@@ -52,7 +52,6 @@ from mcpobs.replay.script import Script, build_script, outcome
 from mcpobs.replay.state import SessionState
 from mcpobs.replay.trace import write_trace
 
-CLIENT_META = "io.modelcontextprotocol/clientInfo"
 _BEFORE_OUTPUT_LINES = 20  # what a failing --before printed last, in the error
 
 
@@ -171,8 +170,9 @@ def _client_messages(log: EventLog) -> list[dict[str, Any]]:
     out = []
     for record in log.records:
         if record["kind"] == "message" and record["dir"] == "c2s":
-            batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-            out += [m for m in batch if isinstance(m, dict) and isinstance(m.get("method"), str)]
+            out += [
+                m for m in messages_of(record["message"]) if isinstance(m, dict) and isinstance(m.get("method"), str)
+            ]
     return out
 
 
@@ -194,12 +194,9 @@ def _session(number: int, key: str | None, log: EventLog) -> Session:
 def _client(messages: list[dict[str, Any]]) -> str | None:
     """The client's name and version: from ``initialize``, or a 2026 request's ``_meta``."""
     for message in messages:
-        params = message.get("params")
-        params = params if isinstance(params, dict) else {}
-        meta = params.get("_meta")
-        info = params.get("clientInfo") if message["method"] == "initialize" else None
-        if info is None and isinstance(meta, dict):
-            info = meta.get(CLIENT_META)
+        info = params_of(message).get("clientInfo") if message["method"] == "initialize" else None
+        if info is None:
+            info = meta_of(message).get(CLIENT_META)
         if isinstance(info, dict) and info.get("name"):
             return f"{info['name']} {info.get('version') or ''}".strip()
     return None
@@ -463,7 +460,7 @@ def resume_command(run_dir: Path | str, target: Target | None) -> str:
 def _run(engine: Replay, summary: Summary, session: Session) -> Report:
     """Run one session, write its run directory's outputs, and raise :class:`UnreachableError` (after
     writing them, and the summary) when the server could not be reached."""
-    report = anyio.run(engine.run)
+    report = interrupt.run_async(engine.run)
     run = engine.rundir
     run.write("report.json", json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     run.write("state.json", json.dumps(report.state.to_json(), ensure_ascii=False, indent=2) + "\n")

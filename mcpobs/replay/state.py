@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mcpobs.eventlog.otlp import call_target, server_info
+from mcpobs.eventlog.reader import params_of
+from mcpobs.eventlog.writer import PROTOCOL_META
 
 # the requests that change what a session holds apart from the server's data: a checkpoint follows each
 SESSION_METHODS = frozenset({"resources/subscribe", "resources/unsubscribe", "logging/setLevel"})
@@ -47,7 +49,7 @@ class SessionState:
     def apply(self, step: int, request: dict[str, Any], response: dict[str, Any] | None) -> None:
         """Fold one request and its answer (None for a notification or no answer) into the state."""
         method = request.get("method")
-        params: dict[str, Any] = request["params"] if isinstance(request.get("params"), dict) else {}
+        params = params_of(request)
         result = response.get("result") if isinstance(response, dict) else None
         if not isinstance(result, dict) or not isinstance(method, str):
             return
@@ -75,7 +77,7 @@ class SessionState:
         info = server_info(result)
         self.server_name = info.get("name", self.server_name)
         self.server_version = info.get("version", self.server_version)
-        version = result.get("protocolVersion") or meta.get("io.modelcontextprotocol/protocolVersion")
+        version = result.get("protocolVersion") or meta.get(PROTOCOL_META)
         if isinstance(version, str):
             self.protocol_version = version
         versions = result.get("supportedVersions")

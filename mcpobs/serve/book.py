@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcpobs.eventlog.reader import EventLog, id_key
-from mcpobs.eventlog.writer import PROTOCOL_META
+from mcpobs.eventlog.reader import EventLog, id_key, meta_of, params_of
+from mcpobs.eventlog.writer import PROTOCOL_META, messages_of
 from mcpobs.replay.diff import Difference, diff
 from mcpobs.replay.script import STARTS, Script, Step, build_script, outcome, without_meta
 
@@ -69,8 +69,7 @@ class Exchange:
 
     @property
     def params(self) -> dict[str, Any]:
-        params = self.request.get("params")
-        return params if isinstance(params, dict) else {}
+        return params_of(self.request)
 
     @property
     def label(self) -> str:
@@ -127,10 +126,9 @@ class Book:
             return [Difference("$.method", "changed", exchange.method, request.get("method"))]
         if exchange.method in STARTS:
             return []  # the handshake is answered whoever asks
-        params = request.get("params")
         return diff(
             {"params": without_meta(exchange.params)},
-            {"params": without_meta(params if isinstance(params, dict) else {})},
+            {"params": without_meta(params_of(request))},
             self.ignore,
         )
 
@@ -158,9 +156,7 @@ class Book:
 
     def _revision_refused(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """A 2026-07-28 request stating a revision other than the recording's: the error a server gives."""
-        params = request.get("params")
-        meta = params.get("_meta") if isinstance(params, dict) else None
-        stated = meta.get(PROTOCOL_META) if isinstance(meta, dict) else None
+        stated = meta_of(request).get(PROTOCOL_META)
         version = self.script.protocol_version
         if not self.script.stateless or not isinstance(stated, str) or stated == version:
             return None
@@ -206,8 +202,7 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
         if record["kind"] != "message":
             continue
         http = record["http"] if isinstance(record.get("http"), dict) else {}
-        batch = record["message"] if isinstance(record["message"], list) else [record["message"]]
-        for message in batch:
+        for message in messages_of(record["message"]):
             if not isinstance(message, dict):
                 continue
             is_call = isinstance(message.get("method"), str)
@@ -248,12 +243,10 @@ def _attach_notifications(log: EventLog, by_step: dict[int, Exchange]) -> None:
 def _owner(notification: dict[str, Any], open_now: list[Exchange], of_exchange: Exchange | None) -> Exchange | None:
     if of_exchange is not None and of_exchange in open_now:
         return of_exchange
-    params = notification.get("params")
-    token = params.get("progressToken") if isinstance(params, dict) else None
+    token = params_of(notification).get("progressToken")
     if token is not None:
         for exchange in open_now:
-            meta = exchange.params.get("_meta")
-            if isinstance(meta, dict) and meta.get("progressToken") == token:
+            if meta_of(exchange.request).get("progressToken") == token:
                 return exchange
     return open_now[-1] if open_now else None
 
@@ -261,12 +254,10 @@ def _owner(notification: dict[str, Any], open_now: list[Exchange], of_exchange: 
 def sent_with(notification: dict[str, Any], request: dict[str, Any]) -> dict[str, Any] | None:
     """A recorded notification as it goes to the client now: a progress notification carries the
     client's own progress token (and none is sent to a request that asked for no progress)."""
-    params = notification.get("params")
-    if not isinstance(params, dict) or "progressToken" not in params:
+    params = params_of(notification)
+    if "progressToken" not in params:
         return notification
-    asked = request.get("params")
-    meta = asked.get("_meta") if isinstance(asked, dict) else None
-    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    token = meta_of(request).get("progressToken")
     if token is None:
         return None
     return {**notification, "params": {**params, "progressToken": token}}

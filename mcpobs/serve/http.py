@@ -37,8 +37,8 @@ from typing import Any
 import anyio
 
 from mcpobs import interrupt
-from mcpobs.eventlog.reader import id_key, loads
-from mcpobs.eventlog.writer import MESSAGE_LIMIT, PROTOCOL_META
+from mcpobs.eventlog.reader import id_key, loads, meta_of, params_of
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, PROTOCOL_META, messages_of
 from mcpobs.lint.eventlog import routing_problems, version_header_problems
 from mcpobs.record.http import MCP_HEADERS, ClientGone, _answer, allowed_hosts, read_body, refusal, run_server
 from mcpobs.serve.book import describe
@@ -126,7 +126,7 @@ class ServeApp:
             error = {"code": -32700, "message": f"Parse error: {e}"}
             await _json(send, 400, {"jsonrpc": "2.0", "id": None, "error": error}, self.served, http)
             return
-        messages = [m for m in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(m, dict)]
+        messages = [m for m in messages_of(parsed) if isinstance(m, dict)]
         for message in messages:
             self.served.logged("c2s", json.dumps(message, ensure_ascii=False).encode(), http)
         starts = any(m.get("method") == "initialize" for m in messages)
@@ -199,14 +199,12 @@ class ServeApp:
         header is missing or differs from its body (-32020, HTTP 400, as the spec has a server answer
         it); None if they agree."""
         for request in requests:
-            params = request.get("params")
-            params = params if isinstance(params, dict) else {}
-            meta = params.get("_meta")
-            if not isinstance(meta, dict) or PROTOCOL_META not in meta:
+            meta = meta_of(request)
+            if PROTOCOL_META not in meta:
                 continue  # no 2026-07-28 request (an initialize): the recording answers it, or says it cannot
             stated = meta[PROTOCOL_META]
             problems = version_header_problems(request["method"], facts.get("protocol_version"), stated)
-            problems += routing_problems(request["method"], params, facts)
+            problems += routing_problems(request["method"], params_of(request), facts)
             if problems:
                 text = "; ".join(problems)
                 self.served.say(f"{describe(request)}: refused, header mismatch: {text}")
@@ -276,8 +274,7 @@ class ServeApp:
         with a GET naming that id, and gets the answer there."""
         stream = str(http["exchange"])
         self.broken[stream] = (session, [m for r in replies for m in _answer_last(r.messages)])
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send, headers)
         priming = f"id: {stream}-0\nretry: {RETRY_MS}\ndata: \n\n".encode()
         await send({"type": "http.response.body", "body": priming, "more_body": True})
         self.served.event("stream_closed", by="server", exchange=http["exchange"], error="broke off (fault): resumable")
@@ -296,8 +293,7 @@ class ServeApp:
             return
         del self.broken[stream]
         self.served.say(f"resumed stream {stream} (Last-Event-ID {facts['last_event_id']})")
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send)
         for number, message in enumerate(broken[1], start=1):
             event_id = f"{stream}-{number}"
             data = json.dumps(message, ensure_ascii=False)
@@ -317,8 +313,7 @@ class ServeApp:
         """Answers with the server's questions before them, or messages due one after another: a stream,
         each message sent on it when due, each question's answer (which the client POSTs) awaited, then
         the rest; an answer other than recorded ends the call with the error :meth:`Served.mismatch` gives."""
-        start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await _start_events(send, headers)
 
         async def emit(message: dict[str, Any]) -> None:
             self.served.logged("s2c", json.dumps(message, ensure_ascii=False).encode(), {**http, "status": 200})
@@ -377,10 +372,15 @@ async def _json(
     await _status(send, status, [_JSON], data)
 
 
+async def _start_events(send: Callable[..., Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Begin a 200 answer of server-sent events: its body follows, event by event."""
+    start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *(headers or [])]
+    await send({"type": "http.response.start", "status": 200, "headers": start})
+
+
 async def _stream(send: Callable[..., Any], messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]]) -> None:
     """The answer as server-sent events, one message each (none: a stream cut short)."""
-    start = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *headers]
-    await send({"type": "http.response.start", "status": 200, "headers": start})
+    await _start_events(send, headers)
     for message in messages:
         await send({"type": "http.response.body", "body": _event(message), "more_body": True})
     await send({"type": "http.response.body", "body": b""})

@@ -22,8 +22,8 @@ from typing import Any
 
 import anyio
 
-from mcpobs.eventlog.reader import id_key, loads
-from mcpobs.eventlog.writer import MESSAGE_LIMIT
+from mcpobs.eventlog.reader import id_key, loads, params_of
+from mcpobs.eventlog.writer import MESSAGE_LIMIT, messages_of
 from mcpobs.record.stdio import read_pieces, write_all
 from mcpobs.serve.server import DROPPED, PARSE_ERROR, Served
 
@@ -155,7 +155,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
             except ValueError as e:
                 send({"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": f"Parse error: {e}"}})
                 continue
-            for message in parsed if isinstance(parsed, list) else [parsed]:
+            for message in messages_of(parsed):
                 if not isinstance(message, dict):
                     continue
                 if not isinstance(message.get("method"), str):  # the client's answer to a question
@@ -166,8 +166,7 @@ async def serve_stdio(served: Served, stdin: int, stdout: int) -> int:
                 if "id" in message:
                     group.start_soon(answer, message, group)
                 elif message["method"] == "notifications/cancelled":
-                    params = message.get("params")
-                    cancelled = params.get("requestId") if isinstance(params, dict) else None
+                    cancelled = params_of(message).get("requestId")
                     scope = waiting.get(id_key(cancelled))
                     if scope is not None:
                         scope.cancel()

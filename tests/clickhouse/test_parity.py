@@ -9,7 +9,6 @@ exactly, types included.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -456,55 +455,12 @@ def test_the_ledger_is_built_once_per_command(chdb_dir: Path, exported: Exported
         assert {"cost_llm", "cost_links", "cost_shares", "cost_calls"} <= temporary
 
 
-def _id_cases() -> dict[str, list[dict[str, Any]]]:
-    """tests/cost/test_decisions.py's cases of links by id: an id reused in a later answer, an id on the
-    execute_tool span around the call with the output messages in an event, messages that are no JSON array."""
-    from tests.conftest import llm_span
-    from tests.cost.test_decisions import MS, START, T, _call, _chat
-
-    messages = json.dumps([{"role": "assistant", "parts": [{"type": "tool_call", "id": "call_9", "name": "search"}]}])
-    chat = _chat("00000000000000a1", 0)
-    chat["events"] = [
-        {
-            "timeUnixNano": str(START + 9 * MS),
-            "name": "gen_ai.client.inference.operation.details",
-            "attributes": [{"key": "gen_ai.output.messages", "value": {"stringValue": messages}}],
-        }
-    ]
-    tool = llm_span(trace=T, span_id="00000000000000e1", model="x", start=START + 20 * MS, duration_ns=50 * MS)
-    tool["name"] = "execute_tool search"
-    tool["attributes"] = [
-        {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
-        {"key": "gen_ai.tool.call.id", "value": {"stringValue": "call_9"}},
-    ]
-    return {
-        "reused": [
-            _chat("00000000000000a1", 0, ["call_0"]),
-            _call("00000000000000c1", 20, "call_0"),
-            _chat("00000000000000a2", 40, ["call_0"]),
-            _chat("00000000000000a3", 60, []),
-            _call("00000000000000c2", 80, "call_0"),
-            _call("00000000000000c3", 90, "call_unknown"),
-        ],
-        "event": [
-            chat,
-            _chat("00000000000000a2", 10, []),
-            tool,
-            _call("00000000000000c1", 30, None, parent="00000000000000e1"),
-        ],
-        "not_json": [
-            _chat("00000000000000a1", 0, **{"gen_ai.output.messages": "not json ["}),
-            _chat("00000000000000a2", 10, **{"gen_ai.output.messages": '{"role": "assistant"}'}),
-            _call("00000000000000c1", 30, "call_1"),
-        ],
-    }
-
-
 @pytest.mark.parametrize("case", ["reused", "event", "not_json"])
 def test_links_by_id_are_the_files_in_every_case(chdb_dir: Path, exported: Exported, tmp_path: Path, case: str) -> None:
     from tests.conftest import request, write_lines
+    from tests.cost.test_decisions import id_cases
 
-    path = write_lines(tmp_path / f"{case}.jsonl", [request(_id_cases()[case], "agent")])
+    path = write_lines(tmp_path / f"{case}.jsonl", [request(id_cases()[case], "agent")])
     table = exported(f"ids_{case}", [path])
     sql = "SELECT side, trace_id, call, llm, link, linked_by FROM cost_links ORDER BY ALL"
     with Store() as store, ClickHouseTraces(parse(f"chdb:{chdb_dir}", table)) as clickhouse:

@@ -200,6 +200,48 @@ def _call(span_id: str, start_ms: int, call_id: str | None, **kw: Any) -> dict[s
     )
 
 
+def id_cases() -> dict[str, list[dict[str, Any]]]:
+    """Cases of links by id, here and in tests/clickhouse/test_parity.py: an id reused in a later answer (and
+    one no answer names), an id on the execute_tool span around the call with the output messages in an
+    event, messages that are no JSON array."""
+    messages = json.dumps([{"role": "assistant", "parts": [{"type": "tool_call", "id": "call_9", "name": "search"}]}])
+    chat = _chat("00000000000000a1", 0)
+    chat["events"] = [
+        {
+            "timeUnixNano": str(START + 9 * MS),
+            "name": "gen_ai.client.inference.operation.details",
+            "attributes": [{"key": "gen_ai.output.messages", "value": {"stringValue": messages}}],
+        }
+    ]
+    tool = llm_span(trace=T, span_id="00000000000000e1", model="x", start=START + 20 * MS, duration_ns=50 * MS)
+    tool["name"] = "execute_tool search"
+    tool["attributes"] = [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
+        {"key": "gen_ai.tool.call.id", "value": {"stringValue": "call_9"}},
+    ]
+    return {
+        "reused": [
+            _chat("00000000000000a1", 0, ["call_0"]),
+            _call("00000000000000c1", 20, "call_0"),
+            _chat("00000000000000a2", 40, ["call_0"]),
+            _chat("00000000000000a3", 60, []),
+            _call("00000000000000c2", 80, "call_0"),
+            _call("00000000000000c3", 90, "call_unknown"),
+        ],
+        "event": [
+            chat,
+            _chat("00000000000000a2", 10, []),
+            tool,
+            _call("00000000000000c1", 30, None, parent="00000000000000e1"),
+        ],
+        "not_json": [
+            _chat("00000000000000a1", 0, **{"gen_ai.output.messages": "not json ["}),
+            _chat("00000000000000a2", 10, **{"gen_ai.output.messages": '{"role": "assistant"}'}),
+            _call("00000000000000c1", 30, "call_1"),
+        ],
+    }
+
+
 def _asked(tmp: Path, spans: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
     path = write_lines(tmp / "t.jsonl", [request(spans, "agent")])
     with Store() as s:
@@ -226,51 +268,19 @@ def test_an_id_no_llm_output_names_falls_back_to_time(tmp_path: Path) -> None:
 
 def test_a_reused_id_is_the_last_llm_call_before_the_tool_call(tmp_path: Path) -> None:
     """Some local models number their tool calls (call_0, call_1, …) afresh in every answer."""
-    spans = [
-        _chat("00000000000000a1", 0, ["call_0"]),
-        _call("00000000000000c1", 20, "call_0"),
-        _chat("00000000000000a2", 40, ["call_0"]),
-        _chat("00000000000000a3", 60, []),
-        _call("00000000000000c2", 80, "call_0"),
-    ]
-    assert _asked(tmp_path, spans) == {
+    assert _asked(tmp_path, id_cases()["reused"]) == {
         "00000000000000c1": ("00000000000000a1", "tool call id"),
         "00000000000000c2": ("00000000000000a2", "tool call id"),
+        "00000000000000c3": ("00000000000000a3", "time"),
     }
 
 
 def test_the_id_on_an_execute_tool_span_around_the_call_and_output_messages_in_an_event(tmp_path: Path) -> None:
-    messages = json.dumps([{"role": "assistant", "parts": [{"type": "tool_call", "id": "call_9", "name": "search"}]}])
-    chat = _chat("00000000000000a1", 0)
-    chat["events"] = [
-        {
-            "timeUnixNano": str(START + 9 * MS),
-            "name": "gen_ai.client.inference.operation.details",
-            "attributes": [{"key": "gen_ai.output.messages", "value": {"stringValue": messages}}],
-        }
-    ]
-    tool = llm_span(trace=T, span_id="00000000000000e1", model="x", start=START + 20 * MS, duration_ns=50 * MS)
-    tool["name"] = "execute_tool search"
-    tool["attributes"] = [
-        {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
-        {"key": "gen_ai.tool.call.id", "value": {"stringValue": "call_9"}},
-    ]
-    spans = [
-        chat,
-        _chat("00000000000000a2", 10, []),
-        tool,
-        _call("00000000000000c1", 30, None, parent="00000000000000e1"),
-    ]
-    assert _asked(tmp_path, spans) == {"00000000000000c1": ("00000000000000a1", "tool call id")}
+    assert _asked(tmp_path, id_cases()["event"]) == {"00000000000000c1": ("00000000000000a1", "tool call id")}
 
 
 def test_output_messages_that_are_no_json_array_are_passed_over(tmp_path: Path) -> None:
-    spans = [
-        _chat("00000000000000a1", 0, **{"gen_ai.output.messages": "not json ["}),
-        _chat("00000000000000a2", 10, **{"gen_ai.output.messages": '{"role": "assistant"}'}),
-        _call("00000000000000c1", 30, "call_1"),
-    ]
-    assert _asked(tmp_path, spans) == {"00000000000000c1": ("00000000000000a2", "time")}
+    assert _asked(tmp_path, id_cases()["not_json"]) == {"00000000000000c1": ("00000000000000a2", "time")}
 
 
 def test_a_call_seen_on_both_sides_through_http_spans_counts_once(tmp_path: Path) -> None:

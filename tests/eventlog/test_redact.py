@@ -166,7 +166,7 @@ def test_a_key_with_a_secret_word_among_its_words_is_a_secret(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     ["keyword", "monkey", "author", "key", "sort_key", "session_count", "token_count", "max_tokens", "nextPageToken",
-     "auth_type", "tokenizer", "session_id"],
+     "auth_type", "tokenizer", "session_id", "progressToken"],
 )  # fmt: skip
 def test_a_key_that_only_looks_like_a_secret_is_kept(key: str) -> None:
     # a replay sends a recorded request as it is: a redacted argument would reach the server as "[REDACTED]"
@@ -226,3 +226,18 @@ def test_an_argument_shaped_like_a_schema_still_loses_its_secrets() -> None:
     redacted, _ = Redactor().message({"params": {"arguments": arguments}})
     properties = redacted["params"]["arguments"]["properties"]
     assert properties == {"password": "[REDACTED]", "credentials": "[REDACTED]"}
+
+
+def test_a_session_id_the_server_names_in_a_body_is_its_digest_there_too() -> None:
+    redactor = Redactor()
+    session = "ce20bcbd-62af-4fae-901e-1d2f04e9a6dd"
+    digest = redactor.session_id(session)
+    text = f"Started simulated logging for session {session} at a 5 second pace"
+    message = {"result": {"content": [{"type": "text", "text": text}]}}
+    redacted, changed = redactor.message(message)
+    assert changed
+    assert redacted["result"]["content"][0]["text"] == text.replace(session, digest)
+    assert session not in redactor.line(f"log: {session}")
+    short = Redactor()
+    short.session_id("1")  # too short to be told in a text from any other "1"
+    assert short.message({"result": {"n": "1 of 10"}}) == ({"result": {"n": "1 of 10"}}, False)

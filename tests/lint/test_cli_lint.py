@@ -20,9 +20,7 @@ HEADERS = "data/lint/headers-2026.log.jsonl"
 SDK_SPANS = "data/lint/sdk-invalid-params.server-spans.jsonl"
 
 
-@pytest.fixture(autouse=True)
-def _in_tests_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(DATA.parent)
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
 
 
 def test_an_error_finding_fails_the_run_and_names_file_line_rule_and_section(runner: CliRunner) -> None:

@@ -58,6 +58,11 @@ class Recorder:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=15)
 
+    def stderr(self) -> str:
+        """What the stopped recorder wrote to stderr after the line that said its URL."""
+        assert self.process.stderr is not None
+        return self.process.stderr.read().decode()
+
     def __enter__(self) -> Recorder:
         return self
 
@@ -251,7 +256,44 @@ def test_stopping_with_a_stream_held_open_is_prompt(tmp_path: Path, upstream: st
             started = time.monotonic()
             assert recorder.stop() == 130
             assert time.monotonic() - started < 8
-    assert read_event_log(path).events()[-1] == "recorder_stopped"
+            stderr = recorder.stderr()
+    # the stream still open after the grace is ended by the proxy, and said so: uvicorn cancelled it, with
+    # "ERROR: Cancel 1 running task(s)" and a traceback on stderr, and the log did not say how it ended
+    assert stderr == "mcpobs: interrupted\n"
+    events = read_event_log(path).records[-2:]
+    assert [e.get("event") for e in events] == ["stream_closed", "recorder_stopped"]
+    assert (events[0]["by"], events[0]["error"]) == ("server", "the recorder stopped")
+
+
+def test_a_second_signal_during_the_grace_ends_the_open_streams_at_once_and_cleanly(
+    tmp_path: Path, upstream: str
+) -> None:
+    path = tmp_path / "forced.jsonl"
+    with Recorder(path, upstream) as recorder:
+        session = _post(recorder.url, {}, PING).headers["mcp-session-id"]
+        headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
+        with httpx2.Client(timeout=20) as client, client.stream("GET", recorder.url, headers=headers) as stream:
+            assert stream.status_code == 200
+            recorder.process.send_signal(signal.SIGINT)
+            host, port = recorder.url.split("/")[2].rsplit(":", 1)
+            wait_for_refusal(host, int(port))  # the proxy is stopping: its grace for open streams runs
+            recorder.process.send_signal(signal.SIGINT)
+            assert recorder.process.wait(timeout=15) == 130
+            stderr = recorder.stderr()
+    # uvicorn cancelled the open stream and the application's lifespan: two tracebacks on stderr
+    assert stderr == "mcpobs: interrupted\n"
+    assert [e.get("event") for e in read_event_log(path).records[-2:]] == ["stream_closed", "recorder_stopped"]
+
+
+def wait_for_refusal(host: str, port: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"{host}:{port} still takes connections after {seconds:g} s")
 
 
 class _Bystander:

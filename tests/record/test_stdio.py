@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import pytest
@@ -24,9 +22,9 @@ from mcpobs.eventlog.reader import EventLog, read_event_log
 from mcpobs.ingest import load
 from mcpobs.store import Store
 from tests.conftest import ROOT
+from tests.helpers import RECORD, Piped
 
 TOOLBOX = str(ROOT / "tests" / "servers" / "toolbox.py")
-RECORD = [sys.executable, "-m", "mcpobs.cli", "record"]
 
 
 def _recorder(log: Path, *options: str, server: list[str] | None = None) -> StdioServerParameters:
@@ -503,50 +501,25 @@ def test_a_long_answer_is_forwarded_not_held_and_its_call_ends_not_logged(
 ) -> None:
     path = tmp_path / "flood.jsonl"
     mb = 64
-    recorder = subprocess.Popen(
-        [*RECORD, "--out", str(path), "--", *FLOOD_SERVER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert recorder.stdin is not None
-    assert recorder.stdout is not None
-    assert recorder.stderr is not None
-    # both pipes drained by threads (a full stderr pipe stalls the server), every wait on them bounded
-    answers: queue.Queue[bytes] = queue.Queue()
-    stderr = bytearray()
-
-    def read_answers(stdout: IO[bytes]) -> None:
-        for line in stdout:
-            answers.put(line)
-
-    out = threading.Thread(target=read_answers, args=(recorder.stdout,), daemon=True)
-    err = threading.Thread(target=lambda stream: stderr.extend(stream.read()), args=(recorder.stderr,), daemon=True)
-    out.start()
-    err.start()
+    recorder = Piped([*RECORD, "--out", str(path), "--", *FLOOD_SERVER])
 
     def ask(request: dict[str, Any]) -> bytes:
-        recorder.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
-        recorder.stdin.flush()  # type: ignore[union-attr]
-        return answers.get(timeout=60)
+        return recorder.send(json.dumps(request).encode() + b"\n")
 
     try:
         assert json.loads(ask({"jsonrpc": "2.0", "id": 1, "method": "ping"}))["result"] == {"text": "pong"}
-        before = _peak_rss_mb(recorder.pid)
+        before = _peak_rss_mb(recorder.process.pid)
         flood = json.loads(ask({"jsonrpc": "2.0", "id": 2, "method": "flood", "params": {"mb": mb}}))
         assert (flood["id"], len(flood["result"]["text"])) == (2, mb << 20)  # forwarded whole
         assert json.loads(ask({"jsonrpc": "2.0", "id": 3, "method": "ping"}))["id"] == 3
-        after = _peak_rss_mb(recorder.pid)
-        recorder.stdin.close()
-        assert recorder.wait(timeout=30) == 0
-        err.join(timeout=30)
+        after = _peak_rss_mb(recorder.process.pid)
+        assert recorder.close() == 0
     finally:
-        if recorder.poll() is None:
-            recorder.kill()
+        recorder.kill()
     # held whole, the answer took the recorder's peak from 40 MB to 500 MB
     assert after - before < 80, (before, after)  # generous: 16 MB held at most
     assert path.stat().st_size < 1 << 20
-    assert stderr.count(b"e" * LONG + b"\nafter the long line\n") == 1  # the server's stderr, forwarded whole
+    assert recorder.stderr.count(b"e" * LONG + b"\nafter the long line\n") == 1  # the server's stderr, forwarded whole
     log = read_event_log(path)
     unlogged = [r for r in log.records if r.get("event") == "body_not_logged"]
     # the server ends its stderr line before it starts the answer

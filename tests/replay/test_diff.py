@@ -114,3 +114,32 @@ def test_redacted_values_on_either_side_match_when_asked() -> None:
     plain, redacted = {"tools": [{"description": "x"}]}, {"tools": [{"description": "[REDACTED]"}]}
     assert diff(plain, redacted) != []  # an answer saying REDACTED is no redaction of the recording's
     assert diff(plain, redacted, redacted_either=True) == []
+
+
+def test_a_text_redacted_in_part_matches_only_a_text_the_same_around_it() -> None:
+    # a credential redacted inside a tool's text (a diff, a file, a log) stands for itself only: the
+    # rest of the text was recorded, and an answer that changed there differs
+    recorded = {"result": {"content": [{"type": "text", "text": "+KEY=[REDACTED]\n+rows: 5\n"}]}}
+    same = {"result": {"content": [{"type": "text", "text": "+KEY=sk-abcdefghijklmnopqrstu\n+rows: 5\n"}]}}
+    changed = {"result": {"content": [{"type": "text", "text": "+KEY=sk-abcdefghijklmnopqrstu\n+rows: 6\n"}]}}
+    assert diff(recorded, same) == []
+    assert [d.path for d in diff(recorded, changed)] == ["$.result.content[0].text"]
+    assert diff({"a": "[REDACTED:sha256:0123456789abcdef]"}, {"a": {"any": 1}}) == []
+    assert diff({"a": "x <REDACTED_api_key> y"}, {"a": "x k y"}) == []
+    assert diff({"a": "x <REDACTED_api_key> y"}, {"a": "z k y"}) != []
+    assert diff({"a": "[REDACTED] 1"}, {"a": 1}) != []
+    # either side, for two folds of recorded data
+    assert diff({"a": "token k, 1"}, {"a": "token [REDACTED], 1"}, redacted_either=True) == []
+    assert diff({"a": "token k, 2"}, {"a": "token [REDACTED], 1"}, redacted_either=True) != []
+
+
+def test_two_long_texts_alike_at_the_start_are_shown_where_they_part() -> None:
+    head = "Unstaged changes:\ndiff --git a/config.env b/config.env\nindex fa37566..81b4b69 100644\n"
+    [difference] = diff({"text": head + "+rows: 5\n"}, {"text": head + "+rows: 6000\n"})
+    shown = difference.shown()
+    assert "rows: 5" in shown
+    assert "rows: 6000" in shown
+    assert shown.count("…") == 2  # the start cut off, on both sides
+    recorded, answered = json.dumps(head + "+rows: 5\n"), json.dumps(head + "+rows: 6000\n")
+    assert difference.shown(None) == f"$.text: {recorded} -> {answered}"
+    assert str(diff({"a": "x"}, {"a": "y"})[0]) == '$.a: "x" -> "y"'

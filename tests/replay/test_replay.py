@@ -429,22 +429,29 @@ def test_the_run_feeds_analyze_and_check_alerts(tmp_path: Path, runner: CliRunne
     assert "FIRED" in result.stdout
 
 
-@pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The notes server on Streamable HTTP, started again whenever it exits (a supervisor)."""
+def _supervised(tmp_path: Path, crash_at: int, pause: float) -> Iterator[tuple[str, Path]]:
+    """The notes server on Streamable HTTP, crashing once at call ``crash_at`` (then it writes its marker)
+    and started again ``pause`` seconds after each exit (a supervisor): its URL and the marker."""
     port = free_port()
     marker = tmp_path / "fired"
-    script = (
-        f"while true; do {' '.join(server('--http', str(port), '--crash-at', '3', '--once', str(marker)))}; "
-        "sleep 0.2; done"
+    command = " ".join(server("--http", str(port), "--crash-at", str(crash_at), "--once", str(marker)))
+    supervisor = subprocess.Popen(
+        ["sh", "-c", f"while true; do {command}; sleep {pause}; done"],
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
     )
-    supervisor = subprocess.Popen(["sh", "-c", script], start_new_session=True, stderr=subprocess.DEVNULL)
     wait_for_port(port)
     try:
         yield f"http://127.0.0.1:{port}/mcp", marker
     finally:
         os.killpg(supervisor.pid, signal.SIGKILL)
         supervisor.wait()
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The notes server on Streamable HTTP, crashing at its third call and started again at once."""
+    yield from _supervised(tmp_path, crash_at=3, pause=0.2)
 
 
 @pytest.mark.parametrize("era", ["legacy", "stateless"])
@@ -493,19 +500,8 @@ def test_a_recovery_is_counted_only_when_the_server_answers_and_tries_follow_the
 @pytest.fixture
 def comes_back(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The notes server on Streamable HTTP, crashing once at its first call and started again a second
-    after it exits (a supervisor)."""
-    port = free_port()
-    marker = tmp_path / "fired"
-    command = " ".join(server("--http", str(port), "--crash-at", "1", "--once", str(marker)))
-    supervisor = subprocess.Popen(
-        ["sh", "-c", f"while true; do {command}; sleep 1; done"], start_new_session=True, stderr=subprocess.DEVNULL
-    )
-    wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp", marker
-    finally:
-        os.killpg(supervisor.pid, signal.SIGKILL)
-        supervisor.wait()
+    after it exits."""
+    yield from _supervised(tmp_path, crash_at=1, pause=1)
 
 
 @pytest.mark.parametrize("era", ["legacy", "stateless"])

@@ -243,3 +243,16 @@ def test_the_state_folds_lists_pages_subscriptions_and_the_last_success() -> Non
     assert state.log_level is None  # refused: not the state
     assert state.last_successful_call == {"step": 5, "method": "resources/unsubscribe", "target": "a://1"}
     assert SessionState.from_json(state.to_json()) == state
+
+
+def test_a_request_while_another_step_waits_takes_the_answer_to_the_same_request() -> None:
+    # a server asking on a timer (server-everything's roots/list) asks while another step waits than in the
+    # recording (after a recovery): the same request's recorded answer, not "the recording holds no answer"
+    script = build_script(
+        _log(*_handshake(), _ask(3), _elicit(0, "one?"), _reply(0, "first"), _result(3, {"content": []}), _ask(4))
+    )
+    later = script.steps[-1].index
+    assert script.answers.find([(later, 1)], "elicitation/create", {"message": "one?"}, {}) == {
+        "result": {"action": "first"}
+    }
+    assert script.answers.find([(later, 1)], "elicitation/create", {"message": "another?"}, {}) is None

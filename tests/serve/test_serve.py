@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import queue
 import random
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import httpx2
@@ -25,6 +23,7 @@ from mcpobs.cli import app
 from mcpobs.eventlog.reader import parse_event_log, read_event_log
 from mcpobs.serve import Faults, Served, build_book, load_book
 from tests.conftest import DATA, serving
+from tests.helpers import Piped
 from tests.record.test_http import Recorder
 from tests.record.test_stdio import FLOOD_SERVER, RECORD, TOOLBOX, _peak_rss_mb
 from tests.serve.conftest import SERVE, HttpServe, stdio_server, texts, with_client
@@ -524,52 +523,26 @@ def test_a_client_line_too_long_to_read_is_answered_with_an_error_not_held(toolb
     # serve held a line whole however long it grew (a client writing megabytes with no newline)
     log = tmp_path / "served.jsonl"
     mb = 64
-    server = subprocess.Popen(
-        [*SERVE, str(toolbox_log), "--log", str(log)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert server.stdin is not None
-    assert server.stdout is not None
-    assert server.stderr is not None
-    answers: queue.Queue[bytes] = queue.Queue()
-    stderr = bytearray()
-
-    def read_answers(stdout: IO[bytes]) -> None:
-        for line in stdout:
-            answers.put(line)
-
-    out = threading.Thread(target=read_answers, args=(server.stdout,), daemon=True)
-    err = threading.Thread(target=lambda stream: stderr.extend(stream.read()), args=(server.stderr,), daemon=True)
-    out.start()
-    err.start()
+    server = Piped([*SERVE, str(toolbox_log), "--log", str(log)])
 
     def ask(*chunks: bytes) -> dict[str, Any]:
-        for chunk in chunks:
-            server.stdin.write(chunk)  # type: ignore[union-attr]
-        server.stdin.flush()  # type: ignore[union-attr]
-        answer: dict[str, Any] = json.loads(answers.get(timeout=60))
+        answer: dict[str, Any] = json.loads(server.send(*chunks))
         return answer
 
     calls = [m["message"] for m in read_event_log(toolbox_log).messages() if m["message"].get("method") == "tools/call"]
     echo = next(call for call in calls if call["params"]["name"] == "echo")
     try:
         assert ask(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode() + b"\n")["result"] == {}
-        before = _peak_rss_mb(server.pid)
+        before = _peak_rss_mb(server.process.pid)
         head = b'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"'
         long_request = ask(head, *[b"a" * (1 << 20)] * mb, b'"}}}\n')
         not_json = ask(*[b"x" * (1 << 20)] * 17, b"\n")
-        after = _peak_rss_mb(server.pid)
+        after = _peak_rss_mb(server.process.pid)
         # the lines after them are served as before
         assert ask(json.dumps({**echo, "id": 8}).encode() + b"\n")["result"]["content"][0]["text"] == "a"
-        server.stdin.close()
-        assert server.wait(timeout=30) == 0
-        err.join(timeout=30)
+        assert server.close() == 0
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=10)
+        server.kill()
     # an error under the request's id (its first bytes tell it), so the client's call does not wait
     # forever; a parse error with id null for a line whose id cannot be known (JSON-RPC 2.0 5.1)
     assert (long_request["id"], long_request["error"]["code"]) == (5, -32600)
@@ -577,7 +550,7 @@ def test_a_client_line_too_long_to_read_is_answered_with_an_error_not_held(toolb
     assert "longer than 16777216 bytes" in long_request["error"]["message"]
     assert after - before < 80, (before, after)  # generous: 16 MB held at most
     said = "mcpobs serve: a client message longer than 16777216 bytes: not read, answered with an error"
-    assert stderr.decode().count(said) == 2
+    assert server.stderr.decode().count(said) == 2
     assert log.stat().st_size < 1 << 20
     unread = [r for r in read_event_log(log).records if r.get("event") == "body_not_logged"]
     assert [r["dir"] for r in unread] == ["c2s", "c2s"]

@@ -23,13 +23,14 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
-from mcp_types import Implementation
+from mcp import Client, StdioServerParameters
+from mcp_types import Implementation, ListRootsResult, Root
 
 from mcpobs.eventlog.reader import read_event_log
+from mcpobs.eventlog.writer import CLIENT_META
 from mcpobs.replay import ManualClock, RealClock, ReplayConfig, Target, replay
 from mcpobs.replay.config import SessionRecovery, ToolConfig
-from mcpobs.replay.sessions import CLIENT_META, _client_messages, split_sessions
+from mcpobs.replay.sessions import _client_messages, split_sessions
 from mcpobs.replay.state import SessionState
 from tests.record.test_http import Recorder
 from tests.thirdparty.conftest import (
@@ -308,6 +309,27 @@ def test_before_resets_mcp_server_git_so_a_committing_session_replays_the_same(t
         assert code == 0, (stderr, explain(report))
 
 
+def test_mcp_server_git_differs_where_a_text_with_a_redacted_key_changed(tmp_path: Path) -> None:
+    # the recording redacts the key inside the diff's text; the rest of that text was recorded, and a
+    # replay on a repository whose change differs there must say so, not match the whole text to anything
+    repo = _repository(tmp_path / "repo")
+    (repo / "README.md").write_text("hello\nOPENAI_KEY=sk-abcdefghijklmnopqrstuv\nrows: 5\n")
+
+    async def diffing(client: Client) -> None:
+        await client.call_tool("git_diff_unstaged", {"repo_path": str(repo)})
+
+    log = record_stdio(tmp_path / "git.jsonl", git_server(repo), "legacy", diffing)
+    assert "+OPENAI_KEY=[REDACTED]" in log.read_text()
+    code, report, stderr = replay_cli(log, tmp_path / "same", server=git_server(repo))
+    assert code == 0, (stderr, explain(report))
+    (repo / "README.md").write_text("hello\nOPENAI_KEY=sk-abcdefghijklmnopqrstuv\nrows: 6000\n")
+    code, report, _ = replay_cli(log, tmp_path / "changed", server=git_server(repo))
+    assert code == 1
+    [changed] = [s for s in report["steps"] if s["status"] == "differs"]
+    assert changed["call"] == "tools/call git_diff_unstaged"
+    assert [d["path"] for d in changed["differences"]] == ["$.result.content[0].text"]
+
+
 # -- server-everything over stdio: kill -9 in each recovery mode
 
 
@@ -351,6 +373,43 @@ def _kill_mid_call(log: Path, run: Path, mode: str, pidfile: Path) -> tuple[int,
     finally:
         result = finish(replayer, run)
     return result
+
+
+async def project_roots(context: Any) -> ListRootsResult:
+    return ListRootsResult(roots=[Root(uri="file:///srv/project", name="project")])
+
+
+def test_a_question_the_server_asks_on_a_timer_after_a_recovery_gets_the_recorded_answer(tmp_path: Path) -> None:
+    # server-everything asks for the client's roots 350 ms after the handshake: in the recording during the
+    # first call, after a kill -9 and a recovery during the call sent again. The replay answered "the
+    # recording holds no answer to roots/list" there (it had one, given while another step waited), so the
+    # new server had no roots and get-roots-list DIFFERED, blamed on checkpoint mode
+    log = tmp_path / "roots.jsonl"
+    args = ["-m", "mcpobs.cli", "record", "--out", str(log), "--", *everything_stdio()]
+
+    async def session() -> None:
+        params = StdioServerParameters(command=sys.executable, args=args)
+        with anyio.fail_after(60):
+            async with Client(params, mode="legacy", list_roots_callback=project_roots) as client:
+                await client.call_tool(LONG, {"duration": 1, "steps": 2})  # the server asks for roots meanwhile
+                await client.call_tool("toggle-subscriber-updates", {})
+                await client.call_tool(LONG, {"duration": 3, "steps": 3})
+                await client.call_tool("get-roots-list", {})
+
+    anyio.run(session)
+    run, pidfile = tmp_path / "run", tmp_path / "server.pid"
+    # one call at a time: get-roots-list (readOnly) would otherwise go with the long call, before the kill
+    replayer = start_replay(log, run, "--max-concurrent", "1", server=with_pid(pidfile, everything_stdio()))
+    try:
+        wait_until("the second long call to be sent", lambda: calls_sent(run, LONG) >= 2)
+        kill_9(pidfile)
+    finally:
+        code, report, stderr = finish(replayer, run)
+    assert code == 0, (stderr, explain(report))
+    assert len(report["recoveries"]) == 1
+    answers = [r["message"] for r in sent_records(run) if r.get("dir") == "c2s" and "method" not in r["message"]]
+    assert all(a.get("result") == {"roots": [{"uri": "file:///srv/project", "name": "project"}]} for a in answers)
+    assert len(answers) == 2  # once to the first server, once to the one after the recovery
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -525,6 +584,51 @@ def test_mcp_server_time_over_http_in_2026_replays_with_the_same_verdict_twice(
         assert "2026-07-28" in report["protocol"]
     assert reports[0][1]["counts"] == reports[1][1]["counts"]
     assert reports[0][1]["counts"]["same"] == 8  # server/discover, tools/list and six calls
+
+
+def test_the_replay_log_of_an_http_replay_lints_clean(
+    tmp_path: Path, time_http: SupervisedHttp, everything_http: SupervisedHttp
+) -> None:
+    # replay.jsonl keeps the messages, not the HTTP headers the SDK's transport sent with them: lint
+    # must not read each request of a replay over HTTP as one without its MCP-Protocol-Version header
+    logs = [
+        (record_http(tmp_path / "time.jsonl", time_http.url, "auto", converting), time_http.url),
+        (record_http(tmp_path / "everything.jsonl", everything_http.url, "legacy", time_free), everything_http.url),
+    ]
+    for number, (log, url) in enumerate(logs):
+        run = tmp_path / f"run{number}"
+        code, report, stderr = replay_cli(log, run, "--url", url)
+        assert code == 0, (stderr, explain(report))
+        lint = subprocess.run(
+            [sys.executable, "-m", "mcpobs.cli", "lint", str(run / "replay.jsonl")], capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout
+        assert "0 errors, 0 warnings" in lint.stdout
+
+
+async def time_free(client: Client) -> None:
+    await client.call_tool("echo", {"message": "a"})
+    await client.call_tool("get-sum", {"a": 2, "b": 3})
+
+
+def test_a_session_id_server_everything_names_in_its_text_is_redacted_and_replays_the_same(
+    tmp_path: Path, everything_http: SupervisedHttp
+) -> None:
+    # server-everything names its Mcp-Session-Id in the text of toggle-simulated-logging: the log keeps
+    # the header's digest there too (not the bearer value), and a replay's new session is no difference
+    said: list[str] = []
+
+    async def toggling(client: Client) -> None:
+        for _ in range(2):  # on, then off again: the server's timer ends with the session
+            result = await client.call_tool("toggle-simulated-logging", {})
+            said.append(result.content[0].text)  # type: ignore[union-attr]
+
+    log = record_http(tmp_path / "http.jsonl", everything_http.url, "legacy", toggling)
+    session = said[0].split("for session ", 1)[1].split()[0]
+    assert session not in log.read_text()
+    code, report, stderr = replay_cli(log, tmp_path / "run", "--url", everything_http.url)
+    assert code == 0, (stderr, explain(report))
+    assert report["counts"]["same"] == 4  # initialize, the tools/list the SDK sends, the two calls
 
 
 class KillingClock(RealClock):

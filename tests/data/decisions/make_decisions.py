@@ -45,10 +45,11 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data: what the generators share
 from _gen_common import merge  # noqa: E402
@@ -62,6 +63,7 @@ FILES = {"src/app.py": "def main():\n    print('hello')\n", "README.md": "# demo
 # the model asked for, and the model the API answers with
 MODELS = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
 GUARDRAIL = "gpt-4o-mini"
+R = TypeVar("R")
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,8 +237,37 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --------------------------------------------------------------------------------------------
-# the agent
+# the agent (the setup is make_subagents.py's too)
 # --------------------------------------------------------------------------------------------
+
+
+def server(span_file: Path) -> Any:
+    """This script's MCP server, a stdio subprocess writing its spans to ``span_file``."""
+    from mcp import StdioServerParameters
+
+    return StdioServerParameters(
+        command=sys.executable, args=[str(Path(__file__).resolve()), "--serve", str(span_file)]
+    )
+
+
+async def openai_tools(client: Any) -> list[dict[str, Any]]:
+    """The server's tools as the ``tools`` of a chat completion request."""
+    listed = await client.list_tools()
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description or "", "parameters": t.input_schema},
+        }
+        for t in listed.tools
+    ]
+
+
+def opening(task: str) -> list[dict[str, Any]]:
+    """The first messages of a task's conversation (the scripted model finds the task in the second)."""
+    return [
+        {"role": "system", "content": "You are a careful assistant. Use the tools."},
+        {"role": "user", "content": f"task: {task}"},
+    ]
 
 
 @dataclass
@@ -260,7 +291,7 @@ class LlmCall:
 
 
 async def run(base_url: str, tmp: Path) -> list[LlmCall]:
-    from mcp import Client, MCPError, StdioServerParameters
+    from mcp import Client, MCPError
     from openai import AsyncOpenAI
     from opentelemetry.util.genai.handler import get_telemetry_handler
 
@@ -282,23 +313,10 @@ async def run(base_url: str, tmp: Path) -> list[LlmCall]:
         return message, entry
 
     for number, task in enumerate(TASKS):
-        params = StdioServerParameters(
-            command=sys.executable, args=[str(Path(__file__).resolve()), "--serve", str(tmp / f"server-{number}.jsonl")]
-        )
         with handler.invoke_local_agent(agent_name=AGENT, request_model=task.model):
-            async with Client(params) as client:
-                listed = await client.list_tools()
-                tools = [
-                    {
-                        "type": "function",
-                        "function": {"name": t.name, "description": t.description or "", "parameters": t.input_schema},
-                    }
-                    for t in listed.tools
-                ]
-                messages: list[dict[str, Any]] = [
-                    {"role": "system", "content": "You are a careful assistant. Use the tools."},
-                    {"role": "user", "content": f"task: {task.name}"},
-                ]
+            async with Client(server(tmp / f"server-{number}.jsonl")) as client:
+                tools = await openai_tools(client)
+                messages = opening(task.name)
                 while True:
                     message, entry = await chat(task, task.model, messages, tools, "answer")
                     if not entry.requested:
@@ -331,13 +349,9 @@ async def _call(client: Any, asked: Requested, error: type[Exception]) -> str:
     return json.dumps([c.model_dump(mode="json") for c in result.content])
 
 
-def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(sys.argv[2])
-        return
-    # the content the conventions make opt-in: the output messages, with their tool-call ids, on the span
-    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
-    os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+def traced(service: str, agent: Callable[[str, Path], Awaitable[R]], out: Path) -> R:
+    """Run ``agent(base_url, tmp)`` against the scripted model on 127.0.0.1, traced as ``service`` with the
+    openai client instrumented; its spans and its servers' (span files in ``tmp``) merged into ``out``."""
     import anyio
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.json.file import FileSpanExporter
@@ -350,16 +364,27 @@ def main() -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        provider = TracerProvider(resource=Resource.create({"service.name": AGENT}))
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
         provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(str(tmp / "agent.jsonl"))))
         trace.set_tracer_provider(provider)
         OpenAIInstrumentor().instrument(tracer_provider=provider)
         try:
-            log = anyio.run(run, f"http://127.0.0.1:{httpd.server_address[1]}/v1", tmp)
+            result = anyio.run(agent, f"http://127.0.0.1:{httpd.server_address[1]}/v1", tmp)
         finally:
             provider.shutdown()
             httpd.shutdown()
-        merge(sorted(tmp.glob("*.jsonl")), OUT)
+        merge(sorted(tmp.glob("*.jsonl")), out)
+    return result
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        serve(sys.argv[2])
+        return
+    # the content the conventions make opt-in: the output messages, with their tool-call ids, on the span
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
+    os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+    log = traced(AGENT, run, OUT)
     EXPECTED.write_text(json.dumps({"llm_calls": [asdict(c) for c in log]}, indent=2) + "\n")
     print(f"wrote {OUT.name} ({sum(1 for _ in OUT.open())} lines) and {EXPECTED.name}")
 

@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
-import threading
 from dataclasses import asdict, dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import make_decisions  # noqa: E402 (beside this script)
-from make_decisions import Ask, Task, merge  # noqa: E402
+from make_decisions import Ask, Task, openai_tools, opening, server, traced  # noqa: E402
 
 OUT = HERE / "subagents.jsonl"
 EXPECTED = HERE / "subagents.expected.json"
@@ -82,7 +79,7 @@ class ToolCall:
 
 async def run(base_url: str, tmp: Path) -> tuple[list[LlmCall], list[ToolCall]]:
     import anyio
-    from mcp import Client, StdioServerParameters
+    from mcp import Client
     from openai import AsyncOpenAI
     from opentelemetry.util.genai.handler import get_telemetry_handler
 
@@ -101,31 +98,14 @@ async def run(base_url: str, tmp: Path) -> tuple[list[LlmCall], list[ToolCall]]:
         llm_calls.append(LlmCall(agent, task.model, response.model, usage.prompt_tokens, usage.completion_tokens))
         return response.choices[0].message, len(llm_calls) - 1
 
-    def opening(agent: str) -> list[dict[str, Any]]:
-        return [
-            {"role": "system", "content": "You are a careful assistant. Use the tools."},
-            {"role": "user", "content": f"task: {AGENTS[agent].name}"},
-        ]
-
     async def sub_agent(
         agent: str, wait_to_decide: anyio.Event | None, decided: anyio.Event, wait_to_call: anyio.Event,
         called: anyio.Event, wait_to_read: anyio.Event | None, read: anyio.Event | None,
     ) -> None:  # fmt: skip
-        params = StdioServerParameters(
-            command=sys.executable,
-            args=[str(HERE / "make_decisions.py"), "--serve", str(tmp / f"server-{agent}.jsonl")],
-        )
         with handler.invoke_local_agent(agent_name=agent, request_model=AGENTS[agent].model):
-            async with Client(params) as client:
-                listed = await client.list_tools()
-                tools = [
-                    {
-                        "type": "function",
-                        "function": {"name": t.name, "description": t.description or "", "parameters": t.input_schema},
-                    }
-                    for t in listed.tools
-                ]
-                messages = opening(agent)
+            async with Client(server(tmp / f"server-{agent}.jsonl")) as client:
+                tools = await openai_tools(client)
+                messages = opening(AGENTS[agent].name)
                 if wait_to_decide is not None:
                     await wait_to_decide.wait()
                 message, asked_by = await chat(agent, messages, tools)
@@ -150,7 +130,7 @@ async def run(base_url: str, tmp: Path) -> tuple[list[LlmCall], list[ToolCall]]:
                     read.set()
 
     with handler.invoke_local_agent(agent_name="orchestrator", request_model=AGENTS["orchestrator"].model):
-        await chat("orchestrator", opening("orchestrator"), [])
+        await chat("orchestrator", opening(AGENTS["orchestrator"].name), [])
         async with anyio.create_task_group() as tg:
             # planner: decides first, calls once scout has decided, reads its result last
             tg.start_soon(sub_agent, "planner", None, planner_decided, scout_decided, planner_called, scout_read, None)
@@ -160,28 +140,7 @@ async def run(base_url: str, tmp: Path) -> tuple[list[LlmCall], list[ToolCall]]:
 
 
 def main() -> None:
-    import anyio
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.json.file import FileSpanExporter
-    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_decisions._Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        provider = TracerProvider(resource=Resource.create({"service.name": ORCHESTRATOR}))
-        provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(str(tmp / "agent.jsonl"))))
-        trace.set_tracer_provider(provider)
-        OpenAIInstrumentor().instrument(tracer_provider=provider)
-        try:
-            llm_calls, tool_calls = anyio.run(run, f"http://127.0.0.1:{httpd.server_address[1]}/v1", tmp)
-        finally:
-            provider.shutdown()
-            httpd.shutdown()
-        merge(sorted(tmp.glob("*.jsonl")), OUT)
+    llm_calls, tool_calls = traced(ORCHESTRATOR, run, OUT)
     expected = {"llm_calls": [asdict(c) for c in llm_calls], "tool_calls": [asdict(c) for c in tool_calls]}
     EXPECTED.write_text(json.dumps(expected, indent=2) + "\n")
     print(f"wrote {OUT.name} ({sum(1 for _ in OUT.open())} lines) and {EXPECTED.name}")

@@ -17,47 +17,20 @@ Needs (its own venv: fastmcp 2.14 pins mcp<2):
 Run:
     /work/venv-dialects-fastmcp/bin/python tests/data/dialects/make_openllmetry_fastmcp.py
 
-Same driver as make_openllmetry.py: server = this file with --serve (exports to its own file),
+The driver of demo.py, as make_openllmetry.py: server = this file with --serve (exports to its own file),
 client scenario in this process, SIGINT to the server, files concatenated (client lines first).
 The expected file is written from the scenario table, not from reading the spans.
 """
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+import demo
+from demo import SERVER_NAME
+from make_openllmetry import setup_telemetry  # the same instrumentation, set up the same way
 
-HERE = Path(__file__).resolve().parent
 NAME = "openllmetry_fastmcp"
-SERVER_NAME = "dialect-demo"
-
-# --------------------------------------------------------------------------------------------
-# Telemetry setup (library specific)
-# --------------------------------------------------------------------------------------------
-
-
-def setup_telemetry(service_name: str, out_path: str):
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.json.file import FileSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(out_path)))
-    trace.set_tracer_provider(provider)
-
-    from opentelemetry.instrumentation.mcp import McpInstrumentor
-
-    McpInstrumentor().instrument(tracer_provider=provider)
-    return provider.shutdown
-
+# the packages whose versions the expected file states
+PACKAGES = ("mcp", "fastmcp", "opentelemetry-sdk", "opentelemetry-exporter-otlp-json-file",
+            "opentelemetry-instrumentation-mcp")
 
 # --------------------------------------------------------------------------------------------
 # Server (same tools as the other make_*.py scripts, standalone fastmcp here)
@@ -99,8 +72,8 @@ def build_server(port: int):
     return mcp
 
 
-def serve(port: int, out_path: str) -> None:
-    shutdown = setup_telemetry(f"{SERVER_NAME}-server", out_path)
+def serve(setup_telemetry, port: int, out_path: str) -> None:
+    shutdown = setup_telemetry(f"{SERVER_NAME}-server", out_path, "server")
     try:
         build_server(port).run(transport="http", host="127.0.0.1", port=port, show_banner=False,
                                log_level="warning")
@@ -227,107 +200,6 @@ def recorded_by_dialect(side: str, call: dict) -> str | None | bool:
     return "error"
 
 
-# --------------------------------------------------------------------------------------------
-# Driver (identical in the three make_*.py scripts)
-# --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
-def tally(calls: list[dict], side: str, pick) -> dict:
-    out: dict = {}
-    for c in calls:
-        cls = pick(side, c)
-        if cls is False:
-            continue
-        m = out.setdefault(c["method"], {"count": 0, "errors": {}, "targets": {}})
-        m["count"] += 1
-        if cls:
-            m["errors"][cls] = m["errors"].get(cls, 0) + 1
-        if c["target"] is not None:
-            t = m["targets"].setdefault(c["target"], {"count": 0, "errors": {}})
-            t["count"] += 1
-            if cls:
-                t["errors"][cls] = t["errors"].get(cls, 0) + 1
-    for m in out.values():
-        if not m["targets"]:
-            del m["targets"]
-    return out
-
-
-def truth(side: str, c: dict):
-    return c[side]
-
-
-def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0]}
-    for p in ("mcp", "fastmcp", "opentelemetry-sdk", "opentelemetry-exporter-otlp-json-file",
-              "opentelemetry-instrumentation-mcp"):
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
-def main() -> None:
-    import anyio
-
-    port = free_port()
-    tmp = Path(tempfile.mkdtemp(prefix=f"{NAME}-"))
-    server_out, client_out = tmp / "server.jsonl", tmp / "client.jsonl"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(server_out)], env=env)
-    try:
-        wait_port(port)
-        shutdown = setup_telemetry(f"{SERVER_NAME}-client", str(client_out))
-        calls = anyio.run(run_client, f"http://127.0.0.1:{port}/mcp")
-        shutdown()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-
-    lines = [ln for f in (client_out, server_out) if f.exists()
-             for ln in f.read_text().splitlines() if ln.strip()]
-    (HERE / f"{NAME}.jsonl").write_text("\n".join(lines) + "\n")
-
-    expected = {
-        "dialect": NAME,
-        "generated_by": Path(__file__).name,
-        "ran_for_real": True,
-        "versions": versions(),
-        "transport": "streamable-http",
-        "server_name": SERVER_NAME,
-        "service_names": {"client": f"{SERVER_NAME}-client", "server": f"{SERVER_NAME}-server"},
-        "session_ids": sorted({c["session_id"] for c in calls if c["session_id"]}),
-        "truth": {"client": tally(calls, "client", truth), "server": tally(calls, "server", truth)},
-        "recorded": {"client": tally(calls, "client", recorded_by_dialect),
-                     "server": tally(calls, "server", recorded_by_dialect)},
-        "calls": calls,
-        "notes": NOTES,
-    }
-    (HERE / f"{NAME}.expected.json").write_text(json.dumps(expected, indent=1) + "\n")
-    for c in calls:
-        print(c["session"], c["request_id"], c["label"], "->", c["client_observed"])
-
-
 NOTES = [
     "truth = what happened on the wire per side (error class: JSON-RPC code as string, tool_error, "
     "timeout); recorded = what a correct normaliser can count from this file: calls that "
@@ -348,7 +220,4 @@ NOTES = [
 ]
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]), sys.argv[3])
-    else:
-        main()
+    demo.run(__file__, NAME, setup_telemetry, recorded_by_dialect, PACKAGES, NOTES, serve=serve, run_client=run_client)
