@@ -28,7 +28,7 @@ EVERYTHING_INVALID = [
     ("echo", "$: 'message' is a required property", '{"text": "hello"}'),
     ("get-sum", "$.a: '2' is not of type 'number'", '{"a": "2", "b": 3}'),
     ("get-sum", "$: 'b' is a required property", '{"a": 2}'),
-    ("get-sum", "$: 'a' is a required property", None),  # no arguments sent
+    ("get-sum", "$: 'a' is a required property", "(none sent)"),  # no arguments sent: shown as its shape is
     (
         "get-structured-content",
         "$.location: 'Paris' is not one of ['New York', 'Chicago', 'Los Angeles']",
