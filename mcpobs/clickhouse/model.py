@@ -13,8 +13,7 @@ the start, ``Duration`` UInt64 ns the end minus the start (wrapped when a span e
 ``Error``), ids lower-case hex with ``''`` for none, ``ServiceName`` ``''`` without ``service.name``,
 attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KIND_SERVER`` and
 ``STATUS_CODE_ERROR``: both spellings are read. A span written twice (a retried batch) is read once;
-which of two rows with the same ids but different columns is read is not defined (the store keeps the
-first file's).
+of two rows with the same ids but different columns, the one the store would keep (:data:`ONE_COPY`).
 """
 
 from __future__ import annotations
@@ -25,10 +24,12 @@ from mcpobs.ingest.dialects import (
     TOKEN_KEYS,
     answers_sql,
     base_columns,
+    content_hash,
     derived_columns,
     keys,
     method_evidence_sql,
     outcome_columns,
+    richness,
     wraps_sql,
 )
 from mcpobs.ingest.rounds import abandoned_answers_sql, abandons_sql, client_rounds_sql, server_rounds_sql
@@ -97,6 +98,31 @@ _LINKS_TYPE = "Array(Tuple(trace_id String, span_id String))"
 # a wrapper's call columns are cleared, as the ingest's UPDATE does
 _UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
 
+# One row of each span, the copy the store keeps of a span two files give (mcpobs.ingest._resolve_conflicts):
+# the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree, so a span
+# is there twice alike; two copies that differ (two exporters, hand-made ids) leave the one that holds
+# more attributes and events, else the one of the smaller content hash. Where the store then goes by the
+# files' hashes (copies alike in content), a table has no file: the copy with a parent (of two parents the
+# greater id), else the smaller hash of its links, so that the same row is read whatever the order of the
+# rows. Of copies that tie on what they hold the two engines may keep different ones (each hashes
+# its own values: mcpobs.ingest.dialects.content_hash).
+_CONTENT = content_hash(
+    name="SpanName",
+    kind="SpanKind",
+    start="Timestamp",
+    end="Duration",
+    status="StatusCode",
+    status_message="StatusMessage",
+    attributes="SpanAttributes",
+    events="Events",
+    service="ServiceName",
+    scope="ScopeName",
+    engine=_E,
+)
+ONE_COPY = f"""ORDER BY {richness("SpanAttributes", "Events", _E)} DESC, {_CONTENT}, ParentSpanId DESC,
+        cityHash64(Links.TraceId, Links.SpanId)
+    LIMIT 1 BY TraceId, SpanId"""
+
 
 def _enum(column: str, names: tuple[str, ...], prefix: str) -> str:
     cases = ", ".join(f"{column} IN ('{name}', '{prefix}{name.upper()}'), {i}" for i, name in enumerate(names) if i)
@@ -140,9 +166,7 @@ def _raw(table: str, window: str, traces: str) -> str:
         Links.TraceId AS link_trace_ids, Links.SpanId AS link_span_ids
     FROM {table}
     WHERE {window} AND {traces}
-    -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
-    -- a span twice is one span, as the store keeps one of each ids at load (mcpobs.ingest._drop_duplicates)
-    LIMIT 1 BY TraceId, SpanId"""
+    {ONE_COPY}"""
 
 
 def spans_select(table: str, window: str, traces: str) -> str:

@@ -407,6 +407,44 @@ def keys(
     }
 
 
+def richness(attributes: str, events: str, engine: Engine = DUCKDB) -> str:
+    """SQL: how many attributes and events a span holds.
+
+    Of two copies of one span (the same trace and span id) that say other things, the one that holds
+    more stays (an exporter or a conversion that drops some, such as a recording's tools/list result,
+    gives the poorer copy), else the one of the smaller :func:`content_hash`: as the store keeps one
+    (:func:`mcpobs.ingest._resolve_conflicts`) and the ClickHouse model reads one
+    (:data:`mcpobs.clickhouse.model.ONE_COPY`), whatever the order they came in.
+    """
+    return engine.item_count(attributes, events)
+
+
+def content_hash(
+    *,
+    name: str,
+    kind: str,
+    start: str,
+    end: str,
+    status: str,
+    status_message: str,
+    attributes: str,
+    events: str,
+    service: str,
+    scope: str,
+    engine: Engine = DUCKDB,
+) -> str:
+    """SQL: a fingerprint of what a span says (not where it sits in its trace, which an event log's copy
+    of a client's span lacks, nor its links, whose ids a protobuf JSON mapping writes in base64); its
+    attributes and events in any order. ``end`` may be the duration.
+
+    Each engine hashes its own values (ClickHouse's attributes are the exporter's text) with its own
+    function: of two copies that hold as much, each engine keeps the same one whatever their order,
+    not necessarily the same one as the other engine.
+    """
+    attribute_set, event_set = engine.unordered(attributes, events)
+    return engine.hash(name, kind, start, end, status, status_message, attribute_set, event_set, service, scope)
+
+
 def wraps_sql(wrapper: str, child: str) -> str:
     """SQL: span ``wrapper`` wraps span ``child`` (table aliases), an MCP span of the same call: its
     child of the same side and method, and target where both name one (see :func:`mcpobs.ingest._unwrap`)."""
