@@ -27,8 +27,8 @@ from mcpobs.ingest.dialects import (
     content_hash,
     derived_columns,
     keys,
+    last_columns,
     method_evidence_sql,
-    outcome_columns,
     richness,
     wraps_sql,
 )
@@ -181,33 +181,18 @@ def spans_select(table: str, window: str, traces: str) -> str:
     derived = derived_columns(
         name="name", kind="kind_number", status="status_number", events=events, attributes="attributes", engine=_E
     )
-    outcome = outcome_columns(
-        error_type="d_error_type", status="status_number", status_message="status_message", engine=_E
-    )
-    outcome.update(
-        keys(
-            trace_id="trace_id",
-            session_id="d_mcp_session_id",
-            side="d_mcp_side",
-            method="d_mcp_method",
-            target="d_mcp_target",
-            arguments_hash="d_arguments_hash",
-            engine=_E,
-        )
+    last = last_columns(
+        derived, trace_id="trace_id", status="status_number", status_message="status_message", engine=_E
     )
     size = _E.approximate_size("name", "attributes", "attributes", events)
     base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
     derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
-    final_sql = ",\n        ".join(
-        [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
-    )
-    columns = [*_COLUMNS, *derived, *outcome]
+    final_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in last.items())
+    columns = [*_COLUMNS, *last]
     # a span of a trace with no MCP and no GenAI span keeps its own columns but none derived (nor its size):
     # no call, session, LLM call or cost is in its trace, so nothing reads them, and the analysis's span
     # count still counts it; the derived columns' steps then run over the other traces' spans only
-    underived = ", ".join(
-        ["false AS mcp_failed" if c == "mcp_failed" else f"NULL AS {c}" for c in [*derived, *outcome]]
-    )
+    underived = ", ".join(["false AS mcp_failed" if c == "mcp_failed" else f"NULL AS {c}" for c in last])
     return f"""WITH raw AS ({_raw(table, window, f"TraceId IN {traces}")}
 ), unmodelled AS ({_raw(table, window, f"TraceId NOT IN {traces}")}
 ), attributed AS (

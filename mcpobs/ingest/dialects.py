@@ -35,7 +35,7 @@ database spans in the same traces are not calls, whatever their ``rpc.method``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from mcpobs.sqlengine import DUCKDB, Engine
 from mcpobs.sqlengine import quote as _quote
@@ -405,6 +405,31 @@ def keys(
             f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(side, session, method, target, arguments_hash)} END"
         ),
     }
+
+
+def last_columns(
+    derived: Iterable[str], trace_id: str, status: str, status_message: str, engine: Engine = DUCKDB
+) -> dict[str, str]:
+    """Third stage: the columns of ``spans`` past the first, over the second stage's selected as
+    ``d_<column>`` (``derived``: the names of :func:`derived_columns`): those under their own names,
+    then the call's outcome (:func:`outcome_columns`) and the keys it groups on (:func:`keys`).
+    ``trace_id``, ``status`` and ``status_message`` name the SQL of the span's own."""
+    columns = {column: f"d_{column}" for column in derived}
+    columns.update(
+        outcome_columns(error_type="d_error_type", status=status, status_message=status_message, engine=engine)
+    )
+    columns.update(
+        keys(
+            trace_id=trace_id,
+            session_id="d_mcp_session_id",
+            side="d_mcp_side",
+            method="d_mcp_method",
+            target="d_mcp_target",
+            arguments_hash="d_arguments_hash",
+            engine=engine,
+        )
+    )
+    return columns
 
 
 def richness(attributes: str, events: str, engine: Engine = DUCKDB) -> str:
