@@ -86,6 +86,15 @@ class Engine:
         """A 64-bit hash of the values together, NULLs included: only ever grouped on, never shown."""
         return f"hash({', '.join(values)})"
 
+    def item_count(self, attributes: str, events: str) -> str:
+        """How many attributes and events a span holds (0 for none)."""
+        return f"coalesce(len({attributes}), 0) + coalesce(len({events}), 0)"
+
+    def unordered(self, attributes: str, events: str) -> tuple[str, str]:
+        """A span's attributes and its events, each in an order of their own rather than as written: what
+        its content hash reads (:func:`mcpobs.ingest.dialects.content_hash`)."""
+        return f"list_sort({attributes})", f"list_sort({events})"
+
     def quantiles(self, column: str, fractions: Sequence[float]) -> str:
         """A list of the exact quantiles of ``column`` (linear interpolation between ranks, R-7);
         each NULL when the group has no values. Index it 1-based."""
@@ -308,6 +317,17 @@ class ClickHouse(Engine):
     def hash(self, *values: str) -> str:
         # a tuple hashes its NULLs; cityHash64 of a NULL argument is NULL
         return f"cityHash64(tuple({', '.join(values)}))"
+
+    def item_count(self, attributes: str, events: str) -> str:
+        return f"length({attributes}) + length({events}.Name)"
+
+    def unordered(self, attributes: str, events: str) -> tuple[str, str]:
+        # a Map keeps the order it was written in, and two maps do not compare: each event as its hash
+        event = "(t, n, a) -> cityHash64(t, n, mapSort(a))"
+        return (
+            f"mapSort({attributes})",
+            f"arraySort(arrayMap({event}, {events}.Timestamp, {events}.Name, {events}.Attributes))",
+        )
 
     def quantiles(self, column: str, fractions: Sequence[float]) -> str:
         # quantilesExactInclusive is DuckDB's quantile_cont (R-7); an empty group gives nan, DuckDB NULL

@@ -313,11 +313,10 @@ class ClickHouseTraces:
     def scan(self, columns: str, where: str) -> str:
         """A query of ``columns`` of the table's own spans in the window, those ``where`` selects (SQL over
         the table's columns, or the names ``columns`` gives), each span once: what the call model does not
-        keep (a span's events), read for the few spans that need it."""
-        return (
-            f"SELECT {columns} FROM {self.location.qualified} WHERE {self._window} AND ({where}) "
-            "LIMIT 1 BY TraceId, SpanId"
-        )
+        keep (a span's events), read for the few spans that need it; of a span twice, the copy the model reads."""
+        from mcpobs.clickhouse.model import ONE_COPY
+
+        return f"SELECT {columns} FROM {self.location.qualified} WHERE {self._window} AND ({where}) {ONE_COPY}"
 
     def run(self, sql: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
         """Every row of a query whose parameters are written ``$name`` (as for DuckDB)."""

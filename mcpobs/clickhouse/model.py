@@ -13,8 +13,7 @@ the start, ``Duration`` UInt64 ns the end minus the start (wrapped when a span e
 ``Error``), ids lower-case hex with ``''`` for none, ``ServiceName`` ``''`` without ``service.name``,
 attribute values pdata's ``AsString()``. Older exporter releases wrote ``SPAN_KIND_SERVER`` and
 ``STATUS_CODE_ERROR``: both spellings are read. A span written twice (a retried batch) is read once;
-which of two rows with the same ids but different columns is read is not defined (the store keeps the
-first file's).
+of two rows with the same ids but different columns, the one the store would keep (:data:`ONE_COPY`).
 """
 
 from __future__ import annotations
@@ -25,10 +24,12 @@ from mcpobs.ingest.dialects import (
     TOKEN_KEYS,
     answers_sql,
     base_columns,
+    content_hash,
     derived_columns,
     keys,
+    last_columns,
     method_evidence_sql,
-    outcome_columns,
+    richness,
     wraps_sql,
 )
 from mcpobs.ingest.rounds import abandoned_answers_sql, abandons_sql, client_rounds_sql, server_rounds_sql
@@ -97,6 +98,31 @@ _LINKS_TYPE = "Array(Tuple(trace_id String, span_id String))"
 # a wrapper's call columns are cleared, as the ingest's UPDATE does
 _UNWRAPPED = ("mcp_method", "mcp_target", "mcp_side", "session_key", "call_key")
 
+# One row of each span, the copy the store keeps of a span two files give (mcpobs.ingest._resolve_conflicts):
+# the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree, so a span
+# is there twice alike; two copies that differ (two exporters, hand-made ids) leave the one that holds
+# more attributes and events, else the one of the smaller content hash. Where the store then goes by the
+# files' hashes (copies alike in content), a table has no file: the copy with a parent (of two parents the
+# greater id), else the smaller hash of its links, so that the same row is read whatever the order of the
+# rows. Of copies that tie on what they hold the two engines may keep different ones (each hashes
+# its own values: mcpobs.ingest.dialects.content_hash).
+_CONTENT = content_hash(
+    name="SpanName",
+    kind="SpanKind",
+    start="Timestamp",
+    end="Duration",
+    status="StatusCode",
+    status_message="StatusMessage",
+    attributes="SpanAttributes",
+    events="Events",
+    service="ServiceName",
+    scope="ScopeName",
+    engine=_E,
+)
+ONE_COPY = f"""ORDER BY {richness("SpanAttributes", "Events", _E)} DESC, {_CONTENT}, ParentSpanId DESC,
+        cityHash64(Links.TraceId, Links.SpanId)
+    LIMIT 1 BY TraceId, SpanId"""
+
 
 def _enum(column: str, names: tuple[str, ...], prefix: str) -> str:
     cases = ", ".join(f"{column} IN ('{name}', '{prefix}{name.upper()}'), {i}" for i, name in enumerate(names) if i)
@@ -140,9 +166,7 @@ def _raw(table: str, window: str, traces: str) -> str:
         Links.TraceId AS link_trace_ids, Links.SpanId AS link_span_ids
     FROM {table}
     WHERE {window} AND {traces}
-    -- the Collector retries a batch the server wrote but did not acknowledge, into a plain MergeTree:
-    -- a span twice is one span, as the store keeps one of each ids at load (mcpobs.ingest._drop_duplicates)
-    LIMIT 1 BY TraceId, SpanId"""
+    {ONE_COPY}"""
 
 
 def spans_select(table: str, window: str, traces: str) -> str:
@@ -157,33 +181,18 @@ def spans_select(table: str, window: str, traces: str) -> str:
     derived = derived_columns(
         name="name", kind="kind_number", status="status_number", events=events, attributes="attributes", engine=_E
     )
-    outcome = outcome_columns(
-        error_type="d_error_type", status="status_number", status_message="status_message", engine=_E
-    )
-    outcome.update(
-        keys(
-            trace_id="trace_id",
-            session_id="d_mcp_session_id",
-            side="d_mcp_side",
-            method="d_mcp_method",
-            target="d_mcp_target",
-            arguments_hash="d_arguments_hash",
-            engine=_E,
-        )
+    last = last_columns(
+        derived, trace_id="trace_id", status="status_number", status_message="status_message", engine=_E
     )
     size = _E.approximate_size("name", "attributes", "attributes", events)
     base_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in base.items())
     derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
-    final_sql = ",\n        ".join(
-        [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
-    )
-    columns = [*_COLUMNS, *derived, *outcome]
+    final_sql = ",\n        ".join(f"{sql} AS {column}" for column, sql in last.items())
+    columns = [*_COLUMNS, *last]
     # a span of a trace with no MCP and no GenAI span keeps its own columns but none derived (nor its size):
     # no call, session, LLM call or cost is in its trace, so nothing reads them, and the analysis's span
     # count still counts it; the derived columns' steps then run over the other traces' spans only
-    underived = ", ".join(
-        ["false AS mcp_failed" if c == "mcp_failed" else f"NULL AS {c}" for c in [*derived, *outcome]]
-    )
+    underived = ", ".join(["false AS mcp_failed" if c == "mcp_failed" else f"NULL AS {c}" for c in last])
     return f"""WITH raw AS ({_raw(table, window, f"TraceId IN {traces}")}
 ), unmodelled AS ({_raw(table, window, f"TraceId NOT IN {traces}")}
 ), attributed AS (

@@ -23,7 +23,7 @@ from mcpobs import interrupt
 from mcpobs.errors import InputError, StoreError
 from mcpobs.eventlog.otlp import SCOPE as EVENT_LOG_SCOPE
 from mcpobs.ingest import otlp_json, rounds, validate
-from mcpobs.ingest.dialects import keys, peer_services_sql, wraps_sql
+from mcpobs.ingest.dialects import content_hash, keys, peer_services_sql, richness, wraps_sql
 from mcpobs.ingest.sources import Compression, ContentHash, Format, Source, expand, spool_dir
 
 if TYPE_CHECKING:
@@ -383,17 +383,23 @@ def _give_back_log_sources(con: duckdb.DuckDBPyConnection, source_id: int) -> No
 
 
 def _content(span: str) -> str:
-    """SQL: a fingerprint of what a span says (not where it sits in its trace, which an event log's copy
-    of a client's span lacks, nor its links, whose ids a protobuf JSON mapping writes in base64)."""
-    return (
-        f"hash({span}.name, {span}.kind, {span}.start_ns, {span}.end_ns, {span}.status_code, "
-        f"{span}.status_message, list_sort({span}.attributes), list_sort({span}.events), {span}.service_name, "
-        f"{span}.scope_name)"
+    s = span
+    return content_hash(
+        name=f"{s}.name",
+        kind=f"{s}.kind",
+        start=f"{s}.start_ns",
+        end=f"{s}.end_ns",
+        status=f"{s}.status_code",
+        status_message=f"{s}.status_message",
+        attributes=f"{s}.attributes",
+        events=f"{s}.events",
+        service=f"{s}.service_name",
+        scope=f"{s}.scope_name",
     )
 
 
 def _richness(span: str) -> str:
-    return f"coalesce(len({span}.attributes), 0) + coalesce(len({span}.events), 0)"
+    return richness(f"{span}.attributes", f"{span}.events")
 
 
 def _resolve_conflicts(con: duckdb.DuckDBPyConnection, source_id: int, result: SourceReport, fingerprint: str) -> int:

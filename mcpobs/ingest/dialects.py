@@ -35,7 +35,7 @@ database spans in the same traces are not calls, whatever their ``rpc.method``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from mcpobs.sqlengine import DUCKDB, Engine
 from mcpobs.sqlengine import quote as _quote
@@ -405,6 +405,69 @@ def keys(
             f"CASE WHEN {method} IS NOT NULL THEN {engine.hash(side, session, method, target, arguments_hash)} END"
         ),
     }
+
+
+def last_columns(
+    derived: Iterable[str], trace_id: str, status: str, status_message: str, engine: Engine = DUCKDB
+) -> dict[str, str]:
+    """Third stage: the columns of ``spans`` past the first, over the second stage's selected as
+    ``d_<column>`` (``derived``: the names of :func:`derived_columns`): those under their own names,
+    then the call's outcome (:func:`outcome_columns`) and the keys it groups on (:func:`keys`).
+    ``trace_id``, ``status`` and ``status_message`` name the SQL of the span's own."""
+    columns = {column: f"d_{column}" for column in derived}
+    columns.update(
+        outcome_columns(error_type="d_error_type", status=status, status_message=status_message, engine=engine)
+    )
+    columns.update(
+        keys(
+            trace_id=trace_id,
+            session_id="d_mcp_session_id",
+            side="d_mcp_side",
+            method="d_mcp_method",
+            target="d_mcp_target",
+            arguments_hash="d_arguments_hash",
+            engine=engine,
+        )
+    )
+    return columns
+
+
+def richness(attributes: str, events: str, engine: Engine = DUCKDB) -> str:
+    """SQL: how many attributes and events a span holds.
+
+    Of two copies of one span (the same trace and span id) that say other things, the one that holds
+    more stays (an exporter or a conversion that drops some, such as a recording's tools/list result,
+    gives the poorer copy), else the one of the smaller :func:`content_hash`: as the store keeps one
+    (:func:`mcpobs.ingest._resolve_conflicts`) and the ClickHouse model reads one
+    (:data:`mcpobs.clickhouse.model.ONE_COPY`), whatever the order they came in.
+    """
+    return engine.item_count(attributes, events)
+
+
+def content_hash(
+    *,
+    name: str,
+    kind: str,
+    start: str,
+    end: str,
+    status: str,
+    status_message: str,
+    attributes: str,
+    events: str,
+    service: str,
+    scope: str,
+    engine: Engine = DUCKDB,
+) -> str:
+    """SQL: a fingerprint of what a span says (not where it sits in its trace, which an event log's copy
+    of a client's span lacks, nor its links, whose ids a protobuf JSON mapping writes in base64); its
+    attributes and events in any order. ``end`` may be the duration.
+
+    Each engine hashes its own values (ClickHouse's attributes are the exporter's text) with its own
+    function: of two copies that hold as much, each engine keeps the same one whatever their order,
+    not necessarily the same one as the other engine.
+    """
+    attribute_set, event_set = engine.unordered(attributes, events)
+    return engine.hash(name, kind, start, end, status, status_message, attribute_set, event_set, service, scope)
 
 
 def wraps_sql(wrapper: str, child: str) -> str:

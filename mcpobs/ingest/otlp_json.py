@@ -16,8 +16,7 @@ from mcpobs.ingest.dialects import (
     attribute_values,
     base_columns,
     derived_columns,
-    keys,
-    outcome_columns,
+    last_columns,
 )
 from mcpobs.store import ATTRIBUTES, EVENTS, RESOURCE
 
@@ -68,20 +67,8 @@ def insert_sql(json_format: str) -> str:
         name="s.name", kind="kind_number", status="status_number", events="s.events", attributes="s.attributes"
     )
     derived_sql = ",\n        ".join(f"{sql} AS d_{column}" for column, sql in derived.items())
-    outcome = outcome_columns(error_type="d_error_type", status="status_number", status_message="s.status.message")
-    outcome.update(
-        keys(
-            trace_id="trace_hex",
-            session_id="d_mcp_session_id",
-            side="d_mcp_side",
-            method="d_mcp_method",
-            target="d_mcp_target",
-            arguments_hash="d_arguments_hash",
-        )
-    )
-    final_sql = ",\n    ".join(
-        [f"d_{column} AS {column}" for column in derived] + [f"{sql} AS {column}" for column, sql in outcome.items()]
-    )
+    last = last_columns(derived, trace_id="trace_hex", status="status_number", status_message="s.status.message")
+    final_sql = ",\n    ".join(f"{sql} AS {column}" for column, sql in last.items())
     size = approximate_size(name="s.name", keys="attr_keys", values="attr_values", events="s.events")
     return f"""
 INSERT INTO spans BY NAME

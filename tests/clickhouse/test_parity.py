@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,10 +26,11 @@ from conftest import Exported
 from mcpobs.alerts import check_alerts, load_rules
 from mcpobs.alerts.check import Outcome, Status
 from mcpobs.analysis import Query, analyze
+from mcpobs.analysis.dashboard import error_messages
 from mcpobs.analysis.metrics import Figures
 from mcpobs.analysis.model import Analysis, Table
 from mcpobs.analysis.queries import COST_VIEWS
-from mcpobs.analysis.sql import parse_where
+from mcpobs.analysis.sql import filters, parse_where
 from mcpobs.clickhouse import ClickHouseTraces, Location, parse
 from mcpobs.cost import CostOptions, load_prices
 from mcpobs.ingest import load
@@ -424,6 +425,83 @@ def test_spans_the_exporter_wrote_twice_count_once(chdb_dir: Path, data: str) ->
             assert written == exported + (exported + 1) // 2 + min(3, exported) > exported
             for query in (Query(views=CALL_VIEWS), Query(by=("server", "session"), views=CALL_VIEWS)):
                 assert_same(analyze(store, query), analyze(clickhouse, query))
+
+
+def _copies(tmp_path: Path, tie: bool) -> tuple[Path, Path]:
+    """Two files that give one call under the same ids with other content, and a second call alike in both:
+    the second copy holds one attribute more (a session), or as many (``tie``: another transport)."""
+    from tests.conftest import request, span, write_lines
+
+    def failed(message: str, error_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        found = span(span_id="00000000000000a1", error_type=error_type, attributes=attributes)
+        found["status"]["message"] = message
+        return found
+
+    same = span(span_id="00000000000000a2", name="tools/call get-forecast", start=1_700_000_001_000_000_000)
+    poor = failed("internal error", "-32603", {})
+    other = {"network.transport": "pipe"} if tie else {"network.transport": "pipe", "mcp.session.id": "s-1"}
+    rich = failed("timed out", "-32001", other)
+    poor["attributes"].append({"key": "network.transport", "value": {"stringValue": "tcp"}})
+    return (
+        write_lines(tmp_path / "poor.jsonl", [request([poor, same])]),
+        write_lines(tmp_path / "rich.jsonl", [request([rich, same])]),
+    )
+
+
+def _written_in_order(chdb_dir: Path, database: str, files: Sequence[Path]) -> None:
+    """The table ``database.otel_traces`` with each file's spans written by the exporter in turn, the
+    last one's twice (a retried batch)."""
+    from chdb import session
+    from otel_traces_exporter import DDL, insert, rows
+
+    written = []
+    for file in files:
+        with Store() as store:
+            load(store, [str(file)])
+            written.append(rows(store))
+    s = session.Session(str(chdb_dir))
+    try:
+        s.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+        s.query(DDL.format(database=database, table="otel_traces"))
+        for found in [*written, written[-1]]:
+            insert(s, found, database)
+    finally:
+        s.close()
+
+
+def _figures(clickhouse: ClickHouseTraces | Store) -> tuple[Analysis, Table]:
+    query = Query(views=CALL_VIEWS, by=("tool", "session"))
+    return analyze(clickhouse, query), error_messages(clickhouse, query, *filters(query, clickhouse.engine), 10)[0]
+
+
+@pytest.mark.parametrize("tie", [False, True], ids=["richer", "as_rich"])
+def test_a_span_given_twice_with_other_content_is_the_copy_the_files_keep(
+    chdb_dir: Path, tmp_path: Path, tie: bool
+) -> None:
+    # Two exporters (or hand-made ids) give one span with other content. From files the copy that holds
+    # more attributes and events stays, else the one of the smaller content hash, whatever the order of
+    # the files (mcpobs.ingest._resolve_conflicts); the table's rows are read in the same way, whatever
+    # the order they were written in, and the copies alike (a retried batch) still count once.
+    poor, rich = _copies(tmp_path, tie)
+    found = {}
+    for order in ((poor, rich), (rich, poor)):
+        database = f"copies_{'tie' if tie else 'richer'}_{order[0].stem}_first"
+        _written_in_order(chdb_dir, database, order)
+        with ClickHouseTraces(parse(f"chdb:{chdb_dir}", f"{database}.otel_traces")) as clickhouse:
+            ((written,),) = clickhouse.run(f"SELECT count() FROM {database}.otel_traces", {})
+            assert written == 6
+            found[order] = _figures(clickhouse)
+    (first, first_messages), (second, second_messages) = found.values()
+    assert_same(first, second)
+    assert_same_table(first_messages, second_messages)
+    assert first.calls == 2
+    if not tie:
+        with Store() as store:
+            load(store, [str(poor), str(rich)])
+            duck, duck_messages = _figures(store)
+        assert_same(duck, first)
+        assert_same_table(duck_messages, first_messages)
+        assert [r[4] for r in first_messages.rows] == ["timed out"]
 
 
 class _Recorded(ClickHouseTraces):
