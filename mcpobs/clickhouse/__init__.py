@@ -131,7 +131,8 @@ def parse(argument: str, table: str | None = None) -> Location:
         if not path:
             raise UsageError("chdb: names a chDB session directory: chdb:PATH")
         database, name = _table(table, database, name)
-        return Location(argument, database, name, chdb_path=path, time_limit=limit)
+        # the shell expands no ~ after chdb:
+        return Location(argument, database, name, chdb_path=str(Path(path).expanduser()), time_limit=limit)
     parts = urlsplit(argument)
     if argument.rfind("@") > argument.find("//") + 2 + len(parts.netloc):
         # a password's raw / ? or # ended the URL's authority early: its host would be a piece of it
@@ -144,7 +145,7 @@ def parse(argument: str, table: str | None = None) -> Location:
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"{_shown(argument)}: the port is not a number") from None
+        raise UsageError(f"{_shown(argument)}: the port is not a port number (1 to 65535)") from None
     if parts.path.strip("/"):
         database = unquote(parts.path.strip("/"))
     database, name = _table(table, database, name)
@@ -192,6 +193,8 @@ def _identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+# how long connecting to a server, and its first answers, may take
+CONNECT_SECONDS = 10
 # how long a stop waits for the session's end before mcpobs.interrupt may end the process: its temporary
 # tables are dropped then (a chDB directory would keep their files)
 CLOSE_WAIT_S = 5.0
@@ -289,13 +292,40 @@ class ClickHouseTraces:
             return
         # a Nested column's fields, Events.Name…, as flatten_nested lists them
         found = {name.split(".")[0] for (name,) in listed}
+        if not found:
+            # no such table (or database) that this user may see: ClickHouse's word would quote the model's SQL
+            raise InputError(self.location.url, self._no_table())
         missing = [c for c in EXPORTER_COLUMNS if c not in found]
-        if found and missing:
+        if missing:
             raise InputError(
                 self.location.url,
                 f"{self.location.database}.{self.location.table} is not the OpenTelemetry Collector exporter's "
                 f"otel_traces: it has no {', '.join(missing)}",
             )
+
+    def _no_table(self) -> str:
+        """Why the table named is not read: it is not there, and which of the exporter's tables are (the
+        closest names first), for the ``--table`` meant."""
+        wanted = f"{self.location.database}.{self.location.table}"
+        try:
+            tables = [
+                f"{database}.{table}"
+                for database, table in self.run(
+                    "SELECT database, table FROM system.columns "
+                    "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') "
+                    "GROUP BY database, table HAVING hasAll(groupUniqArray(splitByChar('.', name)[1]), $columns)",
+                    {"columns": list(EXPORTER_COLUMNS)},
+                )
+            ]
+        except InputError:
+            tables = []
+        if not tables:
+            return f"no table {wanted}, and no table with the OpenTelemetry Collector exporter's columns there"
+        import difflib
+
+        tables.sort(key=lambda t: (-difflib.SequenceMatcher(None, wanted, t).ratio(), t))
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        return f"no table {wanted} (the exporter's tables there: {shown}): name one with --table"
 
     @property
     def calls_cte(self) -> str:
@@ -362,7 +392,7 @@ class ClickHouseTraces:
         except Exception as e:  # the drivers' errors have no common base: each is the server's word
             if self._connection.cancelled:
                 raise KeyboardInterrupt from None
-            raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+            raise InputError(self.location.url, f"ClickHouse: {_word(_first_line(e))}") from None
 
     def read(self) -> str:
         """What was read, for stderr: how many spans, of which table, over which window."""
@@ -559,18 +589,26 @@ class _Server(_Stoppable):
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
         self.settings = {**location.settings, "query_id": self.query_id}
+        # the first exchanges (clickhouse-connect's own, and the readonly check) answer at once from a
+        # server: a port that takes the connection and never answers is given up on after CONNECT_SECONDS
         self.client = _client(
             location,
             # the temporary table lives in the HTTP session
             session_id=self.query_id,
-            connect_timeout=10,
-            send_receive_timeout=location.time_limit + 10 if location.time_limit else None,
+            connect_timeout=CONNECT_SECONDS,
+            send_receive_timeout=CONNECT_SECONDS,
         )
         # readonly=1 forbids every setting (the time limit, and join_use_nulls & co, without which the
         # figures differ from the files') and temporary tables; readonly=2 allows both, and no write
         if str(self.client.command("SELECT getSetting('readonly')")).strip() == "1":
             self.client.close()
             raise ReadonlyUser
+        # then a query may run for its time limit
+        from urllib3 import Timeout
+
+        self.client.timeout = Timeout(
+            connect=CONNECT_SECONDS, read=location.time_limit + 10 if location.time_limit else None
+        )
         self._watch_signals()
 
     def _kill(self) -> None:
@@ -678,13 +716,29 @@ def _server(location: Location) -> _Connection:
         # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
         # repr and a query id: the reason alone, where it is there
         reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
-        where = f"{location.host}:{location.http_port}: {reason.group(1).strip() if reason else text}"
+        # and its timeouts' ("Read timed out. (read timeout=10)") in the user's words
+        waited = re.search(r"timed out\. \((connect|read) timeout=([\d.]+)\)", text)
+        if waited:
+            said = f"no {'connection' if waited.group(1) == 'connect' else 'answer'} within {waited.group(2)} s"
+        else:
+            said = reason.group(1).strip() if reason else text
+        where = f"{location.host}:{location.http_port}: {said}"
         message = f"cannot connect to ClickHouse at {where}"
         raise InputError(location.url, message) from None
 
 
 def now_ns() -> int:
     return int(datetime.now(UTC).timestamp() * 1_000_000_000)
+
+
+def _word(text: str) -> str:
+    """A ClickHouse error's reason and its name, without the query it quotes after ``In scope`` (the call
+    model's SQL, kilobytes on the one line) or the server's version after the name."""
+    quoted = re.search(r"[.:]? In scope ", text)
+    if quoted is None:
+        return text
+    names = re.findall(r"\(([A-Z][A-Z0-9_]+)\)", text[quoted.end() :])
+    return text[: quoted.start()] + (f" ({names[-1]})" if names else "")
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,0 +1,157 @@
+"""A new user following the README's "Traces in ClickHouse": the mistakes a first try makes, each one
+short line naming the source (never the model's SQL, never a hang), with its exit status."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Exported
+from typer.testing import CliRunner
+
+pytest.importorskip("chdb")
+
+from mcpobs import clickhouse
+from mcpobs.cli import app
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample(chdb_dir: Path, exported: Exported) -> str:
+    """The sample session in the run's chDB directory: its ``--table``."""
+    return exported("sample", [SAMPLE])
+
+
+@pytest.fixture(scope="module")
+def typed(chdb_dir: Path, sample: str) -> str:
+    """A table with the exporter's column names whose attributes are a JSON string, not a Map."""
+    from chdb import session
+    from otel_traces_exporter import DDL
+
+    s = session.Session(str(chdb_dir))
+    try:
+        s.query("CREATE DATABASE IF NOT EXISTS newuser")
+        s.query(
+            DDL.format(database="newuser", table="typed")
+            .replace("SpanAttributes Map(LowCardinality(String), String)", "SpanAttributes String")
+            .replace("INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,", "")
+            .replace("INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,", "")
+            .replace(
+                "SpanAttributeItems Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), "
+                "CAST(SpanAttributes, 'Array(Tuple(String, String))')),",
+                "",
+            )
+        )
+    finally:
+        s.close()
+    return "newuser.typed"
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [("{db}.otel_trace", "{db}.otel_trace"), ("{db}", "otel.{db}"), ("nosuchdb.otel_traces", "nosuchdb.otel_traces")],
+)
+def test_a_table_that_is_not_there_is_one_short_line_naming_the_exporters_tables(
+    runner: CliRunner, chdb_dir: Path, sample: str, table: str, named: str
+) -> None:
+    """A mistyped --table (or none, where the Collector wrote another database): ClickHouse's own word
+    quoted the call model's whole SQL (5 KB on one line); the tables that are there are what helps."""
+    db = sample.split(".")[0]
+    result = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", table.format(db=db)])
+    assert result.exit_code == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    expected = f"mcpobs: error: chdb:{chdb_dir}: no table {named.format(db=db)} (the exporter's tables there: "
+    assert line.startswith(expected)
+    assert sample in line
+    assert "SELECT" not in line
+    assert len(line) < 400
+
+
+def test_the_default_table_when_there_is_none_names_the_others(runner: CliRunner, chdb_dir: Path, sample: str) -> None:
+    result = runner.invoke(app, ["check-alerts", "--rules", str(SAMPLE.parent / "alerts.yaml"), f"chdb:{chdb_dir}"])
+    assert result.exit_code == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: chdb:{chdb_dir}: no table otel.otel_traces (")
+    assert sample in line
+
+
+def test_a_clickhouse_error_leaves_out_the_query_it_quotes(runner: CliRunner, chdb_dir: Path, typed: str) -> None:
+    result = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", typed])
+    assert result.exit_code == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: chdb:{chdb_dir}: ClickHouse: ")
+    assert "SELECT" not in line
+    assert line.endswith("(ILLEGAL_TYPE_OF_ARGUMENT)")
+    assert len(line) < 300
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        (
+            "Code: 60. DB::Exception: Unknown table expression identifier 'a.b'. In scope SELECT x FROM a.b "
+            "WHERE f(1) SETTINGS readonly = 2. (UNKNOWN_TABLE)",
+            "Code: 60. DB::Exception: Unknown table expression identifier 'a.b' (UNKNOWN_TABLE)",
+        ),
+        (
+            "Received ClickHouse exception, code: 43, server response: Code: 43. DB::Exception: Function mapKeys "
+            "requires at least one argument of type Map: In scope SELECT (a) FROM t. (ILLEGAL_TYPE_OF_ARGUMENT) "
+            "(version 25.8.1.1)",
+            "Received ClickHouse exception, code: 43, server response: Code: 43. DB::Exception: Function mapKeys "
+            "requires at least one argument of type Map (ILLEGAL_TYPE_OF_ARGUMENT)",
+        ),
+        (
+            "Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.50 GiB. (MEMORY_LIMIT_EXCEEDED)",
+            "Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.50 GiB. (MEMORY_LIMIT_EXCEEDED)",
+        ),
+    ],
+)
+def test_clickhouses_word_is_its_reason_and_its_name(text: str, word: str) -> None:
+    assert clickhouse._word(text) == word
+
+
+def test_a_port_out_of_range_is_told_as_such(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["analyze", "clickhouse://reader:secret@127.0.0.1:99999/otel"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "mcpobs: error: clickhouse://reader@127.0.0.1:99999/otel: the port is not a port number (1 to 65535)"
+    )
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections and never answers (a proxy or a port of another service that waits)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)  # the kernel completes the handshakes; nothing reads or writes
+        yield s.getsockname()[1]
+
+
+def test_a_server_that_never_answers_is_given_up_on_quickly(
+    runner: CliRunner, silent_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first exchange waited each query's time limit (310 s) for an answer that never came."""
+    pytest.importorskip("clickhouse_connect")
+    monkeypatch.setattr(clickhouse, "CONNECT_SECONDS", 1)
+    url = f"clickhouse://reader:hunter2@127.0.0.1:{silent_port}/otel"
+    started = time.monotonic()
+    result = runner.invoke(app, ["analyze", url])
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        f"mcpobs: error: clickhouse://reader@127.0.0.1:{silent_port}/otel: cannot connect to ClickHouse at "
+        f"127.0.0.1:{silent_port}: no answer within 1 s"
+    )
+
+
+def test_a_chdb_path_in_the_home_directory_may_start_with_a_tilde(
+    runner: CliRunner, chdb_dir: Path, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shell expands no ``~`` after ``chdb:``: mcpobs does, as it would in a path of its own."""
+    monkeypatch.setenv("HOME", str(chdb_dir.parent))
+    result = runner.invoke(app, ["analyze", f"chdb:~/{chdb_dir.name}", "--table", sample, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"mcpobs: read 116 spans of {sample}")
