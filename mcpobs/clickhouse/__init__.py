@@ -659,16 +659,7 @@ def _chdb(location: Location) -> _Connection:
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
     assert location.chdb_path is not None
-    # chDB creates a missing directory and writes its tmp/ into any: a mistyped path is refused first
-    path = Path(location.chdb_path)
-    if not path.exists():
-        raise InputError(location.url, "no such chDB session directory")
-    if not path.is_dir():
-        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
-    if not (path / "metadata").is_dir():
-        raise InputError(
-            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
-        )
+    _check_directory(location)
     # chDB writes why it cannot open to file descriptor 2 itself, and raises with no reason given: what
     # it writes is read here, and the user gets one line
     with tempfile.TemporaryFile() as said:
@@ -690,6 +681,21 @@ def _chdb(location: Location) -> _Connection:
         finally:
             os.dup2(stderr, 2)
             os.close(stderr)
+
+
+def _check_directory(location: Location) -> None:
+    """Refuse a ``chdb:`` path that is not a chDB session directory: chDB creates a missing directory and
+    writes its tmp/ into any, so a mistyped path is refused before it is opened."""
+    assert location.chdb_path is not None
+    path = Path(location.chdb_path)
+    if not path.exists():
+        raise InputError(location.url, "no such chDB session directory")
+    if not path.is_dir():
+        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
+    if not (path / "metadata").is_dir():
+        raise InputError(
+            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
+        )
 
 
 def _server(location: Location) -> _Connection:
@@ -747,8 +753,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def locate(arguments: list[str] | None, table: str | None) -> Location | None:
-    """Where the ClickHouse table the source arguments name is, checked but neither reached nor read;
-    None when they name files."""
+    """Where the ClickHouse table the source arguments name is, checked (a chDB directory's path too) but
+    neither reached nor read; None when they name files."""
     named = [a for a in arguments or () if is_clickhouse(a)]
     if not named:
         if table is not None:
@@ -756,7 +762,10 @@ def locate(arguments: list[str] | None, table: str | None) -> Location | None:
         return None
     if len(named) != len(arguments or ()) or len(named) > 1:
         raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
-    return parse(named[0], table)
+    location = parse(named[0], table)
+    if location.chdb_path is not None:
+        _check_directory(location)
+    return location
 
 
 def open_source(

@@ -155,3 +155,28 @@ def test_a_chdb_path_in_the_home_directory_may_start_with_a_tilde(
     result = runner.invoke(app, ["analyze", f"chdb:~/{chdb_dir.name}", "--table", sample, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith(f"mcpobs: read 116 spans of {sample}")
+
+
+@pytest.mark.parametrize("command", [["check-alerts"], ["report", "--html", "page.html"]])
+def test_a_baseline_chdb_directory_that_is_not_there_is_told_before_the_calls_are_read(
+    runner: CliRunner, chdb_dir: Path, sample: str, tmp_path: Path, command: list[str]
+) -> None:
+    """It was told once the calls' model was built, which on a production cluster may be minutes."""
+    missing = tmp_path / "last-week"
+    result = runner.invoke(
+        app,
+        [
+            command[0],
+            "--rules",
+            str(SAMPLE.parent / "alerts.yaml"),
+            f"chdb:{chdb_dir}",
+            "--table",
+            sample,
+            "--baseline",
+            f"chdb:{missing}",
+            *command[1:],
+        ],
+    )
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.strip() == f"mcpobs: error: chdb:{missing}: no such chDB session directory"
+    assert not missing.exists()
