@@ -180,3 +180,17 @@ def test_a_baseline_chdb_directory_that_is_not_there_is_told_before_the_calls_ar
     assert result.exit_code == 3, result.stderr
     assert result.stderr.strip() == f"mcpobs: error: chdb:{missing}: no such chDB session directory"
     assert not missing.exists()
+
+
+def test_rules_needing_a_baseline_on_clickhouse_say_how_to_give_one(
+    runner: CliRunner, chdb_dir: Path, sample: str, tmp_path: Path
+) -> None:
+    """'give the baseline files' pointed a ClickHouse user at files; the server's other hours are it."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('alerts:\n  - name: slower\n    condition: "latency_p95_ms > baseline.latency_p95_ms"\n')
+    result = runner.invoke(app, ["check-alerts", "--rules", str(rules), f"chdb:{chdb_dir}", "--table", sample])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"mcpobs: error: {rules}: 'slower' compare with baseline.* metrics: give the baseline with --baseline "
+        "(the same source with --baseline-since/--baseline-until)"
+    )
