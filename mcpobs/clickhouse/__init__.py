@@ -65,6 +65,8 @@ EXPORTER_COLUMNS = (
     "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind", "ServiceName", "ScopeName",
     "SpanAttributes", "Duration", "StatusCode", "StatusMessage", "Events", "Links",
 )  # fmt: skip
+# the exporter's attribute columns the call model reads as maps, and how system.columns begins their type
+MAP_COLUMNS = {"SpanAttributes": "Map(", "Events.Attributes": "Array(Map(", "Links.Attributes": "Array(Map("}
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -285,22 +287,37 @@ class ClickHouseTraces:
         there at all is left to ClickHouse's own word (which suggests a close name)."""
         try:
             listed = self.run(
-                "SELECT name FROM system.columns WHERE database = $database AND table = $table",
+                "SELECT name, type FROM system.columns WHERE database = $database AND table = $table",
                 {"database": self.location.database, "table": self.location.table},
             )
         except InputError:  # a server that grants no system tables: the model's query speaks instead
             return
         # a Nested column's fields, Events.Name…, as flatten_nested lists them
-        found = {name.split(".")[0] for (name,) in listed}
+        found = {name.split(".")[0] for name, _ in listed}
         if not found:
             # no such table (or database) that this user may see: ClickHouse's word would quote the model's SQL
             raise InputError(self.location.url, self._no_table())
         missing = [c for c in EXPORTER_COLUMNS if c not in found]
+        qualified = f"{self.location.database}.{self.location.table}"
         if missing:
             raise InputError(
                 self.location.url,
-                f"{self.location.database}.{self.location.table} is not the OpenTelemetry Collector exporter's "
-                f"otel_traces: it has no {', '.join(missing)}",
+                f"{qualified} is not the OpenTelemetry Collector exporter's otel_traces: "
+                f"it has no {', '.join(missing)}",
+            )
+        # the attributes the model reads as maps (mapKeys, m['k']): the exporter's JSON variant, or a
+        # table of strings, would fail in the model's SQL with a word about a function
+        types = dict(listed)
+        wrong = [
+            f"{name} is {types[name]}"
+            for name, kind in MAP_COLUMNS.items()
+            if name in types and not types[name].startswith(kind)
+        ]
+        if wrong:
+            raise InputError(
+                self.location.url,
+                f"{qualified} is not the OpenTelemetry Collector exporter's otel_traces: its {', '.join(wrong)}, "
+                "not the exporter's Map(LowCardinality(String), String) (its JSON variant is not read)",
             )
 
     def _no_table(self) -> str:
