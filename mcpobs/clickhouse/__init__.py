@@ -688,7 +688,17 @@ def _chdb(location: Location) -> _Connection:
         except Exception as e:
             os.dup2(stderr, 2)
             said.seek(0)
-            if b"Cannot lock file" in said.read():
+            text = said.read().decode(errors="replace")
+            # its lock file, made when a session opens: a read-only mount, another user's directory
+            unwritable = re.search(r"Cannot open file \S*/status: , errno: \d+, strerror: ([^.]+)\.", text)
+            if unwritable:
+                raise InputError(
+                    location.url,
+                    f"chDB cannot write in this directory (its lock file status: {unwritable.group(1)}): chDB keeps "
+                    "its lock and the command's temporary tables there (no table of it is changed): read a copy "
+                    "you may write in",
+                ) from None
+            if "Cannot lock file" in text:
                 raise InputError(
                     location.url,
                     "another process has this chDB directory open (chDB serves a directory to one process at a "

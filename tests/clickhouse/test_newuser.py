@@ -206,3 +206,75 @@ def test_rules_needing_a_baseline_on_clickhouse_say_how_to_give_one(
         f"mcpobs: error: {rules}: 'slower' compare with baseline.* metrics: give the baseline with --baseline "
         "(the same source with --baseline-since/--baseline-until)"
     )
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path) -> Iterator[Path]:
+    """A chDB directory with a table in it that nothing may write in (a copy on a read-only mount, or another
+    user's): mode 555, and where that does not stop the test's user (root), immutable."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path / "copy"
+    made = subprocess.run(
+        [sys.executable, "-c", HOLD_TABLE, str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    shutil.rmtree(path / "data" / "_temporary_and_external_tables", ignore_errors=True)
+    held = [path, path / "data", path / "tmp"]
+    for p in held:
+        p.chmod(0o555)
+    immutable = False
+    try:
+        (path / "probe").touch()
+    except PermissionError:
+        pass
+    else:
+        (path / "probe").unlink()
+        immutable = subprocess.run(["chattr", "+i", *map(str, held)], capture_output=True, check=False).returncode == 0
+        if not immutable:
+            for p in held:
+                p.chmod(0o755)
+            pytest.skip("no way here to make a directory that this user may not write in")
+    try:
+        yield path
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", *map(str, held)], check=False)
+        for p in held:
+            p.chmod(0o755)
+
+
+HOLD_TABLE = """
+import sys
+from chdb import session
+s = session.Session(sys.argv[1])
+s.query("CREATE DATABASE IF NOT EXISTS otel")
+s.query("CREATE TABLE IF NOT EXISTS otel.otel_traces (a Int32) ENGINE = MergeTree ORDER BY a")
+s.close()
+"""
+
+
+def test_a_chdb_directory_nothing_may_write_in_is_one_line_saying_so(unwritable: Path) -> None:
+    """chDB keeps a lock file (``status``) and the command's temporary tables there: it said only "Error
+    initializing EmbeddedServer"."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mcpobs", "analyze", f"chdb:{unwritable}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"mcpobs: error: chdb:{unwritable}: chDB cannot write in this directory (its lock file status: "
+    )
+    assert line.endswith(
+        "): chDB keeps its lock and the command's temporary tables there (no table of it is changed): "
+        "read a copy you may write in"
+    )
