@@ -745,7 +745,7 @@ def _server(location: Location) -> _Connection:
             "(no writes; settings and temporary tables allowed)",
         ) from None
     except Exception as e:
-        text = _first_line(e)
+        text = _answer(e)
         # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
         # repr and a query id: the reason alone, where it is there
         reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
@@ -758,6 +758,17 @@ def _server(location: Location) -> _Connection:
         where = f"{location.host}:{location.http_port}: {said}"
         message = f"cannot connect to ClickHouse at {where}"
         raise InputError(location.url, message) from None
+
+
+def _answer(error: BaseException) -> str:
+    """What a server that is not ClickHouse's HTTP port answered, on one line: its lines joined (ClickHouse's
+    native port says on its second which port is HTTP's), a web page's markup left out."""
+    # clickhouse-connect's "(for url …)" at its end: mcpobs names the host and port itself
+    text = re.sub(r" \(for url [^)]*\)$", "", " ".join(str(error).split()))
+    markup = text.find(" <")
+    if markup > 0:
+        text = text[:markup] + " a web page"
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def now_ns() -> int:

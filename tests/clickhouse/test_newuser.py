@@ -278,3 +278,51 @@ def test_a_chdb_directory_nothing_may_write_in_is_one_line_saying_so(unwritable:
         "): chDB keeps its lock and the command's temporary tables there (no table of it is changed): "
         "read a copy you may write in"
     )
+
+
+# what ClickHouse's native port (9000, the Collector's endpoint in the README) answers an HTTP request with:
+# TCPHandler::receiveHello in ClickHouse's src/Server/TCPHandler.cpp, byte for byte, then it closes
+NATIVE_PORT_ANSWER = (
+    b"HTTP/1.0 400 Bad Request\r\n\r\n"
+    b"Port 9000 is for clickhouse-client program.\r\nYou must use port 8123 for HTTP.\r\n"
+)
+
+
+@pytest.fixture
+def native_port() -> Iterator[int]:
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+
+    def answer() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(NATIVE_PORT_ANSWER)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def test_the_native_port_copied_from_the_exporters_endpoint_says_which_port_is_http(
+    runner: CliRunner, native_port: int
+) -> None:
+    """The port the Collector writes to (tcp://clickhouse:9000) is not the one mcpobs reads from; ClickHouse
+    says which is, on the second line of its answer, which was left out."""
+    pytest.importorskip("clickhouse_connect")
+    result = runner.invoke(app, ["analyze", f"clickhouse://reader:hunter2@127.0.0.1:{native_port}/otel"])
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        f"mcpobs: error: clickhouse://reader@127.0.0.1:{native_port}/otel: cannot connect to ClickHouse at "
+        f"127.0.0.1:{native_port}: HTTP driver received HTTP status 400, server response: Port 9000 is for "
+        "clickhouse-client program. You must use port 8123 for HTTP."
+    )
