@@ -323,11 +323,15 @@ def _window(
     since: str | None, until: str | None, options: tuple[str, str] = ("--since", "--until"), now: datetime | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """The moments of a --since/--until pair, read against one ``now``; an empty window is refused (it
-    would select nothing and say so nowhere)."""
+    would select nothing and say so nowhere), as is one starting after now (a mistyped year)."""
     from mcpobs.analysis.sql import ns
 
     now = now or datetime.now(UTC)
     start, end = _moment(since, options[0], now), _moment(until, options[1], now)
+    if start is not None and ns(start) > ns(now):
+        raise UsageError(
+            f"{options[0]} {since} is after now ({now:%Y-%m-%dT%H:%M:%SZ}): nothing recorded is in the window"
+        )
     if start is not None and end is not None and ns(end) <= ns(start):
         raise UsageError(f"{options[1]} {until} is not after {options[0]} {since}: the window is empty")
     return start, end

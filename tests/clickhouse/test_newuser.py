@@ -326,3 +326,27 @@ def test_the_native_port_copied_from_the_exporters_endpoint_says_which_port_is_h
         f"127.0.0.1:{native_port}: HTTP driver received HTTP status 400, server response: Port 9000 is for "
         "clickhouse-client program. You must use port 8123 for HTTP."
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["check-alerts", "--rules", str(SAMPLE.parent / "alerts.yaml")], "--since"),
+        (["analyze"], "--since"),
+        (["report", "--html", "page.html"], "--since"),
+        (["check-alerts", "--rules", str(SAMPLE.parent / "alerts.yaml"), "--baseline", "{source}"], "--baseline-since"),
+    ],
+)
+@pytest.mark.parametrize("on", ["chdb", "files"])
+def test_a_window_starting_after_now_is_refused(
+    runner: CliRunner, chdb_dir: Path, sample: str, command: list[str], option: str, on: str
+) -> None:
+    """A mistyped year (2062 for 2026): nothing recorded is in the window, and the CI gate passed it with every
+    rule without a verdict, exit 0, as analyze showed empty tables."""
+    source = [f"chdb:{chdb_dir}", "--table", sample] if on == "chdb" else [str(SAMPLE)]
+    given = [arg.format(source=source[0]) for arg in command]
+    result = runner.invoke(app, [*given, *source, option, "2062-12-01"])
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mcpobs: error: {option} 2062-12-01 is after now (")
+    assert line.endswith("): nothing recorded is in the window")
