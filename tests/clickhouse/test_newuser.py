@@ -169,7 +169,7 @@ def test_a_chdb_path_in_the_home_directory_may_start_with_a_tilde(
     assert result.stderr.startswith(f"mcpobs: read 116 spans of {sample}")
 
 
-@pytest.mark.parametrize("command", [["check-alerts"], ["report", "--html", "page.html"]])
+@pytest.mark.parametrize("command", [["check-alerts"], ["report", "--html", "{tmp}/page.html"]])
 def test_a_baseline_chdb_directory_that_is_not_there_is_told_before_the_calls_are_read(
     runner: CliRunner, chdb_dir: Path, sample: str, tmp_path: Path, command: list[str]
 ) -> None:
@@ -186,7 +186,7 @@ def test_a_baseline_chdb_directory_that_is_not_there_is_told_before_the_calls_ar
             sample,
             "--baseline",
             f"chdb:{missing}",
-            *command[1:],
+            *(arg.format(tmp=tmp_path) for arg in command[1:]),
         ],
     )
     assert result.exit_code == 3, result.stderr
@@ -333,20 +333,21 @@ def test_the_native_port_copied_from_the_exporters_endpoint_says_which_port_is_h
     [
         (["check-alerts", "--rules", str(SAMPLE.parent / "alerts.yaml")], "--since"),
         (["analyze"], "--since"),
-        (["report", "--html", "page.html"], "--since"),
+        (["report", "--html", "{tmp}/page.html"], "--since"),
         (["check-alerts", "--rules", str(SAMPLE.parent / "alerts.yaml"), "--baseline", "{source}"], "--baseline-since"),
     ],
 )
 @pytest.mark.parametrize("on", ["chdb", "files"])
 def test_a_window_starting_after_now_is_refused(
-    runner: CliRunner, chdb_dir: Path, sample: str, command: list[str], option: str, on: str
+    runner: CliRunner, chdb_dir: Path, sample: str, tmp_path: Path, command: list[str], option: str, on: str
 ) -> None:
     """A mistyped year (2062 for 2026): nothing recorded is in the window, and the CI gate passed it with every
     rule without a verdict, exit 0, as analyze showed empty tables."""
     source = [f"chdb:{chdb_dir}", "--table", sample] if on == "chdb" else [str(SAMPLE)]
-    given = [arg.format(source=source[0]) for arg in command]
+    given = [arg.format(source=source[0], tmp=tmp_path) for arg in command]
     result = runner.invoke(app, [*given, *source, option, "2062-12-01"])
     assert result.exit_code == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"mcpobs: error: {option} 2062-12-01 is after now (")
     assert line.endswith("): nothing recorded is in the window")
+    assert not (tmp_path / "page.html").exists()
