@@ -283,8 +283,8 @@ class ClickHouseTraces:
         self._in_flight_cte = calls_cte(table, in_flight=True, calls=CALLS_TABLE)
 
     def _check_columns(self) -> None:
-        """Refuse a table that lacks a column the call model reads, naming them; a table that is not
-        there at all is left to ClickHouse's own word (which suggests a close name)."""
+        """Refuse a table that lacks a column the call model reads, or has one of another type, naming them,
+        and a table that is not there, naming the exporter's tables that are (:meth:`_no_table`)."""
         try:
             listed = self.run(
                 "SELECT name, type FROM system.columns WHERE database = $database AND table = $table",
@@ -745,7 +745,7 @@ def _server(location: Location) -> _Connection:
             "(no writes; settings and temporary tables allowed)",
         ) from None
     except Exception as e:
-        text = _answer(e)
+        text = " ".join(str(e).split())
         # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
         # repr and a query id: the reason alone, where it is there
         reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
@@ -754,17 +754,17 @@ def _server(location: Location) -> _Connection:
         if waited:
             said = f"no {'connection' if waited.group(1) == 'connect' else 'answer'} within {waited.group(2)} s"
         else:
-            said = reason.group(1).strip() if reason else text
+            said = reason.group(1).strip() if reason else _answer(text)
         where = f"{location.host}:{location.http_port}: {said}"
         message = f"cannot connect to ClickHouse at {where}"
         raise InputError(location.url, message) from None
 
 
-def _answer(error: BaseException) -> str:
-    """What a server that is not ClickHouse's HTTP port answered, on one line: its lines joined (ClickHouse's
-    native port says on its second which port is HTTP's), a web page's markup left out."""
+def _answer(error: str) -> str:
+    """What a server that is not ClickHouse's HTTP port answered (the error's text, its lines joined:
+    ClickHouse's native port says on its second which port is HTTP's), a web page's markup left out."""
     # clickhouse-connect's "(for url …)" at its end: mcpobs names the host and port itself
-    text = re.sub(r" \(for url [^)]*\)$", "", " ".join(str(error).split()))
+    text = re.sub(r" \(for url [^)]*\)$", "", error)
     markup = text.find(" <")
     if markup > 0:
         text = text[:markup] + " a web page"
