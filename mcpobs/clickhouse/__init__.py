@@ -330,7 +330,8 @@ class ClickHouseTraces:
                 for database, table in self.run(
                     "SELECT database, table FROM system.columns "
                     "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') "
-                    "GROUP BY database, table HAVING hasAll(groupUniqArray(splitByChar('.', name)[1]), $columns)",
+                    "GROUP BY database, table HAVING hasAll(groupUniqArray(splitByChar('.', name)[1]), $columns) "
+                    "AND startsWith(anyIf(type, name = 'SpanAttributes'), 'Map(')",
                     {"columns": list(EXPORTER_COLUMNS)},
                 )
             ]

@@ -61,17 +61,19 @@ def typed(chdb_dir: Path, sample: str) -> Callable[[str, str], str]:
     [("{db}.otel_trace", "{db}.otel_trace"), ("{db}", "otel.{db}"), ("nosuchdb.otel_traces", "nosuchdb.otel_traces")],
 )
 def test_a_table_that_is_not_there_is_one_short_line_naming_the_exporters_tables(
-    runner: CliRunner, chdb_dir: Path, sample: str, table: str, named: str
+    runner: CliRunner, chdb_dir: Path, sample: str, typed: Callable[[str, str], str], table: str, named: str
 ) -> None:
     """A mistyped --table (or none, where the Collector wrote another database): ClickHouse's own word
     quoted the call model's whole SQL (5 KB on one line); the tables that are there are what helps."""
     db = sample.split(".")[0]
+    typed("String", "Map(LowCardinality(String), String)")
     result = runner.invoke(app, ["analyze", f"chdb:{chdb_dir}", "--table", table.format(db=db)])
     assert result.exit_code == 3, result.stderr
     [line] = result.stderr.strip().splitlines()
     expected = f"mcpobs: error: chdb:{chdb_dir}: no table {named.format(db=db)} (the exporter's tables there: "
     assert line.startswith(expected)
     assert sample in line
+    assert "typed_" not in line  # the exporter's columns, not of its types
     assert "SELECT" not in line
     assert len(line) < 400
 
