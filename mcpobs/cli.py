@@ -323,11 +323,15 @@ def _window(
     since: str | None, until: str | None, options: tuple[str, str] = ("--since", "--until"), now: datetime | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """The moments of a --since/--until pair, read against one ``now``; an empty window is refused (it
-    would select nothing and say so nowhere)."""
+    would select nothing and say so nowhere), as is one starting after now (a mistyped year)."""
     from mcpobs.analysis.sql import ns
 
     now = now or datetime.now(UTC)
     start, end = _moment(since, options[0], now), _moment(until, options[1], now)
+    if start is not None and ns(start) > ns(now):
+        raise UsageError(
+            f"{options[0]} {since} is after now ({now:%Y-%m-%dT%H:%M:%SZ}): nothing recorded is in the window"
+        )
     if start is not None and end is not None and ns(end) <= ns(start):
         raise UsageError(f"{options[1]} {until} is not after {options[0]} {since}: the window is empty")
     return start, end
@@ -930,7 +934,7 @@ def check_alerts_command(
             # the problems as annotations on the rules file too, where the pull request shows them
             _write(render_problems_github(error.problems), output)
         raise
-    _check_baseline(rules, ruleset, baseline)
+    _check_baseline(rules, ruleset, baseline, files)
     now = datetime.now(UTC)  # one now for every relative moment: --until 7d and --baseline-since 7d meet
     start, end = _window(since, until, now=now)
     options = ("--baseline-since", "--baseline-until")
@@ -957,11 +961,17 @@ def check_alerts_command(
         raise typer.Exit(ExitCode.ALERT)
 
 
-def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None) -> None:
+def _check_baseline(rules: Path, ruleset: RuleSet, baseline: list[str] | None, files: list[str] | None) -> None:
+    from mcpobs.clickhouse import is_clickhouse
+
     needing = ruleset.needs_baseline
     if needing and not baseline:
         names = ", ".join(repr(r.name) for r in needing)
-        raise UsageError(f"{rules}: {names} compare with baseline.* metrics: give the baseline files with --baseline")
+        given = "give the baseline files with --baseline"
+        if any(map(is_clickhouse, files or ())):
+            # the server's other hours are the baseline, as the README's CI gate gives them
+            given = "give the baseline with --baseline (the same source with --baseline-since/--baseline-until)"
+        raise UsageError(f"{rules}: {names} compare with baseline.* metrics: {given}")
 
 
 def _open_calls(
@@ -1078,7 +1088,7 @@ def report_command(
     query = _query(None, None, CALL_VIEWS, since, until, tool, server, side, where, None, None, OutputFormat.table)
     ruleset = load_rules(rules) if rules is not None else None
     if rules is not None and ruleset is not None:
-        _check_baseline(rules, ruleset, baseline)
+        _check_baseline(rules, ruleset, baseline, files)
     elif baseline:
         raise UsageError("--baseline is for the rules' baseline.* metrics: give the rules with --rules")
     _need_input(files, db, "report on")

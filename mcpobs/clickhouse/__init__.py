@@ -65,6 +65,8 @@ EXPORTER_COLUMNS = (
     "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind", "ServiceName", "ScopeName",
     "SpanAttributes", "Duration", "StatusCode", "StatusMessage", "Events", "Links",
 )  # fmt: skip
+# the exporter's attribute columns the call model reads as maps, and how system.columns begins their type
+MAP_COLUMNS = {"SpanAttributes": "Map(", "Events.Attributes": "Array(Map(", "Links.Attributes": "Array(Map("}
 SETTINGS: dict[str, Any] = {
     "readonly": 2,
     "max_execution_time": MAX_EXECUTION_SECONDS,
@@ -131,7 +133,8 @@ def parse(argument: str, table: str | None = None) -> Location:
         if not path:
             raise UsageError("chdb: names a chDB session directory: chdb:PATH")
         database, name = _table(table, database, name)
-        return Location(argument, database, name, chdb_path=path, time_limit=limit)
+        # the shell expands no ~ after chdb:
+        return Location(argument, database, name, chdb_path=str(Path(path).expanduser()), time_limit=limit)
     parts = urlsplit(argument)
     if argument.rfind("@") > argument.find("//") + 2 + len(parts.netloc):
         # a password's raw / ? or # ended the URL's authority early: its host would be a piece of it
@@ -144,7 +147,7 @@ def parse(argument: str, table: str | None = None) -> Location:
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"{_shown(argument)}: the port is not a number") from None
+        raise UsageError(f"{_shown(argument)}: the port is not a port number (1 to 65535)") from None
     if parts.path.strip("/"):
         database = unquote(parts.path.strip("/"))
     database, name = _table(table, database, name)
@@ -192,6 +195,8 @@ def _identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+# how long connecting to a server, and its first answers, may take
+CONNECT_SECONDS = 10
 # how long a stop waits for the session's end before mcpobs.interrupt may end the process: its temporary
 # tables are dropped then (a chDB directory would keep their files)
 CLOSE_WAIT_S = 5.0
@@ -278,24 +283,67 @@ class ClickHouseTraces:
         self._in_flight_cte = calls_cte(table, in_flight=True, calls=CALLS_TABLE)
 
     def _check_columns(self) -> None:
-        """Refuse a table that lacks a column the call model reads, naming them; a table that is not
-        there at all is left to ClickHouse's own word (which suggests a close name)."""
+        """Refuse a table that lacks a column the call model reads, or has one of another type, naming them,
+        and a table that is not there, naming the exporter's tables that are (:meth:`_no_table`)."""
         try:
             listed = self.run(
-                "SELECT name FROM system.columns WHERE database = $database AND table = $table",
+                "SELECT name, type FROM system.columns WHERE database = $database AND table = $table",
                 {"database": self.location.database, "table": self.location.table},
             )
         except InputError:  # a server that grants no system tables: the model's query speaks instead
             return
         # a Nested column's fields, Events.Name…, as flatten_nested lists them
-        found = {name.split(".")[0] for (name,) in listed}
+        found = {name.split(".")[0] for name, _ in listed}
+        if not found:
+            # no such table (or database) that this user may see: ClickHouse's word would quote the model's SQL
+            raise InputError(self.location.url, self._no_table())
         missing = [c for c in EXPORTER_COLUMNS if c not in found]
-        if found and missing:
+        qualified = f"{self.location.database}.{self.location.table}"
+        if missing:
             raise InputError(
                 self.location.url,
-                f"{self.location.database}.{self.location.table} is not the OpenTelemetry Collector exporter's "
-                f"otel_traces: it has no {', '.join(missing)}",
+                f"{qualified} is not the OpenTelemetry Collector exporter's otel_traces: "
+                f"it has no {', '.join(missing)}",
             )
+        # the attributes the model reads as maps (mapKeys, m['k']): the exporter's JSON variant, or a
+        # table of strings, would fail in the model's SQL with a word about a function
+        types = dict(listed)
+        wrong = [
+            f"{name} is {types[name]}"
+            for name, kind in MAP_COLUMNS.items()
+            if name in types and not types[name].startswith(kind)
+        ]
+        if wrong:
+            raise InputError(
+                self.location.url,
+                f"{qualified} is not the OpenTelemetry Collector exporter's otel_traces: its {', '.join(wrong)}, "
+                "not the exporter's Map(LowCardinality(String), String) (its JSON variant is not read)",
+            )
+
+    def _no_table(self) -> str:
+        """Why the table named is not read: it is not there, and which of the exporter's tables are (the
+        closest names first), for the ``--table`` meant."""
+        wanted = f"{self.location.database}.{self.location.table}"
+        try:
+            tables = [
+                f"{database}.{table}"
+                for database, table in self.run(
+                    "SELECT database, table FROM system.columns "
+                    "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') "
+                    "GROUP BY database, table HAVING hasAll(groupUniqArray(splitByChar('.', name)[1]), $columns) "
+                    "AND startsWith(anyIf(type, name = 'SpanAttributes'), 'Map(')",
+                    {"columns": list(EXPORTER_COLUMNS)},
+                )
+            ]
+        except InputError:
+            tables = []
+        if not tables:
+            return f"no table {wanted}, and no table with the OpenTelemetry Collector exporter's columns there"
+        import difflib
+
+        tables.sort(key=lambda t: (-difflib.SequenceMatcher(None, wanted, t).ratio(), t))
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        return f"no table {wanted} (the exporter's tables there: {shown}): name one with --table"
 
     @property
     def calls_cte(self) -> str:
@@ -361,7 +409,7 @@ class ClickHouseTraces:
         except Exception as e:  # the drivers' errors have no common base: each is the server's word
             if self._connection.cancelled:
                 raise KeyboardInterrupt from None
-            raise InputError(self.location.url, f"ClickHouse: {_first_line(e)}") from None
+            raise InputError(self.location.url, f"ClickHouse: {_word(_first_line(e))}") from None
 
     def read(self) -> str:
         """What was read, for stderr: how many spans, of which table, over which window."""
@@ -558,18 +606,26 @@ class _Server(_Stoppable):
         # the settings go with each query: a client's own are checked against the user's profile
         # before anything could say why they are refused
         self.settings = {**location.settings, "query_id": self.query_id}
+        # the first exchanges (clickhouse-connect's own, and the readonly check) answer at once from a
+        # server: a port that takes the connection and never answers is given up on after CONNECT_SECONDS
         self.client = _client(
             location,
             # the temporary table lives in the HTTP session
             session_id=self.query_id,
-            connect_timeout=10,
-            send_receive_timeout=location.time_limit + 10 if location.time_limit else None,
+            connect_timeout=CONNECT_SECONDS,
+            send_receive_timeout=CONNECT_SECONDS,
         )
         # readonly=1 forbids every setting (the time limit, and join_use_nulls & co, without which the
         # figures differ from the files') and temporary tables; readonly=2 allows both, and no write
         if str(self.client.command("SELECT getSetting('readonly')")).strip() == "1":
             self.client.close()
             raise ReadonlyUser
+        # then a query may run for its time limit
+        from urllib3 import Timeout
+
+        self.client.timeout = Timeout(
+            connect=CONNECT_SECONDS, read=location.time_limit + 10 if location.time_limit else None
+        )
         self._watch_signals()
 
     def _kill(self) -> None:
@@ -620,16 +676,7 @@ def _chdb(location: Location) -> _Connection:
     except ImportError:
         raise UsageError("reading chdb: needs the chdb extra: pip install 'mcpobs-cli[chdb]'") from None
     assert location.chdb_path is not None
-    # chDB creates a missing directory and writes its tmp/ into any: a mistyped path is refused first
-    path = Path(location.chdb_path)
-    if not path.exists():
-        raise InputError(location.url, "no such chDB session directory")
-    if not path.is_dir():
-        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
-    if not (path / "metadata").is_dir():
-        raise InputError(
-            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
-        )
+    _check_directory(location)
     # chDB writes why it cannot open to file descriptor 2 itself, and raises with no reason given: what
     # it writes is read here, and the user gets one line
     with tempfile.TemporaryFile() as said:
@@ -641,7 +688,17 @@ def _chdb(location: Location) -> _Connection:
         except Exception as e:
             os.dup2(stderr, 2)
             said.seek(0)
-            if b"Cannot lock file" in said.read():
+            text = said.read().decode(errors="replace")
+            # its lock file, made when a session opens: a read-only mount, another user's directory
+            unwritable = re.search(r"Cannot open file \S*/status: , errno: \d+, strerror: ([^.]+)\.", text)
+            if unwritable:
+                raise InputError(
+                    location.url,
+                    f"chDB cannot write in this directory (its lock file status: {unwritable.group(1)}): chDB keeps "
+                    "its lock and the command's temporary tables there (no table of it is changed): read a copy "
+                    "you may write in",
+                ) from None
+            if "Cannot lock file" in text:
                 raise InputError(
                     location.url,
                     "another process has this chDB directory open (chDB serves a directory to one process at a "
@@ -651,6 +708,21 @@ def _chdb(location: Location) -> _Connection:
         finally:
             os.dup2(stderr, 2)
             os.close(stderr)
+
+
+def _check_directory(location: Location) -> None:
+    """Refuse a ``chdb:`` path that is not a chDB session directory: chDB creates a missing directory and
+    writes its tmp/ into any, so a mistyped path is refused before it is opened."""
+    assert location.chdb_path is not None
+    path = Path(location.chdb_path)
+    if not path.exists():
+        raise InputError(location.url, "no such chDB session directory")
+    if not path.is_dir():
+        raise InputError(location.url, "not a directory: chdb:PATH names a chDB session directory")
+    if not (path / "metadata").is_dir():
+        raise InputError(
+            location.url, "not a chDB session directory: it has no metadata/ (where chDB keeps its tables)"
+        )
 
 
 def _server(location: Location) -> _Connection:
@@ -673,17 +745,44 @@ def _server(location: Location) -> _Connection:
             "(no writes; settings and temporary tables allowed)",
         ) from None
     except Exception as e:
-        text = _first_line(e)
+        text = " ".join(str(e).split())
         # urllib3's retry report wraps the socket's reason ("[Errno 111] Connection refused") in a pool's
         # repr and a query id: the reason alone, where it is there
         reason = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
-        where = f"{location.host}:{location.http_port}: {reason.group(1).strip() if reason else text}"
+        # and its timeouts' ("Read timed out. (read timeout=10)") in the user's words
+        waited = re.search(r"timed out\. \((connect|read) timeout=([\d.]+)\)", text)
+        if waited:
+            said = f"no {'connection' if waited.group(1) == 'connect' else 'answer'} within {waited.group(2)} s"
+        else:
+            said = reason.group(1).strip() if reason else _answer(text)
+        where = f"{location.host}:{location.http_port}: {said}"
         message = f"cannot connect to ClickHouse at {where}"
         raise InputError(location.url, message) from None
 
 
+def _answer(error: str) -> str:
+    """What a server that is not ClickHouse's HTTP port answered (the error's text, its lines joined:
+    ClickHouse's native port says on its second which port is HTTP's), a web page's markup left out."""
+    # clickhouse-connect's "(for url …)" at its end: mcpobs names the host and port itself
+    text = re.sub(r" \(for url [^)]*\)$", "", error)
+    markup = text.find(" <")
+    if markup > 0:
+        text = text[:markup] + " a web page"
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 def now_ns() -> int:
     return int(datetime.now(UTC).timestamp() * 1_000_000_000)
+
+
+def _word(text: str) -> str:
+    """A ClickHouse error's reason and its name, without the query it quotes after ``In scope`` (the call
+    model's SQL, kilobytes on the one line) or the server's version after the name."""
+    quoted = re.search(r"[.:]? In scope ", text)
+    if quoted is None:
+        return text
+    names = re.findall(r"\(([A-Z][A-Z0-9_]+)\)", text[quoted.end() :])
+    return text[: quoted.start()] + (f" ({names[-1]})" if names else "")
 
 
 def _first_line(error: BaseException) -> str:
@@ -692,8 +791,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def locate(arguments: list[str] | None, table: str | None) -> Location | None:
-    """Where the ClickHouse table the source arguments name is, checked but neither reached nor read;
-    None when they name files."""
+    """Where the ClickHouse table the source arguments name is, checked (a chDB directory's path too) but
+    neither reached nor read; None when they name files."""
     named = [a for a in arguments or () if is_clickhouse(a)]
     if not named:
         if table is not None:
@@ -701,7 +800,10 @@ def locate(arguments: list[str] | None, table: str | None) -> Location | None:
         return None
     if len(named) != len(arguments or ()) or len(named) > 1:
         raise UsageError("a ClickHouse source is read alone: name one clickhouse://, clickhouses:// or chdb: source")
-    return parse(named[0], table)
+    location = parse(named[0], table)
+    if location.chdb_path is not None:
+        _check_directory(location)
+    return location
 
 
 def open_source(
