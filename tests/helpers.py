@@ -7,14 +7,16 @@ whatever environment its instrumentation needs) can import it once the repositor
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -130,3 +132,41 @@ def recording(log: Path, upstream: str) -> Iterator[str]:
         yield match.group(1)
     finally:
         stop(recorder)
+
+
+def signalled(
+    command: list[str],
+    tmp_path: Path,
+    sig: signal.Signals,
+    ready: Callable[[subprocess.Popen[bytes]], bool],
+    env: dict[str, str] | None = None,
+    wait_s: float = 300,
+) -> tuple[int, str, float]:
+    """Run ``command`` (with ``env`` added to the environment and TMPDIR a new folder of ``tmp_path``),
+    send ``sig`` once ``ready`` says so: its exit status, stderr, and seconds from the signal to the exit.
+    Every wait is bounded by ``wait_s``; no spill or spool directory may be left in that TMPDIR."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {}), "TMPDIR": str(tmp)},
+    )
+    try:
+        deadline = time.monotonic() + wait_s
+        while not ready(process):
+            assert process.poll() is None, "it ended before the moment came"
+            assert time.monotonic() < deadline, "the moment never came"
+            time.sleep(0.005)
+        process.send_signal(sig)
+        sent = time.monotonic()
+        process.wait(timeout=wait_s)
+        took = time.monotonic() - sent
+        assert process.stderr is not None
+        stderr = process.stderr.read().decode()
+    finally:
+        process.kill()
+        process.wait()
+    assert list(tmp.iterdir()) == []  # no spill or spool directory left behind
+    return process.returncode, stderr, took

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import signalled
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads a process's I/O from /proc")
 
@@ -82,34 +82,6 @@ def _has_open(pid: int, path: Path) -> bool:
     return False
 
 
-def _stop(
-    command: list[str], tmp_path: Path, sig: signal.Signals, ready: Callable[[subprocess.Popen[bytes]], bool]
-) -> tuple[int, str, float]:
-    """Run ``command``, send ``sig`` once ``ready`` says so: its exit status, stderr, and seconds from the
-    signal to the exit."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while not ready(process):
-            assert process.poll() is None, "it ended before the moment came"
-            assert time.monotonic() < deadline, "the moment never came"
-            time.sleep(0.005)
-        process.send_signal(sig)
-        sent = time.monotonic()
-        process.wait(timeout=WAIT_S)
-        took = time.monotonic() - sent
-        assert process.stderr is not None
-        stderr = process.stderr.read().decode()
-    finally:
-        process.kill()
-        process.wait()
-    assert list(tmp.iterdir()) == []  # no spill or spool directory left behind
-    return process.returncode, stderr, took
-
-
 def _reading(big: Path, share: float) -> Callable[[subprocess.Popen[bytes]], bool]:
     """Ready once the process has read ``share`` of ``big`` (counted from when it opened it)."""
     start: list[int] = []
@@ -135,7 +107,7 @@ def test_a_load_stopped_by_a_signal_leaves_the_store_as_it_was(
     db = tmp_path / "obs.duckdb"
     shutil.copy(loaded, db)
     before = _counts(db)
-    code, stderr, took = _stop([*MCPOBS, "load", str(big), "--db", str(db)], tmp_path, sig, _reading(big, share))
+    code, stderr, took = signalled([*MCPOBS, "load", str(big), "--db", str(db)], tmp_path, sig, _reading(big, share))
     assert (code, stderr) == (status, "mcpobs: interrupted\n")
     assert _counts(db) == before
     print(f"{sig.name} after {share:.0%} of the input read: exit {code} {took:.3f} s after the signal")
@@ -143,7 +115,7 @@ def test_a_load_stopped_by_a_signal_leaves_the_store_as_it_was(
 
 
 def test_analyze_stopped_while_loading_ends_at_once(big: Path, tmp_path: Path) -> None:
-    code, stderr, took = _stop([*MCPOBS, "analyze", str(big)], tmp_path, signal.SIGINT, _reading(big, 0.5))
+    code, stderr, took = signalled([*MCPOBS, "analyze", str(big)], tmp_path, signal.SIGINT, _reading(big, 0.5))
     assert (code, stderr) == (130, "mcpobs: interrupted\n")
     print(f"analyze: exit {code} {took:.3f} s after the signal")
     assert took < 5

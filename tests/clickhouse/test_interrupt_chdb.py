@@ -6,14 +6,14 @@ exists on disk (the call model's query has started), so the test holds on a mach
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import signalled
 
 pytest.importorskip("chdb")
 
@@ -65,30 +65,16 @@ def _temporary_tables(folder: Path) -> list[Path]:
 def test_a_signal_stops_a_running_chdb_query_at_once(
     endless: Path, tmp_path: Path, sig: signal.Signals, status: int
 ) -> None:
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp), "MCPOBS_CLICKHOUSE_TIME_LIMIT": str(TIME_LIMIT_S)}
-    process = subprocess.Popen(
-        [*MCPOBS, "analyze", f"chdb:{endless}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    code, stderr, took = signalled(
+        [*MCPOBS, "analyze", f"chdb:{endless}"],
+        tmp_path,
+        sig,
+        lambda process: bool(_temporary_tables(endless)),  # the call model's query has started
+        env={"MCPOBS_CLICKHOUSE_TIME_LIMIT": str(TIME_LIMIT_S)},
+        wait_s=WAIT_S,
     )
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while not _temporary_tables(endless):
-            assert process.poll() is None, "it ended before its query started"
-            assert time.monotonic() < deadline, "the query never started"
-            time.sleep(0.005)
-        process.send_signal(sig)
-        sent = time.monotonic()
-        process.wait(timeout=WAIT_S)
-        took = time.monotonic() - sent
-        assert process.stderr is not None
-        stderr = process.stderr.read().decode()
-    finally:
-        process.kill()
-        process.wait()
-    assert (process.returncode, stderr) == (status, "mcpobs: interrupted\n")
-    print(f"{sig.name} during the call model's query: exit {process.returncode} {took:.3f} s after the signal")
+    assert (code, stderr) == (status, "mcpobs: interrupted\n")
+    print(f"{sig.name} during the call model's query: exit {code} {took:.3f} s after the signal")
     assert took < 10  # the aim is 0.5 s; a loaded machine may take longer to schedule the process
     assert _temporary_tables(endless) == []  # the session closed: its temporary table's files are gone
     assert list((endless / "tmp").iterdir()) == []
-    assert list(tmp.iterdir()) == []
